@@ -1,0 +1,245 @@
+"""Register-level tests of the MT3620 UART model (debug UART and ISU UARTs)."""
+import pytest
+
+from mt3620.engine.clock import PS_PER_SECOND, VirtualClock
+from mt3620.peripherals.uart.mt3620_uart import Mt3620Uart
+
+THR, IER, IIR, FCR, LCR, MCR, LSR, MSR, SCR = 0x00, 0x04, 0x08, 0x08, 0x0C, 0x10, 0x14, 0x18, 0x1C
+HIGHSPEED, SAMPLE_COUNT, SAMPLE_POINT, VFIFO_EN = 0x24, 0x28, 0x2C, 0x4C
+FRACDIV_L, FRACDIV_M, FCR_RD, RX_OFFSET, TX_OFFSET = 0x54, 0x58, 0x5C, 0x68, 0x6C
+
+
+def make(base=0x21040000, **kw):
+    clock = VirtualClock()
+    uart = Mt3620Uart(clock=clock, base_address=base, **kw)
+    out = []
+    uart.add_tx_listener(out.append)
+    return clock, uart, out
+
+
+def ctd_open(uart, baud):
+    """The register sequence of CodethinkLabs UART_Open, with the same arithmetic (facts, not code)."""
+    lut = [0b0, 0b1, 0b100001, 0b1001001, 0b10100101, 0b101010101, 0b110110111, 0b111101111, 0b111111111, 0]
+    divs = (26_000_000 * 10 + baud // 2) // baud
+    dl = (divs + 2559) // 2560
+    divs //= dl
+    fract, count = lut[divs % 10], divs // 10
+    uart.write(LCR, 4, 0xBF)
+    uart.write(0x08, 4, 0x10)                 # EFR enable_e
+    uart.write(HIGHSPEED, 4, 3)
+    uart.write(0x04, 4, dl >> 8)
+    uart.write(0x00, 4, dl & 0xFF)
+    uart.write(SAMPLE_COUNT, 4, count - 1)
+    uart.write(SAMPLE_POINT, 4, count // 2 - 2)
+    uart.write(FRACDIV_M, 4, fract >> 8)
+    uart.write(FRACDIV_L, 4, fract & 0xFF)
+    uart.write(LCR, 4, 0x03)
+    uart.write(FCR, 4, 0x80 | 0x10 | 0x04 | 0x02 | 0x01)
+
+
+def test_instances_from_base_address():
+    assert Mt3620Uart(base_address=0x21040000).irq_number == 4
+    assert Mt3620Uart(base_address=0x38070500).isu == 0
+    assert Mt3620Uart(base_address=0x380B0500).irq_number == 47 + 4 * 4
+    with pytest.raises(ValueError):
+        Mt3620Uart(base_address=0x38070400)
+
+
+def test_reset_values_debug_uart():
+    _, u, _ = make()
+    assert u.read(IIR) == 0xC1                # no interrupt pending, FIFOs on (OS brought it up)
+    assert u.read(LSR) == 0x60                # THRE | TEMT
+    assert u.read(LCR) == 0x03
+    assert u.read(TX_OFFSET) == 0 and u.read(RX_OFFSET) == 0
+    assert abs(u.baud - 115200) / 115200 < 0.001
+    assert not u.irq[0].level
+
+
+def test_isu_uart_starts_with_fifo_off():
+    _, u, _ = make(0x38080500)
+    assert u.read(IIR) == 0x01
+    assert u.read(FCR_RD) & 1 == 0
+
+
+def test_byte_leaves_after_one_frame_time():
+    clock, u, out = make()
+    u.write(THR, 4, 0x41)
+    frame = u.frame_ps()
+    assert frame == pytest.approx(10 * PS_PER_SECOND / u.baud, rel=1e-6)
+    assert u.read(LSR) & 0x40 == 0            # TEMT clear while shifting
+    clock.advance_to(frame - 1)
+    assert out == []
+    clock.advance_to(frame)
+    assert out == [0x41]
+    assert u.read(LSR) & 0x60 == 0x60
+
+
+def test_baud_from_ctd_sequence():
+    clock, u, out = make(0x38070500)
+    for baud in (9600, 115200, 921600, 3000000):
+        ctd_open(u, baud)
+        assert u.baud == pytest.approx(baud, rel=0.02), baud
+    ctd_open(u, 9600)
+    u.write(THR, 4, 0x55)
+    clock.advance_to(int(10 / 9600 * PS_PER_SECOND * 0.99))
+    assert out == []
+    clock.advance_to(int(10 / 9600 * PS_PER_SECOND * 1.01))
+    assert out == [0x55]
+
+
+def test_legacy_divisor_and_frame_format():
+    _, u, _ = make()
+    u.write(HIGHSPEED, 4, 0)
+    u.write(LCR, 4, 0x80)                     # DLAB
+    u.write(0x00, 4, 14)
+    u.write(0x04, 4, 0)
+    u.write(LCR, 4, 0x03 | 0x08 | 0x04)      # 8 bits, parity, 2 stop bits
+    assert u.baud == pytest.approx(26_000_000 / (16 * 14))
+    assert u.frame_bits() == 12
+    u.write(LCR, 4, 0x80)
+    assert u.read(0x00) == 14                 # DLL readable behind DLAB
+
+
+def test_tx_fifo_fills_and_drains_in_order():
+    clock, u, out = make()
+    for b in range(20):
+        u.write(THR, 4, b)
+    # one byte in the shifter, 16 in the FIFO, 3 dropped
+    assert u.read(TX_OFFSET) == 16
+    assert u.tx_overruns == 3
+    clock.advance_to(20 * u.frame_ps())
+    assert out == list(range(17))
+    assert u.read(TX_OFFSET) == 0
+
+
+def test_thr_empty_interrupt_and_iir_ack():
+    clock, u, out = make()
+    u.write(FCR, 4, 0x01)                     # FIFO on, TFTL 0: interrupt when the FIFO is empty
+    u.write(IER, 4, 0x02)
+    assert u.irq[0].level
+    assert u.read(IIR) & 0x3F == 0x02
+    assert u.read(IIR) & 0x3F == 0x01         # reading IIR acknowledged it
+    assert not u.irq[0].level
+    u.write(THR, 4, 1)
+    u.write(THR, 4, 2)
+    assert not u.irq[0].level                 # FIFO holds a byte
+    clock.advance_to(u.frame_ps())
+    assert u.irq[0].level                     # second byte moved to the shifter: FIFO empty again
+    u.write(IER, 4, 0)
+    assert not u.irq[0].level
+
+
+def test_rx_line_rate_trigger_and_timeout():
+    clock, u, _ = make()
+    u.write(FCR, 4, 0x41)                     # RFTL 1 = 6 bytes
+    u.write(IER, 4, 0x01)
+    u.feed(b"hello")
+    frame = u.frame_ps()
+    clock.advance_to(frame - 1)
+    assert u.read(RX_OFFSET) == 0
+    clock.advance_to(5 * frame)
+    assert u.read(RX_OFFSET) == 5
+    assert not u.irq[0].level                 # below the trigger level
+    clock.advance_to(9 * frame - 1)
+    assert not u.irq[0].level
+    clock.advance_to(9 * frame)               # four character times of silence
+    assert u.irq[0].level
+    assert u.read(IIR) & 0x3F == 0x0C
+    assert bytes(u.read(THR) for _ in range(5)) == b"hello"
+    assert u.read(LSR) & 1 == 0
+    assert u.read(IIR) & 0x3F == 0x01
+    assert u.read(THR) == 0                   # empty RBR reads 0
+    u.feed(b"abcdef")
+    clock.advance_to(clock.now + 6 * frame)
+    assert u.read(IIR) & 0x3F == 0x04
+
+
+def test_rx_timeout_acknowledged_by_vfifo_read():
+    clock, u, _ = make()
+    u.write(FCR, 4, 0x81)                     # 12-byte trigger
+    u.write(IER, 4, 0x01)
+    u.feed(b"x")
+    clock.advance_to(10 * u.frame_ps())
+    assert u.read(IIR) & 0x3F == 0x0C
+    u.read(VFIFO_EN)
+    assert u.read(IIR) & 0x3F == 0x01
+    assert u.read(RX_OFFSET) == 1             # data stays
+
+
+def test_rx_overrun_sets_line_status_with_priority():
+    clock, u, _ = make()
+    u.write(IER, 4, 0x05)                     # RX data + line status
+    u.feed(bytes(range(18)))
+    clock.advance_to(18 * u.frame_ps())
+    assert u.read(RX_OFFSET) == 16
+    assert u.read(IIR) & 0x3F == 0x06         # line status beats RX data
+    assert u.read(LSR) & 0x02                 # OE, cleared by this read
+    assert u.read(LSR) & 0x02 == 0
+    assert u.read(IIR) & 0x3F == 0x04
+    assert [u.read(THR) for _ in range(16)] == list(range(16))
+
+
+def test_fcr_clears_fifos_and_efr_bank():
+    clock, u, out = make()
+    u.feed(b"12")
+    clock.advance_to(2 * u.frame_ps())
+    for b in b"abc":
+        u.write(THR, 4, b)
+    u.write(FCR, 4, 0x07)
+    assert u.read(RX_OFFSET) == 0 and u.read(TX_OFFSET) == 0
+    clock.advance_to(clock.now + 10 * u.frame_ps())
+    assert out == [ord("a")]                  # the byte already in the shifter still goes out
+    u.write(LCR, 4, 0xBF)
+    u.write(0x08, 4, 0xD0)
+    u.write(0x10, 4, 0x11)
+    assert u.read(0x08) == 0xD0 and u.read(0x10) == 0x11
+    u.write(LCR, 4, 0x03)
+    assert u.read(0x10) == 0                  # MCR, not XON1
+    assert u.read(IIR) & 0x0F == 0x01
+
+
+def test_loopback_and_scr():
+    clock, u, out = make()
+    u.write(SCR, 4, 0x5A)
+    assert u.read(SCR) == 0x5A
+    u.write(MCR, 4, 0x10 | 0x02)
+    assert u.read(MSR) & 0x10                 # CTS follows RTS in loopback
+    u.write(THR, 4, 0x99)
+    clock.advance_to(u.frame_ps())
+    assert out == [] and u.read(THR) == 0x99
+
+
+def test_fifo_disabled_is_one_deep():
+    clock, u, out = make(0x38070500)
+    u.write(THR, 4, 1)                        # straight to the shifter
+    u.write(THR, 4, 2)                        # holding register
+    u.write(THR, 4, 3)                        # lost
+    assert u.tx_overruns == 1
+    clock.advance_to(3 * u.frame_ps())
+    assert out == [1, 2]
+
+
+def test_nonsense_writes_are_ignored_cleanly():
+    _, u, _ = make()
+    u.write(0x14, 4, 0xFF)                    # LSR is read-only
+    u.write(0x6C, 4, 0xFF)                    # TX_OFFSET is read-only
+    u.write(0xF0, 4, 0x1234)                  # undefined offset
+    assert u.read(0xF0) == 0
+    assert u.read(LSR) == 0x60
+    assert u.read(TX_OFFSET) == 0
+
+
+def test_snapshot_restore_resumes_transmission():
+    clock, u, out = make()
+    for b in b"xyz":
+        u.write(THR, 4, b)
+    snap = u.snapshot()
+    clock.advance_to(10 * u.frame_ps())
+    assert bytes(out) == b"xyz"
+    clock2 = VirtualClock()
+    u2 = Mt3620Uart(clock=clock2, base_address=0x21040000)
+    out2 = []
+    u2.add_tx_listener(out2.append)
+    u2.restore(snap)
+    clock2.advance_to(10 * u2.frame_ps())
+    assert bytes(out2) == b"xyz"
