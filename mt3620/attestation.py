@@ -183,9 +183,13 @@ def der_signature_to_raw(der: bytes) -> bytes:
     return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 
-def sign_raw(private_key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
-    """ECDSA P-256 / SHA-256 over `data`, returned as raw r||s (64 bytes)."""
-    return der_signature_to_raw(private_key.sign(bytes(data), ec.ECDSA(hashes.SHA256())))
+def sign_raw(private_key: ec.EllipticCurvePrivateKey, data: bytes, deterministic: bool = False) -> bytes:
+    """ECDSA P-256 / SHA-256 over `data`, returned as raw r||s (64 bytes).
+
+    `deterministic=True` derives the nonce from key and message (RFC 6979), so equal inputs sign equally:
+    the emulator's models use it to stay reproducible."""
+    algorithm = ec.ECDSA(hashes.SHA256(), deterministic_signing=True) if deterministic else ec.ECDSA(hashes.SHA256())
+    return der_signature_to_raw(private_key.sign(bytes(data), algorithm))
 
 
 def verify_raw_signature(public_key: ec.EllipticCurvePublicKey, data: bytes, raw_signature: bytes) -> bool:
