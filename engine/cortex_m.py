@@ -1,0 +1,634 @@
+"""An MT3620 IO core: a Cortex-M4F on Unicorn, with the ARMv7-M exception model done here in Python.
+
+Unicorn executes instructions; it has no NVIC, no SCS and no exception entry for M-profile cores. It reports SVC,
+BKPT and branches to EXC_RETURN values as interrupt hooks, WFI as a plain return from emu_start and WFE/YIELD as
+invalid instructions. This class turns those into architecture behaviour (ARMv7-M ARM DDI 0403E, B1.5):
+stacking of 8- or 26-word frames (with the 4-byte realignment flag in xPSR bit 9), EXC_RETURN forms, pre-emption
+by priority, tail-chaining, fault escalation to HardFault and lockup.
+
+Time: the core runs in quanta ending at the next event of the virtual clock; the block-budget hook counts retired
+instructions and one instruction costs one cycle of the core clock (HCLK). Pending interrupts are taken at
+quantum boundaries; a model that raises an interrupt or schedules an earlier event from inside an MMIO access
+shortens the running quantum, so the interrupt is taken right after the current block.
+"""
+from __future__ import annotations
+
+import logging
+import struct
+from dataclasses import dataclass
+from typing import Callable
+
+import unicorn
+from unicorn import arm_const as A
+
+from .access import Access, AccessDenied, BusError
+from .budget import BlockBudget
+from .bus import PAGE, AddressSpace
+from .clock import VirtualClock, cycles_in, ps_for_cycles
+from .nvic import (BUSFAULT, EXTERNAL_BASE, HARDFAULT, MEMMANAGE, NMI, SVCALL, USAGEFAULT, ExceptionState,
+                   exception_name)
+from .scs import (BFSR_BFARVALID, BFSR_IBUSERR, BFSR_PRECISERR, BFSR_STKERR, HFSR_FORCED, HFSR_VECTTBL,
+                  UFSR_INVPC, UFSR_INVSTATE, UFSR_UNDEFINSTR, SystemControlSpace)
+
+log = logging.getLogger("mt3620.core")
+
+SCS_BASE = 0xE000E000
+# qemu exception numbers that Unicorn hands to UC_HOOK_INTR (target/arm/cpu.h)
+EXCP_UDEF, EXCP_SWI, EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT, EXCP_BKPT, EXCP_EXCEPTION_EXIT = 1, 2, 3, 4, 7, 8
+EXCP_NOCP, EXCP_INVSTATE, EXCP_UNALIGNED, EXCP_DIVBYZERO = 17, 18, 22, 23
+CONTROL_NPRIV, CONTROL_SPSEL, CONTROL_FPCA = 1, 2, 4
+XPSR_T = 1 << 24
+UNMASK_POLL_INSTRUCTIONS = 64  # quantum while an interrupt waits only for PRIMASK/BASEPRI/FAULTMASK to drop
+
+GPR = [A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3, A.UC_ARM_REG_R4, A.UC_ARM_REG_R5,
+       A.UC_ARM_REG_R6, A.UC_ARM_REG_R7, A.UC_ARM_REG_R8, A.UC_ARM_REG_R9, A.UC_ARM_REG_R10, A.UC_ARM_REG_R11,
+       A.UC_ARM_REG_R12, A.UC_ARM_REG_SP, A.UC_ARM_REG_LR, A.UC_ARM_REG_PC]
+SREG = [getattr(A, f"UC_ARM_REG_S{i}") for i in range(32)]
+REGISTER_IDS = {**{f"r{i}": GPR[i] for i in range(13)}, "sp": A.UC_ARM_REG_SP, "lr": A.UC_ARM_REG_LR,
+                "pc": A.UC_ARM_REG_PC, "xpsr": A.UC_ARM_REG_XPSR, "msp": A.UC_ARM_REG_MSP,
+                "psp": A.UC_ARM_REG_PSP, "primask": A.UC_ARM_REG_PRIMASK, "basepri": A.UC_ARM_REG_BASEPRI,
+                "faultmask": A.UC_ARM_REG_FAULTMASK, "control": A.UC_ARM_REG_CONTROL,
+                "fpscr": A.UC_ARM_REG_FPSCR, **{f"s{i}": SREG[i] for i in range(32)}}
+
+FAULT_DESCRIPTIONS = {
+    BFSR_PRECISERR: "precise data bus error", BFSR_IBUSERR: "instruction bus error",
+    BFSR_STKERR: "bus error on exception stacking", UFSR_UNDEFINSTR: "undefined instruction",
+    UFSR_INVSTATE: "invalid state (Thumb bit clear)", UFSR_INVPC: "invalid EXC_RETURN",
+    HFSR_VECTTBL: "vector table read failed",
+}
+
+
+class GuestFault(Exception):
+    """A fault the guest cannot handle (lockup), or any fault when the core stops on faults."""
+
+    def __init__(self, core: str, kind: str, pc: int, address: int | None, detail: str) -> None:
+        where = f" accessing 0x{address:08x}" if address is not None else ""
+        super().__init__(f"{core}: {kind} at PC 0x{pc:08x}{where}: {detail}")
+        self.core, self.kind, self.pc, self.address, self.detail = core, kind, pc, address, detail
+
+
+@dataclass
+class PendingStop:
+    kind: str                   # "intr", "fault", "mmio", "halt"
+    intno: int = 0
+    pc: int = 0
+    address: int | None = None
+    write: bool = False
+    cfsr: int = 0
+
+
+class CortexM4:
+    """One IO core. `view` is its private AddressSpace (memories and devices, without the SCS)."""
+
+    def __init__(self, name: str, clock: VirtualClock, view: AddressSpace, *, hz: int = 26_000_000,
+                 num_irqs: int = 128, priority_bits: int = 3, stop_on_fault: bool = False) -> None:
+        self.name = name
+        self.clock = clock
+        self.view = view
+        self.hz = hz
+        self.access = Access(name, secure=False, privileged=True)
+        self.stop_on_fault = stop_on_fault
+        self.state = ExceptionState(num_irqs=num_irqs, priority_bits=priority_bits)
+        self.scs = SystemControlSpace(f"{name}.scs", clock, state=self.state, hz=hz,
+                                      on_change=self._exceptions_changed,
+                                      on_reset_request=self.request_reset)
+        view.add_device(SCS_BASE, 0x1000, self.scs, f"{name}.scs")
+
+        self.uc = unicorn.Uc(unicorn.UC_ARCH_ARM, unicorn.UC_MODE_THUMB | unicorn.UC_MODE_MCLASS)
+        self.uc.ctl_set_cpu_model(A.UC_CPU_ARM_CORTEX_M4)
+        self._map_view()
+        self.budget = BlockBudget(self.uc, thumb=True)
+        self.uc.hook_add(unicorn.UC_HOOK_INTR, self._on_intr)
+        self.uc.hook_add(unicorn.UC_HOOK_MEM_UNMAPPED, self._on_unmapped)
+
+        self.time = clock.now            # local time of this core (ps)
+        self.instructions = 0            # retired since power-on (for benchmarks and determinism checks)
+        self.sleeping = False
+        self.halted = False              # stopped by a debugger or the machine; not running
+        self.locked_up: GuestFault | None = None
+        self.reset_vtor = 0
+        self.reset_requested = False
+        self.event_register = False
+        self.on_reset_request: Callable[["CortexM4"], None] | None = None
+        self.fault_listeners: list[Callable[[GuestFault], None]] = []
+        self._running = False
+        self._stop: PendingStop | None = None
+        self._quantum_start_time = 0
+        self._horizon = 0
+        self._hz_changes: list[tuple[int, int]] = []  # (executed at change, old hz) within the running quantum
+
+    # ---- memory map -----------------------------------------------------------------------------------------------
+    def _map_view(self) -> None:
+        for m in self.view.memories():
+            perms = unicorn.UC_PROT_READ | unicorn.UC_PROT_EXEC
+            if not m.memory.read_only:
+                perms |= unicorn.UC_PROT_WRITE
+            self.uc.mem_map_ptr(m.start, m.end - m.start, perms, m.memory.address)
+            m.memory.write_listeners.append(lambda off, n, base=m.start: self._code_written(base + off, n))
+        for start, size in self.view.device_pages():
+            self.uc.mmio_map(start, size, self._mmio_read, start, self._mmio_write, start)
+
+    def _code_written(self, address: int, length: int) -> None:
+        """Host-side writes (loader, debugger) must drop stale translated code."""
+        if self._running:
+            return
+        start = address & ~(PAGE - 1)
+        self.uc.ctl_remove_cache(start, address + length)
+        self.budget.flush_cache()
+
+    # ---- MMIO -----------------------------------------------------------------------------------------------------
+    def _mmio_read(self, uc, offset, size, base):
+        address = base + offset
+        try:
+            value = self.view.read_device(address, size, self.access)
+        except BusError as exc:
+            self._bus_error_from_device(address, False, exc)
+            return 0
+        except Exception:  # a model bug must not kill the emulator: fault the guest and log it
+            log.exception("%s: model raised on read at 0x%08x", self.name, address)
+            self._bus_error_from_device(address, False, BusError(address, size, False, "model error"))
+            return 0
+        self._after_mmio()
+        return value
+
+    def _mmio_write(self, uc, offset, size, value, base):
+        address = base + offset
+        try:
+            self.view.write_device(address, size, value, self.access)
+        except BusError as exc:
+            self._bus_error_from_device(address, True, exc)
+            return
+        except Exception:
+            log.exception("%s: model raised on write at 0x%08x", self.name, address)
+            self._bus_error_from_device(address, True, BusError(address, size, True, "model error"))
+            return
+        self._after_mmio()
+
+    def _bus_error_from_device(self, address: int, write: bool, exc: BusError) -> None:
+        # emu_stop() inside an MMIO callback stops at the access (the instruction has not completed), so PC
+        # still names the faulting instruction: a precise bus fault.
+        if self._stop is None:
+            self._stop = PendingStop("fault", address=address, write=write, cfsr=BFSR_PRECISERR | BFSR_BFARVALID)
+            log.info("%s: %s", self.name, exc)
+        self.uc.emu_stop()
+
+    def _after_mmio(self) -> None:
+        """A model may have scheduled an earlier event or raised an interrupt: shorten the quantum."""
+        nxt = self.clock.next_event_time()
+        if nxt is not None and nxt < self._horizon:
+            self._horizon = nxt
+            self.budget.cut(self._instructions_until(nxt))
+
+    def _instructions_until(self, when: int) -> int:
+        remaining_ps = when - self._quantum_start_time
+        return cycles_in(max(0, remaining_ps), self.hz) - self.budget.executed
+
+    # ---- hooks ------------------------------------------------------------------------------------------------------
+    def _on_intr(self, uc, intno, _user):
+        if self._stop is None:
+            self._stop = PendingStop("intr", intno=intno, pc=uc.reg_read(A.UC_ARM_REG_PC))
+        uc.emu_stop()
+
+    def _on_unmapped(self, uc, access, address, size, value, _user):
+        if self._stop is None:
+            fetch = access == unicorn.UC_MEM_FETCH_UNMAPPED
+            self._stop = PendingStop("fault", address=address, write=access == unicorn.UC_MEM_WRITE_UNMAPPED,
+                                     cfsr=BFSR_IBUSERR if fetch else (BFSR_PRECISERR | BFSR_BFARVALID))
+        return False
+
+    def _exceptions_changed(self) -> None:
+        """The NVIC state changed (register write or an interrupt line): take it at the next block if possible."""
+        if self._running and self.state.highest_pending() is not None:
+            self.budget.cut(0)
+        if self.sleeping and self._would_wake():
+            self.sleeping = False
+
+    def set_irq(self, irq: int, level: bool) -> None:
+        """An interrupt input of this core's NVIC (wired from a model's IrqLine)."""
+        self.state.set_line(irq, level)
+        if level:
+            self._exceptions_changed()
+
+    # ---- registers --------------------------------------------------------------------------------------------------
+    def reg(self, name: str) -> int:
+        return self.uc.reg_read(REGISTER_IDS[name])
+
+    def set_reg(self, name: str, value: int) -> None:
+        self.uc.reg_write(REGISTER_IDS[name], value & 0xFFFFFFFF)
+
+    @property
+    def pc(self) -> int:
+        return self.uc.reg_read(A.UC_ARM_REG_PC)
+
+    def _masks(self) -> tuple[int, int, int]:
+        return (self.uc.reg_read(A.UC_ARM_REG_PRIMASK), self.uc.reg_read(A.UC_ARM_REG_FAULTMASK),
+                self.uc.reg_read(A.UC_ARM_REG_BASEPRI))
+
+    # ---- reset ------------------------------------------------------------------------------------------------------
+    def reset(self, vtor: int | None = None) -> None:
+        """Core reset: registers, NVIC and SCS to reset values; SP and PC from the vector table at VTOR."""
+        if vtor is not None:
+            self.reset_vtor = vtor
+        self.scs.reset()
+        self.scs.regs["VTOR"] = self.reset_vtor
+        self.sleeping = False
+        self.locked_up = None
+        self.reset_requested = False
+        self.event_register = False
+        self._stop = None
+        uc = self.uc
+        for r in GPR[:13]:
+            uc.reg_write(r, 0)
+        uc.reg_write(A.UC_ARM_REG_XPSR, XPSR_T)
+        uc.reg_write(A.UC_ARM_REG_CONTROL, 0)
+        uc.reg_write(A.UC_ARM_REG_PRIMASK, 0)
+        uc.reg_write(A.UC_ARM_REG_FAULTMASK, 0)
+        uc.reg_write(A.UC_ARM_REG_BASEPRI, 0)
+        uc.reg_write(A.UC_ARM_REG_PSP, 0)
+        uc.reg_write(A.UC_ARM_REG_LR, 0xFFFFFFFF)
+        try:
+            sp = self.view.read_u32(self.reset_vtor, self.access)
+            entry = self.view.read_u32(self.reset_vtor + 4, self.access)
+        except BusError as exc:
+            self._lockup("HardFault", self.reset_vtor, self.reset_vtor, f"vector table unreadable at reset: {exc}")
+            return
+        uc.reg_write(A.UC_ARM_REG_MSP, sp & ~3)
+        uc.reg_write(A.UC_ARM_REG_PC, entry & ~1)
+        if not entry & 1:
+            self._lockup("UsageFault", entry, None, "reset vector has the Thumb bit clear (INVSTATE)")
+
+    def request_reset(self) -> None:
+        """SYSRESETREQ or a watchdog: reset at the next quantum boundary."""
+        self.reset_requested = True
+        if self._running:
+            self.budget.cut(0)
+
+    def set_hz(self, hz: int) -> None:
+        """The core clock changed (RGU clock select)."""
+        if hz == self.hz or hz <= 0:
+            return
+        if self._running:
+            self._hz_changes.append((self.budget.executed, self.hz))
+            self.budget.cut(0)
+        self.hz = hz
+        self.scs.systick.clock_changed(hz)
+
+    # ---- running ----------------------------------------------------------------------------------------------------
+    def _would_wake(self) -> bool:
+        """WFI wakes on any pending interrupt that would pre-empt if PRIMASK were clear (B1.5.19)."""
+        number = self.state.highest_pending()
+        if number is None:
+            return False
+        _, faultmask, basepri = self._masks()
+        prio = self.state.group_priority(self.state.get_priority(number))
+        return prio < self.state.execution_priority(0, faultmask, basepri)
+
+    def run_until(self, horizon: int) -> None:
+        """Run this core up to virtual time `horizon` (it may overshoot by one block)."""
+        if self.halted or self.locked_up:
+            self.time = max(self.time, horizon)
+            return
+        while self.time < horizon and not self.halted and not self.locked_up:
+            if self.reset_requested:
+                if self.on_reset_request:
+                    self.on_reset_request(self)
+                else:
+                    self.reset()
+            self._take_pending_exceptions()
+            if self.locked_up:
+                break
+            if self.sleeping:
+                if self._would_wake():
+                    self.sleeping = False
+                else:
+                    self.time = horizon
+                    break
+            self._run_quantum(horizon)
+
+    def _run_quantum(self, horizon: int) -> None:
+        self._horizon = horizon
+        budget = cycles_in(horizon - self.time, self.hz)
+        if budget <= 0:
+            self.time = horizon
+            return
+        if self.state.pending and self.state.highest_pending() is not None:
+            # Something waits only for a mask to drop: run in short steps so it is taken right after CPSIE/MSR.
+            budget = min(budget, UNMASK_POLL_INSTRUCTIONS)
+        self.budget.arm(budget)
+        self._quantum_start_time = self.time
+        self._hz_changes.clear()
+        self._stop = None
+        pc = self.uc.reg_read(A.UC_ARM_REG_PC)
+        self._running = True
+        error: unicorn.UcError | None = None
+        try:
+            self.uc.emu_start(pc | 1, 0xFFFFFFFF)
+        except unicorn.UcError as exc:
+            error = exc
+        finally:
+            self._running = False
+        executed = self.budget.executed
+        self._account(executed)
+        self._handle_stop(error, executed)
+
+    def _account(self, executed: int) -> None:
+        elapsed = 0
+        done = 0
+        for at, old_hz in self._hz_changes:
+            elapsed += ps_for_cycles(at - done, old_hz)
+            done = at
+        elapsed += ps_for_cycles(executed - done, self.hz)
+        self.instructions += executed
+        self.time = self._quantum_start_time + elapsed
+
+    def _handle_stop(self, error: unicorn.UcError | None, executed: int) -> None:
+        stop, self._stop = self._stop, None
+        pc = self.uc.reg_read(A.UC_ARM_REG_PC)
+        if stop is not None and stop.kind == "fault":
+            if stop.cfsr & BFSR_IBUSERR:
+                self._fault(BUSFAULT, stop.cfsr, pc, None, f"instruction fetch from unmapped 0x{stop.address:08x}",
+                            fault_address=stop.address)
+            else:
+                what = "write to" if stop.write else "read from"
+                self._fault(BUSFAULT, stop.cfsr, pc, stop.address, f"{what} 0x{stop.address:08x}: no target")
+            return
+        if stop is not None and stop.kind == "intr":
+            self._handle_intr(stop)
+            return
+        if error is not None:
+            self._handle_error(error, pc)
+            return
+        if not self.budget.spent and stop is None and executed:
+            # emu_start returned on its own: WFI (Unicorn ends the run on a halt).
+            if self._is_wfi(pc):
+                self.sleeping = not self._would_wake()
+
+    def _is_wfi(self, pc: int) -> bool:
+        try:
+            before = self.uc.mem_read(pc - 2, 2)
+            if before == b"\x30\xbf":
+                return True
+            return self.uc.mem_read(pc - 4, 4) == b"\xaf\xf3\x03\x80"
+        except unicorn.UcError:
+            return False
+
+    def _handle_intr(self, stop: PendingStop) -> None:
+        if stop.intno == EXCP_SWI:
+            # SVC: synchronous; PC already points after the SVC. Taken now or escalated to HardFault.
+            self.state.pending.add(SVCALL)
+            primask, faultmask, basepri = self._masks()
+            if self.state.preempting(primask, faultmask, basepri) != SVCALL:
+                self.state.pending.discard(SVCALL)
+                self._escalate(SVCALL, stop.pc, "SVC executed at a priority that cannot take SVCall")
+                return
+            self._enter_exception(SVCALL, stop.pc)
+        elif stop.intno == EXCP_EXCEPTION_EXIT:
+            self._exception_return(stop.pc | 1)
+        elif stop.intno == EXCP_BKPT:
+            pc = self.pc
+            if self.bkpt_handler and self.bkpt_handler(self, pc):
+                return
+            # No debugger: a BKPT escalates to HardFault (DebugMonitor disabled; HFSR.DEBUGEVT).
+            self.scs.record_fault(hfsr_bits=1 << 31)
+            self._fault(HARDFAULT, 0, pc, None, "BKPT with no debugger attached")
+        elif stop.intno in (EXCP_UDEF, EXCP_INVSTATE, EXCP_NOCP):
+            bits = {EXCP_UDEF: UFSR_UNDEFINSTR, EXCP_INVSTATE: UFSR_INVSTATE, EXCP_NOCP: 1 << 19}[stop.intno]
+            pc = self.pc
+            self._fault(USAGEFAULT, bits, pc, None, FAULT_DESCRIPTIONS.get(bits, "no coprocessor"))
+        elif stop.intno == EXCP_DIVBYZERO:
+            self._fault(USAGEFAULT, 1 << 25, self.pc, None, "divide by zero")
+        elif stop.intno == EXCP_UNALIGNED:
+            self._fault(USAGEFAULT, 1 << 24, self.pc, None, "unaligned access")
+        elif stop.intno in (EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT):
+            self._fault(BUSFAULT, BFSR_PRECISERR, self.pc, None, "bus abort")
+        else:
+            log.warning("%s: unexpected CPU exception %d at 0x%08x", self.name, stop.intno, stop.pc)
+
+    bkpt_handler: Callable[["CortexM4", int], bool] | None = None
+
+    def _handle_error(self, error: unicorn.UcError, pc: int) -> None:
+        if error.errno == unicorn.UC_ERR_INSN_INVALID:
+            insn = self._read_code(pc, 4)
+            half = int.from_bytes(insn[:2], "little") if len(insn) >= 2 else 0
+            word = int.from_bytes(insn[2:4], "little") if len(insn) >= 4 else 0
+            if half in (0xBF20, 0xBF10, 0xBF40) or (half == 0xF3AF and word in (0x8001, 0x8002, 0x8004)):
+                size = 2 if half != 0xF3AF else 4
+                hint = half if size == 2 else {0x8001: 0xBF10, 0x8002: 0xBF20, 0x8004: 0xBF40}[word]
+                self.uc.reg_write(A.UC_ARM_REG_PC, (pc + size) | 1)
+                if hint == 0xBF20:  # WFE: sleep unless the event register is set
+                    if self.event_register:
+                        self.event_register = False
+                    elif not self._would_wake():
+                        self.sleeping = True
+                elif hint == 0xBF40:  # SEV
+                    self.event_register = True
+                return
+            self._fault(USAGEFAULT, UFSR_UNDEFINSTR, pc, None, f"undefined instruction {insn[:4].hex()}")
+        elif error.errno in (unicorn.UC_ERR_READ_UNMAPPED, unicorn.UC_ERR_WRITE_UNMAPPED,
+                             unicorn.UC_ERR_FETCH_UNMAPPED, unicorn.UC_ERR_READ_PROT, unicorn.UC_ERR_WRITE_PROT,
+                             unicorn.UC_ERR_FETCH_PROT):
+            write = error.errno in (unicorn.UC_ERR_WRITE_UNMAPPED, unicorn.UC_ERR_WRITE_PROT)
+            fetch = error.errno in (unicorn.UC_ERR_FETCH_UNMAPPED, unicorn.UC_ERR_FETCH_PROT)
+            if fetch:
+                self._fault(BUSFAULT, BFSR_IBUSERR, pc, None, f"instruction fetch from 0x{pc:08x}",
+                            fault_address=pc)
+            else:
+                self._fault(BUSFAULT, BFSR_PRECISERR, pc, None, f"{'write' if write else 'read'} fault")
+        elif error.errno == unicorn.UC_ERR_EXCEPTION:
+            self._fault(USAGEFAULT, UFSR_UNDEFINSTR, pc, None, "unhandled CPU exception")
+        else:
+            self._fault(HARDFAULT, 0, pc, None, f"emulation error: {error}")
+
+    def _read_code(self, address: int, length: int) -> bytes:
+        try:
+            return bytes(self.uc.mem_read(address, length))
+        except unicorn.UcError:
+            return b""
+
+    # ---- faults -----------------------------------------------------------------------------------------------------
+    def _fault(self, number: int, cfsr: int, pc: int, bfar: int | None, detail: str,
+               fault_address: int | None = None) -> None:
+        """A synchronous fault at `pc` (the faulting instruction, which is the return address)."""
+        kind = exception_name(number)
+        address = bfar if bfar is not None else fault_address
+        report = GuestFault(self.name, kind, pc, address, detail)
+        self.scs.record_fault(cfsr_bits=cfsr, bfar=bfar if cfsr & BFSR_BFARVALID else None)
+        if self.stop_on_fault:
+            self._report(report)
+            self.locked_up = report
+            return
+        primask, faultmask, basepri = self._masks()
+        exec_prio = self.state.execution_priority(primask, faultmask, basepri)
+        if number != HARDFAULT:
+            enabled = self.scs.fault_enabled(number)
+            prio = self.state.group_priority(self.state.get_priority(number))
+            if enabled and prio < exec_prio:
+                self.state.pending.add(number)
+                self._enter_exception(number, pc)
+                return
+            self.scs.record_fault(hfsr_bits=HFSR_FORCED)
+        if exec_prio <= -1:
+            self._lockup(kind, pc, address, f"{detail} while at priority {exec_prio} (in HardFault/NMI)")
+            return
+        self.state.pending.add(HARDFAULT)
+        self._enter_exception(HARDFAULT, pc)
+
+    def _escalate(self, number: int, pc: int, detail: str) -> None:
+        primask, faultmask, basepri = self._masks()
+        if self.state.execution_priority(primask, faultmask, basepri) <= -1:
+            self._lockup(exception_name(number), pc, None, detail)
+            return
+        self.scs.record_fault(hfsr_bits=HFSR_FORCED)
+        if self.stop_on_fault:
+            report = GuestFault(self.name, "HardFault", pc, None, detail)
+            self._report(report)
+            self.locked_up = report
+            return
+        self.state.pending.add(HARDFAULT)
+        self._enter_exception(HARDFAULT, pc)
+
+    def _lockup(self, kind: str, pc: int, address: int | None, detail: str) -> None:
+        report = GuestFault(self.name, f"lockup ({kind})", pc, address, detail)
+        self.locked_up = report
+        self._report(report)
+
+    def _report(self, report: GuestFault) -> None:
+        log.info("%s", report)
+        for listener in self.fault_listeners:
+            listener(report)
+
+    # ---- exception entry and return ------------------------------------------------------------------------------
+    def _take_pending_exceptions(self) -> None:
+        for _ in range(8):  # late arrival: a higher-priority exception may pre-empt a handler before it starts
+            if not self.state.pending:
+                return
+            if self.state.highest_pending() is None:
+                return
+            primask, faultmask, basepri = self._masks()
+            number = self.state.preempting(primask, faultmask, basepri)
+            if number is None:
+                return
+            self.sleeping = False
+            self._enter_exception(number, self.uc.reg_read(A.UC_ARM_REG_PC))
+            if self.locked_up:
+                return
+
+    def _enter_exception(self, number: int, return_address: int) -> None:
+        uc = self.uc
+        values = uc.reg_read_batch([A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3,
+                                    A.UC_ARM_REG_R12, A.UC_ARM_REG_LR, A.UC_ARM_REG_XPSR, A.UC_ARM_REG_CONTROL,
+                                    A.UC_ARM_REG_MSP, A.UC_ARM_REG_PSP])
+        r0, r1, r2, r3, r12, lr, xpsr, control, msp, psp = values
+        handler_mode = (xpsr & 0x1FF) != 0
+        use_psp = not handler_mode and bool(control & CONTROL_SPSEL)
+        fp_frame = bool(control & CONTROL_FPCA)
+        sp = psp if use_psp else msp
+        frame_size = 0x68 if fp_frame else 0x20
+        realign = (sp >> 2) & 1 and bool(self.scs.regs["CCR"] & (1 << 9))
+        new_sp = (sp - frame_size) & ~(4 if realign else 0) & 0xFFFFFFFF
+        stacked_xpsr = (xpsr & ~(1 << 9)) | (int(realign) << 9)
+        frame = struct.pack("<8I", r0, r1, r2, r3, r12, lr, return_address & ~1, stacked_xpsr)
+        if fp_frame:
+            sregs = uc.reg_read_batch(SREG[:16] + [A.UC_ARM_REG_FPSCR])
+            frame += struct.pack("<16I", *sregs[:16]) + struct.pack("<II", sregs[16], 0)
+        try:
+            if self._memory_backed(new_sp, len(frame)):
+                uc.mem_write(new_sp, frame)
+            else:
+                self.view.write(new_sp, frame, self.access)
+        except (BusError, unicorn.UcError):
+            self._lockup(exception_name(number), return_address, new_sp,
+                         f"stacking for {exception_name(number)} failed (STKERR): stack pointer 0x{sp:08x}")
+            return
+        vtor = self.scs.regs["VTOR"]
+        try:
+            vector = self.view.read_u32(vtor + 4 * number, self.access)
+        except BusError:
+            self._lockup(exception_name(number), return_address, vtor + 4 * number,
+                         f"vector for {exception_name(number)} unreadable (VTOR 0x{vtor:08x})")
+            return
+        exc_return = 0xFFFFFFF1 if handler_mode else (0xFFFFFFFD if use_psp else 0xFFFFFFF9)
+        if fp_frame:
+            exc_return &= ~0x10
+        # Order matters: clear SPSEL while still in thread mode (Unicorn swaps the banked SP), then enter handler
+        # mode, then set both stack pointers.
+        uc.reg_write(A.UC_ARM_REG_CONTROL, control & ~(CONTROL_SPSEL | CONTROL_FPCA))
+        uc.reg_write(A.UC_ARM_REG_XPSR, (xpsr & ~0x0600FC00 & ~0x1FF & ~(1 << 9)) | XPSR_T | number)
+        if use_psp:
+            uc.reg_write(A.UC_ARM_REG_PSP, new_sp)
+            uc.reg_write(A.UC_ARM_REG_MSP, msp)
+        else:
+            uc.reg_write(A.UC_ARM_REG_MSP, new_sp)
+            uc.reg_write(A.UC_ARM_REG_PSP, psp)
+        uc.reg_write(A.UC_ARM_REG_LR, exc_return)
+        uc.reg_write(A.UC_ARM_REG_PC, vector & ~1)
+        self.state.activate(number)
+        self.sleeping = False
+        if not vector & 1:
+            # Executing a handler with the Thumb bit clear is an INVSTATE UsageFault; escalated since it is nested.
+            self._fault(USAGEFAULT, UFSR_INVSTATE, vector & ~1, None, f"vector {number} has the Thumb bit clear")
+
+    def _memory_backed(self, address: int, length: int) -> bool:
+        m = self.view.find(address)
+        return m is not None and m.memory is not None and address + length <= m.end
+
+    def _exception_return(self, exc_return: int) -> None:
+        uc = self.uc
+        xpsr = uc.reg_read(A.UC_ARM_REG_XPSR)
+        current = xpsr & 0x1FF
+        valid = exc_return & 0xFFFFFFE0 == 0xFFFFFFE0 and (exc_return & 0xF) in (0x1, 0x9, 0xD)
+        if not valid or current == 0 or current not in self.state.active:
+            self._fault(USAGEFAULT, UFSR_INVPC, exc_return, None, f"invalid EXC_RETURN 0x{exc_return:08x}")
+            return
+        self.state.deactivate(current)
+        # Tail-chaining: a pending exception that can pre-empt what we return to is taken without unstacking.
+        primask, faultmask, basepri = self._masks()
+        chained = self.state.preempting(primask, faultmask, basepri)
+        to_thread = bool(exc_return & 0x8)
+        if chained is not None:
+            vtor = self.scs.regs["VTOR"]
+            try:
+                vector = self.view.read_u32(vtor + 4 * chained, self.access)
+            except BusError:
+                self._lockup(exception_name(chained), exc_return, vtor + 4 * chained, "vector unreadable")
+                return
+            uc.reg_write(A.UC_ARM_REG_XPSR, (xpsr & ~0x1FF) | chained)
+            uc.reg_write(A.UC_ARM_REG_LR, exc_return)
+            uc.reg_write(A.UC_ARM_REG_PC, vector & ~1)
+            self.state.activate(chained)
+            return
+        use_psp = bool(exc_return & 0x4)
+        fp_frame = not exc_return & 0x10
+        msp, psp, control = uc.reg_read_batch([A.UC_ARM_REG_MSP, A.UC_ARM_REG_PSP, A.UC_ARM_REG_CONTROL])
+        sp = psp if use_psp else msp
+        frame_size = 0x68 if fp_frame else 0x20
+        try:
+            frame = self.view.read(sp, frame_size, self.access)
+        except BusError:
+            self._lockup("UsageFault", exc_return, sp, f"unstacking from 0x{sp:08x} failed")
+            return
+        r0, r1, r2, r3, r12, lr, ret, stacked_xpsr = struct.unpack_from("<8I", frame)
+        new_sp = sp + frame_size + (4 if stacked_xpsr & (1 << 9) else 0)
+        if fp_frame:
+            sregs = struct.unpack_from("<16I", frame, 0x20)
+            fpscr = struct.unpack_from("<I", frame, 0x60)[0]
+            uc.reg_write_batch(list(zip(SREG[:16], sregs)) + [(A.UC_ARM_REG_FPSCR, fpscr)])
+        uc.reg_write_batch([(A.UC_ARM_REG_R0, r0), (A.UC_ARM_REG_R1, r1), (A.UC_ARM_REG_R2, r2),
+                            (A.UC_ARM_REG_R3, r3), (A.UC_ARM_REG_R12, r12), (A.UC_ARM_REG_LR, lr)])
+        ipsr = stacked_xpsr & 0x1FF
+        if to_thread and ipsr:
+            ipsr = 0  # inconsistent frame: the architecture raises INVPC; returning to thread is the safe choice
+        uc.reg_write(A.UC_ARM_REG_XPSR, (stacked_xpsr & ~0x1FF & ~(1 << 9)) | ipsr | XPSR_T)
+        new_control = (control & ~(CONTROL_SPSEL | CONTROL_FPCA)) | (CONTROL_FPCA if fp_frame else 0)
+        if to_thread and use_psp:
+            new_control |= CONTROL_SPSEL
+        uc.reg_write(A.UC_ARM_REG_CONTROL, new_control)
+        if use_psp:
+            uc.reg_write(A.UC_ARM_REG_PSP, new_sp)
+            uc.reg_write(A.UC_ARM_REG_MSP, msp)
+        else:
+            uc.reg_write(A.UC_ARM_REG_MSP, new_sp)
+            uc.reg_write(A.UC_ARM_REG_PSP, psp)
+        uc.reg_write(A.UC_ARM_REG_PC, ret & ~1)
+        if to_thread and self.scs.regs["SCR"] & 0x2 and not self.state.active:
+            self.sleeping = not self._would_wake()  # SLEEPONEXIT

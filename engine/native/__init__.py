@@ -1,0 +1,89 @@
+"""Native accelerators, compiled at first use with the system C compiler and cached per source and Unicorn version.
+
+Only the block-budget hook lives here (block_budget.c). When no compiler is available the engine uses the Python
+equivalent in engine/budget.py: same instruction counts, same determinism, slower.
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import sysconfig
+from pathlib import Path
+
+import unicorn
+
+log = logging.getLogger("mt3620.native")
+HERE = Path(__file__).resolve().parent
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("MT3620_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "mt3620")
+    return Path(base) / "native"
+
+
+def _unicorn_paths() -> tuple[Path, Path, Path]:
+    root = Path(unicorn.__file__).resolve().parent
+    return root / "include", root / "lib", root / "lib" / "libunicorn.so.2"
+
+
+def build_block_budget() -> Path | None:
+    """Compile block_budget.c against the installed Unicorn; returns the shared library or None."""
+    include, libdir, lib = _unicorn_paths()
+    source = HERE / "block_budget.c"
+    if not (include / "unicorn" / "unicorn.h").exists() or not lib.exists():
+        log.info("native budget hook: Unicorn headers or library missing; using the Python hook")
+        return None
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if not cc:
+        log.info("native budget hook: no C compiler; using the Python hook")
+        return None
+    digest = hashlib.sha256(source.read_bytes() + str(lib.stat().st_size).encode()
+                            + unicorn.__version__.encode()).hexdigest()[:16]
+    out = _cache_dir() / f"block_budget-{digest}{sysconfig.get_config_var('SHLIB_SUFFIX') or '.so'}"
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(f".tmp{os.getpid()}")
+    cmd = [cc, "-O2", "-shared", "-fPIC", "-I", str(include), str(source), "-o", str(tmp),
+           str(lib), f"-Wl,-rpath,{libdir}"]
+    try:
+        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+    except (OSError, subprocess.SubprocessError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        log.warning("native budget hook did not build (%s); using the Python hook. %s", exc,
+                    detail.decode(errors="replace")[:500])
+        return None
+    os.replace(tmp, out)
+    return out
+
+
+_lib: ctypes.CDLL | None = None
+_tried = False
+
+
+def block_budget_library() -> ctypes.CDLL | None:
+    global _lib, _tried
+    if _tried:
+        return _lib
+    _tried = True
+    if os.environ.get("MT3620_NO_NATIVE"):
+        return None
+    path = build_block_budget()
+    if path is None:
+        return None
+    try:
+        lib = ctypes.CDLL(str(path))
+    except OSError as exc:
+        log.warning("native budget hook did not load: %s", exc)
+        return None
+    lib.budget_install.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    lib.budget_install.restype = ctypes.c_int
+    lib.budget_flush_cache.argtypes = [ctypes.c_void_p]
+    lib.budget_struct_size.restype = ctypes.c_uint64
+    _lib = lib
+    return lib
