@@ -1,0 +1,63 @@
+"""The MT3620 reference development board (RDB): user LEDs and buttons on IO-core GPIOs.
+
+Pins (MT3620-FACTS "GPIO block"; MediaTek-Labs/mt3620_m4_software
+MT3620_M4_Sample_Code/BareMetal/MT3620_RTApp_BareMetal_GPIO/main.c: GPIO 8/9/10 = LED red/green/blue, GPIO 12/13 =
+buttons A/B): LED1 R/G/B = GPIO 8/9/10, LED2 R/G/B = GPIO 15/16/17, button A = GPIO 12, button B = GPIO 13.
+
+Polarity: the same sample drives the LED pin high when the button pin reads high (released) and low when it reads
+low (pressed), i.e. the LEDs are lit by a low level (active low, the LEDs' common anode on 3.3 V) and the buttons
+pull their pin to ground when pressed, with a pull-up on the board when released.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+LEDS = {
+    "LED1_R": 8, "LED1_G": 9, "LED1_B": 10,
+    "LED2_R": 15, "LED2_G": 16, "LED2_B": 17,
+}
+BUTTONS = {"A": 12, "B": 13}
+
+
+class RdbBoard:
+    """Board-level wiring around the chip's GPIO blocks. Not a bus device: it drives and observes pads."""
+
+    def __init__(self, gpio: Mapping[int, Any] | Iterable[Any]) -> None:
+        if isinstance(gpio, Mapping):
+            self.gpio = dict(gpio)
+        else:
+            self.gpio = {pin: block for block in gpio for pin in block.pins}
+        missing = sorted(p for p in list(LEDS.values()) + list(BUTTONS.values()) if p not in self.gpio)
+        if missing:
+            raise ValueError(f"RdbBoard: no GPIO block given for GPIO {missing}")
+        self._pressed = {name: False for name in BUTTONS}
+        for name in BUTTONS:
+            self._apply(name)
+
+    def _button(self, button: str) -> str:
+        key = str(button).upper().removeprefix("BUTTON_").removeprefix("BUTTON")
+        if key not in BUTTONS:
+            raise ValueError(f"RdbBoard: unknown button {button!r} (use 'A' or 'B')")
+        return key
+
+    def _apply(self, name: str) -> None:
+        pin = BUTTONS[name]
+        # Pressed: shorted to ground. Released: the board's pull-up holds the pin high.
+        self.gpio[pin].drive_input(pin, 0 if self._pressed[name] else 1)
+
+    def press(self, button: str) -> None:
+        name = self._button(button)
+        self._pressed[name] = True
+        self._apply(name)
+
+    def release(self, button: str) -> None:
+        name = self._button(button)
+        self._pressed[name] = False
+        self._apply(name)
+
+    def is_pressed(self, button: str) -> bool:
+        return self._pressed[self._button(button)]
+
+    def led_state(self) -> dict[str, bool]:
+        """True = lit. A LED is lit only while the chip drives its pin low; an undriven pin leaves it dark."""
+        return {name: self.gpio[pin].output_level(pin) == 0 for name, pin in LEDS.items()}

@@ -1,0 +1,64 @@
+"""The RDB board: LEDs are lit by a low level, buttons pull low when pressed."""
+import pytest
+
+from mt3620.engine.clock import VirtualClock
+from mt3620.peripherals.board.rdb import RdbBoard
+from mt3620.peripherals.gpio.gpio_block import GpioBlock
+
+OE_SET, DOUT_SET, DOUT_RESET, DIN = 0x24, 0x14, 0x18, 0x04
+
+
+@pytest.fixture
+def chip():
+    clock = VirtualClock()
+    return [GpioBlock(clock=clock, base_address=0x38010000 + n * 0x10000) for n in range(6)]
+
+
+def test_leds_dark_until_driven_low(chip):
+    board = RdbBoard(chip)
+    assert not any(board.led_state().values())
+    blk2 = chip[2]
+    blk2.write(OE_SET, 4, 0b0111)          # GPIO 8, 9, 10 outputs, DOUT 0: all lit
+    assert board.led_state()["LED1_R"] and board.led_state()["LED1_G"] and board.led_state()["LED1_B"]
+    blk2.write(DOUT_SET, 4, 0b0101)        # red and blue high: off
+    state = board.led_state()
+    assert (state["LED1_R"], state["LED1_G"], state["LED1_B"]) == (False, True, False)
+    chip[3].write(OE_SET, 4, 0b1000)       # GPIO 15 = LED2 red
+    chip[4].write(OE_SET, 4, 0b0011)       # GPIO 16, 17
+    chip[4].write(DOUT_SET, 4, 0b0010)
+    state = board.led_state()
+    assert (state["LED2_R"], state["LED2_G"], state["LED2_B"]) == (True, True, False)
+
+
+def test_buttons_pull_low_when_pressed(chip):
+    board = RdbBoard({p: b for b in chip for p in b.pins})
+    blk3 = chip[3]                         # GPIO 12..15
+    assert blk3.read(DIN) & 0b0011 == 0b0011
+    board.press("A")
+    assert blk3.read(DIN) & 0b0011 == 0b0010
+    assert board.is_pressed("a")
+    board.press("button_b")
+    assert blk3.read(DIN) & 0b0011 == 0
+    board.release("A")
+    board.release("B")
+    assert blk3.read(DIN) & 0b0011 == 0b0011
+
+
+def test_mediatek_sample_logic(chip):
+    """MediaTek's GPIO sample mirrors button A onto the blue LED: pressed -> LED lit."""
+    board = RdbBoard(chip)
+    blk2, blk3 = chip[2], chip[3]
+    blk2.write(OE_SET, 4, 0b0100)
+    for pressed in (False, True, False):
+        (board.press if pressed else board.release)("A")
+        level = blk3.read(DIN) & 1
+        blk2.write(DOUT_SET if level else DOUT_RESET, 4, 0b0100)
+        assert board.led_state()["LED1_B"] is pressed
+
+
+def test_errors(chip):
+    with pytest.raises(ValueError):
+        RdbBoard(chip[:2])
+    board = RdbBoard(chip)
+    with pytest.raises(ValueError):
+        board.press("C")
