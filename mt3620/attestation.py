@@ -207,8 +207,37 @@ def verify_raw_signature(public_key: ec.EllipticCurvePublicKey, data: bytes, raw
     return True
 
 
+class NonceRegistry:
+    """Verifier-side freshness: nonces are issued once and accepted once, so replayed evidence is refused.
+
+    `issue()` draws a nonce from `random_bytes` (pass a seeded source in tests, `os.urandom` in a service);
+    `verify(data, key)` checks the signature, then that the nonce was issued and not used before."""
+
+    def __init__(self, random_bytes: Callable[[int], bytes], max_outstanding: int = 100_000) -> None:
+        self._random = random_bytes
+        self._outstanding: dict[bytes, None] = {}
+        self._max = max_outstanding
+
+    def issue(self) -> bytes:
+        nonce = bytes(self._random(NONCE_SIZE))
+        if len(nonce) != NONCE_SIZE:
+            raise ValueError("random source returned the wrong length")
+        self._outstanding[nonce] = None
+        while len(self._outstanding) > self._max:           # forget the oldest
+            self._outstanding.pop(next(iter(self._outstanding)))
+        return nonce
+
+    def verify(self, data: bytes, attestation_public_key_64: bytes) -> Evidence:
+        evidence = verify_evidence(data, attestation_public_key_64)
+        if evidence.nonce not in self._outstanding:
+            raise AttestationError("replayed-nonce", "evidence nonce was never issued or was already used")
+        del self._outstanding[evidence.nonce]
+        return evidence
+
+
 __all__ = [
     "AttestationError", "AttestationFormatError", "AttestationSignatureError", "Evidence", "Measurement",
+    "NonceRegistry",
     "encode_evidence", "encode_unsigned", "parse_evidence", "verify_evidence", "public_key_from_raw",
     "public_key_to_raw", "raw_signature_to_der", "der_signature_to_raw", "sign_raw", "verify_raw_signature",
     "MAGIC", "VERSION", "MAX_MEASUREMENTS", "HEADER_SIZE", "MEASUREMENT_SIZE", "SIGNATURE_SIZE",

@@ -1,0 +1,206 @@
+"""A7 <-> Pluton mailbox, channel 0, at 0x31000000: the register facade over the pure Pluton core.
+
+Registers (ASOS drivers/mailbox/mt3620.h; MT3620-FACTS.md "Mailboxes"): VER 0x00 reads 0x36200000;
+SW_TX_INT_PORT 0x14, SW_RX_INT_EN 0x18, SW_RX_INT_STS 0x1C, INT_EN 0x38, INT_STS 0x3C, CMD_POST 0x40,
+DATA_POST 0x44, FIFO_WRITE_COUNT 0x48, CMD_POP 0x50, DATA_POP 0x54, FIFO_READ_COUNT 0x58. FIFOs are 15 deep;
+the A7 writes DATA_POST then CMD_POST (the CMD write commits the pair) and reads DATA_POP then CMD_POP (the
+CMD read pops the pair).
+Emulator-defined (docs/pluton.md): INT_STS/INT_EN bits 0 RD (Pluton took a posted message, W1C), 1 NF (post FIFO
+not full, level), 2 WR (Pluton posted a reply, W1C), 3 NE (pop FIFO not empty, level); IRQ outputs rd, nf, wr,
+ne, sw = status AND enable; a CMD_POST into a full FIFO is dropped and counted; Pluton takes each posted message
+MAILBOX_CYCLES after it arrives and answers after the engines' modelled latency; only channel 0 is modelled.
+
+The shared 2048-byte buffers live in A7 memory reached through `memory.read(address, size)` /
+`memory.write(address, data)`.
+"""
+from __future__ import annotations
+
+import struct
+from collections import deque
+from typing import Any
+
+from mt3620.engine.access import BusError
+from mt3620.engine.clock import VirtualClock, ps_for_cycles
+from mt3620.engine.peripheral import Field, Peripheral, Register
+
+from . import remoteapi as api
+from .core import PlutonCore
+from .engines import PLUTON_HZ
+
+FIFO_DEPTH = 15
+MAILBOX_CYCLES = 200          # emulator-defined: Pluton firmware notices and pops a message
+VERSION = 0x36200000
+
+INT_RD, INT_NF, INT_WR, INT_NE = 0x1, 0x2, 0x4, 0x8
+
+
+class PlutonMailbox(Peripheral):
+    SIZE = 0x1000
+    IRQS = ("rd", "nf", "wr", "ne", "sw")
+    REGISTERS = (
+        Register(0x00, "VER", reset=VERSION, access="ro"),
+        Register(0x14, "SW_TX_INT_PORT", access="wo", write="_sw_tx"),
+        Register(0x18, "SW_RX_INT_EN", write="_changed"),
+        Register(0x1C, "SW_RX_INT_STS", access="w1c", write="_changed"),
+        Register(0x38, "INT_EN", fields=(Field("RD", 0), Field("NF", 1), Field("WR", 2), Field("NE", 3)),
+                 write="_changed"),
+        Register(0x3C, "INT_STS", fields=(Field("RD", 0, access="w1c"), Field("NF", 1, access="ro"),
+                                          Field("WR", 2, access="w1c"), Field("NE", 3, access="ro")),
+                 read="_read_int_sts", write="_changed"),
+        Register(0x40, "CMD_POST", access="wo", write="_cmd_post"),
+        Register(0x44, "DATA_POST"),
+        Register(0x48, "FIFO_WRITE_COUNT", access="ro", read="_write_count"),
+        Register(0x50, "CMD_POP", access="ro", read="_cmd_pop"),
+        Register(0x54, "DATA_POP", access="ro", read="_data_pop"),
+        Register(0x58, "FIFO_READ_COUNT", access="ro", read="_read_count"),
+    )
+    STATE = ("post_fifo", "pop_fifo", "pending_replies", "busy", "ring", "stats", "sw_to_pluton")
+
+    def __init__(self, name: str | None = None, clock: VirtualClock | None = None, *, core: PlutonCore,
+                 memory: Any, **attributes: Any) -> None:
+        self.core = core
+        self.memory = memory
+        super().__init__(name or "pluton_mailbox", clock, **attributes)
+
+    def reset(self) -> None:
+        super().reset()
+        self.post_fifo: deque[tuple[int, int]] = deque()     # A7 -> Pluton (cmd, data)
+        self.pop_fifo: deque[tuple[int, int]] = deque()      # Pluton -> A7 (cmd, data)
+        self.pending_replies: deque[tuple[int, int]] = deque()
+        self.busy = False
+        self.ring: tuple[int, int, list[api.RingBuffer]] | None = None
+        self.stats = {"posted": 0, "overflows": 0, "dropped": 0, "rejected": 0, "served": 0}
+        self.sw_to_pluton = 0
+        self.update_irq()
+
+    # ---- register callbacks -----------------------------------------------------------------------------------
+    def _read_int_sts(self) -> int:
+        level = (INT_NF if len(self.post_fifo) < FIFO_DEPTH else 0) | (INT_NE if self.pop_fifo else 0)
+        return (self.regs["INT_STS"] & (INT_RD | INT_WR)) | level
+
+    def _write_count(self) -> int:
+        return len(self.post_fifo)
+
+    def _read_count(self) -> int:
+        return len(self.pop_fifo)
+
+    def _data_pop(self) -> int:
+        return self.pop_fifo[0][1] if self.pop_fifo else 0
+
+    def _cmd_pop(self) -> int:
+        if not self.pop_fifo:
+            return 0
+        cmd, _ = self.pop_fifo.popleft()
+        self._drain_replies()
+        self.update_irq()
+        return cmd
+
+    def _sw_tx(self, value: int) -> None:
+        self.sw_to_pluton |= value       # software interrupts toward Pluton: recorded, no firmware reacts
+
+    def _changed(self, value: int) -> None:
+        self.update_irq()
+
+    def _cmd_post(self, value: int) -> None:
+        if len(self.post_fifo) >= FIFO_DEPTH:
+            self.stats["overflows"] += 1
+            return
+        self.post_fifo.append((value, self.regs["DATA_POST"]))
+        self.stats["posted"] += 1
+        self.update_irq()
+        self.clock.schedule(ps_for_cycles(MAILBOX_CYCLES, PLUTON_HZ), self._pluton_take, "pluton-mailbox-take")
+
+    def update_irq(self) -> None:
+        sts = self._read_int_sts()
+        en = self.regs["INT_EN"]
+        for i, line in enumerate(self.irq[:4]):
+            line.set(sts & en & (1 << i))
+        self.irq[4].set(self.regs["SW_RX_INT_STS"] & self.regs["SW_RX_INT_EN"])
+
+    # ---- Pluton side ------------------------------------------------------------------------------------------
+    def raise_sw_interrupt(self, bit: int) -> None:
+        """Pluton -> A7 software interrupt (SW_RX_INT_STS bit)."""
+        self.regs["SW_RX_INT_STS"] |= 1 << (bit & 31)
+        self.update_irq()
+
+    def _pluton_take(self) -> None:
+        if not self.post_fifo:
+            return
+        cmd, data = self.post_fifo.popleft()
+        self.regs["INT_STS"] |= INT_RD
+        self.update_irq()
+        faults = self.core.faults
+        if faults.enabled and faults.drop_mailbox_messages > 0:
+            faults.drop_mailbox_messages -= 1
+            self.stats["dropped"] += 1
+            return
+        word = api.Word.decode(cmd)
+        if word.version != api.PROTOCOL_VERSION:
+            return self._reject(word, api.E_VERSION)
+        if word.command == api.SEND_EVENT_BUFFERS:
+            return self._register_ring(word, data)
+        if word.sequence == 0:
+            return self._reject(word, api.E_SEQUENCE)
+        if self.busy:
+            # Pluton serves one request at a time; a second one is refused, never queued into a crash.
+            return self._reject(word, api.E_BUSY, touch_buffer=False)
+        buffer = self._a7_buffer(word.buffer_index)
+        if buffer is None:
+            return self._reject(word, api.E_INDEX, touch_buffer=False)
+        size, _pad = struct.unpack("<HH", bytes(self.memory.read(buffer.address, 4)))
+        if size > buffer.length - api.MESSAGE_HEADER:
+            return self._reject(word, api.E_LENGTH)
+        payload = bytes(self.memory.read(buffer.address + api.MESSAGE_HEADER, size)) if size else b""
+        self.busy = True
+        status, out = self.core.execute(word.command, payload)
+        cycles = self.core.engines.take_cycles()
+        response = struct.pack("<I", status) + out
+        if len(response) > buffer.length - api.MESSAGE_HEADER:
+            status, response = api.E_LENGTH, struct.pack("<I", api.E_LENGTH)
+        self.clock.schedule(ps_for_cycles(MAILBOX_CYCLES + cycles, PLUTON_HZ),
+                            lambda: self._complete(word, buffer, status, response), "pluton-reply")
+
+    def _a7_buffer(self, index: int) -> api.RingBuffer | None:
+        if self.ring is None:
+            return None
+        m4_count, a7_count, buffers = self.ring
+        if not m4_count <= index < m4_count + a7_count:
+            return None
+        return buffers[index]
+
+    def _register_ring(self, word: api.Word, address: int) -> None:
+        try:
+            raw = bytes(self.memory.read(address, api.TABLE_SIZE))
+            self.ring = api.decode_table(raw)   # cached: later edits of the table by the A7 change nothing
+            status = api.OK
+        except (ValueError, IndexError, BusError):   # a malformed table or a wild address
+            self.ring, status = None, api.E_ARGUMENT
+        self._post_reply(word.encode(), status)
+
+    def _reject(self, word: api.Word, status: int, touch_buffer: bool = True) -> None:
+        self.stats["rejected"] += 1
+        if touch_buffer:
+            buffer = self._a7_buffer(word.buffer_index)
+            if buffer is not None:
+                self.memory.write(buffer.address, api.encode_message(struct.pack("<I", status)))
+        reply = api.Word(api.PROTOCOL_VERSION, word.sequence, word.command, word.buffer_index)
+        self._post_reply(reply.encode(), status)
+
+    def _complete(self, word: api.Word, buffer: api.RingBuffer, status: int, response: bytes) -> None:
+        self.memory.write(buffer.address, api.encode_message(response))
+        self.busy = False
+        self.stats["served"] += 1
+        self._post_reply(word.encode(), status)
+
+    def _post_reply(self, cmd: int, data: int) -> None:
+        self.pending_replies.append((cmd, data))
+        self._drain_replies()
+
+    def _drain_replies(self) -> None:
+        moved = False
+        while self.pending_replies and len(self.pop_fifo) < FIFO_DEPTH:
+            self.pop_fifo.append(self.pending_replies.popleft())
+            moved = True
+        if moved:
+            self.regs["INT_STS"] |= INT_WR
+        self.update_irq()
