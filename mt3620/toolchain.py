@@ -107,6 +107,10 @@ def _zig() -> Compiler | None:
         return None
     # Cortex-M4F: Zig's cortex_m4 model has no FPU feature by default; +vfp4d16sp is the M4's FPv4-SP.
     flags = ["-target", "thumb-freestanding-eabihf", "-mcpu=cortex_m4+vfp4d16sp"]
+    # Zig's own headers (stdint.h, ...) appear in the line tables: record them without the install path.
+    locations = importlib.util.find_spec("ziglang").submodule_search_locations or []
+    for loc in locations:
+        flags.append(f"-ffile-prefix-map={Path(loc).resolve()}=ziglang")
     return Compiler("zig", base + ["cc"], res.stdout.strip(), flags)
 
 
@@ -120,7 +124,9 @@ def _gcc() -> Compiler | None:
         return None
     if res.returncode != 0:
         return None
-    flags = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
+    # newlib's uint32_t is `long unsigned int`: the formatter reads 32-bit words either way, so the
+    # %u/%x format checks (written against `unsigned int`) are off for this compiler only.
+    flags = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-Wno-format"]
     return Compiler("gcc", [exe], res.stdout.strip(), flags)
 
 
@@ -154,11 +160,11 @@ def _check_name(name: str) -> _Spec:
     return spec
 
 
-def _sources(spec: _Spec) -> tuple[list[str], list[str]]:
-    """(C files to compile, every input file) as paths relative to firmware/, sorted."""
+def _sources(spec: _Spec, fw: Path) -> tuple[list[str], list[str]]:
+    """(C files to compile, every input file) as paths relative to the firmware folder, sorted."""
     c_files, inputs = [], []
     for folder in (COMMON, spec.src):
-        d = FIRMWARE_DIR / folder
+        d = fw / folder
         if not d.is_dir():
             raise ToolchainError(f"firmware sources missing: {d}")
         for p in sorted(d.iterdir()):
@@ -168,32 +174,32 @@ def _sources(spec: _Spec) -> tuple[list[str], list[str]]:
                 if p.suffix in (".c", ".S"):
                     c_files.append(rel)
     for drv in spec.drivers:
-        if not (FIRMWARE_DIR / DRIVERS / drv).is_file():
-            raise ToolchainError(f"firmware driver missing: {FIRMWARE_DIR / DRIVERS / drv}")
+        if not (fw / DRIVERS / drv).is_file():
+            raise ToolchainError(f"firmware driver missing: {fw / DRIVERS / drv}")
         c_files.append(f"{DRIVERS}/{drv}")
     if spec.drivers:
-        inputs += [f"{DRIVERS}/{p.name}" for p in sorted((FIRMWARE_DIR / DRIVERS).iterdir())
+        inputs += [f"{DRIVERS}/{p.name}" for p in sorted((fw / DRIVERS).iterdir())
                    if p.is_file() and p.suffix in (".c", ".h")]
     return c_files, inputs
 
 
-def _command(cc: Compiler, spec: _Spec, c_files: list[str], output: str) -> list[str]:
+def _command(cc: Compiler, spec: _Spec, c_files: list[str], output: str, fw: Path) -> list[str]:
     argv = list(cc.argv) + cc.flags + list(_CFLAGS)
     # Record source paths relative to firmware/ in the debug info, whatever the checkout's location.
-    argv += [f"-ffile-prefix-map={FIRMWARE_DIR}=firmware", f"-fdebug-prefix-map={FIRMWARE_DIR}=firmware",
+    argv += [f"-ffile-prefix-map={fw}=firmware", f"-fdebug-prefix-map={fw}=firmware",
              f"-I{COMMON}", f"-I{DRIVERS}", f"-I{spec.src}"]
     argv += [f"-D{d}" for d in spec.defines]
     argv += [f"-Wl,-T,{COMMON}/{spec.ld}"] + list(_LDFLAGS) + ["-o", output] + c_files
     return argv
 
 
-def _input_hash(cc: Compiler, spec: _Spec, inputs: list[str], argv: list[str]) -> str:
+def _input_hash(cc: Compiler, inputs: list[str], argv: list[str], fw: Path) -> str:
     h = hashlib.sha256()
     h.update(cc.identity().encode())
     h.update(b"\0".join(a.encode() for a in argv[len(cc.argv):]))
     for rel in inputs:
         h.update(b"\0" + rel.encode() + b"\0")
-        h.update((FIRMWARE_DIR / rel).read_bytes())
+        h.update((fw / rel).read_bytes())
     return h.hexdigest()
 
 
@@ -221,21 +227,24 @@ class _Lock:
 
 
 def build(name: str, out_dir: str | os.PathLike | None = None, force: bool = False,
-          compiler: str | None = None) -> Path:
-    """Builds firmware `name` into out_dir/<name>.elf (default firmware/build/) unless it is up to date."""
+          compiler: str | None = None, src_dir: str | os.PathLike | None = None) -> Path:
+    """Builds firmware `name` into out_dir/<name>.elf (default firmware/build/) unless it is up to date.
+
+    `src_dir` replaces the firmware source folder (default: the checkout's firmware/)."""
     spec = _check_name(name)
+    fw = Path(src_dir).resolve() if src_dir is not None else FIRMWARE_DIR
     out = Path(out_dir) if out_dir is not None else DEFAULT_OUT
     out.mkdir(parents=True, exist_ok=True)
     out = out.resolve()
     elf = out / f"{name}.elf"
     stamp = out / f"{name}.elf.stamp"
     cc = find_compiler(compiler)
-    c_files, inputs = _sources(spec)
+    c_files, inputs = _sources(spec, fw)
     with _Lock(out / f".{name}.lock"):
         with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=out) as tmp:
             tmp_elf = Path(tmp) / f"{name}.elf"
-            argv = _command(cc, spec, c_files, str(tmp_elf))
-            digest = _input_hash(cc, spec, inputs, _command(cc, spec, c_files, f"{name}.elf"))
+            argv = _command(cc, spec, c_files, str(tmp_elf), fw)
+            digest = _input_hash(cc, inputs, _command(cc, spec, c_files, f"{name}.elf", fw), fw)
             if not force and elf.is_file() and stamp.is_file():
                 try:
                     recorded = json.loads(stamp.read_text())
@@ -244,7 +253,7 @@ def build(name: str, out_dir: str | os.PathLike | None = None, force: bool = Fal
                 if recorded.get("inputs") == digest and recorded.get("elf") == _sha256(elf):
                     return elf
             try:
-                res = _run(argv, cwd=FIRMWARE_DIR)
+                res = _run(argv, cwd=fw)
             except subprocess.TimeoutExpired:
                 raise ToolchainError(f"{name}: the compiler did not finish in 300 s") from None
             except OSError as exc:
@@ -261,14 +270,15 @@ def build(name: str, out_dir: str | os.PathLike | None = None, force: bool = Fal
 
 
 def build_all(out_dir: str | os.PathLike | None = None, force: bool = False, compiler: str | None = None,
-              names: list[str] | None = None, jobs: int = 2) -> dict[str, Path]:
+              names: list[str] | None = None, jobs: int = 2,
+              src_dir: str | os.PathLike | None = None) -> dict[str, Path]:
     """Builds every firmware (or `names`); returns name -> ELF path, in FIRMWARE order."""
     wanted = list(names) if names else list(FIRMWARE)
     for n in wanted:
         _check_name(n)
     find_compiler(compiler)  # fail once, clearly, before starting workers
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {n: pool.submit(build, n, out_dir, force, compiler) for n in wanted}
+        futures = {n: pool.submit(build, n, out_dir, force, compiler, src_dir) for n in wanted}
         errors = [f.exception() for f in futures.values() if f.exception() is not None]
     if errors:
         if len(errors) == 1:
