@@ -22,6 +22,38 @@ log = logging.getLogger("mt3620.rgu")
 HCLK_SOURCES = {0: 26_000_000, 1: 32_768, 2: 197_600_000}
 
 
+class ClockDomain:
+    """One IO core's HCLK as other blocks of that core see it (GPT4 counts at the bus clock).
+
+    Shared through the machine's `shared_objects` under "hclk_<cpu>" (emulator-defined key): whichever block is
+    built first creates it; the RGU drives it, others subscribe with `add_listener(fn(hz))`.
+    """
+
+    def __init__(self, hz: int = HCLK_SOURCES[0]) -> None:
+        self.hz = hz
+        self._listeners: list[Callable[[int], None]] = []
+
+    @classmethod
+    def for_attributes(cls, attributes: dict) -> "ClockDomain | None":
+        shared = attributes.get("shared_objects")
+        cpu = attributes.get("cpu")
+        if not isinstance(shared, dict) or not cpu:
+            return None
+        key = f"hclk_{cpu}"
+        if key not in shared:
+            shared[key] = cls()
+        return shared[key]
+
+    def add_listener(self, fn: Callable[[int], None]) -> None:
+        self._listeners.append(fn)
+
+    def set_hz(self, hz: int) -> None:
+        if hz != self.hz:
+            self.hz = hz
+            for fn in list(self._listeners):
+                fn(hz)
+
+
 class Rgu(Peripheral):
     SIZE = 0x1000
     IRQS = ()
@@ -50,6 +82,7 @@ class Rgu(Peripheral):
     def __init__(self, name: str | None = None, clock: VirtualClock | None = None, **attributes: Any) -> None:
         self._listeners: list[Callable[[int], None]] = []
         self.source = 0
+        self.domain = ClockDomain.for_attributes(attributes)
         super().__init__(name or "rgu", clock, **attributes)
 
     def reset(self) -> None:
@@ -76,6 +109,8 @@ class Rgu(Peripheral):
 
     def _notify(self) -> None:
         hz = self.hclk_hz
+        if getattr(self, "domain", None) is not None:
+            self.domain.set_hz(hz)
         for fn in list(self._listeners):
             fn(hz)
 

@@ -217,7 +217,6 @@ class MailboxPort(Peripheral):
     )
 
     STATE = ("channel_state",)
-
     def __init__(self, name: str | None = None, clock: VirtualClock | None = None, **attributes: Any) -> None:
         base = attributes.get("base_address")
         self.base_address = A7_MAILBOX_BASE if base is None else int(base)
@@ -226,6 +225,14 @@ class MailboxPort(Peripheral):
             log.info("MailboxPort at 0x%08x: not an IO-core mailbox address; treating as unit 0", self.base_address)
         self.unit = 1 if self.base_address == M4_MAILBOX_BASE else 0
         channel = attributes.get("channel")
+        shared = attributes.get("shared_objects")
+        if channel is None and isinstance(shared, dict):
+            # Machine convention (emulator-defined keys): both IO cores' 0x21060000 ports share "mbox_io0_io1";
+            # each IO core's A7 mailbox is "mbox_a7_<cpu>", where the A7-side model or a test finds it.
+            key = "mbox_io0_io1" if self.unit == 1 else f"mbox_a7_{attributes.get('cpu') or 'io0'}"
+            if key not in shared:
+                shared[key] = MailboxChannel(has_semaphore=self.unit == 0, name=key)
+            channel = shared[key]
         side = attributes.get("side")
         if side is None:
             # The IO0-IO1 mailbox: io0 is side 0, io1 side 1 (emulator-defined); the A7 mailbox's IO side is 0.

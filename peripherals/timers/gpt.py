@@ -100,6 +100,12 @@ class Gpt(Peripheral):
         self.bus_hz = int(attributes.get("hclk_hz", XTAL_HZ))
         self.c = [_Counter(f"gpt{i}", down=i < 2) for i in range(5)]
         super().__init__(name or "gpt", clock, **attributes)
+        # Follow this core's HCLK (the RGU drives the shared clock domain), see peripherals/clock/rgu.py.
+        from mt3620.peripherals.clock.rgu import ClockDomain
+        domain = ClockDomain.for_attributes(attributes)
+        if domain is not None:
+            self.bus_hz = domain.hz
+            domain.add_listener(self.set_hclk)
 
     # ---- life cycle -------------------------------------------------------------------------------------------
     def reset(self) -> None:

@@ -13,8 +13,8 @@ Registers and keys: MediaTek-Labs/mt3620_m4_software MT3620_M4_Driver/HDL/src/hd
 
 Writes with a wrong key are ignored (logged once). On timeout: with MODE.IRQ the "irq" line (NVIC 3) is raised
 and stays up until the watchdog is kicked or disabled; without it the "reset" line pulses and the core is reset.
-STA survives the core reset it causes: `warm_reset()` (or `reset()` while the reset line is pulsing) keeps it;
-only a cold `reset()` clears it.
+STA survives the core reset it causes: `warm_reset()` / `core_reset()` (or `reset()` while the reset line is
+pulsing) keep it; only a cold `reset()` clears it.
 """
 from __future__ import annotations
 
@@ -77,6 +77,9 @@ class M4Watchdog(Peripheral):
         keep = self.sta
         self.reset()
         self.sta = keep
+
+    # The engine calls `core_reset()` on a core's private blocks when that core resets (engine/machine.py).
+    core_reset = warm_reset
 
     def restore(self, snap: dict[str, Any]) -> None:
         self._disarm()

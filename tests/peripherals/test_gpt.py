@@ -196,3 +196,18 @@ def test_snapshot_restore_keeps_pending_expiry(gpt):
     assert g2.read(CNT[0]) == 227
     g2.clock.advance_to(at_32k(328))
     assert g2.irq[0].level
+
+
+def test_gpt4_follows_rgu_through_the_shared_clock_domain():
+    from mt3620.peripherals.clock.rgu import Rgu
+    shared, clock = {}, VirtualClock()
+    gpt = Gpt(clock=clock, base_address=0x21030000, cpu="io0", shared_objects=shared)
+    rgu = Rgu(clock=clock, base_address=0x21010000, cpu="io0", shared_objects=shared)
+    other = Gpt(clock=clock, base_address=0x21030000, cpu="io1", shared_objects=shared)
+    gpt.write(CTRL[4], 4, 0x3)
+    other.write(CTRL[4], 4, 0x3)
+    clock.advance_to(US)
+    rgu.write(0x0C, 4, 0x200)                       # PLL
+    clock.advance_to(2 * US)
+    assert gpt.read(CNT[4]) in (26 + 197, 26 + 198)
+    assert other.read(CNT[4]) == 52                 # the other core's clock did not change

@@ -256,3 +256,16 @@ def test_intercore_errors(port):
         IntercoreA7Endpoint(port.channel, mem, b"short")
     with pytest.raises(ValueError):
         IntercoreA7Endpoint(port.channel, mem, bytes(16), inbound_addr=0x20100004)
+
+
+def test_machine_convention_shares_channels_by_key():
+    shared = {}
+    p0 = MailboxPort(base_address=0x21060000, cpu="io0", shared_objects=shared)
+    p1 = MailboxPort(base_address=0x21060000, cpu="io1", shared_objects=shared)
+    a0 = MailboxPort(base_address=0x21050000, cpu="io0", shared_objects=shared)
+    a1 = MailboxPort(base_address=0x21050000, cpu="io1", shared_objects=shared)
+    assert p0.channel is p1.channel is shared["mbox_io0_io1"]
+    assert a0.channel is shared["mbox_a7_io0"] and a1.channel is shared["mbox_a7_io1"]
+    assert a0.channel is not a1.channel
+    p0.write(CMD_PUSH, 4, 5)
+    assert p1.read(POP_CNT) == 1 and a0.read(POP_CNT) == 0

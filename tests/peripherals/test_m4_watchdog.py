@@ -120,3 +120,10 @@ def test_snapshot_restore(wdt):
     w2.restore(snap)
     w2.clock.advance_to(2 * PS_PER_SECOND)
     assert w2.irq[0].level
+
+
+def test_core_reset_hook_keeps_sta(wdt):
+    setup(wdt, 1, irq=False)
+    wdt.clock.advance_to(PS_PER_SECOND)
+    wdt.core_reset()                                          # the engine resets the core's blocks later
+    assert wdt.read(STA) == 0x8000
