@@ -25,6 +25,7 @@ from mt3620.engine.peripheral import Field, Peripheral, Register
 log = logging.getLogger("mt3620.uart")
 
 DEBUG_UART_BASE = 0x21040000
+DEBUG_UART_BASES = (DEBUG_UART_BASE, 0x31040000)   # IO-core debug UART, A7 debug UART
 ISU_UART_BASE = 0x38070500
 ISU_STRIDE = 0x10000
 UART_CLOCK_HZ = 26_000_000          # CTD uart.h MT3620_UART_CLOCK
@@ -106,13 +107,15 @@ class Mt3620Uart(Peripheral):
     def __init__(self, name: str | None = None, clock: VirtualClock | None = None, **attributes: Any) -> None:
         base = attributes.get("base_address")
         self.base_address = int(base) if base is not None else DEBUG_UART_BASE
-        if self.base_address == DEBUG_UART_BASE:
+        offset = self.base_address - ISU_UART_BASE
+        if 0 <= offset and offset % ISU_STRIDE == 0 and offset // ISU_STRIDE <= 5:
+            self.isu = offset // ISU_STRIDE
+        elif self.base_address in DEBUG_UART_BASES:
+            # The IO cores' debug UART (0x21040000) and the A7's debug UART (0x31040000, AzureSphereOS
+            # mt3620.dtsi uart1) behave alike: brought up by the OS before apps run.
             self.isu = None
         else:
-            offset = self.base_address - ISU_UART_BASE
-            if offset < 0 or offset % ISU_STRIDE or offset // ISU_STRIDE > 5:
-                raise ValueError(f"Mt3620Uart: 0x{self.base_address:08x} is neither the debug UART nor an ISU UART")
-            self.isu = offset // ISU_STRIDE
+            raise ValueError(f"Mt3620Uart: 0x{self.base_address:08x} is neither a debug UART nor an ISU UART")
         self.uart_clock_hz = int(attributes.get("uart_clock_hz", UART_CLOCK_HZ))
         # The debug UART is brought up by the Azure Sphere OS before an RTApp starts (emulator-defined: 115200 8N1,
         # FIFOs on). ISU UARTs start with FIFOs off until the app opens them.

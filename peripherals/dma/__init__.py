@@ -1,0 +1,1 @@
+"""MT3620 IO-core dma models."""
