@@ -115,26 +115,29 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"Image package: {path} ({len(data)} bytes)")
     for line in pkg.metadata.describe():
         print(f"  {line}")
+    problem = None
+    try:
+        key = pkg.verify(keystore)
+    except ImagePackageError as exc:
+        key, problem = None, (exc.reason, str(exc))
     if pkg.image_type == 10:
         try:
             fs = pkg.filesystem()
             manifest = pkg.manifest()
         except (ImagePackageError, FileNotFoundError) as exc:
-            print(f"  File system: invalid: {exc}")
-            return 1
-        print("  File system (ASXipFS):")
-        for entry in fs.entries:
-            print(f"    {entry.path}{'/' if entry.is_dir else ''}  mode 0o{entry.mode & 0o7777:o}"
-                  f"{'' if entry.is_dir else f'  {entry.size} bytes'}")
-        print(f"  Manifest: Name={manifest.get('Name')!r} ComponentId={manifest.get('ComponentId')} "
-              f"ApplicationType={manifest.get('ApplicationType', 'Default')}")
-        if str(manifest.get("ComponentId", "")).lower() != str(pkg.component_id):
-            print("  Verification: FAILED (component-mismatch): manifest ComponentId differs from the ID section")
-            return 1
-    try:
-        key = pkg.verify(keystore)
-    except ImagePackageError as exc:
-        print(f"  Verification: FAILED ({exc.reason}): {exc}")
+            fs = manifest = None
+            problem = problem or (getattr(exc, "reason", "no-manifest"), str(exc))
+        if fs is not None and manifest is not None:
+            print("  File system (ASXipFS):")
+            for entry in fs.entries:
+                print(f"    {entry.path}{'/' if entry.is_dir else ''}  mode 0o{entry.mode & 0o7777:o}"
+                      f"{'' if entry.is_dir else f'  {entry.size} bytes'}")
+            print(f"  Manifest: Name={manifest.get('Name')!r} ComponentId={manifest.get('ComponentId')} "
+                  f"ApplicationType={manifest.get('ApplicationType', 'Default')}")
+            if str(manifest.get("ComponentId", "")).lower() != str(pkg.component_id):
+                problem = problem or ("component-mismatch", "manifest ComponentId differs from the ID section")
+    if problem:
+        print(f"  Verification: FAILED ({problem[0]}): {problem[1]}")
         return 1
     how = "thumbprint match" if pkg.thumbprint in key.thumbprints else "key match (thumbprint not on file)"
     print(f"  Verification: OK, signed by {key.source} ({how})")
