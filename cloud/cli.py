@@ -1,0 +1,775 @@
+"""`mt3620 cloud ...` (run and operate the service) and `mt3620 azsphere ...` (the azsphere-shaped management CLI).
+
+`azsphere` commands talk to a running service over its REST API with a user token. Connection settings live in
+$MT3620_AZSPHERE_CONFIG (default ~/.config/mt3620/azsphere.json), written by `mt3620 azsphere login`;
+$MT3620_CLOUD_URL and $MT3620_CLOUD_TOKEN override them.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from pathlib import Path
+
+from mt3620.cli import UserError
+
+# ---- configuration ------------------------------------------------------------------------------------------
+
+
+def config_path() -> Path:
+    env = os.environ.get("MT3620_AZSPHERE_CONFIG")
+    if env:
+        return Path(env)
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "mt3620" / "azsphere.json"
+
+
+def load_config() -> dict:
+    path = config_path()
+    cfg: dict = {}
+    if path.is_file():
+        try:
+            cfg = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise UserError(f"cannot read {path}: {exc}") from None
+    if os.environ.get("MT3620_CLOUD_URL"):
+        cfg["url"] = os.environ["MT3620_CLOUD_URL"]
+    if os.environ.get("MT3620_CLOUD_TOKEN"):
+        cfg["token"] = os.environ["MT3620_CLOUD_TOKEN"]
+    return cfg
+
+
+def save_config(cfg: dict) -> None:
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(cfg, f, indent=2)
+
+
+class Api:
+    """Minimal REST client for the CLI: JSON in and out, errors turned into one-line UserErrors."""
+
+    def __init__(self, cfg: dict) -> None:
+        if not cfg.get("url") or not cfg.get("token"):
+            raise UserError("not logged in: run `mt3620 azsphere login --url URL --token-file DATA/admin.token`")
+        self.url = cfg["url"].rstrip("/")
+        self.token = cfg["token"]
+
+    def call(self, method: str, path: str, body=None, raw: bytes | None = None, query: dict | None = None,
+             want: str = "json"):
+        url = self.url + path
+        if query:
+            url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
+        headers = {"Authorization": f"Bearer {self.token}"}
+        data = None
+        if raw is not None:
+            data, headers["Content-Type"] = raw, "application/octet-stream"
+        elif body is not None:
+            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+        req = urllib.request.Request(url, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                payload = resp.read()
+                status = resp.status
+        except urllib.error.HTTPError as exc:
+            text = exc.read()
+            try:
+                err = json.loads(text)
+                message = f"{err.get('Code')}: {err.get('Message')}"
+            except ValueError:
+                message = text[:200].decode(errors="replace")
+            raise UserError(f"{method} {path} failed ({exc.code}) {message}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise UserError(f"cannot reach the service at {self.url}: {reason}") from None
+        if want == "bytes":
+            return payload
+        if want == "text":
+            return payload.decode()
+        return json.loads(payload) if payload else (None if status == 204 else {})
+
+
+def _api(args) -> Api:
+    return Api(load_config())
+
+
+def _tenant(args, cfg: dict | None = None) -> str:
+    cfg = cfg if cfg is not None else load_config()
+    tenant = getattr(args, "tenant", None) or cfg.get("tenant")
+    if not tenant:
+        raise UserError("no tenant selected: use --tenant ID or `mt3620 azsphere tenant select --tenant ID`")
+    return tenant
+
+
+def _is_guid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _product_id(api: Api, tenant: str, ref: str) -> str:
+    if _is_guid(ref):
+        return ref
+    for p in api.call("GET", f"/v2/tenants/{tenant}/products"):
+        if p["Name"] == ref:
+            return p["Id"]
+    raise UserError(f"no product named {ref!r}")
+
+
+def _group_id(api: Api, tenant: str, ref: str) -> str:
+    """A device group by ID or as 'Product/Group' (as the azsphere CLI accepts)."""
+    if _is_guid(ref):
+        return ref
+    if "/" not in ref:
+        raise UserError(f"device group {ref!r}: give its ID or ProductName/GroupName")
+    product, group = ref.split("/", 1)
+    pid = _product_id(api, tenant, product)
+    for g in api.call("GET", f"/v2/tenants/{tenant}/products/{pid}/devicegroups"):
+        if g["Name"] == group:
+            return g["Id"]
+    raise UserError(f"product {product!r} has no device group {group!r}")
+
+
+def _print(args, data, columns: list[str] | None = None) -> None:
+    if getattr(args, "output", "table") == "json" or columns is None:
+        print(json.dumps(data, indent=2))
+        return
+    rows = data if isinstance(data, list) else [data]
+    table = [[_cell(r.get(c)) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(row[i]) for row in table]) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
+    print("  ".join("-" * w for w in widths))
+    for row in table:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
+def _cell(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, (list, dict)):
+        return json.dumps(v)
+    return str(v)
+
+
+def _write(path: str, data: bytes) -> None:
+    try:
+        Path(path).write_bytes(data)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+# ---- `mt3620 cloud` -----------------------------------------------------------------------------------------
+
+def _store_for(args):
+    from .db import sqlite_url
+    from .server import default_data_dir
+    from .store import Store
+    data = Path(args.data) if args.data else default_data_dir()
+    data.mkdir(parents=True, exist_ok=True)
+    store = Store(args.db_url or os.environ.get("MT3620_CLOUD_DB_URL") or sqlite_url(data))
+    store.initialise()
+    return store
+
+
+def cmd_serve(args) -> int:
+    from .server import Service
+    from .store import ServiceError  # noqa: F401
+    if args.port is not None and not 0 <= args.port <= 65535:
+        raise UserError("--port must be 0 .. 65535")
+    try:
+        service = Service(args.data, url=args.db_url or os.environ.get("MT3620_CLOUD_DB_URL"), host=args.host,
+                          port=args.port or 0, device_port=args.device_port or 0,
+                          action_timeout=_dt.timedelta(hours=args.action_timeout_hours), keystore_dir=args.keystore)
+        service.start()
+    except OSError as exc:
+        raise UserError(f"cannot start the service: {exc.strerror or exc}") from None
+    except Exception as exc:  # noqa: BLE001 - e.g. a database URL that does not answer
+        raise UserError(f"cannot start the service: {exc.__class__.__name__}: {exc}") from None
+    print(f"mt3620 cloud: management API on {service.mgmt_url} (OpenAPI at {service.mgmt_url}/openapi.json)")
+    print(f"mt3620 cloud: device API (mutual TLS) on {service.device_url}")
+    print(f"mt3620 cloud: data in {service.data_dir}")
+    if service.admin_token:
+        print(f"mt3620 cloud: created user 'admin'; token in {service.data_dir / 'admin.token'}")
+    sys.stdout.flush()
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    while not done.wait(0.5):
+        pass
+    service.stop()
+    print("mt3620 cloud: stopped")
+    return 0
+
+
+def cmd_user_create(args) -> int:
+    from .store import ServiceError
+    store = _store_for(args)
+    try:
+        _, token = store.create_user(args.name)
+    except ServiceError as exc:
+        raise UserError(exc.message) from None
+    finally:
+        store.close()
+    print(token)
+    return 0
+
+
+def cmd_user_token(args) -> int:
+    from .store import ServiceError
+    store = _store_for(args)
+    try:
+        print(store.rotate_token(args.name))
+    except ServiceError as exc:
+        raise UserError(exc.message) from None
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_os_release(args) -> int:
+    from .store import ServiceError
+    store = _store_for(args)
+    try:
+        out = store.add_os_release({"Retail": 0, "RetailEval": 1}[args.feed], args.version)
+    except ServiceError as exc:
+        raise UserError(exc.message) from None
+    finally:
+        store.close()
+    print(json.dumps(out))
+    return 0
+
+
+def cmd_migrate(args) -> int:
+    from . import db, migrate
+    from .server import default_data_dir
+    data = Path(args.data) if args.data else default_data_dir()
+    data.mkdir(parents=True, exist_ok=True)
+    engine = db.make_engine(args.db_url or os.environ.get("MT3620_CLOUD_DB_URL") or db.sqlite_url(data))
+    try:
+        if args.revision == "base" or (args.down and args.revision):
+            migrate.downgrade(engine, args.revision)
+        else:
+            migrate.upgrade(engine, args.revision)
+        print(f"schema revision: {migrate.current(engine) or 'base (empty)'}")
+    except Exception as exc:  # noqa: BLE001 - alembic raises several types for a bad revision
+        raise UserError(f"migration failed: {exc}") from None
+    finally:
+        engine.dispose()
+    return 0
+
+
+# ---- `mt3620 azsphere` --------------------------------------------------------------------------------------
+
+def cmd_login(args) -> int:
+    token = args.token
+    if args.token_file:
+        try:
+            token = Path(args.token_file).read_text().strip()
+        except OSError as exc:
+            raise UserError(f"cannot read {args.token_file}: {exc.strerror or exc}") from None
+    if not token:
+        raise UserError("give --token or --token-file")
+    cfg = load_config()
+    cfg.update(url=args.url.rstrip("/"), token=token)
+    api = Api(cfg)
+    tenants = api.call("GET", "/v2/tenants")   # proves URL and token work
+    save_config(cfg)
+    print(f"logged in to {cfg['url']}; {len(tenants)} tenant(s) visible")
+    return 0
+
+
+def cmd_tenant_create(args) -> int:
+    api = _api(args)
+    t = api.call("POST", "/v2/tenants", {"Name": args.name})
+    if args.select or not load_config().get("tenant"):
+        cfg = load_config()
+        cfg["tenant"] = t["Id"]
+        save_config(cfg)
+    _print(args, t, ["Id", "Name", "Roles"])
+    return 0
+
+
+def cmd_tenant_list(args) -> int:
+    _print(args, _api(args).call("GET", "/v2/tenants"), ["Id", "Name", "Roles"])
+    return 0
+
+
+def cmd_tenant_select(args) -> int:
+    api = _api(args)
+    ref = args.tenant
+    match = [t for t in api.call("GET", "/v2/tenants") if t["Id"] == ref or t["Name"] == ref]
+    if len(match) != 1:
+        raise UserError(f"{'no' if not match else 'more than one'} tenant matches {ref!r}")
+    cfg = load_config()
+    cfg["tenant"] = match[0]["Id"]
+    save_config(cfg)
+    print(f"selected tenant {match[0]['Name']} ({match[0]['Id']})")
+    return 0
+
+
+def cmd_tenant_show_selected(args) -> int:
+    api = _api(args)
+    _print(args, api.call("GET", f"/v2/tenants/{_tenant(args)}"), ["Id", "Name", "Roles"])
+    return 0
+
+
+def cmd_error_report(args) -> int:
+    api = _api(args)
+    tenant = _tenant(args)
+    group = _group_id(api, tenant, args.device_group) if args.device_group else None
+    text = api.call("GET", f"/v2/tenants/{tenant}/errorreports", query={"format": "csv", "deviceGroupId": group},
+                    want="bytes")
+    _write(args.destination, text)
+    lines = max(0, text.count(b"\n") - 1)
+    print(f"wrote {lines} event(s) to {args.destination}")
+    return 0
+
+
+def cmd_role_add(args) -> int:
+    api = _api(args)
+    _print(args, api.call("POST", f"/v2/tenants/{_tenant(args)}/roles", {"User": args.user, "Role": args.role}),
+           ["User", "Roles"])
+    return 0
+
+
+def cmd_role_list(args) -> int:
+    _print(args, _api(args).call("GET", f"/v2/tenants/{_tenant(args)}/roles"), ["User", "Roles"])
+    return 0
+
+
+def cmd_role_delete(args) -> int:
+    _api(args).call("DELETE", f"/v2/tenants/{_tenant(args)}/roles/{urllib.parse.quote(args.user, safe='')}")
+    print(f"removed the role of {args.user}")
+    return 0
+
+
+PRODUCT_COLS = ["Id", "Name", "Description"]
+GROUP_COLS = ["Id", "Name", "ProductId", "OsFeedType", "UpdatePolicy", "CurrentDeploymentId"]
+DEVICE_COLS = ["DeviceId", "DeviceGroupId", "OsVersion", "LastAttestedAt"]
+IMAGE_COLS = ["Id", "ComponentId", "ImageType", "Name", "SecurityVersion", "TrustStatus"]
+DEPLOY_COLS = ["Id", "DeployedImages", "DeploymentDateUtc", "Current"]
+FEEDS = {"Retail": 0, "RetailEval": 1}
+POLICIES = {"UpdateAll": 0, "No3rdPartyAppUpdates": 1}
+
+
+def cmd_product_create(args) -> int:
+    api = _api(args)
+    body = {"Name": args.name, "Description": args.description or "",
+            "CreateDefaultGroups": not args.no_default_device_groups}
+    _print(args, api.call("POST", f"/v2/tenants/{_tenant(args)}/products", body), PRODUCT_COLS)
+    return 0
+
+
+def cmd_product_list(args) -> int:
+    _print(args, _api(args).call("GET", f"/v2/tenants/{_tenant(args)}/products"), PRODUCT_COLS)
+    return 0
+
+
+def cmd_product_show(args) -> int:
+    api, tenant = _api(args), _tenant(args)
+    _print(args, api.call("GET", f"/v2/tenants/{tenant}/products/{_product_id(api, tenant, args.product)}"),
+           PRODUCT_COLS)
+    return 0
+
+
+def cmd_product_update(args) -> int:
+    api, tenant = _api(args), _tenant(args)
+    body = {k: v for k, v in (("Name", args.new_name), ("Description", args.description)) if v is not None}
+    _print(args, api.call("PATCH", f"/v2/tenants/{tenant}/products/{_product_id(api, tenant, args.product)}", body),
+           PRODUCT_COLS)
+    return 0
+
+
+def cmd_product_delete(args) -> int:
+    api, tenant = _api(args), _tenant(args)
+    api.call("DELETE", f"/v2/tenants/{tenant}/products/{_product_id(api, tenant, args.product)}")
+    print(f"deleted product {args.product}")
+    return 0
+
+
+def cmd_group_create(args) -> int:
+    api, tenant = _api(args), _tenant(args)
+    body = {"Name": args.name, "Description": args.description or "", "OsFeedType": FEEDS[args.os_feed],
+            "UpdatePolicy": POLICIES[args.update_policy]}
+    pid = _product_id(api, tenant, args.product)
+    _print(args, api.call("POST", f"/v2/tenants/{tenant}/products/{pid}/devicegroups", body), GROUP_COLS)
+    return 0
+
+
+def cmd_group_list(args) -> int:
+    api, tenant = _api(args), _tenant(args)
+    if args.product:
+        path = f"/v2/tenants/{tenant}/products/{_product_id(api, tenant, args.product)}/devicegroups"
+    else:
+        path = f"/v2/tenants/{tenant}/devicegroups"
+    _print(args, api.call("GET", path), GROUP_COLS)
+    return 0
+
+
+def cmd_group_show(args) -> int:
+    api, tenant = _api(args), _tenant(args)
+    _print(args, api.call("GET", f"/v2/tenants/{tenant}/devicegroups/{_group_id(api, tenant, args.device_group)}"),
+           GROUP_COLS)
+    return 0
+
+
+def cmd_group_update(args) -> int:
+    api, tenant = _api(args), _tenant(args)
+    body = {}
+    if args.new_name:
+        body["Name"] = args.new_name
+    if args.description is not None:
+        body["Description"] = args.description
+    if args.os_feed:
+        body["OsFeedType"] = FEEDS[args.os_feed]
+    if args.update_policy:
+        body["UpdatePolicy"] = POLICIES[args.update_policy]
+    gid = _group_id(api, tenant, args.device_group)
+    _print(args, api.call("PATCH", f"/v2/tenants/{tenant}/devicegroups/{gid}", body), GROUP_COLS)
+    return 0
+
+
+def cmd_group_delete(args) -> int:
+    api, tenant = _api(args), _tenant(args)
+    api.call("DELETE", f"/v2/tenants/{tenant}/devicegroups/{_group_id(api, tenant, args.device_group)}")
+    print(f"deleted device group {args.device_group}")
+    return 0
+
+
+def _wait_operation(api: Api, tenant: str, op: dict, timeout: float = 120.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while op["State"] in ("NotStarted", "InProgress"):
+        if time.monotonic() > deadline:
+            raise UserError(f"operation {op['Id']} still {op['State']} after {timeout:.0f} s")
+        time.sleep(0.2)
+        op = api.call("GET", f"/v2/tenants/{tenant}/operations/{op['Id']}")
+    if op["State"] == "Failed":
+        err = op.get("Error") or {}
+        raise UserError(f"operation failed: {err.get('Code')}: {err.get('Message')}")
+    return op
+
+
+def _read_device_list(path: str) -> list[dict]:
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+    out = []
+    for n, line in enumerate(lines, 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) > 2:
+            raise UserError(f"{path}:{n}: expected DEVICE_ID[,ATTESTATION_PUBLIC_KEY]")
+        item = {"DeviceId": parts[0]}
+        if len(parts) == 2 and parts[1]:
+            item["AttestationPublicKey"] = parts[1]
+        out.append(item)
+    if not out:
+        raise UserError(f"{path} lists no devices")
+    return out
+
+
+def cmd_device_claim(args) -> int:
+    api, tenant = _api(args), _tenant(args)
+    group = _group_id(api, tenant, args.device_group) if args.device_group else None
+    if args.device_id_file:
+        items = _read_device_list(args.device_id_file)
+        if group:
+            for item in items:
+                item["DeviceGroupId"] = group
+        op = _wait_operation(api, tenant, api.call("POST", f"/v2/tenants/{tenant}/devices/bulkclaim",
+                                                   {"Devices": items}))
+        result = op.get("Result") or {}
+        print(f"claimed {len(result.get('Claimed', []))} device(s); {len(result.get('Failed', []))} failed")
+        for f in result.get("Failed", []):
+            print(f"  {f['DeviceId'][:16]}...: {f['Code']}: {f['Message']}")
+        return 0 if not result.get("Failed") else 1
+    if not args.device:
+        raise UserError("give --device DEVICE_ID or --device-id-file FILE")
+    body = {"DeviceId": args.device}
+    if args.attestation_key:
+        body["AttestationPublicKey"] = args.attestation_key
+    if group:
+        body["DeviceGroupId"] = group
+    _print(args, api.call("POST", f"/v2/tenants/{tenant}/devices/claim", body), DEVICE_COLS)
+    return 0
+
+
+def cmd_device_list(args) -> int:
+    api, tenant = _api(args), _tenant(args)
+    if args.device_group:
+        path = f"/v2/tenants/{tenant}/devicegroups/{_group_id(api, tenant, args.device_group)}/devices"
+    else:
+        path = f"/v2/tenants/{tenant}/devices"
+    _print(args, api.call("GET", path), DEVICE_COLS)
+    return 0
+
+
+def cmd_device_show(args) -> int:
+    _print(args, _api(args).call("GET", f"/v2/tenants/{_tenant(args)}/devices/{args.device}"), None)
+    return 0
+
+
+def cmd_device_update(args) -> int:
+    api, tenant = _api(args), _tenant(args)
+    gid = _group_id(api, tenant, args.device_group)
+    _print(args, api.call("PUT", f"/v2/tenants/{tenant}/devices/{args.device}/devicegroup", {"DeviceGroupId": gid}),
+           DEVICE_COLS)
+    return 0
+
+
+def cmd_device_capabilities(args) -> int:
+    api, tenant = _api(args), _tenant(args)
+    _print(args, api.call("PUT", f"/v2/tenants/{tenant}/devices/{args.device}/capabilities",
+                          {"Capabilities": args.capability or []}), ["DeviceId", "Capabilities"])
+    return 0
+
+
+def cmd_device_update_status(args) -> int:
+    out = _api(args).call("GET", f"/v2/tenants/{_tenant(args)}/devices/{args.device}/updatestatus")
+    if getattr(args, "output", "table") == "json":
+        print(json.dumps(out, indent=2))
+    else:
+        for r in out["Reasons"]:
+            print(f"{r['Code']}: {r['Message']}")
+    return 0
+
+
+def cmd_image_add(args) -> int:
+    api, tenant = _api(args), _tenant(args)
+    try:
+        data = Path(args.image).read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {args.image}: {exc.strerror or exc}") from None
+    op = api.call("POST", f"/v2/tenants/{tenant}/images", raw=data)
+    if args.no_wait:
+        _print(args, op, ["Id", "State"])
+        return 0
+    op = _wait_operation(api, tenant, op)
+    _print(args, op["Result"], IMAGE_COLS)
+    return 0
+
+
+def cmd_image_show(args) -> int:
+    _print(args, _api(args).call("GET", f"/v2/tenants/{_tenant(args)}/images/{args.image}"), IMAGE_COLS)
+    return 0
+
+
+def cmd_image_list(args) -> int:
+    _print(args, _api(args).call("GET", f"/v2/tenants/{_tenant(args)}/images"), IMAGE_COLS)
+    return 0
+
+
+def cmd_image_revoke(args) -> int:
+    _print(args, _api(args).call("POST", f"/v2/tenants/{_tenant(args)}/images/{args.image}/revoke"), IMAGE_COLS)
+    return 0
+
+
+def cmd_deployment_create(args) -> int:
+    api, tenant = _api(args), _tenant(args)
+    gid = _group_id(api, tenant, args.device_group)
+    images = list(args.images or [])
+    if args.from_deployment:
+        history = api.call("GET", f"/v2/tenants/{tenant}/devicegroups/{gid}/deployments")
+        match = [d for d in history if d["Id"] == args.from_deployment]
+        if not match:
+            raise UserError(f"deployment {args.from_deployment} is not in the group's history")
+        images = match[0]["DeployedImages"]
+    if not images and not args.from_deployment:
+        raise UserError("give --images ID... (or --from-deployment ID to roll back)")
+    _print(args, api.call("POST", f"/v2/tenants/{tenant}/devicegroups/{gid}/deployments",
+                          {"DeployedImages": images}), DEPLOY_COLS)
+    return 0
+
+
+def cmd_deployment_list(args) -> int:
+    api, tenant = _api(args), _tenant(args)
+    gid = _group_id(api, tenant, args.device_group)
+    _print(args, api.call("GET", f"/v2/tenants/{tenant}/devicegroups/{gid}/deployments"), DEPLOY_COLS)
+    return 0
+
+
+def cmd_ca_list(args) -> int:
+    _print(args, _api(args).call("GET", f"/v2/tenants/{_tenant(args)}/certificates"),
+           ["Thumbprint", "Status", "StartDate", "EndDate", "ActiveFrom"])
+    return 0
+
+
+def cmd_ca_download(args) -> int:
+    api, tenant = _api(args), _tenant(args)
+    if args.thumbprint:
+        raise UserError("download takes the active certificate; use download-chain --thumbprint for another")
+    fmt = "pem" if args.destination.endswith(".pem") else "der"
+    _write(args.destination, api.call("GET", f"/v2/tenants/{tenant}/certificates/current", query={"format": fmt},
+                                      want="bytes"))
+    print(f"wrote the tenant CA certificate ({fmt.upper()}) to {args.destination}")
+    return 0
+
+
+def cmd_ca_chain(args) -> int:
+    api, tenant = _api(args), _tenant(args)
+    data = api.call("GET", f"/v2/tenants/{tenant}/certificates/{args.thumbprint or 'current'}/chain", want="bytes")
+    _write(args.destination, data)
+    print(f"wrote the certificate chain (PKCS#7) to {args.destination}")
+    return 0
+
+
+# ---- parsers ------------------------------------------------------------------------------------------------
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tenant", help="tenant ID (default: the selected tenant)")
+    p.add_argument("-o", "--output", choices=("table", "json"), default="table")
+
+
+def _data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", help="data folder (default $MT3620_CLOUD_DATA or ~/.local/share/mt3620/cloud)")
+    p.add_argument("--db-url", help="database URL (default SQLite in the data folder; postgresql://... for "
+                                    "PostgreSQL; or $MT3620_CLOUD_DB_URL)")
+
+
+def add_commands(sub) -> None:
+    cloud = sub.add_parser("cloud", help="run and operate the security service (AS3 stand-in)")
+    csub = cloud.add_subparsers(dest="cloud_command", metavar="COMMAND")
+    cloud.set_defaults(func=lambda a: (cloud.print_help(), 2)[1])
+    p = csub.add_parser("serve", help="start the service (loopback by default)")
+    _data_args(p)
+    p.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="management API port (default: a free port)")
+    p.add_argument("--device-port", type=int, default=0, help="device API (mutual TLS) port (default: a free port)")
+    p.add_argument("--keystore", help="folder of trusted image signing keys (default DATA/keystore; the SDK test "
+                                      "key is always trusted)")
+    p.add_argument("--action-timeout-hours", type=float, default=48.0,
+                   help="hours after which a device that never reports back is marked TimedOut (default 48)")
+    p.set_defaults(func=cmd_serve)
+    p = csub.add_parser("user", help="service users (operator side, on the database)")
+    usub = p.add_subparsers(dest="user_command", metavar="COMMAND")
+    p.set_defaults(func=lambda a: (print("use `mt3620 cloud user create NAME` or `user token NAME`"), 2)[1])
+    q = usub.add_parser("create", help="create a user and print its token")
+    _data_args(q)
+    q.add_argument("name")
+    q.set_defaults(func=cmd_user_create)
+    q = usub.add_parser("token", help="issue a new token for a user (the old one stops working)")
+    _data_args(q)
+    q.add_argument("name")
+    q.set_defaults(func=cmd_user_token)
+    p = csub.add_parser("os-release", help="publish an OS version on a feed (operator side)")
+    _data_args(p)
+    p.add_argument("--feed", choices=tuple(FEEDS), required=True)
+    p.add_argument("--version", required=True)
+    p.set_defaults(func=cmd_os_release)
+    p = csub.add_parser("migrate", help="migrate the database schema (alembic) up or down")
+    _data_args(p)
+    p.add_argument("--revision", default="head", help="head (default), base, or a revision ID")
+    p.add_argument("--down", action="store_true", help="downgrade to --revision")
+    p.set_defaults(func=cmd_migrate)
+
+    az = sub.add_parser("azsphere", help="azsphere-shaped management CLI for the security service")
+    asub = az.add_subparsers(dest="az_command", metavar="GROUP")
+    az.set_defaults(func=lambda a: (az.print_help(), 2)[1])
+
+    p = asub.add_parser("login", help="store the service URL and your token")
+    p.add_argument("--url", required=True, help="management API URL, as `mt3620 cloud serve` prints it")
+    p.add_argument("--token")
+    p.add_argument("--token-file", help="file holding the token (e.g. DATA/admin.token)")
+    p.set_defaults(func=cmd_login)
+
+    def group(name: str, help_: str):
+        g = asub.add_parser(name, help=help_)
+        gs = g.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
+        g.set_defaults(func=lambda a: (g.print_help(), 2)[1])
+        return gs
+
+    def cmd(gs, name: str, func, help_: str, *arguments):
+        p = gs.add_parser(name, help=help_)
+        _common(p)
+        for flags, kw in arguments:
+            p.add_argument(*flags, **kw)
+        p.set_defaults(func=func)
+        return p
+
+    req = {"required": True}
+    t = group("tenant", "tenants")
+    cmd(t, "create", cmd_tenant_create, "create a tenant", (("--name",), req),
+        (("--select",), {"action": "store_true", "help": "select it"}))
+    cmd(t, "list", cmd_tenant_list, "list your tenants")
+    p = t.add_parser("select", help="select the default tenant")
+    p.add_argument("--tenant", required=True, help="tenant ID or name")
+    p.set_defaults(func=cmd_tenant_select)
+    cmd(t, "show-selected", cmd_tenant_show_selected, "show the selected tenant")
+    cmd(t, "download-error-report", cmd_error_report, "download error events (CSV; 14 days, at most 1,000)",
+        (("--destination",), {"default": "AzureSphereErrorReport.csv"}), (("--device-group",), {}))
+
+    r = group("role", "user roles in the tenant")
+    cmd(r, "add", cmd_role_add, "give a user a role", (("--user",), req),
+        (("--role",), {"required": True, "choices": ("Administrator", "Contributor", "Reader")}))
+    cmd(r, "list", cmd_role_list, "list roles")
+    cmd(r, "delete", cmd_role_delete, "remove a user's role", (("--user",), req))
+
+    pr = group("product", "products")
+    cmd(pr, "create", cmd_product_create, "create a product (and its five default device groups)",
+        (("--name",), req), (("--description",), {}),
+        (("--no-default-device-groups",), {"action": "store_true"}))
+    cmd(pr, "list", cmd_product_list, "list products")
+    cmd(pr, "show", cmd_product_show, "show a product", (("--product",), req))
+    cmd(pr, "update", cmd_product_update, "rename or describe a product", (("--product",), req),
+        (("--new-name",), {}), (("--description",), {}))
+    cmd(pr, "delete", cmd_product_delete, "delete a product", (("--product",), req))
+
+    dg = group("device-group", "device groups")
+    cmd(dg, "create", cmd_group_create, "create a device group", (("--product",), req), (("--name",), req),
+        (("--description",), {}), (("--os-feed",), {"choices": tuple(FEEDS), "default": "Retail"}),
+        (("--update-policy",), {"choices": tuple(POLICIES), "default": "UpdateAll"}))
+    cmd(dg, "list", cmd_group_list, "list device groups", (("--product",), {}))
+    cmd(dg, "show", cmd_group_show, "show a device group (ID or Product/Group)", (("--device-group",), req))
+    cmd(dg, "update", cmd_group_update, "change a device group", (("--device-group",), req), (("--new-name",), {}),
+        (("--description",), {}), (("--os-feed",), {"choices": tuple(FEEDS)}),
+        (("--update-policy",), {"choices": tuple(POLICIES)}))
+    cmd(dg, "delete", cmd_group_delete, "delete an empty device group", (("--device-group",), req))
+
+    dv = group("device", "devices")
+    cmd(dv, "claim", cmd_device_claim, "claim a device (one-time, irreversible) or many (--device-id-file)",
+        (("--device",), {"help": "128-hex-character device ID"}),
+        (("--attestation-key",), {"help": "128-hex-character attestation public key (default: the device ID)"}),
+        (("--device-id-file",), {"help": "bulk claim: one DEVICE_ID[,ATTESTATION_KEY] per line"}),
+        (("--device-group",), {}))
+    cmd(dv, "list", cmd_device_list, "list claimed devices", (("--device-group",), {}))
+    cmd(dv, "show", cmd_device_show, "show a device", (("--device",), req))
+    cmd(dv, "update", cmd_device_update, "move a device to a device group", (("--device",), req),
+        (("--device-group",), req))
+    cmd(dv, "capabilities", cmd_device_capabilities, "set the capabilities granted to a device",
+        (("--device",), req), (("--capability",), {"action": "append", "choices": ("appDevelopment",
+                                                                                      "fieldServicing", "rfTest")}))
+    cmd(dv, "update-status", cmd_device_update_status, "why is this device (not) updating", (("--device",), req))
+
+    im = group("image", "images")
+    cmd(im, "add", cmd_image_add, "upload an .imagepackage", (("--image",), req),
+        (("--no-wait",), {"action": "store_true", "help": "print the operation instead of waiting"}))
+    cmd(im, "show", cmd_image_show, "show an image", (("--image",), req))
+    cmd(im, "list", cmd_image_list, "list images")
+    cmd(im, "revoke", cmd_image_revoke, "revoke an image", (("--image",), req))
+
+    de = group("deployment", "deployments")
+    cmd(de, "create", cmd_deployment_create, "deploy images to a device group (an earlier set = rollback)",
+        (("--device-group",), req), (("--images",), {"nargs": "+"}),
+        (("--from-deployment",), {"help": "re-deploy the image set of this earlier deployment (rollback)"}))
+    cmd(de, "list", cmd_deployment_list, "deployment history of a device group", (("--device-group",), req))
+
+    ca = group("ca-certificate", "tenant CA certificates")
+    cmd(ca, "list", cmd_ca_list, "list the tenant's CA certificates")
+    cmd(ca, "download", cmd_ca_download, "download the active CA certificate (.cer DER, or .pem)",
+        (("--destination",), req), (("--thumbprint",), {}))
+    cmd(ca, "download-chain", cmd_ca_chain, "download the certificate chain as PKCS#7 (.p7b)",
+        (("--destination",), req), (("--thumbprint",), {}))
