@@ -38,7 +38,13 @@ EXCP_UDEF, EXCP_SWI, EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT, EXCP_BKPT, EXCP_EXCEP
 EXCP_NOCP, EXCP_INVSTATE, EXCP_UNALIGNED, EXCP_DIVBYZERO = 17, 18, 22, 23
 CONTROL_NPRIV, CONTROL_SPSEL, CONTROL_FPCA = 1, 2, 4
 XPSR_T = 1 << 24
-UNMASK_POLL_INSTRUCTIONS = 64  # quantum while an interrupt waits only for PRIMASK/BASEPRI/FAULTMASK to drop
+UNMASK_POLL_INSTRUCTIONS = 64
+# Polling-loop skip (emulator-defined, docs/EMULATOR-DEFINED.md): the same register read with the same value this
+# many times in a row, each within SPIN_MAX_GAP instructions of the last and with no MMIO write between, means the
+# core is waiting for an event; it jumps to the next event instead of spinning. Never for registers a model
+# declares in TIME_VARYING_OFFSETS (counters that change without events).
+SPIN_READS = 16
+SPIN_MAX_GAP = 48  # quantum while an interrupt waits only for PRIMASK/BASEPRI/FAULTMASK to drop
 
 GPR = [A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3, A.UC_ARM_REG_R4, A.UC_ARM_REG_R5,
        A.UC_ARM_REG_R6, A.UC_ARM_REG_R7, A.UC_ARM_REG_R8, A.UC_ARM_REG_R9, A.UC_ARM_REG_R10, A.UC_ARM_REG_R11,
@@ -116,6 +122,10 @@ class CortexM4:
         self._quantum_start_time = 0
         self._horizon = 0
         self._hz_changes: list[tuple[int, int]] = []  # (executed at change, old hz) within the running quantum
+        self.idle_skip = True
+        self.skipped_ps = 0               # virtual time jumped over by the polling-loop skip
+        self._spin = (None, None, 0, 0)   # (address, value, count, executed at last read)
+        self._skip_rest = False
 
     # ---- memory map -----------------------------------------------------------------------------------------------
     def _map_view(self) -> None:
@@ -137,8 +147,16 @@ class CortexM4:
         self.budget.flush_cache()
 
     # ---- MMIO -----------------------------------------------------------------------------------------------------
+    def _sync_clock(self) -> None:
+        """Let the clock follow this core inside its quantum (monotonic, never past the next event), so a model
+        sees the accessing core's time and schedules relative to it."""
+        local = self._quantum_start_time + ps_for_cycles(self.budget.executed, self.hz)
+        if local > self.clock.now:
+            self.clock.now = min(local, self._horizon)
+
     def _mmio_read(self, uc, offset, size, base):
         address = base + offset
+        self._sync_clock()
         try:
             value = self.view.read_device(address, size, self.access)
         except BusError as exc:
@@ -148,11 +166,32 @@ class CortexM4:
             log.exception("%s: model raised on read at 0x%08x", self.name, address)
             self._bus_error_from_device(address, False, BusError(address, size, False, "model error"))
             return 0
+        if self.idle_skip:
+            self._track_polling(address, value)
         self._after_mmio()
         return value
 
+    def _track_polling(self, address: int, value: int) -> None:
+        last_address, last_value, count, at = self._spin
+        executed = self.budget.executed
+        if address == last_address and value == last_value and executed - at <= SPIN_MAX_GAP:
+            count += 1
+            if count >= SPIN_READS and not self._time_varying(address):
+                self._skip_rest = True
+                self.budget.cut(0)
+        else:
+            count = 1
+        self._spin = (address, value, count, executed)
+
+    def _time_varying(self, address: int) -> bool:
+        m = self.view.find(address)
+        offsets = getattr(m.device, "TIME_VARYING_OFFSETS", ()) if m is not None else ()
+        return (address - m.start + m.offset) & ~3 in offsets if offsets else False
+
     def _mmio_write(self, uc, offset, size, value, base):
         address = base + offset
+        self._sync_clock()
+        self._spin = (None, None, 0, 0)
         try:
             self.view.write_device(address, size, value, self.access)
         except BusError as exc:
@@ -284,11 +323,16 @@ class CortexM4:
         return prio < self.state.execution_priority(0, faultmask, basepri)
 
     def run_until(self, horizon: int) -> None:
-        """Run this core up to virtual time `horizon` (it may overshoot by one block)."""
+        """Run this core up to virtual time `horizon`, or to the next scheduled event if that comes first (the
+        machine fires it and calls again). It may overshoot by one block."""
         if self.halted or self.locked_up:
             self.time = max(self.time, horizon)
             return
-        while self.time < horizon and not self.halted and not self.locked_up:
+        while not self.halted and not self.locked_up:
+            nxt = self.clock.next_event_time()
+            limit = horizon if nxt is None else min(horizon, nxt)
+            if self.time >= limit:
+                break
             if self.reset_requested:
                 if self.on_reset_request:
                     self.on_reset_request(self)
@@ -301,9 +345,9 @@ class CortexM4:
                 if self._would_wake():
                     self.sleeping = False
                 else:
-                    self.time = horizon
+                    self.time = limit
                     break
-            self._run_quantum(horizon)
+            self._run_quantum(limit)
 
     def _run_quantum(self, horizon: int) -> None:
         self._horizon = horizon
@@ -329,6 +373,13 @@ class CortexM4:
             self._running = False
         executed = self.budget.executed
         self._account(executed)
+        if self._skip_rest:
+            # A polling loop waits for an event: jump to it (or to the end of the window).
+            self._skip_rest = False
+            self._spin = (None, None, 0, 0)
+            if self._horizon > self.time:
+                self.skipped_ps += self._horizon - self.time
+                self.time = self._horizon
         self._handle_stop(error, executed)
 
     def _account(self, executed: int) -> None:

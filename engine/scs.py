@@ -76,6 +76,7 @@ class SystemControlSpace(Peripheral):
         Register(0xF3C, "FPDSCR", fields=(Field("RMode", 22, 2), Field("FZ", 24), Field("DN", 25),
                                           Field("AHP", 26))),
     )
+    TIME_VARYING_OFFSETS = frozenset({0x018})  # SYST_CVR counts with virtual time, without events
     NVIC_ARRAYS = {0x100: "ISER", 0x180: "ICER", 0x200: "ISPR", 0x280: "ICPR", 0x300: "IABR"}
 
     def __init__(self, name: str | None = None, clock: VirtualClock | None = None, *,

@@ -71,6 +71,9 @@ class Gpt(Peripheral):
     SIZE = 0x100
     IRQS = ("gpt01", "gpt3")
 
+    # Counters computed from virtual time: they change without any event, so the engine never treats a loop
+    # polling them as idle (engine/cortex_m.py, polling-loop skip).
+    TIME_VARYING_OFFSETS = frozenset({0x34, 0x40, 0x44, 0x58, 0x68})
     REGISTERS = (
         Register(0x00, "GPT_ISR", fields=(Field("GPT0_INT", 0, 1, "w1c"), Field("GPT1_INT", 1, 1, "w1c")),
                  write="_irq_changed"),

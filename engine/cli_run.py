@@ -1,0 +1,175 @@
+"""`mt3620 run` and `mt3620 demo`: boot the emulated chip with RTApps and stream every UART.
+
+Exit codes: 0 the --until pattern appeared (or --for elapsed without --until), 1 virtual-time time-out,
+3 guest fault (with PC, fault type and address), 2 a problem with the command line or the input files.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+from .clock import PS_PER_SECOND, format_ps, parse_duration
+
+EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
+
+
+def add_commands(subparsers) -> None:
+    run = subparsers.add_parser("run", help="boot the chip with RTApps on the IO cores",
+                                description="Boot the emulated MT3620 with real-time apps (ELF or "
+                                            ".imagepackage) on its IO cores and stream every UART.")
+    run.add_argument("--rt0", metavar="APP", help="app for IO core 0 (ELF or .imagepackage)")
+    run.add_argument("--rt1", metavar="APP", help="app for IO core 1 (ELF or .imagepackage)")
+    run.add_argument("--a7", metavar="IMAGE", help="A7 image (not executed yet: refused with a clear error)")
+    _common_run_options(run)
+    run.set_defaults(func=cmd_run)
+
+    demo = subparsers.add_parser("demo", help="build and boot the project's demo firmware (LED blink + UART)")
+    demo.add_argument("--for", dest="duration", default="3s", help="virtual time to run (default 3s)")
+    demo.add_argument("--press-at", default="1.2s", help="virtual time at which button A is pressed")
+    demo.set_defaults(func=cmd_demo)
+
+
+def _common_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--until", metavar="REGEX", help="exit 0 as soon as a UART line matches REGEX")
+    p.add_argument("--for", dest="duration", metavar="TIME", default=None,
+                   help="virtual time limit, e.g. 10s, 250ms (default 10s with --until, else 1s)")
+    p.add_argument("--uart-log", metavar="DIR", help="also write each UART's raw output to DIR/<core>.<uart>.log")
+    p.add_argument("--platform", metavar="REPL", help="platform description (default: platforms/mt3620.repl)")
+    p.add_argument("--quiet", action="store_true", help="do not stream UART output")
+    p.add_argument("--stop-on-fault", dest="stop_on_fault", action="store_true", default=True,
+                   help="stop at the first fault exception with its PC, type and address (default)")
+    p.add_argument("--guest-faults", dest="stop_on_fault", action="store_false",
+                   help="deliver faults to the firmware's own handlers; stop only on lockup")
+    p.add_argument("--press", action="append", default=[], metavar="BUTTON@TIME",
+                   help="press an RDB button at a virtual time, e.g. A@500ms (repeatable)")
+    p.add_argument("--leds", dest="show_leds", action="store_true", help="print RDB LED changes")
+    p.add_argument("--stats", action="store_true", help="print instructions, virtual and wall time at the end")
+
+
+def _user_error(message: str) -> Exception:
+    from mt3620.cli import UserError
+    return UserError(message)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if args.a7:
+        raise _user_error("the A7 core is not emulated yet: run RTApps with --rt0/--rt1")
+    apps = {core: path for core, path in (("io0", args.rt0), ("io1", args.rt1)) if path}
+    if not apps:
+        raise _user_error("nothing to run: give --rt0 APP and/or --rt1 APP")
+    for path in apps.values():
+        if not Path(path).is_file():
+            raise _user_error(f"{path}: no such file")
+    return _boot_and_run(apps, args)
+
+
+def _boot_and_run(apps: dict[str, str | Path], args: argparse.Namespace, presses: list[str] | None = None) -> int:
+    from .loader import LoadError
+    from .machine import Machine, MachineError
+    from . import repl
+
+    try:
+        machine = Machine(args.platform, stop_on_fault=args.stop_on_fault)
+        for core, path in apps.items():
+            machine.load(core, path)
+    except (LoadError, MachineError, repl.ReplError) as exc:
+        raise _user_error(str(exc))
+
+    try:
+        pattern = re.compile(args.until) if args.until else None
+    except re.error as exc:
+        raise _user_error(f"--until: not a regular expression: {exc}")
+    try:
+        duration = parse_duration(args.duration) if args.duration else (
+            10 * PS_PER_SECOND if pattern else PS_PER_SECOND)
+    except ValueError as exc:
+        raise _user_error(f"--for: {exc}")
+
+    logs = {}
+    if args.uart_log:
+        os.makedirs(args.uart_log, exist_ok=True)
+        for label in machine.uarts:
+            logs[label] = open(os.path.join(args.uart_log, f"{label}.log"), "wb")
+        machine.byte_listeners.append(lambda label, byte: logs[label].write(bytes([byte])))
+    if not args.quiet:
+        machine.line_listeners.append(lambda label, line: print(f"[{label}] {line}", flush=True))
+        if getattr(args, "show_leds", False) and machine.board is not None:
+            _watch_leds(machine)
+
+    for spec in list(args.press) + list(presses or []):
+        _schedule_press(machine, spec)
+
+    wall = time.perf_counter()
+    try:
+        result = machine.run(duration_ps=duration, pattern=pattern)
+    finally:
+        for f in logs.values():
+            f.close()
+    wall = time.perf_counter() - wall
+    if not args.quiet:
+        for tap in machine.uarts.values():
+            if tap.partial:
+                print(f"[{tap.label}] {tap.partial.decode('utf-8', 'replace')}", flush=True)
+    if args.stats:
+        instructions = sum(c.instructions for c in machine.cores.values())
+        print(f"stats: {instructions} instructions, {format_ps(machine.clock.now)} virtual, {wall:.3f}s wall, "
+              f"{instructions / wall / 1e6 if wall else 0:.1f} MIPS", file=sys.stderr)
+    if result.reason == "condition":
+        return EXIT_OK
+    if result.reason == "fault":
+        f = result.fault
+        print(f"mt3620: guest fault: {f}", file=sys.stderr)
+        return EXIT_FAULT
+    if pattern is not None:
+        print(f"mt3620: timed out after {format_ps(duration)} of virtual time waiting for /{args.until}/",
+              file=sys.stderr)
+        return EXIT_TIMEOUT
+    return EXIT_OK
+
+
+def _schedule_press(machine, spec: str) -> None:
+    button, _, at = spec.partition("@")
+    button = button.strip().upper()
+    try:
+        when = parse_duration(at or "0s")
+    except ValueError as exc:
+        raise _user_error(f"--press {spec}: {exc}")
+    board = machine.board
+    if board is None:
+        raise _user_error("--press: this platform has no RDB board (GPIO blocks missing)")
+    if button not in ("A", "B"):
+        raise _user_error(f"--press {spec}: the RDB has buttons A and B")
+    machine.clock.schedule_at(when, lambda: board.press(button), f"press {button}")
+    machine.clock.schedule_at(when + parse_duration("200ms"), lambda: board.release(button), f"release {button}")
+
+
+def _watch_leds(machine) -> None:
+    """Print RDB LED changes (the LEDs are active low: a low pad lights the LED)."""
+    from mt3620.peripherals.board.rdb import LEDS
+    names = {pin: name for name, pin in LEDS.items()}
+    for model in machine.devices.values():
+        if hasattr(model, "add_output_listener") and hasattr(model, "pins"):
+            def changed(pin, level, model=model):
+                if pin in names:
+                    state = "on" if level == 0 else "off"
+                    print(f"[rdb] {names[pin]} {state} at {format_ps(machine.clock.now)}", flush=True)
+            model.add_output_listener(changed)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from mt3620 import toolchain
+
+    try:
+        elf = toolchain.firmware_path("demo")
+    except Exception as exc:  # a missing compiler is a setup problem the user can fix
+        raise _user_error(f"cannot build the demo firmware: {exc}")
+    run_args = argparse.Namespace(until=None, duration=args.duration, uart_log=None, platform=None, quiet=False,
+                                  stop_on_fault=True, press=[], stats=True, show_leds=True)
+    print(f"mt3620 demo: booting {elf} on IO core 0 for {args.duration} of virtual time; "
+          f"button A pressed at {args.press_at}", flush=True)
+    code = _boot_and_run({"io0": elf}, run_args, presses=[f"A@{args.press_at}"])
+    return code

@@ -1,0 +1,489 @@
+"""The emulated MT3620, built from platforms/mt3620.repl, run on one virtual clock.
+
+Building: every CPU entry gets an AddressSpace; memories and peripherals are instantiated once per .repl entry
+(as in Renode, an entry registered for several CPUs is one instance seen by each) and mapped into the views of
+the CPUs that see them; `->` lines wire model outputs to NVIC inputs (or a CPU's reset). Each IO core is a
+CortexM4 on Unicorn. The A7 is not executed yet: its devices exist and are reachable from Python through
+`machine.view("a7")`.
+
+Running: time advances in windows that end at the next scheduled event (or after MAX_QUANTUM_PS). Each core runs
+up to the window's end in one Unicorn call (sleeping cores skip it), then the clock fires the due events. When
+every core sleeps the machine jumps straight to the next event. The clock follows the running core inside a
+window, so a model read mid-quantum sees that core's time (never behind, never past the next event).
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .access import TEST_ACCESS
+from .bus import AddressSpace, Memory
+from .clock import PS_PER_SECOND, VirtualClock, format_ps
+from .cortex_m import CortexM4, GuestFault
+from .loader import LoadedImage, load_elf
+from .peripheral import LoggingRegion, Peripheral
+from . import repl
+
+log = logging.getLogger("mt3620.machine")
+
+MAX_QUANTUM_PS = PS_PER_SECOND // 1000   # 1 ms: cores never run further apart than this
+IO_CORE_TYPES = {"CPU.CortexM"}
+A7_CORE_TYPES = {"CPU.ARMv7A", "CPU.ARMv7R", "CPU.ARMv8A"}
+MEMORY_TYPES = {"Memory.MappedMemory", "Memory.ArrayMemory"}
+NVIC_TYPES = {"IRQControllers.NVIC"}
+RENODE_ONLY_ATTRIBUTES = {"size", "initable", "filename", "script"}
+GIC_TYPES = {"IRQControllers.ARM_GenericInterruptController", "IRQControllers.GIC"}
+
+
+class MachineError(ValueError):
+    """The platform description or a request cannot be turned into a machine; the message says why."""
+
+
+@dataclass
+class RunResult:
+    reason: str                       # "condition", "timeout", "fault", "stopped"
+    time_ps: int
+    fault: GuestFault | None = None
+    match: re.Match | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.reason == "condition"
+
+
+@dataclass
+class UartTap:
+    """Collects one UART's transmitted bytes and completed lines."""
+    label: str
+    model: Any
+    data: bytearray = field(default_factory=bytearray)
+    lines: list[str] = field(default_factory=list)
+    partial: bytearray = field(default_factory=bytearray)
+
+
+def _import(path: str) -> type:
+    module, _, cls = path.partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+class Machine:
+    def __init__(self, platform: str | Path | None = None, *, stop_on_fault: bool = False,
+                 device_seed: bytes = b"mt3620-emulated-device-0", efuse_path: str | Path | None = None) -> None:
+        self.device_seed = device_seed
+        self.efuse_path = efuse_path
+        self._pluton = None
+        path = Path(platform) if platform else repl.default_platform_path()
+        self.platform = repl.load_platform(path)
+        self.clock = VirtualClock()
+        self.stop_on_fault = stop_on_fault
+        self.views: dict[str, AddressSpace] = {}     # core name -> view
+        self.cpu_names: dict[str, str] = {}           # .repl CPU entry -> core name ("io0", "io1", "a7")
+        self.cores: dict[str, CortexM4] = {}
+        self.memories: dict[str, Memory] = {}
+        self.devices: dict[str, Peripheral] = {}
+        self.device_cpus: dict[str, set[str]] = {}    # device entry -> core names that see it
+        self.images: dict[str, LoadedImage] = {}
+        self.uarts: dict[str, UartTap] = {}
+        self.line_listeners: list[Callable[[str, str], None]] = []   # (uart label, line)
+        self.byte_listeners: list[Callable[[str, int], None]] = []   # (uart label, byte)
+        self.between_windows: list[Callable[["Machine"], None]] = []  # debugger polling, test hooks
+        self.a7_irq_levels: dict[int, bool] = {}
+        self.faults: list[GuestFault] = []
+        self.shared_objects: dict[str, Any] = {}      # named objects models share (mailbox channels)
+        self._stop_requested = False
+        self._build()
+
+    # ---- building -------------------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        p = self.platform
+        io_index = 0
+        for entry in p.cpus():
+            if entry.type in IO_CORE_TYPES:
+                name = f"io{io_index}"
+                io_index += 1
+            elif entry.type in A7_CORE_TYPES:
+                name = "a7"
+            else:
+                raise MachineError(f"{_where(entry)}: CPU type {entry.type} is not supported by the engine")
+            self.cpu_names[entry.name] = name
+            self.views[name] = AddressSpace(name)
+        if not any(t in IO_CORE_TYPES for t in (e.type for e in p.cpus())):
+            raise MachineError(f"{p.files[0]}: the platform has no CPU.CortexM (IO core)")
+
+        for entry in p.entries.values():
+            if entry.type is None or entry.type in IO_CORE_TYPES | A7_CORE_TYPES | NVIC_TYPES | GIC_TYPES:
+                continue
+            if entry.type.split(".")[0] == "CPU":
+                continue
+            regs = [r for r in entry.registrations if r.address is not None]
+            if not regs:
+                continue
+            if entry.type in MEMORY_TYPES:
+                size = entry.attr("size")
+                if not isinstance(size, int):
+                    raise MachineError(f"{_where(entry)}: memory {entry.name} has no size")
+                self.memories[entry.name] = Memory(entry.name, size)
+                for reg in regs:
+                    for view in self._views_for(reg):
+                        view.add_memory(reg.address, self.memories[entry.name], entry.name)
+                continue
+            self._build_device(entry, regs)
+
+        for name, view in self.views.items():
+            if name.startswith("io"):
+                core = CortexM4(name, self.clock, view, stop_on_fault=self.stop_on_fault)
+                core.fault_listeners.append(self._on_fault)
+                core.on_reset_request = self._reset_core
+                self.cores[name] = core
+        self._wire_irqs()
+        self._wire_conventions()
+        self.board = self._attach_board()
+
+    def _views_for(self, reg: repl.Registration) -> list[AddressSpace]:
+        if reg.cpu is not None:
+            if reg.cpu not in self.cpu_names:
+                raise MachineError(f"registration for unknown CPU {reg.cpu}")
+            return [self.views[self.cpu_names[reg.cpu]]]
+        return list(self.views.values())
+
+    def _build_device(self, entry: repl.Entry, regs: list[repl.Registration]) -> None:
+        model_path = repl.model_for(entry, missing_ok=True) if entry.type == "Python.PythonPeripheral" else None
+        cpus = sorted({self.cpu_names[r.cpu] for r in regs if r.cpu in self.cpu_names}) or None
+        cpu = cpus[0] if cpus and len(cpus) == 1 else None
+        size = self.platform.region_size(entry, regs[0]) or 0x1000
+        attributes = {k: v for k, v in entry.attributes.items() if k not in RENODE_ONLY_ATTRIBUTES}
+        attributes.update(base_address=regs[0].address, cpu=cpu, shared_objects=self.shared_objects)
+        if model_path:
+            try:
+                cls = _import(model_path)
+            except (ImportError, AttributeError) as exc:
+                raise MachineError(f"{_where(entry)}: model {model_path} for {entry.name} cannot be imported: "
+                                   f"{exc}") from None
+            for attr, factory in getattr(cls, "SHARED_ATTRIBUTES", {}).items():
+                key = attributes.get(attr)
+                if isinstance(key, str):
+                    if key not in self.shared_objects:
+                        self.shared_objects[key] = factory(key, attributes)
+                    attributes[attr] = self.shared_objects[key]
+            attributes.update(self._context_for(cls, attributes, regs))
+            if cls is LoggingRegion:
+                model = LoggingRegion(entry.name, self.clock, size=size, **attributes)
+            else:
+                model = cls(name=entry.name, clock=self.clock, **attributes)
+        else:
+            # A Renode-native block the engine has no model for: known, unmodelled, logged.
+            model = LoggingRegion(entry.name, self.clock, size=size, **attributes)
+        self.devices[entry.name] = model
+        seen: set[str] = set()
+        for reg in regs:
+            reg_size = self.platform.region_size(entry, reg) or size
+            for view in self._views_for(reg):
+                view.add_device(reg.address, reg_size, model, entry.name)
+                seen.add(view.name)
+        self.device_cpus[entry.name] = seen
+        if hasattr(model, "add_tx_listener"):
+            label = f"{cpu}.{entry.name}" if cpu else entry.name
+            tap = UartTap(label, model)
+            self.uarts[label] = tap
+            model.add_tx_listener(lambda byte, tap=tap: self._uart_byte(tap, byte))
+
+    def _context_for(self, cls: type, attributes: dict, regs: list[repl.Registration]) -> dict:
+        """Machine objects a model asks for by required keyword-only arguments of its constructor:
+        `memory` (the bus view of the CPU that sees it: reaches shared buffers) and `core` (this device's Pluton
+        security core, reproducible from the machine's device seed)."""
+        wanted = {name for name, param in inspect.signature(cls.__init__).parameters.items()
+                  if param.kind is param.KEYWORD_ONLY and param.default is param.empty and name not in attributes}
+        out: dict[str, Any] = {}
+        if "memory" in wanted:
+            cpus = [self.cpu_names[r.cpu] for r in regs if r.cpu in self.cpu_names]
+            out["memory"] = self.views[cpus[0] if cpus else ("a7" if "a7" in self.views else next(iter(self.views)))]
+        if "core" in wanted:
+            out["core"] = self.pluton
+        return out
+
+    @property
+    def pluton(self):
+        """The device's Pluton security core: fuses and keys derived from `device_seed`."""
+        if self._pluton is None:
+            from mt3620.peripherals.pluton.core import make_device
+            from mt3620.peripherals.pluton.secureboot import TrustedKeystore
+            self._pluton = make_device(self.device_seed, TrustedKeystore({}), efuse_path=self.efuse_path)
+        return self._pluton
+
+    def _nvic_owner(self, target: str) -> str | None:
+        entry = self.platform.entries.get(target)
+        if entry is None or entry.type not in NVIC_TYPES:
+            return None
+        for reg in entry.registrations:
+            if reg.cpu in self.cpu_names:
+                return self.cpu_names[reg.cpu]
+        cpu = entry.attr("cpu") if hasattr(entry, "attr") else None
+        if cpu is not None and str(cpu) in self.cpu_names:
+            return self.cpu_names[str(cpu)]
+        return None
+
+    def _wire_irqs(self) -> None:
+        for entry in self.platform.entries.values():
+            model = self.devices.get(entry.name)
+            if model is None or not entry.irqs:
+                continue
+            for conn in entry.irqs:
+                line = self._source_line(entry, model, conn)
+                if line is None:
+                    continue
+                sink = self._irq_sink(entry, conn)
+                if sink is not None:
+                    line.connect(sink)
+
+    def _source_line(self, entry, model, conn):
+        outputs = getattr(model, "irq", [])
+        src = conn.source
+        if src is None:
+            src = 0
+        if isinstance(src, str):
+            names = list(getattr(model, "IRQS", ()))
+            if src in names:
+                src = names.index(src)
+            elif src in ("IRQ", "Irq") and outputs:
+                src = 0
+            else:
+                raise MachineError(f"{_where(entry)}: {entry.name} has no IRQ output named {src!r} "
+                                   f"(it has {names})")
+        if not 0 <= src < len(outputs):
+            raise MachineError(f"{_where(entry)}: {entry.name} has no IRQ output {src} "
+                               f"({len(outputs)} outputs: {list(getattr(model, 'IRQS', ()))})")
+        return outputs[src]
+
+    def _irq_sink(self, entry, conn) -> Callable[[bool], None] | None:
+        target = conn.target
+        number = conn.target_input
+        core_name = self._nvic_owner(target)
+        if core_name is not None:
+            core = self.cores[core_name]
+            return lambda level, core=core, n=int(number): core.set_irq(n, level)
+        if target in self.cpu_names:
+            core = self.cores.get(self.cpu_names[target])
+            if core is None:
+                return None
+            return lambda level, core=core: level and core.request_reset()
+        target_entry = self.platform.entries.get(target)
+        if target_entry is not None and target_entry.type in GIC_TYPES:
+            # The A7 is not executed yet: its interrupt inputs are recorded for tests and the bridge.
+            return lambda level, n=int(number): self.a7_irq_levels.__setitem__(n, level)
+        target_model = self.devices.get(target)
+        if target_model is not None and hasattr(target_model, "irq_input"):
+            return lambda level, m=target_model, n=number: m.irq_input(n, level)
+        raise MachineError(f"{_where(entry)}: IRQ target {target}@{number} of {entry.name} is not an NVIC, GIC, "
+                           f"CPU or a model with inputs")
+
+    def _wire_conventions(self) -> None:
+        """Links the .repl cannot express: core clocks from the clock block, shared mailbox channels."""
+        for name, model in self.devices.items():
+            cpus = self.device_cpus.get(name, set())
+            cores = [self.cores[c] for c in cpus if c in self.cores]
+            if hasattr(model, "add_clock_listener") and len(cores) == 1:
+                core = cores[0]
+                model.add_clock_listener(core.set_hz)
+                hz = getattr(model, "hclk_hz", None)
+                if isinstance(hz, int):
+                    core.set_hz(hz)
+            names = list(getattr(model, "IRQS", ()))
+            if "reset" in names and len(cores) == 1:
+                line = model.irq[names.index("reset")]
+                if not line._sinks:
+                    line.connect(lambda level, core=cores[0]: level and core.request_reset())
+
+    def _attach_board(self):
+        """The RDB board around the chip (LEDs and buttons on GPIO pads), when the GPIO blocks are there."""
+        from mt3620.peripherals.board.rdb import RdbBoard
+        blocks = [m for m in self.devices.values() if hasattr(m, "drive_input") and hasattr(m, "pins")]
+        try:
+            return RdbBoard(blocks)
+        except ValueError as exc:
+            log.info("no RDB board attached: %s", exc)
+            return None
+
+    # ---- loading --------------------------------------------------------------------------------------------------
+    def core(self, name: str) -> CortexM4:
+        aliases = {"rt0": "io0", "rt1": "io1", "m4_0": "io0", "m4_1": "io1"}
+        name = aliases.get(name, name)
+        if name not in self.cores:
+            raise MachineError(f"no IO core named {name!r} (cores: {', '.join(self.cores)})")
+        return self.cores[name]
+
+    def view(self, name: str) -> AddressSpace:
+        if name not in self.views:
+            raise MachineError(f"no CPU view named {name!r} (views: {', '.join(self.views)})")
+        return self.views[name]
+
+    def load(self, core_name: str, path: str | Path | None = None, data: bytes | None = None) -> LoadedImage:
+        """Load an RTApp (ELF, or an .imagepackage holding one) onto an IO core and reset it into the app."""
+        core = self.core(core_name)
+        if data is None and path is not None and str(path).endswith(".imagepackage"):
+            data = _elf_from_image_package(Path(path))
+        image = load_elf(core.view, path, data)
+        self.images[core.name] = image
+        core.reset(image.entry)
+        core.halted = False
+        return image
+
+    def _reset_core(self, core: CortexM4) -> None:
+        """SYSRESETREQ or watchdog: the core restarts from its reset vector; memories keep their contents;
+        the core's private blocks return to reset state, except state a block declares as surviving."""
+        for name, model in self.devices.items():
+            if self.device_cpus.get(name) == {core.name}:
+                warm = getattr(model, "core_reset", None)
+                warm() if callable(warm) else model.reset()
+        core.reset()
+
+    # ---- output -----------------------------------------------------------------------------------------------------
+    def _uart_byte(self, tap: UartTap, byte: int) -> None:
+        tap.data.append(byte)
+        for listener in self.byte_listeners:
+            listener(tap.label, byte)
+        if byte == 0x0A:
+            line = tap.partial.decode("utf-8", "replace").rstrip("\r")
+            tap.partial.clear()
+            tap.lines.append(line)
+            for listener in self.line_listeners:
+                listener(tap.label, line)
+        else:
+            tap.partial.append(byte)
+
+    def uart_text(self, label: str | None = None) -> str:
+        taps = [self.uarts[label]] if label else list(self.uarts.values())
+        return "".join(t.data.decode("utf-8", "replace") for t in taps)
+
+    def _on_fault(self, fault: GuestFault) -> None:
+        self.faults.append(fault)
+        self.request_stop()
+
+    # ---- running ----------------------------------------------------------------------------------------------------
+    def request_stop(self) -> None:
+        """Stop at the end of the current block (from a listener or a model)."""
+        self._stop_requested = True
+        for core in self.cores.values():
+            if core._running:
+                core.budget.cut(0)
+
+    def _runnable(self) -> list[CortexM4]:
+        return [c for c in self.cores.values() if self.images.get(c.name) and not c.halted and not c.locked_up]
+
+    def step_window(self, deadline: int) -> None:
+        """Advance every core and the clock by one window (at most to `deadline`)."""
+        clock = self.clock
+        nxt = clock.next_event_time()
+        horizon = deadline if nxt is None else min(nxt, deadline)
+        runnable = self._runnable()
+        if any(not c.sleeping for c in runnable):
+            horizon = min(horizon, clock.now + MAX_QUANTUM_PS)
+        else:
+            # All asleep (or nothing loaded): also wake for a pending interrupt without waiting.
+            for core in runnable:
+                if core._would_wake():
+                    horizon = clock.now
+        for core in runnable:
+            if core.sleeping and core.time < clock.now:
+                core.time = clock.now
+            core.run_until(max(horizon, clock.now))
+            if self._stop_requested:
+                break
+        # Models may have scheduled events inside the window: the clock stops at the first one.
+        nxt = clock.next_event_time()
+        target = horizon if nxt is None else min(horizon, nxt)
+        for core in self.cores.values():
+            if core not in runnable or core.sleeping:
+                core.time = max(core.time, target)
+        clock.advance_to(max(target, clock.now))
+        for hook in list(self.between_windows):
+            hook(self)
+
+    def run(self, duration_ps: int | None = None, until: Callable[[], Any] | None = None,
+            pattern: str | re.Pattern | None = None) -> RunResult:
+        """Run until `until()` is truthy, a UART line matches `pattern`, a guest fault (with stop_on_fault or a
+        lockup), or `duration_ps` of virtual time has passed."""
+        deadline = self.clock.now + duration_ps if duration_ps is not None else None
+        matched: list[re.Match] = []
+        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+
+        def on_line(label: str, line: str) -> None:
+            if regex is not None and not matched:
+                m = regex.search(line)
+                if m:
+                    matched.append(m)
+                    self.request_stop()
+
+        if regex is not None:
+            self.line_listeners.append(on_line)
+        self._stop_requested = False
+        faults_before = len(self.faults)
+        try:
+            while True:
+                if matched:
+                    return RunResult("condition", self.clock.now, match=matched[0])
+                if until is not None and until():
+                    return RunResult("condition", self.clock.now)
+                if len(self.faults) > faults_before:
+                    return RunResult("fault", self.clock.now, fault=self.faults[-1])
+                if self._stop_requested:
+                    self._stop_requested = False
+                    if not matched and until is None:
+                        return RunResult("stopped", self.clock.now)
+                    if until is not None and not until() and not matched:
+                        continue
+                    continue
+                if deadline is not None and self.clock.now >= deadline:
+                    return RunResult("timeout", self.clock.now)
+                if not self._runnable() and self.clock.next_event_time() is None:
+                    return RunResult("timeout" if deadline is not None else "stopped",
+                                     deadline if deadline is not None else self.clock.now)
+                self.step_window(deadline if deadline is not None else self.clock.now + 3600 * PS_PER_SECOND)
+        finally:
+            if regex is not None:
+                self.line_listeners.remove(on_line)
+
+    def run_for(self, duration_ps: int) -> RunResult:
+        return self.run(duration_ps=duration_ps)
+
+    def wait_for_line(self, pattern: str, timeout_ps: int) -> RunResult:
+        return self.run(duration_ps=timeout_ps, pattern=pattern)
+
+    @property
+    def time_ps(self) -> int:
+        return self.clock.now
+
+    def describe_time(self) -> str:
+        return format_ps(self.clock.now)
+
+    # ---- inspection -------------------------------------------------------------------------------------------------
+    def device(self, name: str) -> Peripheral:
+        if name not in self.devices:
+            raise MachineError(f"no device named {name!r}")
+        return self.devices[name]
+
+    def read_memory(self, core: str, address: int, length: int) -> bytes:
+        return self.view(core).read(address, length, TEST_ACCESS)
+
+
+def _where(entry: repl.Entry) -> str:
+    loc = entry.location
+    try:
+        return f"{loc[0]}:{loc[1]}:{loc[2]}"
+    except (TypeError, IndexError):
+        return str(loc)
+
+
+def _elf_from_image_package(path: Path) -> bytes:
+    """The RTApp ELF inside an application image package (/bin/app in its ASXipFS)."""
+    from mt3620.imagepackage import package
+    try:
+        return package.load(path).filesystem().read("/bin/app")
+    except OSError as exc:
+        raise MachineError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (ValueError, KeyError) as exc:
+        raise MachineError(f"{path}: not a loadable application image package: {exc}") from None
