@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -40,10 +41,9 @@ def test_pack_then_show_with_trusted_key(tmp_path, approot, user_key, capsys):
 
 
 def test_show_sdk_package_after_trusting_sdk_key(sdk_public_key_path, capsys):
-    from conftest import DATA
     assert main(["image-package", "trust-key", str(sdk_public_key_path), "--thumbprint",
                  "a8d5cc6958f48710140d7a26160fc1cfc31f5df0"]) == 0
-    assert main(["image-package", "show", str(DATA / "azure_sphere_blink.imagepackage")]) == 0
+    assert main(["image-package", "show", str(Path(__file__).parent / "data" / "azure_sphere_blink.imagepackage")]) == 0
     assert "thumbprint match" in capsys.readouterr().out
 
 
