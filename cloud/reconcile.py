@@ -182,7 +182,7 @@ def why_not_updating(group: GroupView | None, installed: Mapping[str, str], capa
                      states: Mapping[str, ImageState], now: _dt.datetime) -> list[Reason]:
     """The answer to "why is this device not updating", from stored state only (no check-in needed)."""
     reasons = app_updates_blocked(group, capabilities)
-    if group is None:
+    if reasons:   # not in a group, or application updates are blocked for the device: nothing is offered
         return reasons
     if group.deployment_id is None or not group.images:
         reasons.append(Reason(NO_DEPLOYMENT, f"device group '{group.name}' has no deployment"))

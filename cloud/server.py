@@ -202,6 +202,8 @@ class Service:
             self._wake.clear()
 
     def stop(self) -> None:
+        if self._stop.is_set():
+            return   # already stopped
         self._stop.set()
         self._wake.set()
         for server in (self.mgmt_server, self.device_server):
