@@ -23,6 +23,8 @@ import struct
 import uuid
 from typing import Protocol
 
+from mt3620.engine.access import BusError
+
 from .m4_mailbox import MailboxChannel
 
 SETUP_INBOUND = 0xBA5E0001
@@ -41,9 +43,9 @@ SW_CONSUMED = 1 << 0
 
 
 class Memory(Protocol):
-    def read(self, addr: int, size: int) -> bytes: ...
+    def read(self, addr: int, size: int, access: object = ...) -> bytes: ...
 
-    def write(self, addr: int, data: bytes) -> None: ...
+    def write(self, addr: int, data: bytes, access: object = ...) -> None: ...
 
 
 class IntercoreError(Exception):
@@ -173,16 +175,16 @@ class ByteMemory:
     def __init__(self, base: int, size: int) -> None:
         self.base, self.data = base, bytearray(size)
 
-    def _check(self, addr: int, size: int) -> int:
+    def _check(self, addr: int, size: int, write: bool = False) -> int:
         off = addr - self.base
         if off < 0 or off + size > len(self.data):
-            raise IndexError(f"0x{addr:08x}+{size} outside 0x{self.base:08x}+{len(self.data)}")
+            raise BusError(addr, size, write, f"outside 0x{self.base:08x}+0x{len(self.data):x}")
         return off
 
-    def read(self, addr: int, size: int) -> bytes:
+    def read(self, addr: int, size: int, access: object = None) -> bytes:
         off = self._check(addr, size)
         return bytes(self.data[off:off + size])
 
-    def write(self, addr: int, data: bytes) -> None:
-        off = self._check(addr, len(data))
+    def write(self, addr: int, data: bytes, access: object = None) -> None:
+        off = self._check(addr, len(data), True)
         self.data[off:off + len(data)] = data

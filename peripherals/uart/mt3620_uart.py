@@ -88,13 +88,13 @@ class Mt3620Uart(Peripheral):
         Register(0x40, "ESCAPE_DAT", fields=_byte_field("ESCAPE_DAT", 0xFF)),
         Register(0x44, "ESCAPE_EN", fields=(Field("ESC_EN", 0),)),
         Register(0x48, "SW_RTO_LIMIT", fields=(Field("SW_RTO_LIMIT_EN", 1), Field("SW_RTO_LIMIT", 2, 6))),
-        Register(0x4C, "VFIFO_EN", fields=(Field("VFIFO_EN", 0),), read="_read_vfifo_en"),
+        Register(0x4C, "VFIFO_EN", fields=(Field("VFIFO_EN", 0),), read="_read_vfifo_en", write="_dma_config_written"),
         Register(0x50, "RXTRIG", fields=(Field("RXTRIG", 0, 6),)),
         Register(0x54, "FRACDIV_L", fields=_byte_field("FRACDIV_L", 0xEF), write="_baud_changed"),
         Register(0x58, "FRACDIV_M", fields=(Field("FRACDIV_M", 0, 2, "rw", 0x1),), write="_baud_changed"),
         Register(0x5C, "FCR_RD", access="ro", read="_read_fcr_rd"),
         Register(0x64, "EXTEND_ADD", fields=(Field("RX_DMA_HSK_EN", 0), Field("TX_DMA_HSK_EN", 1),
-                                             Field("TX_AUTO_TRANS", 2))),
+                                             Field("TX_AUTO_TRANS", 2)), write="_dma_config_written"),
         Register(0x68, "RX_OFFSET", access="ro", read="_read_rx_offset"),
         Register(0x6C, "TX_OFFSET", access="ro", read="_read_tx_offset"),
         Register(0x70, "INTERRUPT_STA", access="ro", read="_read_interrupt_sta"),
@@ -102,7 +102,7 @@ class Mt3620Uart(Peripheral):
 
     STATE = ("banked", "ier", "fcr", "mcr", "scr", "lsr_errors", "rx_fifo", "tx_fifo", "tx_shift",
              "tx_done_at", "rx_pending", "rx_next_at", "rx_timeout", "rx_timeout_at", "thre_pending",
-             "tx_overruns")
+             "tx_overruns", "rx_since_ack")
 
     def __init__(self, name: str | None = None, clock: VirtualClock | None = None, **attributes: Any) -> None:
         base = attributes.get("base_address")
@@ -121,11 +121,68 @@ class Mt3620Uart(Peripheral):
         # FIFOs on). ISU UARTs start with FIFOs off until the app opens them.
         self.preconfigured = bool(attributes.get("preconfigured", self.isu is None))
         self._tx_listeners: list[Callable[[int], None]] = []
+        # Virtual-FIFO DMA handshake (ISU UARTs only): channels 13 + 2n (TX) and 14 + 2n (RX) of the IO core's DMA
+        # (CTD uart.h MT3620_UART_DMA_TX/RX, MediaTek os_hal_dma.h VDMA_ISUn_TX/RX).
+        self._shared = attributes.get("shared_objects") if isinstance(attributes.get("shared_objects"), dict) else None
+        self._dma_obj = attributes.get("dma")
+        self.cpu = attributes.get("cpu")
         self._tx_event = None
         self._rx_event = None
         self._timeout_event = None
         super().__init__(name or (f"isu{self.isu}_uart" if self.isu is not None else "debug_uart"), clock,
                          **attributes)
+        if self.isu is not None and self._shared is not None:
+            cpu = self.cpu or "io0"
+            peers = self._shared.setdefault(f"m4dma_peers_{cpu}", {})
+            for ch in self.dma_channels:
+                peers[ch] = self
+            dma = self._shared.get(f"m4dma_{cpu}")
+            if dma is not None:
+                for ch in self.dma_channels:
+                    dma.attach_vfifo_peer(ch, self)
+
+    @property
+    def dma_channels(self) -> tuple[int, int]:
+        """(TX, RX) virtual-FIFO DMA channels of an ISU UART."""
+        if self.isu is None:
+            return ()
+        return (13 + 2 * self.isu, 14 + 2 * self.isu)
+
+    def _dma(self):
+        if self._dma_obj is None and self._shared is not None and self.isu is not None:
+            self._dma_obj = self._shared.get(f"m4dma_{self.cpu or 'io0'}")
+        return self._dma_obj
+
+    def _vfifo_tx(self) -> bool:
+        return self.isu is not None and bool(self.regs["VFIFO_EN"] & 1) and bool(self.regs["EXTEND_ADD"] & 2)
+
+    def _vfifo_rx(self) -> bool:
+        return self.isu is not None and bool(self.regs["VFIFO_EN"] & 1) and bool(self.regs["EXTEND_ADD"] & 1)
+
+    # DMA peer interface (see peripherals/dma/m4_dma.py attach_vfifo_peer)
+    def vfifo_tx_space(self) -> int:
+        return self.depth - len(self.tx_fifo) if self._vfifo_tx() else 0
+
+    def vfifo_tx_put(self, byte: int) -> None:
+        self._tx_enqueue(byte)
+        self.update_irq()
+
+    def vfifo_rx_drain(self) -> None:
+        dma = self._dma()
+        if dma is None or not self._vfifo_rx():
+            return
+        while self.rx_fifo and dma.vfifo_rx_put(self.dma_channels[1], self.rx_fifo[0]):
+            self.rx_fifo.pop(0)
+        self.update_irq()
+
+    def _dma_config_written(self, value: int) -> None:
+        dma = self._dma()
+        if dma is None:
+            return
+        if self._vfifo_tx():
+            dma.vfifo_tx_ready(self.dma_channels[0])
+        if self._vfifo_rx():
+            self.vfifo_rx_drain()
 
     @property
     def irq_number(self) -> int:
@@ -155,6 +212,7 @@ class Mt3620Uart(Peripheral):
         self.rx_timeout_at: int | None = None
         self.thre_pending = False
         self.tx_overruns = 0
+        self.rx_since_ack = False          # VFIFO mode: bytes handed to the DMA since the last timeout ack
         self.update_irq()
 
     def restore(self, snap: dict[str, Any]) -> None:
@@ -274,7 +332,7 @@ class Mt3620Uart(Peripheral):
         if self.ier & IER_ERBFI:
             if self.rx_fifo and len(self.rx_fifo) >= self.rx_trigger():
                 return IIR_RX_DATA
-            if self.rx_timeout and self.rx_fifo:
+            if self.rx_timeout and (self.rx_fifo or self.rx_since_ack):
                 return IIR_RX_TIMEOUT
         if self.ier & IER_ETBEI and self.thre_pending:
             return IIR_THRE
@@ -301,6 +359,10 @@ class Mt3620Uart(Peripheral):
             self._baud_changed(value)
             return
         self.thre_pending = False
+        self._tx_enqueue(value)
+        self.update_irq()
+
+    def _tx_enqueue(self, value: int) -> None:
         if len(self.tx_fifo) >= self.depth:
             # A write to a full TX FIFO is lost (counted, logged once per overrun burst).
             self.tx_overruns += 1
@@ -309,7 +371,6 @@ class Mt3620Uart(Peripheral):
             self.tx_fifo.append(value & 0xFF)
             if self.tx_shift is None:
                 self._start_next_frame()
-        self.update_irq()
 
     def _read_ier(self) -> int:
         if self._bank() != "normal":
@@ -409,8 +470,9 @@ class Mt3620Uart(Peripheral):
 
     def _read_vfifo_en(self) -> int:
         # CTD UART.c: reading VFIFO_EN acknowledges the RX timeout interrupt.
-        if self.rx_timeout:
+        if self.rx_timeout or self.rx_since_ack:
             self.rx_timeout = False
+            self.rx_since_ack = False
             self.update_irq()
         return self.regs["VFIFO_EN"] & 1
 
@@ -451,6 +513,10 @@ class Mt3620Uart(Peripheral):
         self._start_next_frame()
         if self._thr_condition() and self.ier & IER_ETBEI:
             self.thre_pending = True
+        if self._vfifo_tx():
+            dma = self._dma()
+            if dma is not None:
+                dma.vfifo_tx_ready(self.dma_channels[0])
         self.update_irq()
 
     # ---- receiver ---------------------------------------------------------------------------------------------
@@ -467,6 +533,14 @@ class Mt3620Uart(Peripheral):
             self._schedule_rx()
 
     def _receive(self, byte: int) -> None:
+        if self._vfifo_rx() and not self.rx_fifo:
+            dma = self._dma()
+            if dma is not None and dma.vfifo_rx_put(self.dma_channels[1], byte):
+                # Virtual-FIFO mode: the byte went straight to the DMA ring.
+                self.rx_since_ack = True
+                self._restart_rx_timeout()
+                self.update_irq()
+                return
         if len(self.rx_fifo) >= self.depth:
             self.lsr_errors |= LSR_OE      # overrun: the new byte is lost
         else:
@@ -480,7 +554,7 @@ class Mt3620Uart(Peripheral):
             self._timeout_event.cancel()
             self._timeout_event = None
             self.rx_timeout_at = None
-        if self.rx_fifo:
+        if self.rx_fifo or self.rx_since_ack:
             self.rx_timeout_at = self.clock.now + 4 * self.frame_ps()
             self._timeout_event = self.clock.schedule_at(self.rx_timeout_at, self._rx_timeout_fire,
                                                          f"{self.name}.rto")
@@ -488,6 +562,6 @@ class Mt3620Uart(Peripheral):
     def _rx_timeout_fire(self) -> None:
         self._timeout_event = None
         self.rx_timeout_at = None
-        if self.rx_fifo:
+        if self.rx_fifo or self.rx_since_ack:
             self.rx_timeout = True
             self.update_irq()
