@@ -92,6 +92,9 @@ class PlutonMailbox(Peripheral):
             return 0
         cmd, _ = self.pop_fifo.popleft()
         self._drain_replies()
+        if self.post_fifo and not self.pending_replies:
+            # Pluton had stopped taking requests while its replies could not be delivered: resume.
+            self.clock.schedule(ps_for_cycles(MAILBOX_CYCLES, PLUTON_HZ), self._pluton_take, "pluton-mailbox-take")
         self.update_irq()
         return cmd
 
@@ -124,8 +127,8 @@ class PlutonMailbox(Peripheral):
         self.update_irq()
 
     def _pluton_take(self) -> None:
-        if not self.post_fifo:
-            return
+        if not self.post_fifo or self.pending_replies:
+            return          # nothing to do, or back-pressure: the reply FIFO is full and replies are waiting
         cmd, data = self.post_fifo.popleft()
         self.regs["INT_STS"] |= INT_RD
         self.update_irq()

@@ -79,6 +79,27 @@ class TrustedKeystore:
         return hashlib.sha256(b"".join(t + self.keys[t] for t in sorted(self.keys))).digest()
 
 
+KEYSTORE_IMAGE_TYPE = 19
+KEYSTORE_MAGIC = b"MTKS"
+
+
+def encode_keystore_payload(keys: dict[bytes, bytes]) -> bytes:
+    """Payload of a TrustedKeystore (type 19) image, emulator-defined: b"MTKS" | u32 count | count x
+    (20-byte thumbprint | 64-byte X||Y), sorted by thumbprint."""
+    return KEYSTORE_MAGIC + len(keys).to_bytes(4, "little") + b"".join(t + keys[t] for t in sorted(keys))
+
+
+def decode_keystore_payload(payload: bytes) -> dict[bytes, bytes]:
+    if len(payload) < 8 or payload[:4] != KEYSTORE_MAGIC:
+        raise pkgmod.ImagePackageError("bad-keystore", "TrustedKeystore payload has no MTKS header")
+    count = int.from_bytes(payload[4:8], "little")
+    body = payload[8:]
+    # The image payload is padded to 4 bytes, so allow up to 3 trailing zero bytes and nothing else.
+    if count > 64 or not 84 * count <= len(body) <= 84 * count + 3 or any(body[84 * count:]):
+        raise pkgmod.ImagePackageError("bad-keystore", f"TrustedKeystore claims {count} keys in {len(body)} bytes")
+    return {body[84 * i:84 * i + 20]: body[84 * i + 20:84 * i + 84] for i in range(count)}
+
+
 class SecureBoot:
     def __init__(self, fuses: EfuseBank, keystore: TrustedKeystore, engines: Engines) -> None:
         self.fuses = fuses
@@ -86,13 +107,15 @@ class SecureBoot:
         self.engines = engines
         self.skip_signature_check = False      # fault injection (tests only)
 
-    def check_image(self, data: bytes, image_type: int) -> tuple[pkgmod.ImagePackage, Measurement]:
+    def check_image(self, data: bytes, image_type: int,
+                    keystore: TrustedKeystore | None = None) -> tuple[pkgmod.ImagePackage, Measurement]:
         """One image through every check. Raises pkgmod.ImagePackageError with the failing reason."""
+        keystore = keystore or self.keystore
         pkg = pkgmod.parse(data)
         if pkg.image_type != image_type:
             raise pkgmod.ImagePackageError("wrong-image-type", f"image type {pkg.image_type} where "
                                                                f"{IMAGE_TYPES.get(image_type, image_type)} belongs")
-        pub = self.keystore.keys.get(pkg.thumbprint)
+        pub = keystore.keys.get(pkg.thumbprint)
         if pub is None:
             raise pkgmod.ImagePackageError("untrusted-signer", f"signer {pkg.thumbprint.hex()} is not in the keystore")
         if not self.skip_signature_check and not self.engines.ecdsa.verify(pub, pkg.signed.signed_bytes,
@@ -102,12 +125,15 @@ class SecureBoot:
         if pkg.security_version < minimum:
             raise pkgmod.ImagePackageError("svn-rollback", f"security version {pkg.security_version} is below the "
                                                            f"fused minimum {minimum}")
+        if image_type == KEYSTORE_IMAGE_TYPE:
+            decode_keystore_payload(pkg.payload)        # a keystore that cannot be read is not booted
         digest = self.engines.sha256.digest(pkg.data)
         return pkg, Measurement(image_type, pkg.security_version, pkg.component_id, pkg.image_id, digest)
 
     def boot(self, stages: list[BootStage]) -> BootResult:
         results: list[StageResult] = []
         log: list[Measurement] = []
+        active = self.keystore
         if self.keystore.digest() != self.fuses.read_bytes("KEYSTORE_HASH"):
             return BootResult(False, [], [], "keystore-mismatch: the ROM keystore does not match its fused hash")
         for stage in stages:
@@ -118,7 +144,7 @@ class SecureBoot:
                     result.failures[label] = "missing: no image in flash"
                     continue
                 try:
-                    _, measurement = self.check_image(data, stage.image_type)
+                    pkg, measurement = self.check_image(data, stage.image_type, active)
                 except pkgmod.ImagePackageError as exc:
                     result.failures[label] = f"{exc.reason}: {exc}"
                     continue
@@ -127,6 +153,10 @@ class SecureBoot:
                     break
                 result.copy, result.measurement = label, measurement
                 log.append(measurement)
+                if stage.image_type == KEYSTORE_IMAGE_TYPE:
+                    # A staged keystore (signed by a ROM key, its version checked against its fuse counter like
+                    # any stage) adds keys for the later stages; the ROM keys stay trusted.
+                    active = TrustedKeystore({**self.keystore.keys, **decode_keystore_payload(pkg.payload)})
                 break
             if result.copy is None:
                 first = next(iter(result.failures.values()), "no image")

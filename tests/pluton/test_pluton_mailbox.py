@@ -232,3 +232,19 @@ def test_snapshot_restore_and_determinism(keystore, memory, clock):
     assert a[0] == b[0] and a[1] == b[1]
     snap = a[2]
     assert "ring" in snap["state"] and snap["regs"]["VER"] == 0x36200000
+
+
+def test_back_pressure_when_replies_are_not_popped(drv):
+    for _ in range(FIFO_DEPTH):
+        drv.send(api.GET_BOOT_MODE_FLAGS, run=False)
+        drv.run()
+    assert drv.mb.read(READ_COUNT) == FIFO_DEPTH
+    for _ in range(3):
+        drv.send(api.GET_BOOT_MODE_FLAGS, run=False)
+    drv.run()
+    assert drv.mb.read(WRITE_COUNT) == 2                 # Pluton stopped taking requests it cannot answer
+    statuses = []
+    while drv.mb.read(READ_COUNT):
+        statuses.append(drv.pop()[1])
+        drv.run()
+    assert statuses == [api.OK] * (FIFO_DEPTH + 3) and drv.mb.read(WRITE_COUNT) == 0

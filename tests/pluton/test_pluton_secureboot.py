@@ -90,3 +90,27 @@ def test_measurement_log_is_bounded(signer, keystore):
     stages = [BootStage(10, build_image(b"app%d" % i, 10, uuid.UUID(int=i), signer)) for i in range(21)]
     result = dev.boot(stages)
     assert not result.booted and "measurement-log-full" in str(result.stages[-1].failures)
+
+
+def test_staged_trusted_keystore_is_signed_and_version_checked(device, signer, chain):
+    from mt3620.attestation import public_key_to_raw
+    from mt3620.peripherals.pluton.secureboot import encode_keystore_payload
+    oem_key = ec.derive_private_key(777, ec.SECP256R1())
+    oem = KeySigner(oem_key)
+    payload = encode_keystore_payload({oem.thumbprint: public_key_to_raw(oem_key)})
+    ks_v2 = build_image(payload, 19, uuid.UUID(int=19), signer, security_version=2)
+    stages = [BootStage(1, stage_image(signer, 1)), BootStage(19, ks_v2), BootStage(7, stage_image(oem, 7))]
+    assert not device.boot([stages[0], stages[2]]).booted          # OEM key unknown without the staged keystore
+    result = device.boot(stages)
+    assert result.booted, result.describe()
+    device.commit_security_versions()
+    # An older keystore image (the known bug: staged without a version check) is refused.
+    ks_v1 = build_image(payload, 19, uuid.UUID(int=19), signer, security_version=1)
+    result = device.boot([stages[0], BootStage(19, ks_v1), stages[2]])
+    assert not result.booted and "svn-rollback" in result.stages[1].failures["primary"]
+    # A keystore signed by a key it would itself introduce is refused.
+    self_signed = build_image(payload, 19, uuid.UUID(int=19), oem, security_version=3)
+    assert "untrusted-signer" in device.boot([stages[0], BootStage(19, self_signed)]).stages[1].failures["primary"]
+    # A malformed keystore payload is refused even when properly signed.
+    broken = build_image(b"MTKS" + (5).to_bytes(4, "little"), 19, uuid.UUID(int=19), signer, security_version=3)
+    assert "bad-keystore" in device.boot([stages[0], BootStage(19, broken)]).stages[1].failures["primary"]
