@@ -241,7 +241,7 @@ def test_back_pressure_when_replies_are_not_popped(drv):
     assert drv.mb.read(READ_COUNT) == FIFO_DEPTH
     for _ in range(3):
         drv.send(api.GET_BOOT_MODE_FLAGS, run=False)
-    drv.run()
+        drv.run()
     assert drv.mb.read(WRITE_COUNT) == 2                 # Pluton stopped taking requests it cannot answer
     statuses = []
     while drv.mb.read(READ_COUNT):
