@@ -1,0 +1,181 @@
+"""Storage: alembic migrations up and down on SQLite and PostgreSQL, schema equals the declarations, several
+processes on one database, and a killed service loses no committed data."""
+import json
+import multiprocessing as mp
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from mt3620.cloud import db, migrate
+from mt3620.cloud.device_client import DeviceKeys
+from mt3620.cloud.store import ServiceError, Store, User
+
+TABLES = {t.name for t in db.metadata.sorted_tables}
+
+
+def _check_migrations(url):
+    engine = db.make_engine(url)
+    try:
+        migrate.upgrade(engine)
+        assert migrate.current(engine) == "0001"
+        with engine.connect() as c:
+            assert TABLES <= set(inspect(c).get_table_names())
+            diff = compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), db.metadata)
+        assert diff == [], diff
+        migrate.downgrade(engine, "base")
+        assert migrate.current(engine) is None
+        with engine.connect() as c:
+            assert not (TABLES & set(inspect(c).get_table_names()))
+        migrate.upgrade(engine)
+        assert migrate.current(engine) == "0001"
+    finally:
+        engine.dispose()
+
+
+def test_migrations_sqlite(tmp_path):
+    _check_migrations(db.sqlite_url(tmp_path))
+
+
+def test_migrations_postgresql(pg_clean):
+    _check_migrations(pg_clean)
+
+
+def _claim_worker(url, ids, queue):
+    store = Store(url)
+    results = []
+    for device_id in ids:
+        try:
+            store.claim_device(queue_tenant(url), {"DeviceId": device_id})
+            results.append("ok")
+        except ServiceError as exc:
+            results.append(exc.code)
+    nonces = []
+    store.close()
+    queue.put(results)
+
+
+def queue_tenant(url):
+    return os.environ["MT3620_TEST_TENANT"]
+
+
+def _race(url, tmp_path):
+    store = Store(url)
+    store.initialise()
+    user, _ = store.create_user("racer")
+    tenant = store.create_tenant(user, "Race")
+    ids = [DeviceKeys().device_id for _ in range(15)]
+    os.environ["MT3620_TEST_TENANT"] = tenant["Id"]
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_claim_worker, args=(url, ids, queue)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    results = [queue.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    # Every device is claimed exactly once across the three processes.
+    for i in range(len(ids)):
+        outcomes = [r[i] for r in results]
+        assert outcomes.count("ok") == 1 and outcomes.count("DeviceAlreadyClaimed") == 2, outcomes
+    assert len(store.list_devices(tenant["Id"])) == len(ids)
+    # A nonce is consumed once even when two stores race for it.
+    other = Store(url)
+    keys = DeviceKeys()
+    store.claim_device(tenant["Id"], {"DeviceId": keys.device_id})
+    from mt3620 import attestation as ae
+    from mt3620.cloud.verifier import client_key_message
+    nonce, _ = store.issue_nonce(keys.device_id)
+    ev = ae.encode_evidence(nonce, bytes.fromhex(keys.device_id), [], lambda d: ae.sign_raw(keys.identity, d))
+    pub = ae.public_key_to_raw(keys.client)
+    sig = ae.sign_raw(keys.identity, client_key_message(nonce, pub))
+    outcomes = [s.attest(ev, pub, sig)[0] for s in (store, other)]
+    assert [o.ok for o in outcomes] == [True, False] and outcomes[1].reason == "stale-nonce"
+    other.close()
+    store.close()
+
+
+def test_processes_share_sqlite(tmp_path):
+    _race(db.sqlite_url(tmp_path), tmp_path)
+
+
+def test_processes_share_postgresql(pg_clean, tmp_path):
+    _race(pg_clean, tmp_path)
+
+
+def _serve(data, extra=()):
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "mt3620", "cloud", "serve", "--data", str(data), *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "device API" in line:
+            break
+    mgmt = next(l.split(" on ", 1)[1].split()[0] for l in lines if "management API" in l)
+    return proc, mgmt, lines
+
+
+def test_serve_prints_where_it_listens_and_survives_kill(tmp_path):
+    data = tmp_path / "data"
+    import threading
+    stop, writers = threading.Event(), []
+    proc, mgmt, lines = _serve(data)
+    try:
+        assert mgmt.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(mgmt + "/openapi.json", timeout=10) as r:
+            assert json.loads(r.read())["openapi"].startswith("3.")
+        token = (data / "admin.token").read_text().strip()
+        committed = []
+
+        def post(path, body):
+            req = urllib.request.Request(mgmt + path, data=json.dumps(body).encode(), method="POST",
+                                         headers={"Authorization": f"Bearer {token}",
+                                                  "Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return json.loads(r.read())
+        tenant = post("/v2/tenants", {"Name": "Kill"})
+        def writer(n):
+            for i in range(2000):        # bounded; stops at the first failed request (the kill)
+                if stop.is_set():
+                    return
+                try:
+                    committed.append(post(f"/v2/tenants/{tenant['Id']}/products", {"Name": f"w{n}-{i}"})["Id"])
+                except OSError:
+                    return
+        writers += [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+        for w in writers:
+            w.start()
+        deadline = time.monotonic() + 30
+        while len(committed) < 40 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGKILL)     # mid-request: no shutdown, no flush
+        proc.wait(timeout=30)
+        stop.set()
+        for w in writers:
+            w.join(timeout=30)
+        proc.stdout.close()
+        proc.stderr.close()
+    proc, mgmt, _ = _serve(data)
+    try:
+        req = urllib.request.Request(mgmt + f"/v2/tenants/{tenant['Id']}/products",
+                                     headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            ids = {p["Id"] for p in json.loads(r.read())}
+        assert len(committed) >= 40 and set(committed) <= ids   # every answered write survived the kill
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0 and "stopped" in out and "Traceback" not in err
