@@ -103,7 +103,9 @@ class PlutonCore:
     # ---- secure boot ------------------------------------------------------------------------------------------
     def boot(self, stages: list[BootStage]) -> BootResult:
         self._sync_faults()
+        self.engines.take_cycles()
         result = self.secure_boot.boot(stages)
+        result.cycles = self.engines.take_cycles()
         self.last_boot = result
         self.measurements = list(result.measurements) if result.booted else []
         return result
@@ -144,8 +146,10 @@ class PlutonCore:
 
     # ---- remote API -------------------------------------------------------------------------------------------
     def execute(self, command: int, payload: bytes) -> tuple[int, bytes]:
-        """Run one remote API command. Never raises for bad input: returns (status, response payload)."""
+        """Run one remote API command. Never raises for bad input: returns (status, response payload).
+        Afterwards `engines.take_cycles()` gives the command's modelled cost in Pluton cycles."""
         self._sync_faults()
+        self.engines.take_cycles()      # costs of direct (non-mailbox) calls are not billed to this command
         handler = self._HANDLERS.get(command)
         if handler is None:
             return api.E_COMMAND, b""

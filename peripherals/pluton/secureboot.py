@@ -53,6 +53,7 @@ class BootResult:
     stages: list[StageResult]
     measurements: list[Measurement]
     reason: str = ""
+    cycles: int = 0            # Pluton cycles the checks took (engines' modelled latency)
 
     def describe(self) -> list[str]:
         lines = []

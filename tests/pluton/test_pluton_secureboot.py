@@ -114,3 +114,12 @@ def test_staged_trusted_keystore_is_signed_and_version_checked(device, signer, c
     # A malformed keystore payload is refused even when properly signed.
     broken = build_image(b"MTKS" + (5).to_bytes(4, "little"), 19, uuid.UUID(int=19), signer, security_version=3)
     assert "bad-keystore" in device.boot([stages[0], BootStage(19, broken)]).stages[1].failures["primary"]
+
+
+def test_boot_reports_its_modelled_cost_and_does_not_bill_it_to_commands(device, chain):
+    from mt3620.peripherals.pluton.engines import ECDSA_VERIFY_CYCLES
+    from mt3620.peripherals.pluton import remoteapi as api
+    result = device.boot(chain)
+    assert result.cycles >= len(chain) * ECDSA_VERIFY_CYCLES
+    device.execute(api.GET_BOOT_MODE_FLAGS, b"")
+    assert device.engines.take_cycles() < ECDSA_VERIFY_CYCLES
