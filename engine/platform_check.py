@@ -65,7 +65,12 @@ def _references(value: Any) -> Iterable[str]:
             yield from _references(v)
 
 
-def check_platform(platform: Platform) -> list[Problem]:
+PYTHON_PERIPHERAL_CTOR = {"size", "initable", "filename", "script"}
+
+
+def check_platform(platform: Platform, for_renode: bool = False) -> list[Problem]:
+    """`for_renode`: the file is loaded by Renode itself, so Python.PythonPeripheral entries may carry only the
+    constructor's attributes and no `->` (Renode rejects both: PythonPeripheral has no GPIO outputs)."""
     problems: list[Problem] = []
     entries = platform.entries
     known = set(entries) | set(BUILTIN_NAMES)
@@ -91,6 +96,19 @@ def check_platform(platform: Platform) -> list[Problem]:
                 for ref in _references(reg.point):
                     if ref not in known:
                         add(loc, f"{e.name}: registration refers to undefined {ref!r}")
+
+    # ---- what Renode itself would reject
+    if for_renode:
+        for e in entries.values():
+            if e.type != PYTHON_PERIPHERAL:
+                continue
+            for c in e.irqs:
+                add(c.location or e.location, f"{e.name}: Renode rejects '->' on Python.PythonPeripheral (no GPIO "
+                                              f"outputs); wire it in a file only the engine and bridge load")
+            for attr in e.attributes:
+                if attr not in PYTHON_PERIPHERAL_CTOR:
+                    add(e.location, f"{e.name}: Python.PythonPeripheral takes only size, initable, filename and "
+                                    f"script; Renode rejects {attr!r}")
 
     # ---- CPUs
     for e in platform.cpus():
@@ -233,9 +251,9 @@ def check_platform(platform: Platform) -> list[Problem]:
     return unique
 
 
-def check_file(path: str | Path) -> tuple[Platform | None, list[Problem]]:
+def check_file(path: str | Path, for_renode: bool = False) -> tuple[Platform | None, list[Problem]]:
     try:
         platform = load_platform(path)
     except ReplError as exc:
         return None, [Problem((exc.file, exc.line, exc.column), exc.message)]
-    return platform, check_platform(platform)
+    return platform, check_platform(platform, for_renode)
