@@ -22,11 +22,14 @@ BUTTONS = {"A": 12, "B": 13}
 class RdbBoard:
     """Board-level wiring around the chip's GPIO blocks. Not a bus device: it drives and observes pads."""
 
-    def __init__(self, gpio: Mapping[int, Any] | Iterable[Any]) -> None:
+    def __init__(self, gpio: Mapping[int, Any] | Iterable[Any], pwm: Iterable[Any] = ()) -> None:
         if isinstance(gpio, Mapping):
             self.gpio = dict(gpio)
         else:
             self.gpio = {pin: block for block in gpio for pin in block.pins}
+        # PWM controllers (optional): pin -> (controller, channel). The A7-side pin mux is not modelled, so a
+        # running PWM channel is taken to drive its pad (emulator-defined).
+        self.pwm = {ctrl.pin(ch): (ctrl, ch) for ctrl in pwm for ch in range(4)}
         missing = sorted(p for p in list(LEDS.values()) + list(BUTTONS.values()) if p not in self.gpio)
         if missing:
             raise ValueError(f"RdbBoard: no GPIO block given for GPIO {missing}")
@@ -58,6 +61,24 @@ class RdbBoard:
     def is_pressed(self, button: str) -> bool:
         return self._pressed[self._button(button)]
 
+    def _pin_level(self, pin: int) -> int | None:
+        if pin in self.pwm:
+            ctrl, ch = self.pwm[pin]
+            if ctrl.running(ch):
+                return ctrl.output_level(ch)
+        return self.gpio[pin].output_level(pin)
+
     def led_state(self) -> dict[str, bool]:
         """True = lit. A LED is lit only while the chip drives its pin low; an undriven pin leaves it dark."""
-        return {name: self.gpio[pin].output_level(pin) == 0 for name, pin in LEDS.items()}
+        return {name: self._pin_level(pin) == 0 for name, pin in LEDS.items()}
+
+    def led_brightness(self) -> dict[str, float]:
+        """Fraction of time each LED is lit: the PWM low fraction when PWM drives it, else 0.0 or 1.0."""
+        out = {}
+        for name, pin in LEDS.items():
+            if pin in self.pwm and self.pwm[pin][0].running(self.pwm[pin][1]):
+                ctrl, ch = self.pwm[pin]
+                out[name] = 1.0 - ctrl.duty_cycle(ch)
+            else:
+                out[name] = 1.0 if self.gpio[pin].output_level(pin) == 0 else 0.0
+        return out

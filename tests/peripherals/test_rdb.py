@@ -62,3 +62,16 @@ def test_errors(chip):
     board = RdbBoard(chip)
     with pytest.raises(ValueError):
         board.press("C")
+
+
+def test_pwm_dims_led(chip):
+    from mt3620.peripherals.gpio.pwm import Pwm
+    pwm2 = Pwm(clock=chip[0].clock, base_address=0x38031000)     # GPIO 8..11 = LED1 R/G/B
+    board = RdbBoard(chip, pwm=[pwm2])
+    assert board.led_brightness()["LED1_G"] == 0.0
+    pwm2.write(0x110 + 4, 4, (3 << 16) | 1)                       # channel 1 (GPIO 9): high 1 tick, low 3
+    pwm2.write(0x110, 4, 0x10 | 0x4 | (1 << 8) | 1)              # clock on, polarity 1, kick
+    assert board.led_brightness()["LED1_G"] == pytest.approx(0.75)
+    assert board.led_state()["LED1_G"] is False                  # first tick of the period: high = dark
+    chip[0].clock.advance_to(chip[0].clock.now + 2 * 1_000_000_000_000 // 32768)
+    assert board.led_state()["LED1_G"] is True

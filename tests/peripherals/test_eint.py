@@ -1,0 +1,87 @@
+"""The EINT configuration block: debounce, polarity, dual edge, IRQ sense, wired behind a GPIO block."""
+import pytest
+
+from mt3620.engine.clock import PS_PER_SECOND, VirtualClock
+from mt3620.peripherals.board.rdb import RdbBoard
+from mt3620.peripherals.gpio.eint import EintController
+from mt3620.peripherals.gpio.gpio_block import GpioBlock
+
+EN, POL, DUAL = 1 << 9, 1 << 8, 1 << 7
+IRQ_SENS0 = 0x200
+
+
+@pytest.fixture
+def chip():
+    clock = VirtualClock()
+    blocks = [GpioBlock(clock=clock, base_address=0x38010000 + n * 0x10000) for n in range(6)]
+    eint = EintController(clock=clock, base_address=0x21000000, cpu="io0")
+    for b in blocks:
+        for i, line in enumerate(b.irq):
+            line.connect(lambda level, pin=b.first_pin + i: eint.irq_input(pin, level))
+    pulses = {n: [] for n in range(24)}
+    for n in range(24):
+        eint.irq[n].connect(lambda level, n=n: pulses[n].append(level))
+    return clock, blocks, eint, pulses
+
+
+def test_reset_values(chip):
+    _, _, eint, _ = chip
+    assert eint.read(0x00) == 0 and eint.read(IRQ_SENS0) == 0 and eint.read(0x900) == 0
+    assert eint.irq_number(12) == 32
+    assert not any(line.level for line in eint.irq)
+
+
+def test_button_press_edge_interrupt_with_ctd_configuration(chip):
+    clock, blocks, eint, pulses = chip
+    board = RdbBoard(blocks)                          # button A (GPIO 12) released: high
+    eint.write(4 * 12, 4, EN)                         # CTD EINT_ConfigurePin(positive=false): falling edge
+    assert pulses[12] == []
+    board.press("A")
+    assert pulses[12] == [True, False]                # one pulse: the NVIC pends IRQ 32 once
+    board.release("A")
+    assert pulses[12] == [True, False]                # release is not active for POL 0
+    eint.write(4 * 12, 4, EN | DUAL)
+    board.press("A")
+    board.release("A")
+    assert pulses[12] == [True, False] * 3
+
+
+def test_debounce_filters_glitches(chip):
+    clock, blocks, eint, pulses = chip
+    blk = blocks[3]
+    blk.drive_input(13, 1)
+    eint.write(4 * 13, 4, EN | POL | (3 << 4) | 4)    # 1 kHz debounce clock, 4 ticks = 4 ms
+    blk.drive_input(13, 0)
+    clock.advance_to(10 * PS_PER_SECOND // 1000)
+    blk.drive_input(13, 1)                            # rising edge...
+    clock.advance_to(12 * PS_PER_SECOND // 1000)
+    blk.drive_input(13, 0)                            # ...gone after 2 ms: filtered
+    clock.advance_to(30 * PS_PER_SECOND // 1000)
+    assert pulses[13] == []
+    blk.drive_input(13, 1)
+    clock.advance_to(34 * PS_PER_SECOND // 1000 - 1)
+    assert pulses[13] == []
+    clock.advance_to(34 * PS_PER_SECOND // 1000)
+    assert pulses[13] == [True, False]
+
+
+def test_level_sense_holds_line(chip):
+    _, blocks, eint, pulses = chip
+    eint.write(IRQ_SENS0, 4, 1 << (20 + 2))           # GPIO 2 level-sensitive
+    eint.write(4 * 2, 4, EN | POL)
+    blocks[0].drive_input(2, 1)
+    assert eint.irq[2].level
+    blocks[0].drive_input(2, 0)
+    assert not eint.irq[2].level
+    blocks[0].drive_input(2, 1)
+    eint.write(4 * 2, 4, 0)                           # CTD EINT_DeConfigurePin
+    assert not eint.irq[2].level
+
+
+def test_disabled_and_out_of_range_inputs(chip):
+    _, blocks, eint, pulses = chip
+    blocks[1].drive_input(5, 1)
+    assert pulses[5] == []
+    eint.irq_input(99, True)                          # not an EINT: ignored
+    eint.write(0xFFC, 4, 1)
+    assert eint.read(0xFFC) == 0
