@@ -54,7 +54,8 @@ class PlutonMailbox(Peripheral):
         Register(0x54, "DATA_POP", access="ro", read="_data_pop"),
         Register(0x58, "FIFO_READ_COUNT", access="ro", read="_read_count"),
     )
-    STATE = ("post_fifo", "pop_fifo", "pending_replies", "busy", "ring", "stats", "sw_to_pluton")
+    STATE = ("post_fifo", "pop_fifo", "pending_replies", "busy", "ring", "ring_address", "next_event_buffer", "stats",
+             "sw_to_pluton")
 
     def __init__(self, name: str | None = None, clock: VirtualClock | None = None, *, core: PlutonCore,
                  memory: Any, **attributes: Any) -> None:
@@ -69,6 +70,8 @@ class PlutonMailbox(Peripheral):
         self.pending_replies: deque[tuple[int, int]] = deque()
         self.busy = False
         self.ring: tuple[int, int, list[api.RingBuffer]] | None = None
+        self.ring_address = 0
+        self.next_event_buffer = 0
         self.stats = {"posted": 0, "overflows": 0, "dropped": 0, "rejected": 0, "served": 0}
         self.sw_to_pluton = 0
         self.update_irq()
@@ -126,6 +129,29 @@ class PlutonMailbox(Peripheral):
         self.regs["SW_RX_INT_STS"] |= 1 << (bit & 31)
         self.update_irq()
 
+    def post_event(self, command: int, payload: bytes) -> bool:
+        """Unsolicited Pluton -> A7 message (sequence 0) in the next free M4-originated buffer. The `available`
+        byte of each table entry is live: the A7 driver sets it back to 1 when it releases the buffer. Returns
+        False when no ring is registered or every M4 buffer is in use."""
+        if self.ring is None or self.ring[0] == 0:
+            return False
+        m4_count, _a7, buffers = self.ring
+        for step in range(m4_count):
+            index = (self.next_event_buffer + step) % m4_count
+            flag_at = self.ring_address + api.TABLE_HEADER + index * api.TABLE_ENTRY + 10
+            if bytes(self.memory.read(flag_at, 1)) != b"\x01":
+                continue
+            buffer = buffers[index]
+            message = api.encode_message(bytes(payload))
+            if len(message) > buffer.length:
+                return False
+            self.memory.write(flag_at, b"\0")
+            self.memory.write(buffer.address, message)
+            self.next_event_buffer = (index + 1) % m4_count
+            self._post_reply(api.Word(api.PROTOCOL_VERSION, 0, command, index).encode(), api.OK)
+            return True
+        return False
+
     def _pluton_take(self) -> None:
         if not self.post_fifo or self.pending_replies:
             return          # nothing to do, or back-pressure: the reply FIFO is full and replies are waiting
@@ -175,6 +201,7 @@ class PlutonMailbox(Peripheral):
         try:
             raw = bytes(self.memory.read(address, api.TABLE_SIZE))
             self.ring = api.decode_table(raw)   # cached: later edits of the table by the A7 change nothing
+            self.ring_address, self.next_event_buffer = address, 0
             status = api.OK
         except (ValueError, IndexError, BusError):   # a malformed table or a wild address
             self.ring, status = None, api.E_ARGUMENT

@@ -248,3 +248,20 @@ def test_back_pressure_when_replies_are_not_popped(drv):
         statuses.append(drv.pop()[1])
         drv.run()
     assert statuses == [api.OK] * (FIFO_DEPTH + 3) and drv.mb.read(WRITE_COUNT) == 0
+
+
+def test_unsolicited_events_use_free_m4_buffers(drv, memory):
+    assert drv.mb.post_event(api.SET_POSTCODE, b"\x01\x02\x03\x04\x05")
+    word, status = drv.pop()
+    w = api.Word.decode(word)
+    assert (w.version, w.sequence, w.command, w.buffer_index, status) == (2, 0, api.SET_POSTCODE, 0, api.OK)
+    assert memory.read(buffer_address(0), 12) == struct.pack("<HH", 8, 0) + b"\x01\x02\x03\x04\x05\0\0\0"
+    flag = lambda i: memory.read(TABLE + api.TABLE_HEADER + i * api.TABLE_ENTRY + 10, 1)
+    assert flag(0) == b"\0"                            # in use until the driver releases it
+    for i in range(1, M4_COUNT):
+        assert drv.mb.post_event(api.SET_POSTCODE, b"")
+    assert not drv.mb.post_event(api.SET_POSTCODE, b"")  # every M4 buffer busy
+    memory.write(TABLE + api.TABLE_HEADER + 2 * api.TABLE_ENTRY + 10, b"\x01")   # driver releases buffer 2
+    assert drv.mb.post_event(api.SET_POSTCODE, b"")
+    words = [api.Word.decode(drv.pop()[0]).buffer_index for _ in range(drv.mb.read(READ_COUNT))]
+    assert words == [1, 2, 3, 2]
