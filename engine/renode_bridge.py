@@ -17,7 +17,7 @@ Replies: `ERR <message>`, or a first line `OK <value> <next>` (next = virtual ti
 event, `-` if none) followed by lines
     IRQ <target> <input> <0|1>   a receiver input changed level (OR of every output wired to it)
     RST <cpu>                    an output wired to a CPU's input 1 rose: reset that core
-    OUT <entry> <hex>            bytes a UART model transmitted
+    LINE <entry> <hex>           a complete line a UART model transmitted (without its CR/LF)
 While serving a request the server may ask the same connection for guest memory (models that reach shared
 buffers, like the Pluton mailbox): `MEMR <cpu> <address> <count>` answered by `DATA <hex>`, and
 `MEMW <cpu> <address> <hex>` answered by `DONE`; `cpu` is the CPU whose view to use, or `-`.
@@ -38,6 +38,7 @@ import selectors
 import socket
 import struct
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -50,6 +51,7 @@ log = logging.getLogger("mt3620.renode_bridge")
 
 PROTOCOL = 1
 MAX_FRAME = 1 << 20
+MAX_LINE = 4096               # a UART line longer than this is cut (the rest until the newline is dropped)
 RPC_TIMEOUT = 5.0             # seconds a shim has to answer a memory request
 HANDSHAKE_TIMEOUT = 5.0       # seconds a new connection has to say HELLO
 RENODE_ONLY_ATTRIBUTES = {"size", "initable", "filename", "script"}
@@ -182,7 +184,8 @@ class BridgeModels:
         self._levels: dict[tuple[str, int | str], bool] = {}        # receiver input -> combined level
         self._sources: dict[tuple[str, int | str], dict[tuple, bool]] = {}
         self._pending: list[str] = []
-        self._out: dict[str, bytearray] = {}
+        self._out: dict[str, bytearray] = {}            # UART -> bytes of the line being sent
+        self.lines: deque[tuple[str, str]] = deque(maxlen=10000)   # recent complete UART lines (logs, tests)
         self.uart_listeners: list[Callable[[str, bytes], None]] = []
         self.cpu_names: dict[str, str] = {}
         io = 0
@@ -287,9 +290,17 @@ class BridgeModels:
         self._pending.append(f"IRQ {target} {number} {1 if combined else 0}")
 
     def _uart_byte(self, name: str, byte: int) -> None:
-        self._out.setdefault(name, bytearray()).append(byte & 0xFF)
+        byte &= 0xFF
+        partial = self._out.setdefault(name, bytearray())
+        if byte == 0x0A:
+            line = bytes(partial).rstrip(b"\r")
+            self._pending.append(f"LINE {name} {line.hex()}")
+            self.lines.append((name, line.decode("latin-1")))
+            partial.clear()
+        elif len(partial) < MAX_LINE:
+            partial.append(byte)
         for fn in self.uart_listeners:
-            fn(name, bytes([byte & 0xFF]))
+            fn(name, bytes([byte]))
 
     def levels(self) -> dict[tuple[str, int | str], bool]:
         return dict(self._levels)
@@ -302,11 +313,7 @@ class BridgeModels:
         nxt = self.clock.next_event_time()
         nxt_ns = "-" if nxt is None else str(-(-nxt // 1000))
         lines = [f"OK {value} {nxt_ns}"] + self._pending
-        for name, data in self._out.items():
-            if data:
-                lines.append(f"OUT {name} {bytes(data).hex()}")
         self._pending = []
-        self._out = {}
         return "\n".join(lines)
 
     def block(self, name: str) -> BridgedBlock:
@@ -526,9 +533,9 @@ class BridgeServer:
         finally:
             self.models.rpc = None
         for line in reply.split("\n")[1:]:
-            if line.startswith("OUT "):
+            if line.startswith("LINE "):
                 _, name, hexdata = line.split(" ", 2)
-                log.info("%s: %r", name, bytes.fromhex(hexdata))
+                log.info("%s: %s", name, bytes.fromhex(hexdata).decode("latin-1"))
         self._reply(client, reply)
         return True
 
