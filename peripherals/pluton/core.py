@@ -139,6 +139,21 @@ class PlutonCore:
         cap.verify(self._capability_keystore(), self.device_id, strict_thumbprint=True)
         return cap
 
+    def verify_application(self, data: bytes, development_keys: TrustedKeystore | None = None):
+        """Check an application image package before it may run: signed by a keystore key, or by a development
+        (SDK test) key while the appDevelopment capability is enabled on this device. Returns the measurement;
+        raises ImagePackageError (reasons as secure boot, plus capability-required)."""
+        from mt3620.imagepackage.package import ImagePackageError
+        try:
+            return self.secure_boot.check_image(data, 10)[1]
+        except ImagePackageError as exc:
+            if exc.reason != "untrusted-signer" or development_keys is None:
+                raise
+        if capmod.APP_DEVELOPMENT not in self.capabilities:
+            raise ImagePackageError("capability-required", "signed with a development key: the device needs the "
+                                                           "appDevelopment capability")
+        return self.secure_boot.check_image(data, 10, development_keys)[1]
+
     def install_capability(self, data: bytes) -> tuple[int, ...]:
         cap = self.decode_capability(data)
         self.capabilities |= set(cap.capabilities)

@@ -53,3 +53,43 @@ def test_random_register_traffic_never_crashes(mailbox, memory, clock, ops, junk
             mailbox.read(offset)
         clock.advance_to(clock.now + 50_000_000_000)
     assert mailbox.read(0x48) <= 15 and mailbox.read(0x58) <= 15
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_keystore_payload_decode_never_crashes(raw):
+    from mt3620.imagepackage import ImagePackageError
+    from mt3620.peripherals.pluton.secureboot import decode_keystore_payload
+    for data in (raw, b"MTKS" + raw):
+        try:
+            keys = decode_keystore_payload(data)
+        except ImagePackageError:
+            continue
+        assert all(len(t) == 20 and len(k) == 64 for t, k in keys.items())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.binary(max_size=200).map(lambda b: b.decode("latin-1")),
+                 st.recursive(st.none() | st.integers() | st.text(max_size=12),
+                              lambda c: st.lists(c, max_size=40) | st.dictionaries(st.text(max_size=6), c, max_size=4),
+                              max_leaves=60).map(lambda v: __import__("json").dumps({"words": v}))))
+def test_efuse_file_loader_never_crashes(tmp_path_factory, text):
+    from mt3620.peripherals.pluton.efuse import EfuseBank, EfuseError
+    path = tmp_path_factory.mktemp("fuse") / "efuse.json"
+    path.write_text(text)
+    try:
+        bank = EfuseBank.load(path)
+    except EfuseError:
+        return
+    assert bank.read(16) >= 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_metadata_section_decoder_never_crashes(raw):
+    from mt3620.imagepackage.metadata import MetadataError, decode_sections
+    for data in (raw, struct.pack("<II", 0x4D345834, len(raw) // 8) + raw):
+        try:
+            decode_sections(data).describe()
+        except MetadataError:
+            pass

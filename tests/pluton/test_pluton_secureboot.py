@@ -123,3 +123,30 @@ def test_boot_reports_its_modelled_cost_and_does_not_bill_it_to_commands(device,
     assert result.cycles >= len(chain) * ECDSA_VERIFY_CYCLES
     device.execute(api.GET_BOOT_MODE_FLAGS, b"")
     assert device.engines.take_cycles() < ECDSA_VERIFY_CYCLES
+
+
+def test_development_signed_app_needs_app_development_capability(device, signer, tmp_path):
+    import pytest
+    from mt3620.attestation import public_key_to_raw
+    from mt3620.imagepackage import ImagePackageError, build_application
+    from mt3620.imagepackage import capability as cap
+    dev_key = ec.derive_private_key(31337, ec.SECP256R1())        # plays the SDK test key
+    dev_signer = KeySigner(dev_key)
+    development = TrustedKeystore({dev_signer.thumbprint: public_key_to_raw(dev_key)})
+    root = tmp_path / "approot"
+    (root / "bin").mkdir(parents=True)
+    (root / "app_manifest.json").write_text('{"Name":"a","ComponentId":"%s","EntryPoint":"/bin/app"}' % uuid.UUID(int=5))
+    (root / "bin" / "app").write_bytes(b"\x7fELF" + b"\0" * 60)
+    app = build_application(root, dev_signer)
+    with pytest.raises(ImagePackageError) as err:
+        device.verify_application(app)
+    assert err.value.reason == "untrusted-signer"
+    with pytest.raises(ImagePackageError) as err:
+        device.verify_application(app, development)
+    assert err.value.reason == "capability-required"
+    device.install_capability(cap.build(device.device_id, [cap.APP_DEVELOPMENT], signer))
+    assert device.verify_application(app, development).image_type == 10
+    assert device.verify_application(build_application(root, signer)).image_type == 10   # production-signed
+    other = cap.build(b"\x01" * 64, [cap.APP_DEVELOPMENT], signer)
+    with pytest.raises(cap.CapabilityError):
+        device.install_capability(other)
