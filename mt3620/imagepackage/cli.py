@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 from . import capability
-from .keys import KeyError_, Keystore, KeySigner, SdkTestSigner, keystore_dir, load_trusted_key, trust_key
+from .keys import KeyFileError, Keystore, KeySigner, SdkTestSigner, keystore_dir, load_trusted_key, trust_key
 from .metadata import IMAGE_TYPES
 from .package import ImagePackageError, build_application, parse
 
@@ -58,7 +58,7 @@ def cmd_pack(args: argparse.Namespace) -> int:
         raise _user_error(f"--input {approot}: not a folder")
     try:
         signer = KeySigner.from_file(args.signing_key) if args.signing_key else SdkTestSigner()
-    except KeyError_ as exc:
+    except KeyFileError as exc:
         raise _user_error(str(exc)) from None
     if args.build_time is not None:
         build_time = args.build_time
@@ -91,7 +91,7 @@ def _keystore(args: argparse.Namespace) -> Keystore:
         keystore = Keystore.load(args.keystore)
         for path in args.trusted_key:
             keystore.add(load_trusted_key(path))
-    except KeyError_ as exc:
+    except KeyFileError as exc:
         raise _user_error(str(exc)) from None
     return keystore
 
@@ -183,7 +183,7 @@ def cmd_trust(args: argparse.Namespace) -> int:
             raise _user_error("--thumbprint must be 40 hex digits")
     try:
         target = trust_key(args.key, thumb, args.keystore)
-    except (KeyError_, OSError) as exc:
+    except (KeyFileError, OSError) as exc:
         raise _user_error(str(exc)) from None
     print(f"Trusted {args.key} as {target}")
     return 0

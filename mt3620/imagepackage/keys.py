@@ -25,7 +25,7 @@ from ..attestation import public_key_to_raw, sign_raw, verify_raw_signature
 THUMBPRINT_NAME = re.compile(r"^[0-9a-fA-F]{40}$")
 
 
-class KeyError_(ValueError):
+class KeyFileError(ValueError):
     """A key file that cannot be used."""
 
 
@@ -50,7 +50,7 @@ class TrustedKey:
 
 def _p256(key, source: str):
     if not isinstance(key, (ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey)) or not isinstance(key.curve, ec.SECP256R1):
-        raise KeyError_(f"{source}: not an ECDSA P-256 key")
+        raise KeyFileError(f"{source}: not an ECDSA P-256 key")
     return key
 
 
@@ -60,7 +60,7 @@ def load_trusted_key(path: str | os.PathLike) -> TrustedKey:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise KeyError_(f"cannot read key file {path}: {exc.strerror or exc}") from None
+        raise KeyFileError(f"cannot read key file {path}: {exc.strerror or exc}") from None
     thumbprints: set[bytes] = set()
     key = None
     loaders = (
@@ -89,7 +89,7 @@ def load_trusted_key(path: str | os.PathLike) -> TrustedKey:
             except (ValueError, TypeError):
                 continue
     if key is None:
-        raise KeyError_(f"{path}: not a PEM/DER public key, certificate or unencrypted private key")
+        raise KeyFileError(f"{path}: not a PEM/DER public key, certificate or unencrypted private key")
     key = _p256(key, str(path))
     thumbprints.add(spki_thumbprint(key))
     if THUMBPRINT_NAME.match(path.stem):
@@ -166,13 +166,13 @@ class KeySigner(Signer):
         try:
             data = Path(path).read_bytes()
         except OSError as exc:
-            raise KeyError_(f"cannot read signing key {path}: {exc.strerror or exc}") from None
+            raise KeyFileError(f"cannot read signing key {path}: {exc.strerror or exc}") from None
         for loader in (serialization.load_pem_private_key, serialization.load_der_private_key):
             try:
                 return cls(loader(data, password=None))
             except (ValueError, TypeError):
                 continue
-        raise KeyError_(f"{path}: not an unencrypted P-256 private key (PEM or DER)")
+        raise KeyFileError(f"{path}: not an unencrypted P-256 private key (PEM or DER)")
 
     def sign(self, data: bytes) -> bytes:
         return sign_raw(self._key, data, deterministic=True)
@@ -188,7 +188,7 @@ class SdkTestSigner(Signer):
         try:
             from azuresphere_imagemetadata.signing.app_development import AppDevelopmentSigner
         except ImportError as exc:  # pragma: no cover - declared dependency
-            raise KeyError_("the SDK test key needs the azuresphere-imagemetadata package") from exc
+            raise KeyFileError("the SDK test key needs the azuresphere-imagemetadata package") from exc
         bundle = AppDevelopmentSigner().signing_map.ecdsa_256
         self._key = bundle.key
         self.public_key = bundle.key.public_key()

@@ -20,10 +20,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from mt3620.attestation import NONCE_SIZE, encode_evidence, public_key_to_raw
+from mt3620.attestation import NONCE_SIZE, encode_evidence, public_key_from_raw, public_key_to_raw
 from mt3620.imagepackage import capability as capmod
 from mt3620.imagepackage.keys import Keystore, TrustedKey
-from mt3620.attestation import public_key_from_raw
 
 from . import remoteapi as api
 from .efuse import CONFIG_SECURE_BOOT, EfuseBank, EfuseError

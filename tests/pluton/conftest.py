@@ -1,11 +1,9 @@
-import uuid
-
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from mt3620.attestation import public_key_to_raw
 from mt3620.engine.clock import VirtualClock
-from mt3620.imagepackage import KeySigner, build_image
+from mt3620.imagepackage import KeySigner
 from mt3620.peripherals.pluton import BootStage, PlutonMailbox, TrustedKeystore, make_device
 
 from pluton_helpers import CHAIN, Memory, stage_image  # noqa: E402
