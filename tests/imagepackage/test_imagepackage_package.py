@@ -1,9 +1,11 @@
+import io
 import struct
 import uuid
 
 import pytest
 from azuresphere_imagemetadata.image import Image as ReferenceImage
 from cryptography.hazmat.primitives.asymmetric import ec
+from elftools.elf.elffile import ELFFile
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from mt3620.imagepackage import (ImagePackageError, Keystore, KeySigner, SdkTestSigner, build_application, build_image,
@@ -42,6 +44,8 @@ def test_repacking_the_sdk_approot_reproduces_the_sdk_bytes(sdk_blink, tmp_path)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
     (tmp_path / "bin" / "app").chmod(0o755)
+    elf = ELFFile(io.BytesIO((tmp_path / "bin" / "app").read_bytes()))      # a real ARM ELF built by the SDK
+    assert elf.get_machine_arch() == "ARM" and elf.header.e_type in ("ET_DYN", "ET_EXEC")
     out = build_application(tmp_path, SdkTestSigner(), build_time=pkg.metadata.debug.build_time, image_id=pkg.image_id)
     assert out[:-64] == sdk_blink[:-64]          # everything but the (randomised in the SDK) ECDSA signature
     assert ReferenceImage(out).has_valid_signature()
