@@ -50,6 +50,9 @@ static inline void nvic_enable_irq(unsigned irq, unsigned priority)
     wr32(NVIC_ISER(irq / 32u), 1u << (irq % 32u));
 }
 static inline void nvic_disable_irq(unsigned irq) { wr32(NVIC_ICER(irq / 32u), 1u << (irq % 32u)); }
+/* An interrupt line raised while disabled leaves the NVIC's pending bit set (ARM DDI 0403E B3.4.1):
+   clear it before enabling an interrupt whose source may have fired earlier. */
+static inline void nvic_clear_pending(unsigned irq) { wr32(NVIC_ICPR(irq / 32u), 1u << (irq % 32u)); }
 
 /* ---- IO-core interrupt numbers (CodethinkLabs VectorTable.c, FACTS) ---- */
 #define IRQ_GPT01        1

@@ -3,8 +3,10 @@
 
 void gpt3_wait_us(uint32_t us)
 {
-    /* GPT3 counts microseconds up from INIT while enabled (Azure HelloWorld RTApp's Gpt3_WaitUs). */
+    /* GPT3 counts microseconds up from INIT while enabled (Azure HelloWorld RTApp's Gpt3_WaitUs). EXPIRE at
+       its maximum keeps the compare from raising IRQ 2 meanwhile (CodethinkLabs GPT.c, GPT_Start_Freerun). */
     wr32(GPT3_INIT, 0);
+    wr32(GPT3_EXPIRE, 0xFFFFFFFFu);
     wr32(GPT3_CTRL, GPT3_OSC_CNT_1US | GPT_CTRL_EN);
     while (rd32(GPT3_CNT) < us) {
     }

@@ -26,6 +26,7 @@ int main(void)
     wr32(GPT3_CTRL, GPT3_OSC_CNT_1US | GPT3_CTRL_ICLR);
     wr32(GPT3_INIT, 0);
     wr32(GPT3_EXPIRE, EXPIRE_US - 1u);
+    nvic_clear_pending(IRQ_GPT3);
     nvic_enable_irq(IRQ_GPT3, 2);
     wr32(GPT3_CTRL, GPT3_OSC_CNT_1US | GPT_CTRL_EN);
     while (!fired) {
