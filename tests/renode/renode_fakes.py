@@ -86,10 +86,10 @@ class FakeBus:
         self.memory: dict[tuple[object, int], int] = {}
         self.current_cpu = None
 
-    def ReadBytes(self, address, count, only_memory, context):
+    def ReadBytes(self, address, count, onlyMemory=False, context=None):
         return bytearray(self.memory.get((context, address + i), 0) for i in range(count))
 
-    def WriteBytes(self, data, address, only_memory, context):
+    def WriteBytes(self, data, address, onlyMemory=False, context=None):
         for i, b in enumerate(data):
             self.memory[(context, address + i)] = int(b)
 
@@ -116,10 +116,6 @@ class FakeMachine:
     def GetLocalName(self, obj) -> str:
         return self.names[id(obj)]
 
-    def TryGetByName(self, name):
-        obj = self.peripherals.get(name)
-        return (obj is not None, obj)
-
     def ScheduleAction(self, delay, callback) -> None:
         self.scheduled.append((self.now_ns + int(delay), callback))
 
@@ -137,6 +133,21 @@ class FakeMachine:
             fired += 1
         self.now_ns = max(self.now_ns, until_ns)
         return fired
+
+
+class FakeEmulation:
+    def TryGetEmulationElementByName(self, name, context):
+        """Renode's Emulation.TryGetEmulationElementByName: `name`, then `sysbus.name`, in the machine given."""
+        for candidate in (name, "sysbus." + name):
+            obj = context.peripherals.get(candidate)
+            if obj is not None:
+                return (True, obj)
+        return (False, None)
+
+
+class FakeEmulationManager:
+    def __init__(self) -> None:
+        self.CurrentEmulation = FakeEmulation()
 
 
 class FakePeripheral:
@@ -162,7 +173,8 @@ class ShimRunner:
         self.periph = FakePeripheral(machine, name)
         self.request = LowerRequest() if style == "lower" else PascalRequest()
         self.style = style
-        self.scope = {"request": self.request, "self": self.periph, "size": size, "__name__": "renode_shim"}
+        self.scope = {"request": self.request, "self": self.periph, "size": size, "__name__": "renode_shim",
+                      "emulationManager": FakeEmulationManager()}
 
     def _set(self, kind: str, offset: int = 0, length: int = 4, value: int = 0) -> None:
         r = self.request
