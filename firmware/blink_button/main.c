@@ -1,7 +1,7 @@
 /* blink_button: GPIO output and input. Blinks LED1 blue (GPIO 10) twice, then LED1 red (GPIO 8) follows
  * button A (GPIO 12): both are active low on the RDB, so holding A lights the LED. Every change of button
- * A or B (GPIO 13) is printed; the buttons are sampled every millisecond with GPT3. */
-#include "rt.h"
+ * A or B (GPIO 13) is printed; the buttons are sampled every millisecond, sleeping on GPT3 in between. */
+#include "sleep.h"
 
 int main(void)
 {
@@ -14,10 +14,10 @@ int main(void)
     for (int i = 0; i < 2; i++) {
         gpio_write(PIN_LED1_BLUE, false);
         print("blink_button: led1 blue on\r\n");
-        gpt3_wait_us(100000);
+        sleep_us(100000);
         gpio_write(PIN_LED1_BLUE, true);
         print("blink_button: led1 blue off\r\n");
-        gpt3_wait_us(100000);
+        sleep_us(100000);
     }
 
     int a = -1, b = -1;
@@ -29,6 +29,6 @@ int main(void)
             b = nb;
             print("blink_button: buttons A=%d B=%d\r\n", a, b);
         }
-        gpt3_wait_us(1000);
+        sleep_us(1000);
     }
 }

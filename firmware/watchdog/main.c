@@ -1,9 +1,9 @@
 /* watchdog: the IO core's watchdog (MediaTek hdl_wdt.c register keys). On a cold start STA is 0: the
  * firmware sets a 500 ms timeout (16 ticks of 1/32 s: LENGTH = (15 << 5) | key 0x08), enables it in reset
- * mode, kicks it three times 200 ms apart, then stops kicking. The watchdog resets the core; on that boot
- * STA bit 15 says the hardware timeout caused the reset, the firmware says so, disables the watchdog and
- * stops. */
-#include "rt.h"
+ * mode, kicks it three times 200 ms apart (sleeping on GPT3 in between), then stops kicking and sleeps.
+ * The watchdog resets the core; on that boot STA bit 15 says the hardware timeout caused the reset, the
+ * firmware says so, disables the watchdog and stops. */
+#include "sleep.h"
 
 int main(void)
 {
@@ -23,12 +23,12 @@ int main(void)
     wr32(WDT_MODE, WDT_MODE_KEY | WDT_MODE_EN);  /* IRQ bit clear: a timeout resets the core */
     print("watchdog: enabled, timeout 500 ms\r\n");
     for (uint32_t i = 1; i <= 3; i++) {
-        gpt3_wait_us(200000);
+        sleep_us(200000);
         wr32(WDT_RESTART, WDT_RESTART_KEY);
         print("watchdog: kick %u\r\n", i);
     }
     print("watchdog: stopped kicking\r\n");
     for (;;) {
-        gpt3_wait_us(100000);
+        cpu_wfi();  /* nothing left to wake us but the watchdog's reset */
     }
 }
