@@ -20,7 +20,7 @@ from typing import Any, Callable
 import jsonschema
 from cryptography import x509
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from . import pki, verifier
@@ -28,12 +28,13 @@ from .store import ROLE_RANK, ServiceError, Store, User
 
 log = logging.getLogger("mt3620.cloud.api")
 API_VERSION = "2.0.0"
-MAX_JSON_BODY = 1024 * 1024
+MAX_JSON_BODY = 8 * 1024 * 1024   # a bulk claim of 5,000 devices fits
 
 # ---- schemas ------------------------------------------------------------------------------------------------
 S = lambda **kw: {"type": "string", **kw}  # noqa: E731
 NS = lambda **kw: {"type": "string", "nullable": True, **kw}  # noqa: E731
 GUID = {"type": "string", "format": "uuid"}
+GUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 INT = {"type": "integer"}
 
 
@@ -111,20 +112,24 @@ BODY = {
                              "OsFeedType": {"type": "integer", "enum": [0, 1]},
                              "UpdatePolicy": {"type": "integer", "enum": [0, 1]},
                              "AllowCrashDumpsCollection": {"type": "boolean"}}),
-    "DeploymentCreate": obj({"DeployedImages": {"type": "array", "items": {"type": "string"}, "maxItems": 64}},
+    "DeploymentCreate": obj({"DeployedImages": {"type": "array", "items": {"type": "string", "format": "uuid",
+                                                                           "pattern": GUID_PATTERN},
+                                                 "maxItems": 64}},
                             ["DeployedImages"]),
     "Claim": obj({"DeviceId": {"type": "string", "minLength": 128, "maxLength": 128, "pattern": "^[0-9A-Fa-f]+$"},
                   "AttestationPublicKey": {"type": "string", "pattern": "^[0-9A-Fa-f]{128}$"},
-                  "DeviceGroupId": {"type": "string", "format": "uuid"}}, ["DeviceId"]),
-    "MoveDevice": obj({"DeviceGroupId": {"type": "string", "format": "uuid"}}, ["DeviceGroupId"]),
-    "Capabilities": obj({"Capabilities": {"type": "array", "items": {"type": "string"}, "maxItems": 8}},
+                  "DeviceGroupId": {"type": "string", "format": "uuid", "pattern": GUID_PATTERN}}, ["DeviceId"]),
+    "MoveDevice": obj({"DeviceGroupId": {"type": "string", "format": "uuid", "pattern": GUID_PATTERN}},
+                      ["DeviceGroupId"]),
+    "Capabilities": obj({"Capabilities": {"type": "array", "items": {"type": "string", "enum": [
+        "appDevelopment", "fieldServicing", "rfTest"]}, "maxItems": 8}},
                         ["Capabilities"]),
     "RoleAdd": obj({"User": NAME, "Role": {"type": "string", "enum": ["Administrator", "Contributor", "Reader"]}},
                    ["User", "Role"]),
     "SvnFloor": obj({"MinimumSecurityVersion": {"type": "integer", "minimum": 0, "maximum": 4294967295}},
                     ["MinimumSecurityVersion"]),
 }
-BODY["BulkClaim"] = obj({"Devices": {"type": "array", "items": BODY["Claim"], "minItems": 1, "maxItems": 10000}},
+BODY["BulkClaim"] = obj({"Devices": {"type": "array", "items": BODY["Claim"], "minItems": 1, "maxItems": 5000}},
                         ["Devices"])
 
 
@@ -239,7 +244,7 @@ ROUTES = [
       "Error events of the last 14 days, at most 1,000 per query, newest first (JSON pages; ?format=csv)",
       "Reader", "error_reports", response=page_of("ErrorEvent"),
       query=[("deviceGroupId", {"type": "string", "format": "uuid"}, "only this device group"),
-             ("continuationToken", {"type": "string"}, "from the previous page"),
+             ("continuationToken", {"type": "string", "pattern": "^[0-9]{1,18}$"}, "from the previous page"),
              ("maxPageSize", {"type": "integer", "minimum": 1, "maximum": 1000}, "events per page (100)"),
              ("format", {"type": "string", "enum": ["json", "csv"]}, "json (default) or csv")], tag="ErrorReports"),
 ]
@@ -251,6 +256,19 @@ def _json(body: Any, status: int = 200) -> Response:
 
 def _error(status: int, code: str, message: str) -> Response:
     return _json({"Code": code, "Message": message}, status)
+
+
+PATH_PARAMS = {
+    "tenantId": {"type": "string", "format": "uuid", "pattern": GUID_PATTERN},
+    "productId": {"type": "string", "format": "uuid", "pattern": GUID_PATTERN},
+    "deviceGroupId": {"type": "string", "format": "uuid", "pattern": GUID_PATTERN},
+    "imageId": {"type": "string", "format": "uuid", "pattern": GUID_PATTERN},
+    "componentId": {"type": "string", "format": "uuid", "pattern": GUID_PATTERN},
+    "operationId": {"type": "string", "format": "uuid", "pattern": GUID_PATTERN},
+    "deviceId": {"type": "string", "pattern": "^[0-9A-Fa-f]{128}$"},
+    "thumbprint": {"type": "string", "pattern": "^(current|[0-9A-Fa-f]{40})$"},
+    "userName": {"type": "string", "minLength": 1, "maxLength": 200},
+}
 
 
 def openapi_path(path: str) -> str:
@@ -269,7 +287,7 @@ def openapi_document(server_url: str | None = None) -> dict:
         for part in r.path.split("/"):
             if part.startswith("<"):
                 name = part[1:-1]
-                schema = {"type": "string"}
+                schema = PATH_PARAMS.get(name, {"type": "string", "minLength": 1})
                 op["parameters"].append({"name": name, "in": "path", "required": True, "schema": schema})
         for name, schema, desc in r.query:
             op["parameters"].append({"name": name, "in": "query", "required": False, "schema": schema,
@@ -304,6 +322,11 @@ def openapi_document(server_url: str | None = None) -> dict:
     return doc
 
 
+class Hex128Converter(BaseConverter):
+    """A device ID path segment: 128 hex characters (so /devices/claim is never read as a device ID)."""
+    regex = "[0-9A-Fa-f]{128}"
+
+
 def _validator(schema: dict):
     return jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker())
 
@@ -314,10 +337,12 @@ class ManagementApp:
     def __init__(self, store: Store, wake_worker: Callable[[], None] | None = None) -> None:
         self.store = store
         self.wake_worker = wake_worker or (lambda: None)
-        self.url_map = Map([Rule(r.path, endpoint=i, methods=[r.method]) for i, r in enumerate(ROUTES)]
+        self.url_map = Map([Rule(r.path.replace("<deviceId>", "<hex128:deviceId>"), endpoint=i, methods=[r.method])
+                            for i, r in enumerate(ROUTES)]
                            + [Rule("/openapi.json", endpoint="openapi", methods=["GET"]),
                               Rule("/healthz", endpoint="health", methods=["GET"]),
-                              Rule("/rootca.pem", endpoint="rootca", methods=["GET"])], strict_slashes=False)
+                              Rule("/rootca.pem", endpoint="rootca", methods=["GET"])], strict_slashes=False,
+                           converters={"hex128": Hex128Converter})
         self.validators = {name: _validator(schema) for name, schema in BODY.items()}
 
     def __call__(self, environ, start_response):
@@ -335,8 +360,10 @@ class ManagementApp:
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
             endpoint, args = adapter.match()
-        except MethodNotAllowed:
-            return _error(405, "MethodNotAllowed", f"{request.method} is not allowed on {request.path}")
+        except MethodNotAllowed as exc:
+            response = _error(405, "MethodNotAllowed", f"{request.method} is not allowed on {request.path}")
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods or ()))   # RFC 9110 15.5.6
+            return response
         except NotFound:
             return _error(404, "NotFound", f"no route {request.path}")
         except HTTPException as exc:
@@ -360,6 +387,7 @@ class ManagementApp:
                 raise ServiceError(404, "NotFound", "tenant not found")
             if ROLE_RANK[role] < ROLE_RANK[route.role]:
                 raise ServiceError(403, "Forbidden", f"{route.op_id} needs the {route.role} role; you are {role}")
+        self._query(request, route)
         body = self._body(request, route)
         handler = getattr(self, "h_" + route.handler)
         result = handler(request, user, body, **args)
@@ -378,6 +406,22 @@ class ManagementApp:
         if user is None:
             raise ServiceError(401, "Unauthorized", "the token is not valid")
         return user
+
+    def _query(self, request: Request, route: Route) -> None:
+        """Present query parameters must match their declared schemas (an empty value is not 'absent')."""
+        for name, schema, _ in route.query:
+            if name not in request.args:
+                continue
+            value: Any = request.args[name]
+            if schema.get("type") == "integer":
+                try:
+                    value = int(value)
+                except ValueError:
+                    raise ServiceError(400, "BadRequest", f"query parameter {name} must be an integer") from None
+            error = next(iter(_validator(schema).iter_errors(value)), None)
+            if error is not None or (schema.get("format") == "uuid" and not _is_guid(value)):
+                raise ServiceError(400, "BadRequest", f"query parameter {name}: "
+                                                      f"{error.message if error else 'not a GUID'}")
 
     def _body(self, request: Request, route: Route):
         if route.body is None:
@@ -554,6 +598,14 @@ class ManagementApp:
         return {"Items": items, "ContinuationToken": None if next_token is None else str(next_token)}
 
 
+def _is_guid(value: str) -> bool:
+    try:
+        uuid.UUID(str(value))
+        return True
+    except ValueError:
+        return False
+
+
 def _operation_response(op: dict) -> Response:
     response = _json(op, 202)
     response.headers["Location"] = f"/v2/tenants/{op['TenantId']}/operations/{op['Id']}"
@@ -624,8 +676,10 @@ class DeviceApp:
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
             endpoint, args = adapter.match()
-        except MethodNotAllowed:
-            return _error(405, "MethodNotAllowed", f"{request.method} is not allowed on {request.path}")
+        except MethodNotAllowed as exc:
+            response = _error(405, "MethodNotAllowed", f"{request.method} is not allowed on {request.path}")
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods or ()))   # RFC 9110 15.5.6
+            return response
         except NotFound:
             return _error(404, "NotFound", f"no route {request.path}")
         if endpoint == "nonce":

@@ -72,7 +72,11 @@ def test_validation_errors_are_clear(admin, tenant):
     assert status == 400
     status, _, _ = admin.raw("POST", f"/v2/tenants/{tid}/products", data=b"x", headers={"Content-Type": "text/plain"})
     assert status == 415
-    assert admin.call("POST", f"/v2/tenants/{tid}/devices/claim", {"DeviceId": "AB" * 64})[0] == 400  # not a point
+    assert admin.call("POST", f"/v2/tenants/{tid}/devices/claim", {"DeviceId": "AB" * 63})[0] == 400
+    assert admin.call("POST", f"/v2/tenants/{tid}/devices/claim",
+                      {"DeviceId": "AB" * 64, "AttestationPublicKey": "CD" * 64})[0] == 400   # not a P-256 point
+    assert admin.call("GET", f"/v2/tenants/{tid}/errorreports?deviceGroupId=")[0] == 400
+    assert admin.call("GET", f"/v2/tenants/{tid}/errorreports?maxPageSize=0")[0] == 400
     assert admin.call("GET", f"/v2/tenants/{tid}/products/not-a-guid")[0] == 400
 
 
