@@ -54,6 +54,7 @@ MAX_FRAME = 1 << 20
 MAX_LINE = 4096               # a UART line longer than this is cut (the rest until the newline is dropped)
 RPC_TIMEOUT = 5.0             # seconds a shim has to answer a memory request
 HANDSHAKE_TIMEOUT = 5.0       # seconds a new connection has to say HELLO
+MAX_CLIENTS = 256             # shim connections at once (the MT3620 platform has under 100 bridged blocks)
 RENODE_ONLY_ATTRIBUTES = {"size", "initable", "filename", "script"}
 CPU_RESET_INPUT = 1
 DEFAULT_SEED = b"mt3620-emulated-device-0"
@@ -555,6 +556,10 @@ class BridgeServer:
                 conn, addr = key.fileobj.accept()
                 conn.setblocking(False)
                 if what == "shim":
+                    if len(self.clients) >= MAX_CLIENTS:
+                        log.warning("refusing %s: %d connections already", addr, MAX_CLIENTS)
+                        conn.close()
+                        continue
                     client = _Client(conn, addr)
                     self.clients.append(client)
                     self.sel.register(conn, selectors.EVENT_READ, ("client", client))
