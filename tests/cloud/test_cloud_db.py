@@ -179,3 +179,40 @@ def test_serve_prints_where_it_listens_and_survives_kill(tmp_path):
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == 0 and "stopped" in out and "Traceback" not in err
+
+
+def test_two_services_on_one_postgresql(pg_clean, tmp_path):
+    """Two service instances (own engines, own servers) on one PostgreSQL database: a device attests with one
+    and checks for updates with the other; the OS feed and deployments are shared."""
+    import uuid
+    from mt3620.cloud.server import Service
+    from conftest import Mgmt, make_package, upload, claim, device
+    a = Service(tmp_path / "a", url=pg_clean).start()
+    b = Service(tmp_path / "b", url=pg_clean).start()
+    try:
+        token = a.admin_token or b.admin_token
+        ma, mb = Mgmt(a.mgmt_url, token), Mgmt(b.mgmt_url, token)
+        tenant = ma.ok("POST", "/v2/tenants", {"Name": "Shared"})
+        product = mb.ok("POST", f"/v2/tenants/{tenant['Id']}/products", {"Name": "P"})
+        groups = {g["Name"]: g for g in ma.ok("GET", f"/v2/tenants/{tenant['Id']}/devicegroups")}
+        gid = groups["Field Test"]["Id"]
+        data, comp, image = make_package()
+        assert upload(mb, tenant["Id"], data)["State"] == "Complete"
+        ma.ok("POST", f"/v2/tenants/{tenant['Id']}/devicegroups/{gid}/deployments", {"DeployedImages": [image]})
+        a.store.add_os_release(0, "24.10")
+        keys = claim(mb, tenant["Id"], gid)
+        with urllib.request.urlopen(a.mgmt_url + "/rootca.pem", timeout=10) as r:
+            root = r.read().decode()
+        with urllib.request.urlopen(b.mgmt_url + "/rootca.pem", timeout=10) as r:
+            assert r.read().decode() == root          # one root for every process on the database
+        dev_a = device(a, root, keys)
+        dev_a.attest()
+        dev_b = device(b, root, keys)
+        dev_b.client_chain_pem = dev_a.client_chain_pem
+        out = dev_b.update_check({}, os_version="24.07")
+        assert [t["ImageId"] for t in out["TargetImages"]] == [image]
+        assert out["Os"] == {"Feed": 0, "TargetVersion": "24.10"}
+        assert len(mb.ok("GET", f"/v2/tenants/{tenant['Id']}/certificates")) == 1
+    finally:
+        a.stop()
+        b.stop()
