@@ -376,7 +376,10 @@ class _Lexer:
             digits = m.group(1).replace("_", "")
             value = float(digits + m.group(2)) if m.group(2) else int(digits)
         if self.pos < len(src) and (src[self.pos].isalnum() or src[self.pos] == "_"):
-            raise self.error(f"malformed number {src[start:self.pos + 1]!r}", line, col)
+            # not a number (e.g. a hash inside a Monitor statement): the parser rejects it where a value is due
+            m = re.compile(r"[0-9A-Za-z_.]+").match(src, start)
+            self.pos = m.end()
+            return Tok("badnumber", m.group(), None, line, col, start, self.pos)
         return Tok("number", src[start:self.pos], value, line, col, start, self.pos)
 
 
@@ -497,6 +500,8 @@ class _Parser:
 
     def expected(self, what: str) -> ReplError:
         t = self.tok
+        if t.kind == "badnumber":
+            return self.error(f"malformed number {t.text!r}")
         found = "end of file" if t.kind == "eof" else ("end of line" if t.synthetic else repr(t.text))
         return self.error(f"expected {what}, found {found}")
 

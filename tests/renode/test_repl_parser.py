@@ -198,3 +198,54 @@ def test_shipped_platform_loads_with_every_core_and_block():
     gpio5 = {(c.source, c.target, c.target_input) for c in p["gpio5"].irqs}
     assert gpio5 == {(k, n, 40 + k) for k in range(4) for n in ("nvic0", "nvic1")}
     assert {(c.target, c.target_input) for c in p["isu4_uart"].irqs} == {("nvic0", 63), ("nvic1", 63), ("gic", 96)}
+
+
+def test_sections_local_and_none_forms(tmp_path):
+    p = load_text(tmp_path, '''
+local helper: Some.Helper
+    a: 1
+
+dev: Some.Dev @ sysbus 0x1000 as "devalias"
+    preinit:
+        include @file.cs
+    reset:
+        dev WriteDoubleWord 0 1
+    init:
+        Tag <0x0, 0x4> "A" 0x0
+
+dev: @none
+    preinit add:
+        second
+''')
+    assert p["helper"].local is True
+    d = p["dev"]
+    assert d.registrations == [] and d.alias is None
+    assert d.preinit == ["include @file.cs", "second"]
+    assert d.reset == ["dev WriteDoubleWord 0 1"]
+    assert d.init == ['Tag <0x0, 0x4> "A" 0x0']
+
+
+def test_monitor_statements_keep_text_that_is_not_a_value():
+    # a hash in a URL is not a number: fine in an init statement, an error where a value is expected
+    _, entries = parse_text('sysbus:\n    init:\n        ApplySVD @https://x/y.svd-s_1-8b6f35da\n')
+    assert entries[0].sections[0][2] == ["ApplySVD @https://x/y.svd-s_1-8b6f35da"]
+    with pytest.raises(ReplError, match="malformed number '8b6f'"):
+        parse_text("d: Some.Dev @ sysbus 8b6f\n")
+
+
+try:
+    from hypothesis import given, settings, strategies as st
+except ImportError:  # pragma: no cover - hypothesis is a test dependency
+    given = None
+
+if given is not None:
+    ALPHABET = st.sampled_from(list("abcXY_09 .:;,@<>{}[]+-|#/*\"'\\\n\t=$") + ["    ", "->", "0x1F", "sysbus",
+                                                                               "init", "using", "new", "none"])
+
+    @settings(max_examples=300, deadline=None, derandomize=True)
+    @given(st.lists(ALPHABET, max_size=60).map("".join))
+    def test_any_text_parses_or_raises_a_located_repl_error(text):
+        try:
+            parse_text(text, "fuzz.repl")
+        except ReplError as exc:
+            assert exc.file == "fuzz.repl" and exc.line >= 1 and exc.column >= 0
