@@ -85,3 +85,17 @@ def test_disabled_and_out_of_range_inputs(chip):
     eint.irq_input(99, True)                          # not an EINT: ignored
     eint.write(0xFFC, 4, 1)
     assert eint.read(0xFFC) == 0
+
+
+def test_snapshot_restore_pending_debounce(chip):
+    clock, blocks, eint, pulses = chip
+    eint.write(4 * 4, 4, EN | POL | 2)                # 8 kHz, 2 ticks = 250 us
+    blocks[1].drive_input(4, 1)
+    snap = eint.snapshot()
+    other = EintController(clock=clock)
+    seen = []
+    other.irq[4].connect(seen.append)
+    other.restore(snap)
+    eint.reset()                                      # the original no longer fires
+    clock.advance_to(PS_PER_SECOND // 1000)
+    assert seen == [True, False]

@@ -242,3 +242,19 @@ def test_dma_built_before_or_after_the_uart():
     uart_write(dma, uart, mem, b"ok")
     clock.advance_to(3 * uart.frame_ps())
     assert bytes(out) == b"ok"
+
+
+def test_snapshot_restore_mid_transfer(sys):
+    clock, mem, dma, shared = sys
+    mem.write(SYSRAM, bytes(range(64)))
+    m2m(dma, SYSRAM, SYSRAM + 0x800, 64)
+    clock.advance_to(int(5 * PS_PER_SECOND / 26_000_000) + 1)
+    snap = dma.snapshot()
+    clock2 = VirtualClock()
+    clock2.advance_to(clock.now)
+    dma2 = M4Dma(clock=clock2, base_address=0x21080000, cpu="io0", shared_objects={"memory_io0": mem})
+    dma2.restore(snap)
+    assert dma2.read(r(12, RLCT)) == 11
+    clock2.advance_to(PS_PER_SECOND // 1000)
+    assert mem.read(SYSRAM + 0x800, 64) == bytes(range(64))
+    assert dma2.irq[0].level
