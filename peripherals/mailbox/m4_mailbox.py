@@ -36,6 +36,8 @@ FIFO_DEPTH = 15                 # CTD mbox.h MT3620_MBOX_FIFO_COUNT_MAX
 VERSION = 0x36200000            # as the Pluton mailbox reads (ASOS); emulator-defined for the IO-core mailboxes
 A7_MAILBOX_BASE = 0x21050000
 M4_MAILBOX_BASE = 0x21060000
+A7_TO_IO0_BASE = 0x31010000
+A7_TO_IO1_BASE = 0x31020000
 INT_RD, INT_NF, INT_WR, INT_NE = 1, 2, 4, 8
 NF_THRS_RESET = FIFO_DEPTH - 1  # "not full": at most 14 entries queued
 NE_THRS_RESET = 1               # "not empty": at least one entry waiting
@@ -220,23 +222,30 @@ class MailboxPort(Peripheral):
     def __init__(self, name: str | None = None, clock: VirtualClock | None = None, **attributes: Any) -> None:
         base = attributes.get("base_address")
         self.base_address = A7_MAILBOX_BASE if base is None else int(base)
-        if self.base_address not in (A7_MAILBOX_BASE, M4_MAILBOX_BASE):
-            # The same block is mapped elsewhere on the A7 side (0x31010000 / 0x31020000): accepted, unit 0.
-            log.info("MailboxPort at 0x%08x: not an IO-core mailbox address; treating as unit 0", self.base_address)
+        # The A7's views of its mailboxes to IO core 0 / 1 (MT3620-FACTS; MTK memmap, ASOS mt3620.dtsi) are the far
+        # side (side 1) of the IO cores' 0x21050000 mailboxes.
+        a7_view = {A7_TO_IO0_BASE: "io0", A7_TO_IO1_BASE: "io1"}.get(self.base_address)
+        if self.base_address not in (A7_MAILBOX_BASE, M4_MAILBOX_BASE) and a7_view is None:
+            raise ValueError(f"MailboxPort: 0x{self.base_address:08x} is not a mailbox (0x21050000, 0x21060000, "
+                             f"0x31010000, 0x31020000)")
         self.unit = 1 if self.base_address == M4_MAILBOX_BASE else 0
         channel = attributes.get("channel")
         shared = attributes.get("shared_objects")
         if channel is None and isinstance(shared, dict):
             # Machine convention (emulator-defined keys): both IO cores' 0x21060000 ports share "mbox_io0_io1";
-            # each IO core's A7 mailbox is "mbox_a7_<cpu>", where the A7-side model or a test finds it.
-            key = "mbox_io0_io1" if self.unit == 1 else f"mbox_a7_{attributes.get('cpu') or 'io0'}"
+            # each IO core's A7 mailbox is "mbox_a7_<cpu>", which the A7-side port (or a test) also uses.
+            if self.unit == 1:
+                key = "mbox_io0_io1"
+            else:
+                key = f"mbox_a7_{a7_view or attributes.get('cpu') or 'io0'}"
             if key not in shared:
                 shared[key] = MailboxChannel(has_semaphore=self.unit == 0, name=key)
             channel = shared[key]
         side = attributes.get("side")
         if side is None:
-            # The IO0-IO1 mailbox: io0 is side 0, io1 side 1 (emulator-defined); the A7 mailbox's IO side is 0.
-            side = 1 if (self.unit == 1 and attributes.get("cpu") == "io1") else 0
+            # The IO0-IO1 mailbox: io0 is side 0, io1 side 1 (emulator-defined); on an A7 mailbox the IO core is
+            # side 0 and the A7 side 1.
+            side = 1 if (self.unit == 1 and attributes.get("cpu") == "io1") or a7_view else 0
         if int(side) not in (0, 1):
             raise ValueError(f"MailboxPort: side must be 0 or 1, not {side!r}")
         self.side = int(side)

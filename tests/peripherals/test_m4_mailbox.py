@@ -269,3 +269,19 @@ def test_machine_convention_shares_channels_by_key():
     assert a0.channel is not a1.channel
     p0.write(CMD_PUSH, 4, 5)
     assert p1.read(POP_CNT) == 1 and a0.read(POP_CNT) == 0
+
+
+def test_a7_side_ports_are_the_far_side():
+    shared = {}
+    io0 = MailboxPort(base_address=0x21050000, cpu="io0", shared_objects=shared)
+    a7_0 = MailboxPort(base_address=0x31010000, shared_objects=shared)
+    a7_1 = MailboxPort(base_address=0x31020000, shared_objects=shared)
+    assert a7_0.side == 1 and a7_0.channel is io0.channel
+    assert a7_1.channel is shared["mbox_a7_io1"]
+    a7_0.write(DATA_PUSH, 4, 0x1000 | 12)
+    a7_0.write(CMD_PUSH, 4, SETUP_INBOUND)
+    assert (io0.read(DATA_POP), io0.read(CMD_POP)) == (0x1000 | 12, SETUP_INBOUND)
+    io0.write(SW_TX, 4, 1)
+    assert a7_0.read(SW_STS) == 1
+    with pytest.raises(ValueError):
+        MailboxPort(base_address=0x21070000)
