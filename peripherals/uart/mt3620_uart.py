@@ -16,7 +16,6 @@ with `feed()` arrive one frame time apart, as on a real line.
 from __future__ import annotations
 
 import logging
-from collections import deque
 from typing import Any, Callable
 
 from mt3620.engine.clock import PS_PER_SECOND, VirtualClock

@@ -62,7 +62,7 @@ def test_receive_with_interrupts(port):
 
 def test_tx_confirmed_and_not_full(port):
     ch = port.channel
-    port.write(INT_EN, 4, INT_RD_NF := 0x3)
+    port.write(INT_EN, 4, 0x3)                      # RD and NF
     for i in range(15):
         port.write(CMD_PUSH, 4, i)
     assert port.read(PUSH_CNT) == 15
