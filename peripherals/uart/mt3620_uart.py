@@ -131,14 +131,15 @@ class Mt3620Uart(Peripheral):
         super().__init__(name or (f"isu{self.isu}_uart" if self.isu is not None else "debug_uart"), clock,
                          **attributes)
         if self.isu is not None and self._shared is not None:
-            cpu = self.cpu or "io0"
-            peers = self._shared.setdefault(f"m4dma_peers_{cpu}", {})
-            for ch in self.dma_channels:
-                peers[ch] = self
-            dma = self._shared.get(f"m4dma_{cpu}")
-            if dma is not None:
+            # An ISU is a shared block (cpu None): either IO core's DMA may serve it, whichever runs its channels.
+            for cpu in self._dma_cpus():
+                peers = self._shared.setdefault(f"m4dma_peers_{cpu}", {})
                 for ch in self.dma_channels:
-                    dma.attach_vfifo_peer(ch, self)
+                    peers[ch] = self
+                dma = self._shared.get(f"m4dma_{cpu}")
+                if dma is not None:
+                    for ch in self.dma_channels:
+                        dma.attach_vfifo_peer(ch, self)
 
     @property
     def dma_channels(self) -> tuple[int, int]:
@@ -147,10 +148,24 @@ class Mt3620Uart(Peripheral):
             return ()
         return (13 + 2 * self.isu, 14 + 2 * self.isu)
 
-    def _dma(self):
-        if self._dma_obj is None and self._shared is not None and self.isu is not None:
-            self._dma_obj = self._shared.get(f"m4dma_{self.cpu or 'io0'}")
-        return self._dma_obj
+    def _dma_cpus(self) -> tuple[str, ...]:
+        return (self.cpu,) if self.cpu else ("io0", "io1")
+
+    def _dmas(self) -> list:
+        if self._dma_obj is not None:
+            return [self._dma_obj]
+        if self._shared is None or self.isu is None:
+            return []
+        return [d for d in (self._shared.get(f"m4dma_{cpu}") for cpu in self._dma_cpus()) if d is not None]
+
+    def _dma(self, channel: int | None = None):
+        """The DMA serving this UART: the one running `channel` if any, else the first one present."""
+        dmas = self._dmas()
+        if channel is not None:
+            for dma in dmas:
+                if dma.vfifo_running(channel):
+                    return dma
+        return dmas[0] if dmas else None
 
     def _vfifo_tx(self) -> bool:
         return self.isu is not None and bool(self.regs["VFIFO_EN"] & 1) and bool(self.regs["EXTEND_ADD"] & 2)
@@ -167,7 +182,7 @@ class Mt3620Uart(Peripheral):
         self.update_irq()
 
     def vfifo_rx_drain(self) -> None:
-        dma = self._dma()
+        dma = self._dma(self.dma_channels[1] if self.dma_channels else None)
         if dma is None or not self._vfifo_rx():
             return
         while self.rx_fifo and dma.vfifo_rx_put(self.dma_channels[1], self.rx_fifo[0]):
@@ -175,11 +190,9 @@ class Mt3620Uart(Peripheral):
         self.update_irq()
 
     def _dma_config_written(self, value: int) -> None:
-        dma = self._dma()
-        if dma is None:
-            return
         if self._vfifo_tx():
-            dma.vfifo_tx_ready(self.dma_channels[0])
+            for dma in self._dmas():
+                dma.vfifo_tx_ready(self.dma_channels[0])
         if self._vfifo_rx():
             self.vfifo_rx_drain()
 
@@ -513,8 +526,7 @@ class Mt3620Uart(Peripheral):
         if self._thr_condition() and self.ier & IER_ETBEI:
             self.thre_pending = True
         if self._vfifo_tx():
-            dma = self._dma()
-            if dma is not None:
+            for dma in self._dmas():
                 dma.vfifo_tx_ready(self.dma_channels[0])
         self.update_irq()
 
@@ -533,7 +545,7 @@ class Mt3620Uart(Peripheral):
 
     def _receive(self, byte: int) -> None:
         if self._vfifo_rx() and not self.rx_fifo:
-            dma = self._dma()
+            dma = self._dma(self.dma_channels[1])
             if dma is not None and dma.vfifo_rx_put(self.dma_channels[1], byte):
                 # Virtual-FIFO mode: the byte went straight to the DMA ring.
                 self.rx_since_ack = True

@@ -258,3 +258,20 @@ def test_snapshot_restore_mid_transfer(sys):
     clock2.advance_to(PS_PER_SECOND // 1000)
     assert mem.read(SYSRAM + 0x800, 64) == bytes(range(64))
     assert dma2.irq[0].level
+
+
+def test_shared_isu_uart_served_by_the_core_that_runs_its_channels():
+    clock, mem = VirtualClock(), ByteMemory(SYSRAM, 0x10000)
+    shared = {"memory_io0": ByteMemory(SYSRAM, 0x10000), "memory_io1": mem}
+    dma0 = M4Dma(clock=clock, base_address=0x21080000, cpu="io0", shared_objects=shared)
+    uart = Mt3620Uart(clock=clock, base_address=UART, cpu=None, shared_objects=shared)   # a shared block
+    dma1 = M4Dma(clock=clock, base_address=0x21080000, cpu="io1", shared_objects=shared)
+    out = []
+    uart.add_tx_listener(out.append)
+    open_uart_dma(dma1, uart)                         # io1 owns ISU0
+    uart_write(dma1, uart, mem, b"io1")
+    uart.feed(b"in")
+    clock.advance_to(5 * uart.frame_ps())
+    assert bytes(out) == b"io1"
+    assert dma1.read(r(RX, FFCNT)) == 2 and dma0.read(r(RX, FFCNT)) == 0
+    assert mem.read(RXBUF, 2) == b"in"
