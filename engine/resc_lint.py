@@ -38,8 +38,8 @@ MONITOR_COMMANDS = {
     "macro", "runMacro", "echo", "emulation", "machine", "connector", "host", "monitor", "clear", "commands",
 }
 GDB_PORT_RE = re.compile(r"^\s*(?:#\s*)?machine\s+StartGdbServer\s+(\d+)(?:\s+(\S+))?(?:\s+(\S+))?")
-VAR_DEF_RE = re.compile(r"^\s*\$([A-Za-z_][A-Za-z0-9_]*)\s*(\?=|=)\s*(.*)$")
-VAR_USE_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+VAR_DEF_RE = re.compile(r"^\s*\$([A-Za-z_][A-Za-z0-9_.]*)\s*(\?=|=)\s*(.*)$")
+VAR_USE_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_.]*[A-Za-z0-9_])")
 ORIGIN_PATH_RE = re.compile(r"@?\$ORIGIN(/[^\s\"']*)")
 BUILTIN_VARIABLES = {"ORIGIN", "CWD"}
 PATH_COMMANDS = ("LoadPlatformDescription", "include", "i")
@@ -66,54 +66,97 @@ def lint_resc(path: str | Path, platform: Platform | None = None) -> list[Proble
     raw = text.splitlines()
     lines: list[_Line] = []
     macros: dict[str, int] = {}
-    in_macro = False
-    macro_start = 0
-    pending_macro: str | None = None
-    for n, t in enumerate(raw, 1):
+    set_vars: dict[str, int] = {}
+    i = 0
+    while i < len(raw):
+        t = raw[i]
         stripped = t.strip()
-        if stripped == '"""':
-            if in_macro:
-                in_macro = False
-            elif pending_macro is not None:
-                in_macro, macro_start = True, n
-                pending_macro = None
+        n = i + 1
+        m = re.match(r'^\s*(macro|set)\s+([A-Za-z_][A-Za-z0-9_.]*)\s*(.*)$', t)
+        if m and m.group(1) == "set":
+            # `set NAME value` or `set NAME` + a triple-quoted block: defines $NAME (like macro, not run)
+            set_vars[m.group(2)] = n
+            rest = m.group(3).strip()
+            if rest == "" or rest == '"""':
+                j = i + 1
+                if rest != '"""':
+                    while j < len(raw) and not raw[j].strip():
+                        j += 1
+                    if j < len(raw) and raw[j].strip() == '"""':
+                        j += 1
+                    else:
+                        i += 1
+                        continue
+                close = next((k for k in range(j, len(raw)) if '"""' in raw[k]), None)
+                if close is None:
+                    add(n, 1, 'unclosed """ block')
+                    close = len(raw)
+                i = close + 1
             else:
-                add(n, t.index('"""') + 1, 'a """ block must follow a `macro NAME` line')
-                in_macro, macro_start = True, n
+                i += 1
             continue
-        if pending_macro is not None and stripped:
-            add(n, 1, f"macro {pending_macro}: its body must start with a line holding only \"\"\"")
-            pending_macro = None
-        m = re.match(r"^\s*macro\s+([A-Za-z_][A-Za-z0-9_.]*)\s*$", t)
-        if m and not in_macro:
+        if m:
+            m = re.match(r'^\s*macro\s+([A-Za-z_][A-Za-z0-9_.]*)\s*(.*)$', t)
             macros[m.group(1)] = n
-            pending_macro = m.group(1)
+            rest = m.group(2).strip()
+            if rest and rest != '"""':
+                lines.append(_Line(n, " " * (len(t) - len(t.lstrip())) + rest.strip('"'), True))  # inline body
+                i += 1
+                continue
+            j = i + 1
+            if rest != '"""':
+                while j < len(raw) and not raw[j].strip():
+                    j += 1
+                if j >= len(raw) or raw[j].strip() != '"""':
+                    add(n, 1, f"macro {m.group(1)}: its body must start with a line holding only \"\"\"")
+                    i = j
+                    continue
+                j += 1
+            close = next((k for k in range(j, len(raw)) if raw[k].strip().endswith('"""')), None)
+            if close is None:
+                add(j, 1, 'unclosed """ block')
+                close = len(raw)
+            for k in range(j, close):
+                lines.append(_Line(k + 1, raw[k], True))
+            i = close + 1
             continue
-        lines.append(_Line(n, t, in_macro))
-    if in_macro:
-        add(macro_start, 1, 'unclosed """ block')
-    if pending_macro is not None:
-        add(len(raw), 1, f"macro {pending_macro} has no body")
+        if stripped.count('"""') % 2 == 1 and not stripped.startswith("#"):
+            # a command with a triple-quoted argument (python """...""", $x = """..."""): not linted inside
+            close = next((k for k in range(i + 1, len(raw)) if '"""' in raw[k]), None)
+            if close is None:
+                add(n, t.index('"""') + 1, 'unclosed """ block')
+                close = len(raw)
+            if stripped != '"""':
+                lines.append(_Line(n, t[:t.index('"""')], False))
+            # a line holding only the quotes is the argument of the command on the line before (`python`)
+            i = close + 1
+            continue
+        lines.append(_Line(n, t, False))
+        i += 1
 
     # variables: definitions anywhere count for macro bodies (they run later); top level needs them earlier
     all_defs = {m.group(1): ln.number for ln in lines if (m := VAR_DEF_RE.match(ln.text)) and not ln.in_macro}
-    defined: set[str] = set(BUILTIN_VARIABLES) | set(macros)
+    defined: set[str] = set(BUILTIN_VARIABLES) | set(macros) | set(set_vars)
     prefixes: list[str] = []
     names = set(platform.entries) if platform else set()
     cpus = {e.name for e in platform.cpus()} if platform else set()
-    gdb_ports: dict[int, int] = {}
+    gdb_ports: dict[int, tuple[int, bool]] = {}
 
+    # a script that includes others or runs Python may get variables from them: unknown ones are then warnings
+    opaque = any(re.match(r"^\s*(include|i|python|py)\b", ln.text) for ln in lines)
     for ln in lines:
         t = ln.text
         stripped = t.strip()
         gm = GDB_PORT_RE.match(t)
         if gm:
             port = int(gm.group(1))
+            commented = stripped.startswith("#")
             if port in gdb_ports:
-                add(ln.number, t.index(gm.group(1)) + 1,
-                    f"GDB port {port} is already used on line {gdb_ports[port]}")
+                first, first_commented = gdb_ports[port]
+                add(ln.number, t.index(gm.group(1)) + 1, f"GDB port {port} is already used on line {first}",
+                    "warning" if (commented or first_commented) else "error")
             else:
-                gdb_ports[port] = ln.number
+                gdb_ports[port] = (ln.number, commented)
             if not 0 < port < 65536:
                 add(ln.number, t.index(gm.group(1)) + 1, f"GDB port {port} is out of range")
             cpu_arg = gm.group(3)
@@ -129,7 +172,11 @@ def lint_resc(path: str | Path, platform: Platform | None = None) -> list[Proble
             known = var in defined or (ln.in_macro and var in all_defs)
             if not known:
                 col = (code.index(uses_text) if dm else 0) + um.start() + 1
-                add(ln.number, col, f"variable ${var} is used before it is defined")
+                if opaque:
+                    add(ln.number, col, f"variable ${var} is not defined in this script (an included script or "
+                                        f"Python code may define it)", "warning")
+                else:
+                    add(ln.number, col, f"variable ${var} is used before it is defined")
         for om in ORIGIN_PATH_RE.finditer(code):
             target = path.parent / om.group(1).lstrip("/")
             if not target.exists():

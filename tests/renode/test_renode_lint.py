@@ -277,3 +277,28 @@ def test_renode_bridge_command_serves_until_terminated(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def test_resc_blocks_set_variables_and_python_are_understood(tmp_path):
+    resc = tmp_path / "ok.resc"
+    resc.write_text('''using sysbus
+mach create "x"
+python
+"""
+import foo   # not Monitor syntax: skipped
+frobnicate
+"""
+set hook
+"""
+cpu.PC = cpu.LR
+"""
+macro reset "sysbus Reset"
+cpuM4_0 AddHook 0x100 $hook
+runMacro $reset
+# machine StartGdbServer 3334 true cpuM4_0
+# machine StartGdbServer 3334 true cpuM4_1
+''')
+    platform = load_platform(PLATFORMS / "mt3620-renode.repl")
+    problems = lint_resc(resc, platform)
+    assert errors(problems) == [], [str(p) for p in problems]
+    assert [p.kind for p in problems] == ["warning"]     # the documented ports collide, in comments only
