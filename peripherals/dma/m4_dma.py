@@ -15,7 +15,8 @@ Global (+0x4000): 0x00/0x04 GLBSTA0/1 (channel n: RUN bit 2(n%16), IT bit 2(n%16
 0x34 GLB_STA_PAUSE, 0x50 SET_DREQ, 0x58 CLR_DREQ.
 
 Data moves through a `memory` object (read(addr, size, access) -> bytes, write(addr, data, access)), normally
-the IO core's bus view: attribute `memory=`, or the machine's shared object "memory_<cpu>". Timing
+the IO core's bus view: the required keyword argument `memory=` (the machine passes the view), or with
+memory=None the machine's shared object "memory_<cpu>". Timing
 (emulator-defined): a full-size or free-running half-size transfer moves one beat per HCLK cycle and its data is
 written when it completes (or up to the beat reached when it is stopped early); virtual-FIFO channels move data as
 soon as both the ring and the peripheral allow it.
@@ -122,10 +123,13 @@ class M4Dma(Peripheral):
 
     STATE = ("ch_en", "intsta", "running", "started_at", "beats_done", "hwptr", "dreq", "bus_errors")
 
-    def __init__(self, name: str | None = None, clock: VirtualClock | None = None, **attributes: Any) -> None:
+    def __init__(self, name: str | None = None, clock: VirtualClock | None = None, *, memory: Any,
+                 **attributes: Any) -> None:
+        """`memory`: what transfers go through (required keyword, so the machine passes the core's bus view; None
+        = look for the machine's shared object "memory_<cpu>" when a transfer starts)."""
         self._events: dict[int, Any] = {}
         self._peers: dict[int, Any] = {}
-        self._memory = attributes.get("memory")
+        self._memory = memory
         self._shared = attributes.get("shared_objects") if isinstance(attributes.get("shared_objects"), dict) else None
         self.cpu = attributes.get("cpu")
         super().__init__(name or "m4_dma", clock, **attributes)

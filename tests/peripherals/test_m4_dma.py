@@ -24,8 +24,13 @@ def sys():
     clock = VirtualClock()
     mem = ByteMemory(SYSRAM, 0x10000)
     shared = {"memory_io0": mem}
-    dma = M4Dma(clock=clock, base_address=0x21080000, cpu="io0", shared_objects=shared)
+    dma = M4Dma(clock=clock, base_address=0x21080000, cpu="io0", shared_objects=shared, memory=None)
     return clock, mem, dma, shared
+
+
+def test_memory_is_a_required_keyword():
+    with pytest.raises(TypeError):
+        M4Dma(base_address=0x21080000)
 
 
 def test_reset_values(sys):
@@ -235,7 +240,7 @@ def test_dma_built_before_or_after_the_uart():
     clock, mem = VirtualClock(), ByteMemory(SYSRAM, 0x10000)
     shared = {"memory_io0": mem}
     uart = Mt3620Uart(clock=clock, base_address=UART, cpu="io0", shared_objects=shared)
-    dma = M4Dma(clock=clock, base_address=0x21080000, cpu="io0", shared_objects=shared)
+    dma = M4Dma(clock=clock, base_address=0x21080000, cpu="io0", shared_objects=shared, memory=mem)
     out = []
     uart.add_tx_listener(out.append)
     open_uart_dma(dma, uart)
@@ -252,7 +257,7 @@ def test_snapshot_restore_mid_transfer(sys):
     snap = dma.snapshot()
     clock2 = VirtualClock()
     clock2.advance_to(clock.now)
-    dma2 = M4Dma(clock=clock2, base_address=0x21080000, cpu="io0", shared_objects={"memory_io0": mem})
+    dma2 = M4Dma(clock=clock2, base_address=0x21080000, cpu="io0", memory=mem)
     dma2.restore(snap)
     assert dma2.read(r(12, RLCT)) == 11
     clock2.advance_to(PS_PER_SECOND // 1000)
@@ -263,9 +268,9 @@ def test_snapshot_restore_mid_transfer(sys):
 def test_shared_isu_uart_served_by_the_core_that_runs_its_channels():
     clock, mem = VirtualClock(), ByteMemory(SYSRAM, 0x10000)
     shared = {"memory_io0": ByteMemory(SYSRAM, 0x10000), "memory_io1": mem}
-    dma0 = M4Dma(clock=clock, base_address=0x21080000, cpu="io0", shared_objects=shared)
+    dma0 = M4Dma(clock=clock, base_address=0x21080000, cpu="io0", shared_objects=shared, memory=None)
     uart = Mt3620Uart(clock=clock, base_address=UART, cpu=None, shared_objects=shared)   # a shared block
-    dma1 = M4Dma(clock=clock, base_address=0x21080000, cpu="io1", shared_objects=shared)
+    dma1 = M4Dma(clock=clock, base_address=0x21080000, cpu="io1", shared_objects=shared, memory=None)
     out = []
     uart.add_tx_listener(out.append)
     open_uart_dma(dma1, uart)                         # io1 owns ISU0
