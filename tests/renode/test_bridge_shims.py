@@ -2,6 +2,7 @@
 through a real bridge server on 127.0.0.1 serving the project's models."""
 from __future__ import annotations
 
+import os
 import socket
 import struct
 import sys
@@ -258,3 +259,32 @@ def test_uart_tcp_port_streams_bytes_and_feeds_input(platform):
         tcp.close()
     finally:
         finish()
+
+
+def python27() -> str | None:
+    import glob
+    import shutil
+    import subprocess
+    candidates = [shutil.which("python2.7"), *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/2.7*/bin/python2.7")))]
+    for c in candidates:
+        if c and subprocess.run([c, "-c", "pass"], capture_output=True).returncode == 0:
+            return c
+    return None
+
+
+PY27 = python27()
+
+
+@pytest.mark.skipif(PY27 is None, reason="no CPython 2.7 interpreter on this machine")
+@pytest.mark.parametrize("style", STYLES)
+def test_shim_runs_under_a_real_python27(bridge, style):
+    import subprocess
+    driver = Path(__file__).parent / "py27_driver.py27"
+    ops = ["init", "read:0x14", "write:0x04:2", *[f"write:0:{c}" for c in b"py27\r\n"], "advance:5000000"]
+    res = subprocess.run([PY27, str(driver), str(SHIMS / "mt3620_uart.py27"), "io0_uart", style, *ops],
+                         capture_output=True, text=True, timeout=60, env={**os.environ})
+    assert res.returncode == 0, res.stderr
+    events = res.stdout.splitlines()
+    assert [e for e in events if e.startswith("value")] == [f"value {Mt3620Uart(base_address=0x21040000).read(0x14)}"]
+    assert "irq nvic0 4 1" in events and "irq nvic0 4 0" in events
+    assert "log info io0_uart: py27" in events
