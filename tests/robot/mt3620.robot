@@ -40,6 +40,8 @@ Teardown With Bridge
 Boot Both IO Cores
     [Arguments]                 ${rt0}    ${rt1}
     Reset Emulation
+    # Renode opens the shims (filename: "peripherals/renode/*.py27") relative to its working directory
+    Execute Command             python "import System; System.IO.Directory.SetCurrentDirectory(r'${ROOT}')"
     Execute Command             $rt0=@${FIRMWARE}/${rt0}
     Execute Command             $rt1=@${FIRMWARE}/${rt1}
     Execute Command             include @${RESC}
