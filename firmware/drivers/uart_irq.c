@@ -51,6 +51,9 @@ void irq_uart_debug(void)
 
 void uirq_open(void)
 {
+    /* Let polled output already handed to the UART leave first: clearing the FIFOs would drop it. */
+    while (!(ureg_r(UART_LSR) & UART_LSR_TEMT)) {
+    }
     /* FIFO on, both FIFOs cleared, TX trigger 4 bytes, RX trigger 12 (CodethinkLabs UART_Open). */
     ureg_w(UART_FCR, 0x01u | 0x02u | 0x04u | (1u << 4) | (2u << 6));
     ureg_w(UART_IER, UART_IER_ERBFI);
