@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from .repl import (BUILTIN_NAMES, PYTHON_PERIPHERAL, AddressRange, Entry, InlineObject, Platform, Reference,
+from .repl import (BUILTIN_NAMES, PYTHON_PERIPHERAL, Entry, InlineObject, Platform, Reference,
                    ReplError, load_platform, model_for, shim_path)
 
 ALLOWED_CPU_TYPES = ("cortex-m4", "cortex-a7", "cortex-a15")

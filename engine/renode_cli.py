@@ -5,7 +5,6 @@ import argparse
 import logging
 import os
 import signal
-import sys
 from pathlib import Path
 
 log = logging.getLogger("mt3620.renode_cli")

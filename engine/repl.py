@@ -29,7 +29,7 @@ import importlib.resources
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 __all__ = [
     "ReplError", "Registration", "IrqConnection", "Entry", "Platform", "Reference", "EnumValue", "AddressRange",
@@ -614,7 +614,7 @@ class _Parser:
         point = None
         if self.value_starts():
             point = self.value(allow_dict=False)
-        return _make_registration(bus, point, self.loc(t), self)
+        return _make_registration(bus, point, self.loc(t))
 
     def attribute_block(self, attrs: list, irqs: list, sections: list, allow_irq: bool) -> None:
         self.take_punct("{", "'{'")
@@ -899,7 +899,7 @@ class _Parser:
         return InlineObject(t.text, values)
 
 
-def _make_registration(bus: str, point: Any, loc: Location, parser: _Parser) -> Registration:
+def _make_registration(bus: str, point: Any, loc: Location) -> Registration:
     if point is None:
         return Registration(bus, location=loc)
     if isinstance(point, bool):
@@ -927,10 +927,7 @@ def _make_registration(bus: str, point: Any, loc: Location, parser: _Parser) -> 
                 raise ReplError(loc[0], loc[1], loc[2], f"{point.type}: 'size' must be a number")
             if kind == "BusRangeRegistration" and size is None:
                 raise ReplError(loc[0], loc[1], loc[2], f"{point.type} needs a size (or a range)")
-            offset = a.get("offset", 0)
-            if isinstance(offset, int) and offset and address is not None:
-                # Renode: offset = where in the peripheral the registration starts; the bus address is unchanged.
-                pass
+            # (`offset`, where in the peripheral a registration starts, stays in `point`; the bus address is as given)
             return Registration(bus, address, size, cpu_name, point, loc)
         return Registration(bus, None, None, cpu_name, point, loc)
     return Registration(bus, None, None, None, point, loc)
