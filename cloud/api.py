@@ -233,8 +233,9 @@ ROUTES = [
       "Reader", "get_operation", response=ref("Operation"), tag="Operations"),
     R("GET", "/v2/tenants/<tenantId>/certificates", "Certificates_List", "List the tenant's CA certificates",
       "Reader", "list_certificates", response=arr(ref("Certificate")), tag="Certificates"),
-    R("GET", "/v2/tenants/<tenantId>/certificates/current", "Certificates_Current",
-      "The active tenant CA certificate (PEM; ?format=der)", "Reader", "current_certificate",
+    R("GET", "/v2/tenants/<tenantId>/certificates/<thumbprint>", "Certificates_Get",
+      "A tenant CA certificate by thumbprint, 'current' for the active one (PEM; ?format=der)", "Reader",
+      "current_certificate",
       response={"type": "string"}, media="application/x-pem-file",
       query=[("format", {"type": "string", "enum": ["pem", "der"]}, "pem (default) or der")], tag="Certificates"),
     R("GET", "/v2/tenants/<tenantId>/certificates/<thumbprint>/chain", "Certificates_Chain",
@@ -561,8 +562,8 @@ class ManagementApp:
     def h_list_certificates(self, req, user, body, tenantId):
         return self.store.list_certificates(tenantId)
 
-    def h_current_certificate(self, req, user, body, tenantId):
-        cert = self.store.certificate(tenantId)
+    def h_current_certificate(self, req, user, body, tenantId, thumbprint):
+        cert = self.store.certificate(tenantId, None if thumbprint == "current" else thumbprint)
         fmt = req.args.get("format", "pem")
         if fmt == "der":
             return Response(pki.der(cert), mimetype="application/pkix-cert")

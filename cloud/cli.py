@@ -177,16 +177,24 @@ def _store_for(args):
     from .store import Store
     data = Path(args.data) if args.data else default_data_dir()
     data.mkdir(parents=True, exist_ok=True)
-    store = Store(args.db_url or os.environ.get("MT3620_CLOUD_DB_URL") or sqlite_url(data))
-    store.initialise()
+    try:
+        store = Store(args.db_url or os.environ.get("MT3620_CLOUD_DB_URL") or sqlite_url(data))
+        store.initialise()
+    except OSError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - unreachable database, bad URL
+        raise UserError(f"cannot open the database: {_one_line(exc)}") from None
     return store
 
 
 def cmd_serve(args) -> int:
     from .server import Service
     from .store import ServiceError  # noqa: F401
-    if args.port is not None and not 0 <= args.port <= 65535:
-        raise UserError("--port must be 0 .. 65535")
+    for name in ("port", "device_port"):
+        if not 0 <= (getattr(args, name) or 0) <= 65535:
+            raise UserError(f"--{name.replace('_', '-')} must be 0 .. 65535")
+    if args.data and Path(args.data).exists() and not Path(args.data).is_dir():
+        raise UserError(f"--data {args.data} is a file, not a folder")
     try:
         service = Service(args.data, url=args.db_url or os.environ.get("MT3620_CLOUD_DB_URL"), host=args.host,
                           port=args.port or 0, device_port=args.device_port or 0,
@@ -195,7 +203,7 @@ def cmd_serve(args) -> int:
     except OSError as exc:
         raise UserError(f"cannot start the service: {exc.strerror or exc}") from None
     except Exception as exc:  # noqa: BLE001 - e.g. a database URL that does not answer
-        raise UserError(f"cannot start the service: {exc.__class__.__name__}: {exc}") from None
+        raise UserError(f"cannot start the service: {_one_line(exc)}") from None
     print(f"mt3620 cloud: management API on {service.mgmt_url} (OpenAPI at {service.mgmt_url}/openapi.json)")
     print(f"mt3620 cloud: device API (mutual TLS) on {service.device_url}")
     print(f"mt3620 cloud: data in {service.data_dir}")
@@ -210,6 +218,13 @@ def cmd_serve(args) -> int:
     service.stop()
     print("mt3620 cloud: stopped")
     return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    """A database driver error as one line (SQLAlchemy wraps the driver's message with its own notes)."""
+    inner = getattr(exc, "orig", None) or exc
+    text = str(inner).strip().splitlines()
+    return f"{inner.__class__.__name__}: {text[0] if text else ''}"
 
 
 def cmd_user_create(args) -> int:
@@ -610,11 +625,9 @@ def cmd_ca_list(args) -> int:
 
 def cmd_ca_download(args) -> int:
     api, tenant = _api(args), _tenant(args)
-    if args.thumbprint:
-        raise UserError("download takes the active certificate; use download-chain --thumbprint for another")
     fmt = "pem" if args.destination.endswith(".pem") else "der"
-    _write(args.destination, api.call("GET", f"/v2/tenants/{tenant}/certificates/current", query={"format": fmt},
-                                      want="bytes"))
+    _write(args.destination, api.call("GET", f"/v2/tenants/{tenant}/certificates/{args.thumbprint or 'current'}",
+                                      query={"format": fmt}, want="bytes"))
     print(f"wrote the tenant CA certificate ({fmt.upper()}) to {args.destination}")
     return 0
 
