@@ -197,9 +197,11 @@ class Mt3620Uart(Peripheral):
             self.vfifo_rx_drain()
 
     @property
-    def irq_number(self) -> int:
-        """NVIC input of this UART (CTD uart.h MT3620_UART_INTERRUPT)."""
-        return 4 if self.isu is None else 47 + 4 * self.isu
+    def irq_number(self) -> int | None:
+        """IO-core NVIC input of this UART (CTD uart.h MT3620_UART_INTERRUPT); None for the A7's debug UART."""
+        if self.isu is None:
+            return 4 if self.base_address == DEBUG_UART_BASE else None
+        return 47 + 4 * self.isu
 
     # ---- life cycle -------------------------------------------------------------------------------------------
     def reset(self) -> None:

@@ -40,6 +40,7 @@ def ctd_open(uart, baud):
 def test_instances_from_base_address():
     assert Mt3620Uart(base_address=0x21040000).irq_number == 4
     assert Mt3620Uart(base_address=0x31040000).isu is None
+    assert Mt3620Uart(base_address=0x31040000).irq_number is None
     assert Mt3620Uart(base_address=0x38070500).isu == 0
     assert Mt3620Uart(base_address=0x380B0500).irq_number == 47 + 4 * 4
     with pytest.raises(ValueError):
