@@ -713,6 +713,14 @@ class DeviceApp:
                     raise ServiceError(400, "BadRequest", f"{key} must be a list")
             if any(not isinstance(i, dict) for i in body.get("InstalledImages", [])):
                 raise ServiceError(400, "BadRequest", "InstalledImages entries are objects {ComponentId, ImageId}")
+            for key in ("Capabilities", "FailedImages"):
+                if any(not isinstance(i, str) for i in body.get(key, [])):
+                    raise ServiceError(400, "BadRequest", f"{key} entries are strings")
+            for key in ("BootId", "OsVersion"):
+                if key in body and not isinstance(body[key], (str, int)):
+                    raise ServiceError(400, "BadRequest", f"{key} must be a string")
+            if len(body.get("InstalledImages", [])) > 64:
+                raise ServiceError(400, "BadRequest", "at most 64 InstalledImages")
             return _json(self.store.update_check(device["DeviceId"], body))
         if endpoint == "image":
             device = self._device(request, pki.ROLE_UPDATE)

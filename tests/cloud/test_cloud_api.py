@@ -334,3 +334,35 @@ def test_state_persists_across_restart(tmp_path, clock, root_pem, service, admin
         assert out["TargetImages"] == []
     finally:
         again.stop()
+
+
+def test_certificates_from_old_and_new_tenant_ca_both_work(service, admin, tenant, root_pem, clock):
+    """Across a tenant CA renewal: a certificate the old CA issued just before the new CA became active is still
+    accepted after the switch (both CAs trusted during the overlap), while new certificates come from the new CA.
+    Checked through the store: OpenSSL would judge certificates made under the moved clock by real time."""
+    from cryptography import x509
+    keys = claim(admin, tenant["id"], tenant["groups"]["Field Test"]["Id"])
+    clock.advance(days=730 - 89)
+    admin.ok("GET", f"/v2/tenants/{tenant['id']}/certificates")          # triggers the renewal
+    clock.advance(days=45, hours=-2)                                        # 2 h before the new CA activates
+    service.store._ca_cache.clear()
+    old = x509.load_pem_x509_certificate(service.store.attest(*_evidence_for(service, keys))[1]
+                                         ["ClientCertificate"].encode())
+    assert "generation 1" in old.issuer.rfc4514_string()
+    clock.advance(hours=4)                                                  # 2 h after
+    service.store._ca_cache.clear()
+    new = x509.load_pem_x509_certificate(service.store.attest(*_evidence_for(service, keys))[1]
+                                         ["ClientCertificate"].encode())
+    assert "generation 2" in new.issuer.rfc4514_string()
+    assert service.store.authenticate_device(old, "daa")["DeviceId"] == keys.device_id
+    assert service.store.authenticate_device(new, "daa")["DeviceId"] == keys.device_id
+    statuses = {c["Status"] for c in admin.ok("GET", f"/v2/tenants/{tenant['id']}/certificates")}
+    assert statuses == {"Active", "Inactive"}
+
+
+def _evidence_for(service, keys):
+    from mt3620.cloud.verifier import client_key_message
+    nonce, _ = service.store.issue_nonce(keys.device_id)
+    ev = ae.encode_evidence(nonce, bytes.fromhex(keys.device_id), [], lambda d: ae.sign_raw(keys.attestation, d))
+    pub = ae.public_key_to_raw(keys.client)
+    return ev, pub, ae.sign_raw(keys.attestation, client_key_message(nonce, pub))
