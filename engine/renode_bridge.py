@@ -17,6 +17,7 @@ Replies: `ERR <message>`, or a first line `OK <value> <next>` (next = virtual ti
 event, `-` if none) followed by lines
     IRQ <target> <input> <0|1>   a receiver input changed level (OR of every output wired to it)
     RST <cpu>                    an output wired to a CPU's input 1 rose: reset that core
+    CLK <cpu> <nvic|-> <hz>      the core's clock block switched HCLK: new instruction rate and SysTick clock
     LINE <entry> <hex>           a complete line a UART model transmitted (without its CR/LF)
 While serving a request the server may ask the same connection for guest memory (models that reach shared
 buffers, like the Pluton mailbox): `MEMR <cpu> <address> <count>` answered by `DATA <hex>`, and
@@ -250,6 +251,12 @@ class BridgeModels:
             log.warning("%s: model %s could not be built: %s", entry.name, spec, exc)
             return
         self.blocks[entry.name] = BridgedBlock(entry, model, spec, int(size or 0x1000), cpu)
+        cpu_entry = next((r.cpu for r in regs if r.cpu), None)
+        if hasattr(model, "add_clock_listener") and cpu_entry is not None:
+            nvic = self.platform.entries[cpu_entry].attr("nvic") if cpu_entry in self.platform.entries else None
+            nvic_name = getattr(nvic, "name", None) or "-"
+            model.add_clock_listener(
+                lambda hz, c=cpu_entry, n=nvic_name: self._pending.append(f"CLK {c} {n} {int(hz)}"))
         if hasattr(model, "add_tx_listener"):
             model.add_tx_listener(lambda byte, name=entry.name: self._uart_byte(name, byte))
 

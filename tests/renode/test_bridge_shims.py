@@ -92,6 +92,16 @@ def test_watchdog_reset_line_resets_the_core(bridge, style):
     assert 3 not in objs["nvic0"].levels
 
 
+@pytest.mark.parametrize("style", STYLES)
+def test_pll_switch_changes_the_core_rate_and_systick_clock(bridge, style):
+    m, objs = machine_with("nvic1", "cpuM4_1")
+    shim = ShimRunner(SHIMS / "rgu.py27", m, "io1_rgu", 0x1000, style)
+    shim.init()
+    shim.write(0x0C, (shim.read(0x0C) & ~0x300) | (2 << 8))     # HCLK source 2: the 197.6 MHz PLL
+    assert objs["cpuM4_1"].PerformanceInMips == 197
+    assert objs["nvic1"].Frequency == 197_600_000
+
+
 def test_two_shims_share_one_clock_and_see_each_others_interrupts(bridge):
     m, objs = machine_with("nvic0", "nvic1", "cpuM4_0", "cpuM4_1")
     io0 = ShimRunner(SHIMS / "m4_mailbox.py27", m, "io0_mbox_m4", 0x1000, "pascal")
