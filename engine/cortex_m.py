@@ -38,7 +38,10 @@ EXCP_UDEF, EXCP_SWI, EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT, EXCP_BKPT, EXCP_EXCEP
 EXCP_NOCP, EXCP_INVSTATE, EXCP_UNALIGNED, EXCP_DIVBYZERO = 17, 18, 22, 23
 CONTROL_NPRIV, CONTROL_SPSEL, CONTROL_FPCA = 1, 2, 4
 XPSR_T = 1 << 24
-UNMASK_POLL_INSTRUCTIONS = 64
+# While an enabled interrupt is pending but masked (PRIMASK/BASEPRI/FAULTMASK or the current priority), the core
+# runs one translation block per quantum: qemu ends a block after CPS and MSR to the mask registers, so the
+# interrupt is taken right after the instruction that unmasks it.
+UNMASK_POLL_INSTRUCTIONS = 1
 # Polling-loop skip (emulator-defined, docs/EMULATOR-DEFINED.md): the same register read with the same value this
 # many times in a row, each within SPIN_MAX_GAP instructions of the last and with no MMIO write between, means the
 # core is waiting for an event; it jumps to the next event instead of spinning. Never for registers a model
