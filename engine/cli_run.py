@@ -47,6 +47,12 @@ def _common_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--press", action="append", default=[], metavar="BUTTON@TIME",
                    help="press an RDB button at a virtual time, e.g. A@500ms (repeatable)")
     p.add_argument("--leds", dest="show_leds", action="store_true", help="print RDB LED changes")
+    try:
+        from .gdb.cli import add_gdb_arguments
+    except ImportError:
+        pass
+    else:
+        add_gdb_arguments(p)
     p.add_argument("--stats", action="store_true", help="print instructions, virtual and wall time at the end")
 
 
@@ -103,12 +109,18 @@ def _boot_and_run(apps: dict[str, str | Path], args: argparse.Namespace, presses
     for spec in list(args.press) + list(presses or []):
         _schedule_press(machine, spec)
 
+    gdb = None
+    if getattr(args, "gdb", None) or getattr(args, "gdb_port", None):
+        from .gdb.cli import attach_gdb
+        gdb = attach_gdb(machine, args)
     wall = time.perf_counter()
     try:
         result = machine.run(duration_ps=duration, pattern=pattern)
     finally:
         for f in logs.values():
             f.close()
+        if gdb is not None:
+            gdb.close()
     wall = time.perf_counter() - wall
     if not args.quiet:
         for tap in machine.uarts.values():

@@ -1,0 +1,166 @@
+"""A booted device for tests and CI jobs: boot with RTApps, wait for UART lines in virtual time, poke GPIOs.
+
+    from mt3620.engine.testing import Device
+    dev = Device.boot(rt0="app.elf")
+    dev.wait_for_line(r"hello", timeout="1s")
+    dev.press("A"); dev.advance("20ms"); assert dev.led("LED1_R")
+
+The pytest plugin (mt3620.engine.pytest_plugin, registered as the `mt3620` plugin) wraps this in fixtures.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from .clock import format_ps, parse_duration
+from .cortex_m import GuestFault
+from .machine import Machine, RunResult
+
+
+def _ps(duration: str | int) -> int:
+    return duration if isinstance(duration, int) else parse_duration(duration)
+
+
+class DeviceTimeout(AssertionError):
+    """A wait ran out of virtual time; the message carries what the UARTs printed."""
+
+
+class DeviceFault(AssertionError):
+    """The guest faulted while a test waited for something else."""
+
+
+class Device:
+    def __init__(self, machine: Machine) -> None:
+        self.machine = machine
+
+    @classmethod
+    def boot(cls, rt0: str | Path | None = None, rt1: str | Path | None = None, *, stop_on_fault: bool = False,
+             platform: str | Path | None = None, **machine_args: Any) -> "Device":
+        machine = Machine(platform, stop_on_fault=stop_on_fault, **machine_args)
+        if rt0:
+            machine.load("io0", rt0)
+        if rt1:
+            machine.load("io1", rt1)
+        return cls(machine)
+
+    # ---- time -------------------------------------------------------------------------------------------------------
+    @property
+    def now(self) -> int:
+        """Virtual time in picoseconds."""
+        return self.machine.clock.now
+
+    def advance(self, duration: str | int) -> RunResult:
+        """Run for a span of virtual time (e.g. "10ms"); a guest fault raises DeviceFault."""
+        result = self.machine.run(duration_ps=_ps(duration))
+        if result.reason == "fault":
+            raise DeviceFault(f"{result.fault}\n{self._transcript()}")
+        return result
+
+    def wait_for_line(self, pattern: str, timeout: str | int = "1s", uart: str | None = None) -> re.Match:
+        """Run until a UART line (on any UART, or the one labelled `uart`, e.g. "io0.io0_uart") matches."""
+        regex = re.compile(pattern)
+        start = {label: len(tap.lines) for label, tap in self.machine.uarts.items()}
+        found: list[re.Match] = []
+
+        def check() -> bool:
+            for label, tap in self.machine.uarts.items():
+                if uart is not None and label != uart:
+                    continue
+                for line in tap.lines[start[label]:]:
+                    m = regex.search(line)
+                    if m:
+                        found.append(m)
+                        return True
+                start[label] = len(tap.lines)
+            return False
+
+        if check():
+            return found[0]
+        result = self.machine.run(duration_ps=_ps(timeout), until=check)
+        if found:
+            return found[0]
+        if result.reason == "fault":
+            raise DeviceFault(f"waiting for /{pattern}/: {result.fault}\n{self._transcript()}")
+        raise DeviceTimeout(f"no UART line matched /{pattern}/ within {format_ps(_ps(timeout))} of virtual time "
+                            f"(now {format_ps(self.now)})\n{self._transcript()}")
+
+    def run_until(self, condition, timeout: str | int = "1s") -> RunResult:
+        result = self.machine.run(duration_ps=_ps(timeout), until=condition)
+        if result.reason == "fault":
+            raise DeviceFault(f"{result.fault}\n{self._transcript()}")
+        if result.reason != "condition":
+            raise DeviceTimeout(f"condition not met within {format_ps(_ps(timeout))}\n{self._transcript()}")
+        return result
+
+    def wait_for_fault(self, timeout: str | int = "1s") -> GuestFault:
+        result = self.machine.run(duration_ps=_ps(timeout))
+        if result.reason != "fault":
+            raise DeviceTimeout(f"no guest fault within {format_ps(_ps(timeout))}\n{self._transcript()}")
+        return result.fault
+
+    # ---- output -------------------------------------------------------------------------------------------------
+    def lines(self, uart: str | None = None) -> list[str]:
+        if uart is not None:
+            return list(self.machine.uarts[uart].lines)
+        return [line for tap in self.machine.uarts.values() for line in tap.lines]
+
+    def output(self, uart: str | None = None) -> str:
+        return self.machine.uart_text(uart)
+
+    def _transcript(self, last: int = 30) -> str:
+        out = []
+        for label, tap in self.machine.uarts.items():
+            text = tap.lines[-last:] + ([tap.partial.decode("utf-8", "replace")] if tap.partial else [])
+            if text:
+                out.append(f"--- {label} (last {len(text)} lines)")
+                out.extend(text)
+        return "\n".join(out) if out else "(no UART output)"
+
+    def send(self, uart: str, data: bytes) -> None:
+        """Bytes arriving on a UART's RX line."""
+        self.machine.uarts[uart].model.feed(data)
+
+    # ---- board --------------------------------------------------------------------------------------------------
+    def _board(self):
+        if self.machine.board is None:
+            raise AssertionError("this platform has no RDB board")
+        return self.machine.board
+
+    def press(self, button: str) -> None:
+        self._board().press(button)
+
+    def release(self, button: str) -> None:
+        self._board().release(button)
+
+    def led(self, name: str) -> bool:
+        """True when an RDB LED is lit (e.g. "LED1_R")."""
+        return bool(self._board().led_state()[name])
+
+    def gpio(self, pin: int) -> int | None:
+        """The level a GPIO pin drives (None when it is not an output)."""
+        for model in self.machine.devices.values():
+            if hasattr(model, "output_level") and hasattr(model, "pins") and pin in model.pins:
+                return model.output_level(pin)
+        raise AssertionError(f"no GPIO block has pin {pin}")
+
+    def drive(self, pin: int, level: int | None) -> None:
+        """Drive a GPIO pad from outside (None releases it)."""
+        for model in self.machine.devices.values():
+            if hasattr(model, "drive_input") and hasattr(model, "pins") and pin in model.pins:
+                model.drive_input(pin, level)
+                return
+        raise AssertionError(f"no GPIO block has pin {pin}")
+
+    # ---- cores --------------------------------------------------------------------------------------------------
+    def core(self, name: str = "io0"):
+        return self.machine.core(name)
+
+    def read(self, address: int, length: int, core: str = "io0") -> bytes:
+        return self.machine.read_memory(core, address, length)
+
+    def symbol(self, name: str, core: str = "io0") -> int:
+        image = self.machine.images.get(self.machine.core(core).name)
+        if image is None or name not in image.symbols:
+            raise AssertionError(f"no symbol {name!r} in the image on {core}")
+        return image.symbols[name]
