@@ -75,7 +75,10 @@ _SPECS["busfault_unhandled"] = _Spec("busfault", defines=("BUSFAULT_UNHANDLED=1"
 _CFLAGS = ("-std=c11", "-O2", "-g", "-ffreestanding", "-nostdlib", "-fno-common", "-ffunction-sections",
            "-fdata-sections", "-fno-unwind-tables", "-fno-asynchronous-unwind-tables", "-fomit-frame-pointer",
            "-fno-math-errno", "-fno-sanitize=all", "-Wall", "-Wextra", "-Werror")
-_LDFLAGS = ("-static", "-Wl,--entry=ExceptionVectorTable", "-Wl,--gc-sections", "-Wl,--build-id=none", "-Wl,-z,max-page-size=32")
+# The entry point is the vector table (as in the Azure samples); no GNU_STACK size (the stack is StackTop in TCM,
+# set by vector word 0); small page alignment keeps the files small and the XIP .text 32-byte aligned.
+_LDFLAGS = ("-static", "-Wl,--entry=ExceptionVectorTable", "-Wl,--gc-sections", "-Wl,--build-id=none",
+            "-Wl,-z,max-page-size=32", "-Wl,-z,stack-size=0")
 
 
 class ToolchainError(RuntimeError):
