@@ -46,6 +46,23 @@ def test_two_cores_run_different_programs_at_once(boot):
     assert b.line("fpu: start", "io1").time_ps < b.line("context_switch: done", "io0").time_ps
 
 
+def test_interrupts_reach_the_right_core(boot):
+    """GPT interrupts on io0 and UART interrupts on io1 at once: each core's NVIC gets only its own blocks."""
+    b = boot(io0="gpt_timer", io1="uart_irq")
+    b.run_until(r"^gpt_timer: done after 5 ticks$", "800ms", core="io0")
+    b.run_until(r"^uart_irq: isr_calls=\d+$", "200ms", core="io1")
+    start = b.line("gpt_timer: start", "io0").time_ps
+    assert 500 * MS <= b.line("gpt_timer: tick 5", "io0").time_ps - start <= 504 * MS
+    assert b.texts("io1")[9] == "uart_irq: done"
+
+
+def test_watchdog_reset_of_one_core_leaves_the_other_running(boot):
+    b = boot(io0="watchdog", io1="context_switch")
+    b.run_until(r"^watchdog: reset by watchdog$", "2s", core="io0")
+    io1 = b.texts("io1")
+    assert io1.count("context_switch: start") == 1 and io1[-1] == "context_switch: done"
+
+
 def test_same_firmware_on_both_cores_is_independent(boot):
     b = boot(io0="crc32", io1="hello")
     b.run_until(r"^crc32: done$", "1s")
