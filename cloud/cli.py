@@ -175,10 +175,13 @@ def _store_for(args):
     from .db import sqlite_url
     from .server import default_data_dir
     from .store import Store
-    data = Path(args.data) if args.data else default_data_dir()
-    data.mkdir(parents=True, exist_ok=True)
+    url = args.db_url or os.environ.get("MT3620_CLOUD_DB_URL")
+    if not url:   # the embedded database lives in the data folder
+        data = Path(args.data) if args.data else default_data_dir()
+        data.mkdir(parents=True, exist_ok=True)
+        url = sqlite_url(data)
     try:
-        store = Store(args.db_url or os.environ.get("MT3620_CLOUD_DB_URL") or sqlite_url(data))
+        store = Store(url)
         store.initialise()
     except OSError:
         raise
