@@ -1,20 +1,17 @@
-"""Helpers for booting the project's firmware on the emulated MT3620 (engine: mt3620.engine.machine)."""
+"""Firmware tests on top of the engine's pytest fixtures (`boot`, `firmware`: mt3620.engine.pytest_plugin).
+
+`chip(io0="hello", io1="fpu")` boots the project's firmware by name on the IO cores and records every UART line
+with the virtual time at which its newline left the UART, for assertions on order and timing.
+"""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
-from mt3620 import toolchain
-
-try:
-    from mt3620.engine.clock import PS_PER_SECOND, parse_duration
-    from mt3620.engine.machine import Machine
-except ImportError as exc:  # the engine is another part of the project
-    Machine = None
-    _ENGINE_ERROR = str(exc)
-else:
-    _ENGINE_ERROR = ""
+from mt3620.engine.clock import PS_PER_SECOND, parse_duration
 
 
 @dataclass
@@ -25,10 +22,13 @@ class Line:
 
 
 @dataclass
-class Board:
-    """A machine with firmware loaded and every UART line recorded with its virtual time."""
-    machine: "Machine"
+class Chip:
+    device: Any                     # mt3620.engine.testing.Device
     lines: list[Line] = field(default_factory=list)
+
+    @property
+    def machine(self):
+        return self.device.machine
 
     def texts(self, core: str = "io0") -> list[str]:
         return [ln.text for ln in self.lines if ln.uart.startswith(core + ".")]
@@ -41,51 +41,34 @@ class Board:
 
     def run_until(self, pattern: str, within: str, core: str = "io0", fresh: bool = False) -> Line:
         """Run until a line of `core` matches the regex `pattern` (one already printed counts, unless `fresh`);
-        fail if `within` virtual time passes first."""
-        import re
+        the engine's Device raises with a transcript when `within` virtual time passes first."""
         regex = re.compile(pattern)
         start = len(self.lines) if fresh else 0
-        deadline = self.machine.time_ps + parse_duration(within)
 
-        def seen():
-            return any(ln.uart.startswith(core + ".") and regex.search(ln.text) for ln in self.lines[start:])
+        def match():
+            return next((ln for ln in self.lines[start:] if ln.uart.startswith(core + ".") and regex.search(ln.text)),
+                        None)
 
-        result = self.machine.run(duration_ps=deadline - self.machine.time_ps, until=seen)
-        assert seen(), (f"no line matching {pattern!r} on {core} within {within} "
-                        f"({result.reason}); lines: {self.texts(core)}")
-        return next(ln for ln in self.lines[start:] if ln.uart.startswith(core + ".") and regex.search(ln.text))
+        if match() is None:
+            self.device.run_until(lambda: match() is not None, timeout=within)
+        return match()
 
     def run_for(self, duration: str) -> None:
-        self.machine.run(duration_ps=parse_duration(duration))
+        self.device.advance(duration)
 
     def seconds(self) -> float:
         return self.machine.time_ps / PS_PER_SECOND
 
 
-@pytest.fixture(scope="session")
-def firmware():
-    """name -> ELF path, built once per session (skips when no compiler is installed)."""
-    try:
-        toolchain.find_compiler()
-    except toolchain.ToolchainError as exc:
-        pytest.skip(str(exc))
-    return toolchain.build_all()
-
-
 @pytest.fixture
-def boot(firmware):
-    """boot(io0="hello", io1=None) -> Board with the firmware loaded on those IO cores."""
-    if Machine is None:
-        pytest.skip(f"engine not available: {_ENGINE_ERROR}")
+def chip(boot, firmware):
+    def _chip(io0: str | None = None, io1: str | None = None) -> Chip:
+        dev = boot(rt0=firmware(io0) if io0 else None, rt1=firmware(io1) if io1 else None)
+        c = Chip(dev)
+        dev.machine.line_listeners.append(lambda uart, text: c.lines.append(Line(uart, text, dev.machine.time_ps)))
+        return c
 
-    def _boot(**cores: str | None) -> Board:
-        machine = Machine()
-        board = Board(machine)
-        machine.line_listeners.append(
-            lambda uart, text: board.lines.append(Line(uart, text, machine.time_ps)))
-        for core, name in cores.items():
-            if name:
-                machine.load(core, firmware[name])
-        return board
+    return _chip
 
-    return _boot
+
+__all__ = ["Chip", "Line", "parse_duration"]

@@ -16,7 +16,7 @@ def mt3620(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_run_two_cores_until_a_line(firmware):
-    res = mt3620("run", "--rt0", str(firmware["hello"]), "--rt1", str(firmware["fpu"]), "--until", "^fpu: done$")
+    res = mt3620("run", "--rt0", str(firmware("hello")), "--rt1", str(firmware("fpu")), "--until", "^fpu: done$")
     assert res.returncode == 0, res.stderr
     assert "[io0.io0_uart] hello: done" in res.stdout
     assert "[io1.io1_uart] fpu: dot x 100 = 3225 bits 0x42010000" in res.stdout
@@ -24,14 +24,14 @@ def test_run_two_cores_until_a_line(firmware):
 
 
 def test_run_stops_at_a_guest_fault_by_default(firmware):
-    res = mt3620("run", "--rt0", str(firmware["busfault"]), "--for", "50ms")
+    res = mt3620("run", "--rt0", str(firmware("busfault")), "--for", "50ms")
     assert res.returncode != 0
     assert "BusFault" in res.stderr and "0x50000000" in res.stderr and "Traceback" not in res.stderr
     assert "busfault: recovered" not in res.stdout
 
 
 def test_run_delivers_faults_to_the_firmware_when_asked(firmware):
-    res = mt3620("run", "--rt0", str(firmware["busfault"]), "--guest-faults", "--until", "^busfault: done$",
+    res = mt3620("run", "--rt0", str(firmware("busfault")), "--guest-faults", "--until", "^busfault: done$",
                  "--for", "100ms")
     assert res.returncode == 0, res.stderr
     assert "busfault: CFSR=0x00008200 BFAR=0x50000000" in res.stdout

@@ -23,8 +23,8 @@ def bits(x: float) -> str:
 
 # ---- polled UART, formatter, XIP ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["hello", "hello_xip"])
-def test_hello(boot, name):
-    b = boot(io0=name)
+def test_hello(chip, name):
+    b = chip(io0=name)
     b.run_until(r"^hello: done$", "50ms")
     assert b.texts() == [
         "hello: Hello from the MT3620 IO core",
@@ -35,8 +35,8 @@ def test_hello(boot, name):
     assert 10 * MS < b.line("hello: done").time_ps < 15 * MS
 
 
-def test_two_cores_run_different_programs_at_once(boot):
-    b = boot(io0="context_switch", io1="fpu")
+def test_two_cores_run_different_programs_at_once(chip):
+    b = chip(io0="context_switch", io1="fpu")
     b.run_until(r"^fpu: done$", "100ms", core="io1")
     b.run_until(r"^context_switch: done$", "200ms", core="io0")
     assert b.texts("io1")[0] == "fpu: start" and "fpu: dot x 100 = 3225 bits 0x42010000" in b.texts("io1")
@@ -46,9 +46,9 @@ def test_two_cores_run_different_programs_at_once(boot):
     assert b.line("fpu: start", "io1").time_ps < b.line("context_switch: done", "io0").time_ps
 
 
-def test_interrupts_reach_the_right_core(boot):
+def test_interrupts_reach_the_right_core(chip):
     """GPT interrupts on io0 and UART interrupts on io1 at once: each core's NVIC gets only its own blocks."""
-    b = boot(io0="gpt_timer", io1="uart_irq")
+    b = chip(io0="gpt_timer", io1="uart_irq")
     b.run_until(r"^gpt_timer: done after 5 ticks$", "800ms", core="io0")
     b.run_until(r"^uart_irq: isr_calls=\d+$", "200ms", core="io1")
     start = b.line("gpt_timer: start", "io0").time_ps
@@ -56,32 +56,32 @@ def test_interrupts_reach_the_right_core(boot):
     assert b.texts("io1")[9] == "uart_irq: done"
 
 
-def test_watchdog_reset_of_one_core_leaves_the_other_running(boot):
-    b = boot(io0="watchdog", io1="context_switch")
+def test_watchdog_reset_of_one_core_leaves_the_other_running(chip):
+    b = chip(io0="watchdog", io1="context_switch")
     b.run_until(r"^watchdog: reset by watchdog$", "2s", core="io0")
     io1 = b.texts("io1")
     assert io1.count("context_switch: start") == 1 and io1[-1] == "context_switch: done"
 
 
-def test_same_firmware_on_both_cores_is_independent(boot):
-    b = boot(io0="crc32", io1="hello")
+def test_same_firmware_on_both_cores_is_independent(chip):
+    b = chip(io0="crc32", io1="hello")
     b.run_until(r"^crc32: done$", "1s")
     assert b.texts("io1")[-1] == "hello: done"
     assert "crc32: buffer crc=0xc39b3ffa" in b.texts("io0")
 
 
-def test_runs_are_deterministic(boot):
+def test_runs_are_deterministic(chip):
     outputs = []
     for _ in range(2):
-        b = boot(io0="uart_irq", io1="context_switch")
+        b = chip(io0="uart_irq", io1="context_switch")
         b.run_for("60ms")
         outputs.append([(ln.uart, ln.text, ln.time_ps) for ln in b.lines])
     assert outputs[0] == outputs[1] and len(outputs[0]) > 10
 
 
 # ---- FPU, CRC, GDB target ----------------------------------------------------------------------------------------
-def test_fpu_results_are_exact(boot):
-    b = boot(io0="fpu")
+def test_fpu_results_are_exact(chip):
+    b = chip(io0="fpu")
     b.run_until(r"^fpu: done$", "100ms")
 
     def newton(x):
@@ -110,8 +110,8 @@ def test_fpu_results_are_exact(boot):
     ]
 
 
-def test_crc32_benchmark_result(boot):
-    b = boot(io0="crc32")
+def test_crc32_benchmark_result(chip):
+    b = chip(io0="crc32")
     b.run_until(r"^crc32: done$", "2s")
     x, buf = 12345, bytearray()
     for _ in range(4096):
@@ -127,8 +127,8 @@ def test_crc32_benchmark_result(boot):
     assert t[4] == "crc32: done"
 
 
-def test_gdb_target_output(boot):
-    b = boot(io0="gdb_target")
+def test_gdb_target_output(chip):
+    b = chip(io0="gdb_target")
     b.run_until(r"^gdb_target: busy$", "50ms")
     assert b.texts() == ["gdb_target: start", "gdb_target: add=5", "gdb_target: counter=10",
                          "gdb_target: float x 100 = 575", "gdb_target: busy"]
@@ -137,8 +137,8 @@ def test_gdb_target_output(boot):
 
 
 # ---- faults ------------------------------------------------------------------------------------------------------
-def test_busfault_handler_reports_and_resumes(boot):
-    b = boot(io0="busfault")
+def test_busfault_handler_reports_and_resumes(chip):
+    b = chip(io0="busfault")
     b.run_until(r"^busfault: done$", "50ms")
     assert b.texts() == ["busfault: start, BusFault enabled",
                          "busfault: CFSR=0x00008200 BFAR=0x50000000",
@@ -146,8 +146,8 @@ def test_busfault_handler_reports_and_resumes(boot):
                          "busfault: done"]
 
 
-def test_unhandled_busfault_escalates_to_hardfault(boot):
-    b = boot(io0="busfault_unhandled")
+def test_unhandled_busfault_escalates_to_hardfault(chip):
+    b = chip(io0="busfault_unhandled")
     b.run_until(r"^hardfault: stopped$", "50ms")
     assert b.texts() == ["busfault_unhandled: start, BusFault disabled",
                          "hardfault: HFSR=0x40000000 CFSR=0x00008200 BFAR=0x50000000",
@@ -155,8 +155,8 @@ def test_unhandled_busfault_escalates_to_hardfault(boot):
 
 
 # ---- exceptions and threads --------------------------------------------------------------------------------------
-def test_context_switch_threads_alternate_on_psp(boot):
-    b = boot(io0="context_switch")
+def test_context_switch_threads_alternate_on_psp(chip):
+    b = chip(io0="context_switch")
     b.run_until(r"^context_switch: done$", "200ms")
     expected = ["context_switch: start"]
     for n in range(1, 6):
@@ -168,8 +168,8 @@ def test_context_switch_threads_alternate_on_psp(boot):
 
 
 # ---- timers ------------------------------------------------------------------------------------------------------
-def test_gpt_timer_repeat_interrupts(boot):
-    b = boot(io0="gpt_timer")
+def test_gpt_timer_repeat_interrupts(chip):
+    b = chip(io0="gpt_timer")
     b.run_until(r"^gpt_timer: done after 5 ticks$", "800ms")
     t = b.texts()
     assert t[:6] == ["gpt_timer: start"] + [f"gpt_timer: tick {n}" for n in range(1, 6)]
@@ -183,8 +183,8 @@ def test_gpt_timer_repeat_interrupts(boot):
     assert t[7] == "gpt_timer: done after 5 ticks"
 
 
-def test_gpt3_busy_wait_and_expire_interrupt(boot):
-    b = boot(io0="gpt3")
+def test_gpt3_busy_wait_and_expire_interrupt(chip):
+    b = chip(io0="gpt3")
     b.run_until(r"^gpt3: done$", "100ms")
     t = b.texts()
     assert t[:2] == ["gpt3: start", "gpt3: busy-wait of 1000 us done"]
@@ -195,8 +195,8 @@ def test_gpt3_busy_wait_and_expire_interrupt(boot):
 
 
 # ---- interrupt-driven UART ---------------------------------------------------------------------------------------
-def test_uart_irq_transmit_and_receive(boot):
-    b = boot(io0="uart_irq")
+def test_uart_irq_transmit_and_receive(chip):
+    b = chip(io0="uart_irq")
     b.run_until(r"^uart_irq: isr_calls=\d+$", "150ms")
     t = b.texts()
     assert t[0] == "uart_irq: start"
@@ -204,14 +204,13 @@ def test_uart_irq_transmit_and_receive(boot):
     assert t[9] == "uart_irq: done"
     # At most 16 bytes per THR-empty interrupt: about 620 bytes need dozens of ISR entries.
     assert int(t[10].split("=")[1]) >= 620 // 16
-    uart = b.machine.device("io0_uart")
-    uart.feed(b"Az")
+    b.device.send("io0.io0_uart", b"Az")
     b.run_until(r"^uart_irq: rx 0x7a$", "20ms")
     assert b.texts()[-2:] == ["uart_irq: rx 0x41", "uart_irq: rx 0x7a"]
 
 
-def test_irq_storm_benchmark_completes(boot):
-    b = boot(io0="irq_storm")
+def test_irq_storm_benchmark_completes(chip):
+    b = chip(io0="irq_storm")
     b.run_until(r"^irq_storm: done$", "1500ms")
     t = b.texts()
     assert t[0] == "irq_storm: start at 197600000 Hz"
@@ -227,51 +226,51 @@ def test_irq_storm_benchmark_completes(boot):
 
 
 # ---- GPIO, board ---------------------------------------------------------------------------------------------------
-def test_demo_blinks_led_and_reports_button(boot):
-    b = boot(io0="demo")
-    board = b.machine.board
+def test_demo_blinks_led_and_reports_button(chip):
+    b = chip(io0="demo")
+    dev = b.device
     b.run_until(r"^blink 1$", "600ms")
     assert b.texts()[:2] == ["MT3620 emulator demo: IO core at 197600000 Hz",
                              "demo: LED1 red (GPIO 8) blinks every 500 ms; press button A (GPIO 12)"]
-    assert board.led_state()["LED1_R"] is True
+    assert dev.led("LED1_R")
     # GPT0 starts right after the banner is printed; "blink 1" (8 bytes) follows its first 500 ms period.
     armed = b.line("demo: LED1 red (GPIO 8) blinks every 500 ms; press button A (GPIO 12)").time_ps
     t1 = b.line("blink 1").time_ps
     assert 500 * MS <= t1 - armed <= 502 * MS
     b.run_until(r"^blink 2$", "600ms")
-    assert board.led_state()["LED1_R"] is False
+    assert not dev.led("LED1_R")
     assert 499 * MS <= b.line("blink 2").time_ps - t1 <= 501 * MS
-    board.press("A")
+    dev.press("A")
     line = b.run_until(r"^button A pressed$", "30ms")
-    board.release("A")
+    dev.release("A")
     b.run_for("30ms")
     assert b.texts().count("button A pressed") == 1
     assert line.time_ps > b.line("blink 2").time_ps
 
 
-def test_blink_button_led_follows_button(boot):
-    b = boot(io0="blink_button")
-    board = b.machine.board
+def test_blink_button_led_follows_button(chip):
+    b = chip(io0="blink_button")
+    dev = b.device
     b.run_until(r"^blink_button: buttons A=1 B=1$", "600ms")
     assert b.texts() == ["blink_button: start"] + ["blink_button: led1 blue on", "blink_button: led1 blue off"] * 2 \
         + ["blink_button: buttons A=1 B=1"]
-    assert board.led_state()["LED1_R"] is False and board.led_state()["LED1_B"] is False
-    board.press("A")
+    assert not dev.led("LED1_R") and not dev.led("LED1_B")
+    dev.press("A")
     b.run_until(r"^blink_button: buttons A=0 B=1$", "20ms")
     b.run_for("3ms")
-    assert board.led_state()["LED1_R"] is True
-    board.press("B")
+    assert dev.led("LED1_R")
+    dev.press("B")
     b.run_until(r"^blink_button: buttons A=0 B=0$", "20ms")
-    board.release("A")
-    board.release("B")
+    dev.release("A")
+    dev.release("B")
     b.run_until(r"^blink_button: buttons A=1 B=1$", "20ms", fresh=True)
     b.run_for("3ms")
-    assert board.led_state()["LED1_R"] is False
+    assert not dev.led("LED1_R")
 
 
 # ---- watchdog ------------------------------------------------------------------------------------------------------
-def test_watchdog_resets_the_core(boot):
-    b = boot(io0="watchdog")
+def test_watchdog_resets_the_core(chip):
+    b = chip(io0="watchdog")
     b.run_until(r"^watchdog: reset by watchdog$", "2s")
     assert b.texts() == [
         "watchdog: start (STA=0x00000000)",
@@ -294,8 +293,8 @@ def test_watchdog_resets_the_core(boot):
 
 
 # ---- mailbox -------------------------------------------------------------------------------------------------------
-def test_mailbox_echoes_raw_fifo_entries(boot):
-    b = boot(io0="mailbox")
+def test_mailbox_echoes_raw_fifo_entries(chip):
+    b = chip(io0="mailbox")
     b.run_until(r"^mailbox: waiting for the A7$", "10ms")
     channel = b.machine.shared_objects["mbox_a7_io0"]
     a7 = 1  # the IO core is side 0 of its A7 mailbox
@@ -306,9 +305,9 @@ def test_mailbox_echoes_raw_fifo_entries(boot):
     assert channel.pop(a7) is None
 
 
-def test_mailbox_intercore_messages_are_echoed(boot):
+def test_mailbox_intercore_messages_are_echoed(chip):
     from mt3620.peripherals.mailbox.intercore import IntercoreA7Endpoint
-    b = boot(io0="mailbox")
+    b = chip(io0="mailbox")
     b.run_until(r"^mailbox: waiting for the A7$", "10ms")
     channel = b.machine.shared_objects["mbox_a7_io0"]
     # Shared buffers in the IO core's SYSRAM, reachable by both ends (placement chosen by this test).
