@@ -247,3 +247,25 @@ def test_gcc_fallback_builds_the_same_layout(tmp_path):
             assert elf["e_flags"] & EF_ARM_ABI_FLOAT_HARD
             seg = _segments(elf)[0]
             assert struct.unpack("<I", seg.data()[:4])[0] == STACK_TOP
+
+
+@needs_cc
+def test_gdb_target_has_symbols_and_line_info(built):
+    """What the GDB tests rely on: global functions and variables by name, and DWARF lines for main.c."""
+    with open(built["gdb_target"], "rb") as f:
+        elf = ELFFile(f)
+        symtab = elf.get_section_by_name(".symtab")
+        for name in ("gdb_add", "gdb_count_to", "gdb_float_compute", "gdb_busy_loop", "main"):
+            sym = symtab.get_symbol_by_name(name)[0]
+            assert sym["st_info"]["type"] == "STT_FUNC" and sym["st_value"] & 1, name
+            assert sym["st_info"]["bind"] == "STB_GLOBAL" or name == "main"
+        for name in ("gdb_counter", "gdb_spin", "gdb_result"):
+            sym = symtab.get_symbol_by_name(name)[0]
+            assert sym["st_info"]["type"] == "STT_OBJECT" and sym["st_size"] == 4, name
+            assert TCM[0] <= sym["st_value"] < STACK_TOP
+        dwarf = elf.get_dwarf_info()
+        files = set()
+        for cu in dwarf.iter_CUs():
+            lp = dwarf.line_program_for_CU(cu)
+            files.update(entry.name.decode() for entry in lp["file_entry"])
+        assert "main.c" in files or any(f.endswith("gdb_target/main.c") for f in files)
