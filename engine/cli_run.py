@@ -128,8 +128,10 @@ def _boot_and_run(apps: dict[str, str | Path], args: argparse.Namespace, presses
                 print(f"[{tap.label}] {tap.partial.decode('utf-8', 'replace')}", flush=True)
     if args.stats:
         instructions = sum(c.instructions for c in machine.cores.values())
-        print(f"stats: {instructions} instructions, {format_ps(machine.clock.now)} virtual, {wall:.3f}s wall, "
-              f"{instructions / wall / 1e6 if wall else 0:.1f} MIPS", file=sys.stderr)
+        virtual = machine.clock.now / PS_PER_SECOND
+        print(f"stats: {instructions} instructions, {format_ps(machine.clock.now)} virtual in {wall:.3f}s wall "
+              f"({virtual / wall if wall else 0:.1f}x real time, {instructions / wall / 1e6 if wall else 0:.1f} "
+              f"MIPS)", file=sys.stderr)
     if result.reason == "condition":
         return EXIT_OK
     if result.reason == "fault":

@@ -60,3 +60,22 @@ def test_known_unmodelled_region_logs_instead_of_faulting():
     view = m.view("io0")
     view.write_u32(0x21000000, 0x1234)  # IRQ configuration block: modelled or logged, never a crash
     assert isinstance(view.read_u32(0x21000000), int)
+
+
+def test_access_control_hook_turns_a_refused_access_into_a_guest_bus_fault(firmware):
+    """The bus asks every access-control hook (the firewall's place) before a device sees the access."""
+    from mt3620.engine.access import AccessDenied
+
+    seen = []
+
+    def firewall(access, address, size, write):
+        seen.append((access.initiator, address, write))
+        if 0x21040000 <= address < 0x21041000 and write:
+            raise AccessDenied(address, size, write, "debug UART is not assigned to io0")
+
+    dev = Device.boot(rt0=firmware("hello"), stop_on_fault=True)
+    dev.machine.view("io0").access_hooks.append(firewall)
+    fault = dev.wait_for_fault("1s")
+    assert fault.kind == "BusFault" and 0x21040000 <= fault.address < 0x21041000
+    assert ("io0", fault.address, True) in seen
+    assert dev.lines() == []  # the refused write never reached the UART
