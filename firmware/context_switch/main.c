@@ -2,7 +2,11 @@
  * first one started by SVC. Each time the scheduler hands a thread the CPU it bumps that thread's run
  * count; the thread prints one line per new run, with SysTick and PendSV masked by BASEPRI while it
  * prints, so the lines alternate A, B, A, B whatever the UART's speed. PendSV saves r4-r11 (and s16-s31
- * when the thread's frame is an FP frame, EXC_RETURN bit 4 clear) on the thread's stack. */
+ * when the thread's frame is an FP frame, EXC_RETURN bit 4 clear) on the thread's stack.
+ * While waiting for its next turn a thread iterates x = x * 0.5 + c in s0 (caller-saved: stacked by the
+ * hardware in an extended exception frame) and s16 (callee-saved: saved by PendSV); both settle on exactly
+ * 2c (2.0 in A, 6.0 in B). The loop is preempted by every switch and checked as soon as the thread runs
+ * again, so a lost or mixed-up FP register shows as "fp bad" on the next line. */
 #include "rt.h"
 
 #define LINES 5u
@@ -20,6 +24,43 @@ static uint32_t stack_b[STACK_WORDS] __attribute__((aligned(8)));
 static struct tcb tcbs[2];
 struct tcb *volatile current_tcb;
 static volatile uint32_t printed[2];
+static uint32_t fp_bad[2];
+static const float fp_c[2] = {1.0f, 3.0f};
+
+/* Spins until *runs != seen (at least 64 rounds, so both values have settled), iterating x = x * 0.5 + c in
+ * s0 and s16. Returns true when both hold exactly 2c. */
+static bool fp_spin(volatile uint32_t *runs, uint32_t seen, float c)
+{
+    uint32_t a, b, n = 64;
+    union {
+        float f;
+        uint32_t u;
+    } cv = {.f = c}, want = {.f = 2.0f * c};
+    __asm__ volatile(
+        "vmov.f32 s2, #0.5\n"
+        "vmov s3, %[c]\n"
+        "vmov.f32 s0, #1.0\n"
+        "vmov.f32 s16, #1.0\n"
+        "1:\n"
+        "vmul.f32 s0, s0, s2\n"
+        "vadd.f32 s0, s0, s3\n"
+        "vmul.f32 s16, s16, s2\n"
+        "vadd.f32 s16, s16, s3\n"
+        "cmp %[n], #0\n"
+        "beq 2f\n"
+        "subs %[n], %[n], #1\n"
+        "b 1b\n"
+        "2:\n"
+        "ldr r12, [%[runs]]\n"
+        "cmp r12, %[seen]\n"
+        "beq 1b\n"
+        "vmov %[a], s0\n"
+        "vmov %[b], s16\n"
+        : [a] "=&r"(a), [b] "=&r"(b), [n] "+r"(n)
+        : [runs] "r"(runs), [seen] "r"(seen), [c] "r"(cv.u)
+        : "r12", "s0", "s2", "s3", "s16", "cc", "memory");
+    return a == want.u && b == want.u;
+}
 
 /* Called by PendSV with the outgoing thread's state saved: picks the other thread. */
 void scheduler_switch(void)
@@ -78,18 +119,26 @@ static void thread_body(unsigned index)
     uint32_t seen = 0;
     for (;;) {
         uint32_t runs = self->runs;
-        if (runs == seen || printed[index] >= LINES) {
-            continue;  /* spin until preempted */
+        if (runs != seen) {
+            seen = runs;
+            /* Print on every third turn; on the others only spin, so that both threads spin (and switch)
+               with live FP registers between two lines. */
+            if (runs % 3u == 1u && printed[index] < LINES) {
+                cpu_set_basepri(PRIO_LOWEST);  /* hold off SysTick and PendSV while printing */
+                printed[index]++;
+                bool psp = (cpu_get_control() & 2u) != 0;
+                print("thread %c: %u on %s, fp %s\r\n", self->name, printed[index], psp ? "psp" : "msp",
+                      fp_bad[index] ? "bad" : "ok");
+                if (printed[0] == LINES && printed[1] == LINES) {
+                    print("context_switch: done\r\n");
+                }
+                cpu_set_basepri(0);
+                continue;
+            }
         }
-        seen = runs;
-        cpu_set_basepri(PRIO_LOWEST);  /* hold off SysTick and PendSV while printing */
-        printed[index]++;
-        bool psp = (cpu_get_control() & 2u) != 0;
-        print("thread %c: %u on %s\r\n", self->name, printed[index], psp ? "psp" : "msp");
-        if (printed[0] == LINES && printed[1] == LINES) {
-            print("context_switch: done\r\n");
+        if (!fp_spin(&self->runs, seen, fp_c[index])) {  /* returns once preempted and resumed */
+            fp_bad[index]++;
         }
-        cpu_set_basepri(0);
     }
 }
 
@@ -124,6 +173,7 @@ static void thread_init(struct tcb *t, char name, uint32_t *stack, void (*entry)
 int main(void)
 {
     print("context_switch: start\r\n");
+    fpu_enable();
     thread_init(&tcbs[0], 'A', stack_a, thread_a);
     thread_init(&tcbs[1], 'B', stack_b, thread_b);
     /* SVCall above the others; PendSV and SysTick at the lowest priority so they never preempt each other. */

@@ -160,7 +160,7 @@ def test_context_switch_threads_alternate_on_psp(chip):
     b.run_until(r"^context_switch: done$", "200ms")
     expected = ["context_switch: start"]
     for n in range(1, 6):
-        expected += [f"thread A: {n} on psp", f"thread B: {n} on psp"]
+        expected += [f"thread A: {n} on psp, fp ok", f"thread B: {n} on psp, fp ok"]
     assert b.texts() == expected + ["context_switch: done"]
     # Switches come from the 1 kHz SysTick: consecutive lines are at least one tick apart.
     times = [ln.time_ps for ln in b.lines[1:]]
