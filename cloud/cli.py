@@ -192,7 +192,6 @@ def _store_for(args):
 
 def cmd_serve(args) -> int:
     from .server import Service
-    from .store import ServiceError  # noqa: F401
     for name in ("port", "device_port"):
         if not 0 <= (getattr(args, name) or 0) <= 65535:
             raise UserError(f"--{name.replace('_', '-')} must be 0 .. 65535")

@@ -15,7 +15,7 @@ import secrets
 import threading
 import uuid
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Callable
 
 from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from mt3620 import attestation as ae
 from mt3620.cloud.device_client import DeviceApiError, DeviceKeys
 
-from conftest import Mgmt, claim, device, make_package, upload
+from cloud_helpers import Mgmt, claim, device, make_package, upload
 
 
 def test_openapi_published(service, admin):

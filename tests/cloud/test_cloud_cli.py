@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from mt3620.cli import main
 from mt3620.cloud.device_client import DeviceKeys
 
-from conftest import device, make_package
+from cloud_helpers import device, make_package
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def test_full_management_flow(az, service, tmp_path, root_pem):
     tenant = js(az("tenant", "create", "--name", "Contoso", "-o", "json")[1])
     assert js(az("tenant", "list", "-o", "json")[1])[0]["Id"] == tenant["Id"]
     az("tenant", "select", "--tenant", "Contoso")
-    product = js(az("product", "create", "--name", "Lamp", "-o", "json")[1])
+    js(az("product", "create", "--name", "Lamp", "-o", "json")[1])
     groups = js(az("device-group", "list", "--product", "Lamp", "-o", "json")[1])
     assert len(groups) == 5
     custom = js(az("device-group", "create", "--product", "Lamp", "--name", "Canary", "--os-feed", "RetailEval",

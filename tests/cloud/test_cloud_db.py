@@ -9,14 +9,13 @@ import sys
 import time
 import urllib.request
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from mt3620.cloud import db, migrate
 from mt3620.cloud.device_client import DeviceKeys
-from mt3620.cloud.store import ServiceError, Store, User
+from mt3620.cloud.store import ServiceError, Store
 
 TABLES = {t.name for t in db.metadata.sorted_tables}
 
@@ -57,7 +56,6 @@ def _claim_worker(url, ids, queue):
             results.append("ok")
         except ServiceError as exc:
             results.append(exc.code)
-    nonces = []
     store.close()
     queue.put(results)
 
@@ -184,16 +182,15 @@ def test_serve_prints_where_it_listens_and_survives_kill(tmp_path):
 def test_two_services_on_one_postgresql(pg_clean, tmp_path):
     """Two service instances (own engines, own servers) on one PostgreSQL database: a device attests with one
     and checks for updates with the other; the OS feed and deployments are shared."""
-    import uuid
     from mt3620.cloud.server import Service
-    from conftest import Mgmt, make_package, upload, claim, device
+    from cloud_helpers import Mgmt, make_package, upload, claim, device
     a = Service(tmp_path / "a", url=pg_clean).start()
     b = Service(tmp_path / "b", url=pg_clean).start()
     try:
         token = a.admin_token or b.admin_token
         ma, mb = Mgmt(a.mgmt_url, token), Mgmt(b.mgmt_url, token)
         tenant = ma.ok("POST", "/v2/tenants", {"Name": "Shared"})
-        product = mb.ok("POST", f"/v2/tenants/{tenant['Id']}/products", {"Name": "P"})
+        mb.ok("POST", f"/v2/tenants/{tenant['Id']}/products", {"Name": "P"})
         groups = {g["Name"]: g for g in ma.ok("GET", f"/v2/tenants/{tenant['Id']}/devicegroups")}
         gid = groups["Field Test"]["Id"]
         data, comp, image = make_package()

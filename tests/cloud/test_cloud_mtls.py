@@ -11,7 +11,7 @@ from cryptography.x509.oid import NameOID
 
 from mt3620.cloud import pki
 
-from conftest import claim, device
+from cloud_helpers import claim, device
 
 pytestmark = pytest.mark.skipif(not (shutil.which("curl") and shutil.which("openssl")),
                                 reason="curl and openssl are needed for the mutual TLS tests")
