@@ -635,6 +635,9 @@ class CortexM4:
             self._fault(USAGEFAULT, UFSR_INVPC, exc_return, None, f"invalid EXC_RETURN 0x{exc_return:08x}")
             return
         self.state.deactivate(current)
+        if current != NMI:
+            # DeActivate() clears FAULTMASK on return from any exception but NMI (ARMv7-M ARM B1.5.8).
+            uc.reg_write(A.UC_ARM_REG_FAULTMASK, 0)
         # Tail-chaining: a pending exception that can pre-empt what we return to is taken without unstacking.
         primask, faultmask, basepri = self._masks()
         chained = self.state.preempting(primask, faultmask, basepri)
