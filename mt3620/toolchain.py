@@ -67,7 +67,7 @@ _SPECS["uart_irq"] = _Spec("uart_irq", drivers=("uart_irq.c",))
 _SPECS["irq_storm"] = _Spec("irq_storm", drivers=("uart_irq.c",))
 _SPECS["blink_button"] = _Spec("blink_button", drivers=("sleep.c",))
 _SPECS["watchdog"] = _Spec("watchdog", drivers=("sleep.c",))
-_SPECS["hello_xip"] = _Spec("hello", ld="xip.ld", defines=("HELLO_XIP=1",))
+_SPECS["hello_xip"] = _Spec("hello", ld="xip.ld")
 _SPECS["busfault_unhandled"] = _Spec("busfault", defines=("BUSFAULT_UNHANDLED=1",))
 
 # Flags shared by both compilers. -O2 and -g as the brief asks (GDB tests); no libc, no unwind tables,
