@@ -4,7 +4,7 @@
  *  - raw FIFO entries (command, data): printed and pushed back unchanged, DATA before CMD;
  *  - the intercore protocol of Azure Sphere high-level <-> real-time apps (Azure/azure-sphere-samples
  *    IntercoreComms_RTApp_MT3620_BareMetal): commands 0xBA5E0001/0xBA5E0002 give the outbound/inbound shared
- *    buffers (address | log2(size)), 0xBA5E0003 ends the setup. Each buffer starts with a 64-byte header
+ *    buffers (address | log2(size)), 0xBA5E0003 ends the setup, 0xBA5E0004 stops the connection. Each buffer starts with a 64-byte header
  *    {writePosition, readPosition, reserved[14]} followed by the ring; a message block is
  *    u32 length, 16-byte component ID, u32 reserved, payload, padded to 16 bytes. Our read position in
  *    the inbound ring lives in the outbound header, and the A7's read position of the outbound ring in
@@ -16,6 +16,7 @@
 #define CMD_OUTBOUND 0xBA5E0001u
 #define CMD_INBOUND  0xBA5E0002u
 #define CMD_SETUP_END 0xBA5E0003u
+#define CMD_STOP     0xBA5E0004u
 #define SW_INT_HL_SENT 0x2u        /* SW_RX_INT_STS bit 1: the A7 put a message in the inbound ring */
 #define SW_TX_SENT     0x1u        /* SW_TX_INT_PORT: we put a message in the outbound ring */
 #define SW_TX_RECEIVED 0x2u        /* SW_TX_INT_PORT: we consumed a message from the inbound ring */
@@ -199,6 +200,10 @@ static void handle_fifo_entry(uint32_t cmd, uint32_t data)
     case CMD_SETUP_END:
         ready = have_in && have_out;
         print("mailbox: setup %s\r\n", ready ? "done" : "incomplete");
+        break;
+    case CMD_STOP:
+        ready = have_in = have_out = false;
+        print("mailbox: stopped\r\n");
         break;
     default:
         print("mailbox: fifo cmd=0x%08x data=0x%08x\r\n", cmd, data);

@@ -329,3 +329,10 @@ def test_mailbox_intercore_messages_are_echoed(chip):
         sender, data = got
         assert data == payload and sender == IntercoreA7Endpoint._component_bytes(cid)
     assert a7.receive() is None
+    a7.stop()
+    b.run_until(r"^mailbox: stopped$", "20ms")
+    # Stopped: a message put in the ring now is not read.
+    a7.started = True
+    a7.send(b"late")
+    b.run_for("20ms")
+    assert b.texts()[-1] == "mailbox: stopped" and a7.receive() is None
