@@ -13,8 +13,6 @@ window, so a model read mid-quantum sees that core's time (never behind, never p
 """
 from __future__ import annotations
 
-import importlib
-import inspect
 import logging
 import re
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from .bus import AddressSpace, Memory
 from .clock import PS_PER_SECOND, VirtualClock, format_ps
 from .cortex_m import CortexM4, GuestFault
 from .loader import LoadedImage, load_elf
+from .models import DEFAULT_DEVICE_SEED, import_model, instantiate, make_pluton
 from .peripheral import LoggingRegion, Peripheral
 from . import repl
 
@@ -36,7 +35,6 @@ IO_CORE_TYPES = {"CPU.CortexM"}
 A7_CORE_TYPES = {"CPU.ARMv7A", "CPU.ARMv7R", "CPU.ARMv8A"}
 MEMORY_TYPES = {"Memory.MappedMemory", "Memory.ArrayMemory"}
 NVIC_TYPES = {"IRQControllers.NVIC"}
-RENODE_ONLY_ATTRIBUTES = {"size", "initable", "filename", "script"}
 GIC_TYPES = {"IRQControllers.ARM_GenericInterruptController", "IRQControllers.GIC"}
 
 
@@ -66,14 +64,9 @@ class UartTap:
     partial: bytearray = field(default_factory=bytearray)
 
 
-def _import(path: str) -> type:
-    module, _, cls = path.partition(":")
-    return getattr(importlib.import_module(module), cls)
-
-
 class Machine:
     def __init__(self, platform: str | Path | None = None, *, stop_on_fault: bool = False,
-                 device_seed: bytes = b"mt3620-emulated-device-0", efuse_path: str | Path | None = None) -> None:
+                 device_seed: bytes = DEFAULT_DEVICE_SEED, efuse_path: str | Path | None = None) -> None:
         self.device_seed = device_seed
         self.efuse_path = efuse_path
         self._pluton = None
@@ -156,28 +149,23 @@ class Machine:
         cpus = sorted({self.cpu_names[r.cpu] for r in regs if r.cpu in self.cpu_names}) or None
         cpu = cpus[0] if cpus and len(cpus) == 1 else None
         size = self.platform.region_size(entry, regs[0]) or 0x1000
-        attributes = {k: v for k, v in entry.attributes.items() if k not in RENODE_ONLY_ATTRIBUTES}
-        attributes.update(base_address=regs[0].address, cpu=cpu, shared_objects=self.shared_objects)
         if model_path:
             try:
-                cls = _import(model_path)
+                cls = import_model(model_path)
             except (ImportError, AttributeError) as exc:
                 raise MachineError(f"{_where(entry)}: model {model_path} for {entry.name} cannot be imported: "
                                    f"{exc}") from None
-            for attr, factory in getattr(cls, "SHARED_ATTRIBUTES", {}).items():
-                key = attributes.get(attr)
-                if isinstance(key, str):
-                    if key not in self.shared_objects:
-                        self.shared_objects[key] = factory(key, attributes)
-                    attributes[attr] = self.shared_objects[key]
-            attributes.update(self._context_for(cls, attributes, regs))
-            if cls is LoggingRegion:
-                model = LoggingRegion(entry.name, self.clock, size=size, **attributes)
-            else:
-                model = cls(name=entry.name, clock=self.clock, **attributes)
         else:
             # A Renode-native block the engine has no model for: known, unmodelled, logged.
-            model = LoggingRegion(entry.name, self.clock, size=size, **attributes)
+            cls = LoggingRegion
+        cpus_seen = [self.cpu_names[r.cpu] for r in regs if r.cpu in self.cpu_names]
+        memory_view = cpus_seen[0] if cpus_seen else ("a7" if "a7" in self.views else next(iter(self.views)))
+        try:
+            model = instantiate(cls, entry.name, self.clock, entry.attributes, base_address=regs[0].address,
+                                cpu=cpu, size=size, shared_objects=self.shared_objects,
+                                memory=lambda: self.views[memory_view], pluton=lambda: self.pluton)
+        except (TypeError, ValueError) as exc:
+            raise MachineError(f"{_where(entry)}: {entry.name}: {exc}") from None
         self.devices[entry.name] = model
         seen: set[str] = set()
         for reg in regs:
@@ -192,27 +180,11 @@ class Machine:
             self.uarts[label] = tap
             model.add_tx_listener(lambda byte, tap=tap: self._uart_byte(tap, byte))
 
-    def _context_for(self, cls: type, attributes: dict, regs: list[repl.Registration]) -> dict:
-        """Machine objects a model asks for by required keyword-only arguments of its constructor:
-        `memory` (the bus view of the CPU that sees it: reaches shared buffers) and `core` (this device's Pluton
-        security core, reproducible from the machine's device seed)."""
-        wanted = {name for name, param in inspect.signature(cls.__init__).parameters.items()
-                  if param.kind is param.KEYWORD_ONLY and param.default is param.empty and name not in attributes}
-        out: dict[str, Any] = {}
-        if "memory" in wanted:
-            cpus = [self.cpu_names[r.cpu] for r in regs if r.cpu in self.cpu_names]
-            out["memory"] = self.views[cpus[0] if cpus else ("a7" if "a7" in self.views else next(iter(self.views)))]
-        if "core" in wanted:
-            out["core"] = self.pluton
-        return out
-
     @property
     def pluton(self):
         """The device's Pluton security core: fuses and keys derived from `device_seed`."""
         if self._pluton is None:
-            from mt3620.peripherals.pluton.core import make_device
-            from mt3620.peripherals.pluton.secureboot import TrustedKeystore
-            self._pluton = make_device(self.device_seed, TrustedKeystore({}), efuse_path=self.efuse_path)
+            self._pluton = make_pluton(self.device_seed, self.efuse_path)
         return self._pluton
 
     def _nvic_owner(self, target: str) -> str | None:

@@ -30,8 +30,6 @@ while the guest is not touching the block. Everything runs in one thread: models
 """
 from __future__ import annotations
 
-import importlib
-import inspect
 import logging
 import os
 import secrets
@@ -47,6 +45,7 @@ from typing import Any, Callable
 from . import repl
 from .access import Access, BusError
 from .clock import VirtualClock
+from .models import DEFAULT_DEVICE_SEED, import_model, instantiate, make_pluton
 
 log = logging.getLogger("mt3620.renode_bridge")
 
@@ -56,9 +55,8 @@ MAX_LINE = 4096               # a UART line longer than this is cut (the rest un
 RPC_TIMEOUT = 5.0             # seconds a shim has to answer a memory request
 HANDSHAKE_TIMEOUT = 5.0       # seconds a new connection has to say HELLO
 MAX_CLIENTS = 256             # shim connections at once (the MT3620 platform has under 100 bridged blocks)
-RENODE_ONLY_ATTRIBUTES = {"size", "initable", "filename", "script"}
 CPU_RESET_INPUT = 1
-DEFAULT_SEED = b"mt3620-emulated-device-0"
+DEFAULT_SEED = DEFAULT_DEVICE_SEED
 IO_CORE_TYPES = {"CPU.CortexM"}
 
 
@@ -164,11 +162,6 @@ class Status:
     lines: list[str] = field(default_factory=list)
 
 
-def _import(spec: str) -> type:
-    module, _, name = spec.partition(":")
-    return getattr(importlib.import_module(module), name)
-
-
 class BridgeModels:
     """The models of every Python.PythonPeripheral entry, their IRQ wiring and the shared clock."""
 
@@ -207,45 +200,29 @@ class BridgeModels:
     @property
     def pluton(self):
         if self._pluton is None:
-            from mt3620.peripherals.pluton.core import make_device
-            from mt3620.peripherals.pluton.secureboot import TrustedKeystore
-            self._pluton = make_device(self.device_seed, TrustedKeystore({}), efuse_path=self.efuse_path)
+            self._pluton = make_pluton(self.device_seed, self.efuse_path)
         return self._pluton
 
     def _build(self, entry: repl.Entry) -> None:
         regs = [r for r in entry.registrations if r.address is not None]
         try:
             spec = repl.model_for(entry)
-            cls = _import(spec)
+            cls = import_model(spec)
         except (repl.ReplError, ImportError, AttributeError) as exc:
             self.unavailable[entry.name] = str(exc)
             log.warning("%s: not served: %s", entry.name, exc)
             return
         cpus = sorted({self.cpu_names[r.cpu] for r in regs if r.cpu in self.cpu_names})
         cpu = cpus[0] if len(cpus) == 1 else None
-        size = entry.attr("size") if isinstance(entry.attr("size"), int) else (self.platform.region_size(entry, regs[0]) if regs else 0x1000)
-        attributes = {k: v for k, v in entry.attributes.items() if k not in RENODE_ONLY_ATTRIBUTES}
-        attributes.update(base_address=regs[0].address if regs else None, cpu=cpu,
-                          shared_objects=self.shared_objects)
-        for attr, factory in getattr(cls, "SHARED_ATTRIBUTES", {}).items():
-            key = attributes.get(attr)
-            if isinstance(key, str):
-                if key not in self.shared_objects:
-                    self.shared_objects[key] = factory(key, attributes)
-                attributes[attr] = self.shared_objects[key]
-        wanted = {n for n, p in inspect.signature(cls.__init__).parameters.items()
-                  if p.kind is p.KEYWORD_ONLY and p.default is p.empty and n not in attributes}
+        size = entry.attr("size") if isinstance(entry.attr("size"), int) else (
+            self.platform.region_size(entry, regs[0]) if regs else 0x1000)
         mem_cpu = next((r.cpu for r in regs if r.cpu), None) or next(
             (n for n, c in self.cpu_names.items() if c == "a7"), None)
-        if "memory" in wanted:
-            attributes["memory"] = RemoteMemory(self, mem_cpu)
-        if "core" in wanted:
-            attributes["core"] = self.pluton
         try:
-            if spec.endswith(":LoggingRegion"):
-                model = cls(entry.name, self.clock, size=size, **attributes)
-            else:
-                model = cls(name=entry.name, clock=self.clock, **attributes)
+            model = instantiate(cls, entry.name, self.clock, entry.attributes,
+                                base_address=regs[0].address if regs else None, cpu=cpu, size=size,
+                                shared_objects=self.shared_objects, memory=lambda: RemoteMemory(self, mem_cpu),
+                                pluton=lambda: self.pluton)
         except Exception as exc:  # noqa: BLE001 - a model that cannot be built is reported, not fatal
             self.unavailable[entry.name] = f"{type(exc).__name__}: {exc}"
             log.warning("%s: model %s could not be built: %s", entry.name, spec, exc)
