@@ -39,6 +39,7 @@ int main(void)
     wr32(GPT0_ICNT, BLINK_COUNTS - 1u);
     wr32(GPT1_ICNT, POLL_COUNTS - 1u);
     wr32(GPT_IER, 3u);
+    nvic_clear_pending(IRQ_GPT01);
     nvic_enable_irq(IRQ_GPT01, 2);
     wr32(GPT0_CTRL, GPT_CTRL_EN | GPT_CTRL_REPEAT | GPT_CTRL_32K);
     wr32(GPT1_CTRL, GPT_CTRL_EN | GPT_CTRL_REPEAT | GPT_CTRL_32K);

@@ -57,6 +57,7 @@ void uirq_open(void)
     /* FIFO on, both FIFOs cleared, TX trigger 4 bytes, RX trigger 12 (CodethinkLabs UART_Open). */
     ureg_w(UART_FCR, 0x01u | 0x02u | 0x04u | (1u << 4) | (2u << 6));
     ureg_w(UART_IER, UART_IER_ERBFI);
+    nvic_clear_pending(IRQ_UART_DEBUG);
     nvic_enable_irq(IRQ_UART_DEBUG, 2);
 }
 

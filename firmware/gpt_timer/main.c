@@ -24,6 +24,7 @@ int main(void)
     wr32(GPT_ISR, 1u);
     wr32(GPT0_ICNT, PERIOD_COUNTS - 1u);  /* counts down to 0, then reloads (CodethinkLabs GPT.c) */
     wr32(GPT_IER, 1u);
+    nvic_clear_pending(IRQ_GPT01);
     nvic_enable_irq(IRQ_GPT01, 2);
     uint32_t start = gpt2_count();
     wr32(GPT0_CTRL, GPT_CTRL_EN | GPT_CTRL_REPEAT | GPT_CTRL_32K);

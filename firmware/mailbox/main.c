@@ -223,7 +223,9 @@ int main(void)
     mbox_w(MBOX_INT_EN, mbox_r(MBOX_INT_EN) | MBOX_INT_WR);
     mbox_w(MBOX_SW_RX_INT_EN, SW_INT_HL_SENT);
     mbox_w(MBOX_SW_RX_INT_STS, SW_INT_HL_SENT);
+    nvic_clear_pending(IRQ_MBOX_A7_WR);
     nvic_enable_irq(IRQ_MBOX_A7_WR, 2);
+    nvic_clear_pending(IRQ_MBOX_A7_SW);
     nvic_enable_irq(IRQ_MBOX_A7_SW, 2);
     systick_start(100);
 
