@@ -336,3 +336,29 @@ def test_mailbox_intercore_messages_are_echoed(chip):
     a7.send(b"late")
     b.run_for("20ms")
     assert b.texts()[-1] == "mailbox: stopped" and a7.receive() is None
+
+
+def test_mailbox_rejects_a_corrupt_ring(chip):
+    from mt3620.peripherals.mailbox.intercore import IntercoreA7Endpoint
+    b = chip(io0="mailbox")
+    b.run_until(r"^mailbox: waiting for the A7$", "10ms")
+    channel = b.machine.shared_objects["mbox_a7_io0"]
+    memory = b.machine.view("io0")
+    a7 = IntercoreA7Endpoint(channel, memory, "25025d2c-66da-4448-bae1-ac26fcdd3627",
+                             inbound_addr=0x22008000, outbound_addr=0x22009000)
+    a7.start()
+    b.run_until(r"^mailbox: setup done$", "20ms")
+    # A block claiming 5000 bytes in a 4032-byte ring, then a write position that is not 16-byte aligned.
+    memory.write(0x22009000 + 64, (5000).to_bytes(4, "little"))
+    memory.write(0x22009000, (32).to_bytes(4, "little"))
+    channel.raise_sw(1, 1 << 1)
+    b.run_until(r"^mailbox: bad message length 5000$", "20ms")
+    a7.start()
+    b.run_until(r"^mailbox: setup done$", "20ms", fresh=True)
+    memory.write(0x22009000, (20).to_bytes(4, "little"))
+    channel.raise_sw(1, 1 << 1)
+    b.run_until(r"^mailbox: bad inbound positions w=20 r=0$", "20ms")
+    # Still serving the mailbox.
+    assert channel.push(1, 0x0BADF00D, 7)
+    b.run_until(r"^mailbox: fifo echoed$", "20ms")
+    assert channel.pop(1) == (0x0BADF00D, 7)
