@@ -264,6 +264,9 @@ def build(name: str, out_dir: str | os.PathLike | None = None, force: bool = Fal
             except OSError as exc:
                 raise ToolchainError(f"{name}: cannot run the compiler: {exc}") from None
             if res.returncode != 0 or not tmp_elf.is_file():
+                # No stale output left behind for someone to boot by mistake.
+                for stale in (elf, stamp):
+                    stale.unlink(missing_ok=True)
                 detail = (res.stderr or res.stdout).strip()
                 if len(detail) > 4000:
                     detail = detail[:4000] + "\n..."

@@ -183,11 +183,13 @@ def test_tampered_output_is_rebuilt(tmp_path):
 def test_compile_error_is_reported_with_its_location(tmp_path):
     src = tmp_path / "firmware"
     shutil.copytree(toolchain.FIRMWARE_DIR, src, ignore=shutil.ignore_patterns("build"))
+    good = toolchain.build("hello", tmp_path / "out", src_dir=src)
     (src / "hello" / "main.c").write_text("int main(void) { return missing_symbol; }\n")
     with pytest.raises(toolchain.ToolchainError) as err:
         toolchain.build("hello", tmp_path / "out", src_dir=src)
     assert "hello/main.c:1" in str(err.value) and "missing_symbol" in str(err.value)
-    assert not (tmp_path / "out" / "hello.elf").exists()
+    # The previous, now stale, ELF is gone rather than left to be booted by mistake.
+    assert not good.exists() and not (tmp_path / "out" / "hello.elf.stamp").exists()
 
 
 def test_unknown_firmware_name():
