@@ -239,7 +239,10 @@ def build(name: str, out_dir: str | os.PathLike | None = None, force: bool = Fal
     spec = _check_name(name)
     fw = Path(src_dir).resolve() if src_dir is not None else FIRMWARE_DIR
     out = Path(out_dir) if out_dir is not None else DEFAULT_OUT
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ToolchainError(f"cannot create the output folder {out}: {exc.strerror or exc}") from None
     out = out.resolve()
     elf = out / f"{name}.elf"
     stamp = out / f"{name}.elf.stamp"
