@@ -1,7 +1,7 @@
 /* context_switch: two threads on the process stack (PSP), preempted by SysTick (1 kHz) through PendSV, the
  * first one started by SVC. Each time the scheduler hands a thread the CPU it bumps that thread's run
- * count; the thread prints one line per new run, with SysTick and PendSV masked by BASEPRI while it
- * prints, so the lines alternate A, B, A, B whatever the UART's speed. PendSV saves r4-r11 (and s16-s31
+ * count; the thread prints one line on its 1st, 4th, 7th... turn, with SysTick and PendSV masked by BASEPRI
+ * while it prints, so the lines alternate A, B, A, B whatever the UART's speed. PendSV saves r4-r11 (and s16-s31
  * when the thread's frame is an FP frame, EXC_RETURN bit 4 clear) on the thread's stack.
  * While waiting for its next turn a thread iterates x = x * 0.5 + c in s0 (caller-saved: stacked by the
  * hardware in an extended exception frame) and s16 (callee-saved: saved by PendSV); both settle on exactly
