@@ -232,6 +232,7 @@ def test_demo_blinks_led_and_reports_button(chip):
     b.run_until(r"^blink 1$", "600ms")
     assert b.texts()[:2] == ["MT3620 emulator demo: IO core at 197600000 Hz",
                              "demo: LED1 red (GPIO 8) blinks every 500 ms; press button A (GPIO 12)"]
+    assert b.machine.core("io0").hz == 197_600_000  # the PLL really clocks the core now
     assert dev.led("LED1_R")
     # GPT0 starts right after the banner is printed; "blink 1" (8 bytes) follows its first 500 ms period.
     armed = b.line("demo: LED1 red (GPIO 8) blinks every 500 ms; press button A (GPIO 12)").time_ps
