@@ -58,6 +58,7 @@ class BlockBudget:
             self._py_remaining = 0
             self._py_executed = 0
             self._py_stop = False
+            self._py_last_block = 0
             self._cache: dict[tuple[int, int], int] = {}
             uc.hook_add(unicorn.UC_HOOK_BLOCK, self._py_block_hook)
 
@@ -80,6 +81,7 @@ class BlockBudget:
             self._cache[key] = count
         self._py_executed += count
         self._py_remaining -= count
+        self._py_last_block = address
 
     # --- quantum control ---------------------------------------------------------------------------------------
     def arm(self, instructions: int) -> None:
@@ -103,6 +105,11 @@ class BlockBudget:
     @property
     def executed(self) -> int:
         return self._s.executed if self.native else self._py_executed
+
+    @property
+    def last_block(self) -> int:
+        """Address of the last block charged (the block that was running when the core stopped)."""
+        return self._s.last_block if self.native else self._py_last_block
 
     @property
     def spent(self) -> bool:

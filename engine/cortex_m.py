@@ -460,23 +460,47 @@ class CortexM4:
 
     bkpt_handler: Callable[["CortexM4", int], bool] | None = None
 
+    def _hint_before(self, pc: int) -> int | None:
+        """The WFE/YIELD hint that just ended the run, or None.
+
+        Unicorn stops *after* WFE and YIELD (qemu leaves the translation block with the PC advanced) and reports
+        them as UC_ERR_INSN_INVALID, while an undefined instruction stops *at* itself; so the hint is the last
+        instruction of the block that just ran, found by walking that block's Thumb-2 encodings. qemu executes
+        SEV as a no-op, so a SEV earlier in the same block is applied here (it sets the event register)."""
+        start = self.budget.last_block
+        if not start <= pc - 2 or pc - start > 4096:
+            return None
+        code = self._read_code(start, pc - start)
+        if len(code) != pc - start:
+            return None
+        hints = []
+        i = 0
+        while i + 1 < len(code):
+            size = 4 if code[i + 1] >> 3 >= 0x1D else 2
+            half = int.from_bytes(code[i:i + 2], "little")
+            word = int.from_bytes(code[i + 2:i + 4], "little") if size == 4 else 0
+            if size == 2 and half in (0xBF10, 0xBF20, 0xBF40):
+                hints.append((i + size, half))
+            elif half == 0xF3AF and word in (0x8001, 0x8002, 0x8004):
+                hints.append((i + size, {0x8001: 0xBF10, 0x8002: 0xBF20, 0x8004: 0xBF40}[word]))
+            i += size
+        if i != len(code) or not hints or hints[-1][0] != len(code) or hints[-1][1] == 0xBF40:
+            return None
+        if any(h == 0xBF40 for _, h in hints[:-1]):
+            self.event_register = True
+        return hints[-1][1]
+
     def _handle_error(self, error: unicorn.UcError, pc: int) -> None:
         if error.errno == unicorn.UC_ERR_INSN_INVALID:
-            insn = self._read_code(pc, 4)
-            half = int.from_bytes(insn[:2], "little") if len(insn) >= 2 else 0
-            word = int.from_bytes(insn[2:4], "little") if len(insn) >= 4 else 0
-            if half in (0xBF20, 0xBF10, 0xBF40) or (half == 0xF3AF and word in (0x8001, 0x8002, 0x8004)):
-                size = 2 if half != 0xF3AF else 4
-                hint = half if size == 2 else {0x8001: 0xBF10, 0x8002: 0xBF20, 0x8004: 0xBF40}[word]
-                self.uc.reg_write(A.UC_ARM_REG_PC, (pc + size) | 1)
+            hint = self._hint_before(pc)
+            if hint is not None:
                 if hint == 0xBF20:  # WFE: sleep unless the event register is set
                     if self.event_register:
                         self.event_register = False
                     elif not self._would_wake():
                         self.sleeping = True
-                elif hint == 0xBF40:  # SEV
-                    self.event_register = True
                 return
+            insn = self._read_code(pc, 4)
             self._fault(USAGEFAULT, UFSR_UNDEFINSTR, pc, None, f"undefined instruction {insn[:4].hex()}")
         elif error.errno in (unicorn.UC_ERR_READ_UNMAPPED, unicorn.UC_ERR_WRITE_UNMAPPED,
                              unicorn.UC_ERR_FETCH_UNMAPPED, unicorn.UC_ERR_READ_PROT, unicorn.UC_ERR_WRITE_PROT,
