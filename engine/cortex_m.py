@@ -118,6 +118,7 @@ class CortexM4:
         self.reset_vtor = 0
         self.reset_requested = False
         self.event_register = False
+        self.wfe_sleep = False            # asleep in WFE (wakes on events; masked interrupts do not wake it)
         self.on_reset_request: Callable[["CortexM4"], None] | None = None
         self.fault_listeners: list[Callable[[GuestFault], None]] = []
         self._running = False
@@ -247,9 +248,20 @@ class CortexM4:
 
     def set_irq(self, irq: int, level: bool) -> None:
         """An interrupt input of this core's NVIC (wired from a model's IrqLine)."""
+        newly_pending = level and EXTERNAL_BASE + irq not in self.state.pending
         self.state.set_line(irq, level)
         if level:
+            if newly_pending and self.scs.regs["SCR"] & 0x10:
+                self._send_event()  # SEVONPEND: an interrupt entering the pending state is an event (B3.2.7)
             self._exceptions_changed()
+
+    def _send_event(self) -> None:
+        """A WFE wake-up event: wakes a core sleeping in WFE (the wake-up consumes it), else sets the event
+        register so the next WFE does not sleep (ARMv7-M ARM B1.5.18)."""
+        if self.sleeping and self.wfe_sleep:
+            self.sleeping = False
+        else:
+            self.event_register = True
 
     # ---- registers --------------------------------------------------------------------------------------------------
     def reg(self, name: str) -> int:
@@ -316,14 +328,17 @@ class CortexM4:
         self.scs.systick.clock_changed(hz)
 
     # ---- running ----------------------------------------------------------------------------------------------------
-    def _would_wake(self) -> bool:
-        """WFI wakes on any pending interrupt that would pre-empt if PRIMASK were clear (B1.5.19)."""
+    def _would_wake(self, wfe: bool | None = None) -> bool:
+        """WFI wakes on any pending interrupt that would pre-empt if PRIMASK were clear (B1.5.19); WFE only on
+        one that is not masked at all ("unless masked by the exception mask registers or the current priority")."""
         number = self.state.highest_pending()
         if number is None:
             return False
-        _, faultmask, basepri = self._masks()
+        primask, faultmask, basepri = self._masks()
+        if not (self.wfe_sleep if wfe is None else wfe):
+            primask = 0
         prio = self.state.group_priority(self.state.get_priority(number))
-        return prio < self.state.execution_priority(0, faultmask, basepri)
+        return prio < self.state.execution_priority(primask, faultmask, basepri)
 
     def run_until(self, horizon: int) -> None:
         """Run this core up to virtual time `horizon`, or to the next scheduled event if that comes first (the
@@ -415,6 +430,7 @@ class CortexM4:
         if not self.budget.spent and stop is None and executed:
             # emu_start returned on its own: WFI (Unicorn ends the run on a halt).
             if self._is_wfi(pc):
+                self.wfe_sleep = False
                 self.sleeping = not self._would_wake()
 
     def _is_wfi(self, pc: int) -> bool:
@@ -497,7 +513,8 @@ class CortexM4:
                 if hint == 0xBF20:  # WFE: sleep unless the event register is set
                     if self.event_register:
                         self.event_register = False
-                    elif not self._would_wake():
+                    elif not self._would_wake(wfe=True):
+                        self.wfe_sleep = True
                         self.sleeping = True
                 return
             insn = self._read_code(pc, 4)
@@ -712,4 +729,5 @@ class CortexM4:
             uc.reg_write(A.UC_ARM_REG_PSP, psp)
         uc.reg_write(A.UC_ARM_REG_PC, ret & ~1)
         if to_thread and self.scs.regs["SCR"] & 0x2 and not self.state.active:
+            self.wfe_sleep = False
             self.sleeping = not self._would_wake()  # SLEEPONEXIT
