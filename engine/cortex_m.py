@@ -659,6 +659,7 @@ class CortexM4:
         uc.reg_write(A.UC_ARM_REG_PC, vector & ~1)
         self.state.activate(number)
         self.sleeping = False
+        self.event_register = True  # exception entry and exit set the event register (see _exception_return)
         if not vector & 1:
             # Executing a handler with the Thumb bit clear is an INVSTATE UsageFault; escalated since it is nested.
             self._fault(USAGEFAULT, UFSR_INVSTATE, vector & ~1, None, f"vector {number} has the Thumb bit clear")
@@ -676,6 +677,9 @@ class CortexM4:
             self._fault(USAGEFAULT, UFSR_INVPC, exc_return, None, f"invalid EXC_RETURN 0x{exc_return:08x}")
             return
         self.state.deactivate(current)
+        # Exception entry and exit set the event register, so a WFE after a handler ran does not sleep (ARMv7-M
+        # ARM B1.5.18; Cortex-M3 erratum 563915 lists entry and exit among the conditions that must set it).
+        self.event_register = True
         if current != NMI:
             # DeActivate() clears FAULTMASK on return from any exception but NMI (ARMv7-M ARM B1.5.8).
             uc.reg_write(A.UC_ARM_REG_FAULTMASK, 0)
