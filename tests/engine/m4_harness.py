@@ -127,3 +127,11 @@ class Bare:
 
     def label(self, name: str) -> int:
         return self.labels[name]
+
+
+def elf32(code: bytes, base: int = TCM) -> bytes:
+    """A minimal ARM ELF executable: one PT_LOAD of `code` at `base`, e_entry = base (the vector table)."""
+    header = struct.pack("<16sHHIIIIIHHHHHH", b"\x7fELF\x01\x01\x01" + bytes(9), 2, 40, 1, base, 52, 0,
+                         0x05000400, 52, 32, 1, 40, 0, 0)
+    phdr = struct.pack("<8I", 1, 0x100, base, base, len(code), len(code), 7, 4)
+    return header + phdr + bytes(0x100 - 52 - 32) + code

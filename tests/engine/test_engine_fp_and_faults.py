@@ -1,0 +1,381 @@
+"""FP exception frames, SVC, PendSV and the fault model (escalation, lockup) of an IO core.
+
+Rules: ARMv7-M ARM (DDI 0403E) B1.5.6-B1.5.8 (26-word frames, EXC_RETURN 0xFFFFFFE1/E9/ED), B1.5.14-B1.5.16
+(fault escalation, HFSR.FORCED, lockup), B3.2.15 (CFSR), A7.7.175 (SVC).
+"""
+import struct
+
+from m4_harness import RESULTS, SCS, Bare
+
+SHCSR, CFSR, HFSR, BFAR, ICSR, SHPR3 = 0xD24, 0xD28, 0xD2C, 0xD38, 0xD04, 0xD20
+S_VALUES = [0x3F800000 + 0x10000 * i for i in range(16)]
+FPSCR_VALUE = 0x03C0009F          # AHP, DN, FZ, RMode = 3 and the cumulative flags
+
+
+def _fp_program(use_psp: bool) -> str:
+    loads = "\n".join(f" ldr r0, =0x{v:08x}\n vmov s{i}, r0" for i, v in enumerate(S_VALUES))
+    psp = """
+ ldr r0, =0x00128000
+ msr psp, r0
+ movs r0, #2
+ msr control, r0
+ isb
+""" if use_psp else ""
+    return f"""
+reset:
+{psp}
+{loads}
+ ldr r0, ={FPSCR_VALUE}
+ vmsr fpscr, r0
+ mov r5, sp
+ SAVE r5, 0
+ ldr r0, ={SCS + 0x100}
+ movs r1, #1
+ str r1, [r0]
+ ldr r0, ={SCS + 0x200}
+ str r1, [r0]
+ dsb
+ isb
+ vmrs r0, fpscr
+ SAVE r0, 1
+ mrs r0, control
+ SAVE r0, 2
+ ldr r1, ={RESULTS + 0x40}
+ vstmia r1, {{s0-s15}}
+ mov r5, sp
+ SAVE r5, 3
+done: b done
+irq0:
+ SAVE lr, 4
+ mov r0, sp
+ SAVE r0, 5
+ mrs r0, control
+ SAVE r0, 6
+ vmov.f32 s0, #-2.0
+ vmov.f32 s15, #-2.0
+ vadd.f32 s1, s0, s15
+ vmov s7, r0
+ movs r0, #0
+ vmsr fpscr, r0
+ mrs r1, psp
+ mrs r2, msp
+ SAVE r1, 7
+ SAVE r2, 8
+ bx lr
+"""
+
+
+def _check_fp_frame(b: Bare, exc_return: int, frame_sp_index: int) -> None:
+    r = b.results(9)
+    thread_sp = r[0]
+    assert r[4] == exc_return
+    frame = r[frame_sp_index]
+    assert frame == (thread_sp - 0x68) & ~7             # 26-word frame (8 core + 16 S + FPSCR + reserved)
+    stacked = b.words(frame, 26)
+    assert stacked[8:24] == S_VALUES and stacked[24] == FPSCR_VALUE
+    assert r[6] & 4 == 0                                # CONTROL.FPCA clear on entry
+    # S0-S15 and FPSCR clobbered by the handler are back after the return; FPCA set again.
+    assert struct.unpack("<16I", b.view.read(RESULTS + 0x40, 64)) == tuple(S_VALUES)
+    assert r[1] == FPSCR_VALUE
+    assert r[2] & 4
+    assert r[3] == thread_sp
+
+
+def test_fp_frame_msp_thread_e9():
+    b = Bare(_fp_program(False), {16: "irq0"})
+    b.run_us(30)
+    _check_fp_frame(b, 0xFFFFFFE9, 5)
+
+
+def test_fp_frame_psp_thread_ed():
+    b = Bare(_fp_program(True), {16: "irq0"})
+    b.run_us(30)
+    _check_fp_frame(b, 0xFFFFFFED, 7)
+    assert b.result(8) == 0x00130000                    # main stack untouched
+
+
+def test_fp_frame_nested_handler_e1():
+    body = f"""
+reset:
+ ldr r0, ={SCS + 0x400}
+ ldr r1, =0x00002040
+ str r1, [r0]
+ ldr r0, ={SCS + 0x100}
+ movs r1, #3
+ str r1, [r0]
+ ldr r0, ={SCS + 0x200}
+ movs r1, #1
+ str r1, [r0]
+ dsb
+ isb
+ vmov s0, r0
+ SAVE r0, 9
+done: b done
+irq0:
+ ldr r0, =0x40490FDB
+ vmov s3, r0
+ ldr r0, ={SCS + 0x200}
+ movs r1, #2
+ str r1, [r0]
+ dsb
+ isb
+ vmov r0, s3
+ SAVE r0, 2
+ SAVE lr, 3
+ bx lr
+irq1:
+ SAVE lr, 0
+ mov r0, sp
+ SAVE r0, 1
+ vmov.f32 s3, #1.0
+ bx lr
+"""
+    b = Bare(body, {16: "irq0", 17: "irq1"})
+    b.run_us(30)
+    r = b.results(4)
+    assert r[3] == 0xFFFFFFF9                           # thread had not used FP: basic frame for IRQ0
+    assert r[0] == 0xFFFFFFE1                           # IRQ0 used FP, then was pre-empted: FP frame, handler
+    assert r[2] == 0x40490FDB                           # S3 preserved across the nested handler
+    assert b.words(r[1], 26)[8 + 3] == 0x40490FDB
+
+
+def test_svc_immediate_from_stacked_pc_and_return_value():
+    body = """
+reset:
+ movs r0, #7
+ svc #42
+after_svc:
+ SAVE r0, 0
+ svc #0xAB
+ SAVE r0, 1
+done: b done
+svc_handler:
+ ldr r1, [sp, #24]
+ ldrb r2, [r1, #-2]
+ ldr r3, [sp]
+ add r3, r3, r2
+ str r3, [sp]
+ bx lr
+"""
+    b = Bare(body, {11: "svc_handler"})
+    b.run_us(10)
+    # The stacked PC is the instruction after SVC; its immediate is the low byte of the halfword before it.
+    assert b.results(2) == [7 + 42, 7 + 42 + 0xAB]
+
+
+def test_svc_with_primask_set_escalates_to_hardfault():
+    body = """
+reset:
+ cpsid i
+ svc #3
+ b reset
+hardfault:
+ ldr r0, [sp, #24]
+ SAVE r0, 0
+hang: b hang
+"""
+    b = Bare(body, {3: "hardfault"})
+    b.run_us(10)
+    assert b.core.state.active == [3]
+    assert b.scs(HFSR) & (1 << 30)                      # FORCED: SVCall could not be taken
+    assert b.result(0) == b.label("reset") + 4          # return address: after the SVC
+
+
+def test_svc_in_higher_priority_handler_escalates():
+    body = f"""
+reset:
+ ldr r0, ={SCS + 0xD1C}
+ ldr r1, =0x80000000
+ str r1, [r0]
+ ldr r0, ={SCS + 0x100}
+ movs r1, #1
+ str r1, [r0]
+ ldr r0, ={SCS + 0x200}
+ str r1, [r0]
+ dsb
+ isb
+done: b done
+irq0:
+ svc #0
+ bx lr
+hardfault:
+ mrs r0, ipsr
+ SAVE r0, 0
+hang: b hang
+"""
+    b = Bare(body, {3: "hardfault", 16: "irq0"})
+    b.run_us(10)
+    # IRQ0 runs at priority 0; SVCall at 0x80 cannot pre-empt it: escalation to HardFault (B1.5.15).
+    assert b.result(0) == 3 and b.scs(HFSR) & (1 << 30)
+
+
+def test_pendsv_runs_after_the_interrupt_that_pended_it():
+    body = f"""
+reset:
+ ldr r0, ={SCS + SHPR3}
+ ldr r1, =0x00E00000
+ str r1, [r0]
+ ldr r0, ={SCS + 0x100}
+ movs r1, #1
+ str r1, [r0]
+ ldr r0, ={SCS + 0x200}
+ str r1, [r0]
+ dsb
+ isb
+ SAVE r4, 3
+done: b done
+irq0:
+ ldr r0, ={SCS + ICSR}
+ ldr r1, =0x10000000
+ str r1, [r0]
+ dsb
+ isb
+ ldr r1, [r0]
+ SAVE r1, 0
+ movs r4, #1
+ SAVE r4, 1
+ bx lr
+pendsv:
+ SAVE r4, 2
+ movs r4, #2
+ ldr r0, ={SCS + ICSR}
+ ldr r1, [r0]
+ SAVE r1, 4
+ bx lr
+"""
+    b = Bare(body, {14: "pendsv", 16: "irq0"})
+    b.run_us(20)
+    r = b.results(5)
+    assert r[0] & (1 << 28) and (r[0] >> 12) & 0x1FF == 14     # PENDSVSET reads 1, PendSV is VECTPENDING
+    # PendSV (0xE0) did not pre-empt IRQ0 (0x00): it saw IRQ0's last write of r4, and ran before the thread
+    # resumed (the thread's next instruction saw PendSV's r4).
+    assert r[1] == 1 and r[2] == 1 and r[3] == 2
+    assert r[4] & 0x1FF == 14 and not r[4] & (1 << 28)
+
+
+def test_bus_fault_disabled_escalates_to_hardfault_forced():
+    body = """
+reset:
+ ldr r1, =0x40000000
+load:
+ ldr r0, [r1]
+ b reset
+hardfault:
+ ldr r0, [sp, #24]
+ SAVE r0, 0
+hang: b hang
+"""
+    b = Bare(body, {3: "hardfault"})
+    b.run_us(10)
+    assert b.result(0) == b.label("load")            # precise: the stacked PC is the faulting load
+    assert b.scs(HFSR) & (1 << 30)
+    cfsr = b.scs(CFSR)
+    assert cfsr & (1 << 9) and cfsr & (1 << 15)      # BFSR.PRECISERR, BFARVALID
+    assert b.scs(BFAR) == 0x40000000
+    b.core.scs.write(CFSR, 4, 0xFFFFFFFF)            # W1C
+    b.core.scs.write(HFSR, 4, 0xFFFFFFFF)
+    assert b.scs(CFSR) == 0 and b.scs(HFSR) == 0
+
+
+def test_bus_fault_enabled_is_taken_as_busfault():
+    body = f"""
+reset:
+ ldr r0, ={SCS + SHCSR}
+ ldr r1, =0x00020000
+ str r1, [r0]
+ ldr r1, =0x40000000
+load:
+ str r0, [r1]
+after:
+ SAVE r0, 1
+done: b done
+busfault:
+ ldr r0, [sp, #24]
+ SAVE r0, 0
+ adds r0, #2
+ str r0, [sp, #24]
+ bx lr
+"""
+    b = Bare(body, {5: "busfault"})
+    b.run_us(10)
+    assert b.result(0) == b.label("load")
+    assert b.core.pc in (b.label("done"), b.label("done") + 2)   # resumed after the skipped store
+    assert not b.scs(HFSR) & (1 << 30)
+
+
+def test_undefined_instruction_usagefault_undefinstr():
+    body = f"""
+reset:
+ ldr r0, ={SCS + SHCSR}
+ ldr r1, =0x00040000
+ str r1, [r0]
+bad:
+ udf #7
+ movs r0, #5
+ SAVE r0, 1
+done: b done
+usagefault:
+ ldr r0, [sp, #24]
+ SAVE r0, 0
+ adds r0, #2
+ str r0, [sp, #24]
+ bx lr
+"""
+    b = Bare(body, {6: "usagefault"})
+    b.run_us(10)
+    assert b.result(0) == b.label("bad") and b.result(1) == 5
+    assert b.scs(CFSR) & (1 << 16)                   # UFSR.UNDEFINSTR
+    assert b.unexpected() == 0
+
+
+def test_undefined_instruction_without_usagefault_enable_goes_to_hardfault():
+    body = """
+reset:
+bad:
+ udf #7
+hardfault:
+ ldr r0, [sp, #24]
+ SAVE r0, 0
+hang: b hang
+"""
+    b = Bare(body, {3: "hardfault"})
+    b.run_us(10)
+    assert b.result(0) == b.label("bad")
+    assert b.scs(0xD2C) & (1 << 30) and b.scs(CFSR) & (1 << 16)
+
+
+def test_fault_in_hardfault_is_lockup_reported_as_guest_fault():
+    body = """
+reset:
+ ldr r1, =0x40000000
+ ldr r0, [r1]
+hardfault:
+ ldr r1, =0x50000000
+second:
+ ldr r0, [r1]
+hang: b hang
+"""
+    b = Bare(body, {3: "hardfault"})
+    b.run_us(10)
+    fault = b.core.locked_up
+    assert fault is not None and "lockup" in fault.kind
+    assert fault.pc == b.label("second") and fault.address == 0x50000000
+    assert b.faults == [fault]
+    t = b.core.time
+    b.run_us(10)                                     # a locked-up core executes nothing more
+    assert b.core.pc == b.label("second") and b.faults == [fault] and b.core.time >= t
+
+
+def test_stop_on_fault_reports_the_first_fault():
+    body = """
+reset:
+ ldr r1, =0x40000000
+load:
+ ldr r0, [r1]
+hang: b hang
+"""
+    b = Bare(body, stop_on_fault=True)
+    b.run_us(10)
+    assert len(b.faults) == 1
+    assert b.faults[0].kind == "BusFault" and b.faults[0].pc == b.label("load")
+    assert b.faults[0].address == 0x40000000

@@ -1,0 +1,404 @@
+"""SysTick in virtual time, HCLK switches, WFI/WFE/SEV sleep, sleep-on-exit and determinism of an IO core.
+
+Rules: ARMv7-M ARM (DDI 0403E) B3.3 (SysTick: 24-bit down-counter, reload on the tick after reaching 0, COUNTFLAG
+cleared by a read of SYST_CSR or any write to SYST_CVR), B1.5.19 (WFI/WFE wake-up, SEVONPEND, SLEEPONEXIT).
+One instruction costs one cycle of HCLK (DESIGN.md "The embedded engine"); MT3620 HCLK is 26 MHz at reset and
+197.6 MHz with the PLL selected in the RGU (0x2101000C bits [9:8] = 2, MT3620-FACTS).
+"""
+from m4_harness import RESULTS, SCS, Bare, build, elf32
+from mt3620.engine.clock import PS_PER_SECOND, ps_for_cycles
+from mt3620.engine.machine import Machine
+
+CSR, RVR, CVR, CALIB = 0x10, 0x14, 0x18, 0x1C
+MS = PS_PER_SECOND // 1000
+
+
+def systick_program(reload: int) -> str:
+    return f"""
+reset:
+ ldr r0, ={SCS + 0x10}
+ ldr r1, ={reload}
+ str r1, [r0, #4]
+ movs r1, #0
+ str r1, [r0, #8]
+ movs r1, #7
+ str r1, [r0]
+spin:
+ adds r4, #1
+ b spin
+systick:
+ ldr r0, ={RESULTS}
+ ldr r1, [r0]
+ adds r1, #1
+ str r1, [r0]
+ bx lr
+"""
+
+
+def record_pends(core) -> list[int]:
+    times: list[int] = []
+    original = core.scs.systick._pend
+    core.scs.systick._pend = lambda: (times.append(core.clock.now), original())
+    return times
+
+
+def test_systick_period_at_26mhz():
+    b = Bare(systick_program(25_999), {15: "systick"})
+    times = record_pends(b.core)
+    b.run_until(10 * MS + MS // 2)
+    assert b.result(0) == 10
+    assert len(times) == 10
+    # RVR + 1 = 26000 cycles of 26 MHz: exactly 1 ms between ticks; the first comes 1 ms after the enable,
+    # which happened a few instructions after reset.
+    assert all(later - earlier == MS for earlier, later in zip(times, times[1:]))
+    assert MS <= times[0] < MS + ps_for_cycles(40, 26_000_000)
+
+
+def test_systick_follows_set_hz():
+    b = Bare(systick_program(25_999), {15: "systick"})
+    times = record_pends(b.core)
+    b.run_until(3 * MS + MS // 2)
+    switch = b.clock.now
+    left_cycles = b.core.scs.systick.read(0x8, 4)    # counter value at the switch (old clock)
+    b.core.set_hz(197_600_000)
+    b.run_until(4 * MS)
+    assert len(times) >= 6
+    before, after = [t for t in times if t < switch], [t for t in times if t > switch]
+    assert len(before) == 3
+    # The count in progress continues at the new rate...
+    assert abs(after[0] - (switch + ps_for_cycles(left_cycles, 197_600_000))) <= ps_for_cycles(2, 197_600_000)
+    # ...then every period is 26000 cycles of 197.6 MHz (131.578947 us), with no drift from rounding.
+    period = 26_000 * PS_PER_SECOND / 197_600_000
+    assert all(abs((t - after[0]) - k * period) <= 1 for k, t in enumerate(after))
+
+
+def test_countflag_clears_on_read_and_on_cvr_write():
+    b = Bare("reset:\n b reset\n")
+    st, clock = b.core.scs, b.clock
+    assert st.read(CSR, 4) & (1 << 2)                    # CLKSOURCE: processor clock
+    st.write(RVR, 4, 0xFFFFFFFF)
+    assert st.read(RVR, 4) == 0xFFFFFF                   # 24-bit reload
+    st.write(RVR, 4, 99)
+    st.write(CVR, 4, 12345)
+    assert st.read(CVR, 4) == 0                          # any write clears the counter
+    t0 = clock.now
+    st.write(CSR, 4, 1)                                  # ENABLE, no TICKINT
+    cycle = ps_for_cycles(1, 26_000_000)
+    clock.advance_to(t0 + cycle)
+    assert st.read(CVR, 4) == 99                         # reloaded on the first tick after 0
+    clock.advance_to(t0 + ps_for_cycles(100, 26_000_000))
+    assert st.read(CVR, 4) == 0
+    clock.advance_to(t0 + ps_for_cycles(150, 26_000_000))
+    assert st.read(CSR, 4) & (1 << 16)                   # reached 0 once: COUNTFLAG
+    assert not st.read(CSR, 4) & (1 << 16)               # cleared by the read
+    assert not st.read(0xD04, 4) & (1 << 26)             # TICKINT = 0: SysTick not pended
+    clock.advance_to(t0 + ps_for_cycles(260, 26_000_000))
+    st.write(CVR, 4, 1)
+    assert not st.read(CSR, 4) & (1 << 16)               # cleared by the CVR write
+    st.write(CSR, 4, 0)                                  # disabled: the count holds
+    held = st.read(CVR, 4)
+    clock.advance_to(clock.now + ps_for_cycles(1000, 26_000_000))
+    assert st.read(CVR, 4) == held
+
+
+def test_countflag_read_by_the_guest():
+    body = f"""
+reset:
+ ldr r0, ={SCS + 0x10}
+ movs r1, #50
+ str r1, [r0, #4]
+ movs r1, #0
+ str r1, [r0, #8]
+ movs r1, #1
+ str r1, [r0]
+wait:
+ ldr r1, [r0]
+ tst r1, #0x10000
+ beq wait
+ ldr r1, [r0]
+ SAVE r1, 0
+ ldr r1, [r0, #8]
+ SAVE r1, 1
+done: b done
+"""
+    b = Bare(body)
+    b.run_us(20)
+    assert b.result(0) == 0x5                            # ENABLE | CLKSOURCE, COUNTFLAG gone after the first read
+    assert b.result(1) <= 50
+
+
+def test_systick_on_the_machine_after_selecting_the_pll():
+    # Through the real platform: the app selects the PLL in the RGU, the engine switches HCLK, and SysTick with
+    # RVR = 197599 ticks every 1 ms; the core retires 197,600 instructions per ms in between.
+    body = f"""
+reset:
+ ldr r0, =0x2101000C
+ ldr r1, [r0]
+ bic r1, r1, #0x300
+ orr r1, r1, #0x200
+ str r1, [r0]
+{systick_program(197_599).split("reset:", 1)[1]}
+"""
+    code, labels = build(body, {15: "systick"})
+    m = Machine()
+    m.load("io0", data=elf32(code))
+    core = m.core("io0")
+    times = record_pends(core)
+    m.run_for(5 * MS + MS // 2)
+    assert core.hz == 197_600_000
+    assert m.read_memory("io0", RESULTS, 4) == (5).to_bytes(4, "little")
+    assert all(later - earlier == MS for earlier, later in zip(times, times[1:]))
+    assert MS <= times[0] < MS + ps_for_cycles(30, 26_000_000)  # enabled a few instructions after reset
+    assert abs(core.instructions - 197_600 * 5.5) < 200 + 5 * 20
+
+
+WFI_PROGRAM = f"""
+reset:
+ ldr r0, ={SCS + 0x400}
+ movs r1, #0x40
+ strb r1, [r0]
+ ldr r0, ={SCS + 0x100}
+ movs r1, #1
+ str r1, [r0]
+sleep:
+ wfi
+ ldr r0, ={RESULTS + 4}
+ ldr r1, [r0]
+ adds r1, #1
+ str r1, [r0]
+ b sleep
+irq0:
+ ldr r0, ={RESULTS}
+ ldr r1, [r0]
+ adds r1, #1
+ str r1, [r0]
+ bx lr
+"""
+
+
+def pulse(b: Bare, irq: int, at: int) -> None:
+    b.clock.schedule_at(at, lambda: b.core.set_irq(irq, True), "up")
+    b.clock.schedule_at(at + 1000, lambda: b.core.set_irq(irq, False), "down")
+
+
+def test_wfi_sleeps_until_an_interrupt_and_skips_time():
+    b = Bare(WFI_PROGRAM, {16: "irq0"})
+    pulse(b, 0, 5 * MS)
+    b.run_until(4 * MS)
+    assert b.core.sleeping and b.results(2) == [0, 0]
+    asleep = b.core.instructions
+    assert asleep < 40                                   # no spinning: 4 ms of sleep cost no instructions
+    b.run_until(6 * MS)
+    assert b.results(2) == [1, 1]                        # handler, then the instruction after WFI
+    assert b.core.sleeping and b.core.instructions - asleep < 40
+    assert b.core.time >= 6 * MS
+
+
+def test_wfi_wakes_on_masked_interrupt_without_taking_it():
+    body = WFI_PROGRAM.replace("sleep:\n wfi", " cpsid i\nsleep:\n wfi")
+    b = Bare(body, {16: "irq0"})
+    pulse(b, 0, 2 * MS)
+    b.run_until(3 * MS)
+    # B1.5.19: WFI wakes for a pending interrupt that would pre-empt if PRIMASK were 0; PRIMASK keeps it pending.
+    assert b.result(0) == 0 and b.result(1) >= 1
+    assert b.scs(0x200) & 1
+
+
+def test_wfi_ignores_disabled_interrupt():
+    body = WFI_PROGRAM.replace(" movs r1, #1\n str r1, [r0]\nsleep:", " movs r1, #2\n str r1, [r0]\nsleep:")
+    b = Bare(body, {16: "irq0"})
+    pulse(b, 0, 2 * MS)
+    b.run_until(3 * MS)
+    assert b.results(2) == [0, 0] and b.core.sleeping
+    assert b.scs(0x200) & 1                              # pending, but disabled: no wake-up
+
+
+def test_wfe_sev_event_register():
+    body = f"""
+reset:
+ ldr r0, ={SCS + 0x100}
+ movs r1, #1
+ str r1, [r0]
+ sev
+ wfe
+ movs r0, #1
+ SAVE r0, 0
+ wfe
+ movs r0, #2
+ SAVE r0, 1
+done: b done
+irq0:
+ movs r0, #3
+ SAVE r0, 2
+ bx lr
+"""
+    b = Bare(body, {16: "irq0"})
+    b.run_until(1 * MS)
+    # SEV set the event register, so the first WFE cleared it and went on; the second one sleeps.
+    assert b.results(3) == [1, 0, 0] and b.core.sleeping
+    pulse(b, 0, 2 * MS)
+    b.run_until(3 * MS)
+    assert b.results(3) == [1, 2, 3]
+
+
+def test_wfe_wakes_on_pending_disabled_interrupt_with_sevonpend():
+    # SCR.SEVONPEND: an interrupt becoming pending is a WFE wake-up event even when disabled (B1.5.19).
+    body = f"""
+reset:
+ ldr r0, ={SCS + 0xD10}
+ movs r1, #0x10
+ str r1, [r0]
+ wfe
+ movs r0, #1
+ SAVE r0, 0
+done: b done
+"""
+    b = Bare(body)
+    b.run_until(1 * MS)
+    assert b.result(0) == 0 and b.core.sleeping
+    pulse(b, 3, 2 * MS)
+    b.run_until(3 * MS)
+    assert b.result(0) == 1 and b.unexpected() == 0
+
+
+def test_wfe_returns_at_once_after_an_exception():
+    # Exception entry and exit set the event register (the Cortex-M3 erratum 563915 lists them among the
+    # conditions that must set it; the Cortex-M4 does), so a WFE right after a handler ran does not sleep.
+    body = f"""
+reset:
+ sev
+ wfe
+ ldr r0, ={SCS + 0x100}
+ movs r1, #1
+ str r1, [r0]
+ ldr r0, ={SCS + 0x200}
+ str r1, [r0]
+ dsb
+ isb
+ wfe
+ movs r0, #1
+ SAVE r0, 0
+ wfe
+ movs r0, #2
+ SAVE r0, 1
+done: b done
+irq0:
+ bx lr
+"""
+    b = Bare(body, {16: "irq0"})
+    b.run_until(1 * MS)
+    assert b.results(2) == [1, 0] and b.core.sleeping
+
+
+def test_wfe_is_not_woken_by_an_interrupt_masked_by_primask():
+    # Cortex-M4 Generic User Guide, WFE: it waits for "an exception, unless masked by the exception mask registers
+    # or the current priority level" (WFI, by contrast, wakes and leaves the interrupt pending).
+    body = f"""
+reset:
+ cpsid i
+ ldr r0, ={SCS + 0x100}
+ movs r1, #1
+ str r1, [r0]
+ sev
+ wfe
+ wfe
+ movs r0, #1
+ SAVE r0, 0
+done: b done
+irq0:
+ bx lr
+"""
+    b = Bare(body, {16: "irq0"})
+    pulse(b, 0, 1 * MS)
+    b.run_until(2 * MS)
+    assert b.result(0) == 0 and b.core.sleeping and b.scs(0x200) & 1
+
+
+def test_yield_is_a_no_op_and_wfe_then_undefined_is_told_apart():
+    body = f"""
+reset:
+ ldr r0, ={SCS + 0xD24}
+ ldr r1, =0x00040000
+ str r1, [r0]
+ yield
+ movs r0, #1
+ SAVE r0, 0
+ sev
+ wfe
+bad:
+ udf #1
+ movs r0, #2
+ SAVE r0, 1
+done: b done
+usagefault:
+ ldr r0, [sp, #24]
+ SAVE r0, 2
+ adds r0, #2
+ str r0, [sp, #24]
+ bx lr
+"""
+    b = Bare(body, {6: "usagefault"})
+    b.run_us(20)
+    # The WFE consumed the event and went on; the UDF after it is the faulting instruction, not the WFE.
+    assert b.results(3) == [1, 2, b.label("bad")]
+
+
+def test_sleep_on_exit_returns_to_sleep_without_running_thread_code():
+    body = WFI_PROGRAM.replace("sleep:\n wfi", f" ldr r0, ={SCS + 0xD10}\n movs r1, #2\n str r1, [r0]\nsleep:\n wfi")
+    b = Bare(body, {16: "irq0"})
+    pulse(b, 0, 1 * MS)
+    pulse(b, 0, 2 * MS)
+    b.run_until(3 * MS)
+    assert b.results(2) == [2, 0]                        # two handlers, no thread instruction after WFI
+    assert b.core.sleeping
+
+
+def _mixed_run() -> tuple:
+    body = f"""
+reset:
+ ldr r0, ={SCS + 0x10}
+ ldr r1, =2599
+ str r1, [r0, #4]
+ movs r1, #7
+ str r1, [r0]
+ ldr r0, ={SCS + 0x100}
+ movs r1, #3
+ str r1, [r0]
+loop:
+ adds r4, #3
+ eor r5, r5, r4, ror #7
+ tst r4, #0x100
+ it ne
+ addne r6, #1
+ vmov s2, r4
+ vcvt.f32.u32 s3, s2
+ vadd.f32 s4, s4, s3
+ cmp r4, #0x3000
+ blo loop
+ wfi
+ b loop
+systick:
+ adds r7, #1
+ bx lr
+irq0:
+ add r8, r8, r4
+ ldr r0, ={SCS + 0x200}
+ movs r1, #2
+ str r1, [r0]
+ bx lr
+irq1:
+ adds r9, #1
+ bx lr
+"""
+    b = Bare(body, {15: "systick", 16: "irq0", 17: "irq1"})
+    for k in range(1, 8):
+        pulse(b, 0, k * 317_000_000 + 12_345)
+    b.run_until(3 * MS)
+    regs = {name: b.core.reg(name) for name in ("r4", "r5", "r6", "r7", "r8", "r9", "sp", "pc", "xpsr", "s4")}
+    return b.core.instructions, b.core.time, b.clock.now, regs
+
+
+def test_same_program_twice_same_counts_registers_and_time():
+    first, second = _mixed_run(), _mixed_run()
+    assert first == second
+    assert first[3]["r7"] > 0 and first[3]["r8"] > 0 and first[3]["r9"] == 7
