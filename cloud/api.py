@@ -23,6 +23,8 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from mt3620 import attestation as ae
+
 from . import pki, verifier
 from .store import ROLE_RANK, ServiceError, Store, User
 
@@ -630,7 +632,12 @@ def _b64(body: dict, name: str, size: int | None = None) -> bytes:
 
 class DeviceApp:
     """WSGI app of the device endpoints. The TLS layer (server.py) has already checked that a presented client
-    certificate chains to the service root; this app checks tenant CA, device claim, expiry and role."""
+    certificate chains to the service root; this app checks tenant CA, device claim, expiry and role.
+
+    Attestation (docs/cloud.md, "Device protocol"): `POST /device/v1/attestation/nonce {DeviceId}` issues a
+    32-byte nonce; `POST /device/v1/attestation {Evidence, ClientPublicKey (64-byte X||Y), Nonce, TenantId?}`
+    (all binary fields base64) accepts evidence whose nonce field is
+    `verifier.attestation_challenge(Nonce, ClientPublicKey)` and certifies that client key."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -692,14 +699,16 @@ class DeviceApp:
             body = self._json_body(request)
             evidence = _b64(body, "Evidence")
             client_key = _b64(body, "ClientPublicKey", 64)
-            signature = _b64(body, "ClientKeySignature", 64)
+            # The nonce this service issued; the evidence attests verifier.attestation_challenge(nonce, client key).
+            # Other fields (such as the retired ClientKeySignature) are ignored, as on every device endpoint.
+            nonce = _b64(body, "Nonce", ae.NONCE_SIZE)
             tenant = body.get("TenantId")
             if tenant is not None:
                 try:
                     tenant = str(uuid.UUID(str(tenant)))
                 except ValueError:
                     raise ServiceError(400, "BadRequest", "TenantId is not a GUID") from None
-            outcome, certs = self.store.attest(evidence, client_key, signature, tenant)
+            outcome, certs = self.store.attest(evidence, client_key, nonce, tenant)
             if not outcome.ok:
                 return _json({"Result": "Failed", "Reason": outcome.reason, "Message": outcome.message}, 403)
             return _json(dict(certs, Result="Passed"))

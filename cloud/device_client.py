@@ -3,6 +3,10 @@
 It holds the three P-256 keys a Pluton holds (identity = device ID, attestation, client authentication) and speaks
 the device protocol of docs/cloud.md over real TLS (http.client + ssl): nonce, attestation, then update checks,
 image downloads and error uploads with the issued client certificate (mutual TLS).
+
+Attestation binds the TLS client key: the device attests `attestation_challenge(nonce, client public key)`
+instead of the bare nonce. Evidence comes from an `attester` (challenge -> evidence bytes; on the emulated device,
+the Pluton's PROCESS_ATTESTATION) or, without one, from the software attestation key in `DeviceKeys`.
 """
 from __future__ import annotations
 
@@ -14,13 +18,14 @@ import ssl
 import tempfile
 import urllib.parse
 from dataclasses import dataclass, field
+from typing import Callable
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from mt3620 import attestation as ae
 
-from .verifier import client_key_message
+from .verifier import attestation_challenge
 
 
 class DeviceApiError(Exception):
@@ -46,11 +51,27 @@ class DeviceKeys:
 
 
 class DeviceClient:
-    def __init__(self, device_url: str, root_pem: str, keys: DeviceKeys | None = None, timeout: float = 30.0) -> None:
+    def __init__(self, device_url: str, root_pem: str, keys: DeviceKeys | None = None, timeout: float = 30.0, *,
+                 attester: Callable[[bytes], bytes] | None = None,
+                 client_key: ec.EllipticCurvePrivateKey | None = None, device_id: str | bytes | None = None) -> None:
+        """`attester(challenge)` returns evidence bytes for the 32-byte challenge (default: sign with
+        `keys.attestation`); `client_key` is the TLS client key to have certified (default: `keys.client`);
+        `device_id` (128 hex digits or 64 bytes) is the ID nonces are asked for (default: `keys.device_id`), for an
+        attester whose identity key is not in `keys` (a Pluton never reveals it)."""
         parsed = urllib.parse.urlsplit(device_url)
         self.host, self.port = parsed.hostname, parsed.port or 443
         self.root_pem = root_pem
         self.keys = keys or DeviceKeys()
+        self.attester = attester
+        self.client_key = client_key if client_key is not None else self.keys.client
+        if device_id is None:
+            self.device_id = self.keys.device_id
+        elif isinstance(device_id, (bytes, bytearray)) and len(device_id) == ae.DEVICE_ID_SIZE:
+            self.device_id = bytes(device_id).hex().upper()
+        elif isinstance(device_id, str) and len(device_id) == 2 * ae.DEVICE_ID_SIZE:
+            self.device_id = bytes.fromhex(device_id).hex().upper()
+        else:
+            raise ValueError("device_id must be 64 bytes or 128 hex digits")
         self.timeout = timeout
         self.client_chain_pem: str | None = None
         self.update_chain_pem: str | None = None
@@ -66,7 +87,7 @@ class DeviceClient:
                 with open(cert, "w") as f:
                     f.write(chain_pem)
                 with open(key, "wb") as f:
-                    f.write(self.keys.client.private_bytes(serialization.Encoding.PEM,
+                    f.write(self.client_key.private_bytes(serialization.Encoding.PEM,
                                                            serialization.PrivateFormat.PKCS8,
                                                            serialization.NoEncryption()))
                 ctx.load_cert_chain(cert, key)
@@ -103,22 +124,40 @@ class DeviceClient:
         self._conns.clear()
 
     def nonce(self) -> bytes:
-        out = self._request("POST", "/device/v1/attestation/nonce", {"DeviceId": self.keys.device_id})
+        out = self._request("POST", "/device/v1/attestation/nonce", {"DeviceId": self.device_id})
         return base64.b64decode(out["Nonce"])
 
+    @property
+    def client_public_key(self) -> bytes:
+        return ae.public_key_to_raw(self.client_key)
+
+    def challenge(self, nonce: bytes) -> bytes:
+        """What the device attests for the service's `nonce`: it binds this client's TLS key."""
+        return attestation_challenge(nonce, self.client_public_key)
+
     def evidence(self, nonce: bytes, measurements: list[ae.Measurement]) -> bytes:
+        """Software evidence: the 32-byte `nonce` field as given, signed by `keys.attestation`."""
         return ae.encode_evidence(nonce, bytes.fromhex(self.keys.device_id), measurements,
                                   lambda data: ae.sign_raw(self.keys.attestation, data))
 
     def attest(self, measurements: list[ae.Measurement] = (), tenant_id: str | None = None,
                evidence: bytes | None = None, nonce: bytes | None = None) -> dict:
+        """Nonce (fetched unless given), evidence for the challenge (unless given), then the attestation request.
+        `measurements` feed the software attester only; an `attester` measures for itself."""
         nonce = nonce if nonce is not None else self.nonce()
-        evidence = evidence if evidence is not None else self.evidence(nonce, list(measurements))
-        client_pub = ae.public_key_to_raw(self.keys.client)
-        body = {"Evidence": base64.b64encode(evidence).decode(),
-                "ClientPublicKey": base64.b64encode(client_pub).decode(),
-                "ClientKeySignature": base64.b64encode(ae.sign_raw(self.keys.attestation,
-                                                                   client_key_message(nonce, client_pub))).decode()}
+        if evidence is None:
+            challenge = self.challenge(nonce)
+            if self.attester is not None:
+                if measurements:
+                    raise ValueError("measurements are chosen by the attester; pass none with an attester")
+                evidence = self.attester(challenge)
+                if not isinstance(evidence, (bytes, bytearray)):
+                    raise TypeError(f"the attester returned {type(evidence).__name__}, not evidence bytes")
+            else:
+                evidence = self.evidence(challenge, list(measurements))
+        body = {"Evidence": base64.b64encode(bytes(evidence)).decode(),
+                "ClientPublicKey": base64.b64encode(self.client_public_key).decode(),
+                "Nonce": base64.b64encode(bytes(nonce)).decode()}
         if tenant_id:
             body["TenantId"] = tenant_id
         out = self._request("POST", "/device/v1/attestation", body)

@@ -824,23 +824,26 @@ class Store:
             c.execute(insert(nonces).values(nonce=nonce.hex(), device_id=device_id, expires_at=expires))
         return nonce, expires
 
-    def attest(self, evidence: bytes, client_public_key: bytes, client_key_signature: bytes,
+    def attest(self, evidence: bytes, client_public_key: bytes, nonce: bytes,
                tenant_id: str | None = None) -> tuple[verifier.Outcome, dict | None]:
-        """Verify evidence; on success issue the DAA client certificate and the update certificate."""
+        """Verify evidence bound to `nonce` (one this service issued) and `client_public_key` (the evidence's nonce
+        field is `verifier.attestation_challenge(nonce, client_public_key)`); on success issue the DAA client
+        certificate and the update certificate for that key. The nonce is consumed whatever the outcome."""
         now = self.now()
+        nonce = bytes(nonce)
         nonce_rec = device_rec = None
         policy = verifier.TrustPolicy()
+        with self._write() as c:
+            # Single use: the DELETE that returns the row is the only way to read a nonce.
+            row = c.execute(delete(nonces).where(nonces.c.nonce == nonce.hex())
+                            .returning(nonces.c.device_id, nonces.c.expires_at)).first()
+            if row is not None:
+                nonce_rec = verifier.NonceRecord(nonce, row.device_id, row.expires_at)
         try:
             parsed = ae.parse_evidence(evidence)
         except ae.AttestationFormatError:
             parsed = None
         if parsed is not None:
-            with self._write() as c:
-                # Single use: the DELETE that returns the row is the only way to read a nonce.
-                row = c.execute(delete(nonces).where(nonces.c.nonce == parsed.nonce.hex())
-                                .returning(nonces.c.device_id, nonces.c.expires_at)).first()
-                if row is not None:
-                    nonce_rec = verifier.NonceRecord(parsed.nonce, row.device_id, row.expires_at)
             with self._read() as c:
                 d = c.execute(select(devices.c.id, devices.c.tenant_id, devices.c.attestation_key)
                               .where(devices.c.id == parsed.device_id_hex)).first()
@@ -849,7 +852,7 @@ class Store:
                                                        bytes.fromhex(d.attestation_key) if d.attestation_key else None)
                     policy = self._trust_policy(c, d.tenant_id)
         outcome = verifier.verify(evidence, nonce_rec, device_rec, policy, now, expected_tenant=tenant_id,
-                                  client_public_key=client_public_key, client_key_signature=client_key_signature)
+                                  client_public_key=client_public_key)
         if not outcome.ok:
             return outcome, None
         cas = self.tenant_cas_cached(outcome.tenant_id)

@@ -4,12 +4,21 @@ The evidence byte format and its signature check live in `mt3620.attestation` (s
 this module adds the service's judgement: is the device claimed, is the nonce the one we issued and still fresh,
 does the device belong to the tenant it asked for, is its software trusted. No I/O, no clock reads.
 
-Emulator-defined (docs/cloud.md): the device also proves that the TLS client key it wants certified belongs to
-it, by signing CLIENT_KEY_CONTEXT || nonce || client public key (64 bytes X||Y) with its attestation key.
+Emulator-defined (docs/cloud.md, "Device protocol"): the attestation itself binds the TLS client key the device
+wants certified. The device does not attest the service's nonce directly but the challenge
+
+    challenge = SHA-256(CLIENT_KEY_CONTEXT || nonce (32) || client public key (64 bytes X||Y))
+
+(`attestation_challenge`), so the evidence's 32-byte nonce field is that challenge, and the evidence signature by
+the attestation key covers nonce and client key at once. A Pluton produces this with PROCESS_ATTESTATION alone:
+it never has to sign caller-chosen data with its attestation key (which would make it a signing oracle). The
+service names the nonce it issued in the request, consumes that record (single use) and requires
+`evidence.nonce == attestation_challenge(nonce, client public key)`; anything else is `stale-nonce`.
 """
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Mapping
@@ -63,8 +72,15 @@ class Outcome:
     result: dict | None = None      # the attestation result embedded in the certificate
 
 
-def client_key_message(nonce: bytes, client_public_key: bytes) -> bytes:
-    return CLIENT_KEY_CONTEXT + bytes(nonce) + bytes(client_public_key)
+def attestation_challenge(nonce: bytes, client_public_key: bytes) -> bytes:
+    """The 32 bytes a device attests (PROCESS_ATTESTATION's nonce argument) to bind `client_public_key` (64-byte
+    X||Y) to the service's `nonce` (32 bytes)."""
+    nonce, client_public_key = bytes(nonce), bytes(client_public_key)
+    if len(nonce) != ae.NONCE_SIZE:
+        raise ValueError(f"nonce must be {ae.NONCE_SIZE} bytes, got {len(nonce)}")
+    if len(client_public_key) != 64:
+        raise ValueError(f"client public key must be 64 bytes (X||Y), got {len(client_public_key)}")
+    return hashlib.sha256(CLIENT_KEY_CONTEXT + nonce + client_public_key).digest()
 
 
 def _fail(reason: str, message: str, **kw) -> Outcome:
@@ -95,40 +111,37 @@ def software_status(evidence: ae.Evidence, policy: TrustPolicy) -> tuple[str | N
 
 
 def verify(evidence_bytes: bytes, nonce: NonceRecord | None, device: DeviceRecord | None, policy: TrustPolicy,
-           now: _dt.datetime, *, expected_tenant: str | None = None, client_public_key: bytes | None = None,
-           client_key_signature: bytes | None = None) -> Outcome:
-    """Judge one attestation. `nonce` is the record the store consumed for the evidence's nonce (None when the
-    nonce was never issued or already used); `device` is the service's record of the evidence's device ID."""
+           now: _dt.datetime, *, client_public_key: bytes, expected_tenant: str | None = None) -> Outcome:
+    """Judge one attestation. `nonce` is the record the store consumed for the nonce the request named (None when
+    that nonce was never issued or already used); `device` is the service's record of the evidence's device ID;
+    `client_public_key` (64-byte X||Y) is the TLS key to certify, which the evidence must be bound to."""
     try:
         evidence = ae.parse_evidence(evidence_bytes)
     except ae.AttestationFormatError as exc:
         return _fail(MALFORMED, f"evidence is malformed ({exc.reason}): {exc}")
     device_id = evidence.device_id_hex
+    try:
+        ae.public_key_from_raw(client_public_key)
+    except ValueError as exc:
+        return _fail(MALFORMED, f"client public key is not a P-256 point: {exc}", device_id=device_id)
     if device is None or device.tenant_id is None:
         return _fail(UNKNOWN_DEVICE, f"device {device_id[:16]}... is not claimed by any tenant", device_id=device_id)
     if expected_tenant is not None and expected_tenant != device.tenant_id:
         return _fail(WRONG_TENANT, f"device is claimed by another tenant than {expected_tenant}", device_id=device_id)
-    if nonce is None or nonce.nonce != evidence.nonce:
+    if nonce is None:
         return _fail(STALE_NONCE, "nonce was not issued by this service or was already used", device_id=device_id)
     if nonce.device_id != device_id:
         return _fail(STALE_NONCE, "nonce was issued to another device", device_id=device_id)
     if now >= nonce.expires_at:
         return _fail(STALE_NONCE, "nonce has expired", device_id=device_id)
+    if evidence.nonce != attestation_challenge(nonce.nonce, client_public_key):
+        return _fail(STALE_NONCE, "evidence is not bound to this nonce and client key (its nonce field is not "
+                                  "SHA-256(context || nonce || client public key))", device_id=device_id)
     key = device.attestation_key or bytes.fromhex(device_id)
     try:
         ae.verify_evidence(evidence_bytes, key)
     except ae.AttestationError as exc:
         return _fail(BAD_SIGNATURE, f"evidence signature does not verify ({exc.reason})", device_id=device_id)
-    if client_public_key is not None:
-        try:
-            attest_key = ae.public_key_from_raw(key)
-            ae.public_key_from_raw(client_public_key)
-        except ValueError as exc:
-            return _fail(MALFORMED, f"client public key is not a P-256 point: {exc}", device_id=device_id)
-        if client_key_signature is None or not ae.verify_raw_signature(
-                attest_key, client_key_message(evidence.nonce, client_public_key), client_key_signature):
-            return _fail(BAD_SIGNATURE, "client key is not signed by the device's attestation key",
-                         device_id=device_id)
     failure, message, report = software_status(evidence, policy)
     if failure:
         return _fail(failure, message, device_id=device_id, tenant_id=device.tenant_id, evidence=evidence)

@@ -361,8 +361,10 @@ def test_certificates_from_old_and_new_tenant_ca_both_work(service, admin, tenan
 
 
 def _evidence_for(service, keys):
-    from mt3620.cloud.verifier import client_key_message
+    """(evidence, client public key, nonce): the arguments of Store.attest, evidence bound to nonce and key."""
+    from mt3620.cloud.verifier import attestation_challenge
     nonce, _ = service.store.issue_nonce(keys.device_id)
-    ev = ae.encode_evidence(nonce, bytes.fromhex(keys.device_id), [], lambda d: ae.sign_raw(keys.attestation, d))
     pub = ae.public_key_to_raw(keys.client)
-    return ev, pub, ae.sign_raw(keys.attestation, client_key_message(nonce, pub))
+    ev = ae.encode_evidence(attestation_challenge(nonce, pub), bytes.fromhex(keys.device_id), [],
+                            lambda d: ae.sign_raw(keys.attestation, d))
+    return ev, pub, nonce

@@ -89,12 +89,12 @@ def _race(url, tmp_path):
     keys = DeviceKeys()
     store.claim_device(tenant["Id"], {"DeviceId": keys.device_id})
     from mt3620 import attestation as ae
-    from mt3620.cloud.verifier import client_key_message
+    from mt3620.cloud.verifier import attestation_challenge
     nonce, _ = store.issue_nonce(keys.device_id)
-    ev = ae.encode_evidence(nonce, bytes.fromhex(keys.device_id), [], lambda d: ae.sign_raw(keys.identity, d))
     pub = ae.public_key_to_raw(keys.client)
-    sig = ae.sign_raw(keys.identity, client_key_message(nonce, pub))
-    outcomes = [s.attest(ev, pub, sig)[0] for s in (store, other)]
+    ev = ae.encode_evidence(attestation_challenge(nonce, pub), bytes.fromhex(keys.device_id), [],
+                            lambda d: ae.sign_raw(keys.identity, d))      # unclaimed attestation key: identity attests
+    outcomes = [s.attest(ev, pub, nonce)[0] for s in (store, other)]
     assert [o.ok for o in outcomes] == [True, False] and outcomes[1].reason == "stale-nonce"
     other.close()
     store.close()

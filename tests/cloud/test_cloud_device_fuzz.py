@@ -12,7 +12,7 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size
                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
                                                                                  max_size=4), max_leaves=12)
 KEYS = ["InstalledImages", "BootId", "OsVersion", "Capabilities", "FailedImages", "Events", "Evidence",
-        "ClientPublicKey", "ClientKeySignature", "TenantId", "DeviceId", "ComponentId", "ImageId", "EventTime"]
+        "ClientPublicKey", "Nonce", "ClientKeySignature", "TenantId", "DeviceId", "ComponentId", "ImageId", "EventTime"]
 BODIES = st.dictionaries(st.sampled_from(KEYS), JSON | st.lists(st.dictionaries(st.sampled_from(KEYS), JSON,
                                                                                  max_size=3), max_size=3),
                          max_size=5) | JSON

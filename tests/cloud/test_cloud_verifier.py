@@ -20,20 +20,21 @@ def keys():
     return DeviceKeys()
 
 
-def evidence(keys, nonce, measurements=(), sign_key=None):
+def evidence(keys, nonce, measurements=(), sign_key=None, client=None):
+    """Evidence as a device makes it: its nonce field is the challenge binding `nonce` and the client key."""
     sign_key = sign_key or keys.attestation
-    return ae.encode_evidence(nonce, bytes.fromhex(keys.device_id), list(measurements),
-                              lambda d: ae.sign_raw(sign_key, d))
+    client = client or ae.public_key_to_raw(keys.client)
+    return ae.encode_evidence(v.attestation_challenge(nonce, client), bytes.fromhex(keys.device_id),
+                              list(measurements), lambda d: ae.sign_raw(sign_key, d))
 
 
-def judge(keys, ev, nonce, *, device=..., policy=v.TrustPolicy(), now=NOW, nonce_rec=..., **kw):
+def judge(keys, ev, nonce, *, device=..., policy=v.TrustPolicy(), now=NOW, nonce_rec=..., client=None, **kw):
     if nonce_rec is ...:
         nonce_rec = v.NonceRecord(nonce, keys.device_id, NOW + dt.timedelta(seconds=60))
     if device is ...:
         device = v.DeviceRecord(keys.device_id, "tenant-a", bytes.fromhex(keys.attestation_public_hex))
-    client = ae.public_key_to_raw(keys.client)
-    sig = kw.pop("client_sig", None) or ae.sign_raw(keys.attestation, v.client_key_message(nonce, client))
-    return v.verify(ev, nonce_rec, device, policy, now, client_public_key=client, client_key_signature=sig, **kw)
+    client = client or ae.public_key_to_raw(keys.client)
+    return v.verify(ev, nonce_rec, device, policy, now, client_public_key=client, **kw)
 
 
 def m(svn=1, image=IMG):
@@ -70,9 +71,47 @@ def test_bad_signature(keys):
     nonce = os.urandom(32)
     forged = evidence(keys, nonce, sign_key=DeviceKeys().attestation)
     assert judge(keys, forged, nonce).reason == v.BAD_SIGNATURE
-    # The client key must be endorsed by the attestation key too.
-    bad = ae.sign_raw(DeviceKeys().attestation, b"x")
-    assert judge(keys, evidence(keys, nonce), nonce, client_sig=bad).reason == v.BAD_SIGNATURE
+
+
+def test_challenge_is_sha256_of_context_nonce_and_key():
+    import hashlib
+    nonce, client = bytes(range(32)), ae.public_key_to_raw(DeviceKeys().client)
+    assert v.attestation_challenge(nonce, client) == hashlib.sha256(
+        b"MT3620-CLIENT-AUTH-KEY\x00" + nonce + client).digest()
+    assert v.attestation_challenge(nonce, client) != v.attestation_challenge(bytes(32), client)
+    with pytest.raises(ValueError):
+        v.attestation_challenge(nonce[:31], client)
+    with pytest.raises(ValueError):
+        v.attestation_challenge(nonce, client[:63])
+
+
+def test_evidence_bound_to_another_client_key_is_refused(keys):
+    nonce = os.urandom(32)
+    other = ae.public_key_to_raw(DeviceKeys().client)
+    ev = evidence(keys, nonce, client=other)          # correctly signed, but for another TLS key
+    assert judge(keys, ev, nonce, client=other).ok
+    out = judge(keys, ev, nonce)
+    assert out.reason == v.STALE_NONCE and "not bound to this nonce and client key" in out.message
+
+
+def test_evidence_bound_to_another_nonce_is_refused(keys):
+    nonce, other = os.urandom(32), os.urandom(32)
+    out = judge(keys, evidence(keys, other), nonce)
+    assert out.reason == v.STALE_NONCE and "not bound" in out.message
+
+
+def test_evidence_of_the_bare_nonce_is_refused(keys):
+    """The old form (the service's nonce attested directly, no client key) no longer passes."""
+    nonce = os.urandom(32)
+    bare = ae.encode_evidence(nonce, bytes.fromhex(keys.device_id), [], lambda d: ae.sign_raw(keys.attestation, d))
+    assert judge(keys, bare, nonce).reason == v.STALE_NONCE
+
+
+def test_client_key_not_on_the_curve_is_malformed(keys):
+    nonce = os.urandom(32)
+    bogus = b"\x01" * 64
+    out = judge(keys, evidence(keys, nonce, client=bogus), nonce, client=bogus)
+    assert out.reason == v.MALFORMED and "client public key" in out.message
 
 
 def test_revoked_and_outdated(keys):
