@@ -632,9 +632,15 @@ class CortexM4:
             else:
                 self.view.write(new_sp, frame, self.access)
         except (BusError, unicorn.UcError):
-            self._lockup(exception_name(number), return_address, new_sp,
-                         f"stacking for {exception_name(number)} failed (STKERR): stack pointer 0x{sp:08x}")
-            return
+            # A bus error while stacking is a derived BusFault (BFSR.STKERR), taken once this exception is entered
+            # (ARMv7-M ARM B1.5.6 PushStack, B1.5.15); only at priority -1 or above is it a lockup.
+            if number in (HARDFAULT, NMI) or self.state.execution_priority(*self._masks()) <= -1:
+                self._lockup(exception_name(number), return_address, new_sp,
+                             f"stacking for {exception_name(number)} failed (STKERR): stack pointer 0x{sp:08x}")
+                return
+            stacking_failed = True
+        else:
+            stacking_failed = False
         vtor = self.scs.regs["VTOR"]
         try:
             vector = self.view.read_u32(vtor + 4 * number, self.access)
@@ -660,6 +666,11 @@ class CortexM4:
         self.state.activate(number)
         self.sleeping = False
         self.event_register = True  # exception entry and exit set the event register (see _exception_return)
+        if stacking_failed:
+            self._fault(BUSFAULT, BFSR_STKERR, vector & ~1, None,
+                        f"stacking for {exception_name(number)} failed: stack pointer 0x{sp:08x}",
+                        fault_address=new_sp)
+            return
         if not vector & 1:
             # Executing a handler with the Thumb bit clear is an INVSTATE UsageFault; escalated since it is nested.
             self._fault(USAGEFAULT, UFSR_INVSTATE, vector & ~1, None, f"vector {number} has the Thumb bit clear")
