@@ -379,3 +379,138 @@ hang: b hang
     assert len(b.faults) == 1
     assert b.faults[0].kind == "BusFault" and b.faults[0].pc == b.label("load")
     assert b.faults[0].address == 0x40000000
+
+
+def test_invalid_exc_return_is_usagefault_invpc():
+    body = f"""
+reset:
+ ldr r0, ={SCS + SHCSR}
+ ldr r1, =0x00040000
+ str r1, [r0]
+ ldr r0, ={SCS + 0x400}
+ movs r1, #0x40
+ strb r1, [r0]
+ ldr r0, ={SCS + 0x100}
+ movs r1, #1
+ str r1, [r0]
+ ldr r0, ={SCS + 0x200}
+ str r1, [r0]
+ dsb
+ isb
+done: b done
+irq0:
+ ldr r0, =0xFFFFFFF5
+ bx r0
+usagefault:
+ ldr r0, [sp, #24]
+ SAVE r0, 0
+ mrs r0, ipsr
+ SAVE r0, 1
+hang: b hang
+"""
+    b = Bare(body, {6: "usagefault", 16: "irq0"})
+    b.run_us(20)
+    # B1.5.8: an EXC_RETURN with a reserved form is an INVPC UsageFault, taken from the returning handler
+    # (IRQ0 at 0x40, so UsageFault at 0 pre-empts it rather than escalating).
+    assert b.scs(CFSR) & (1 << 18)
+    assert b.result(1) == 6
+    assert b.core.state.active == [16, 6]
+
+
+def test_vector_with_thumb_bit_clear_is_invstate_hardfault():
+    body = f"""
+reset:
+ ldr r0, ={SCS + 0x100}
+ movs r1, #1
+ str r1, [r0]
+ ldr r0, ={0x00100000 + 4 * 16}
+ ldr r1, [r0]
+ bic r1, r1, #1
+ str r1, [r0]
+ dsb
+ ldr r0, ={SCS + 0x200}
+ movs r1, #1
+ str r1, [r0]
+ dsb
+ isb
+done: b done
+irq0:
+ bx lr
+hardfault:
+ mrs r0, ipsr
+ SAVE r0, 0
+hang: b hang
+"""
+    b = Bare(body, {3: "hardfault", 16: "irq0"})
+    b.run_us(20)
+    # Executing a handler with EPSR.T = 0 is an INVSTATE UsageFault; disabled, it escalates to HardFault.
+    assert b.result(0) == 3
+    assert b.scs(CFSR) & (1 << 17) and b.scs(HFSR) & (1 << 30)
+
+
+def test_enabled_fault_below_current_priority_escalates():
+    body = f"""
+reset:
+ ldr r0, ={SCS + SHCSR}
+ ldr r1, =0x00040000
+ str r1, [r0]
+ ldr r0, ={SCS + 0xD18}
+ ldr r1, =0x00400000
+ str r1, [r0]
+ ldr r0, ={SCS + 0x100}
+ movs r1, #1
+ str r1, [r0]
+ ldr r0, ={SCS + 0x200}
+ str r1, [r0]
+ dsb
+ isb
+done: b done
+irq0:
+ udf #0
+usagefault:
+ movs r0, #6
+ SAVE r0, 0
+hang6: b hang6
+hardfault:
+ movs r0, #3
+ SAVE r0, 0
+hang3: b hang3
+"""
+    b = Bare(body, {3: "hardfault", 6: "usagefault", 16: "irq0"})
+    b.run_us(20)
+    # UsageFault is enabled but at priority 0x40, below IRQ0's 0x00: it escalates to HardFault (B1.5.15).
+    assert b.result(0) == 3 and b.scs(HFSR) & (1 << 30) and b.scs(CFSR) & (1 << 16)
+
+
+def test_stacking_on_a_bad_process_stack_faults_on_the_main_stack():
+    # B1.5.6/B1.5.15: a bus error while stacking (STKERR) is a BusFault (escalated to HardFault when disabled),
+    # taken on the main stack; it is not a lockup, so an RTOS can recover from a corrupt task stack.
+    body = f"""
+reset:
+ ldr r0, ={SCS + 0x100}
+ movs r1, #1
+ str r1, [r0]
+ ldr r0, =0x40001000
+ msr psp, r0
+ movs r0, #2
+ msr control, r0
+ isb
+ ldr r0, ={SCS + 0x200}
+ movs r1, #1
+ str r1, [r0]
+ dsb
+ isb
+done: b done
+irq0:
+ bx lr
+hardfault:
+ SAVE lr, 0
+ mrs r0, ipsr
+ SAVE r0, 1
+hang: b hang
+"""
+    b = Bare(body, {3: "hardfault", 16: "irq0"})
+    b.run_us(20)
+    assert b.core.locked_up is None
+    assert b.result(1) == 3
+    assert b.scs(CFSR) & (1 << 12) and b.scs(HFSR) & (1 << 30)    # BFSR.STKERR, forced

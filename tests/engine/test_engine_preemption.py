@@ -518,3 +518,68 @@ irq0:
     second_sp, second_xpsr = r[11], r[12]
     assert second_sp == sp_misaligned + 4 - 0x20 and not second_xpsr & (1 << 9)
     assert r[4] == sp_misaligned + 4
+
+
+def test_level_interrupt_held_high_is_taken_again_and_edge_while_active_repends():
+    body = f"""
+reset:
+{nvic_setup({0: 0x40}, [0])}
+done: b done
+irq0:
+ ldr r0, ={RESULTS}
+ ldr r1, [r0]
+ adds r1, #1
+ str r1, [r0]
+ cmp r1, #3
+ bne out
+ ldr r0, ={SCS + 0x180}
+ movs r1, #1
+ str r1, [r0]
+out:
+ bx lr
+"""
+    b = Bare(body, {16: "irq0"})
+    b.run_us(5)
+    b.core.set_irq(0, True)            # held high: pending again after each return (B3.4.1) until disabled
+    b.run_us(20)
+    assert b.result(0) == 3
+    assert b.scs(0x200) & 1            # still asserted: pending, but disabled now
+    b.core.set_irq(0, False)
+    b.core.scs.write(0x280, 4, 1)      # ICPR with the line low: no longer pending
+    assert not b.scs(0x200) & 1
+
+
+def test_tail_chain_from_nested_handler_into_pending_that_preempts_the_returned_to_one():
+    body = f"""
+reset:
+{nvic_setup({0: 0x60, 1: 0x20, 2: 0x20, 3: 0x40}, [0, 1, 2, 3])}
+{pend([0])}
+done: b done
+irq0:
+ push {{lr}}
+ bl log_in
+{pend([1])}
+ bl log_out
+ pop {{pc}}
+irq1:
+ push {{lr}}
+ bl log_in
+{pend([2, 3])}
+ bl log_out
+ pop {{lr}}
+ SAVE lr, 1
+ bx lr
+irq2:
+ push {{lr}}
+ bl log_in
+ bl log_out
+ pop {{lr}}
+ SAVE lr, 2
+ bx lr
+""" + PLAIN_HANDLER
+    b = Bare(logged(body), {16: "irq0", 17: "irq1", 18: "irq2", 19: "plain"})
+    b.run_us(50)
+    # IRQ2 (0x20, pended inside IRQ1 at 0x20) tail-chains when IRQ1 returns, because it pre-empts IRQ0 (0x60) that
+    # IRQ1 returns to; IRQ3 (0x40) pre-empts IRQ0 as well, then IRQ0 finishes.
+    assert log_of(b) == [16, 17, 0x111, 18, 0x112, 19, 0x113, 0x110]
+    assert b.results(3)[1:] == [0xFFFFFFF1, 0xFFFFFFF1]
