@@ -152,6 +152,58 @@ reset:
     assert abs(core.instructions - 197_600 * 5.5) < 200 + 5 * 20
 
 
+def test_systick_handler_output_on_the_debug_uart_in_virtual_time():
+    # Through the real platform: each SysTick (1 ms at 26 MHz) writes one letter to the IO core's debug UART
+    # (0x21040000, THR at +0x00, MT3620-FACTS) and the core sleeps in WFI in between.
+    body = f"""
+reset:
+ ldr r0, ={SCS + 0x10}
+ ldr r1, =25999
+ str r1, [r0, #4]
+ movs r1, #7
+ str r1, [r0]
+ movs r4, #0x61
+sleep:
+ wfi
+ b sleep
+systick:
+ ldr r0, =0x21040000
+ strb r4, [r0]
+ adds r4, #1
+ cmp r4, #0x66
+ bne out
+ movs r1, #0x0A
+ strb r1, [r0]
+out:
+ bx lr
+"""
+    code, _ = build(body, {15: "systick"})
+    m = Machine()
+    m.load("io0", data=elf32(code))
+    m.run_for(3 * MS + MS // 2)
+    assert m.uart_text("io0.io0_uart") == "abc"
+    result = m.wait_for_line("abcde", 10 * MS)
+    assert result.ok
+    assert 5 * MS <= m.time_ps < 5 * MS + MS // 2      # the 5th tick, plus the UART's byte times
+    assert m.core("io0").instructions < 5 * 40      # asleep between ticks: no spinning
+
+
+def test_systick_reload_zero_stops_after_reaching_zero():
+    b = Bare("reset:\n b reset\n")
+    st, clock = b.core.scs, b.clock
+    st.write(RVR, 4, 4)
+    st.write(CVR, 4, 0)
+    t0 = clock.now
+    st.write(CSR, 4, 1)
+    clock.advance_to(t0 + ps_for_cycles(3, 26_000_000))
+    assert st.read(CVR, 4) == 2
+    st.write(RVR, 4, 0)       # RELOAD 0: the counter stops at 0 at the next wrap (B3.3.3)
+    clock.advance_to(t0 + ps_for_cycles(10, 26_000_000))
+    assert st.read(CVR, 4) == 0 and st.read(CSR, 4) & (1 << 16)
+    clock.advance_to(t0 + ps_for_cycles(100, 26_000_000))
+    assert st.read(CVR, 4) == 0 and not st.read(CSR, 4) & (1 << 16)
+
+
 WFI_PROGRAM = f"""
 reset:
  ldr r0, ={SCS + 0x400}
