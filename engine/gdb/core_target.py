@@ -1,0 +1,434 @@
+"""The debugger's handle on one IO core: registers, memory, breakpoints, watchpoints, single steps, stop reasons.
+
+How it stays out of the way of a free run:
+- Breakpoints (Z0 and Z1 alike, as in QEMU's gdbstub) are Unicorn UC_HOOK_CODE hooks on the one address: no
+  guest memory is patched and code elsewhere runs at full speed. A hook added after its code was translated only
+  fires once that translation is dropped, so the cached blocks around the address are removed on insert and on
+  removal. Z1 is limited to the Cortex-M4's six FPB instruction comparators (ARM DDI 0439B, FPB).
+- Watchpoints (Z2 write, Z3 read, Z4 access) are UC_HOOK_MEM_WRITE/READ hooks on the watched range, installed only
+  while a watchpoint exists (any memory hook slows every load and store); at most four, as the M4's DWT.
+  Like the hardware (GDB's ARM targets have "non-steppable" watchpoints), the stop is reported before the access
+  instruction completes: PC names the instruction and GDB steps over it with watchpoints removed.
+- A hook that stops the core calls emu_stop(): the core stops before the hooked instruction. The block-budget
+  hook charged the whole translation block when it started; the part not executed is handed back, so the
+  instruction count (and the core's virtual time) is exact at a breakpoint. The core is marked halted and a
+  no-op event is scheduled at its local time, so the other cores and the clock stop there too (all-stop: nothing
+  scheduled after the stop fires until the debugger resumes).
+- A single step runs exactly one instruction with emu_start(count=1); the translation cache is flushed around it,
+  because count runs and budget runs must not share translated blocks (/work/shared/DESIGN.md, Unicorn facts).
+  The clock does not move during or after a step: the stepped core's own time advances one cycle per
+  instruction and the machine catches up when it resumes. With interrupts unmasked, an exception that is
+  pending when the step starts is taken first and the step stops at the first instruction of its handler.
+"""
+from __future__ import annotations
+
+import logging
+import struct
+from dataclasses import dataclass
+from typing import Callable
+
+import unicorn
+from unicorn import arm_const as A
+
+from ..access import DEBUGGER_ACCESS, BusError
+from ..budget import CACHE_SIZE, count_thumb
+from ..clock import ps_for_cycles
+from ..cortex_m import REGISTER_IDS, CortexM4, GuestFault, PendingStop
+from .targets import M4F_FEATURES, M4F_REGISTERS, Register, memory_map_xml, target_xml
+
+log = logging.getLogger("mt3620.gdb")
+
+SIGINT, SIGILL, SIGTRAP, SIGBUS, SIGSEGV = 2, 4, 5, 10, 11   # GDB's signal numbers (gdb/signals.def)
+HW_BREAKPOINTS = 6          # Cortex-M4 FPB: six instruction address comparators
+HW_WATCHPOINTS = 4          # Cortex-M4 DWT: four comparators
+WATCH_KINDS = {2: "watch", 3: "rwatch", 4: "awatch"}
+MAX_ACCESS = 8              # widest single data access a hook reports (LDRD/VLDR.64 halves are 4 bytes each)
+
+
+@dataclass
+class StopReason:
+    signal: int
+    reason: str = ""            # "swbreak", "hwbreak", "watch", "rwatch", "awatch", "step", "interrupt", "fault"
+    address: int | None = None  # data address of a watchpoint hit
+    detail: str = ""
+
+
+@dataclass
+class Watchpoint:
+    kind: int                   # 2 write, 3 read, 4 access
+    start: int
+    length: int
+    hooks: tuple[int, ...] = ()
+
+    @property
+    def end(self) -> int:
+        return self.start + self.length
+
+
+def _is_wfi(code: bytes) -> bool:
+    return code[:2] == b"\x30\xbf" or code[:4] == b"\xaf\xf3\x03\x80"
+
+
+class CoreTarget:
+    """Debug access to one CortexM4. `name` is the core's name; `thread_id` its RSP thread id."""
+
+    features = M4F_FEATURES
+    registers: tuple[Register, ...] = M4F_REGISTERS
+
+    def __init__(self, core: CortexM4, *, on_reset: Callable[[CortexM4], None] | None = None) -> None:
+        self.core = core
+        self.name = core.name
+        self.on_reset = on_reset
+        self.breakpoints: dict[int, dict] = {}      # address -> {"sw": bool, "hw": bool, "hook": handle}
+        self.watchpoints: list[Watchpoint] = []
+        self.stop: StopReason | None = None        # a stop produced while running, not yet reported
+        self.halted_by_debugger = False            # core.halted was set here (cleared on resume)
+        self.stepping = False
+        self.enabled = False                       # a debugger is attached: BKPT and hooks report here
+        self._watch_hit: StopReason | None = None
+        self._marker = None
+        self._step_anchor = (0, 0, 0, -1)            # (time before the first step, steps, hz, time after the last)
+        self._xml = target_xml(self.registers, self.features)
+        core.bkpt_handler = self._on_bkpt
+        core.fault_listeners.append(self._on_fault)
+
+    # ---- descriptions -----------------------------------------------------------------------------------------------
+    def target_xml(self) -> str:
+        return self._xml
+
+    def memory_map_xml(self) -> str:
+        return memory_map_xml(self.core.view)
+
+    # ---- registers --------------------------------------------------------------------------------------------------
+    def read_register(self, number: int) -> bytes:
+        reg = self._register(number)
+        if reg.source.startswith("d"):
+            n = int(reg.source[1:])
+            low, high = self.core.reg(f"s{2 * n}"), self.core.reg(f"s{2 * n + 1}")
+            return struct.pack("<II", low, high)
+        return struct.pack("<I", self.core.reg(reg.source) & 0xFFFFFFFF)
+
+    def write_register(self, number: int, data: bytes) -> None:
+        reg = self._register(number)
+        if len(data) != reg.size:
+            raise ValueError(f"register {reg.name} takes {reg.size} bytes, got {len(data)}")
+        if reg.source.startswith("d"):
+            n = int(reg.source[1:])
+            low, high = struct.unpack("<II", data)
+            self.core.set_reg(f"s{2 * n}", low)
+            self.core.set_reg(f"s{2 * n + 1}", high)
+            return
+        value = struct.unpack("<I", data)[0]
+        if reg.source == "pc":
+            value &= ~1
+            self.core.sleeping = False   # the debugger moved PC: the core runs from there, out of any WFI
+        self.core.set_reg(reg.source, value)
+
+    def read_all_registers(self) -> bytes:
+        return b"".join(self.read_register(i) for i in range(len(self.registers)))
+
+    def write_all_registers(self, data: bytes) -> None:
+        need = sum(r.size for r in self.registers)
+        if len(data) < need:
+            raise ValueError(f"G packet carries {len(data)} bytes of registers, the target has {need}")
+        pos = 0
+        for i, reg in enumerate(self.registers):
+            self.write_register(i, data[pos:pos + reg.size])
+            pos += reg.size
+
+    def _register(self, number: int) -> Register:
+        if not 0 <= number < len(self.registers):
+            raise IndexError(f"no register number {number}")
+        return self.registers[number]
+
+    @property
+    def pc(self) -> int:
+        return self.core.pc
+
+    # ---- memory -----------------------------------------------------------------------------------------------------
+    def read_memory(self, address: int, length: int) -> bytes:
+        """Reads what it can from `address`; a bus error at the very start raises BusError."""
+        view = self.core.view
+        out = bytearray()
+        while length > 0:
+            m = view.find(address)
+            if m is None:
+                break
+            n = min(length, m.end - address)
+            try:
+                out += view.read(address, n, DEBUGGER_ACCESS)
+            except BusError:
+                break
+            address += n
+            length -= n
+        if not out and length:
+            raise BusError(address, length, False)
+        return bytes(out)
+
+    def write_memory(self, address: int, data: bytes) -> None:
+        # Host-side writes to memory drop stale translated code through the memory's write listeners.
+        self.core.view.write(address, data, DEBUGGER_ACCESS)
+
+    def mapped(self, address: int) -> bool:
+        return self.core.view.find(address) is not None
+
+    # ---- breakpoints ------------------------------------------------------------------------------------------------
+    def insert_breakpoint(self, address: int, hardware: bool) -> None:
+        address &= ~1
+        if not self.mapped(address):
+            raise BusError(address, 2, False, "no memory or device there")
+        entry = self.breakpoints.get(address)
+        if hardware and not (entry and entry["hw"]):
+            used = sum(1 for e in self.breakpoints.values() if e["hw"])
+            if used >= HW_BREAKPOINTS:
+                raise OverflowError(f"all {HW_BREAKPOINTS} hardware breakpoint comparators are in use")
+        if entry is None:
+            handle = self.core.uc.hook_add(unicorn.UC_HOOK_CODE, self._on_code, None, address, address)
+            entry = self.breakpoints[address] = {"sw": False, "hw": False, "hook": handle}
+            self._drop_translations(address, 4)
+        entry["hw" if hardware else "sw"] = True
+
+    def remove_breakpoint(self, address: int, hardware: bool) -> bool:
+        address &= ~1
+        entry = self.breakpoints.get(address)
+        if entry is None or not entry["hw" if hardware else "sw"]:
+            return False
+        entry["hw" if hardware else "sw"] = False
+        if not entry["hw"] and not entry["sw"]:
+            self.core.uc.hook_del(entry["hook"])
+            del self.breakpoints[address]
+            self._drop_translations(address, 4)
+        return True
+
+    def _drop_translations(self, address: int, length: int) -> None:
+        # Hooks are compiled into translated blocks: drop every block that may contain the address.
+        self.core.uc.ctl_remove_cache(address & ~(0x1000 - 1), address + length)
+
+    # ---- watchpoints ------------------------------------------------------------------------------------------------
+    def insert_watchpoint(self, kind: int, address: int, length: int) -> None:
+        if kind not in WATCH_KINDS or length <= 0 or length > 0x10000:
+            raise ValueError(f"bad watchpoint type {kind} or length {length}")
+        for w in self.watchpoints:
+            if (w.kind, w.start, w.length) == (kind, address, length):
+                return
+        if len(self.watchpoints) >= HW_WATCHPOINTS:
+            raise OverflowError(f"all {HW_WATCHPOINTS} DWT comparators are in use")
+        begin = max(0, address - MAX_ACCESS + 1)
+        end = address + length - 1
+        hooks = []
+        if kind in (2, 4):
+            hooks.append(self.core.uc.hook_add(unicorn.UC_HOOK_MEM_WRITE, self._on_access, None, begin, end))
+        if kind in (3, 4):
+            hooks.append(self.core.uc.hook_add(unicorn.UC_HOOK_MEM_READ, self._on_access, None, begin, end))
+        self.watchpoints.append(Watchpoint(kind, address, length, tuple(hooks)))
+        self.core.uc.ctl_flush_tb()
+
+    def remove_watchpoint(self, kind: int, address: int, length: int) -> bool:
+        for w in self.watchpoints:
+            if (w.kind, w.start, w.length) == (kind, address, length):
+                for h in w.hooks:
+                    self.core.uc.hook_del(h)
+                self.watchpoints.remove(w)
+                self.core.uc.ctl_flush_tb()
+                return True
+        return False
+
+    def clear_all(self) -> None:
+        """Remove every breakpoint and watchpoint (the debugger detached)."""
+        for address, entry in list(self.breakpoints.items()):
+            self.core.uc.hook_del(entry["hook"])
+            self._drop_translations(address, 4)
+        self.breakpoints.clear()
+        for w in list(self.watchpoints):
+            self.remove_watchpoint(w.kind, w.start, w.length)
+
+    # ---- hooks (called inside emu_start) ----------------------------------------------------------------------------
+    def _on_code(self, uc, address, size, _user) -> None:
+        if self.stepping or not self.enabled or self.stop is not None:
+            return
+        entry = self.breakpoints.get(address)
+        if entry is None:
+            return
+        reason = "swbreak" if entry["sw"] else "hwbreak"
+        self._stop_in_run(address, StopReason(SIGTRAP, reason))
+
+    def _on_access(self, uc, access, address, size, value, _user) -> None:
+        if not self.enabled or self.stop is not None or self._watch_hit is not None:
+            return
+        write = access in (unicorn.UC_MEM_WRITE, unicorn.UC_MEM_WRITE_PROT, unicorn.UC_MEM_WRITE_UNMAPPED)
+        for w in self.watchpoints:
+            if address < w.end and address + size > w.start:
+                if (w.kind == 2 and not write) or (w.kind == 3 and write):
+                    continue
+                pc = uc.reg_read(A.UC_ARM_REG_PC)
+                hit = StopReason(SIGTRAP, WATCH_KINDS[w.kind], max(address, w.start))
+                if self.stepping:
+                    self._watch_hit = hit
+                    if self.core._stop is None:
+                        self.core._stop = PendingStop("halt", pc=pc)
+                    uc.emu_stop()
+                else:
+                    self._stop_in_run(pc, hit)
+                return
+
+    def _stop_in_run(self, pc: int, reason: StopReason) -> None:
+        core = self.core
+        self._hand_back_unexecuted(pc)
+        if core._stop is None:
+            core._stop = PendingStop("halt", pc=pc)   # not a WFI return: keeps the core awake
+        core._skip_rest = False
+        self.stop = reason
+        self._halt_machine_at(self._local_time())
+        core.uc.emu_stop()
+
+    def _hand_back_unexecuted(self, pc: int) -> None:
+        """The budget hook charged the whole block the core stopped in; return the instructions from `pc` on."""
+        budget = self.core.budget
+        if not budget.native:
+            return  # Python fallback: the block stays charged (deterministic, a few cycles late)
+        s = budget._s
+        start = s.last_block
+        entry = s.cache[(start >> 1) & (CACHE_SIZE - 1)]
+        if entry.address != start or not start <= pc < start + entry.size:
+            return
+        done = 0
+        if pc > start:
+            try:
+                done = count_thumb(bytes(self.core.uc.mem_read(start, pc - start)))
+            except unicorn.UcError:
+                return
+        unexecuted = entry.count - done
+        if 0 < unexecuted <= s.executed:
+            s.executed -= unexecuted
+            s.remaining += unexecuted
+
+    def _local_time(self) -> int:
+        """The core's virtual time at this point of its quantum (as CortexM4._account will compute it)."""
+        core = self.core
+        executed = core.budget.executed
+        elapsed = done = 0
+        for at, old_hz in core._hz_changes:
+            elapsed += ps_for_cycles(at - done, old_hz)
+            done = at
+        elapsed += ps_for_cycles(executed - done, core.hz)
+        return core._quantum_start_time + elapsed
+
+    def _halt_machine_at(self, when: int) -> None:
+        """Stop this core, and through a no-op event at `when`, the clock and every other core at the same time."""
+        self.core.halted = True
+        self.halted_by_debugger = True
+        if not self.stepping:
+            clock = self.core.clock
+            self._marker = clock.schedule_at(max(when, clock.now), lambda: None, f"gdb: {self.name} halted")
+
+    # ---- engine callbacks (after emu_start returned) -----------------------------------------------------------------
+    def _on_bkpt(self, core: CortexM4, pc: int) -> bool:
+        """A BKPT instruction in the guest: halt for the debugger if one is attached (else the core escalates)."""
+        if not self.enabled:
+            return False
+        if self.stop is None:
+            self.stop = StopReason(SIGTRAP, "", detail=f"BKPT at 0x{pc:08x}")
+        self._halt_machine_at(core.time)
+        return True
+
+    def _on_fault(self, fault: GuestFault) -> None:
+        if not self.enabled:
+            return
+        kind = fault.kind
+        signal = SIGILL if "UsageFault" in kind else SIGBUS if "BusFault" in kind else SIGSEGV
+        self.stop = StopReason(signal, "fault", detail=str(fault))
+        self._halt_machine_at(self.core.time)
+
+    # ---- control ----------------------------------------------------------------------------------------------------
+    def interrupt(self) -> StopReason:
+        """Ctrl-C: the machine is between windows; stop here."""
+        self.core.halted = True
+        self.halted_by_debugger = True
+        return StopReason(SIGINT, "interrupt")
+
+    def release(self) -> None:
+        """The debugger resumes: let the core run again."""
+        if self.halted_by_debugger:
+            self.core.halted = False
+            self.halted_by_debugger = False
+        if self._marker is not None:
+            self._marker.cancel()
+            self._marker = None
+
+    def at_breakpoint(self) -> bool:
+        return self.core.pc in self.breakpoints
+
+    def step(self, mask_irqs: bool) -> StopReason:
+        """Execute one instruction (or enter one pending exception). The caller handles a sleeping core."""
+        core = self.core
+        if core.locked_up:
+            return StopReason(SIGSEGV, "fault", detail=str(core.locked_up))
+        if core.reset_requested:
+            (core.on_reset_request or (lambda c: c.reset()))(core)
+        if not mask_irqs:
+            before = (core.pc, core.reg("xpsr") & 0x1FF)
+            core._take_pending_exceptions()
+            if core.locked_up:
+                return StopReason(SIGSEGV, "fault", detail=str(core.locked_up))
+            if (core.pc, core.reg("xpsr") & 0x1FF) != before:
+                return StopReason(SIGTRAP, "step")
+        uc = core.uc
+        pc = core.pc
+        try:
+            wfi = _is_wfi(bytes(uc.mem_read(pc, 4)))
+        except unicorn.UcError:
+            wfi = False
+        core._stop = None
+        core._hz_changes.clear()
+        core._quantum_start_time = core.time
+        core._horizon = core.clock.now          # the clock does not follow the core during a step
+        core._skip_rest = False
+        core.budget.arm(1)
+        self._watch_hit = None
+        self.stepping = True
+        error: unicorn.UcError | None = None
+        uc.ctl_flush_tb()
+        core._running = True
+        try:
+            uc.emu_start(pc | 1, 0xFFFFFFFF, count=1)
+        except unicorn.UcError as exc:
+            error = exc
+        finally:
+            core._running = False
+            uc.ctl_flush_tb()
+        try:
+            core._skip_rest = False
+            core._spin = (None, None, 0, 0)
+            if self._watch_hit is not None:
+                hit, self._watch_hit = self._watch_hit, None
+                core._stop = None
+                uc.reg_write(A.UC_ARM_REG_PC, pc)  # the access instruction has not completed: it runs again
+                return hit
+            core.instructions += 1
+            # n consecutive steps take exactly ps_for_cycles(n) like a run of n instructions (no rounding drift)
+            base, count, hz, last = self._step_anchor
+            if last != core.time or hz != core.hz:
+                base, count, hz = core.time, 0, core.hz
+            count += 1
+            core.time = base + ps_for_cycles(count, hz)
+            self._step_anchor = (base, count, hz, core.time)
+            self.stop = None
+            core._handle_stop(error, 0)   # SVC, BKPT, faults, exception return: the engine's own handling
+            if wfi and error is None and not core.sleeping and core.pc != pc and not core.locked_up:
+                core.sleeping = not core._would_wake()
+            if core.reset_requested:
+                (core.on_reset_request or (lambda c: c.reset()))(core)
+        finally:
+            self.stepping = False
+        if self.stop is not None:
+            hit, self.stop = self.stop, None      # BKPT or a reported fault while stepping
+            return hit
+        if core.locked_up:
+            return StopReason(SIGSEGV, "fault", detail=str(core.locked_up))
+        return StopReason(SIGTRAP, "step")
+
+    def reset(self) -> None:
+        if self.on_reset is not None:
+            self.on_reset(self.core)
+        else:
+            self.core.reset()

@@ -1,0 +1,92 @@
+"""`monitor` commands (qRcmd): what a hardware probe's monitor offers, for an emulated chip."""
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING
+
+from ..clock import format_ps
+
+if TYPE_CHECKING:
+    from .server import GdbServer, Session
+
+HELP = """monitor commands (this core unless a command says otherwise):
+  reset              reset this core (registers, NVIC, its private blocks; memory is kept) and keep it halted
+                     at the reset vector (run `maint flush register-cache` so GDB re-reads registers)
+  halt               show the all-stop state: every core, its PC and whether a debugger holds it
+  uart [N|all]       the last N lines (default 20) this core's UARTs printed; `all` for every UART
+  time               virtual time, and instructions and clock of every core
+  maskisr [on|off]   mask interrupts during single steps (vCont;s), or show the setting
+  help               this text"""
+
+
+def run_monitor(server: "GdbServer", session: "Session", command: str) -> str:
+    try:
+        words = shlex.split(command)
+    except ValueError as exc:
+        return f"monitor: {exc}"
+    if not words:
+        return HELP
+    verb, args = words[0].lower(), words[1:]
+    machine = server.machine
+    target = session.target
+    core = target.core
+    if verb in ("help", "?"):
+        return HELP
+    if verb == "reset":
+        if args and args[0] not in ("halt", "init"):
+            return "monitor reset: the core stays halted after a reset; continue to run it"
+        target.reset()
+        target.halted_by_debugger = True
+        core.halted = True
+        return (f"{core.name}: reset; pc 0x{core.pc:08x}, msp 0x{core.reg('msp'):08x} "
+                f"(halted; virtual time {format_ps(machine.clock.now)})")
+    if verb == "halt":
+        lines = [f"all-stop: machine halted at virtual time {format_ps(machine.clock.now)}"]
+        for name, other in machine.cores.items():
+            holder = server.sessions.get(name)
+            if not machine.images.get(name):
+                lines.append(f"  {name}: no app loaded")
+                continue
+            state = "locked up" if other.locked_up else "sleeping (WFI)" if other.sleeping else "ready"
+            who = ("held by its debugger" if holder and holder.halted else
+                   "debugger attached, resumed" if holder else "no debugger")
+            lines.append(f"  {name}: pc 0x{other.pc:08x}, {state}, {who}")
+        return "\n".join(lines)
+    if verb == "uart":
+        count = 20
+        everything = False
+        if args:
+            if args[0] == "all":
+                everything = True
+            else:
+                try:
+                    count = int(args[0])
+                except ValueError:
+                    return "monitor uart: expected a number of lines or `all`"
+                if count <= 0:
+                    return "monitor uart: the number of lines must be positive"
+        taps = [t for label, t in machine.uarts.items() if everything or label.startswith(f"{core.name}.")]
+        if not taps:
+            return f"{core.name}: no UART output captured"
+        out = []
+        for tap in taps:
+            lines = list(tap.lines)
+            if tap.partial:
+                lines.append(tap.partial.decode("utf-8", "replace"))
+            shown = lines if everything else lines[-count:]
+            out.append(f"[{tap.label}] {len(tap.data)} bytes")
+            out += [f"  {line}" for line in shown]
+        return "\n".join(out)
+    if verb in ("time", "virtual-time"):
+        lines = [f"virtual time {format_ps(machine.clock.now)}"]
+        for name, other in machine.cores.items():
+            lines.append(f"  {name}: {other.instructions} instructions, local time {format_ps(other.time)}, "
+                         f"{other.hz} Hz")
+        return "\n".join(lines)
+    if verb == "maskisr":
+        if args:
+            if args[0].lower() not in ("on", "off"):
+                return "monitor maskisr: expected on or off"
+            server.mask_step_irqs = args[0].lower() == "on"
+        return f"interrupts are {'masked' if server.mask_step_irqs else 'not masked'} during single steps"
+    return f"monitor: unknown command {verb!r} (try `monitor help`)"
