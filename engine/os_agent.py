@@ -1,0 +1,150 @@
+"""The Azure Sphere OS's security and update agent, played from Python until the A7 executes.
+
+What the real OS does between Pluton and the security service, done here with the emulated chip's own parts:
+- attestation: a nonce from the service, bound to the TLS client key (cloud/verifier.py
+  `attestation_challenge`), signed by Pluton's attestation key through the Pluton mailbox registers
+  (peripherals/pluton/a7_driver.py) -> a 24 h client certificate and an update certificate;
+- update check over mutual TLS with that certificate, reporting installed images and failures;
+- installation of offered real-time app packages: download with the update certificate, signature check against
+  the device's trusted keystore, then load onto an IO core and start it. A package that fails verification or
+  does not load is reported as failed (the service will not offer it again) and as an error report event.
+
+Emulator-defined (docs/engine.md): the TLS client key is held by the OS (Python's TLS stack needs the private key
+to sign handshakes), derived from the device seed; Pluton only attests. RTApps go to the first IO core that holds
+nothing or already holds the same component.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from mt3620.imagepackage import ImagePackageError, Keystore, parse as parse_package
+from mt3620.peripherals.pluton.a7_driver import PlutonDriver
+
+from .loader import LoadError
+from .machine import Machine, MachineError
+
+log = logging.getLogger("mt3620.os")
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+IMAGE_TYPE_APPLICATIONS = 10
+
+
+@dataclass
+class OsKeys:
+    """What the device client needs: the device ID (from Pluton) and the OS-held TLS client key."""
+    device_id: str
+    attestation_public_hex: str
+    client: ec.EllipticCurvePrivateKey
+
+    @property
+    def attestation(self):  # the attestation private key never leaves Pluton
+        raise AttributeError("the attestation key is inside Pluton; attestation goes through the mailbox")
+
+
+@dataclass
+class Installed:
+    component_id: str
+    image_id: str
+    core: str
+    name: str
+
+
+@dataclass
+class UpdateResult:
+    installed: list[Installed] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)   # (image ID, reason)
+    reasons: list[dict] = field(default_factory=list)             # the service's "why not updating" answer
+
+
+class OsAgent:
+    def __init__(self, machine: Machine, device_url: str, root_ca_pem: str, keystore: Keystore | None = None,
+                 boot_id: str = "1") -> None:
+        from mt3620.cloud.device_client import DeviceClient
+
+        self.machine = machine
+        self.keystore = keystore if keystore is not None else Keystore.load()
+        self.boot_id = boot_id
+        self.pluton = PlutonDriver(machine.view("a7"), self._wait)
+        _, _, attestation_public = self.pluton.security_state()
+        seed = hashlib.sha256(b"MT3620-OS-TLS-CLIENT-KEY" + machine.device_seed).digest()
+        client = ec.derive_private_key(int.from_bytes(seed, "big") % (P256_ORDER - 1) + 1, ec.SECP256R1())
+        self.keys = OsKeys(machine.pluton.device_id.hex(), attestation_public.hex(), client)
+        self.client = DeviceClient(device_url, root_ca_pem, self.keys, attester=self.pluton.process_attestation,
+                                   client_key=client, device_id=self.keys.device_id)
+        self.installed: dict[str, Installed] = {}     # component ID -> what runs
+        self.failed: list[str] = []                   # image IDs to report as failed at the next check
+        self.events: list[dict] = []                  # error report events not yet uploaded
+
+    def _wait(self, condition, timeout_ps: int) -> None:
+        self.machine.run(duration_ps=timeout_ps, until=condition)
+
+    @property
+    def device_id(self) -> str:
+        return self.keys.device_id
+
+    def attest(self, tenant_id: str | None = None) -> dict:
+        """Attest through Pluton; on success the client and update certificates are held for later calls."""
+        return self.client.attest(tenant_id=tenant_id)
+
+    def check_for_updates(self) -> UpdateResult:
+        """One update check; installs every offered application image it can and reports the rest."""
+        installed = {c: i.image_id for c, i in self.installed.items()}
+        answer = self.client.update_check(installed, boot_id=self.boot_id, failed_images=list(self.failed))
+        self.failed.clear()
+        result = UpdateResult(reasons=list(answer.get("Reasons") or []))
+        for target in answer.get("TargetImages") or []:
+            if installed.get(target["ComponentId"]) == target["ImageId"]:
+                continue
+            if int(target.get("ImageType", IMAGE_TYPE_APPLICATIONS)) != IMAGE_TYPE_APPLICATIONS:
+                continue  # OS images are not installed by this agent
+            try:
+                result.installed.append(self.install(self.client.download_image(target["ImageId"])))
+            except (ImagePackageError, LoadError, MachineError, ValueError) as exc:
+                reason = str(exc)
+                log.warning("image %s not installed: %s", target["ImageId"], reason)
+                result.failed.append((target["ImageId"], reason))
+                self.failed.append(target["ImageId"])
+                self.events.append(self._event("AppInstallFailed", reason, target))
+        if self.events:
+            self.client.upload_errors(self.events)
+            self.events.clear()
+        return result
+
+    def install(self, package_bytes: bytes) -> Installed:
+        """Verify an application package against the trusted keystore and start it on an IO core."""
+        package = parse_package(package_bytes)
+        package.verify(self.keystore)
+        manifest = package.manifest()
+        if manifest.get("ApplicationType") != "RealTimeCapable":
+            raise ValueError(f"{manifest.get('Name', '?')}: not a real-time capable app (the A7 does not execute "
+                             f"high-level apps yet)")
+        elf = package.filesystem().read("/bin/app")
+        component = str(package.component_id)
+        core = self._core_for(component)
+        self.machine.load(core, data=elf)
+        entry = Installed(component, str(package.image_id), core, str(manifest.get("Name", "")))
+        self.installed[component] = entry
+        log.info("installed %s (%s) on %s", entry.name, entry.image_id, core)
+        return entry
+
+    def _core_for(self, component: str) -> str:
+        if component in self.installed:
+            return self.installed[component].core
+        used = {i.core for i in self.installed.values()}
+        for name in self.machine.cores:
+            if name not in used:
+                return name
+        raise MachineError("no free IO core for another real-time app")
+
+    def _event(self, event_type: str, description: str, target: dict) -> dict:
+        # Error reports carry calendar time (the real OS has NTP); this edge talks to a real service, not a model.
+        when = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {"EventTime": when, "EventCategory": "AppCrash",
+                "EventClass": "Errors", "EventType": event_type, "Description": description[:500],
+                "EventCount": 1, "OsVersion": "", "ComponentId": target.get("ComponentId", str(uuid.UUID(int=0))),
+                "ImageId": target.get("ImageId", str(uuid.UUID(int=0)))}

@@ -1,0 +1,105 @@
+"""End to end: the emulated device attests through its Pluton to the security service, receives a deployment
+over mutual TLS, verifies the package and runs it on an IO core; a package it cannot verify is refused,
+reported, and not offered again."""
+from __future__ import annotations
+
+import json
+import shutil
+import urllib.request
+
+import pytest
+
+pytest.importorskip("werkzeug", reason="the cloud extra is not installed (pip install -e .[cloud])")
+
+from mt3620.cloud.server import Service  # noqa: E402
+from mt3620.engine.machine import Machine  # noqa: E402
+from mt3620.engine.os_agent import OsAgent  # noqa: E402
+from mt3620.imagepackage import Keystore, SdkTestSigner, TrustedKey, build_application, parse  # noqa: E402
+
+COMPONENT = "5f6a3e2c-8d2e-4a7b-9c1d-0e2f3a4b5c6d"
+
+
+class Admin:
+    def __init__(self, base: str, token: str) -> None:
+        self.base, self.token = base, token
+
+    def call(self, method: str, path: str, body=None, data: bytes | None = None):
+        headers = {"Authorization": f"Bearer {self.token}"}
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        elif data is not None:
+            headers["Content-Type"] = "application/octet-stream"
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read() or b"null")
+
+    def upload(self, tenant: str, package: bytes) -> str:
+        op = self.call("POST", f"/v2/tenants/{tenant}/images", data=package)
+        for _ in range(600):
+            if op["State"] not in ("NotStarted", "InProgress"):
+                break
+            op = self.call("GET", f"/v2/tenants/{tenant}/operations/{op['Id']}")
+        assert op["State"] == "Complete", op
+        return str(parse(package).image_id)
+
+
+def _package(firmware_elf, tmp_path, name: str) -> bytes:
+    approot = tmp_path / name
+    (approot / "bin").mkdir(parents=True)
+    shutil.copy(firmware_elf, approot / "bin" / "app")
+    (approot / "app_manifest.json").write_text(json.dumps({
+        "SchemaVersion": 1, "Name": name, "ComponentId": COMPONENT, "EntryPoint": "/bin/app", "CmdArgs": [],
+        "Capabilities": {}, "ApplicationType": "RealTimeCapable"}))
+    return build_application(approot, SdkTestSigner(), build_time=1_700_000_000)
+
+
+@pytest.fixture
+def service(tmp_path):
+    svc = Service(tmp_path / "cloud").start()
+    yield svc
+    svc.stop()
+
+
+def test_device_attests_receives_a_deployment_and_runs_it(service, tmp_path, firmware):
+    admin = Admin(service.mgmt_url, service.admin_token)
+    with urllib.request.urlopen(service.mgmt_url + "/rootca.pem", timeout=10) as r:
+        root = r.read().decode()
+    tenant = admin.call("POST", "/v2/tenants", {"Name": "Fabrikam"})["Id"]
+    product = admin.call("POST", f"/v2/tenants/{tenant}/products", {"Name": "Sensor"})["Id"]
+    groups = {g["Name"]: g["Id"] for g in admin.call("GET", f"/v2/tenants/{tenant}/products/{product}/devicegroups")}
+    field_test = groups["Field Test"]
+
+    machine = Machine(device_seed=b"e2e-device-1")
+    trusted = Keystore([TrustedKey(SdkTestSigner().public_key, {SdkTestSigner().thumbprint}, "sdk-test")])
+    agent = OsAgent(machine, service.device_url, root, keystore=trusted)
+    admin.call("POST", f"/v2/tenants/{tenant}/devices/claim",
+               {"DeviceId": agent.device_id, "AttestationPublicKey": agent.keys.attestation_public_hex,
+                "DeviceGroupId": field_test})
+
+    attested = agent.attest()
+    assert attested["Result"] == "Passed"
+
+    image = admin.upload(tenant, _package(firmware("hello"), tmp_path, "hello"))
+    admin.call("POST", f"/v2/tenants/{tenant}/devicegroups/{field_test}/deployments", {"DeployedImages": [image]})
+
+    result = agent.check_for_updates()
+    assert [(i.image_id, i.core) for i in result.installed] == [(image, "io0")] and not result.failed
+    run = machine.run(duration_ps=10**12, pattern=r"hello: done")
+    assert run.reason == "condition"
+    assert "hello: Hello from the MT3620 IO core" in machine.uart_text()
+
+    again = agent.check_for_updates()      # reports the installed image: nothing new to do
+    assert again.installed == [] and again.failed == []
+
+    # A package signed by a key the device does not trust is refused on the device, reported, never pushed again.
+    untrusted = admin.upload(tenant, _package(firmware("gpt_timer"), tmp_path, "gpt_timer"))
+    admin.call("POST", f"/v2/tenants/{tenant}/devicegroups/{field_test}/deployments",
+               {"DeployedImages": [untrusted]})
+    agent.keystore = Keystore()   # this device trusts no signing key any more
+    refused = agent.check_for_updates()
+    assert refused.installed == [] and [img for img, _ in refused.failed] == [untrusted]
+    assert "io0" in {i.core for i in agent.installed.values()}
+    assert agent.check_for_updates().failed == []   # the failed image is not pushed again
+    status = admin.call("GET", f"/v2/tenants/{tenant}/devices/{agent.device_id}/updatestatus")
+    assert "Failed" in json.dumps(status)
