@@ -610,10 +610,13 @@ class CortexM4:
 
     def _enter_exception(self, number: int, return_address: int) -> None:
         uc = self.uc
+        nprivileged = uc.reg_read(A.UC_ARM_REG_CONTROL) & CONTROL_NPRIV
+        self._privileged()
         values = uc.reg_read_batch([A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3,
                                     A.UC_ARM_REG_R12, A.UC_ARM_REG_LR, A.UC_ARM_REG_XPSR, A.UC_ARM_REG_CONTROL,
                                     A.UC_ARM_REG_MSP, A.UC_ARM_REG_PSP])
         r0, r1, r2, r3, r12, lr, xpsr, control, msp, psp = values
+        control |= nprivileged
         handler_mode = (xpsr & 0x1FF) != 0
         use_psp = not handler_mode and bool(control & CONTROL_SPSEL)
         fp_frame = bool(control & CONTROL_FPCA)
@@ -651,16 +654,9 @@ class CortexM4:
         exc_return = 0xFFFFFFF1 if handler_mode else (0xFFFFFFFD if use_psp else 0xFFFFFFF9)
         if fp_frame:
             exc_return &= ~0x10
-        # Order matters: clear SPSEL while still in thread mode (Unicorn swaps the banked SP), then enter handler
-        # mode, then set both stack pointers.
-        uc.reg_write(A.UC_ARM_REG_CONTROL, control & ~(CONTROL_SPSEL | CONTROL_FPCA))
-        uc.reg_write(A.UC_ARM_REG_XPSR, (xpsr & ~0x0600FC00 & ~0x1FF & ~(1 << 9)) | XPSR_T | number)
-        if use_psp:
-            uc.reg_write(A.UC_ARM_REG_PSP, new_sp)
-            uc.reg_write(A.UC_ARM_REG_MSP, msp)
-        else:
-            uc.reg_write(A.UC_ARM_REG_MSP, new_sp)
-            uc.reg_write(A.UC_ARM_REG_PSP, psp)
+        self._set_mode((xpsr & ~0x0600FC00 & ~0x1FF & ~(1 << 9)) | XPSR_T | number,
+                       control & ~(CONTROL_SPSEL | CONTROL_FPCA),
+                       msp if use_psp else new_sp, new_sp if use_psp else psp)
         uc.reg_write(A.UC_ARM_REG_LR, exc_return)
         uc.reg_write(A.UC_ARM_REG_PC, vector & ~1)
         self.state.activate(number)
@@ -674,6 +670,41 @@ class CortexM4:
         if not vector & 1:
             # Executing a handler with the Thumb bit clear is an INVSTATE UsageFault; escalated since it is nested.
             self._fault(USAGEFAULT, UFSR_INVSTATE, vector & ~1, None, f"vector {number} has the Thumb bit clear")
+
+    def _privileged(self) -> None:
+        """Make unprivileged Thread mode privileged (CONTROL.nPRIV = 0) so the MSR/MRS helpers Unicorn uses for
+        CONTROL, MSP and PSP work: they read 0 and ignore writes from unprivileged code. Handler mode is entered
+        and left by raw xPSR writes around the CONTROL write, with SPSEL untouched, so the banked SPs stay put."""
+        uc = self.uc
+        xpsr, control = uc.reg_read(A.UC_ARM_REG_XPSR), uc.reg_read(A.UC_ARM_REG_CONTROL)
+        if xpsr & 0x1FF or not control & CONTROL_NPRIV:
+            return
+        uc.reg_write(A.UC_ARM_REG_XPSR, xpsr | 3)
+        uc.reg_write(A.UC_ARM_REG_CONTROL, control & ~CONTROL_NPRIV)
+        uc.reg_write(A.UC_ARM_REG_XPSR, xpsr)
+
+    def _set_mode(self, xpsr: int, control: int, msp: int, psp: int) -> None:
+        """Switch to the mode in `xpsr` with `control` and both stack pointers, whatever the current privilege.
+
+        Unicorn writes CONTROL, MSP and PSP through qemu's MSR helper, which ignores them from unprivileged Thread
+        mode and ignores SPSEL in Handler mode, and it swaps the banked SP only on a Thread-mode SPSEL change. So:
+        regain privilege in Handler mode if needed, set SPSEL from privileged Thread mode, enter the target mode,
+        write both SPs, and only then restore CONTROL.nPRIV."""
+        uc = self.uc
+        self._privileged()
+        current_xpsr = uc.reg_read(A.UC_ARM_REG_XPSR)
+        if current_xpsr & 0x1FF:
+            current_control = uc.reg_read(A.UC_ARM_REG_CONTROL)
+            if current_control & CONTROL_NPRIV:  # Handler mode may clear nPRIV before Thread mode needs it clear
+                uc.reg_write(A.UC_ARM_REG_CONTROL, current_control & ~CONTROL_NPRIV)
+            uc.reg_write(A.UC_ARM_REG_XPSR, current_xpsr & ~0x1FF)
+        to_thread = not xpsr & 0x1FF
+        uc.reg_write(A.UC_ARM_REG_CONTROL, control & ~CONTROL_NPRIV & ~(0 if to_thread else CONTROL_SPSEL))
+        uc.reg_write(A.UC_ARM_REG_XPSR, xpsr)
+        uc.reg_write(A.UC_ARM_REG_MSP, msp)
+        uc.reg_write(A.UC_ARM_REG_PSP, psp)
+        if control & CONTROL_NPRIV:
+            uc.reg_write(A.UC_ARM_REG_CONTROL, control)
 
     def _memory_backed(self, address: int, length: int) -> bool:
         m = self.view.find(address)
@@ -731,17 +762,11 @@ class CortexM4:
         ipsr = stacked_xpsr & 0x1FF
         if to_thread and ipsr:
             ipsr = 0  # inconsistent frame: the architecture raises INVPC; returning to thread is the safe choice
-        uc.reg_write(A.UC_ARM_REG_XPSR, (stacked_xpsr & ~0x1FF & ~(1 << 9)) | ipsr | XPSR_T)
         new_control = (control & ~(CONTROL_SPSEL | CONTROL_FPCA)) | (CONTROL_FPCA if fp_frame else 0)
         if to_thread and use_psp:
             new_control |= CONTROL_SPSEL
-        uc.reg_write(A.UC_ARM_REG_CONTROL, new_control)
-        if use_psp:
-            uc.reg_write(A.UC_ARM_REG_PSP, new_sp)
-            uc.reg_write(A.UC_ARM_REG_MSP, msp)
-        else:
-            uc.reg_write(A.UC_ARM_REG_MSP, new_sp)
-            uc.reg_write(A.UC_ARM_REG_PSP, psp)
+        self._set_mode((stacked_xpsr & ~0x1FF & ~(1 << 9)) | ipsr | XPSR_T, new_control,
+                       msp if use_psp else new_sp, new_sp if use_psp else psp)
         uc.reg_write(A.UC_ARM_REG_PC, ret & ~1)
         if to_thread and self.scs.regs["SCR"] & 0x2 and not self.state.active:
             self.wfe_sleep = False
