@@ -514,3 +514,109 @@ hang: b hang
     assert b.core.locked_up is None
     assert b.result(1) == 3
     assert b.scs(CFSR) & (1 << 12) and b.scs(HFSR) & (1 << 30)    # BFSR.STKERR, forced
+
+
+def test_unprivileged_thread_svc_raises_privilege():
+    # The RTOS pattern: an unprivileged PSP thread asks for privilege through SVC; CONTROL.nPRIV survives entry
+    # and return, CPSID is ignored while unprivileged (B1.4.4, B5.2.1).
+    body = """
+reset:
+ ldr r0, =0x00128000
+ msr psp, r0
+ movs r0, #3
+ msr control, r0
+ isb
+ cpsid i
+ mrs r0, primask
+ SAVE r0, 0
+ svc #0
+ mrs r0, control
+ SAVE r0, 2
+ cpsid i
+ mrs r0, primask
+ SAVE r0, 3
+done: b done
+svc_handler:
+ mrs r0, control
+ SAVE r0, 1
+ movs r0, #0
+ msr control, r0
+ bx lr
+"""
+    b = Bare(body, {11: "svc_handler"})
+    b.run_us(10)
+    r = b.results(4)
+    assert r[0] == 0                      # CPSID ignored while unprivileged
+    assert r[1] == 1                      # in the handler: nPRIV still 1, SPSEL reads 0
+    assert r[2] == 2                      # back on PSP (from EXC_RETURN), now privileged
+    assert r[3] == 1
+
+
+def test_bkpt_without_debugger_is_hardfault_debugevt():
+    body = """
+reset:
+here:
+ bkpt #1
+hardfault:
+ ldr r0, [sp, #24]
+ SAVE r0, 0
+hang: b hang
+"""
+    b = Bare(body, {3: "hardfault"})
+    b.run_us(10)
+    assert b.result(0) == b.label("here")
+    assert b.scs(HFSR) & (1 << 31)        # DEBUGEVT
+
+
+def test_scb_reset_values():
+    b = Bare("reset:\n b reset\n")
+    assert b.scs(0xD14) == 0x200          # CCR: STKALIGN set on the Cortex-M4
+    assert b.scs(0xD0C) == 0xFA050000     # AIRCR: PRIGROUP 0, little-endian
+    assert b.scs(ICSR) == 0x800           # nothing active or pending; RETTOBASE
+    assert b.scs(0xF34) == 0xC0000000     # FPCCR: ASPEN, LSPEN
+    for off in (0xD18, 0xD1C, 0xD20, SHCSR, CFSR, HFSR, 0xD10):
+        assert b.scs(off) == 0, hex(off)
+    assert b.core.reg("control") == 0 and b.core.reg("sp") == 0x00130000
+
+
+def test_unprivileged_psp_thread_interrupted_stays_unprivileged_on_psp():
+    body = f"""
+reset:
+ ldr r0, ={SCS + 0x100}
+ movs r1, #1
+ str r1, [r0]
+ ldr r0, =0x00128000
+ msr psp, r0
+ movs r0, #3
+ msr control, r0
+ isb
+ movs r4, #0
+spin:
+ adds r4, #1
+ cmp r4, #200
+ bne spin
+ mov r0, sp
+ SAVE r0, 3
+ mrs r0, control
+ SAVE r0, 4
+ cpsid i
+ mrs r0, primask
+ SAVE r0, 5
+done: b done
+irq0:
+ mrs r0, psp
+ SAVE r0, 0
+ mrs r0, msp
+ SAVE r0, 1
+ SAVE lr, 2
+ bx lr
+"""
+    b = Bare(body, {16: "irq0"})
+    b.run_us(2)
+    b.core.set_irq(0, True)
+    b.core.set_irq(0, False)
+    b.run_us(30)
+    r = b.results(6)
+    assert r[0] == 0x00128000 - 0x20 and r[1] == 0x00130000 and r[2] == 0xFFFFFFFD
+    assert r[3] == 0x00128000 and r[4] == 3      # back on PSP, still unprivileged
+    assert r[5] == 0                             # so CPSID is still ignored
