@@ -718,6 +718,11 @@ class CortexM4:
         if not valid or current == 0 or current not in self.state.active:
             self._fault(USAGEFAULT, UFSR_INVPC, exc_return, None, f"invalid EXC_RETURN 0x{exc_return:08x}")
             return
+        if exc_return & 0x8 and len(self.state.active) != 1 and not self.scs.regs["CCR"] & 1:
+            # Return to Thread with other exceptions still active and CCR.NONBASETHRDENA = 0 (B1.5.8).
+            self._fault(USAGEFAULT, UFSR_INVPC, exc_return, None,
+                        f"EXC_RETURN 0x{exc_return:08x} to Thread mode from a nested exception")
+            return
         self.state.deactivate(current)
         # Exception entry and exit set the event register, so a WFE after a handler ran does not sleep (ARMv7-M
         # ARM B1.5.18; Cortex-M3 erratum 563915 lists entry and exit among the conditions that must set it).
