@@ -668,3 +668,61 @@ done: b done
     if b.result(0) != 0x20:
         pytest.xfail("Unicorn stores all 8 BASEPRI bits and MSR/MRS never reach the engine: BASEPRI = 1 reads "
                      "back 1 (masking is right; the read-back differs from the hardware)")
+
+
+def test_interrupt_from_a_model_event_is_taken_at_its_virtual_time():
+    body = f"""
+reset:
+{nvic_setup({0: 0x40}, [0])}
+ movs r4, #0
+loop:
+ adds r4, #1
+ b loop
+irq0:
+ SAVE r4, 0
+ bx lr
+"""
+    b = Bare(body, {16: "irq0"})
+    t = 100_000_000                                   # 100 us: 2600 cycles at 26 MHz
+    b.clock.schedule_at(t, lambda: b.core.set_irq(0, True), "irq")
+    b.run_until(t + 10_000_000)
+    # The quantum ends at the event: the loop (2 instructions per turn) ran for 2600 cycles minus the setup.
+    setup = b.label("loop") - b.label("reset")        # generous: at most one instruction per halfword
+    assert 2600 - setup // 2 - 4 <= 2 * b.result(0) <= 2600
+
+
+def test_return_to_thread_while_nested_is_invpc():
+    # B1.5.8 ExceptionReturn: EXC_RETURN 0xFFFFFFF9 from a nested handler with CCR.NONBASETHRDENA = 0 is an INVPC
+    # UsageFault (it does not resume thread code under the pre-empted handler).
+    body = f"""
+reset:
+ ldr r0, ={SCS + 0xD24}
+ ldr r1, =0x00040000
+ str r1, [r0]
+{nvic_setup({0: 0x60, 1: 0x40}, [0, 1])}
+{pend([0])}
+ movs r0, #1
+ SAVE r0, 2
+done: b done
+irq0:
+{pend([1])}
+ bx lr
+irq1:
+ ldr r0, =0xFFFFFFF9
+ bx r0
+usagefault:
+ mrs r0, ipsr
+ SAVE r0, 0
+ ldr r0, ={SCS + 0xD28}
+ ldr r0, [r0]
+ SAVE r0, 1
+ ldr r0, ={SCS + 0x300}
+ ldr r0, [r0]
+ SAVE r0, 3
+hang: b hang
+"""
+    b = Bare(body, {6: "usagefault", 16: "irq0", 17: "irq1"})
+    b.run_us(30)
+    r = b.results(4)
+    assert r[0] == 6 and r[1] & (1 << 18) and r[2] == 0
+    assert r[3] & 3 == 3                  # taken from IRQ1 itself: IRQ0 and IRQ1 still active (no thread code ran)
