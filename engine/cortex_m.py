@@ -307,7 +307,7 @@ class CortexM4:
             self._lockup("HardFault", self.reset_vtor, self.reset_vtor, f"vector table unreadable at reset: {exc}")
             return
         uc.reg_write(A.UC_ARM_REG_MSP, sp & ~3)
-        uc.reg_write(A.UC_ARM_REG_PC, entry & ~1)
+        self._set_pc(entry)
         if not entry & 1:
             self._lockup("UsageFault", entry, None, "reset vector has the Thumb bit clear (INVSTATE)")
 
@@ -658,7 +658,7 @@ class CortexM4:
                        control & ~(CONTROL_SPSEL | CONTROL_FPCA),
                        msp if use_psp else new_sp, new_sp if use_psp else psp)
         uc.reg_write(A.UC_ARM_REG_LR, exc_return)
-        uc.reg_write(A.UC_ARM_REG_PC, vector & ~1)
+        self._set_pc(vector)
         self.state.activate(number)
         self.sleeping = False
         self.event_register = True  # exception entry and exit set the event register (see _exception_return)
@@ -670,6 +670,12 @@ class CortexM4:
         if not vector & 1:
             # Executing a handler with the Thumb bit clear is an INVSTATE UsageFault; escalated since it is nested.
             self._fault(USAGEFAULT, UFSR_INVSTATE, vector & ~1, None, f"vector {number} has the Thumb bit clear")
+
+    def _set_pc(self, address: int) -> None:
+        """Unicorn takes bit 0 of a PC write as the Thumb state: writing an even address clears EPSR.T, which the
+        next exception entry would stack (xPSR bit 24 = 0) if no instruction ran in between. An M-profile core only
+        runs Thumb code (a clear T bit from a vector or frame is dealt with as INVSTATE by the caller)."""
+        self.uc.reg_write(A.UC_ARM_REG_PC, (address & ~1) | 1)
 
     def _privileged(self) -> None:
         """Make unprivileged Thread mode privileged (CONTROL.nPRIV = 0) so the MSR/MRS helpers Unicorn uses for
@@ -743,7 +749,7 @@ class CortexM4:
                 return
             uc.reg_write(A.UC_ARM_REG_XPSR, (xpsr & ~0x1FF) | chained)
             uc.reg_write(A.UC_ARM_REG_LR, exc_return)
-            uc.reg_write(A.UC_ARM_REG_PC, vector & ~1)
+            self._set_pc(vector)
             self.state.activate(chained)
             return
         use_psp = bool(exc_return & 0x4)
@@ -772,7 +778,7 @@ class CortexM4:
             new_control |= CONTROL_SPSEL
         self._set_mode((stacked_xpsr & ~0x1FF & ~(1 << 9)) | ipsr | XPSR_T, new_control,
                        msp if use_psp else new_sp, new_sp if use_psp else psp)
-        uc.reg_write(A.UC_ARM_REG_PC, ret & ~1)
+        self._set_pc(ret)
         if to_thread and self.scs.regs["SCR"] & 0x2 and not self.state.active:
             self.wfe_sleep = False
             self.sleeping = not self._would_wake()  # SLEEPONEXIT
