@@ -454,3 +454,35 @@ def test_same_program_twice_same_counts_registers_and_time():
     first, second = _mixed_run(), _mixed_run()
     assert first == second
     assert first[3]["r7"] > 0 and first[3]["r8"] > 0 and first[3]["r9"] == 7
+
+
+def test_frames_stacked_while_asleep_on_exit_keep_the_thumb_bit():
+    # Every stacked xPSR has EPSR.T = 1 (B1.5.6): also for an interrupt that wakes a core that went back to sleep on
+    # exit, when no instruction ran since the previous exception return.
+    body = f"""
+reset:
+ ldr r0, ={SCS + 0x100}
+ movs r1, #1
+ str r1, [r0]
+ ldr r0, ={SCS + 0xD10}
+ movs r1, #2
+ str r1, [r0]
+sleep:
+ wfi
+ b sleep
+irq0:
+ ldr r0, [sp, #28]
+ ldr r1, ={RESULTS}
+ ldr r2, [r1]
+ adds r2, #1
+ str r2, [r1]
+ str r0, [r1, r2, lsl #2]
+ bx lr
+"""
+    b = Bare(body, {16: "irq0"})
+    for k in (1, 2, 3):
+        pulse(b, 0, k * MS)
+    b.run_until(4 * MS)
+    r = b.results(4)
+    assert r[0] == 3
+    assert all(x & (1 << 24) for x in r[1:4]), [hex(x) for x in r[1:4]]
