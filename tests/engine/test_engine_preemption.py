@@ -206,7 +206,7 @@ done: b done
 
 
 def test_basepri_max_only_raises_priority():
-    body = f"""
+    body = """
 reset:
  movs r0, #0x40
  msr basepri, r0
