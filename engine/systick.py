@@ -27,7 +27,7 @@ class SysTick(Peripheral):
         Register(0x8, "SYST_CVR", read="_read_cvr", write="_write_cvr"),
         Register(0xC, "SYST_CALIB", reset=CALIB_VALUE, access="ro"),
     )
-    STATE = ("_anchor_time", "_anchor_value", "_countflag", "_enabled")
+    STATE = ("_anchor_time", "_anchor_value", "_countflag", "_enabled", "_reload")
 
     def __init__(self, name: str | None = None, clock: VirtualClock | None = None, *,
                  hz: int = 26_000_000, pend: Callable[[], None] = lambda: None, **attributes) -> None:
@@ -45,6 +45,7 @@ class SysTick(Peripheral):
         self._anchor_value = 0
         self._countflag = False
         self._enabled = 0
+        self._reload = self.regs["SYST_RVR"]  # the reload value the anchor's count runs with
 
     # The counter value at time t: counting down from _anchor_value at _anchor_time, period RVR + 1.
     def _value_at(self, now: int) -> int:
@@ -105,7 +106,18 @@ class SysTick(Peripheral):
         self._schedule()
 
     def _write_rvr(self, value: int) -> None:
-        self.regs["SYST_RVR"] = value & 0xFFFFFF
+        # RVR is loaded into the counter only when it wraps (ARMv7-M ARM B3.3.3): keep the running count (the value
+        # formula assumes one reload value since the anchor, so fold the wraps so far into the anchor first) and
+        # reload from the new value at the next wrap. A wrap due at this very instant still fires first.
+        due = self._event is not None and self._event.when <= self.clock.now
+        self.regs["SYST_RVR"] = self._reload  # the base class stored the new value already
+        if self.regs["SYST_CSR"] & CSR_ENABLE:
+            # Same anchor time (no rounding drift); an anchor value that reaches the current count now.
+            elapsed = cycles_in(self.clock.now - self._anchor_time, self.hz)
+            self._anchor_value = self._value_at(self.clock.now) + elapsed
+        self.regs["SYST_RVR"] = self._reload = value & 0xFFFFFF
+        if not due:
+            self._schedule()
 
     def _read_cvr(self) -> int:
         return self._value_at(self.clock.now) & 0xFFFFFF
