@@ -101,6 +101,28 @@ def test_countflag_clears_on_read_and_on_cvr_write():
     assert st.read(CVR, 4) == held
 
 
+def test_rvr_write_does_not_disturb_the_running_count():
+    # B3.3.3: RVR is loaded into the counter only when it wraps; writing it leaves the current count alone.
+    b = Bare("reset:\n b reset\n")
+    st, clock = b.core.scs, b.clock
+    wraps = record_pends(b.core)
+    st.write(RVR, 4, 99)
+    st.write(CVR, 4, 0)
+    t0 = clock.now
+    st.write(CSR, 4, 3)                                  # ENABLE | TICKINT
+    cycles = lambda n: t0 + ps_for_cycles(n, 26_000_000)
+    clock.advance_to(cycles(1050))
+    assert st.read(CVR, 4) == 50
+    st.write(RVR, 4, 49)
+    assert st.read(CVR, 4) == 50
+    clock.advance_to(cycles(1099))
+    assert st.read(CVR, 4) == 1
+    clock.advance_to(cycles(1101))
+    assert st.read(CVR, 4) == 49                         # the new reload after the wrap at 1100
+    clock.advance_to(cycles(1200) + 1)
+    assert wraps == [cycles(100 * k) for k in range(1, 12)] + [cycles(1150), cycles(1200)]
+
+
 def test_countflag_read_by_the_guest():
     body = f"""
 reset:
