@@ -84,6 +84,7 @@ class CoreTarget:
         self.stop: StopReason | None = None        # a stop produced while running, not yet reported
         self.halted_by_debugger = False            # core.halted was set here (cleared on resume)
         self.stepping = False
+        self.fault_signal = 0                      # signal of the last fault reported (for the exit packet)
         self.enabled = False                       # a debugger is attached: BKPT and hooks report here
         self._watch_hit: StopReason | None = None
         self._marker = None
@@ -336,6 +337,7 @@ class CoreTarget:
             return
         kind = fault.kind
         signal = SIGILL if "UsageFault" in kind else SIGBUS if "BusFault" in kind else SIGSEGV
+        self.fault_signal = signal
         self.stop = StopReason(signal, "fault", detail=str(fault))
         self._halt_machine_at(self.core.time)
 
@@ -362,14 +364,14 @@ class CoreTarget:
         """Execute one instruction (or enter one pending exception). The caller handles a sleeping core."""
         core = self.core
         if core.locked_up:
-            return StopReason(SIGSEGV, "fault", detail=str(core.locked_up))
+            return StopReason(self.fault_signal or SIGSEGV, "fault", detail=str(core.locked_up))
         if core.reset_requested:
             (core.on_reset_request or (lambda c: c.reset()))(core)
         if not mask_irqs:
             before = (core.pc, core.reg("xpsr") & 0x1FF)
             core._take_pending_exceptions()
             if core.locked_up:
-                return StopReason(SIGSEGV, "fault", detail=str(core.locked_up))
+                return StopReason(self.fault_signal or SIGSEGV, "fault", detail=str(core.locked_up))
             if (core.pc, core.reg("xpsr") & 0x1FF) != before:
                 return StopReason(SIGTRAP, "step")
         uc = core.uc
@@ -424,7 +426,7 @@ class CoreTarget:
             hit, self.stop = self.stop, None      # BKPT or a reported fault while stepping
             return hit
         if core.locked_up:
-            return StopReason(SIGSEGV, "fault", detail=str(core.locked_up))
+            return StopReason(self.fault_signal or SIGSEGV, "fault", detail=str(core.locked_up))
         return StopReason(SIGTRAP, "step")
 
     def reset(self) -> None:

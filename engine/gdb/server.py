@@ -24,7 +24,7 @@ from ..access import BusError
 from ..clock import format_ps
 from ..cortex_m import CortexM4
 from . import rsp
-from .core_target import SIGTRAP, CoreTarget, StopReason
+from .core_target import SIGSEGV, SIGTRAP, CoreTarget, StopReason
 
 log = logging.getLogger("mt3620.gdb")
 
@@ -72,6 +72,7 @@ class GdbServer:
         self.listeners: dict[str, socket.socket] = {}
         self.sessions: dict[str, Session] = {}
         self._last_poll = 0.0
+        self._seen: set[str] = set()          # ports a debugger has attached to
         self._closed = False
         self._hook = self._between_windows
         try:
@@ -124,6 +125,7 @@ class GdbServer:
         target = self.targets[name]
         session = Session(sock, target, peer)
         self.sessions[name] = session
+        self._seen.add(name)
         target.enabled = True
         target.stop = None
         # Attaching stops the target (as on a hardware probe): the machine holds until GDB resumes.
@@ -236,11 +238,11 @@ class GdbServer:
             target.release()
 
     def wait_for_debuggers(self, names: list[str] | None = None) -> None:
-        """Before the machine starts: wait until a debugger is attached to each port in `names` (default: all)
-        and every attached debugger has resumed its core."""
+        """Before the machine starts: wait until a debugger has attached to each port in `names` (default: all)
+        and every debugger still attached has resumed its core."""
         wanted = list(names or self.listeners)
         while not self._closed:
-            if all(n in self.sessions for n in wanted) and not self.holding():
+            if all(n in self._seen for n in wanted) and not self.holding():
                 break
             self._poll(None)
             self._collect_stops()
@@ -454,10 +456,10 @@ class GdbServer:
             session.last_stop = stop
             return self._stop_reply(session, stop)
         if target.core.locked_up:
-            # Nothing can run on a locked-up core: report the fault again rather than hang.
-            stop = StopReason(11, "fault", detail=str(target.core.locked_up))
-            session.last_stop = stop
-            return self._stop_reply(session, stop)
+            # Nothing runs on a locked-up core: the machine goes on and ends its run on the fault, as without a
+            # debugger; GDB then hears that the program terminated with the fault's signal.
+            session.halted = False
+            return None
         if target.at_breakpoint() and not target.core.sleeping:
             # Resuming from a breakpoint address: step over it first (GDB does this itself; other clients may not).
             stop = target.step(self.mask_step_irqs)
@@ -576,8 +578,7 @@ class GdbServer:
             core = session.target.core
             if not session.halted:
                 if core.locked_up:
-                    signal = session.last_stop.signal if session.last_stop.reason == "fault" else 11
-                    self._send(session, b"X%02x" % signal)
+                    self._send(session, b"X%02x" % (session.target.fault_signal or SIGSEGV))
                 else:
                     self._send(session, b"W%02x" % ((exit_code or 0) & 0xFF))
             self._drop(session, "disconnected: the emulation ended")

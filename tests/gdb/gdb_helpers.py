@@ -1,0 +1,264 @@
+"""Helpers for the GDB tests: a raw RSP client, an in-process machine served on loopback, `mt3620 run --gdb` as a
+subprocess, and gdb-multiarch in batch mode. Ports are always picked by the server (port 0) and read back."""
+from __future__ import annotations
+
+import queue
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from mt3620.engine.clock import parse_duration
+
+GDB = shutil.which("gdb-multiarch")
+FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
+SOCKET_TIMEOUT = 20.0
+
+
+# ---- raw RSP client ----------------------------------------------------------------------------------------------
+class RspClient:
+    """Speaks the protocol byte by byte, so tests can send malformed input and check every reply."""
+
+    def __init__(self, port: int, ack: bool = True) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = bytearray()
+        self.ack = True
+        if not ack:
+            assert self.command(b"QStartNoAckMode") == b"OK"
+            self.ack = False
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def _fill(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("server closed the connection")
+        self.buf += chunk
+
+    def raw(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def send(self, data: bytes) -> None:
+        self.raw(b"$" + data + b"#%02x" % (sum(data) & 0xFF))
+        if self.ack:
+            assert self.read_ack() == b"+"
+
+    def read_ack(self) -> bytes:
+        while not self.buf:
+            self._fill()
+        b = bytes(self.buf[:1])
+        del self.buf[:1]
+        return b
+
+    def packet(self) -> bytes:
+        while True:
+            start = self.buf.find(b"$")
+            if start >= 0:
+                end = self.buf.find(b"#", start)
+                if end >= 0 and len(self.buf) >= end + 3:
+                    data = bytes(self.buf[start + 1:end])
+                    check = int(self.buf[end + 1:end + 3], 16)
+                    assert check == sum(data) & 0xFF, f"bad checksum on {data!r}"
+                    del self.buf[:end + 3]
+                    if self.ack:
+                        self.raw(b"+")
+                    return data
+            self._fill()
+
+    def command(self, data: bytes) -> bytes:
+        self.send(data)
+        return self.packet()
+
+    def monitor(self, text: str) -> str:
+        self.send(b"qRcmd," + text.encode().hex().encode())
+        out = []
+        while True:
+            reply = self.packet()
+            if reply.startswith(b"O") and reply != b"OK":
+                out.append(bytes.fromhex(reply[1:].decode()).decode())
+                continue
+            assert reply == b"OK", reply
+            return "".join(out)
+
+    def closed_by_server(self, timeout: float = 5.0) -> bool:
+        self.sock.settimeout(timeout)
+        try:
+            return self.sock.recv(1) == b""
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        finally:
+            self.sock.settimeout(SOCKET_TIMEOUT)
+
+    def register(self, number: int) -> int:
+        return int.from_bytes(bytes.fromhex(self.command(b"p%x" % number).decode()), "little")
+
+    def read(self, address: int, length: int) -> bytes:
+        return bytes.fromhex(self.command(b"m%x,%x" % (address, length)).decode())
+
+
+def stop_fields(reply: bytes) -> dict[str, str]:
+    """'T05watch:100f0c;0d:...;thread:1;' -> {'signal': '05', 'watch': '100f0c', ...}."""
+    assert reply[:1] == b"T", reply
+    out = {"signal": reply[1:3].decode()}
+    for part in reply[3:].decode().split(";"):
+        if part:
+            key, _, value = part.partition(":")
+            out[key] = value
+    return out
+
+
+# ---- in-process machine ------------------------------------------------------------------------------------------
+class ServedMachine:
+    """A Machine with a GdbServer on free ports, run in a background thread (the test is the debugger's side).
+    The machine thread waits for a debugger on every port before it starts, then runs `duration`."""
+
+    def __init__(self, apps: dict[str, Path], duration: str = "20s", stop_on_fault: bool = False,
+                 mask_step_irqs: bool = False, debug: list[str] | None = None) -> None:
+        from mt3620.engine.gdb import GdbServer
+        from mt3620.engine.machine import Machine
+        self.machine = Machine(stop_on_fault=stop_on_fault)
+        for core, path in apps.items():
+            self.machine.load(core, path)
+        self.messages: list[str] = []
+        self.server = GdbServer(self.machine, {core: 0 for core in debug or apps}, mask_step_irqs=mask_step_irqs,
+                                announce=self.messages.append)
+        self.ports = self.server.ports
+        self.duration = parse_duration(duration)
+        self.result = None
+        self._stop = False
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.server.wait_for_debuggers()
+            self.result = self.machine.run(duration_ps=self.duration, until=lambda: self._stop)
+        except BaseException as exc:  # surfaced by finish()
+            self.error = exc
+        finally:
+            self.server.close()
+
+    def stop(self) -> None:
+        """End the run from the test: the machine stops at its next window; a server waiting in select is woken
+        by a connection to its port."""
+        self._stop = True
+        self.server._closed = True
+        for port in self.ports.values():
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            except OSError:
+                pass
+        self.thread.join(10)
+
+    def core(self, name: str = "io0"):
+        return self.machine.cores[name]
+
+    def finish(self, timeout: float = 60.0):
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "the machine did not finish"
+        if self.error:
+            raise self.error
+        return self.result
+
+
+# ---- mt3620 run subprocess ---------------------------------------------------------------------------------------
+class Emulator:
+    """`mt3620 run` with --gdb-port CORE=0 for each app; the ports are read from its stderr."""
+
+    def __init__(self, apps: dict[str, Path], *extra: str, wait: bool = True, duration: str | None = None) -> None:
+        args = [sys.executable, "-m", "mt3620.cli", "run"]
+        for core, path in apps.items():
+            args += [f"--rt{core[-1]}", str(path), "--gdb-port", f"{core}=0"]
+        if wait:
+            args.append("--gdb-wait")
+        if duration:
+            args += ["--for", duration]
+        args += list(extra)
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.stderr_lines: list[str] = []
+        self.stdout_lines: list[str] = []
+        self._lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, args=(self.proc.stderr, self.stderr_lines, True), daemon=True).start()
+        threading.Thread(target=self._pump, args=(self.proc.stdout, self.stdout_lines, False), daemon=True).start()
+        self.ports: dict[str, int] = {}
+        deadline = time.monotonic() + 30
+        while len(self.ports) < len(apps):
+            try:
+                line = self._lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                self.kill()
+                raise AssertionError(f"no GDB ports announced; stderr: {self.stderr_lines}") from None
+            m = re.match(r"gdb: (\w+) listening on 127\.0\.0\.1:(\d+)", line)
+            if m:
+                self.ports[m.group(1)] = int(m.group(2))
+
+    def _pump(self, stream, sink: list[str], announce: bool) -> None:
+        for line in stream:
+            sink.append(line.rstrip("\n"))
+            if announce:
+                self._lines.put(line)
+
+    def wait(self, timeout: float = 60.0) -> int:
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"mt3620 run did not exit; stderr: {self.stderr_lines[-10:]}") from None
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def __enter__(self) -> "Emulator":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.kill()
+
+
+# ---- gdb-multiarch -----------------------------------------------------------------------------------------------
+def gdb_args(elf: Path, port: int, commands: list[str]) -> list[str]:
+    args = [GDB, "-batch", "-nx", str(elf)]
+    for c in ["set pagination off", "set confirm off", f"directory {FIRMWARE_DIR}",
+              f"target remote 127.0.0.1:{port}", *commands]:
+        args += ["-ex", c]
+    return args
+
+
+def run_gdb(elf: Path, port: int, commands: list[str], timeout: float = 60.0) -> str:
+    proc = subprocess.run(gdb_args(elf, port, commands), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=timeout)
+    return proc.stdout
+
+
+def start_gdb(elf: Path, port: int, commands: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(gdb_args(elf, port, commands), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+
+
+def interrupt_gdb(proc: subprocess.Popen) -> None:
+    """What Ctrl-C in GDB's terminal does: GDB sends the interrupt byte (0x03) to the target."""
+    proc.send_signal(signal.SIGINT)
+
+
+def symbols(elf: Path) -> dict[str, int]:
+    """Addresses of the ELF's symbols (functions without the Thumb bit)."""
+    from elftools.elf.elffile import ELFFile
+    with open(elf, "rb") as f:
+        table = ELFFile(f).get_section_by_name(".symtab")
+        out = {}
+        for sym in table.iter_symbols():
+            value = sym["st_value"]
+            if sym["st_info"]["type"] == "STT_FUNC":
+                value &= ~1
+            out[sym.name] = value
+        return out
