@@ -610,13 +610,13 @@ class CortexM4:
 
     def _enter_exception(self, number: int, return_address: int) -> None:
         uc = self.uc
-        nprivileged = uc.reg_read(A.UC_ARM_REG_CONTROL) & CONTROL_NPRIV
-        self._privileged()
         values = uc.reg_read_batch([A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3,
                                     A.UC_ARM_REG_R12, A.UC_ARM_REG_LR, A.UC_ARM_REG_XPSR, A.UC_ARM_REG_CONTROL,
                                     A.UC_ARM_REG_MSP, A.UC_ARM_REG_PSP])
         r0, r1, r2, r3, r12, lr, xpsr, control, msp, psp = values
-        control |= nprivileged
+        if not xpsr & 0x1FF and control & CONTROL_NPRIV:
+            self._privileged(xpsr, control)  # MSP and PSP read as 0 from unprivileged Thread mode: read again
+            msp, psp = uc.reg_read_batch([A.UC_ARM_REG_MSP, A.UC_ARM_REG_PSP])
         handler_mode = (xpsr & 0x1FF) != 0
         use_psp = not handler_mode and bool(control & CONTROL_SPSEL)
         fp_frame = bool(control & CONTROL_FPCA)
@@ -656,7 +656,7 @@ class CortexM4:
             exc_return &= ~0x10
         self._set_mode((xpsr & ~0x0600FC00 & ~0x1FF & ~(1 << 9)) | XPSR_T | number,
                        control & ~(CONTROL_SPSEL | CONTROL_FPCA),
-                       msp if use_psp else new_sp, new_sp if use_psp else psp)
+                       msp if use_psp else new_sp, new_sp if use_psp else psp, xpsr, control & ~CONTROL_NPRIV)
         uc.reg_write(A.UC_ARM_REG_LR, exc_return)
         self._set_pc(vector)
         self.state.activate(number)
@@ -677,36 +677,41 @@ class CortexM4:
         runs Thumb code (a clear T bit from a vector or frame is dealt with as INVSTATE by the caller)."""
         self.uc.reg_write(A.UC_ARM_REG_PC, (address & ~1) | 1)
 
-    def _privileged(self) -> None:
+    def _privileged(self, xpsr: int, control: int) -> None:
         """Make unprivileged Thread mode privileged (CONTROL.nPRIV = 0) so the MSR/MRS helpers Unicorn uses for
         CONTROL, MSP and PSP work: they read 0 and ignore writes from unprivileged code. Handler mode is entered
         and left by raw xPSR writes around the CONTROL write, with SPSEL untouched, so the banked SPs stay put."""
-        uc = self.uc
-        xpsr, control = uc.reg_read(A.UC_ARM_REG_XPSR), uc.reg_read(A.UC_ARM_REG_CONTROL)
         if xpsr & 0x1FF or not control & CONTROL_NPRIV:
             return
+        uc = self.uc
         uc.reg_write(A.UC_ARM_REG_XPSR, xpsr | 3)
         uc.reg_write(A.UC_ARM_REG_CONTROL, control & ~CONTROL_NPRIV)
         uc.reg_write(A.UC_ARM_REG_XPSR, xpsr)
 
-    def _set_mode(self, xpsr: int, control: int, msp: int, psp: int) -> None:
-        """Switch to the mode in `xpsr` with `control` and both stack pointers, whatever the current privilege.
+    def _set_mode(self, xpsr: int, control: int, msp: int, psp: int, current_xpsr: int,
+                  current_control: int) -> None:
+        """Switch from the current mode (privileged, see _privileged) to the mode in `xpsr` with `control` and both
+        stack pointers.
 
         Unicorn writes CONTROL, MSP and PSP through qemu's MSR helper, which ignores them from unprivileged Thread
-        mode and ignores SPSEL in Handler mode, and it swaps the banked SP only on a Thread-mode SPSEL change. So:
-        regain privilege in Handler mode if needed, set SPSEL from privileged Thread mode, enter the target mode,
-        write both SPs, and only then restore CONTROL.nPRIV."""
+        mode and ignores SPSEL in Handler mode, and it swaps the banked SP only on a Thread-mode SPSEL change. So
+        SPSEL is written from privileged Thread mode, both SPs are written while privileged, and CONTROL.nPRIV is
+        set last."""
         uc = self.uc
-        self._privileged()
-        current_xpsr = uc.reg_read(A.UC_ARM_REG_XPSR)
-        if current_xpsr & 0x1FF:
-            current_control = uc.reg_read(A.UC_ARM_REG_CONTROL)
+        privileged_control = control & ~CONTROL_NPRIV
+        if xpsr & 0x1FF:
+            if not current_xpsr & 0x1FF:
+                # Thread -> Handler: clear SPSEL while still in Thread mode, then enter Handler mode.
+                uc.reg_write(A.UC_ARM_REG_CONTROL, privileged_control & ~CONTROL_SPSEL)
+                uc.reg_write(A.UC_ARM_REG_XPSR, xpsr)
+            else:
+                uc.reg_write(A.UC_ARM_REG_XPSR, xpsr)
+                uc.reg_write(A.UC_ARM_REG_CONTROL, privileged_control)
+        else:
             if current_control & CONTROL_NPRIV:  # Handler mode may clear nPRIV before Thread mode needs it clear
                 uc.reg_write(A.UC_ARM_REG_CONTROL, current_control & ~CONTROL_NPRIV)
-            uc.reg_write(A.UC_ARM_REG_XPSR, current_xpsr & ~0x1FF)
-        to_thread = not xpsr & 0x1FF
-        uc.reg_write(A.UC_ARM_REG_CONTROL, control & ~CONTROL_NPRIV & ~(0 if to_thread else CONTROL_SPSEL))
-        uc.reg_write(A.UC_ARM_REG_XPSR, xpsr)
+            uc.reg_write(A.UC_ARM_REG_XPSR, xpsr)
+            uc.reg_write(A.UC_ARM_REG_CONTROL, privileged_control)
         uc.reg_write(A.UC_ARM_REG_MSP, msp)
         uc.reg_write(A.UC_ARM_REG_PSP, psp)
         if control & CONTROL_NPRIV:
@@ -733,11 +738,12 @@ class CortexM4:
         # Exception entry and exit set the event register, so a WFE after a handler ran does not sleep (ARMv7-M
         # ARM B1.5.18; Cortex-M3 erratum 563915 lists entry and exit among the conditions that must set it).
         self.event_register = True
-        if current != NMI:
+        primask, faultmask, basepri = self._masks()
+        if faultmask and current != NMI:
             # DeActivate() clears FAULTMASK on return from any exception but NMI (ARMv7-M ARM B1.5.8).
             uc.reg_write(A.UC_ARM_REG_FAULTMASK, 0)
+            faultmask = 0
         # Tail-chaining: a pending exception that can pre-empt what we return to is taken without unstacking.
-        primask, faultmask, basepri = self._masks()
         chained = self.state.preempting(primask, faultmask, basepri)
         to_thread = bool(exc_return & 0x8)
         if chained is not None:
@@ -777,7 +783,7 @@ class CortexM4:
         if to_thread and use_psp:
             new_control |= CONTROL_SPSEL
         self._set_mode((stacked_xpsr & ~0x1FF & ~(1 << 9)) | ipsr | XPSR_T, new_control,
-                       msp if use_psp else new_sp, new_sp if use_psp else psp)
+                       msp if use_psp else new_sp, new_sp if use_psp else psp, xpsr, control)
         self._set_pc(ret)
         if to_thread and self.scs.regs["SCR"] & 0x2 and not self.state.active:
             self.wfe_sleep = False
