@@ -508,3 +508,42 @@ irq0:
     r = b.results(4)
     assert r[0] == 3
     assert all(x & (1 << 24) for x in r[1:4]), [hex(x) for x in r[1:4]]
+
+
+def test_machine_runs_are_identical():
+    body = f"""
+reset:
+ ldr r0, ={SCS + 0x10}
+ ldr r1, =2599
+ str r1, [r0, #4]
+ movs r1, #7
+ str r1, [r0]
+ movs r4, #0x41
+loop:
+ adds r5, #1
+ tst r5, #0xFF
+ bne loop
+ wfi
+ b loop
+systick:
+ ldr r0, =0x21040000
+ strb r4, [r0]
+ adds r4, #1
+ cmp r4, #0x5B
+ it eq
+ moveq r4, #0x41
+ bx lr
+"""
+    code, _ = build(body, {15: "systick"})
+
+    def once():
+        m = Machine()
+        m.load("io0", data=elf32(code))
+        m.run_for(7 * MS + 12_345)
+        core = m.core("io0")
+        return (core.instructions, core.time, m.time_ps, m.uart_text("io0.io0_uart"),
+                [core.reg(r) for r in ("r4", "r5", "pc", "sp", "xpsr")])
+
+    first, second = once(), once()
+    assert first == second
+    assert len(first[3]) >= 60
