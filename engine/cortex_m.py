@@ -264,10 +264,30 @@ class CortexM4:
             self.event_register = True
 
     # ---- registers --------------------------------------------------------------------------------------------------
+    # Unicorn reads and writes these through qemu's MRS/MSR helpers, which read MSP/PSP as 0 and ignore writes from
+    # unprivileged Thread mode (ARMv7-M ARM B5.2.2/B5.2.3); the debugger's view must not depend on the guest's.
+    _PRIVILEGED_READS = frozenset({"msp", "psp"})
+    _PRIVILEGED_WRITES = frozenset({"msp", "psp", "control", "primask", "basepri", "faultmask"})
+
+    def _unprivileged_thread(self) -> tuple[int, int] | None:
+        xpsr, control = self.uc.reg_read_batch([A.UC_ARM_REG_XPSR, A.UC_ARM_REG_CONTROL])
+        return (xpsr, control) if not xpsr & 0x1FF and control & CONTROL_NPRIV else None
+
     def reg(self, name: str) -> int:
+        if name in self._PRIVILEGED_READS and (state := self._unprivileged_thread()):
+            self._privileged(*state)
+            value = self.uc.reg_read(REGISTER_IDS[name])
+            self.uc.reg_write(A.UC_ARM_REG_CONTROL, state[1])  # privileged Thread mode may set nPRIV again
+            return value
         return self.uc.reg_read(REGISTER_IDS[name])
 
     def set_reg(self, name: str, value: int) -> None:
+        if name in self._PRIVILEGED_WRITES and (state := self._unprivileged_thread()):
+            self._privileged(*state)
+            self.uc.reg_write(REGISTER_IDS[name], value & 0xFFFFFFFF)
+            if name != "control":
+                self.uc.reg_write(A.UC_ARM_REG_CONTROL, state[1])
+            return
         self.uc.reg_write(REGISTER_IDS[name], value & 0xFFFFFFFF)
 
     @property
