@@ -620,3 +620,30 @@ irq0:
     assert r[0] == 0x00128000 - 0x20 and r[1] == 0x00130000 and r[2] == 0xFFFFFFFD
     assert r[3] == 0x00128000 and r[4] == 3      # back on PSP, still unprivileged
     assert r[5] == 0                             # so CPSID is still ignored
+
+
+def test_debugger_view_of_stack_pointers_in_unprivileged_thread():
+    body = """
+reset:
+ ldr r0, =0x00128000
+ msr psp, r0
+ movs r0, #3
+ msr control, r0
+ isb
+spin:
+ adds r4, #1
+ b spin
+"""
+    b = Bare(body)
+    b.run_us(5)
+    core = b.core
+    assert core.reg("control") == 3
+    assert core.reg("msp") == 0x00130000 and core.reg("psp") == 0x00128000 and core.reg("sp") == 0x00128000
+    assert core.reg("control") == 3                      # reading left the guest unprivileged
+    core.set_reg("msp", 0x0012F000)
+    core.set_reg("psp", 0x00127000)
+    assert core.reg("msp") == 0x0012F000 and core.reg("sp") == 0x00127000 and core.reg("control") == 3
+    core.set_reg("control", 2)                           # a debugger may drop nPRIV
+    assert core.reg("control") == 2 and core.reg("sp") == 0x00127000
+    b.run_us(5)
+    assert core.reg("r4") > 0 and core.reg("sp") == 0x00127000
