@@ -668,9 +668,23 @@ class CortexM4:
         try:
             vector = self.view.read_u32(vtor + 4 * number, self.access)
         except BusError:
-            self._lockup(exception_name(number), return_address, vtor + 4 * number,
-                         f"vector for {exception_name(number)} unreadable (VTOR 0x{vtor:08x})")
-            return
+            failed = number
+            # A bus error reading the vector is a HardFault with HFSR.VECTTBL, taken on the frame just stacked
+            # (ARMv7-M ARM B1.5.15, B3.2.16); only when HardFault's own vector fails, or at priority -1, a lockup.
+            if number != HARDFAULT and self.state.execution_priority(*self._masks()) > -1:
+                self.scs.record_fault(hfsr_bits=HFSR_VECTTBL)
+                self.state.pending.discard(number)
+                number = HARDFAULT
+                try:
+                    vector = self.view.read_u32(vtor + 4 * number, self.access)
+                except BusError:
+                    vector = None
+            else:
+                vector = None
+            if vector is None:
+                self._lockup(exception_name(failed), return_address, vtor + 4 * number,
+                             f"vector for {exception_name(number)} unreadable (VTOR 0x{vtor:08x})")
+                return
         exc_return = 0xFFFFFFF1 if handler_mode else (0xFFFFFFFD if use_psp else 0xFFFFFFF9)
         if fp_frame:
             exc_return &= ~0x10
