@@ -647,3 +647,48 @@ spin:
     assert core.reg("control") == 2 and core.reg("sp") == 0x00127000
     b.run_us(5)
     assert core.reg("r4") > 0 and core.reg("sp") == 0x00127000
+
+
+def test_vector_read_bus_error_is_hardfault_vecttbl():
+    # B1.5.15 / Cortex-M4: a bus error reading an exception's vector is a HardFault with HFSR.VECTTBL, taken on the
+    # frame already stacked; only a failing HardFault vector locks up.
+    table = 0x0012FE00                                   # vectors from IRQ 112 on fall past the end of TCM
+    body = f"""
+reset:
+ ldr r0, =0x0012F000
+ mov sp, r0
+ ldr r0, ={0x00100000}
+ ldr r1, ={table}
+ movs r2, #48
+copy:
+ ldr r3, [r0], #4
+ str r3, [r1], #4
+ subs r2, #1
+ bne copy
+ ldr r0, ={SCS + 0xD08}
+ ldr r1, ={table}
+ str r1, [r0]
+ dsb
+ isb
+ ldr r0, ={SCS + 0x100 + 12}
+ ldr r1, =0x00010000
+ str r1, [r0]
+ ldr r0, ={SCS + 0x200 + 12}
+ str r1, [r0]
+ dsb
+ isb
+after:
+ b after
+hardfault:
+ ldr r0, [sp, #24]
+ SAVE r0, 0
+ mrs r0, ipsr
+ SAVE r0, 1
+hang: b hang
+"""
+    b = Bare(body, {3: "hardfault"})
+    b.run_us(30)
+    assert b.core.locked_up is None
+    assert b.results(2) == [b.label("after"), 3]
+    assert b.scs(HFSR) & (1 << 1)                        # VECTTBL
+    assert 16 + 112 not in b.core.state.active
