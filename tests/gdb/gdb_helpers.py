@@ -18,6 +18,9 @@ from mt3620.engine.clock import parse_duration
 GDB = shutil.which("gdb-multiarch")
 FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
 SOCKET_TIMEOUT = 20.0
+# The `mt3620` console script's entry point (python -m mt3620.cli would define a second UserError class in
+# __main__, so errors raised by the engine would not be recognised as user errors).
+MT3620 = [sys.executable, "-c", "import sys; from mt3620.cli import main; sys.exit(main())"]
 
 
 # ---- raw RSP client ----------------------------------------------------------------------------------------------
@@ -174,7 +177,7 @@ class Emulator:
     """`mt3620 run` with --gdb-port CORE=0 for each app; the ports are read from its stderr."""
 
     def __init__(self, apps: dict[str, Path], *extra: str, wait: bool = True, duration: str | None = None) -> None:
-        args = [sys.executable, "-m", "mt3620.cli", "run"]
+        args = [*MT3620, "run"]
         for core, path in apps.items():
             args += [f"--rt{core[-1]}", str(path), "--gdb-port", f"{core}=0"]
         if wait:
