@@ -692,3 +692,43 @@ hang: b hang
     assert b.results(2) == [b.label("after"), 3]
     assert b.scs(HFSR) & (1 << 1)                        # VECTTBL
     assert 16 + 112 not in b.core.state.active
+
+
+def test_fault_inside_an_it_block_resumes_with_its_itstate():
+    # The stacked xPSR carries ITSTATE (B1.5.6); returning re-executes the faulting instruction under its own
+    # condition and the rest of the IT block under theirs.
+    body = f"""
+reset:
+ ldr r0, ={SCS + SHCSR}
+ ldr r1, =0x00020000
+ str r1, [r0]
+ ldr r0, =0x40000000
+ movs r2, #0
+ movs r3, #0
+ cmp r2, #0
+ itte eq
+load:
+ ldreq r1, [r0]
+ addeq r2, #1
+ addne r3, #1
+ SAVE r1, 1
+ SAVE r2, 2
+ SAVE r3, 3
+done: b done
+busfault:
+ ldr r0, [sp, #28]
+ SAVE r0, 0
+ ldr r0, [sp, #24]
+ SAVE r0, 4
+ ldr r0, ={RESULTS + 0x40}
+ ldr r1, =0x5A5A
+ str r1, [r0]
+ str r0, [sp]
+ bx lr
+"""
+    b = Bare(body, {5: "busfault"})
+    b.run_us(20)
+    xpsr, loaded, r2, r3, pc = b.results(5)
+    assert pc == b.label("load")
+    assert xpsr & 0x0600FC00                             # ITSTATE was live when the load faulted
+    assert (loaded, r2, r3) == (0x5A5A, 1, 0)
