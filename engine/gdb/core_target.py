@@ -90,6 +90,15 @@ class CoreTarget:
         self._marker = None
         self._step_anchor = (0, 0, 0, -1)            # (time before the first step, steps, hz, time after the last)
         self._xml = target_xml(self.registers, self.features)
+        ids = []
+        for reg in self.registers:   # a d register is its two single-precision halves, low word first
+            if reg.source.startswith("d"):
+                n = int(reg.source[1:])
+                ids += [REGISTER_IDS[f"s{2 * n}"], REGISTER_IDS[f"s{2 * n + 1}"]]
+            else:
+                ids.append(REGISTER_IDS[reg.source])
+        self._batch_ids = ids
+        self._batch_format = "<%dI" % len(ids)
         core.bkpt_handler = self._on_bkpt
         core.fault_listeners.append(self._on_fault)
 
@@ -126,7 +135,9 @@ class CoreTarget:
         self.core.set_reg(reg.source, value)
 
     def read_all_registers(self) -> bytes:
-        return b"".join(self.read_register(i) for i in range(len(self.registers)))
+        # One batch read through Unicorn (each single read through the binding costs about 2 us).
+        values = self.core.uc.reg_read_batch(self._batch_ids)
+        return struct.pack(self._batch_format, *(v & 0xFFFFFFFF for v in values))
 
     def write_all_registers(self, data: bytes) -> None:
         need = sum(r.size for r in self.registers)
