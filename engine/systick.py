@@ -99,10 +99,20 @@ class SysTick(Peripheral):
     def _write_csr(self, value: int) -> None:
         # Freeze the count under the old enable state, then continue (or stop) from it. Enabling with a count of
         # zero loads RVR on the first tick.
-        self.regs["SYST_CSR"] = self._enabled
-        current = self._value_at(self.clock.now)
+        now = self.clock.now
+        due = self._event is not None and self._event.when <= now
+        was = self._enabled
+        self.regs["SYST_CSR"] = was
+        current = self._value_at(now)
         self.regs["SYST_CSR"] = self._enabled = value & (CSR_ENABLE | CSR_TICKINT)
-        self._anchor_value, self._anchor_time = current, self.clock.now
+        if was & self._enabled & CSR_ENABLE:
+            # Still counting: a CSR write does not move the count's phase (B3.3.3), so keep the anchor time (no
+            # rounding drift) and fold the wraps so far into the anchor value; a wrap due now still fires first.
+            self._anchor_value = current + cycles_in(now - self._anchor_time, self.hz)
+            if due:
+                return
+        else:
+            self._anchor_value, self._anchor_time = current, now
         self._schedule()
 
     def _write_rvr(self, value: int) -> None:
