@@ -123,6 +123,24 @@ def test_rvr_write_does_not_disturb_the_running_count():
     assert wraps == [cycles(100 * k) for k in range(1, 12)] + [cycles(1150), cycles(1200)]
 
 
+def test_csr_writes_while_counting_do_not_shift_the_wraps():
+    # Toggling TICKINT (as tickless RTOS code does) between cycle edges must not move the counter's phase.
+    b = Bare("reset:\n b reset\n")
+    st, clock = b.core.scs, b.clock
+    wraps = record_pends(b.core)
+    st.write(RVR, 4, 99)
+    st.write(CVR, 4, 0)
+    t0 = clock.now
+    st.write(CSR, 4, 3)
+    cycles = lambda n: t0 + ps_for_cycles(n, 26_000_000)
+    for k in range(20):
+        clock.advance_to(cycles(100 * k + 37) + 20_000)  # half a cycle past an edge
+        st.write(CSR, 4, 1 if k % 2 else 3)
+        st.write(CSR, 4, 3)
+    clock.advance_to(cycles(2100) + 1)
+    assert wraps == [cycles(100 * k) for k in range(1, 22)]
+
+
 def test_countflag_read_by_the_guest():
     body = f"""
 reset:
