@@ -288,6 +288,7 @@ def test_wfi_sleeps_until_an_interrupt_and_skips_time():
 
 def test_wfi_wakes_on_masked_interrupt_without_taking_it():
     body = WFI_PROGRAM.replace("sleep:\n wfi", " cpsid i\nsleep:\n wfi")
+    assert body != WFI_PROGRAM
     b = Bare(body, {16: "irq0"})
     pulse(b, 0, 2 * MS)
     b.run_until(3 * MS)
@@ -298,6 +299,7 @@ def test_wfi_wakes_on_masked_interrupt_without_taking_it():
 
 def test_wfi_ignores_disabled_interrupt():
     body = WFI_PROGRAM.replace(" movs r1, #1\n str r1, [r0]\nsleep:", " movs r1, #2\n str r1, [r0]\nsleep:")
+    assert body != WFI_PROGRAM
     b = Bare(body, {16: "irq0"})
     pulse(b, 0, 2 * MS)
     b.run_until(3 * MS)
@@ -437,6 +439,7 @@ usagefault:
 
 def test_sleep_on_exit_returns_to_sleep_without_running_thread_code():
     body = WFI_PROGRAM.replace("sleep:\n wfi", f" ldr r0, ={SCS + 0xD10}\n movs r1, #2\n str r1, [r0]\nsleep:\n wfi")
+    assert body != WFI_PROGRAM
     b = Bare(body, {16: "irq0"})
     pulse(b, 0, 1 * MS)
     pulse(b, 0, 2 * MS)
