@@ -7,4 +7,6 @@
 
 See docs/gdb.md.
 """
-from .server import GdbServer, GdbServerError  # noqa: F401
+from .server import GdbServer, GdbServerError
+
+__all__ = ["GdbServer", "GdbServerError"]

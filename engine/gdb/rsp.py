@@ -52,28 +52,6 @@ def unescape(data: bytes) -> bytes:
     return bytes(out)
 
 
-def expand_rle(data: bytes) -> bytes:
-    """Run-length encoding (`c*n`: repeat c n-29 more times). GDB never sends it, but clients may."""
-    if b"*" not in data:
-        return data
-    out = bytearray()
-    i = 0
-    while i < len(data):
-        b = data[i]
-        if b == 0x2A:  # '*'
-            if not out or i + 1 >= len(data):
-                raise ProtocolError("run-length marker without a byte to repeat")
-            count = data[i + 1] - 29
-            if count < 3 or data[i + 1] in (0x23, 0x24):
-                raise ProtocolError("bad run-length count")
-            out += bytes((out[-1],)) * count
-            i += 2
-        else:
-            out.append(b)
-            i += 1
-    return bytes(out)
-
-
 @dataclass
 class Event:
     kind: str             # "packet", "interrupt", "ack", "nak", "bad" (checksum mismatch or garbage)

@@ -146,8 +146,10 @@ def test_monitor_commands_through_gdb(gdb_target_elf):
     with Emulator({"io0": gdb_target_elf}) as emu:
         out = run_gdb(gdb_target_elf, emu.ports["io0"], [
             "monitor help", "break gdb_count_to", "continue", "monitor uart 1", "monitor time",
-            "monitor maskisr on", "stepi", "monitor reset", "maint flush register-cache", "p/x $pc", "detach"])
+            "monitor maskisr on", "stepi", "load", "compare-sections", "monitor reset", "maint flush register-cache",
+            "p/x $pc", "detach"])
     assert "monitor commands" in out
+    assert "Section .text, range 0x100000 -- " in out and "matched." in out and "MIS-MATCHED" not in out
     assert "gdb_target: add=5" in out
     assert re.search(r"virtual time \d+\.\d{9}s", out)
     assert "interrupts are masked during single steps" in out

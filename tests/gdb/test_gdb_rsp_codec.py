@@ -1,4 +1,4 @@
-"""The RSP framing on its own: checksums, acknowledgements, interrupts, escapes, run-length, hex parsing."""
+"""The RSP framing on its own: checksums, acknowledgements, interrupts, escapes, hex parsing."""
 from __future__ import annotations
 
 import pytest
@@ -54,14 +54,6 @@ def test_escape_round_trip(raw):
 def test_unescape_rejects_a_dangling_escape():
     with pytest.raises(rsp.ProtocolError):
         rsp.unescape(b"ab}")
-
-
-def test_run_length_expansion():
-    # "0* " is '0' repeated 3 more times (' ' is 32, 32 - 29 = 3)
-    assert rsp.expand_rle(b"0* ") == b"0000"
-    assert rsp.expand_rle(b"abc") == b"abc"
-    with pytest.raises(rsp.ProtocolError):
-        rsp.expand_rle(b"*a")
 
 
 def test_hex_helpers_reject_bad_input():
