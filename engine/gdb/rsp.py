@@ -114,6 +114,29 @@ class Decoder:
         return events
 
 
+# ---- qCRC --------------------------------------------------------------------------------------------------------
+def _crc_table() -> list[int]:
+    table = []
+    for i in range(256):
+        c = i << 24
+        for _ in range(8):
+            c = ((c << 1) ^ 0x04C11DB7) if c & 0x80000000 else (c << 1)
+        table.append(c & 0xFFFFFFFF)
+    return table
+
+
+_CRC_TABLE = _crc_table()
+
+
+def gdb_crc32(data: bytes, crc: int = 0xFFFFFFFF) -> int:
+    """The CRC of GDB's qCRC packet (libiberty xcrc32: polynomial 0x04C11DB7, MSB first, no final XOR; GDB starts
+    from 0xFFFFFFFF)."""
+    table = _CRC_TABLE
+    for b in data:
+        crc = ((crc << 8) & 0xFFFFFFFF) ^ table[((crc >> 24) ^ b) & 0xFF]
+    return crc
+
+
 # ---- hex helpers --------------------------------------------------------------------------------------------------
 def parse_hex(text: bytes | str, what: str = "number") -> int:
     if isinstance(text, bytes):

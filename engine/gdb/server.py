@@ -34,6 +34,7 @@ THREAD_ID = 1
 SUPPORTED = (f"PacketSize={rsp.MAX_PACKET:x};qXfer:features:read+;qXfer:memory-map:read+;qXfer:threads:read+;"
              "QStartNoAckMode+;swbreak+;hwbreak+;vContSupported+")
 MAX_READ = (rsp.MAX_PACKET - 8) // 2
+MAX_CRC = 64 << 20           # qCRC over at most 64 MB (compare-sections asks for one section at a time)
 
 E_MALFORMED, E_REGISTER, E_FAULT, E_INVALID, E_NOSPACE = b"E01", b"E02", b"E0e", b"E16", b"E1c"
 
@@ -539,8 +540,17 @@ class GdbServer:
             if text:
                 self._send_output(session, text if text.endswith("\n") else text + "\n")
             return b"OK"
-        if name == b"Offsets":
-            return b""
+        if body.startswith(b"CRC:"):
+            address, length = self._address_length(body[4:])
+            if length > MAX_CRC:
+                return E_INVALID
+            crc = 0xFFFFFFFF
+            while length:
+                chunk = target.read_memory(address, min(length, 0x10000))
+                crc = rsp.gdb_crc32(chunk, crc)
+                address += len(chunk)
+                length -= len(chunk)
+            return b"C%x" % crc
         return b""
 
     def _xfer(self, session: Session, body: bytes) -> bytes:

@@ -165,6 +165,10 @@ def test_memory_m_M_X_and_errors(served, gdb_target_elf):
     assert c.command(b"M%x,4:0011" % counter) == b"E01"           # length and data disagree
     assert c.command(b"M%x,4" % counter) == b"E01"
     assert c.command(b"mffffffff,10") == b"E01"                   # wraps past 32 bits
+    from mt3620.engine.gdb.rsp import gdb_crc32
+    tcm = sm.machine.read_memory("io0", 0x00100000, 0x2000)
+    assert c.command(b"qCRC:100000,2000") == b"C%x" % gdb_crc32(tcm)
+    assert c.command(b"qCRC:50000000,10") == b"E0e"
     detach(c)
     sm.finish()
 

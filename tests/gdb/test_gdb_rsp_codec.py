@@ -67,3 +67,10 @@ def test_hex_helpers_reject_bad_input():
     with pytest.raises(rsp.ProtocolError):
         rsp.unhex_bytes(b"abc")
     assert rsp.hex_text("hi\n") == b"68690a"
+
+
+def test_qcrc_is_crc32_mpeg2():
+    # GDB's qCRC uses libiberty's xcrc32 from 0xFFFFFFFF: the CRC-32/MPEG-2 catalogue check value
+    assert rsp.gdb_crc32(b"123456789") == 0x0376E6E7
+    assert rsp.gdb_crc32(b"") == 0xFFFFFFFF
+    assert rsp.gdb_crc32(b"56789", rsp.gdb_crc32(b"1234")) == 0x0376E6E7
