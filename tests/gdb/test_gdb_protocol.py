@@ -502,3 +502,48 @@ def test_two_debuggers_on_two_cores_all_stop(served, gdb_target_elf):
     assert stop["signal"] == "02"
     detach(b)
     detach(a)
+
+
+def test_debugging_does_not_perturb_the_run(served, gdb_target_elf):
+    """Breakpoints and watchpoints hit and resumed leave the run exactly as without a debugger (same instruction
+    count, same UART output at the same virtual time); single steps may shift it by rounding only (picoseconds)."""
+    from mt3620.engine.clock import parse_duration
+    from mt3620.engine.machine import Machine
+    syms = symbols(gdb_target_elf)
+    plain = Machine()
+    plain.load("io0", gdb_target_elf)
+    plain.run(duration_ps=parse_duration("60ms"))
+    expected = (plain.cores["io0"].instructions, plain.uart_text())
+
+    def debugged(session) -> tuple[int, str]:
+        sm = served(duration="60ms")
+        c = connect(sm)
+        session(c)
+        c.send(b"c")
+        assert sm.finish().reason == "timeout"
+        return sm.core().instructions, sm.machine.uart_text()
+
+    def breakpoints(c):
+        for name in ("gdb_add", "gdb_count_to", "gdb_float_compute"):
+            run_to(c, syms[name])
+
+    def watchpoints(c):
+        counter = syms["gdb_counter"]
+        assert c.command(b"Z2,%x,4" % counter) == b"OK"
+        for _ in range(4):
+            c.send(b"c")
+            assert "watch" in stop_fields(c.packet())
+            assert c.command(b"z2,%x,4" % counter) == b"OK"     # as GDB does: step over with it removed
+            c.command(b"s")
+            assert c.command(b"Z2,%x,4" % counter) == b"OK"
+        assert c.command(b"z2,%x,4" % counter) == b"OK"
+
+    def steps(c):
+        run_to(c, syms["gdb_count_to"])
+        for _ in range(25):
+            c.command(b"s")
+
+    assert debugged(breakpoints) == expected
+    assert debugged(watchpoints) == expected
+    instructions, text = debugged(steps)
+    assert text == expected[1] and abs(instructions - expected[0]) <= 1
