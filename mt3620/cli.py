@@ -60,4 +60,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Run as `python -m mt3620.cli`: use the package's module, so the UserError that commands raise is this one.
+    from mt3620.cli import main as _package_main
+    raise SystemExit(_package_main())
