@@ -14,6 +14,7 @@ shortens the running quantum, so the interrupt is taken right after the current 
 from __future__ import annotations
 
 import logging
+import re
 import struct
 from dataclasses import dataclass
 from typing import Callable
@@ -46,6 +47,10 @@ UNMASK_POLL_INSTRUCTIONS = 1
 # many times in a row, each within SPIN_MAX_GAP instructions of the last and with no MMIO write between, means the
 # core is waiting for an event; it jumps to the next event instead of spinning. Never for registers a model
 # declares in TIME_VARYING_OFFSETS (counters that change without events).
+# MRS Rd, BASEPRI / BASEPRI_MAX (T1: 0xF3EF, 0x8<Rd><SYSm>, SYSm 0x11/0x12), as bytes in memory. Unicorn keeps
+# all 8 BASEPRI bits; the MT3620's NVIC implements 3, so a one-address code hook on each such instruction masks
+# the register just before the guest reads it (MT3620-FACTS: BASEPRI = 1 reads back 0).
+MRS_BASEPRI = re.compile(rb"\xef\xf3[\x11\x12][\x80-\x8f]")
 SPIN_READS = 16
 SPIN_MAX_GAP = 48  # quantum while an interrupt waits only for PRIMASK/BASEPRI/FAULTMASK to drop
 
@@ -299,10 +304,32 @@ class CortexM4:
                 self.uc.reg_read(A.UC_ARM_REG_BASEPRI))
 
     # ---- reset ------------------------------------------------------------------------------------------------------
+    def _hook_basepri_reads(self) -> None:
+        """Find every `MRS Rd, BASEPRI` in this core's memories and hook it (costs nothing elsewhere). Code the
+        guest writes at run time is not scanned."""
+        sites = getattr(self, "_basepri_sites", None)
+        if sites is None:
+            sites = self._basepri_sites = set()
+        for m in self.view.memories():
+            for match in MRS_BASEPRI.finditer(m.memory.view):
+                site = m.start + match.start()
+                if match.start() % 2 or site in sites:
+                    continue
+                sites.add(site)
+                self.uc.hook_add(unicorn.UC_HOOK_CODE, self._mask_basepri, begin=site, end=site)
+                self.uc.ctl_remove_cache(site, site + 4)
+
+    def _mask_basepri(self, uc, address, size, _user) -> None:
+        value = uc.reg_read(A.UC_ARM_REG_BASEPRI)
+        masked = value & self.state.implemented_mask
+        if masked != value:
+            uc.reg_write(A.UC_ARM_REG_BASEPRI, masked)
+
     def reset(self, vtor: int | None = None) -> None:
         """Core reset: registers, NVIC and SCS to reset values; SP and PC from the vector table at VTOR."""
         if vtor is not None:
             self.reset_vtor = vtor
+        self._hook_basepri_reads()
         self.scs.reset()
         self.scs.regs["VTOR"] = self.reset_vtor
         self.sleeping = False

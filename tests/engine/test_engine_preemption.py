@@ -665,9 +665,21 @@ done: b done
     b = Bare(body)
     b.run_us(5)
     assert b.core.state.execution_priority(0, 0, b.core.reg("basepri")) == 0x20   # the masking uses bits [7:5]
-    if b.result(0) != 0x20:
-        pytest.xfail("Unicorn stores all 8 BASEPRI bits and MSR/MRS never reach the engine: BASEPRI = 1 reads "
-                     "back 1 (masking is right; the read-back differs from the hardware)")
+    assert b.result(0) == 0x20                                                     # and MRS reads bits [7:5]
+
+
+def test_basepri_of_one_reads_back_zero_and_masks_nothing():
+    body = """
+reset:
+ movs r0, #1
+ msr basepri, r0
+ mrs r1, basepri
+ SAVE r1, 0
+done: b done
+"""
+    b = Bare(body)
+    b.run_us(5)
+    assert b.result(0) == 0
 
 
 def test_interrupt_from_a_model_event_is_taken_at_its_virtual_time():
