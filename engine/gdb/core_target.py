@@ -15,7 +15,7 @@ How it stays out of the way of a free run:
   no-op event is scheduled at its local time, so the other cores and the clock stop there too (all-stop: nothing
   scheduled after the stop fires until the debugger resumes).
 - A single step runs exactly one instruction with emu_start(count=1); the translation cache is flushed around it,
-  because count runs and budget runs must not share translated blocks (/work/shared/DESIGN.md, Unicorn facts).
+  because count runs and budget runs must not share translated blocks (../shared/DESIGN.md, Unicorn facts).
   The clock does not move during or after a step: the stepped core's own time advances one cycle per
   instruction and the machine catches up when it resumes. With interrupts unmasked, an exception that is
   pending when the step starts is taken first and the step stops at the first instruction of its handler.

@@ -1,6 +1,6 @@
 /* MT3620 IO-core (Cortex-M4F) register map used by the project's own firmware.
  *
- * Addresses and bit fields are public facts, collected in /work/shared/MT3620-FACTS.md from:
+ * Addresses and bit fields are public facts, collected in ../shared/MT3620-FACTS.md from:
  *   CodethinkLabs/mt3620-m4-drivers  mt3620/{uart,gpt,gpio,mbox,clock,irq}.h, NVIC.h, VectorTable.c
  *   MediaTek-Labs/mt3620_m4_software MT3620_M4_Driver/HDL/src/hdl_wdt.c, HDL/inc/hdl_wdt.h
  *   Azure/azure-sphere-samples       Samples/HelloWorld/HelloWorld_RTApp_MT3620_BareMetal/main.c
