@@ -261,6 +261,21 @@ def _error(status: int, code: str, message: str) -> Response:
     return _json({"Code": code, "Message": message}, status)
 
 
+def _route(url_map, request: Request):
+    """The endpoint and arguments of a request, or the JSON error response when no route takes it."""
+    adapter = url_map.bind_to_environ(request.environ)
+    try:
+        return adapter.match()
+    except MethodNotAllowed as exc:
+        response = _error(405, "MethodNotAllowed", f"{request.method} is not allowed on {request.path}")
+        response.headers["Allow"] = ", ".join(sorted(exc.valid_methods or ()))   # RFC 9110 15.5.6
+        return response
+    except NotFound:
+        return _error(404, "NotFound", f"no route {request.path}")
+    except HTTPException as exc:
+        return _error(exc.code or 400, "BadRequest", exc.description or "bad request")
+
+
 PATH_PARAMS = {
     "tenantId": {"type": "string", "format": "uuid", "pattern": GUID_PATTERN},
     "productId": {"type": "string", "format": "uuid", "pattern": GUID_PATTERN},
@@ -360,17 +375,10 @@ class ManagementApp:
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
-        adapter = self.url_map.bind_to_environ(request.environ)
-        try:
-            endpoint, args = adapter.match()
-        except MethodNotAllowed as exc:
-            response = _error(405, "MethodNotAllowed", f"{request.method} is not allowed on {request.path}")
-            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods or ()))   # RFC 9110 15.5.6
-            return response
-        except NotFound:
-            return _error(404, "NotFound", f"no route {request.path}")
-        except HTTPException as exc:
-            return _error(exc.code or 400, "BadRequest", exc.description or "bad request")
+        routed = _route(self.url_map, request)
+        if isinstance(routed, Response):
+            return routed
+        endpoint, args = routed
         if endpoint == "openapi":
             return _json(openapi_document(request.host_url.rstrip("/")))
         if endpoint == "health":
@@ -681,15 +689,10 @@ class DeviceApp:
         return self.store.authenticate_device(leaf, role)
 
     def dispatch(self, request: Request) -> Response:
-        adapter = self.url_map.bind_to_environ(request.environ)
-        try:
-            endpoint, args = adapter.match()
-        except MethodNotAllowed as exc:
-            response = _error(405, "MethodNotAllowed", f"{request.method} is not allowed on {request.path}")
-            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods or ()))   # RFC 9110 15.5.6
-            return response
-        except NotFound:
-            return _error(404, "NotFound", f"no route {request.path}")
+        routed = _route(self.url_map, request)
+        if isinstance(routed, Response):
+            return routed
+        endpoint, args = routed
         if endpoint == "nonce":
             body = self._json_body(request)
             nonce, expires = self.store.issue_nonce(str(body.get("DeviceId", "")))
