@@ -4,54 +4,21 @@ reported, and not offered again."""
 from __future__ import annotations
 
 import json
-import shutil
+import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 pytest.importorskip("werkzeug", reason="the cloud extra is not installed (pip install -e .[cloud])")
 
 from mt3620.cloud.server import Service  # noqa: E402
 from mt3620.engine.machine import Machine  # noqa: E402
 from mt3620.engine.os_agent import OsAgent  # noqa: E402
-from mt3620.imagepackage import Keystore, SdkTestSigner, TrustedKey, build_application, parse  # noqa: E402
+from mt3620.imagepackage import Keystore, SdkTestSigner, TrustedKey  # noqa: E402
 
-COMPONENT = "5f6a3e2c-8d2e-4a7b-9c1d-0e2f3a4b5c6d"
-
-
-class Admin:
-    def __init__(self, base: str, token: str) -> None:
-        self.base, self.token = base, token
-
-    def call(self, method: str, path: str, body=None, data: bytes | None = None):
-        headers = {"Authorization": f"Bearer {self.token}"}
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        elif data is not None:
-            headers["Content-Type"] = "application/octet-stream"
-        req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return json.loads(r.read() or b"null")
-
-    def upload(self, tenant: str, package: bytes) -> str:
-        op = self.call("POST", f"/v2/tenants/{tenant}/images", data=package)
-        for _ in range(600):
-            if op["State"] not in ("NotStarted", "InProgress"):
-                break
-            op = self.call("GET", f"/v2/tenants/{tenant}/operations/{op['Id']}")
-        assert op["State"] == "Complete", op
-        return str(parse(package).image_id)
-
-
-def _package(firmware_elf, tmp_path, name: str) -> bytes:
-    approot = tmp_path / name
-    (approot / "bin").mkdir(parents=True)
-    shutil.copy(firmware_elf, approot / "bin" / "app")
-    (approot / "app_manifest.json").write_text(json.dumps({
-        "SchemaVersion": 1, "Name": name, "ComponentId": COMPONENT, "EntryPoint": "/bin/app", "CmdArgs": [],
-        "Capabilities": {}, "ApplicationType": "RealTimeCapable"}))
-    return build_application(approot, SdkTestSigner(), build_time=1_700_000_000)
+from e2e_helpers import Admin, package as _package  # noqa: E402
 
 
 @pytest.fixture

@@ -1,0 +1,133 @@
+"""`mt3620 device`: an emulated MT3620 as the security service sees it.
+
+    mt3620 device id [--seed TEXT]
+        the device ID and attestation public key to claim the device with (`mt3620 azsphere device claim
+        --device ID --attestation-key KEY`).
+    mt3620 device run --device-url URL --root-ca ROOT.pem [--seed TEXT] [--trusted-key KEY.pem ...]
+                      [--until REGEX] [--for 10s] [--checks N]
+        boots the device, attests through its Pluton, checks for updates over mutual TLS, verifies and starts the
+        real-time apps it is given, and streams their UARTs (exit codes as `mt3620 run`).
+
+The device's identity comes from `--seed` (the same seed is the same device: its e-fuses and keys are derived
+from it); `--efuse FILE` keeps its fuses across runs.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from .clock import PS_PER_SECOND, format_ps, parse_duration
+
+EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
+
+
+def add_commands(subparsers) -> None:
+    device = subparsers.add_parser("device", help="an emulated device talking to the security service")
+    sub = device.add_subparsers(dest="device_command", metavar="COMMAND")
+
+    ident = sub.add_parser("id", help="print the device ID and attestation public key (for claiming)")
+    _identity_options(ident)
+    ident.set_defaults(func=cmd_id)
+
+    run = sub.add_parser("run", help="attest, take the deployment, run it")
+    _identity_options(run)
+    run.add_argument("--device-url", required=True, help="the service's device API (https://127.0.0.1:PORT)")
+    run.add_argument("--root-ca", required=True, metavar="PEM", help="the service's root CA (GET /rootca.pem)")
+    run.add_argument("--tenant", help="tenant ID to attest for (default: the tenant that claimed the device)")
+    run.add_argument("--trusted-key", action="append", default=[], metavar="KEY.pem",
+                     help="a key the device trusts for application packages (plus the user keystore)")
+    run.add_argument("--until", metavar="REGEX", help="exit 0 when a UART line matches")
+    run.add_argument("--for", dest="duration", default="10s", help="virtual time to run the apps (default 10s)")
+    run.add_argument("--checks", type=int, default=1, help="update checks, one per --for period (default 1)")
+    run.add_argument("--quiet", action="store_true", help="do not stream UART output")
+    run.set_defaults(func=cmd_run)
+    device.set_defaults(func=lambda args: (device.print_help(), EXIT_USAGE)[1])
+
+
+def _identity_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", default=None, help="device identity seed (default: the emulator's default device)")
+    p.add_argument("--efuse", metavar="FILE", help="persist the device's e-fuses in FILE")
+
+
+def _user_error(message: str) -> Exception:
+    from mt3620.cli import UserError
+    return UserError(message)
+
+
+def _machine(args):
+    from .machine import Machine
+    from .models import DEFAULT_DEVICE_SEED
+    seed = args.seed.encode() if args.seed is not None else DEFAULT_DEVICE_SEED
+    return Machine(device_seed=seed, efuse_path=args.efuse)
+
+
+def cmd_id(args) -> int:
+    machine = _machine(args)
+    from mt3620.peripherals.pluton.a7_driver import PlutonDriver
+    driver = PlutonDriver(machine.view("a7"), lambda cond, t: machine.run(duration_ps=t, until=cond))
+    _, _, attestation = driver.security_state()
+    print(f"device id:              {machine.pluton.device_id.hex().upper()}")
+    print(f"attestation public key: {attestation.hex().upper()}")
+    return EXIT_OK
+
+
+def cmd_run(args) -> int:
+    from mt3620.imagepackage import Keystore
+    from mt3620.imagepackage.keys import KeyFileError, load_trusted_key
+
+    from .os_agent import OsAgent
+
+    try:
+        root = Path(args.root_ca).read_text()
+    except OSError as exc:
+        raise _user_error(f"--root-ca {args.root_ca}: {exc.strerror or exc}")
+    try:
+        duration = parse_duration(args.duration)
+        pattern = re.compile(args.until) if args.until else None
+    except (ValueError, re.error) as exc:
+        raise _user_error(str(exc))
+    keystore = Keystore.load()
+    for path in args.trusted_key:
+        try:
+            keystore.add(load_trusted_key(path))
+        except (KeyFileError, OSError, ValueError) as exc:
+            raise _user_error(f"--trusted-key {path}: {exc}")
+
+    machine = _machine(args)
+    if not args.quiet:
+        machine.line_listeners.append(lambda label, line: print(f"[{label}] {line}", flush=True))
+    from mt3620.cloud.device_client import DeviceApiError
+    try:
+        agent = OsAgent(machine, args.device_url, root, keystore=keystore)
+        print(f"device {agent.device_id[:16]}...: attesting to {args.device_url}", flush=True)
+        agent.attest(tenant_id=args.tenant)
+        print("attestation passed: client and update certificates issued", flush=True)
+        for check in range(max(1, args.checks)):
+            result = agent.check_for_updates()
+            for item in result.installed:
+                print(f"installed {item.name or item.component_id} (image {item.image_id}) on {item.core}",
+                      flush=True)
+            for image, reason in result.failed:
+                print(f"refused image {image}: {reason}", flush=True)
+            for reason in result.reasons:
+                print(f"service: {reason.get('Code')}: {reason.get('Message')}", flush=True)
+            if not agent.installed:
+                continue
+            run = machine.run(duration_ps=duration, pattern=pattern)
+            if run.reason == "condition":
+                return EXIT_OK
+            if run.reason == "fault":
+                print(f"mt3620: guest fault: {run.fault}", file=sys.stderr)
+                return EXIT_FAULT
+    except DeviceApiError as exc:
+        print(f"mt3620 device: the service refused: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        raise _user_error(f"cannot reach {args.device_url}: {exc}")
+    if pattern is not None:
+        print(f"mt3620: timed out after {format_ps(machine.clock.now)} of virtual time waiting for /{args.until}/",
+              file=sys.stderr)
+        return EXIT_TIMEOUT
+    return EXIT_OK

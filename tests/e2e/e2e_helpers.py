@@ -1,0 +1,47 @@
+"""Helpers of the end-to-end tests: a management API client and application packages from firmware ELFs."""
+from __future__ import annotations
+
+import json
+import shutil
+import urllib.request
+
+from mt3620.imagepackage import SdkTestSigner, build_application, parse
+
+COMPONENT = "5f6a3e2c-8d2e-4a7b-9c1d-0e2f3a4b5c6d"
+
+
+class Admin:
+    def __init__(self, base: str, token: str) -> None:
+        self.base, self.token = base, token
+
+    def call(self, method: str, path: str, body=None, data: bytes | None = None):
+        headers = {"Authorization": f"Bearer {self.token}"}
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        elif data is not None:
+            headers["Content-Type"] = "application/octet-stream"
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read() or b"null")
+
+    def upload(self, tenant: str, package: bytes) -> str:
+        op = self.call("POST", f"/v2/tenants/{tenant}/images", data=package)
+        for _ in range(600):
+            if op["State"] not in ("NotStarted", "InProgress"):
+                break
+            op = self.call("GET", f"/v2/tenants/{tenant}/operations/{op['Id']}")
+        assert op["State"] == "Complete", op
+        return str(parse(package).image_id)
+
+
+def package(firmware_elf, tmp_path, name: str) -> bytes:
+    approot = tmp_path / name
+    (approot / "bin").mkdir(parents=True)
+    shutil.copy(firmware_elf, approot / "bin" / "app")
+    (approot / "app_manifest.json").write_text(json.dumps({
+        "SchemaVersion": 1, "Name": name, "ComponentId": COMPONENT, "EntryPoint": "/bin/app", "CmdArgs": [],
+        "Capabilities": {}, "ApplicationType": "RealTimeCapable"}))
+    return build_application(approot, SdkTestSigner(), build_time=1_700_000_000)
+
+

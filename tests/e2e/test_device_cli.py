@@ -1,0 +1,70 @@
+"""The user's path: a live security service, a deployment made through its API, and `mt3620 device run` (a real
+child process) booting the emulated device, attesting through its Pluton and running what it was given."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+pytest.importorskip("werkzeug", reason="the cloud extra is not installed (pip install -e .[cloud])")
+
+from mt3620.cloud.server import Service  # noqa: E402
+from mt3620.imagepackage import SdkTestSigner  # noqa: E402
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+
+from e2e_helpers import Admin, package  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def mt3620(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mt3620", *args], capture_output=True, text=True, timeout=180,
+                          cwd=REPO)
+
+
+@pytest.fixture
+def service(tmp_path):
+    svc = Service(tmp_path / "cloud").start()
+    yield svc
+    svc.stop()
+
+
+def test_claim_deploy_and_run_an_emulated_device_from_the_command_line(service, tmp_path, firmware):
+    ident = mt3620("device", "id", "--seed", "cli-device")
+    assert ident.returncode == 0, ident.stderr
+    fields = dict(line.split(":", 1) for line in ident.stdout.strip().splitlines())
+    device_id, attestation_key = fields["device id"].strip(), fields["attestation public key"].strip()
+    assert len(device_id) == 128
+
+    admin = Admin(service.mgmt_url, service.admin_token)
+    tenant = admin.call("POST", "/v2/tenants", {"Name": "Northwind"})["Id"]
+    product = admin.call("POST", f"/v2/tenants/{tenant}/products", {"Name": "Gateway"})["Id"]
+    groups = {g["Name"]: g["Id"] for g in admin.call("GET", f"/v2/tenants/{tenant}/products/{product}/devicegroups")}
+    admin.call("POST", f"/v2/tenants/{tenant}/devices/claim",
+               {"DeviceId": device_id, "AttestationPublicKey": attestation_key, "DeviceGroupId": groups["Field Test"]})
+    image = admin.upload(tenant, package(firmware("hello"), tmp_path, "hello"))
+    admin.call("POST", f"/v2/tenants/{tenant}/devicegroups/{groups['Field Test']}/deployments",
+               {"DeployedImages": [image]})
+
+    root = tmp_path / "root.pem"
+    with urllib.request.urlopen(service.mgmt_url + "/rootca.pem", timeout=10) as r:
+        root.write_bytes(r.read())
+    sdk_key = tmp_path / "sdk-test-key.pem"
+    sdk_key.write_bytes(SdkTestSigner().public_key.public_bytes(serialization.Encoding.PEM,
+                                                                serialization.PublicFormat.SubjectPublicKeyInfo))
+
+    run = mt3620("device", "run", "--seed", "cli-device", "--device-url", service.device_url, "--root-ca", str(root),
+                 "--trusted-key", str(sdk_key), "--until", "hello: done", "--for", "2s")
+    assert run.returncode == 0, (run.stdout, run.stderr)
+    assert "attestation passed" in run.stdout
+    assert f"installed hello (image {image}) on io0" in run.stdout
+    assert "[io0.io0_uart] hello: Hello from the MT3620 IO core" in run.stdout
+
+    # Another seed is another device: never claimed, so the service refuses it with its reason.
+    stranger = mt3620("device", "run", "--seed", "someone-else", "--device-url", service.device_url,
+                      "--root-ca", str(root), "--for", "1s")
+    assert stranger.returncode == 2 and "unknown-device" in stranger.stderr and "Traceback" not in stranger.stderr
