@@ -24,6 +24,10 @@ def add_commands(subparsers) -> None:
     run.add_argument("--rt0", metavar="APP", help="app for IO core 0 (ELF or .imagepackage)")
     run.add_argument("--rt1", metavar="APP", help="app for IO core 1 (ELF or .imagepackage)")
     run.add_argument("--a7", metavar="IMAGE", help="A7 image (not executed yet: refused with a clear error)")
+    run.add_argument("--verify", action="store_true",
+                     help="refuse .imagepackage apps whose signature no trusted key verifies (keystore + --trusted-key)")
+    run.add_argument("--trusted-key", action="append", default=[], metavar="KEY.pem",
+                     help="a public key to trust for --verify, besides the keystore (repeatable)")
     _common_run_options(run)
     run.set_defaults(func=cmd_run)
 
@@ -70,7 +74,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     for path in apps.values():
         if not Path(path).is_file():
             raise _user_error(f"{path}: no such file")
+    if args.verify or args.trusted_key:
+        _verify_packages(apps.values(), args.trusted_key)
     return _boot_and_run(apps, args)
+
+
+def _verify_packages(paths, trusted_keys: list[str]) -> None:
+    """Check every application package's signature before anything boots (what the device's loader requires)."""
+    from mt3620.imagepackage import ImagePackageError, Keystore, load
+    from mt3620.imagepackage.keys import KeyFileError, load_trusted_key
+
+    keystore = Keystore.load()
+    for key in trusted_keys:
+        try:
+            keystore.add(load_trusted_key(key))
+        except (KeyFileError, OSError, ValueError) as exc:
+            raise _user_error(f"--trusted-key {key}: {exc}")
+    for path in paths:
+        if not str(path).endswith(".imagepackage"):
+            raise _user_error(f"{path}: --verify checks image packages; a bare ELF carries no signature")
+        try:
+            load(path).verify(keystore)
+        except (ImagePackageError, OSError, ValueError) as exc:
+            raise _user_error(f"{path}: signature not verified: {exc}")
 
 
 def _boot_and_run(apps: dict[str, str | Path], args: argparse.Namespace, presses: list[str] | None = None) -> int:

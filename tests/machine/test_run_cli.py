@@ -164,3 +164,32 @@ def test_image_package_with_a_flipped_bit_in_its_filesystem_is_refused(firmware,
     assert main(["run", "--rt0", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "not a loadable application image package" in err and "Traceback" not in err
+
+
+def test_verify_refuses_an_untrusted_package_and_accepts_a_trusted_one(firmware, tmp_path, capsys, monkeypatch):
+    from cryptography.hazmat.primitives import serialization
+    from mt3620.imagepackage import SdkTestSigner
+
+    monkeypatch.setenv("MT3620_KEYSTORE", str(tmp_path / "empty-keystore"))
+    approot = tmp_path / "approot"
+    (approot / "bin").mkdir(parents=True)
+    shutil.copy(firmware("hello"), approot / "bin" / "app")
+    (approot / "app_manifest.json").write_text(json.dumps({
+        "SchemaVersion": 1, "Name": "hello", "ComponentId": "6a9a0a9c-6d2d-4bd6-a8c5-0a4f6a7c8e11",
+        "EntryPoint": "/bin/app", "CmdArgs": [], "Capabilities": {}, "ApplicationType": "RealTimeCapable"}))
+    package = tmp_path / "hello.imagepackage"
+    assert main(["image-package", "pack-application", "--input", str(approot), "--output", str(package)]) == 0
+    capsys.readouterr()
+    assert main(["run", "--rt0", str(package), "--verify"]) == 2
+    assert "signature not verified" in capsys.readouterr().err
+    key = tmp_path / "sdk.pem"
+    key.write_bytes(SdkTestSigner().public_key.public_bytes(serialization.Encoding.PEM,
+                                                            serialization.PublicFormat.SubjectPublicKeyInfo))
+    assert main(["run", "--rt0", str(package), "--trusted-key", str(key), "--until", "hello: done"]) == 0
+    flipped = bytearray(package.read_bytes())
+    flipped[len(flipped) // 2] ^= 0x01
+    bad = tmp_path / "flipped.imagepackage"
+    bad.write_bytes(bytes(flipped))
+    assert main(["run", "--rt0", str(bad), "--trusted-key", str(key)]) == 2
+    err = capsys.readouterr().err
+    assert "hello.imagepackage" not in err and "flipped.imagepackage" in err and "Traceback" not in err
