@@ -152,6 +152,21 @@ class Device:
                 return
         raise AssertionError(f"no GPIO block has pin {pin}")
 
+    # ---- intercore (what a high-level app on the A7 would do) -----------------------------------------------------
+    INTERCORE_BASE = 0x20100000   # platforms/blocks/memory.repl: intercore_shared (emulator-defined placement)
+
+    def intercore(self, core: str = "io0", component_id: str = "00000000-0000-0000-0000-000000000000"):
+        """The A7 end of an intercore connection to the RTApp on `core` (mt3620.peripherals.mailbox.intercore):
+        `start()` sends the buffer setup, then `send(payload)` / `receive()`; advance time in between."""
+        from mt3620.peripherals.mailbox.intercore import IntercoreA7Endpoint
+        name = self.machine.core(core).name
+        key = f"mbox_a7_{name}"
+        if key not in self.machine.shared_objects:
+            raise AssertionError(f"no A7 mailbox channel for {name}")
+        base = self.INTERCORE_BASE + (0x2000 if name == "io1" else 0)
+        return IntercoreA7Endpoint(self.machine.shared_objects[key], self.machine.view("a7"), component_id,
+                                   inbound_addr=base, outbound_addr=base + 0x1000)
+
     # ---- cores --------------------------------------------------------------------------------------------------
     def core(self, name: str = "io0"):
         return self.machine.core(name)
