@@ -43,16 +43,22 @@ XPSR_T = 1 << 24
 # runs one translation block per quantum: qemu ends a block after CPS and MSR to the mask registers, so the
 # interrupt is taken right after the instruction that unmasks it.
 UNMASK_POLL_INSTRUCTIONS = 1
-# Polling-loop skip (emulator-defined, docs/EMULATOR-DEFINED.md): the same register read with the same value this
-# many times in a row, each within SPIN_MAX_GAP instructions of the last and with no MMIO write between, means the
-# core is waiting for an event; it jumps to the next event instead of spinning. Never for registers a model
-# declares in TIME_VARYING_OFFSETS (counters that change without events).
 # MRS Rd, BASEPRI / BASEPRI_MAX (T1: 0xF3EF, 0x8<Rd><SYSm>, SYSm 0x11/0x12), as bytes in memory. Unicorn keeps
 # all 8 BASEPRI bits; the MT3620's NVIC implements 3, so a one-address code hook on each such instruction masks
 # the register just before the guest reads it (MT3620-FACTS: BASEPRI = 1 reads back 0).
 MRS_BASEPRI = re.compile(rb"\xef\xf3[\x11\x12][\x80-\x8f]")
+# Polling loops (emulator-defined, docs/engine.md): the same register read SPIN_READS times in a row, each read
+# within SPIN_MAX_GAP instructions of the last and with no MMIO write between, is a core waiting.
+# - For a register whose value only changes at events (a status flag: the same value each time), the core jumps
+#   to the next event instead of spinning.
+# - For a counter that changes with time alone (TIME_VARYING_OFFSETS of its model: GPT counters, SysTick's
+#   current value), the core is busy-waiting on time: it jumps ahead by an eighth of how long it has already
+#   waited, at least WARP_MIN_PS and at most WARP_MAX_PS, never past the next event. The loop then sees the
+#   counter advance as if an interrupt had delayed it, so a wait ends at most 1/8 (and 250 us) late.
 SPIN_READS = 16
-SPIN_MAX_GAP = 48  # quantum while an interrupt waits only for PRIMASK/BASEPRI/FAULTMASK to drop
+WARP_MIN_PS = 2_000_000          # 2 us
+WARP_MAX_PS = 250_000_000        # 250 us
+SPIN_MAX_GAP = 48
 
 GPR = [A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3, A.UC_ARM_REG_R4, A.UC_ARM_REG_R5,
        A.UC_ARM_REG_R6, A.UC_ARM_REG_R7, A.UC_ARM_REG_R8, A.UC_ARM_REG_R9, A.UC_ARM_REG_R10, A.UC_ARM_REG_R11,
@@ -133,8 +139,9 @@ class CortexM4:
         self._hz_changes: list[tuple[int, int]] = []  # (executed at change, old hz) within the running quantum
         self.idle_skip = True
         self.skipped_ps = 0               # virtual time jumped over by the polling-loop skip
-        self._spin = (None, None, 0, 0)   # (address, value, count, executed at last read)
-        self._skip_rest = False
+        self._spin = (None, None, 0, 0)   # (address, value, count, instruction count at the last read)
+        self._spin_since = 0              # local time of the first read of the current run of reads
+        self._skip_rest: bool | int = False   # True: jump to the next event; an int: jump that many ps
 
     # ---- memory map -----------------------------------------------------------------------------------------------
     def _map_view(self) -> None:
@@ -182,20 +189,28 @@ class CortexM4:
 
     def _track_polling(self, address: int, value: int) -> None:
         last_address, last_value, count, at = self._spin
-        executed = self.budget.executed
-        if address == last_address and value == last_value and executed - at <= SPIN_MAX_GAP:
+        retired = self.instructions + self.budget.executed
+        local = self._quantum_start_time + ps_for_cycles(self.budget.executed, self.hz)
+        varying = self._time_varying(address)
+        if address == last_address and retired - at <= SPIN_MAX_GAP and (varying or value == last_value):
             count += 1
-            if count >= SPIN_READS and not self._time_varying(address):
-                self._skip_rest = True
+            if count >= SPIN_READS:
+                self._skip_rest = (min(WARP_MAX_PS, max(WARP_MIN_PS, (local - self._spin_since) // 8))
+                                   if varying else True)
                 self.budget.cut(0)
         else:
             count = 1
-        self._spin = (address, value, count, executed)
+            self._spin_since = local
+        self._spin = (address, value, count, retired)
 
     def _time_varying(self, address: int) -> bool:
-        m = self.view.find(address)
-        offsets = getattr(m.device, "TIME_VARYING_OFFSETS", ()) if m is not None else ()
-        return (address - m.start + m.offset) & ~3 in offsets if offsets else False
+        cache = self.__dict__.setdefault("_varying_cache", {})
+        known = cache.get(address)
+        if known is None:
+            m = self.view.find(address)
+            offsets = getattr(m.device, "TIME_VARYING_OFFSETS", ()) if m is not None else ()
+            known = cache[address] = bool(offsets) and (address - m.start + m.offset) & ~3 in offsets
+        return known
 
     def _mmio_write(self, uc, offset, size, value, base):
         address = base + offset
@@ -439,12 +454,15 @@ class CortexM4:
         executed = self.budget.executed
         self._account(executed)
         if self._skip_rest:
-            # A polling loop waits for an event: jump to it (or to the end of the window).
-            self._skip_rest = False
-            self._spin = (None, None, 0, 0)
-            if self._horizon > self.time:
-                self.skipped_ps += self._horizon - self.time
-                self.time = self._horizon
+            # A polling loop waits: for an event (jump to it, or to the end of the window), or on a counter (jump
+            # ahead by the warp step, never past the next event).
+            skip, self._skip_rest = self._skip_rest, False
+            target = self._horizon if skip is True else min(self._horizon, self.time + skip)
+            if skip is True:
+                self._spin = (None, None, 0, 0)
+            if target > self.time:
+                self.skipped_ps += target - self.time
+                self.time = target
         self._handle_stop(error, executed)
 
     def _account(self, executed: int) -> None:

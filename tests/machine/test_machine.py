@@ -79,3 +79,23 @@ def test_access_control_hook_turns_a_refused_access_into_a_guest_bus_fault(firmw
     assert fault.kind == "BusFault" and 0x21040000 <= fault.address < 0x21041000
     assert ("io0", fault.address, True) in seen
     assert dev.lines() == []  # the refused write never reached the UART
+
+
+def test_busy_wait_on_a_time_counter_is_warped_but_stays_accurate(firmware):
+    """gpt3 busy-waits 1000 us polling GPT3_CNT (a counter that changes with time alone). The engine jumps ahead
+    instead of executing every iteration; the wait still ends no earlier than asked and at most 1/8 late."""
+    m = Machine()
+    m.load("io0", firmware("gpt3"))
+    done_at = {}
+    m.line_listeners.append(lambda label, line: done_at.setdefault(line, m.clock.now))
+    assert m.run(duration_ps=PS_PER_SECOND, pattern=r"busy-wait of 1000 us done").reason == "condition"
+    uart = m.uarts["io0.io0_uart"].model
+    line = "gpt3: busy-wait of 1000 us done"
+    frame = uart.frame_ps()
+    printing = (len(line) + 2) * frame                # the line is sent, byte by byte, after the wait
+    # The wait starts while the last byte of "gpt3: start" is still on the line (at most one frame earlier).
+    waited_at_least = done_at[line] - done_at["gpt3: start"] - printing
+    assert waited_at_least + frame >= 1000 * 10**6
+    assert waited_at_least <= 1000 * 10**6 * 9 // 8
+    core = m.cores["io0"]
+    assert core.skipped_ps > 500 * 10**6              # most of the wait was jumped over, not executed
