@@ -251,6 +251,13 @@ class BridgeModels:
             if not 0 <= src < len(outputs):
                 log.warning("%s: no output %s", block.entry.name, src)
                 continue
+            peer = self.blocks.get(conn.target)
+            if peer is not None and hasattr(peer.model, "irq_input"):
+                # Model to model (GPIO pin -> EINT block): delivered inside the bridge, not through Renode.
+                outputs[src].connect(lambda level, m=peer.model, n=conn.target_input: m.irq_input(n, level))
+                if outputs[src].level:
+                    peer.model.irq_input(conn.target_input, True)
+                continue
             key = (conn.target, conn.target_input)
             self._sources.setdefault(key, {})
             self._levels.setdefault(key, False)

@@ -99,3 +99,21 @@ def test_busy_wait_on_a_time_counter_is_warped_but_stays_accurate(firmware):
     assert waited_at_least <= 1000 * 10**6 * 9 // 8
     core = m.cores["io0"]
     assert core.skipped_ps > 500 * 10**6              # most of the wait was jumped over, not executed
+
+
+def test_buttons_reach_the_nvic_only_through_an_enabled_eint():
+    """GPIO 12 (button A, pulled up on the RDB) drives EINT 12 of each IO core's EINT block (0x21000000); NVIC
+    IRQ 32 sees it only once the app enables that EINT (CodethinkLabs GPIO.c EINT_ConfigurePin)."""
+    m = Machine()
+    core, view = m.core("io0"), m.view("io0")
+    m.board.press("A")
+    assert not core.state.line_level.get(32)           # reset: EINT disabled, the level goes nowhere
+    m.board.release("A")
+    view.write_u32(0x21000204, 1)                      # IRQ_SENS1 bit 0: IRQ 32 level-sensitive
+    view.write_u32(0x21000000 + 4 * 12, 1 << 9)        # DBNC_CON12: EN, active low (POL 0), no debounce
+    assert not core.state.line_level.get(32)           # released: high, inactive
+    m.board.press("A")
+    assert core.state.line_level.get(32)
+    assert not m.core("io1").state.line_level.get(32)  # io1's EINT block is its own and still disabled
+    m.board.release("A")
+    assert not core.state.line_level.get(32)

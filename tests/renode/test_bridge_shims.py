@@ -298,3 +298,19 @@ def test_shim_runs_under_a_real_python27(bridge, style):
     assert [e for e in events if e.startswith("value")] == [f"value {Mt3620Uart(base_address=0x21040000).read(0x14)}"]
     assert "irq nvic0 4 1" in events and "irq nvic0 4 0" in events
     assert "log info io0_uart: py27" in events
+
+
+def test_gpio_pins_reach_the_nvic_through_the_eint_block_inside_the_bridge(platform):
+    """GPIO -> EINT block is model to model (inside the bridge); only the EINT's NVIC line goes to Renode."""
+    models = rb.BridgeModels(platform)
+    eint = models.block("io0_irqcfg").model
+    gpio3 = models.block("gpio3").model           # GPIO 12 (button A) is pin 0 of block 3
+    gpio3.drive_input(12, 1)                        # released: the board's pull-up
+    eint.write(0x204, 4, 1)                         # IRQ_SENS1 bit 0 = IRQ 32: level delivery
+    eint.write(4 * 12, 4, 1 << 9)                   # DBNC_CON12: EN, POL = 0 (active low), no debounce
+    assert models.levels().get(("nvic0", 32)) is False
+    gpio3.drive_input(12, 0)                        # button pressed: the pin is low
+    assert models.levels()[("nvic0", 32)] is True
+    gpio3.drive_input(12, 1)
+    assert models.levels()[("nvic0", 32)] is False
+    assert not any(key[0] in ("io0_irqcfg", "io1_irqcfg") for key in models.levels())   # never sent to Renode

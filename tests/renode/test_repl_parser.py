@@ -196,7 +196,10 @@ def test_shipped_platform_loads_with_every_core_and_block():
     assert {(c.source, c.target, c.target_input) for c in p["io1_wdt"].irqs} == {(0, "nvic1", 3), (1, "cpuM4_1", 1)}
     assert [(c.source, c.target_input) for c in p["io0_mbox_a7"].irqs] == [(i, 6 + i) for i in range(6)]
     gpio5 = {(c.source, c.target, c.target_input) for c in p["gpio5"].irqs}
-    assert gpio5 == {(k, n, 40 + k) for k in range(4) for n in ("nvic0", "nvic1")}
+    assert gpio5 == {(k, n, 20 + k) for k in range(4) for n in ("io0_irqcfg", "io1_irqcfg")}
+    eint = {(c.source, c.target, c.target_input) for c in p["io1_irqcfg"].irqs}
+    assert eint == {(k, "nvic1", 20 + k) for k in range(24)}
+    assert model_for(p["io0_irqcfg"]) == "mt3620.peripherals.gpio.eint:EintController"
     assert {(c.target, c.target_input) for c in p["isu4_uart"].irqs} == {("nvic0", 63), ("nvic1", 63), ("gic", 96)}
 
 
