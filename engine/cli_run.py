@@ -50,6 +50,8 @@ def _common_run_options(p: argparse.ArgumentParser) -> None:
                    help="deliver faults to the firmware's own handlers; stop only on lockup")
     p.add_argument("--press", action="append", default=[], metavar="BUTTON@TIME",
                    help="press an RDB button at a virtual time, e.g. A@500ms (repeatable)")
+    p.add_argument("--uart-loopback", action="append", default=[], metavar="UART",
+                   help="wire a UART's TX to its RX (a loopback header), e.g. isu0_uart (repeatable)")
     p.add_argument("--leds", dest="show_leds", action="store_true", help="print RDB LED changes")
     try:
         from .gdb.cli import add_gdb_arguments
@@ -108,6 +110,8 @@ def _boot_and_run(apps: dict[str, str | Path], args: argparse.Namespace, presses
         machine = Machine(args.platform, stop_on_fault=args.stop_on_fault)
         for core, path in apps.items():
             machine.load(core, path)
+        for name in getattr(args, "uart_loopback", []):
+            machine.loopback(name)
     except (LoadError, MachineError, repl.ReplError) as exc:
         raise _user_error(str(exc))
 

@@ -327,6 +327,15 @@ class Machine:
         else:
             tap.partial.append(byte)
 
+    def loopback(self, name: str) -> None:
+        """A loopback header on a UART (its TX wired to its RX), as the Codethink UART samples ask for on ISU0.
+        `name` is a UART label ("isu0_uart", "io0.io0_uart") or its .repl entry name."""
+        matches = [t for label, t in self.uarts.items() if name in (label, label.split(".")[-1])]
+        if not matches:
+            raise MachineError(f"no UART named {name!r} (UARTs: {', '.join(self.uarts)})")
+        tap = matches[0]
+        tap.model.add_tx_listener(lambda byte, model=tap.model: model.feed(bytes([byte])))
+
     def uart_text(self, label: str | None = None) -> str:
         taps = [self.uarts[label]] if label else list(self.uarts.values())
         return "".join(t.data.decode("utf-8", "replace") for t in taps)

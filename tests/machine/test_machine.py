@@ -117,3 +117,20 @@ def test_buttons_reach_the_nvic_only_through_an_enabled_eint():
     assert not m.core("io1").state.line_level.get(32)  # io1's EINT block is its own and still disabled
     m.board.release("A")
     assert not core.state.line_level.get(32)
+
+
+def test_uart_loopback_header_returns_what_was_sent():
+    import pytest
+    from mt3620.engine.machine import MachineError
+
+    m = Machine()
+    m.loopback("isu0_uart")
+    view, base = m.view("io0"), 0x38070500          # ISU0 UART (MT3620-FACTS)
+    view.write_u32(base + 0x08, 0x07)                # FCR: FIFOs on and cleared
+    for byte in b"hi!":
+        view.write_u32(base + 0x00, byte)            # THR
+    m.run(duration_ps=PS_PER_SECOND // 100)          # 10 ms: far more than three frames at any set-up rate
+    received = bytes(view.read_u32(base) & 0xFF for _ in range(3) if view.read_u32(base + 0x14) & 1)
+    assert received == b"hi!"
+    with pytest.raises(MachineError, match="no UART named"):
+        m.loopback("isu9_uart")
