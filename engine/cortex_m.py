@@ -28,6 +28,9 @@ from .bus import PAGE, AddressSpace
 from .clock import VirtualClock, cycles_in, ps_for_cycles
 from .nvic import (BUSFAULT, EXTERNAL_BASE, HARDFAULT, MEMMANAGE, NMI, SVCALL, USAGEFAULT, ExceptionState,
                    exception_name)
+from .dwt import Dwt
+from .itm import Itm
+from .peripheral import LoggingRegion
 from .scs import (BFSR_BFARVALID, BFSR_IBUSERR, BFSR_PRECISERR, BFSR_STKERR, HFSR_FORCED, HFSR_VECTTBL,
                   UFSR_INVPC, UFSR_INVSTATE, UFSR_UNDEFINSTR, SystemControlSpace)
 
@@ -113,6 +116,15 @@ class CortexM4:
                                       on_change=self._exceptions_changed,
                                       on_reset_request=self.request_reset)
         view.add_device(SCS_BASE, 0x1000, self.scs, f"{name}.scs")
+        # The rest of the private peripheral bus (Cortex-M4 TRM table 2-1): ITM and DWT modelled; FPB, TPIU, ETM
+        # and the ROM table known but not modelled (reads 0, writes ignored, logged), so probing never faults.
+        self.itm = Itm(f"{name}.itm", clock)
+        self.dwt = Dwt(f"{name}.dwt", clock, hz=lambda: self.hz, pc=lambda: self.pc)
+        view.add_device(0xE0000000, 0x1000, self.itm, f"{name}.itm")
+        view.add_device(0xE0001000, 0x1000, self.dwt, f"{name}.dwt")
+        for address, block in ((0xE0002000, "fpb"), (0xE0040000, "tpiu"), (0xE0041000, "etm"),
+                               (0xE00FF000, "romtable")):
+            view.add_device(address, 0x1000, LoggingRegion(f"{name}.{block}", clock), f"{name}.{block}")
 
         self.uc = unicorn.Uc(unicorn.UC_ARCH_ARM, unicorn.UC_MODE_THUMB | unicorn.UC_MODE_MCLASS)
         self.uc.ctl_set_cpu_model(A.UC_CPU_ARM_CORTEX_M4)
@@ -386,8 +398,9 @@ class CortexM4:
         if self._running:
             self._hz_changes.append((self.budget.executed, self.hz))
             self.budget.cut(0)
-        self.hz = hz
+        old, self.hz = self.hz, hz
         self.scs.systick.clock_changed(hz)
+        self.dwt.clock_changed(old)
 
     # ---- running ----------------------------------------------------------------------------------------------------
     def _would_wake(self, wfe: bool | None = None) -> bool:

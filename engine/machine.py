@@ -133,6 +133,9 @@ class Machine:
                 core.fault_listeners.append(self._on_fault)
                 core.on_reset_request = self._reset_core
                 self.cores[name] = core
+                tap = UartTap(f"{name}.itm", core.itm)     # printf over ITM/SWO reads like a UART
+                self.uarts[tap.label] = tap
+                core.itm.add_tx_listener(lambda byte, tap=tap: self._uart_byte(tap, byte))
         self._wire_irqs()
         self._wire_conventions()
         self.board = self._attach_board()

@@ -66,6 +66,16 @@ class SystemControlSpace(Peripheral):
         Register(0xD38, "BFAR"),
         Register(0xD3C, "AFSR", access="w1c"),
         *(Register(off, name, access="ro", reset=value) for off, (name, value) in ID_REGISTERS.items()),
+        # CoreDebug (ARMv7-M ARM C1.6): no debugger is attached from the guest's point of view (DHCSR.C_DEBUGEN
+        # reads 0); DEMCR.TRCENA gates the DWT and ITM on silicon and is stored here.
+        Register(0xDF0, "DHCSR", access="ro"),
+        Register(0xDF4, "DCRSR", access="wo"),
+        Register(0xDF8, "DCRDR"),
+        Register(0xDFC, "DEMCR", fields=(Field("VC_CORERESET", 0), Field("VC_MMERR", 4), Field("VC_NOCPERR", 5),
+                                         Field("VC_CHKERR", 6), Field("VC_STATERR", 7), Field("VC_BUSERR", 8),
+                                         Field("VC_INTERR", 9), Field("VC_HARDERR", 10), Field("MON_EN", 16),
+                                         Field("MON_PEND", 17), Field("MON_STEP", 18), Field("MON_REQ", 19),
+                                         Field("TRCENA", 24))),
         Register(0xD88, "CPACR", fields=(Field("CP10", 20, 2), Field("CP11", 22, 2))),
         Register(0xD90, "MPU_TYPE", access="ro"),
         Register(0xF00, "STIR", access="wo", write="_write_stir"),
