@@ -12,7 +12,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 pytest.importorskip("werkzeug", reason="the cloud extra is not installed (pip install -e .[cloud])")
 
-from mt3620.cloud.server import Service  # noqa: E402
 from mt3620.imagepackage import SdkTestSigner  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 
@@ -24,13 +23,6 @@ REPO = Path(__file__).resolve().parents[2]
 def mt3620(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "mt3620", *args], capture_output=True, text=True, timeout=180,
                           cwd=REPO)
-
-
-@pytest.fixture
-def service(tmp_path):
-    svc = Service(tmp_path / "cloud").start()
-    yield svc
-    svc.stop()
 
 
 def test_claim_deploy_and_run_an_emulated_device_from_the_command_line(service, tmp_path, firmware):

@@ -13,19 +13,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 pytest.importorskip("werkzeug", reason="the cloud extra is not installed (pip install -e .[cloud])")
 
-from mt3620.cloud.server import Service  # noqa: E402
 from mt3620.engine.machine import Machine  # noqa: E402
 from mt3620.engine.os_agent import OsAgent  # noqa: E402
 from mt3620.imagepackage import Keystore, SdkTestSigner, TrustedKey  # noqa: E402
 
 from e2e_helpers import Admin, package as _package  # noqa: E402
-
-
-@pytest.fixture
-def service(tmp_path):
-    svc = Service(tmp_path / "cloud").start()
-    yield svc
-    svc.stop()
 
 
 def test_device_attests_receives_a_deployment_and_runs_it(service, tmp_path, firmware):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import struct
 import subprocess
@@ -143,7 +142,8 @@ def test_malformed_platform_reports_file_line_and_column(firmware, tmp_path, cap
     assert f"{bad}:3:" in err and "Traceback" not in err
 
 
-def test_application_image_package_runs(firmware, tmp_path):
+def _hello_package(firmware, tmp_path) -> Path:
+    """The hello firmware packed as a real-time application image package (signed with the SDK test key)."""
     approot = tmp_path / "approot"
     (approot / "bin").mkdir(parents=True)
     shutil.copy(firmware("hello"), approot / "bin" / "app")
@@ -152,6 +152,11 @@ def test_application_image_package_runs(firmware, tmp_path):
         "EntryPoint": "/bin/app", "CmdArgs": [], "Capabilities": {}, "ApplicationType": "RealTimeCapable"}))
     package = tmp_path / "hello.imagepackage"
     assert main(["image-package", "pack-application", "--input", str(approot), "--output", str(package)]) == 0
+    return package
+
+
+def test_application_image_package_runs(firmware, tmp_path):
+    package = _hello_package(firmware, tmp_path)
     r = run_cli("run", "--rt0", str(package), "--until", "hello: done", "--for", "1s")
     assert r.returncode == 0, r.stderr
     assert "hello: Hello from the MT3620 IO core" in r.stdout
@@ -171,14 +176,7 @@ def test_verify_refuses_an_untrusted_package_and_accepts_a_trusted_one(firmware,
     from mt3620.imagepackage import SdkTestSigner
 
     monkeypatch.setenv("MT3620_KEYSTORE", str(tmp_path / "empty-keystore"))
-    approot = tmp_path / "approot"
-    (approot / "bin").mkdir(parents=True)
-    shutil.copy(firmware("hello"), approot / "bin" / "app")
-    (approot / "app_manifest.json").write_text(json.dumps({
-        "SchemaVersion": 1, "Name": "hello", "ComponentId": "6a9a0a9c-6d2d-4bd6-a8c5-0a4f6a7c8e11",
-        "EntryPoint": "/bin/app", "CmdArgs": [], "Capabilities": {}, "ApplicationType": "RealTimeCapable"}))
-    package = tmp_path / "hello.imagepackage"
-    assert main(["image-package", "pack-application", "--input", str(approot), "--output", str(package)]) == 0
+    package = _hello_package(firmware, tmp_path)
     capsys.readouterr()
     assert main(["run", "--rt0", str(package), "--verify"]) == 2
     assert "signature not verified" in capsys.readouterr().err
