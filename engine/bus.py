@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
-from .access import Access, AccessDenied, BusError, TEST_ACCESS
+from .access import Access, BusError, TEST_ACCESS
 
 log = logging.getLogger("mt3620.bus")
 PAGE = 0x1000

@@ -18,7 +18,7 @@ import re
 import sys
 from pathlib import Path
 
-from .clock import PS_PER_SECOND, format_ps, parse_duration
+from .clock import format_ps, parse_duration
 
 EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 

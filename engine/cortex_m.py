@@ -22,11 +22,11 @@ from typing import Callable
 import unicorn
 from unicorn import arm_const as A
 
-from .access import Access, AccessDenied, BusError
+from .access import Access, BusError
 from .budget import BlockBudget
 from .bus import PAGE, AddressSpace
 from .clock import VirtualClock, cycles_in, ps_for_cycles
-from .nvic import (BUSFAULT, EXTERNAL_BASE, HARDFAULT, MEMMANAGE, NMI, SVCALL, USAGEFAULT, ExceptionState,
+from .nvic import (BUSFAULT, EXTERNAL_BASE, HARDFAULT, NMI, SVCALL, USAGEFAULT, ExceptionState,
                    exception_name)
 from .dwt import Dwt
 from .itm import Itm
