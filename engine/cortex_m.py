@@ -29,6 +29,7 @@ from .clock import VirtualClock, cycles_in, ps_for_cycles
 from .nvic import (BUSFAULT, EXTERNAL_BASE, HARDFAULT, NMI, SVCALL, USAGEFAULT, ExceptionState,
                    exception_name)
 from .dwt import Dwt
+from .fastregs import accelerate
 from .itm import Itm
 from .peripheral import LoggingRegion
 from .scs import (BFSR_BFARVALID, BFSR_IBUSERR, BFSR_PRECISERR, BFSR_STKERR, HFSR_FORCED, HFSR_VECTTBL,
@@ -128,6 +129,7 @@ class CortexM4:
 
         self.uc = unicorn.Uc(unicorn.UC_ARCH_ARM, unicorn.UC_MODE_THUMB | unicorn.UC_MODE_MCLASS)
         self.uc.ctl_set_cpu_model(A.UC_CPU_ARM_CORTEX_M4)
+        accelerate(self.uc)   # register access straight through libunicorn (engine/fastregs.py)
         self._map_view()
         self.budget = BlockBudget(self.uc, thumb=True)
         self.uc.hook_add(unicorn.UC_HOOK_INTR, self._on_intr)
@@ -150,6 +152,7 @@ class CortexM4:
         self._horizon = 0
         self._hz_changes: list[tuple[int, int]] = []  # (executed at change, old hz) within the running quantum
         self.idle_skip = True
+        self.fast_exceptions = True       # exception returns handled inside Unicorn's interrupt hook
         self.skipped_ps = 0               # virtual time jumped over by the polling-loop skip
         self._spin = (None, None, 0, 0)   # (address, value, count, instruction count at the last read)
         self._spin_since = 0              # local time of the first read of the current run of reads
@@ -260,6 +263,15 @@ class CortexM4:
 
     # ---- hooks ------------------------------------------------------------------------------------------------------
     def _on_intr(self, uc, intno, _user):
+        if (self.fast_exceptions and intno == EXCP_EXCEPTION_EXIT and self._stop is None
+                and self.bkpt_handler is None):
+            # Exception return done inside the hook: Unicorn resumes at the PC written here without leaving
+            # emu_start (an RTOS switches threads through PendSV thousands of times a second). Anything that
+            # needs the machine's attention (a fault, sleep-on-exit, a reset) stops the run as before.
+            self._exception_return(uc.reg_read(A.UC_ARM_REG_PC) | 1)
+            if self.locked_up or self.sleeping or self.reset_requested or self._stop is not None:
+                uc.emu_stop()
+            return
         if self._stop is None:
             self._stop = PendingStop("intr", intno=intno, pc=uc.reg_read(A.UC_ARM_REG_PC))
         uc.emu_stop()
