@@ -54,8 +54,15 @@ def read_elf(data: bytes, name: str = "<elf>") -> tuple[int, list[tuple[Segment,
     machine = int.from_bytes(data[18:20], "little")
     if machine != EM_ARM:
         raise LoadError(f"{name}: ELF for machine {machine}, not ARM (40)")
+    e_type = int.from_bytes(data[16:18], "little")
     try:
         elf = ELFFile(io.BytesIO(data))
+        interpreter = next((seg for seg in elf.iter_segments() if seg["p_type"] == "PT_INTERP"), None)
+        if interpreter is not None or e_type == 3:  # ET_DYN
+            what = f"interpreter {interpreter.get_interp_name()}" if interpreter is not None else "position independent"
+            raise LoadError(f"{name}: a high-level application for the A7 (dynamically linked, {what}); the A7 does "
+                            f"not execute yet: give --rt0/--rt1 a real-time app (a static ELF with its vector table "
+                            f"at e_entry)")
         loads = []
         for seg in elf.iter_segments():
             if seg["p_type"] != "PT_LOAD" or seg["p_memsz"] == 0:

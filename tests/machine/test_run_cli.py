@@ -191,3 +191,13 @@ def test_verify_refuses_an_untrusted_package_and_accepts_a_trusted_one(firmware,
     assert main(["run", "--rt0", str(bad), "--trusted-key", str(key)]) == 2
     err = capsys.readouterr().err
     assert "hello.imagepackage" not in err and "flipped.imagepackage" in err and "Traceback" not in err
+
+
+def test_a_high_level_app_is_refused_with_the_reason(tmp_path, capsys):
+    data = bytearray(_overlapping_elf())
+    data[16:18] = (3).to_bytes(2, "little")          # ET_DYN: how the SDK links high-level (A7) apps
+    app = tmp_path / "hl_app"
+    app.write_bytes(bytes(data))
+    assert main(["run", "--rt0", str(app)]) == 2
+    err = capsys.readouterr().err
+    assert "high-level application for the A7" in err and "Traceback" not in err
