@@ -1,12 +1,14 @@
 """Maps the project's top-level folders into the one `mt3620` import namespace.
 
-engine/ -> mt3620.engine, peripherals/ -> mt3620.peripherals, cloud/ -> mt3620.cloud,
+engine/ -> mt3620.engine, peripherals/ -> mt3620.peripherals, sphere_os/ -> mt3620.sphere_os,
+cloud/ -> mt3620.cloud, firmware/ -> mt3620.firmware (the toolchain that builds the C firmware beside it),
 platforms/ -> mt3620.platforms (the .repl files ship as package data)."""
 import os
 from setuptools import setup
 
 ROOTS = {"mt3620": "mt3620", "mt3620.engine": "engine", "mt3620.peripherals": "peripherals",
-         "mt3620.cloud": "cloud", "mt3620.platforms": "platforms"}
+         "mt3620.sphere_os": "sphere_os", "mt3620.cloud": "cloud", "mt3620.firmware": "firmware",
+         "mt3620.platforms": "platforms"}
 
 
 def packages():

@@ -4,7 +4,7 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
-from ..clock import format_ps
+from mt3620.engine.simulation.clock import format_ps
 
 if TYPE_CHECKING:
     from .server import GdbServer, Session

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from xml.sax.saxutils import escape as xml_escape
 
-from ..bus import AddressSpace
+from mt3620.engine.simulation.bus import AddressSpace
 
 
 @dataclass(frozen=True)

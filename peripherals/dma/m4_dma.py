@@ -32,9 +32,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from mt3620.engine.access import TEST_ACCESS, Access, BusError
-from mt3620.engine.clock import VirtualClock, ps_for_cycles
-from mt3620.engine.peripheral import Field, Peripheral, Register
+from mt3620.engine.simulation.access import TEST_ACCESS, Access, BusError
+from mt3620.engine.simulation.clock import VirtualClock, ps_for_cycles
+from mt3620.engine.simulation.peripheral import Field, Peripheral, Register
 
 log = logging.getLogger("mt3620.dma")
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mt3620.engine.clock import PS_PER_SECOND, VirtualClock
-from mt3620.engine.peripheral import Field, Peripheral, Register
+from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock
+from mt3620.engine.simulation.peripheral import Field, Peripheral, Register
 
 EINTS = 24
 EINT_IRQ_BASE = 20                 # CTD irq.h MT3620_IRQ_EINT_INTERRUPT

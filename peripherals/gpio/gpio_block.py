@@ -16,8 +16,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from mt3620.engine.clock import VirtualClock
-from mt3620.engine.peripheral import Field, Peripheral, Register
+from mt3620.engine.simulation.clock import VirtualClock
+from mt3620.engine.simulation.peripheral import Field, Peripheral, Register
 
 log = logging.getLogger("mt3620.gpio")
 

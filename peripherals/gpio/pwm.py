@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from mt3620.engine.clock import PS_PER_SECOND, VirtualClock
-from mt3620.engine.peripheral import Field, Peripheral, Register
+from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock
+from mt3620.engine.simulation.peripheral import Field, Peripheral, Register
 
 PWM_BASE = 0x38011000
 PWM_STRIDE = 0x10000

@@ -23,7 +23,7 @@ import struct
 import uuid
 from typing import Protocol
 
-from mt3620.engine.access import BusError
+from mt3620.engine.simulation.access import BusError
 
 from .m4_mailbox import MailboxChannel
 

@@ -11,7 +11,7 @@ import struct
 from dataclasses import dataclass
 from typing import Callable
 
-from mt3620.engine.access import Access
+from mt3620.engine.simulation.access import Access
 
 from . import remoteapi as api
 

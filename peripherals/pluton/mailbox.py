@@ -19,9 +19,9 @@ import struct
 from collections import deque
 from typing import Any
 
-from mt3620.engine.access import BusError
-from mt3620.engine.clock import VirtualClock, ps_for_cycles
-from mt3620.engine.peripheral import Field, Peripheral, Register
+from mt3620.engine.simulation.access import BusError
+from mt3620.engine.simulation.clock import VirtualClock, ps_for_cycles
+from mt3620.engine.simulation.peripheral import Field, Peripheral, Register
 
 from . import remoteapi as api
 from .core import PlutonCore

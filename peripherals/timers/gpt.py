@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mt3620.engine.clock import PS_PER_SECOND, VirtualClock
-from mt3620.engine.peripheral import Field, Peripheral, Register
+from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock
+from mt3620.engine.simulation.peripheral import Field, Peripheral, Register
 
 MASK32 = 0xFFFFFFFF
 XTAL_HZ = 26_000_000

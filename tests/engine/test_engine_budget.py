@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from m4_harness import SCS, Bare
-from mt3620.engine import native
-from mt3620.engine.clock import ps_for_cycles
+from mt3620.engine.cortex_m import native
+from mt3620.engine.simulation.clock import ps_for_cycles
 
 HERE = Path(__file__).resolve().parent
 

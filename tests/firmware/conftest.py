@@ -1,4 +1,4 @@
-"""Firmware tests on top of the engine's pytest fixtures (`boot`, `firmware`: mt3620.engine.pytest_plugin).
+"""Firmware tests on top of the engine's pytest fixtures (`boot`, `firmware`: mt3620.testing.pytest_plugin).
 
 `chip(io0="hello", io1="fpu")` boots the project's firmware by name on the IO cores and records every UART line
 with the virtual time at which its newline left the UART, for assertions on order and timing.
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mt3620.engine.clock import PS_PER_SECOND, parse_duration
+from mt3620.engine.simulation.clock import PS_PER_SECOND, parse_duration
 
 
 @dataclass
@@ -23,7 +23,7 @@ class Line:
 
 @dataclass
 class Chip:
-    device: Any                     # mt3620.engine.testing.Device
+    device: Any                     # mt3620.testing.device.Device
     lines: list[Line] = field(default_factory=list)
 
     @property

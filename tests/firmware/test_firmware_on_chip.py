@@ -7,7 +7,7 @@ import zlib
 
 import pytest
 
-from mt3620.engine.clock import PS_PER_SECOND
+from mt3620.engine.simulation.clock import PS_PER_SECOND
 
 MS = PS_PER_SECOND // 1000
 

@@ -1,4 +1,4 @@
-"""The firmware toolchain (mt3620.toolchain, scripts/build_firmware) and the shape of the ELF files it makes.
+"""The firmware toolchain (mt3620.firmware.toolchain, scripts/build_firmware) and the shape of the ELF files it makes.
 
 These tests need no emulator: they build with the real compiler and read the ELF files with pyelftools.
 """
@@ -15,7 +15,7 @@ import pytest
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
-from mt3620 import toolchain
+from mt3620.firmware import toolchain
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "build_firmware"

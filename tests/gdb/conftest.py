@@ -8,7 +8,7 @@ from gdb_helpers import GDB
 
 def _firmware(name: str):
     try:
-        from mt3620.toolchain import firmware_path
+        from mt3620.firmware.toolchain import firmware_path
         return firmware_path(name)
     except Exception as exc:  # no compiler on this machine: a setup problem, not a failure of the server
         pytest.skip(f"cannot build the {name} firmware: {exc}")

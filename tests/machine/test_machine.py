@@ -1,9 +1,9 @@
 """The machine built from platforms/mt3620.repl: determinism, two cores, idle skipping, unmapped accesses."""
 from __future__ import annotations
 
-from mt3620.engine.clock import PS_PER_SECOND
-from mt3620.engine.machine import Machine
-from mt3620.engine.testing import Device
+from mt3620.engine.simulation.clock import PS_PER_SECOND
+from mt3620.engine.machine.machine import Machine
+from mt3620.testing.device import Device
 
 
 def _run_twice(firmware_name, firmware, duration):
@@ -64,7 +64,7 @@ def test_known_unmodelled_region_logs_instead_of_faulting():
 
 def test_access_control_hook_turns_a_refused_access_into_a_guest_bus_fault(firmware):
     """The bus asks every access-control hook (the firewall's place) before a device sees the access."""
-    from mt3620.engine.access import AccessDenied
+    from mt3620.engine.simulation.access import AccessDenied
 
     seen = []
 
@@ -121,7 +121,7 @@ def test_buttons_reach_the_nvic_only_through_an_enabled_eint():
 
 def test_uart_loopback_header_returns_what_was_sent():
     import pytest
-    from mt3620.engine.machine import MachineError
+    from mt3620.engine.machine.machine import MachineError
 
     m = Machine()
     m.loopback("isu0_uart")

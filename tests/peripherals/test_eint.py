@@ -1,7 +1,7 @@
 """The EINT configuration block: debounce, polarity, dual edge, IRQ sense, wired behind a GPIO block."""
 import pytest
 
-from mt3620.engine.clock import PS_PER_SECOND, VirtualClock
+from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock
 from mt3620.peripherals.board.rdb import RdbBoard
 from mt3620.peripherals.gpio.eint import EintController
 from mt3620.peripherals.gpio.gpio_block import GpioBlock

@@ -3,7 +3,7 @@ import random
 
 import pytest
 
-from mt3620.engine.clock import PS_PER_SECOND, VirtualClock
+from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock
 from mt3620.peripherals.clock.rgu import Rgu
 from mt3620.peripherals.dma.m4_dma import M4Dma
 from mt3620.peripherals.gpio.eint import EintController

@@ -1,7 +1,7 @@
 """Register-level tests of the GPIO block model."""
 import pytest
 
-from mt3620.engine.clock import VirtualClock
+from mt3620.engine.simulation.clock import VirtualClock
 from mt3620.peripherals.gpio.gpio_block import GpioBlock
 
 DIN, DOUT, DOUT_SET, DOUT_RESET = 0x04, 0x10, 0x14, 0x18

@@ -1,7 +1,7 @@
 """Register-level tests of the GPT0-4 model, virtual time stepped explicitly."""
 import pytest
 
-from mt3620.engine.clock import PS_PER_SECOND, VirtualClock
+from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock
 from mt3620.peripherals.timers.gpt import Gpt
 
 ISR, IER = 0x00, 0x04

@@ -1,7 +1,7 @@
 """Register-level tests of the IO-core DMA: global status, memory-to-memory, virtual FIFOs with an ISU UART."""
 import pytest
 
-from mt3620.engine.clock import PS_PER_SECOND, VirtualClock
+from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock
 from mt3620.peripherals.dma.m4_dma import M4Dma
 from mt3620.peripherals.mailbox.intercore import ByteMemory
 from mt3620.peripherals.uart.mt3620_uart import Mt3620Uart

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from mt3620.engine.clock import VirtualClock
+from mt3620.engine.simulation.clock import VirtualClock
 from mt3620.peripherals.mailbox.intercore import (ByteMemory, IntercoreA7Endpoint, IntercoreError, SETUP_INBOUND,
                                                   SETUP_OUTBOUND, START)
 from mt3620.peripherals.mailbox.m4_mailbox import MailboxChannel, MailboxPort

@@ -1,7 +1,7 @@
 """Register-level tests of the IO-core watchdog model."""
 import pytest
 
-from mt3620.engine.clock import PS_PER_SECOND, VirtualClock
+from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock
 from mt3620.peripherals.watchdog.m4_watchdog import M4Watchdog
 
 MODE, LENGTH, RESTART, STA, SWRST = 0x30, 0x34, 0x38, 0x3C, 0x44

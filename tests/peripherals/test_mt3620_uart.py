@@ -1,7 +1,7 @@
 """Register-level tests of the MT3620 UART model (debug UART and ISU UARTs)."""
 import pytest
 
-from mt3620.engine.clock import PS_PER_SECOND, VirtualClock
+from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock
 from mt3620.peripherals.uart.mt3620_uart import Mt3620Uart
 
 THR, IER, IIR, FCR, LCR, MCR, LSR, MSR, SCR = 0x00, 0x04, 0x08, 0x08, 0x0C, 0x10, 0x14, 0x18, 0x1C

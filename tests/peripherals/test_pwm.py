@@ -1,7 +1,7 @@
 """Register-level tests of the PWM controller model."""
 import pytest
 
-from mt3620.engine.clock import PS_PER_SECOND, VirtualClock
+from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock
 from mt3620.peripherals.gpio.pwm import Pwm
 
 GLO = 0x000

@@ -1,7 +1,7 @@
 """The RDB board: LEDs are lit by a low level, buttons pull low when pressed."""
 import pytest
 
-from mt3620.engine.clock import VirtualClock
+from mt3620.engine.simulation.clock import VirtualClock
 from mt3620.peripherals.board.rdb import RdbBoard
 from mt3620.peripherals.gpio.gpio_block import GpioBlock
 

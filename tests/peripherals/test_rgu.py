@@ -1,5 +1,5 @@
 """The RGU's HCLK selection and the clock listener the engine uses to change the core's speed."""
-from mt3620.engine.clock import VirtualClock
+from mt3620.engine.simulation.clock import VirtualClock
 from mt3620.peripherals.clock.rgu import Rgu
 
 HCLK = 0x0C

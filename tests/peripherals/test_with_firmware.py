@@ -3,10 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from mt3620.engine.clock import parse_duration
+from mt3620.engine.simulation.clock import parse_duration
 
 BUILD = Path(__file__).resolve().parents[2] / "firmware" / "build"
-machine_mod = pytest.importorskip("mt3620.engine.machine", reason="the embedded engine is not built yet")
+machine_mod = pytest.importorskip("mt3620.engine.machine.machine", reason="the embedded engine is not built yet")
 
 
 def machine_with(elf: str):

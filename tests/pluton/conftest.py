@@ -2,7 +2,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from mt3620.attestation import public_key_to_raw
-from mt3620.engine.clock import VirtualClock
+from mt3620.engine.simulation.clock import VirtualClock
 from mt3620.imagepackage import KeySigner
 from mt3620.peripherals.pluton import BootStage, PlutonMailbox, TrustedKeystore, make_device
 

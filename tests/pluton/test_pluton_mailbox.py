@@ -4,7 +4,7 @@ import struct
 import pytest
 
 from mt3620.attestation import verify_evidence
-from mt3620.engine.clock import PS_PER_SECOND
+from mt3620.engine.simulation.clock import PS_PER_SECOND
 from mt3620.imagepackage import capability as cap
 from mt3620.peripherals.pluton import remoteapi as api
 from mt3620.peripherals.pluton.mailbox import FIFO_DEPTH, INT_NE, INT_NF, INT_RD, INT_WR
@@ -216,7 +216,7 @@ def test_dropped_message_fault(drv, device):
 
 
 def test_snapshot_restore_and_determinism(keystore, memory, clock):
-    from mt3620.engine.clock import VirtualClock
+    from mt3620.engine.simulation.clock import VirtualClock
     from mt3620.peripherals.pluton import PlutonMailbox, make_device
     from pluton_helpers import Memory
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from mt3620.engine import renode_bridge as rb
-from mt3620.engine.repl import default_platform_path, load_platform
+from mt3620.engine.renode import bridge as rb
+from mt3620.engine.repl.parser import default_platform_path, load_platform
 from mt3620.peripherals.uart.mt3620_uart import Mt3620Uart
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -126,7 +126,7 @@ def test_virtual_time_never_goes_backwards(bridge):
 
 def test_memory_requests_go_back_to_renode(tmp_path, monkeypatch):
     (tmp_path / "bridge_test_models.py").write_text('''
-from mt3620.engine.peripheral import Peripheral, Register
+from mt3620.engine.simulation.peripheral import Peripheral, Register
 
 class Copier(Peripheral):
     """Test-only block: a write to SRC copies 4 bytes from SRC to DST reversed and raises its IRQ."""

@@ -5,9 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from mt3620.engine.repl import (EMPTY, AddressRange, EnumValue, InlineObject, IrqConnection, Reference,
-                                Registration, ReplError, default_platform_path, load_platform, model_for,
-                                parse_text)
+from mt3620.engine.repl.parser import (EMPTY, AddressRange, EnumValue, InlineObject, IrqConnection, Reference,
+    Registration, ReplError, default_platform_path, load_platform, model_for, parse_text)
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -187,7 +186,7 @@ def test_shipped_platform_loads_with_every_core_and_block():
     assert p["nvic1"].registrations == [Registration("sysbus", 0xE000E000, None, "cpuM4_1")]
     assert model_for(p["io0_uart"]) == "mt3620.peripherals.uart.mt3620_uart:Mt3620Uart"
     assert model_for(p["io1_gpt"]) == "mt3620.peripherals.timers.gpt:Gpt"
-    assert model_for(p["adc"]) == "mt3620.engine.peripheral:LoggingRegion"
+    assert model_for(p["adc"]) == "mt3620.engine.simulation.peripheral:LoggingRegion"
     assert model_for(p["cpuA7"]) is None
     view = {e.name: (a, s) for a, s, e, r in p.bus_view("cpuM4_1")}
     assert view["io1_tcm"] == (0x00100000, 0x30000) and "io0_tcm" not in view

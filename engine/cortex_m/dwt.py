@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .clock import VirtualClock, cycles_in
-from .peripheral import Field, Peripheral, Register
+from mt3620.engine.simulation.clock import VirtualClock, cycles_in
+from mt3620.engine.simulation.peripheral import Field, Peripheral, Register
 
 CTRL_CYCCNTENA = 1 << 0
 NUM_COMPARATORS = 4

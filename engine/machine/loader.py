@@ -14,8 +14,8 @@ from pathlib import Path
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
-from .access import BusError
-from .bus import AddressSpace
+from mt3620.engine.simulation.access import BusError
+from mt3620.engine.simulation.bus import AddressSpace
 
 EM_ARM = 40
 PT_LOAD = 1

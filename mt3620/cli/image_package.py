@@ -8,10 +8,11 @@ import time
 import uuid
 from pathlib import Path
 
-from . import capability
-from .keys import KeyFileError, Keystore, KeySigner, SdkTestSigner, keystore_dir, load_trusted_key, trust_key
-from .metadata import IMAGE_TYPES
-from .package import ImagePackageError, build_application, parse
+from mt3620.imagepackage import capability
+from mt3620.imagepackage.keys import (KeyFileError, Keystore, KeySigner, SdkTestSigner, keystore_dir,
+    load_trusted_key, trust_key)
+from mt3620.imagepackage.metadata import IMAGE_TYPES
+from mt3620.imagepackage.package import ImagePackageError, build_application, parse
 
 
 def _user_error(message: str) -> Exception:

@@ -1,11 +1,11 @@
 """A booted device for tests and CI jobs: boot with RTApps, wait for UART lines in virtual time, poke GPIOs.
 
-    from mt3620.engine.testing import Device
+    from mt3620.testing.device import Device
     dev = Device.boot(rt0="app.elf")
     dev.wait_for_line(r"hello", timeout="1s")
     dev.press("A"); dev.advance("20ms"); assert dev.led("LED1_R")
 
-The pytest plugin (mt3620.engine.pytest_plugin, registered as the `mt3620` plugin) wraps this in fixtures.
+The pytest plugin (mt3620.testing.pytest_plugin, registered as the `mt3620` plugin) wraps this in fixtures.
 """
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .clock import format_ps, parse_duration
-from .cortex_m import GuestFault
-from .machine import Machine, RunResult
+from mt3620.engine.simulation.clock import format_ps, parse_duration
+from mt3620.engine.cortex_m.core import GuestFault
+from mt3620.engine.machine.machine import Machine, RunResult
 
 
 def _ps(duration: str | int) -> int:

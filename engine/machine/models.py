@@ -15,8 +15,8 @@ import inspect
 from pathlib import Path
 from typing import Any, Callable
 
-from .clock import VirtualClock
-from .peripheral import LoggingRegion, Peripheral
+from mt3620.engine.simulation.clock import VirtualClock
+from mt3620.engine.simulation.peripheral import LoggingRegion, Peripheral
 
 RENODE_ONLY_ATTRIBUTES = frozenset({"size", "initable", "filename", "script"})
 DEFAULT_DEVICE_SEED = b"mt3620-emulated-device-0"

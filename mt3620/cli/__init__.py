@@ -12,10 +12,10 @@ import sys
 
 # Modules that contribute sub-commands, in the order they appear in --help.
 COMMAND_MODULES = (
-    "mt3620.engine.cli_run",          # run, demo
-    "mt3620.engine.cli_device",       # device id, device run (the emulated device and the security service)
-    "mt3620.imagepackage.cli",        # image-package
-    "mt3620.engine.renode_cli",       # renode-bridge, renode-lint
+    "mt3620.cli.run",          # run, demo
+    "mt3620.cli.device",       # device id, device run (the emulated device and the security service)
+    "mt3620.cli.image_package",        # image-package
+    "mt3620.cli.renode",       # renode-bridge, renode-lint
     "mt3620.cloud.cli",               # cloud serve, and the azsphere-shaped management commands
 )
 

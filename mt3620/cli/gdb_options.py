@@ -95,7 +95,7 @@ def parse_ports(args: argparse.Namespace, machine) -> dict[str, int]:
 
 def attach_gdb(machine, args: argparse.Namespace):
     """Open the ports and, with --gdb-wait, wait for the debuggers; returns the server (it has `.close()`)."""
-    from .server import GdbServer, GdbServerError
+    from mt3620.engine.gdb.server import GdbServer, GdbServerError
 
     ports = parse_ports(args, machine)
     if not ports:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .access import Access, TEST_ACCESS
-from .clock import VirtualClock
-from .nvic import (BUSFAULT, EXTERNAL_BASE, MEMMANAGE, NMI, PENDSV, SVCALL, SYSTICK, USAGEFAULT,
-                   ExceptionState)
-from .peripheral import Field, Peripheral, Register
+from mt3620.engine.simulation.access import Access, TEST_ACCESS
+from mt3620.engine.simulation.clock import VirtualClock
+from .nvic import BUSFAULT, EXTERNAL_BASE, MEMMANAGE, NMI, PENDSV, SVCALL, SYSTICK, USAGEFAULT, ExceptionState
+from mt3620.engine.simulation.peripheral import Field, Peripheral, Register
 from .systick import SysTick
 
 CPUID_CORTEX_M4 = 0x410FC241

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .clock import VirtualClock, cycles_in, ps_for_cycles
-from .peripheral import Field, Peripheral, Register
+from mt3620.engine.simulation.clock import VirtualClock, cycles_in, ps_for_cycles
+from mt3620.engine.simulation.peripheral import Field, Peripheral, Register
 
 CSR_ENABLE, CSR_TICKINT, CSR_CLKSOURCE, CSR_COUNTFLAG = 1 << 0, 1 << 1, 1 << 2, 1 << 16
 CALIB_VALUE = 0xC000_0000

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .access import Access, TEST_ACCESS
-from .clock import VirtualClock
-from .peripheral import Field, Peripheral, Register
+from mt3620.engine.simulation.access import Access, TEST_ACCESS
+from mt3620.engine.simulation.clock import VirtualClock
+from mt3620.engine.simulation.peripheral import Field, Peripheral, Register
 
 UNLOCK_KEY = 0xC5ACCE55
 

@@ -25,8 +25,8 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
-from .platform_check import Problem
-from .repl import Platform
+from mt3620.engine.repl.check import Problem
+from mt3620.engine.repl.parser import Platform
 
 # Monitor commands (renode-infrastructure src/Emulator/Main/UserInterface/Commands, renode
 # src/Renode/UserInterface/Commands) and the objects a script addresses directly.

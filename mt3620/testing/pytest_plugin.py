@@ -5,14 +5,14 @@
         dev.wait_for_line(r"hello: done", timeout="1s")
 
 Fixtures:
-- `firmware(name)`: path of one of the project's firmware ELFs, built on demand (mt3620.toolchain).
-- `boot(rt0=..., rt1=..., stop_on_fault=False)`: a booted `Device` (mt3620.engine.testing) with the given apps.
+- `firmware(name)`: path of one of the project's firmware ELFs, built on demand (mt3620.firmware.toolchain).
+- `boot(rt0=..., rt1=..., stop_on_fault=False)`: a booted `Device` (mt3620.testing.device) with the given apps.
 """
 from __future__ import annotations
 
 import pytest
 
-from .testing import Device
+from .device import Device
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def boot():
 
 @pytest.fixture(scope="session")
 def firmware():
-    from mt3620 import toolchain
+    from mt3620.firmware import toolchain
 
     def _path(name: str):
         try:

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from .clock import PS_PER_SECOND, format_ps, parse_duration
+from mt3620.engine.simulation.clock import PS_PER_SECOND, format_ps, parse_duration
 
 EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 
@@ -54,7 +54,7 @@ def _common_run_options(p: argparse.ArgumentParser) -> None:
                    help="wire a UART's TX to its RX (a loopback header), e.g. isu0_uart (repeatable)")
     p.add_argument("--leds", dest="show_leds", action="store_true", help="print RDB LED changes")
     try:
-        from .gdb.cli import add_gdb_arguments
+        from .gdb_options import add_gdb_arguments
     except ImportError:
         pass
     else:
@@ -102,9 +102,9 @@ def _verify_packages(paths, trusted_keys: list[str]) -> None:
 
 
 def _boot_and_run(apps: dict[str, str | Path], args: argparse.Namespace, presses: list[str] | None = None) -> int:
-    from .loader import LoadError
-    from .machine import Machine, MachineError
-    from . import repl
+    from mt3620.engine.machine.loader import LoadError
+    from mt3620.engine.machine.machine import Machine, MachineError
+    from mt3620.engine.repl import parser as repl
 
     try:
         machine = Machine(args.platform, stop_on_fault=args.stop_on_fault)
@@ -141,7 +141,7 @@ def _boot_and_run(apps: dict[str, str | Path], args: argparse.Namespace, presses
 
     gdb = None
     if getattr(args, "gdb", None) or getattr(args, "gdb_port", None):
-        from .gdb.cli import attach_gdb
+        from .gdb_options import attach_gdb
         gdb = attach_gdb(machine, args)
     wall = time.perf_counter()
     try:
@@ -205,7 +205,7 @@ def _watch_leds(machine) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from mt3620 import toolchain
+    from mt3620.firmware import toolchain
 
     try:
         elf = toolchain.firmware_path("demo")

@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-FIRMWARE_DIR = Path(__file__).resolve().parent.parent / "firmware"
+FIRMWARE_DIR = Path(__file__).resolve().parent
 DEFAULT_OUT = FIRMWARE_DIR / "build"
 COMMON = "common"
 DRIVERS = "drivers"

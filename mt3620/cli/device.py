@@ -18,7 +18,7 @@ import re
 import sys
 from pathlib import Path
 
-from .clock import format_ps, parse_duration
+from mt3620.engine.simulation.clock import format_ps, parse_duration
 
 EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 
@@ -57,8 +57,8 @@ def _user_error(message: str) -> Exception:
 
 
 def _machine(args):
-    from .machine import Machine
-    from .models import DEFAULT_DEVICE_SEED
+    from mt3620.engine.machine.machine import Machine
+    from mt3620.engine.machine.models import DEFAULT_DEVICE_SEED
     seed = args.seed.encode() if args.seed is not None else DEFAULT_DEVICE_SEED
     return Machine(device_seed=seed, efuse_path=args.efuse)
 
@@ -77,7 +77,7 @@ def cmd_run(args) -> int:
     from mt3620.imagepackage import Keystore
     from mt3620.imagepackage.keys import KeyFileError, load_trusted_key
 
-    from .os_agent import OsAgent
+    from mt3620.sphere_os.agent import OsAgent
 
     try:
         root = Path(args.root_ca).read_text()

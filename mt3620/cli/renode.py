@@ -64,8 +64,8 @@ def _parse_uart_ports(specs: list[str]) -> dict[str, int]:
 
 
 def _bridge(args: argparse.Namespace) -> int:
-    from . import renode_bridge as rb
-    from .repl import ReplError
+    from mt3620.engine.renode import bridge as rb
+    from mt3620.engine.repl.parser import ReplError
     uart_ports = _parse_uart_ports(args.uart_tcp)
     if args.port and not 0 < args.port < 65536:
         raise _user_error(f"--port {args.port} is not a TCP port")
@@ -109,27 +109,27 @@ def _bridge(args: argparse.Namespace) -> int:
 
 
 def _default_platforms() -> list[Path]:
-    from .repl import default_platform_path
+    from mt3620.engine.repl.parser import default_platform_path
     base = default_platform_path().parent
     return [p for p in (base / "mt3620.repl", base / "mt3620-renode.repl", base / "mt3620-renode-a15.repl")
             if p.exists()]
 
 
 def _default_resc() -> list[Path]:
-    from .repl import default_platform_path
+    from mt3620.engine.repl.parser import default_platform_path
     candidate = default_platform_path().parent.parent / "mt3620.resc"
     return [candidate] if candidate.exists() else []
 
 
 def _default_shims() -> Path:
-    from .repl import default_platform_path
+    from mt3620.engine.repl.parser import default_platform_path
     return default_platform_path().parent.parent / "peripherals" / "renode"
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from .platform_check import check_file
-    from .repl import load_platform, ReplError
-    from .resc_lint import check_shim_file, lint_resc
+    from mt3620.engine.repl.check import check_file
+    from mt3620.engine.repl.parser import load_platform, ReplError
+    from mt3620.engine.renode.resc_lint import check_shim_file, lint_resc
     errors = warnings = 0
 
     def report(problems) -> None:
