@@ -20,7 +20,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from mt3620.cli import UserError
+from mt3620.errors import UserError
 
 # ---- configuration ------------------------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""The project's own firmware: C sources in the folders beside this file, built by `toolchain`."""

@@ -22,7 +22,7 @@ from typing import Callable
 
 from mt3620.engine.simulation.access import BusError
 from mt3620.engine.simulation.clock import format_ps
-from mt3620.engine.cortex_m.core import CortexM4
+from mt3620.engine.cortex_m import CortexM4
 from . import rsp
 from .core_target import SIGSEGV, SIGTRAP, CoreTarget, StopReason
 

@@ -10,18 +10,16 @@ import importlib
 import logging
 import sys
 
+from mt3620.errors import UserError
+
 # Modules that contribute sub-commands, in the order they appear in --help.
 COMMAND_MODULES = (
-    "mt3620.cli.run",          # run, demo
-    "mt3620.cli.device",       # device id, device run (the emulated device and the security service)
-    "mt3620.cli.image_package",        # image-package
-    "mt3620.cli.renode",       # renode-bridge, renode-lint
-    "mt3620.cloud.cli",               # cloud serve, and the azsphere-shaped management commands
+    "mt3620.cli.run",            # run, demo
+    "mt3620.cli.device",         # device id, device run (the emulated device and the security service)
+    "mt3620.cli.image_package",  # image-package
+    "mt3620.cli.renode",         # renode-bridge, renode-lint
+    "mt3620.cloud.cli",          # cloud serve, and the azsphere-shaped management commands
 )
-
-
-class UserError(Exception):
-    """A problem the user can fix; printed as one line with exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,8 +57,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mt3620: error: {exc}", file=sys.stderr)
         return 2
 
-
-if __name__ == "__main__":
-    # Run as `python -m mt3620.cli`: use the package's module, so the UserError that commands raise is this one.
-    from mt3620.cli import main as _package_main
-    raise SystemExit(_package_main())

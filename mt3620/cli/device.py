@@ -20,6 +20,8 @@ from pathlib import Path
 
 from mt3620.engine.simulation.clock import format_ps, parse_duration
 
+from mt3620.errors import UserError
+
 EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 
 
@@ -51,13 +53,8 @@ def _identity_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--efuse", metavar="FILE", help="persist the device's e-fuses in FILE")
 
 
-def _user_error(message: str) -> Exception:
-    from mt3620.cli import UserError
-    return UserError(message)
-
-
 def _machine(args):
-    from mt3620.engine.machine.machine import Machine
+    from mt3620.engine.machine import Machine
     from mt3620.engine.machine.models import DEFAULT_DEVICE_SEED
     seed = args.seed.encode() if args.seed is not None else DEFAULT_DEVICE_SEED
     return Machine(device_seed=seed, efuse_path=args.efuse)
@@ -82,18 +79,18 @@ def cmd_run(args) -> int:
     try:
         root = Path(args.root_ca).read_text()
     except OSError as exc:
-        raise _user_error(f"--root-ca {args.root_ca}: {exc.strerror or exc}")
+        raise UserError(f"--root-ca {args.root_ca}: {exc.strerror or exc}")
     try:
         duration = parse_duration(args.duration)
         pattern = re.compile(args.until) if args.until else None
     except (ValueError, re.error) as exc:
-        raise _user_error(str(exc))
+        raise UserError(str(exc))
     keystore = Keystore.load()
     for path in args.trusted_key:
         try:
             keystore.add(load_trusted_key(path))
         except (KeyFileError, OSError, ValueError) as exc:
-            raise _user_error(f"--trusted-key {path}: {exc}")
+            raise UserError(f"--trusted-key {path}: {exc}")
 
     machine = _machine(args)
     if not args.quiet:
@@ -125,7 +122,7 @@ def cmd_run(args) -> int:
         print(f"mt3620 device: the service refused: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
-        raise _user_error(f"cannot reach {args.device_url}: {exc}")
+        raise UserError(f"cannot reach {args.device_url}: {exc}")
     if pattern is not None:
         print(f"mt3620: timed out after {format_ps(machine.clock.now)} of virtual time waiting for /{args.until}/",
               file=sys.stderr)

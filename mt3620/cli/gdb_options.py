@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from mt3620.errors import UserError
+
 DEFAULT_PORTS = {"a7": 3333, "io0": 3334, "io1": 3335}
 CORE_ALIASES = {"rt0": "io0", "rt1": "io1", "m4_0": "io0", "m4_1": "io1", "cortex-a7": "a7"}
 DEBUG_DURATION = "31536000s"    # one year of virtual time: "until you stop it"
@@ -44,11 +46,6 @@ def add_gdb_arguments(parser: argparse.ArgumentParser) -> None:
                             "(also `monitor maskisr on|off`)")
 
 
-def _user_error(message: str) -> Exception:
-    from mt3620.cli import UserError
-    return UserError(message)
-
-
 def _announce(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
@@ -64,18 +61,18 @@ def parse_ports(args: argparse.Namespace, machine) -> dict[str, int]:
         core, sep, port_text = spec.partition("=")
         core = CORE_ALIASES.get(core.strip().lower(), core.strip().lower())
         if not sep or not core:
-            raise _user_error(f"--gdb-port {spec}: expected CORE=PORT, e.g. io0=3334")
+            raise UserError(f"--gdb-port {spec}: expected CORE=PORT, e.g. io0=3334")
         try:
             port = int(port_text)
         except ValueError:
-            raise _user_error(f"--gdb-port {spec}: {port_text!r} is not a port number") from None
+            raise UserError(f"--gdb-port {spec}: {port_text!r} is not a port number") from None
         if not 0 <= port <= 65535:
-            raise _user_error(f"--gdb-port {spec}: ports are 0 to 65535")
+            raise UserError(f"--gdb-port {spec}: ports are 0 to 65535")
         if core == "a7" or core not in machine.cores:
             if core == "a7" or core in getattr(machine, "views", {}):
                 ports[core] = port
                 continue
-            raise _user_error(f"--gdb-port {spec}: no core named {core!r} (cores: a7, "
+            raise UserError(f"--gdb-port {spec}: no core named {core!r} (cores: a7, "
                               f"{', '.join(machine.cores)})")
         ports[core] = port
     if "a7" in ports:
@@ -84,11 +81,11 @@ def parse_ports(args: argparse.Namespace, machine) -> dict[str, int]:
         _announce(f"gdb: a7: port {DEFAULT_PORTS['a7']} not opened: the A7 core is not executed by the engine yet")
     for core in ports:
         if not machine.images.get(core):
-            raise _user_error(f"--gdb-port: {core} has no app loaded (give --rt{core[-1]} APP)")
+            raise UserError(f"--gdb-port: {core} has no app loaded (give --rt{core[-1]} APP)")
     taken: dict[int, str] = {}
     for core, port in ports.items():
         if port and port in taken:
-            raise _user_error(f"--gdb-port: {taken[port]} and {core} cannot share port {port}")
+            raise UserError(f"--gdb-port: {taken[port]} and {core} cannot share port {port}")
         taken[port] = core
     return ports
 
@@ -99,12 +96,12 @@ def attach_gdb(machine, args: argparse.Namespace):
 
     ports = parse_ports(args, machine)
     if not ports:
-        raise _user_error("--gdb: no IO core to debug (load an app with --rt0/--rt1)")
+        raise UserError("--gdb: no IO core to debug (load an app with --rt0/--rt1)")
     try:
         server = GdbServer(machine, ports, mask_step_irqs=getattr(args, "gdb_mask_step_irqs", False),
                            announce=_announce)
     except GdbServerError as exc:
-        raise _user_error(str(exc)) from None
+        raise UserError(str(exc)) from None
     for core, port in server.ports.items():
         _announce(f"gdb: {core} listening on 127.0.0.1:{port} (gdb-multiarch APP.elf -ex 'target remote :{port}')")
     if getattr(args, "gdb_wait", False):

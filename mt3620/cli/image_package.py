@@ -8,16 +8,12 @@ import time
 import uuid
 from pathlib import Path
 
+from mt3620.errors import UserError
 from mt3620.imagepackage import capability
 from mt3620.imagepackage.keys import (KeyFileError, Keystore, KeySigner, SdkTestSigner, keystore_dir,
-    load_trusted_key, trust_key)
+                                      load_trusted_key, trust_key)
 from mt3620.imagepackage.metadata import IMAGE_TYPES
 from mt3620.imagepackage.package import ImagePackageError, build_application, parse
-
-
-def _user_error(message: str) -> Exception:
-    from mt3620.cli import UserError
-    return UserError(message)
 
 
 def add_commands(subparsers) -> None:
@@ -56,11 +52,11 @@ def add_commands(subparsers) -> None:
 def cmd_pack(args: argparse.Namespace) -> int:
     approot = Path(args.input)
     if not approot.is_dir():
-        raise _user_error(f"--input {approot}: not a folder")
+        raise UserError(f"--input {approot}: not a folder")
     try:
         signer = KeySigner.from_file(args.signing_key) if args.signing_key else SdkTestSigner()
     except KeyFileError as exc:
-        raise _user_error(str(exc)) from None
+        raise UserError(str(exc)) from None
     if args.build_time is not None:
         build_time = args.build_time
     elif os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
@@ -72,14 +68,14 @@ def cmd_pack(args: argparse.Namespace) -> int:
         try:
             image_id = uuid.UUID(args.image_id)
         except ValueError:
-            raise _user_error(f"--image-id {args.image_id!r} is not a GUID") from None
+            raise UserError(f"--image-id {args.image_id!r} is not a GUID") from None
     if args.security_version is not None and not 0 <= args.security_version <= 0xFFFFFFFF:
-        raise _user_error("--security-version must be 0..4294967295")
+        raise UserError("--security-version must be 0..4294967295")
     try:
         data = build_application(approot, signer, build_time=build_time, image_id=image_id,
                                  security_version=args.security_version)
     except ImagePackageError as exc:
-        raise _user_error(str(exc)) from None
+        raise UserError(str(exc)) from None
     Path(args.output).write_bytes(data)
     pkg = parse(data)
     print(f"Wrote {args.output} ({len(data)} bytes): component {pkg.component_id}, image {pkg.image_id}, "
@@ -93,18 +89,18 @@ def _keystore(args: argparse.Namespace) -> Keystore:
         for path in args.trusted_key:
             keystore.add(load_trusted_key(path))
     except KeyFileError as exc:
-        raise _user_error(str(exc)) from None
+        raise UserError(str(exc)) from None
     return keystore
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     path = args.package or args.package_opt
     if not path:
-        raise _user_error("give the package file: mt3620 image-package show FILE")
+        raise UserError("give the package file: mt3620 image-package show FILE")
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise _user_error(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
     keystore = _keystore(args)
     if len(data) >= 4 and struct.unpack_from("<I", data, 0)[0] == capability.MAGIC:
         return _show_capability(path, data, keystore, args.device_id)
@@ -161,9 +157,9 @@ def _show_capability(path: str, data: bytes, keystore: Keystore, device_hex: str
         try:
             device = bytes.fromhex(device_hex)
         except ValueError:
-            raise _user_error("--device-id must be 128 hex digits") from None
+            raise UserError("--device-id must be 128 hex digits") from None
         if len(device) != 64:
-            raise _user_error("--device-id must be 128 hex digits")
+            raise UserError("--device-id must be 128 hex digits")
     try:
         key = cap.verify(keystore, device, strict_thumbprint=False)
     except capability.CapabilityError as exc:
@@ -181,11 +177,11 @@ def cmd_trust(args: argparse.Namespace) -> int:
         except ValueError:
             thumb = b""
         if len(thumb) != 20:
-            raise _user_error("--thumbprint must be 40 hex digits")
+            raise UserError("--thumbprint must be 40 hex digits")
     try:
         target = trust_key(args.key, thumb, args.keystore)
     except (KeyFileError, OSError) as exc:
-        raise _user_error(str(exc)) from None
+        raise UserError(str(exc)) from None
     print(f"Trusted {args.key} as {target}")
     return 0
 

@@ -7,15 +7,9 @@ import os
 import signal
 from pathlib import Path
 
+from mt3620.errors import UserError
+
 log = logging.getLogger("mt3620.renode_cli")
-
-
-def _user_error(message: str) -> Exception:
-    try:
-        from mt3620.cli import UserError
-        return UserError(message)
-    except ImportError:  # pragma: no cover - the CLI module always exists in this tree
-        return ValueError(message)
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -58,7 +52,7 @@ def _parse_uart_ports(specs: list[str]) -> dict[str, int]:
     for spec in specs:
         name, sep, port = spec.partition("=")
         if not sep or not name or not port.isdigit() or not 0 < int(port) < 65536:
-            raise _user_error(f"--uart-tcp expects UART=PORT (e.g. io0_uart=4321), not {spec!r}")
+            raise UserError(f"--uart-tcp expects UART=PORT (e.g. io0_uart=4321), not {spec!r}")
         out[name] = int(port)
     return out
 
@@ -68,15 +62,15 @@ def _bridge(args: argparse.Namespace) -> int:
     from mt3620.engine.repl.parser import ReplError
     uart_ports = _parse_uart_ports(args.uart_tcp)
     if args.port and not 0 < args.port < 65536:
-        raise _user_error(f"--port {args.port} is not a TCP port")
+        raise UserError(f"--port {args.port} is not a TCP port")
     seed = args.device_seed.encode() if args.device_seed else rb.DEFAULT_SEED
     try:
         server = rb.build_server(args.platform, token=args.token, port=args.port, uart_ports=uart_ports,
                                  device_seed=seed)
     except ReplError as exc:
-        raise _user_error(str(exc)) from None
+        raise UserError(str(exc)) from None
     except rb.BridgeError as exc:
-        raise _user_error(str(exc)) from None
+        raise UserError(str(exc)) from None
     conn = Path(args.connection_file or os.environ.get("MT3620_BRIDGE_FILE") or rb.default_connection_file())
     rb.write_connection_file(conn, server.port, server.token)
     served = ", ".join(sorted(server.models.blocks))
@@ -144,11 +138,11 @@ def _lint(args: argparse.Namespace) -> int:
 
     platforms = [Path(p) for p in args.platform + args.renode_platform] or _default_platforms()
     if not platforms:
-        raise _user_error("no platform description found; give --platform")
+        raise UserError("no platform description found; give --platform")
     loaded = {}
     for path in platforms:
         if not path.exists():
-            raise _user_error(f"{path}: no such file")
+            raise UserError(f"{path}: no such file")
         platform, problems = check_file(path, for_renode=path.name.startswith("mt3620-renode") or
                                         str(path) in args.renode_platform)
         loaded[path] = platform
@@ -158,7 +152,7 @@ def _lint(args: argparse.Namespace) -> int:
     rescs = [Path(p) for p in args.resc] or _default_resc()
     for resc in rescs:
         if not resc.exists():
-            raise _user_error(f"{resc}: no such file")
+            raise UserError(f"{resc}: no such file")
         renode_platform = None
         candidate = resc.parent / "platforms" / "mt3620-renode.repl"
         try:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from mt3620.engine.simulation.clock import PS_PER_SECOND, format_ps, parse_duration
 
+from mt3620.errors import UserError
+
 EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 
 
@@ -62,20 +64,15 @@ def _common_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stats", action="store_true", help="print instructions, virtual and wall time at the end")
 
 
-def _user_error(message: str) -> Exception:
-    from mt3620.cli import UserError
-    return UserError(message)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     if args.a7:
-        raise _user_error("the A7 core is not emulated yet: run RTApps with --rt0/--rt1")
+        raise UserError("the A7 core is not emulated yet: run RTApps with --rt0/--rt1")
     apps = {core: path for core, path in (("io0", args.rt0), ("io1", args.rt1)) if path}
     if not apps:
-        raise _user_error("nothing to run: give --rt0 APP and/or --rt1 APP")
+        raise UserError("nothing to run: give --rt0 APP and/or --rt1 APP")
     for path in apps.values():
         if not Path(path).is_file():
-            raise _user_error(f"{path}: no such file")
+            raise UserError(f"{path}: no such file")
     if args.verify or args.trusted_key:
         _verify_packages(apps.values(), args.trusted_key)
     return _boot_and_run(apps, args)
@@ -91,19 +88,19 @@ def _verify_packages(paths, trusted_keys: list[str]) -> None:
         try:
             keystore.add(load_trusted_key(key))
         except (KeyFileError, OSError, ValueError) as exc:
-            raise _user_error(f"--trusted-key {key}: {exc}")
+            raise UserError(f"--trusted-key {key}: {exc}")
     for path in paths:
         if not str(path).endswith(".imagepackage"):
-            raise _user_error(f"{path}: --verify checks image packages; a bare ELF carries no signature")
+            raise UserError(f"{path}: --verify checks image packages; a bare ELF carries no signature")
         try:
             load(path).verify(keystore)
         except (ImagePackageError, OSError, ValueError) as exc:
-            raise _user_error(f"{path}: signature not verified: {exc}")
+            raise UserError(f"{path}: signature not verified: {exc}")
 
 
 def _boot_and_run(apps: dict[str, str | Path], args: argparse.Namespace, presses: list[str] | None = None) -> int:
-    from mt3620.engine.machine.loader import LoadError
-    from mt3620.engine.machine.machine import Machine, MachineError
+    from mt3620.engine.machine import LoadError
+    from mt3620.engine.machine import Machine, MachineError
     from mt3620.engine.repl import parser as repl
 
     try:
@@ -113,17 +110,17 @@ def _boot_and_run(apps: dict[str, str | Path], args: argparse.Namespace, presses
         for name in getattr(args, "uart_loopback", []):
             machine.loopback(name)
     except (LoadError, MachineError, repl.ReplError) as exc:
-        raise _user_error(str(exc))
+        raise UserError(str(exc))
 
     try:
         pattern = re.compile(args.until) if args.until else None
     except re.error as exc:
-        raise _user_error(f"--until: not a regular expression: {exc}")
+        raise UserError(f"--until: not a regular expression: {exc}")
     try:
         duration = parse_duration(args.duration) if args.duration else (
             10 * PS_PER_SECOND if pattern else PS_PER_SECOND)
     except ValueError as exc:
-        raise _user_error(f"--for: {exc}")
+        raise UserError(f"--for: {exc}")
 
     logs = {}
     if args.uart_log:
@@ -181,12 +178,12 @@ def _schedule_press(machine, spec: str) -> None:
     try:
         when = parse_duration(at or "0s")
     except ValueError as exc:
-        raise _user_error(f"--press {spec}: {exc}")
+        raise UserError(f"--press {spec}: {exc}")
     board = machine.board
     if board is None:
-        raise _user_error("--press: this platform has no RDB board (GPIO blocks missing)")
+        raise UserError("--press: this platform has no RDB board (GPIO blocks missing)")
     if button not in ("A", "B"):
-        raise _user_error(f"--press {spec}: the RDB has buttons A and B")
+        raise UserError(f"--press {spec}: the RDB has buttons A and B")
     machine.clock.schedule_at(when, lambda: board.press(button), f"press {button}")
     machine.clock.schedule_at(when + parse_duration("200ms"), lambda: board.release(button), f"release {button}")
 
@@ -210,7 +207,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         elf = toolchain.firmware_path("demo")
     except Exception as exc:  # a missing compiler is a setup problem the user can fix
-        raise _user_error(f"cannot build the demo firmware: {exc}")
+        raise UserError(f"cannot build the demo firmware: {exc}")
     run_args = argparse.Namespace(until=None, duration=args.duration, uart_log=None, platform=None, quiet=False,
                                   stop_on_fault=True, press=[], stats=True, show_leds=True)
     print(f"mt3620 demo: booting {elf} on IO core 0 for {args.duration} of virtual time; "

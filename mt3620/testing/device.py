@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from mt3620.engine.simulation.clock import format_ps, parse_duration
-from mt3620.engine.cortex_m.core import GuestFault
-from mt3620.engine.machine.machine import Machine, RunResult
+from mt3620.engine.cortex_m import GuestFault
+from mt3620.engine.machine import Machine, RunResult
 
 
 def _ps(duration: str | int) -> int:

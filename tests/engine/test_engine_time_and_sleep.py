@@ -7,7 +7,7 @@ One instruction costs one cycle of HCLK (DESIGN.md "The embedded engine"); MT362
 """
 from m4_harness import RESULTS, SCS, Bare, build, elf32
 from mt3620.engine.simulation.clock import PS_PER_SECOND, ps_for_cycles
-from mt3620.engine.machine.machine import Machine
+from mt3620.engine.machine import Machine
 
 CSR, RVR, CVR, CALIB = 0x10, 0x14, 0x18, 0x1C
 MS = PS_PER_SECOND // 1000

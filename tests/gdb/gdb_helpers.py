@@ -125,7 +125,7 @@ class ServedMachine:
     def __init__(self, apps: dict[str, Path], duration: str = "20s", stop_on_fault: bool = False,
                  mask_step_irqs: bool = False, debug: list[str] | None = None) -> None:
         from mt3620.engine.gdb import GdbServer
-        from mt3620.engine.machine.machine import Machine
+        from mt3620.engine.machine import Machine
         self.machine = Machine(stop_on_fault=stop_on_fault)
         for core, path in apps.items():
             self.machine.load(core, path)

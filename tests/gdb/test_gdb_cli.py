@@ -8,7 +8,7 @@ import pytest
 
 from mt3620.cli import UserError, build_parser
 from mt3620.cli.gdb_options import DEBUG_DURATION, parse_ports
-from mt3620.engine.machine.machine import Machine
+from mt3620.engine.machine import Machine
 
 from gdb_helpers import MT3620
 

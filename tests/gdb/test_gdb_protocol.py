@@ -508,7 +508,7 @@ def test_debugging_does_not_perturb_the_run(served, gdb_target_elf):
     """Breakpoints and watchpoints hit and resumed leave the run exactly as without a debugger (same instruction
     count, same UART output at the same virtual time); single steps may shift it by rounding only (picoseconds)."""
     from mt3620.engine.simulation.clock import parse_duration
-    from mt3620.engine.machine.machine import Machine
+    from mt3620.engine.machine import Machine
     syms = symbols(gdb_target_elf)
     plain = Machine()
     plain.load("io0", gdb_target_elf)

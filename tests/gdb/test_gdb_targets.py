@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from mt3620.engine.gdb import targets
-from mt3620.engine.machine.machine import Machine
+from mt3620.engine.machine import Machine
 
 
 def _registers(xml: str) -> dict[str, list[tuple[str, int, int]]]:

@@ -6,7 +6,7 @@ import struct
 import pytest
 
 from mt3620.engine.simulation.clock import PS_PER_SECOND
-from mt3620.engine.machine.machine import Machine
+from mt3620.engine.machine import Machine
 
 TCM = 0x00100000
 

@@ -1,6 +1,6 @@
 """Intercore messages between the A7 side (played by the test, as a high-level app would) and an RTApp, through
 the shared buffers every CPU sees and the IO core's A7 mailbox."""
-from mt3620.testing.device import Device
+from mt3620.testing import Device
 
 CID = "25025d2c-66da-4448-bae1-ac26fcdd3627"
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from mt3620.engine.simulation.clock import PS_PER_SECOND
-from mt3620.engine.machine.machine import Machine
-from mt3620.testing.device import Device
+from mt3620.engine.machine import Machine
+from mt3620.testing import Device
 
 
 def _run_twice(firmware_name, firmware, duration):
@@ -121,7 +121,7 @@ def test_buttons_reach_the_nvic_only_through_an_enabled_eint():
 
 def test_uart_loopback_header_returns_what_was_sent():
     import pytest
-    from mt3620.engine.machine.machine import MachineError
+    from mt3620.engine.machine import MachineError
 
     m = Machine()
     m.loopback("isu0_uart")
