@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from mt3620.imagepackage import ImagePackageError, Keystore, parse as parse_package
-from mt3620.peripherals.pluton.a7_driver import PlutonDriver
-
 from mt3620.engine.machine import LoadError
 from mt3620.engine.machine import Machine, MachineError
+from mt3620.imagepackage import ImagePackageError, Keystore, parse as parse_package
+from mt3620.peripherals.pluton.a7_driver import PlutonDriver
 
 log = logging.getLogger("mt3620.os")
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551

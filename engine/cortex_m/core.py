@@ -23,16 +23,17 @@ import unicorn
 from unicorn import arm_const as A
 
 from mt3620.engine.simulation.access import Access, BusError
-from .budget import BlockBudget
 from mt3620.engine.simulation.bus import PAGE, AddressSpace
 from mt3620.engine.simulation.clock import VirtualClock, cycles_in, ps_for_cycles
-from .nvic import BUSFAULT, EXTERNAL_BASE, HARDFAULT, NMI, SVCALL, USAGEFAULT, ExceptionState, exception_name
+from mt3620.engine.simulation.peripheral import LoggingRegion
+
+from .budget import BlockBudget
 from .dwt import Dwt
 from .fastregs import accelerate
 from .itm import Itm
-from mt3620.engine.simulation.peripheral import LoggingRegion
+from .nvic import BUSFAULT, EXTERNAL_BASE, HARDFAULT, NMI, SVCALL, USAGEFAULT, ExceptionState, exception_name
 from .scs import (BFSR_BFARVALID, BFSR_IBUSERR, BFSR_PRECISERR, BFSR_STKERR, HFSR_FORCED, HFSR_VECTTBL,
-    UFSR_INVPC, UFSR_INVSTATE, UFSR_UNDEFINSTR, SystemControlSpace)
+                  UFSR_INVPC, UFSR_INVSTATE, UFSR_UNDEFINSTR, SystemControlSpace)
 
 log = logging.getLogger("mt3620.core")
 

@@ -13,8 +13,9 @@ from typing import Callable
 
 from mt3620.engine.simulation.access import Access, TEST_ACCESS
 from mt3620.engine.simulation.clock import VirtualClock
-from .nvic import BUSFAULT, EXTERNAL_BASE, MEMMANAGE, NMI, PENDSV, SVCALL, SYSTICK, USAGEFAULT, ExceptionState
 from mt3620.engine.simulation.peripheral import Field, Peripheral, Register
+
+from .nvic import BUSFAULT, EXTERNAL_BASE, MEMMANAGE, NMI, PENDSV, SVCALL, SYSTICK, USAGEFAULT, ExceptionState
 from .systick import SysTick
 
 CPUID_CORTEX_M4 = 0x410FC241

@@ -20,9 +20,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from mt3620.engine.cortex_m import CortexM4
 from mt3620.engine.simulation.access import BusError
 from mt3620.engine.simulation.clock import format_ps
-from mt3620.engine.cortex_m import CortexM4
+
 from . import rsp
 from .core_target import SIGSEGV, SIGTRAP, CoreTarget, StopReason
 

@@ -19,14 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from mt3620.engine.cortex_m import CortexM4, GuestFault
+from mt3620.engine.repl import parser as repl
 from mt3620.engine.simulation.access import TEST_ACCESS
 from mt3620.engine.simulation.bus import AddressSpace, Memory
 from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock, format_ps
-from mt3620.engine.cortex_m import CortexM4, GuestFault
+from mt3620.engine.simulation.peripheral import LoggingRegion, Peripheral
+
 from .loader import LoadedImage, load_elf
 from .models import DEFAULT_DEVICE_SEED, import_model, instantiate, make_pluton
-from mt3620.engine.simulation.peripheral import LoggingRegion, Peripheral
-from mt3620.engine.repl import parser as repl
 
 log = logging.getLogger("mt3620.machine")
 

@@ -42,10 +42,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from mt3620.engine.machine.models import DEFAULT_DEVICE_SEED, import_model, instantiate, make_pluton
 from mt3620.engine.repl import parser as repl
 from mt3620.engine.simulation.access import Access, BusError
 from mt3620.engine.simulation.clock import VirtualClock
-from mt3620.engine.machine.models import DEFAULT_DEVICE_SEED, import_model, instantiate, make_pluton
 
 log = logging.getLogger("mt3620.renode_bridge")
 

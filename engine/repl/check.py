@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .parser import (BUILTIN_NAMES, PYTHON_PERIPHERAL, Entry, InlineObject, Platform, Reference, ReplError,
-    load_platform, model_for, shim_path)
+                     load_platform, model_for, shim_path)
 
 ALLOWED_CPU_TYPES = ("cortex-m4", "cortex-a7", "cortex-a15")
 CPU_IRQ_INPUT = 0      # a CPU's input 0: its interrupt line (Renode: NVIC/GIC -> cpu@0)

@@ -19,7 +19,6 @@ import sys
 from pathlib import Path
 
 from mt3620.engine.simulation.clock import format_ps, parse_duration
-
 from mt3620.errors import UserError
 
 EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3

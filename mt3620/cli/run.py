@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 from mt3620.engine.simulation.clock import PS_PER_SECOND, format_ps, parse_duration
-
 from mt3620.errors import UserError
 
 EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3

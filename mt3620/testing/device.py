@@ -13,9 +13,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mt3620.engine.simulation.clock import format_ps, parse_duration
 from mt3620.engine.cortex_m import GuestFault
 from mt3620.engine.machine import Machine, RunResult
+from mt3620.engine.simulation.clock import format_ps, parse_duration
 
 
 def _ps(duration: str | int) -> int:

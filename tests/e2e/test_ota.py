@@ -14,8 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 pytest.importorskip("werkzeug", reason="the cloud extra is not installed (pip install -e .[cloud])")
 
 from mt3620.engine.machine import Machine  # noqa: E402
-from mt3620.sphere_os.agent import OsAgent  # noqa: E402
 from mt3620.imagepackage import Keystore, SdkTestSigner, TrustedKey  # noqa: E402
+from mt3620.sphere_os.agent import OsAgent  # noqa: E402
 
 from e2e_helpers import Admin, package as _package  # noqa: E402
 

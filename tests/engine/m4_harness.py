@@ -12,9 +12,9 @@ import struct
 
 from keystone import KS_ARCH_ARM, KS_MODE_THUMB, Ks
 
+from mt3620.engine.cortex_m import CortexM4
 from mt3620.engine.simulation.bus import AddressSpace, Memory
 from mt3620.engine.simulation.clock import VirtualClock, ps_for_cycles
-from mt3620.engine.cortex_m import CortexM4
 
 TCM = 0x00100000
 TCM_SIZE = 192 * 1024

@@ -6,8 +6,8 @@ One instruction costs one cycle of HCLK (DESIGN.md "The embedded engine"); MT362
 197.6 MHz with the PLL selected in the RGU (0x2101000C bits [9:8] = 2, MT3620-FACTS).
 """
 from m4_harness import RESULTS, SCS, Bare, build, elf32
-from mt3620.engine.simulation.clock import PS_PER_SECOND, ps_for_cycles
 from mt3620.engine.machine import Machine
+from mt3620.engine.simulation.clock import PS_PER_SECOND, ps_for_cycles
 
 CSR, RVR, CVR, CALIB = 0x10, 0x14, 0x18, 0x1C
 MS = PS_PER_SECOND // 1000

@@ -1,6 +1,6 @@
 """The IO core's private peripheral bus beyond the SCS: DWT cycle counter, ITM stimulus ports, CoreDebug."""
-from mt3620.engine.simulation.clock import PS_PER_SECOND
 from mt3620.engine.machine import Machine
+from mt3620.engine.simulation.clock import PS_PER_SECOND
 
 DWT_CTRL, DWT_CYCCNT = 0xE0001000, 0xE0001004
 ITM_STIM0, ITM_TER, ITM_TCR, ITM_LAR = 0xE0000000, 0xE0000E00, 0xE0000E80, 0xE0000FB0

@@ -5,8 +5,8 @@ import struct
 
 import pytest
 
-from mt3620.engine.simulation.clock import PS_PER_SECOND
 from mt3620.engine.machine import Machine
+from mt3620.engine.simulation.clock import PS_PER_SECOND
 
 TCM = 0x00100000
 

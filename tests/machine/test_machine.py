@@ -1,8 +1,8 @@
 """The machine built from platforms/mt3620.repl: determinism, two cores, idle skipping, unmapped accesses."""
 from __future__ import annotations
 
-from mt3620.engine.simulation.clock import PS_PER_SECOND
 from mt3620.engine.machine import Machine
+from mt3620.engine.simulation.clock import PS_PER_SECOND
 from mt3620.testing import Device
 
 

@@ -2,8 +2,8 @@
 import pytest
 
 from mt3620.attestation import verify_evidence
-from mt3620.engine.simulation.clock import PS_PER_SECOND
 from mt3620.engine.machine import Machine
+from mt3620.engine.simulation.clock import PS_PER_SECOND
 from mt3620.peripherals.pluton import remoteapi as api
 from mt3620.peripherals.pluton.a7_driver import PlutonDriver, PlutonError
 

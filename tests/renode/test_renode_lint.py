@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from mt3620.engine.renode import bridge as rb
+from mt3620.engine.renode.resc_lint import check_py27, check_shim_file, lint_resc
 from mt3620.engine.repl.check import check_file, check_platform
 from mt3620.engine.repl.parser import default_platform_path, load_platform
-from mt3620.engine.renode.resc_lint import check_py27, check_shim_file, lint_resc
 
 ROOT = default_platform_path().parent.parent
 PLATFORMS = ROOT / "platforms"

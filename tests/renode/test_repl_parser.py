@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from mt3620.engine.repl.parser import (EMPTY, AddressRange, EnumValue, InlineObject, IrqConnection, Reference,
-    Registration, ReplError, default_platform_path, load_platform, model_for, parse_text)
+                                       Registration, ReplError, default_platform_path, load_platform, model_for, parse_text)
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
