@@ -2,7 +2,6 @@
 subprocess, and gdb-multiarch in batch mode. Ports are always picked by the server (port 0) and read back."""
 from __future__ import annotations
 
-import queue
 import re
 import shutil
 import signal
@@ -10,7 +9,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 from mt3620.engine.simulation.clock import parse_duration
@@ -118,9 +116,48 @@ def stop_fields(reply: bytes) -> dict[str, str]:
 
 
 # ---- in-process machine ------------------------------------------------------------------------------------------
+class LineLog:
+    """Lines read from a process's stream by a background thread; tests wait on them as events."""
+
+    def __init__(self, stream) -> None:
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self._open = True
+        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+
+    def _pump(self, stream) -> None:
+        for line in stream:
+            with self._changed:
+                self.lines.append(line.rstrip("\n"))
+                self._changed.notify_all()
+        with self._changed:
+            self._open = False
+            self._changed.notify_all()
+
+    def wait(self, pattern: str, timeout: float = SOCKET_TIMEOUT) -> str:
+        """The first line matching `pattern`, waiting for it to arrive; fails when the stream ends or time is up."""
+        regex = re.compile(pattern)
+
+        def found():
+            return next((line for line in self.lines if regex.search(line)), None)
+        with self._changed:
+            self._changed.wait_for(lambda: found() is not None or not self._open, timeout)
+            line = found()
+        assert line is not None, f"no line matching {pattern!r}; got {self.lines[-10:]}"
+        return line
+
+    def wait_closed(self, timeout: float = SOCKET_TIMEOUT) -> None:
+        with self._changed:
+            assert self._changed.wait_for(lambda: not self._open, timeout), "the stream did not end"
+
+    def __iter__(self):
+        return iter(list(self.lines))
+
+
 class ServedMachine:
     """A Machine with a GdbServer on free ports, run in a background thread (the test is the debugger's side).
-    The machine thread waits for a debugger on every port before it starts, then runs `duration`."""
+    The machine thread waits for a debugger on every port before it starts, then runs `duration`. Every window
+    the machine runs is an event tests can wait on (`wait_windows`, `wait_for`) instead of sleeping."""
 
     def __init__(self, apps: dict[str, Path], duration: str = "20s", stop_on_fault: bool = False,
                  mask_step_irqs: bool = False, debug: list[str] | None = None) -> None:
@@ -129,6 +166,9 @@ class ServedMachine:
         self.machine = Machine(stop_on_fault=stop_on_fault)
         for core, path in apps.items():
             self.machine.load(core, path)
+        self.windows = 0
+        self._progress = threading.Condition()
+        self.machine.between_windows.append(self._window_done)   # before the server's hook, which may hold
         self.messages: list[str] = []
         self.server = GdbServer(self.machine, {core: 0 for core in debug or apps}, mask_step_irqs=mask_step_irqs,
                                 announce=self.messages.append)
@@ -148,6 +188,27 @@ class ServedMachine:
             self.error = exc
         finally:
             self.server.close()
+
+    def _window_done(self, machine) -> None:
+        with self._progress:
+            self.windows += 1
+            self._progress.notify_all()
+
+    def _finished(self) -> bool:
+        return not self.thread.is_alive()
+
+    def wait_windows(self, count: int, timeout: float = SOCKET_TIMEOUT) -> None:
+        """Wait until the machine has run `count` more windows (each up to 1 ms of virtual time)."""
+        with self._progress:
+            target = self.windows + count
+            ran = self._progress.wait_for(lambda: self.windows >= target or self._finished(), timeout)
+        assert ran and self.windows >= target, f"the machine ran {self.windows - target + count} of {count} windows"
+
+    def wait_for(self, predicate, timeout: float = SOCKET_TIMEOUT) -> None:
+        """Wait until `predicate()` holds, checked after every window the machine runs."""
+        with self._progress:
+            self._progress.wait_for(lambda: predicate() or self._finished(), timeout)
+        assert predicate(), "condition not reached while the machine ran"
 
     def stop(self) -> None:
         """End the run from the test: the machine stops at its next window; a server waiting in select is woken
@@ -186,28 +247,24 @@ class Emulator:
             args += ["--for", duration]
         args += list(extra)
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.stderr_lines: list[str] = []
-        self.stdout_lines: list[str] = []
-        self._lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._pump, args=(self.proc.stderr, self.stderr_lines, True), daemon=True).start()
-        threading.Thread(target=self._pump, args=(self.proc.stdout, self.stdout_lines, False), daemon=True).start()
+        self.stdout = LineLog(self.proc.stdout)
+        self.stderr = LineLog(self.proc.stderr)
         self.ports: dict[str, int] = {}
-        deadline = time.monotonic() + 30
-        while len(self.ports) < len(apps):
-            try:
-                line = self._lines.get(timeout=max(0.1, deadline - time.monotonic()))
-            except queue.Empty:
-                self.kill()
-                raise AssertionError(f"no GDB ports announced; stderr: {self.stderr_lines}") from None
-            m = re.match(r"gdb: (\w+) listening on 127\.0\.0\.1:(\d+)", line)
-            if m:
-                self.ports[m.group(1)] = int(m.group(2))
+        try:
+            for core in apps:
+                line = self.stderr.wait(rf"gdb: {core} listening on 127\.0\.0\.1:\d+", timeout=30)
+                self.ports[core] = int(re.search(r"127\.0\.0\.1:(\d+)", line).group(1))
+        except AssertionError:
+            self.kill()
+            raise
 
-    def _pump(self, stream, sink: list[str], announce: bool) -> None:
-        for line in stream:
-            sink.append(line.rstrip("\n"))
-            if announce:
-                self._lines.put(line)
+    @property
+    def stdout_lines(self) -> list[str]:
+        return self.stdout.lines
+
+    @property
+    def stderr_lines(self) -> list[str]:
+        return self.stderr.lines
 
     def wait(self, timeout: float = 60.0) -> int:
         try:
@@ -243,14 +300,31 @@ def run_gdb(elf: Path, port: int, commands: list[str], timeout: float = 60.0) ->
     return proc.stdout
 
 
-def start_gdb(elf: Path, port: int, commands: list[str]) -> subprocess.Popen:
-    return subprocess.Popen(gdb_args(elf, port, commands), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+class GdbProcess:
+    """gdb-multiarch running in the background; its output lines are events tests can wait on."""
+
+    def __init__(self, elf: Path, port: int, commands: list[str]) -> None:
+        self.proc = subprocess.Popen(gdb_args(elf, port, commands), stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        self.output = LineLog(self.proc.stdout)
+
+    def interrupt(self) -> None:
+        """What Ctrl-C in GDB's terminal does: GDB sends the interrupt byte (0x03) to the target."""
+        self.proc.send_signal(signal.SIGINT)
+
+    def finish(self, timeout: float = 60.0) -> str:
+        """Wait for GDB to exit; its whole output."""
+        self.proc.wait(timeout)
+        self.output.wait_closed(timeout)
+        return "\n".join(self.output) + "\n"
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
 
 
-def interrupt_gdb(proc: subprocess.Popen) -> None:
-    """What Ctrl-C in GDB's terminal does: GDB sends the interrupt byte (0x03) to the target."""
-    proc.send_signal(signal.SIGINT)
+def start_gdb(elf: Path, port: int, commands: list[str]) -> GdbProcess:
+    return GdbProcess(elf, port, commands)
 
 
 def symbols(elf: Path) -> dict[str, int]:

@@ -4,23 +4,13 @@ two debuggers on two cores, detach and re-attach, monitor commands, a killed deb
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from gdb_helpers import Emulator, interrupt_gdb, run_gdb, start_gdb, symbols
+from gdb_helpers import Emulator, run_gdb, start_gdb, symbols
 
 pytestmark = pytest.mark.usefixtures("gdb_multiarch")
-
-
-def wait_for(predicate, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not reached")
 
 
 def test_break_step_next_finish_and_backtrace(gdb_target_elf):
@@ -103,10 +93,9 @@ def test_ctrl_c_stops_a_busy_loop(gdb_target_elf):
     with Emulator({"io0": gdb_target_elf}) as emu:
         gdb = start_gdb(gdb_target_elf, emu.ports["io0"], [
             "continue", "bt 1", "p gdb_spin > 1000", "p gdb_counter", "detach"])
-        wait_for(lambda: any("gdb_target: busy" in line for line in emu.stdout_lines))
-        time.sleep(0.2)
-        interrupt_gdb(gdb)
-        out = gdb.communicate(timeout=60)[0]
+        emu.stdout.wait("gdb_target: spinning")
+        gdb.interrupt()
+        out = gdb.finish()
     assert "Program received signal SIGINT, Interrupt." in out
     assert "#0  gdb_busy_loop () at gdb_target/main.c" in out
     assert "$1 = 1" in out and "$2 = 10" in out
@@ -118,8 +107,8 @@ def test_two_debuggers_on_two_cores_at_once(gdb_target_elf):
             "break gdb_count_to", "continue", "p n", "next", "next", "monitor halt", "detach"])
         b = start_gdb(gdb_target_elf, emu.ports["io1"], [
             "break gdb_float_compute", "continue", "finish", "p gdb_counter", "detach"])
-        out_a = a.communicate(timeout=60)[0]
-        out_b = b.communicate(timeout=60)[0]
+        out_a = a.finish()
+        out_b = b.finish()
     assert "Breakpoint 1, gdb_count_to (n=10)" in out_a and "$1 = 10" in out_a
     assert re.search(r"io0: pc 0x[0-9a-f]+, ready, held by its debugger", out_a)
     assert "Value returned is $1 = 5.75" in out_b and "$2 = 10" in out_b
@@ -130,7 +119,7 @@ def test_detach_and_reattach(gdb_target_elf):
     with Emulator({"io0": gdb_target_elf}) as emu:
         first = run_gdb(gdb_target_elf, emu.ports["io0"], ["break gdb_add", "continue", "detach"])
         assert "Breakpoint 1, gdb_add" in first and "detached" in first
-        wait_for(lambda: any("gdb_target: busy" in line for line in emu.stdout_lines))
+        emu.stdout.wait("gdb_target: busy")
         second = run_gdb(gdb_target_elf, emu.ports["io0"], [
             "bt 1", "p gdb_counter", "p gdb_spin > 0", "info breakpoints", "detach"])
         third = run_gdb(gdb_target_elf, emu.ports["io0"], ["p gdb_spin > 0", "detach"])
@@ -159,10 +148,9 @@ def test_monitor_commands_through_gdb(gdb_target_elf):
 def test_a_killed_debugger_does_not_end_the_emulation(gdb_target_elf):
     with Emulator({"io0": gdb_target_elf}, duration="300ms") as emu:
         gdb = start_gdb(gdb_target_elf, emu.ports["io0"], ["break gdb_count_to", "continue", "shell sleep 60"])
-        wait_for(lambda: any("debugger attached" in line for line in emu.stderr_lines))
-        time.sleep(0.5)
+        emu.stderr.wait("debugger attached")
+        gdb.output.wait("Breakpoint 1, gdb_count_to")        # the debugger holds the machine, then sleeps
         gdb.kill()
-        gdb.wait(10)
         assert emu.wait() == 0
     assert any("gdb_target: busy" in line for line in emu.stdout_lines)
     assert any("disconnected" in line for line in emu.stderr_lines)

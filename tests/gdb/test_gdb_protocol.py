@@ -3,7 +3,6 @@ engine: every packet the issue lists, malformed input, all-stop timing, breakpoi
 from __future__ import annotations
 
 import struct
-import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -49,19 +48,27 @@ def interrupt(c: RspClient) -> dict[str, str]:
     return stop_fields(c.packet())
 
 
-def continue_then_interrupt(c: RspClient, wall: float = 0.2) -> dict[str, str]:
+def continue_then_interrupt(c: RspClient, sm: ServedMachine, windows: int = 20) -> dict[str, str]:
+    """Resume, let the machine run `windows` windows (each up to 1 ms of virtual time), then Ctrl-C."""
     c.send(b"vCont;c")
-    time.sleep(wall)
+    sm.wait_windows(windows)
     return interrupt(c)
 
 
-def run_until(c: RspClient, condition, tries: int = 100, wall: float = 0.05) -> None:
-    """Let the machine run in short bursts until `condition()` holds while halted (robust on a loaded machine)."""
+def run_until(c: RspClient, sm: ServedMachine, condition, tries: int = 200, windows: int = 5) -> None:
+    """Let the machine run in short bursts until `condition()` holds while halted."""
     for _ in range(tries):
         if condition():
             return
-        continue_then_interrupt(c, wall)
+        continue_then_interrupt(c, sm, windows)
     assert condition()
+
+
+def still_holding(c: RspClient, rounds: int = 3) -> None:
+    """Round trips through the server: each reply shows the machine's thread went once more around its
+    while-held loop (the server runs in that thread), so whatever the test checks next had every chance to move."""
+    for _ in range(rounds):
+        assert c.command(b"qC") == b"QC1"
 
 
 def detach(c: RspClient) -> None:
@@ -235,10 +242,11 @@ def test_detach_and_reattach(served, gdb_target_elf):
     stop = run_to(c, syms["gdb_add"])
     assert stop["signal"] == "05" and "swbreak" in stop
     detach(c)                                      # the core runs on into the busy loop
-    time.sleep(0.2)
+    sm.wait_for(lambda: "gdb_target: busy" in sm.machine.uart_text())
     again = connect(sm)
     assert stop_fields(again.command(b"?"))["signal"] == "05"
-    run_until(again, lambda: int.from_bytes(again.read(syms["gdb_spin"], 4), "little") > 0)
+    in_loop = lambda: syms["gdb_busy_loop"] <= sm.core().pc < syms["gdb_busy_loop"] + 0x40   # noqa: E731
+    run_until(again, sm, lambda: int.from_bytes(again.read(syms["gdb_spin"], 4), "little") > 0 and in_loop())
     pc = again.register(15)
     assert syms["gdb_busy_loop"] <= pc < syms["gdb_busy_loop"] + 0x40
     assert again.read(syms["gdb_counter"], 4) == (10).to_bytes(4, "little")
@@ -253,16 +261,16 @@ def test_interrupt_a_busy_loop_and_time_stands_while_halted(served, gdb_target_e
     syms = symbols(gdb_target_elf)
     c = connect(sm)
     run_to(c, syms["gdb_busy_loop"])
-    stop = continue_then_interrupt(c, 0.2)
+    stop = continue_then_interrupt(c, sm)
     assert stop["signal"] == "02" and stop["thread"] == "1"
     assert syms["gdb_busy_loop"] <= int.from_bytes(bytes.fromhex(stop["0f"]), "little") < syms["gdb_busy_loop"] + 0x40
     now, spin = sm.machine.clock.now, c.read(syms["gdb_spin"], 4)
-    time.sleep(0.2)
+    still_holding(c)
     assert sm.machine.clock.now == now and c.read(syms["gdb_spin"], 4) == spin
     assert "virtual time" in c.monitor("time")
     c.raw(b"\x03")                                 # a second Ctrl-C while halted: no second stop reply
     assert c.command(b"qC") == b"QC1"
-    again = continue_then_interrupt(c, 0.1)
+    again = continue_then_interrupt(c, sm)
     assert again["signal"] == "02" and sm.machine.clock.now > now
     detach(c)
 
@@ -357,7 +365,7 @@ def test_watchpoints_report_the_data_address_before_the_access(served, gdb_targe
 def test_bkpt_instruction_in_the_guest_stops_for_the_debugger(served):
     sm = served(duration="100s")
     c = connect(sm)
-    continue_then_interrupt(c)
+    continue_then_interrupt(c, sm)
     pc = sm.core().pc
     original = c.read(pc, 2)
     assert c.command(b"M%x,2:00be" % pc) == b"OK"       # BKPT #0
@@ -365,7 +373,7 @@ def test_bkpt_instruction_in_the_guest_stops_for_the_debugger(served):
     stop = stop_fields(c.packet())
     assert stop["signal"] == "05" and sm.core().pc == pc
     assert c.command(b"M%x,2:%s" % (pc, original.hex().encode())) == b"OK"
-    assert continue_then_interrupt(c)["signal"] == "02"
+    assert continue_then_interrupt(c, sm)["signal"] == "02"
     assert not sm.core().locked_up
     detach(c)
 
@@ -375,7 +383,7 @@ def test_step_with_interrupts_masked_or_not(served):
     sm = served(duration="100s")
     core = sm.core()
     c = connect(sm)
-    continue_then_interrupt(c)
+    continue_then_interrupt(c, sm)
     assert c.monitor("maskisr on").startswith("interrupts are masked")
     assert c.command(b"M%x,4:%s" % (ICSR, PENDSTSET.to_bytes(4, "little").hex().encode())) == b"OK"
     now = sm.machine.clock.now
@@ -395,7 +403,7 @@ def test_systick_does_not_fire_during_single_steps(served, build_firmware):
     sm = served(apps={"io0": build_firmware("context_switch")}, duration="100s")
     core = sm.core()
     c = connect(sm)
-    run_until(c, lambda: "thread B: 2" in sm.machine.uart_text())
+    run_until(c, sm, lambda: "thread B: 2" in sm.machine.uart_text())
     now = sm.machine.clock.now
     pending = 15 in core.state.pending
     before = core.instructions
@@ -405,7 +413,7 @@ def test_systick_does_not_fire_during_single_steps(served, build_firmware):
     if not pending:
         assert 15 not in core.state.pending
     assert core.instructions - before <= 300
-    assert continue_then_interrupt(c, 0.1)["signal"] == "02"
+    assert continue_then_interrupt(c, sm)["signal"] == "02"
     assert sm.machine.clock.now > now
     detach(c)
 
@@ -414,7 +422,7 @@ def test_step_of_a_sleeping_core_waits_for_its_interrupt(served, build_firmware)
     sm = served(apps={"io0": build_firmware("blink_button")}, duration="100s")
     core = sm.core()
     c = connect(sm)
-    run_until(c, lambda: core.sleeping)                  # halt it while it sleeps in WFI (it mostly does)
+    run_until(c, sm, lambda: core.sleeping)                  # halt it while it sleeps in WFI (it mostly does)
     now = sm.machine.clock.now
     stop = stop_fields(c.command(b"s"))                  # returns when an interrupt woke the core
     assert stop["signal"] == "05" and not core.sleeping and sm.machine.clock.now > now
@@ -426,7 +434,7 @@ def test_step_of_a_core_asleep_forever_is_interrupted(served, build_firmware, gd
     sm = served(apps={"io0": build_firmware("hello"), "io1": gdb_target_elf}, duration="100s", debug=["io0"])
     core = sm.core()
     c = connect(sm)
-    run_until(c, lambda: core.sleeping and "hello: done" in sm.machine.uart_text())  # cpsid i; wfi, forever
+    run_until(c, sm, lambda: core.sleeping and "hello: done" in sm.machine.uart_text())  # cpsid i; wfi, forever
     c.send(b"s")
     c.sock.settimeout(0.3)
     with pytest.raises(OSError):
@@ -469,7 +477,7 @@ def test_monitor_commands(served, gdb_target_elf):
     out = c.monitor("reset")
     assert "reset" in out and core.pc == syms["Reset_Handler"]
     assert core.reg("msp") == 0x00130000
-    run_until(c, lambda: sm.machine.uart_text("io0.io0_uart").count("gdb_target: add=5") == 2)  # ran again
+    run_until(c, sm, lambda: sm.machine.uart_text("io0.io0_uart").count("gdb_target: add=5") == 2)  # ran again
     detach(c)
 
 
@@ -481,8 +489,9 @@ def test_two_debuggers_on_two_cores_all_stop(served, gdb_target_elf):
     assert a.command(b"Z0,%x,2" % syms["gdb_count_to"]) == b"OK"
     assert b.command(b"Z0,%x,2" % syms["gdb_float_compute"]) == b"OK"
     b.send(b"c")
-    time.sleep(0.1)
-    assert io1.instructions == 0                      # io0's debugger still holds the machine
+    assert b.command(b"qC") == b"QC1"                 # the server has taken b's continue...
+    still_holding(a)
+    assert io1.instructions == 0                      # ...and io0's debugger still holds the machine
     a.send(b"c")
     stop = stop_fields(a.packet())                    # io0 reaches gdb_count_to first
     assert stop["signal"] == "05" and io0.pc == syms["gdb_count_to"]
@@ -490,13 +499,13 @@ def test_two_debuggers_on_two_cores_all_stop(served, gdb_target_elf):
     assert io1.time >= now or io1.sleeping
     for _ in range(10):
         a.command(b"s")
-    time.sleep(0.1)
+    still_holding(a)
     assert io1.instructions == held and sm.machine.clock.now == now   # all-stop: io1 does not move
     a.send(b"c")
     stop = stop_fields(b.packet())                    # now io1 reaches gdb_float_compute
     assert stop["signal"] == "05" and io1.pc == syms["gdb_float_compute"]
     held0 = io0.instructions
-    time.sleep(0.1)
+    still_holding(b)
     assert io0.instructions == held0                  # io0's debugger sees "running", but time stands
     stop = interrupt(a)                               # and it may still interrupt
     assert stop["signal"] == "02"
