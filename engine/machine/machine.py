@@ -26,7 +26,9 @@ from mt3620.engine.simulation.bus import AddressSpace, Memory
 from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock, format_ps
 from mt3620.engine.simulation.peripheral import LoggingRegion, Peripheral
 
-from .loader import LoadedImage, load_elf
+from . import secure_boot
+from .guards import guarded
+from .loader import LoadedImage, LoadError, load_elf
 from .models import DEFAULT_DEVICE_SEED, import_model, instantiate, make_pluton
 
 log = logging.getLogger("mt3620.machine")
@@ -90,7 +92,9 @@ class Machine:
         self.faults: list[GuestFault] = []
         self.shared_objects: dict[str, Any] = {}      # named objects models share (mailbox channels)
         self._stop_requested = False
+        self.boot_result = None
         self._build()
+        self.boot_result = secure_boot.power_on(self)    # every power-on goes through the secure-boot chain
 
     # ---- building -------------------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -175,7 +179,7 @@ class Machine:
         for reg in regs:
             reg_size = self.platform.region_size(entry, reg) or size
             for view in self._views_for(reg):
-                view.add_device(reg.address, reg_size, model, entry.name)
+                view.add_device(reg.address, reg_size, guarded(model, reg.address), entry.name)
                 seen.add(view.name)
         self.device_cpus[entry.name] = seen
         if hasattr(model, "add_tx_listener"):
@@ -188,8 +192,13 @@ class Machine:
     def pluton(self):
         """The device's Pluton security core: fuses and keys derived from `device_seed`."""
         if self._pluton is None:
-            self._pluton = make_pluton(self.device_seed, self.efuse_path)
+            self._pluton = make_pluton(self.device_seed, self.efuse_path, now=lambda: self.clock.now)
         return self._pluton
+
+    @property
+    def booted(self) -> bool:
+        """The secure-boot chain verified at power-on: only then may anything run."""
+        return bool(self.boot_result and self.boot_result.booted)
 
     def _nvic_owner(self, target: str) -> str | None:
         entry = self.platform.entries.get(target)
@@ -297,16 +306,55 @@ class Machine:
             raise MachineError(f"no CPU view named {name!r} (views: {', '.join(self.views)})")
         return self.views[name]
 
-    def load(self, core_name: str, path: str | Path | None = None, data: bytes | None = None) -> LoadedImage:
-        """Load an RTApp (ELF, or an .imagepackage holding one) onto an IO core and reset it into the app."""
+    def load(self, core_name: str, path: str | Path | None = None, data: bytes | None = None,
+             trusted=None) -> LoadedImage:
+        """Load an RTApp (ELF, or an .imagepackage holding one) onto an IO core and reset it into the app.
+
+        What runs is what Pluton measured (engine/machine/secure_boot.py): a package is verified against
+        `trusted` (a Keystore) when given, else only version-checked, and measured; a bare ELF is measured as
+        such. The ELF loaded is the one inside the measured bytes."""
         core = self.core(core_name)
-        if data is None and path is not None and str(path).endswith(".imagepackage"):
-            data = _elf_from_image_package(Path(path))
+        if data is None and path is not None:
+            try:
+                data = Path(path).read_bytes()
+            except OSError as exc:
+                raise LoadError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        is_package = (path is not None and str(path).endswith(".imagepackage")) or \
+            (data is not None and data[:4] != b"\x7fELF" and _looks_like_package(data))
+        try:
+            if is_package:
+                admitted = secure_boot.admit(self, data, core.name, trusted=trusted, verify=trusted is not None)
+                data = _elf_from_package(admitted.package, path or "<package>")
+            else:
+                admitted = secure_boot.admit_elf(self, data, core.name)
+        except ValueError as exc:            # ImagePackageError: refused by Pluton, or not a package at all
+            if isinstance(exc, (LoadError, MachineError)):
+                raise
+            reason = getattr(exc, "reason", "")
+            if reason in secure_boot.REFUSAL_REASONS:
+                raise LoadError(f"{path or '<image>'}: refused by Pluton ({reason}): {exc}") from None
+            raise LoadError(f"{path or '<image>'}: not a loadable application image package: {exc}") from None
         image = load_elf(core.view, path, data)
+        secure_boot.commit(self, admitted)
         self.images[core.name] = image
         core.reset(image.entry)
         core.halted = False
         return image
+
+    # ---- what runs is what Pluton measured (engine/machine/secure_boot.py) ----------------------------------------
+    def admit_application(self, package_bytes: bytes, slot: str, trusted=None, development_keys=None,
+                          verify: bool = True) -> "secure_boot.Admitted":
+        """Verify and measure an application for `slot` ("io0", "io1", "a7:<component id>"); run the files of
+        the returned `Admitted.package`. Raises ImagePackageError with the reason."""
+        return secure_boot.admit(self, package_bytes, slot, trusted, development_keys, verify)
+
+    def commit_application(self, admitted: "secure_boot.Admitted") -> bool:
+        """The admitted app is running: Pluton moves its component's security-version counter up to it."""
+        return secure_boot.commit(self, admitted)
+
+    def release_application(self, slot: str) -> None:
+        """The app in `slot` stopped: its measurement leaves the attestation log."""
+        self.pluton.release(slot)
 
     def _reset_core(self, core: CortexM4) -> None:
         """SYSRESETREQ or watchdog: the core restarts from its reset vector; memories keep their contents;
@@ -463,12 +511,18 @@ def _where(entry: repl.Entry) -> str:
         return str(loc)
 
 
-def _elf_from_image_package(path: Path) -> bytes:
-    """The RTApp ELF inside an application image package (/bin/app in its ASXipFS)."""
+def _looks_like_package(data: bytes) -> bool:
     from mt3620.imagepackage import package
     try:
-        return package.load(path).filesystem().read("/bin/app")
-    except OSError as exc:
-        raise MachineError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        package.parse(data)
+    except ValueError:
+        return False
+    return True
+
+
+def _elf_from_package(pkg, path) -> bytes:
+    """The RTApp ELF inside an (admitted) application image package (/bin/app in its ASXipFS)."""
+    try:
+        return pkg.filesystem().read("/bin/app")
     except (ValueError, KeyError) as exc:
         raise MachineError(f"{path}: not a loadable application image package: {exc}") from None

@@ -28,11 +28,25 @@ def import_model(spec: str) -> type:
     return getattr(importlib.import_module(module), name)
 
 
-def make_pluton(seed: bytes = DEFAULT_DEVICE_SEED, efuse_path: str | Path | None = None):
-    """The device's Pluton core: fuses and keys reproducible from `seed` (persisted at `efuse_path` if given)."""
+def device_state_paths(efuse_path: str | Path | None) -> tuple[Path | None, Path | None]:
+    """Where a persisted device keeps its other non-volatile state, beside its e-fuse file (emulator-defined):
+    Pluton's application counters in `<efuse stem>.counters.json`, the boot flash in `<efuse stem>.flash/`."""
+    if efuse_path is None:
+        return None, None
+    efuse_path = Path(efuse_path)
+    return (efuse_path.with_name(efuse_path.stem + ".counters.json"),
+            efuse_path.with_name(efuse_path.stem + ".flash"))
+
+
+def make_pluton(seed: bytes = DEFAULT_DEVICE_SEED, efuse_path: str | Path | None = None, now=None):
+    """The device's Pluton core: fuses and keys reproducible from `seed` (persisted at `efuse_path` if given),
+    a ROM keystore holding the project's root key (the key that signs its boot chain, mt3620.firmware.boot)."""
+    from mt3620.firmware.boot import rom_keys
     from mt3620.peripherals.pluton.core import make_device
     from mt3620.peripherals.pluton.secureboot import TrustedKeystore
-    return make_device(seed, TrustedKeystore({}), efuse_path=efuse_path)
+    counters_path, _ = device_state_paths(efuse_path)
+    return make_device(seed, TrustedKeystore(rom_keys()), efuse_path=efuse_path, counters_path=counters_path,
+                       now=now)
 
 
 def instantiate(cls: type, name: str, clock: VirtualClock, entry_attributes: dict[str, Any], *,

@@ -69,8 +69,19 @@ class ImagePackage:
 
     @property
     def sha256(self) -> bytes:
-        """Measurement of the whole package as stored (payload, metadata and signature)."""
+        """SHA-256 of the whole file as stored (payload, metadata and signature): a file checksum, not an
+        identity (the same image signed twice, or with its signature re-encoded, has another file digest)."""
         return hashlib.sha256(self.data).digest()
+
+    @property
+    def content_digest(self) -> bytes:
+        """The image's identity and its measurement: SHA-256 of the signed bytes (payload || metadata).
+
+        ECDSA signatures are malleable: (r, s) and (r, n - s) both verify, and real SDK signatures use both halves,
+        so a verifier must accept either. The signature is therefore left out of the identity: a package whose
+        signature was re-encoded (or that was signed again) is the same image, and anything keyed by this digest
+        (measurements, revocation, the service's image records) cannot be dodged by re-encoding."""
+        return content_digest(self.signed)
 
     def filesystem(self) -> asxipfs.Filesystem:
         try:
@@ -93,6 +104,27 @@ class ImagePackage:
         unless `strict_thumbprint`, every other trusted key is tried too (a bare public key has no certificate
         thumbprint on file). Returns the key that verified; raises ImagePackageError otherwise."""
         return verify_signed(self.signed, keystore, strict_thumbprint)
+
+
+def content_digest(signed: SignedImage) -> bytes:
+    """SHA-256 of what the signature covers (payload || metadata): an image's identity (see ImagePackage)."""
+    return hashlib.sha256(signed.signed_bytes).digest()
+
+
+def derive_image_id(image_type: int, component_id: uuid.UUID, payload: bytes, sections: list) -> uuid.UUID:
+    """A reproducible image ID from everything that makes the build (emulator-defined; the SDK draws a random
+    one): image type, component, payload and every metadata section but ID and SG (name, build time, security
+    version, temporary flags, ABI...). Two different builds of one component never share an image ID; the same
+    build gives the same ID."""
+    h = hashlib.sha256(b"MT3620-image-id-v2\0")
+    h.update(image_type.to_bytes(2, "little") + component_id.bytes_le)
+    for section in sections:
+        if section.TAG in (Identity.TAG, Signature.TAG):
+            continue
+        body = section.encode()
+        h.update(section.TAG.to_bytes(2, "little") + len(body).to_bytes(4, "little") + body)
+    h.update(hashlib.sha256(bytes(payload)).digest())
+    return uuid.UUID(bytes=h.digest()[:16], version=4)
 
 
 def verify_signed(signed: SignedImage, keystore: Keystore, strict_thumbprint: bool = False) -> TrustedKey:
@@ -153,12 +185,13 @@ def build_image(payload: bytes, image_type: int, component_id: uuid.UUID, signer
                 image_id: uuid.UUID | None = None, name: str = "", build_time: int = 0,
                 security_version: int | None = None, extra_sections: list | None = None) -> bytes:
     """Sign an arbitrary payload as an image of `image_type` (firmware stages, keystores, test images)."""
-    image_id = image_id or uuid.UUID(bytes=hashlib.sha256(b"image-id" + bytes(payload)).digest()[:16], version=4)
-    sections: list = [Identity(image_type, component_id, image_id), Debug(build_time, name[:32])]
+    payload = bytes(payload) + b"\0" * (-len(payload) % 4)
+    sections: list = [Debug(build_time, name[:32])]
     if security_version is not None:
         sections.append(Revocation(security_version))
     sections += list(extra_sections or [])
-    return sign_image(payload, sections, signer)
+    image_id = image_id or derive_image_id(image_type, component_id, payload, sections)
+    return sign_image(payload, [Identity(image_type, component_id, image_id)] + sections, signer)
 
 
 def _read_approot(approot: Path) -> dict[str, tuple[bytes, int]]:
@@ -204,8 +237,7 @@ def build_application(approot: str | os.PathLike, signer: Signer, *, build_time:
         raise ImagePackageError("bad-manifest", f"{manifest_path}: Name longer than 32 bytes")
     files = _read_approot(approot)
     fs = asxipfs.build(files)
-    image_id = image_id or uuid.UUID(bytes=hashlib.sha256(b"image-id" + fs).digest()[:16], version=4)
-    sections: list = [Identity(IMAGE_TYPE_APPLICATIONS, component, image_id), Debug(build_time, name)]
+    sections: list = [Debug(build_time, name)]
     if under_development:
         sections.append(TemporaryImage(TEMP_UNDER_DEVELOPMENT))
     runtime = manifest.get("TargetApplicationRuntimeVersion")
@@ -213,4 +245,5 @@ def build_application(approot: str | os.PathLike, signer: Signer, *, build_time:
     sections.append(Abi(TAG_ABI_DEPENDS, versions))
     if security_version is not None:
         sections.append(Revocation(security_version))
-    return sign_image(fs, sections, signer)
+    image_id = image_id or derive_image_id(IMAGE_TYPE_APPLICATIONS, component, fs, sections)
+    return sign_image(fs, [Identity(IMAGE_TYPE_APPLICATIONS, component, image_id)] + sections, signer)

@@ -17,7 +17,7 @@ from . import remoteapi as api
 
 PLUTON_MAILBOX = 0x31000000
 CMD_POST, DATA_POST, CMD_POP, DATA_POP, FIFO_READ_COUNT = 0x40, 0x44, 0x50, 0x54, 0x58
-A7_ACCESS = Access("a7", secure=False, privileged=True)
+A7_ACCESS = Access("a7", secure=True, privileged=True)   # the security-monitor path
 M4_BUFFERS, A7_BUFFERS = 4, 4    # emulator-defined split of the shared ring (the kernel's choice is not public)
 
 

@@ -6,13 +6,17 @@ emulator-defined (docs/pluton.md): 32 words of 32 bits.
 
     words 0-7    DEVICE_SECRET    256-bit seed of every device key; read-protected (reads as zero)
     words 8-15   KEYSTORE_HASH    SHA-256 of the ROM trusted keystore (thumbprint || X||Y per key, sorted)
-    words 16-23  ANTI_ROLLBACK    8 thermometer counters: the minimum security version is the number of set bits
+    words 16-23  ANTI_ROLLBACK    8 thermometer counters, one 32-bit word each: the minimum security version of a
+                                  boot stage is the number of set bits, so a counter holds 0..32 (ARB_COUNTER_MAX)
     word  24     MANUFACTURING    thermometer: manufacturing completion state
     word  25     CONFIG           bit0 secure boot enforced, bit1 test keys allowed
     words 26-30  (unused)
     word  31     LOCKS            bit i set = partition i locked (no further programming)
 
-The bank persists per emulated device as JSON ({"words": [...]}) and is reproducible from a seed.
+The bank persists per emulated device as JSON ({"words": [...]}) and is reproducible from a seed. Every burn
+is written with fsync and an atomic replace (durable.py): a power cut during a burn leaves the old or the new
+fuse image, never a torn one. Reads on security decisions pass through the glitch model (glitch.py), which can
+corrupt one of them.
 """
 from __future__ import annotations
 
@@ -21,6 +25,9 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from .durable import REAL_DISK, Disk, write_atomic
+from .glitch import Glitches
 
 WORDS = 32
 
@@ -50,6 +57,10 @@ CONFIG_ALLOW_TEST_KEYS = 0x2
 
 # Anti-rollback slot of each image type that has one (image types from MT3620-FACTS.md).
 ARB_SLOTS = {1: 0, 2: 1, 3: 2, 4: 3, 5: 4, 7: 5, 8: 6, 19: 7}
+# The width of a boot-stage counter: one 32-bit fuse word as a thermometer, so versions 0..32. An image whose
+# security version does not fit could never be committed (and would leave its predecessors bootable after it),
+# so secure boot refuses it (`svn-out-of-range`).
+ARB_COUNTER_MAX = 32
 
 
 class EfuseError(Exception):
@@ -70,21 +81,23 @@ def partition_of(word: int) -> Partition:
 class EfuseBank:
     """32 OTP words. `program()` only sets bits, refuses locked partitions, and persists when a path is set."""
 
-    def __init__(self, words: list[int] | None = None, path: str | os.PathLike | None = None) -> None:
+    def __init__(self, words: list[int] | None = None, path: str | os.PathLike | None = None,
+                 disk: Disk = REAL_DISK) -> None:
         self._words = [0] * WORDS
         if words is not None:
             if len(words) != WORDS or any(not isinstance(w, int) or not 0 <= w <= 0xFFFFFFFF for w in words):
                 raise EfuseError("bad-value", f"an e-fuse image is {WORDS} 32-bit words")
             self._words = list(words)
         self.path = Path(path) if path is not None else None
-        self.faults_enabled = False        # fault injection (tests only)
+        self.disk = disk
+        self.glitches = Glitches()          # replaced by the core's, so one attacker model covers every read
 
     # ---- provisioning ----------------------------------------------------------------------------------------
     @classmethod
     def provision(cls, seed: bytes, keystore_hash: bytes = b"\0" * 32, config: int = CONFIG_SECURE_BOOT,
-                  path: str | os.PathLike | None = None) -> "EfuseBank":
+                  path: str | os.PathLike | None = None, disk: Disk = REAL_DISK) -> "EfuseBank":
         """A factory-fresh device, reproducible from `seed`: secret, keystore hash and config burnt and locked."""
-        bank = cls(path=None)
+        bank = cls(path=None, disk=disk)
         secret = hashlib.sha256(b"MT3620-EMU-EFUSE-SEED" + bytes(seed)).digest()
         bank.program_bytes("DEVICE_SECRET", secret)
         bank.program_bytes("KEYSTORE_HASH", keystore_hash)
@@ -96,30 +109,28 @@ class EfuseBank:
         return bank
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "EfuseBank":
+    def load(cls, path: str | os.PathLike, disk: Disk = REAL_DISK) -> "EfuseBank":
         path = Path(path)
         try:
-            doc = json.loads(path.read_text())
+            doc = json.loads(disk.read(path).decode("utf-8"))
             words = [int(w, 16) if isinstance(w, str) else w for w in doc["words"]]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise EfuseError("bad-value", f"cannot load e-fuses from {path}: {exc}") from None
-        return cls(words, path)
+        return cls(words, path, disk)
 
     @classmethod
-    def open(cls, path: str | os.PathLike, seed: bytes, **provision_args) -> "EfuseBank":
+    def open(cls, path: str | os.PathLike, seed: bytes, disk: Disk = REAL_DISK, **provision_args) -> "EfuseBank":
         """The persisted bank of one emulated device: load it, or provision it from `seed` the first time."""
         path = Path(path)
-        if path.exists():
-            return cls.load(path)
-        return cls.provision(seed, path=path, **provision_args)
+        if disk.exists(path):
+            return cls.load(path, disk)
+        return cls.provision(seed, path=path, disk=disk, **provision_args)
 
     def save(self) -> None:
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(self.path.suffix + ".tmp")
-        tmp.write_text(json.dumps({"format": "mt3620-efuse-v1", "words": [f"0x{w:08x}" for w in self._words]}))
-        tmp.replace(self.path)
+        doc = {"format": "mt3620-efuse-v1", "words": [f"0x{w:08x}" for w in self._words]}
+        write_atomic(self.path, json.dumps(doc).encode(), self.disk)
 
     # ---- reads ------------------------------------------------------------------------------------------------
     def read(self, word: int) -> int:
@@ -128,10 +139,15 @@ class EfuseBank:
         return 0 if p.read_protected else self._words[word]
 
     def read_bytes(self, name: str) -> bytes:
+        """A partition as the security logic reads it (each word through the glitch model)."""
         p = BY_NAME[name]
         if p.read_protected:
             raise EfuseError("read-protected", f"e-fuse partition {name} is read-protected")
-        return b"".join(self._words[i].to_bytes(4, "little") for i in range(p.first, p.first + p.count))
+        return b"".join(self._sense(i).to_bytes(4, "little") for i in range(p.first, p.first + p.count))
+
+    def _sense(self, word: int) -> int:
+        """One read of a fuse word by the security logic: a glitch may corrupt it."""
+        return self.glitches.fuse_read(word, self._words[word])
 
     def _secret_for_kdf(self) -> bytes:
         """The key-derivation hardware path: the only consumer of DEVICE_SECRET (Pluton core internals)."""
@@ -169,18 +185,25 @@ class EfuseBank:
 
     # ---- anti-rollback and thermometer counters ---------------------------------------------------------------
     def min_security_version(self, image_type: int) -> int:
+        """The fused minimum security version of a boot stage (each call reads the fuse word again)."""
         slot = ARB_SLOTS.get(image_type)
         if slot is None:
             return 0
-        return bin(self._words[BY_NAME["ANTI_ROLLBACK"].first + slot]).count("1")
+        return bin(self._sense(BY_NAME["ANTI_ROLLBACK"].first + slot)).count("1")
+
+    @staticmethod
+    def counter_capacity(image_type: int) -> int | None:
+        """The highest security version the counter of `image_type` can hold (None: the type has no counter)."""
+        return ARB_COUNTER_MAX if image_type in ARB_SLOTS else None
 
     def raise_security_version(self, image_type: int, version: int) -> None:
         """Burn the counter of `image_type` up to `version` (a thermometer of 32 steps). Never lowers it."""
         slot = ARB_SLOTS.get(image_type)
         if slot is None:
             raise EfuseError("bad-word", f"image type {image_type} has no anti-rollback counter")
-        if not 0 <= version <= 32:
-            raise EfuseError("bad-value", "anti-rollback counters hold versions 0..32")
+        if not 0 <= version <= ARB_COUNTER_MAX:
+            raise EfuseError("bad-value", f"anti-rollback counters hold versions 0..{ARB_COUNTER_MAX}, "
+                                          f"not {version}")
         word = BY_NAME["ANTI_ROLLBACK"].first + slot
         self.program(word, self._words[word] | ((1 << version) - 1))
 
@@ -196,11 +219,3 @@ class EfuseBank:
     @property
     def config(self) -> int:
         return self._words[BY_NAME["CONFIG"].first]
-
-    # ---- fault injection (tests only) -------------------------------------------------------------------------
-    def fault_flip_bit(self, word: int, bit: int) -> None:
-        """Model a physical fault: flip one stored bit regardless of OTP rules. Refused unless faults_enabled."""
-        if not self.faults_enabled:
-            raise EfuseError("faults-disabled", "fault injection is off (set faults_enabled for tests)")
-        partition_of(word)
-        self._words[word] ^= 1 << (bit & 31)

@@ -11,7 +11,15 @@ ne, sw = status AND enable; a CMD_POST into a full FIFO is dropped and counted; 
 MAILBOX_CYCLES after it arrives and answers after the engines' modelled latency; only channel 0 is modelled.
 
 The shared 2048-byte buffers live in A7 memory reached through `memory.read(address, size)` /
-`memory.write(address, data)`.
+`memory.write(address, data)`. Pluton only touches memory the A7 may hand it (emulator-defined, until the
+firewall models say more): the ring table and every buffer must lie inside one of `buffer_windows` (default the
+A7's 4 MB SRAM at 0x80000000, ASOS mt3620.dtsi) and, on a bus view, be RAM rather than another block's
+registers. A table or buffer outside is refused with E_ADDRESS when the ring is registered, so no request can
+make Pluton read or write anywhere else, and no bus error can escape into the emulator.
+
+Only the A7's security-monitor path may reach this block (ASOS: the kernel's Pluton driver runs on the A7;
+IO-core apps have no business here): `INITIATORS` tells the machine to refuse every other initiator, and the A7
+when not secure and privileged, with a bus fault.
 """
 from __future__ import annotations
 
@@ -30,12 +38,14 @@ from .engines import PLUTON_HZ
 FIFO_DEPTH = 15
 MAILBOX_CYCLES = 200          # emulator-defined: Pluton firmware notices and pops a message
 VERSION = 0x36200000
+A7_SRAM = (0x80000000, 0x400000)      # ASOS mt3620.dtsi memory node: where the A7's ring may live
 
 INT_RD, INT_NF, INT_WR, INT_NE = 0x1, 0x2, 0x4, 0x8
 
 
 class PlutonMailbox(Peripheral):
     SIZE = 0x1000
+    INITIATORS = ("a7",)          # secure, privileged A7 accesses only (engine/machine/guards.py)
     IRQS = ("rd", "nf", "wr", "ne", "sw")
     REGISTERS = (
         Register(0x00, "VER", reset=VERSION, access="ro"),
@@ -58,9 +68,10 @@ class PlutonMailbox(Peripheral):
              "sw_to_pluton")
 
     def __init__(self, name: str | None = None, clock: VirtualClock | None = None, *, core: PlutonCore,
-                 memory: Any, **attributes: Any) -> None:
+                 memory: Any, buffer_windows: tuple[tuple[int, int], ...] = (A7_SRAM,), **attributes: Any) -> None:
         self.core = core
         self.memory = memory
+        self.buffer_windows = tuple((int(start), int(size)) for start, size in buffer_windows)
         super().__init__(name or "pluton_mailbox", clock, **attributes)
 
     def reset(self) -> None:
@@ -139,18 +150,45 @@ class PlutonMailbox(Peripheral):
         for step in range(m4_count):
             index = (self.next_event_buffer + step) % m4_count
             flag_at = self.ring_address + api.TABLE_HEADER + index * api.TABLE_ENTRY + 10
-            if bytes(self.memory.read(flag_at, 1)) != b"\x01":
+            if self._read(flag_at, 1) != b"\x01":
                 continue
             buffer = buffers[index]
             message = api.encode_message(bytes(payload))
             if len(message) > buffer.length:
                 return False
-            self.memory.write(flag_at, b"\0")
-            self.memory.write(buffer.address, message)
+            if not (self._write(flag_at, b"\0") and self._write(buffer.address, message)):
+                return False
             self.next_event_buffer = (index + 1) % m4_count
             self._post_reply(api.Word(api.PROTOCOL_VERSION, 0, command, index).encode(), api.OK)
             return True
         return False
+
+    # ---- memory the caller may hand Pluton ------------------------------------------------------------------------
+    def caller_may_use(self, address: int, length: int) -> bool:
+        """[address, address + length) lies in one buffer window and, on a bus view, in one RAM mapping."""
+        if length <= 0 or address < 0 or address + length > 0x1_0000_0000:
+            return False
+        if not any(start <= address and address + length <= start + size for start, size in self.buffer_windows):
+            return False
+        find = getattr(self.memory, "find", None)
+        if find is not None:
+            mapping = find(address)
+            if mapping is None or getattr(mapping, "memory", None) is None or address + length > mapping.end:
+                return False
+        return True
+
+    def _read(self, address: int, length: int) -> bytes | None:
+        try:
+            return bytes(self.memory.read(address, length))
+        except (BusError, IndexError, ValueError):
+            return None
+
+    def _write(self, address: int, data: bytes) -> bool:
+        try:
+            self.memory.write(address, data)
+            return True
+        except (BusError, IndexError, ValueError):
+            return False
 
     def _pluton_take(self) -> None:
         if not self.post_fifo or self.pending_replies:
@@ -158,10 +196,8 @@ class PlutonMailbox(Peripheral):
         cmd, data = self.post_fifo.popleft()
         self.regs["INT_STS"] |= INT_RD
         self.update_irq()
-        faults = self.core.faults
-        if faults.enabled and faults.drop_mailbox_messages > 0:
-            faults.drop_mailbox_messages -= 1
-            self.stats["dropped"] += 1
+        if self.core.glitches.skip("mailbox.take"):
+            self.stats["dropped"] += 1     # a glitch: Pluton's firmware never sees this message
             return
         word = api.Word.decode(cmd)
         if word.version != api.PROTOCOL_VERSION:
@@ -176,10 +212,15 @@ class PlutonMailbox(Peripheral):
         buffer = self._a7_buffer(word.buffer_index)
         if buffer is None:
             return self._reject(word, api.E_INDEX, touch_buffer=False)
-        size, _pad = struct.unpack("<HH", bytes(self.memory.read(buffer.address, 4)))
+        header = self._read(buffer.address, 4)
+        if header is None:
+            return self._reject(word, api.E_ADDRESS, touch_buffer=False)
+        size, _pad = struct.unpack("<HH", header)
         if size > buffer.length - api.MESSAGE_HEADER:
             return self._reject(word, api.E_LENGTH)
-        payload = bytes(self.memory.read(buffer.address + api.MESSAGE_HEADER, size)) if size else b""
+        payload = self._read(buffer.address + api.MESSAGE_HEADER, size) if size else b""
+        if payload is None:
+            return self._reject(word, api.E_ADDRESS, touch_buffer=False)
         self.busy = True
         status, out = self.core.execute(word.command, payload)
         cycles = self.core.engines.take_cycles()
@@ -198,13 +239,20 @@ class PlutonMailbox(Peripheral):
         return buffers[index]
 
     def _register_ring(self, word: api.Word, address: int) -> None:
-        try:
-            raw = bytes(self.memory.read(address, api.TABLE_SIZE))
-            self.ring = api.decode_table(raw)   # cached: later edits of the table by the A7 change nothing
-            self.ring_address, self.next_event_buffer = address, 0
-            status = api.OK
-        except (ValueError, IndexError, BusError):   # a malformed table or a wild address
-            self.ring, status = None, api.E_ARGUMENT
+        self.ring, status = None, api.OK
+        raw = self._read(address, api.TABLE_SIZE) if self.caller_may_use(address, api.TABLE_SIZE) else None
+        if raw is None:
+            status = api.E_ADDRESS                    # the table itself lies outside the caller's memory
+        else:
+            try:
+                ring = api.decode_table(raw)          # cached: later edits of the table by the A7 change nothing
+            except ValueError:
+                status = api.E_ARGUMENT
+            else:
+                if all(self.caller_may_use(b.address, b.length) for b in ring[2]):
+                    self.ring, self.ring_address, self.next_event_buffer = ring, address, 0
+                else:
+                    status = api.E_ADDRESS            # a buffer on another block's registers or in unmapped space
         self._post_reply(word.encode(), status)
 
     def _reject(self, word: api.Word, status: int, touch_buffer: bool = True) -> None:
@@ -212,12 +260,13 @@ class PlutonMailbox(Peripheral):
         if touch_buffer:
             buffer = self._a7_buffer(word.buffer_index)
             if buffer is not None:
-                self.memory.write(buffer.address, api.encode_message(struct.pack("<I", status)))
+                self._write(buffer.address, api.encode_message(struct.pack("<I", status)))
         reply = api.Word(api.PROTOCOL_VERSION, word.sequence, word.command, word.buffer_index)
         self._post_reply(reply.encode(), status)
 
     def _complete(self, word: api.Word, buffer: api.RingBuffer, status: int, response: bytes) -> None:
-        self.memory.write(buffer.address, api.encode_message(response))
+        if not self._write(buffer.address, api.encode_message(response)):
+            status = api.E_ADDRESS
         self.busy = False
         self.stats["served"] += 1
         self._post_reply(word.encode(), status)

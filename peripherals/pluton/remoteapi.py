@@ -43,6 +43,19 @@ GET_MANUFACTURING_STATE = 0x51
 SET_MANUFACTURING_STATE = 0x52
 DECODE_CAPABILITIES = 0x56
 
+# Engine commands (emulator-defined, docs/pluton.md "Engine commands"): the public remote API gives callers no
+# access to the SHA, AES or ECC engines, so the emulator adds these in an unused range; they take the caller's
+# own keys and data, never a device key. Payload layouts are in docs/pluton.md.
+ENGINE_HASH_INIT = 0x60
+ENGINE_HASH_UPDATE = 0x61
+ENGINE_HASH_FINAL = 0x62
+ENGINE_HMAC = 0x63
+ENGINE_AES = 0x64
+ENGINE_ECDSA_SIGN = 0x65
+ENGINE_ECDSA_VERIFY = 0x66
+ENGINE_ECDH = 0x67
+ENGINE_ECC_PUBLIC_KEY = 0x68
+
 COMMAND_NAMES = {
     SEND_EVENT_BUFFERS: "SEND_EVENT_BUFFERS", SET_POSTCODE: "SET_POSTCODE", GET_BOOT_MODE_FLAGS: "GET_BOOT_MODE_FLAGS",
     READ_RNG: "READ_RNG", GET_SECURITY_STATE: "GET_SECURITY_STATE", IS_CAPABILITY_ENABLED: "IS_CAPABILITY_ENABLED",
@@ -51,6 +64,9 @@ COMMAND_NAMES = {
     SIGN_WITH_TENANT_ATTESTATION_KEY: "SIGN_WITH_TENANT_ATTESTATION_KEY", COMMIT_CLIENT_AUTH_KEY: "COMMIT_CLIENT_AUTH_KEY",
     DEVICE_RESET: "DEVICE_RESET", GET_MANUFACTURING_STATE: "GET_MANUFACTURING_STATE",
     SET_MANUFACTURING_STATE: "SET_MANUFACTURING_STATE", DECODE_CAPABILITIES: "DECODE_CAPABILITIES",
+    ENGINE_HASH_INIT: "ENGINE_HASH_INIT", ENGINE_HASH_UPDATE: "ENGINE_HASH_UPDATE", ENGINE_HASH_FINAL: "ENGINE_HASH_FINAL",
+    ENGINE_HMAC: "ENGINE_HMAC", ENGINE_AES: "ENGINE_AES", ENGINE_ECDSA_SIGN: "ENGINE_ECDSA_SIGN",
+    ENGINE_ECDSA_VERIFY: "ENGINE_ECDSA_VERIFY", ENGINE_ECDH: "ENGINE_ECDH", ENGINE_ECC_PUBLIC_KEY: "ENGINE_ECC_PUBLIC_KEY",
 }
 
 # Status codes (emulator-defined).
@@ -65,9 +81,11 @@ E_RNG = 7             # TRNG entropy health test failed
 E_DENIED = 8          # refused by policy (bad magic, fuse rules, capability not for this device, bad signature)
 E_STATE = 9           # command not valid in the current state (no pending / committed key)
 E_SEQUENCE = 10       # sequence 0 is reserved for unsolicited messages
+E_ADDRESS = 11        # a ring table or buffer address outside the memory the caller may hand Pluton
+E_AUTH = 12           # authenticated decryption failed (GCM tag)
 STATUS_NAMES = {OK: "OK", E_VERSION: "E_VERSION", E_INDEX: "E_INDEX", E_LENGTH: "E_LENGTH", E_BUSY: "E_BUSY",
                 E_COMMAND: "E_COMMAND", E_ARGUMENT: "E_ARGUMENT", E_RNG: "E_RNG", E_DENIED: "E_DENIED",
-                E_STATE: "E_STATE", E_SEQUENCE: "E_SEQUENCE"}
+                E_STATE: "E_STATE", E_SEQUENCE: "E_SEQUENCE", E_ADDRESS: "E_ADDRESS", E_AUTH: "E_AUTH"}
 
 
 @dataclass(frozen=True)

@@ -3,18 +3,27 @@
 Public facts (MT3620-FACTS.md): images carry metadata (ID, SG thumbprint, RV security version) and an ECDSA
 P-256 signature; flash holds a runtime and a backup copy of the firmware; anti-rollback uses e-fuses plus the
 image's security version number; a device with no valid chain does not boot. Which stages exist and the exact
-order of checks are emulator-defined (docs/pluton.md):
+order of checks are emulator-defined (docs/pluton.md "Boot chain"):
 
+    ROM keystore == fused KEYSTORE_HASH (checked twice, the fuse read twice)
     for each stage: for copy in (primary, backup):
-        parse (bounds-checked) -> image type must be the stage's -> SG thumbprint must be in the trusted keystore
-        -> signature must verify under that key (on the ECDSA engine) -> RV security version >= fused minimum
-        -> SHA-256 of the whole image is appended to the measurement log (at most 20 entries)
+        parse (bounds-checked) -> image type is the stage's (twice) -> SG thumbprint names a trusted key
+        -> ECDSA P-256 signature over payload || metadata verifies (twice, on the ECDSA engine)
+        -> security version fits the stage's fuse counter (twice) and is >= the fused minimum (twice, the fuse
+           read each time)
+        -> the measurement (SHA-256 of payload || metadata on the SHA engine, with the declared type, component,
+           image ID and version) is appended to the log (at most 20 entries)
     the first copy that passes is booted; when neither passes the chain stops and the result says why.
+
+Every check that matters runs twice on independent evaluations (glitch.py): one skipped evaluation is caught
+by the other. The measurement is computed from the bytes that boot, whatever a glitch skipped, so a forged
+image that gets through shows its own digest in attestation evidence.
 """
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Callable
 
 from mt3620.attestation import MAX_MEASUREMENTS, Measurement
 from mt3620.imagepackage import package as pkgmod
@@ -22,9 +31,13 @@ from mt3620.imagepackage.metadata import IMAGE_TYPES
 
 from .efuse import EfuseBank
 from .engines import Engines
+from .glitch import Glitches
 
-# The MT3620 boot chain as the stage names appear in the public image-type list (emulator-defined order).
+# The MT3620 boot chain as the stage names appear in the public image-type list (emulator-defined order):
+# OneBL (first-stage loader), PlutonRuntime, SecurityMonitor, NormalWorldLoader, NormalWorldDTB,
+# NormalWorldKernel, RootFs.
 DEFAULT_CHAIN = (1, 2, 4, 5, 6, 7, 8)
+SLOTS = ("primary", "backup")
 
 
 @dataclass
@@ -38,6 +51,9 @@ class BootStage:
         if not self.name:
             self.name = IMAGE_TYPES.get(self.image_type, f"type{self.image_type}")
 
+    def copy(self, slot: str) -> bytes | None:
+        return self.primary if slot == "primary" else self.backup
+
 
 @dataclass
 class StageResult:
@@ -45,6 +61,7 @@ class StageResult:
     copy: str | None                     # "primary", "backup" or None when both failed
     failures: dict[str, str] = field(default_factory=dict)   # copy -> "reason: message"
     measurement: Measurement | None = None
+    image_type: int = 0
 
 
 @dataclass
@@ -60,7 +77,9 @@ class BootResult:
         for s in self.stages:
             if s.copy:
                 extra = f" (primary failed: {s.failures['primary']})" if "primary" in s.failures else ""
-                lines.append(f"{s.stage}: booted {s.copy} copy{extra}")
+                m = s.measurement
+                lines.append(f"{s.stage}: booted {s.copy} copy, security version {m.security_version}, "
+                             f"measured {m.sha256.hex()[:16]}...{extra}")
             else:
                 lines.append(f"{s.stage}: FAILED: " + "; ".join(f"{k}: {v}" for k, v in s.failures.items()))
         lines.append("boot complete" if self.booted else f"device does not boot: {self.reason}")
@@ -102,45 +121,72 @@ def decode_keystore_payload(payload: bytes) -> dict[bytes, bytes]:
 
 
 class SecureBoot:
-    def __init__(self, fuses: EfuseBank, keystore: TrustedKeystore, engines: Engines) -> None:
+    def __init__(self, fuses: EfuseBank, keystore: TrustedKeystore, engines: Engines,
+                 glitches: Glitches | None = None) -> None:
         self.fuses = fuses
         self.keystore = keystore
         self.engines = engines
-        self.skip_signature_check = False      # fault injection (tests only)
+        self.glitches = glitches or Glitches()
 
-    def check_image(self, data: bytes, image_type: int,
-                    keystore: TrustedKeystore | None = None) -> tuple[pkgmod.ImagePackage, Measurement]:
-        """One image through every check. Raises pkgmod.ImagePackageError with the failing reason."""
+    def require(self, point: str, holds: Callable[[], bool], reason: str, message: str, twice: bool = True) -> None:
+        """A security check, evaluated twice (`point`, then `point#2`) unless `twice` is False. `holds` is called
+        afresh for each evaluation, so it re-reads fuses or recomputes a signature check. A glitch on one point
+        skips that evaluation only."""
+        for where in (point, point + "#2") if twice else (point,):
+            if self.glitches.skip(where):
+                continue
+            if not holds():
+                raise pkgmod.ImagePackageError(reason, message)
+
+    def check_signature(self, pkg: pkgmod.ImagePackage, keystore: TrustedKeystore, point: str) -> None:
+        pub = keystore.keys.get(pkg.thumbprint)
+        self.require(f"{point}.signer", lambda: pub is not None,
+                     "untrusted-signer", f"signer {pkg.thumbprint.hex()} is not in the keystore", twice=False)
+        self.require(f"{point}.signature", lambda: pub is not None and self.engines.ecdsa.verify(
+            pub, pkg.signed.signed_bytes, pkg.signed.signature), "bad-signature", "image signature does not verify")
+
+    def measure(self, pkg: pkgmod.ImagePackage) -> Measurement:
+        """The measurement of an image: its declared identity and the SHA-256 (on the SHA engine) of the bytes
+        its signature covers, i.e. of its content (mt3620.imagepackage.package.content_digest)."""
+        digest = self.engines.sha256.digest(pkg.signed.signed_bytes)
+        return Measurement(pkg.image_type, pkg.security_version, pkg.component_id, pkg.image_id, digest)
+
+    def check_image(self, data: bytes, image_type: int, keystore: TrustedKeystore | None = None,
+                    enforce_svn: bool = True) -> tuple[pkgmod.ImagePackage, Measurement]:
+        """One boot image through every check. Raises pkgmod.ImagePackageError with the failing reason."""
         keystore = keystore or self.keystore
         pkg = pkgmod.parse(data)
-        if pkg.image_type != image_type:
-            raise pkgmod.ImagePackageError("wrong-image-type", f"image type {pkg.image_type} where "
-                                                               f"{IMAGE_TYPES.get(image_type, image_type)} belongs")
-        pub = keystore.keys.get(pkg.thumbprint)
-        if pub is None:
-            raise pkgmod.ImagePackageError("untrusted-signer", f"signer {pkg.thumbprint.hex()} is not in the keystore")
-        if not self.skip_signature_check and not self.engines.ecdsa.verify(pub, pkg.signed.signed_bytes,
-                                                                           pkg.signed.signature):
-            raise pkgmod.ImagePackageError("bad-signature", "image signature does not verify")
-        minimum = self.fuses.min_security_version(image_type)
-        if pkg.security_version < minimum:
-            raise pkgmod.ImagePackageError("svn-rollback", f"security version {pkg.security_version} is below the "
-                                                           f"fused minimum {minimum}")
+        self.require("boot.image-type", lambda: pkg.image_type == image_type, "wrong-image-type",
+                     f"image type {pkg.image_type} where {IMAGE_TYPES.get(image_type, image_type)} belongs")
+        self.check_signature(pkg, keystore, "boot")
+        capacity = self.fuses.counter_capacity(image_type)
+        if capacity is not None:
+            self.require("boot.svn-width", lambda: pkg.security_version <= capacity, "svn-out-of-range",
+                         f"security version {pkg.security_version} does not fit the {capacity}-step anti-rollback "
+                         f"counter of {IMAGE_TYPES.get(image_type, image_type)}")
+        if enforce_svn:
+            self.require("boot.svn", lambda: pkg.security_version >= self.fuses.min_security_version(image_type),
+                         "svn-rollback", f"security version {pkg.security_version} is below the fused minimum "
+                                         f"{self.fuses.min_security_version(image_type)}")
         if image_type == KEYSTORE_IMAGE_TYPE:
             decode_keystore_payload(pkg.payload)        # a keystore that cannot be read is not booted
-        digest = self.engines.sha256.digest(pkg.data)
-        return pkg, Measurement(image_type, pkg.security_version, pkg.component_id, pkg.image_id, digest)
+        return pkg, self.measure(pkg)
 
     def boot(self, stages: list[BootStage]) -> BootResult:
         results: list[StageResult] = []
         log: list[Measurement] = []
         active = self.keystore
-        if self.keystore.digest() != self.fuses.read_bytes("KEYSTORE_HASH"):
-            return BootResult(False, [], [], "keystore-mismatch: the ROM keystore does not match its fused hash")
+        expected = self.keystore.digest()
+        try:
+            self.require("boot.keystore-hash", lambda: self.fuses.read_bytes("KEYSTORE_HASH") == expected,
+                         "keystore-mismatch", "the ROM keystore does not match its fused hash")
+        except pkgmod.ImagePackageError as exc:
+            return BootResult(False, [], [], f"{exc.reason}: {exc}")
         for stage in stages:
-            result = StageResult(stage.name, None)
+            result = StageResult(stage.name, None, image_type=stage.image_type)
             results.append(result)
-            for label, data in (("primary", stage.primary), ("backup", stage.backup)):
+            for label in SLOTS:
+                data = stage.copy(label)
                 if data is None:
                     result.failures[label] = "missing: no image in flash"
                     continue
@@ -162,4 +208,7 @@ class SecureBoot:
             if result.copy is None:
                 first = next(iter(result.failures.values()), "no image")
                 return BootResult(False, results, log, f"stage {stage.name} has no valid image ({first})")
+        self.active_keystore = active
         return BootResult(True, results, log)
+
+    active_keystore: TrustedKeystore | None = None

@@ -48,4 +48,4 @@ def clock():
 
 @pytest.fixture
 def mailbox(device, memory, clock):
-    return PlutonMailbox(clock=clock, core=device, memory=memory)
+    return PlutonMailbox(clock=clock, core=device, memory=memory, buffer_windows=((0, len(memory.data)),))

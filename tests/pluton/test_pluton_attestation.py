@@ -38,9 +38,10 @@ def reference_measurement(image: bytes) -> bytes:
     ref = ReferenceImage(image)
     identity = ref.metadata.identity
     rv = ref.metadata.sections_by_id(0x5652)
+    # The measurement covers what the signature covers: everything but the trailing 64-byte signature.
     return struct.pack("<HHI16s16s32s", identity.image_type, 0, rv[0].version if rv else 0,
                        uuid.UUID(identity.component_uid).bytes_le, uuid.UUID(identity.image_uid).bytes_le,
-                       hashlib.sha256(image).digest())
+                       hashlib.sha256(image[:-64]).digest())
 
 
 def test_device_id_and_keys_match_reference_derivation(device):

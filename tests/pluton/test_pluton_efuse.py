@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -58,10 +59,33 @@ def test_persistence_per_device(tmp_path, keystore):
         EfuseBank.load(path)
 
 
-def test_fault_flip_is_off_by_default_then_flips():
+def test_a_corrupt_fuse_read_glitch_corrupts_one_read_and_no_stored_bit():
     bank = EfuseBank.provision(b"seed")
-    with pytest.raises(EfuseError):
-        bank.fault_flip_bit(16, 0)
-    bank.faults_enabled = True
-    bank.fault_flip_bit(16, 0)
-    assert bank.min_security_version(1) == 1
+    bank.raise_security_version(1, 4)
+    bank.glitches.arm("fuse:16^0xFFFFFFFF@1")
+    assert bank.min_security_version(1) == 32 - 4        # that one read saw every bit flipped
+    assert bank.min_security_version(1) == 4             # the next read and the stored word are intact
+
+
+def test_counter_width_is_refused_not_truncated():
+    bank = EfuseBank.provision(b"seed")
+    assert bank.counter_capacity(7) == 32 and bank.counter_capacity(10) is None
+    with pytest.raises(EfuseError) as err:
+        bank.raise_security_version(7, 33)
+    assert err.value.reason == "bad-value" and bank.min_security_version(7) == 0
+
+
+def test_every_burn_is_fsynced_before_the_rename(tmp_path, monkeypatch):
+    """The fuse file was replaced atomically but never fsynced: a power cut after the rename could leave the name
+    pointing at data that never reached the disk. Record the order of fsync and rename on the real file system."""
+    import os
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append("fsync"), real_fsync(fd))[1])
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append(f"replace {Path(b).name}"),
+                                                     real_replace(a, b))[1])
+    bank = EfuseBank.open(tmp_path / "efuse.json", b"seed")
+    events.clear()
+    bank.raise_security_version(7, 2)
+    assert events == ["fsync", "replace efuse.json", "fsync"]      # file data, then rename, then the folder
+    assert EfuseBank.load(tmp_path / "efuse.json").min_security_version(7) == 2
