@@ -360,11 +360,27 @@ class PlutonCore:
         return api.OK, struct.pack("<I", len(cap.capabilities)) + bytes(cap.capabilities)
 
     # ---- engine commands (emulator-defined: no public interface gives callers the engines) ----------------------
-    # Callers bring their own keys and data; no engine command ever uses a device key.
+    # Callers bring their own keys and data; no engine command ever uses a device key. A request's size in its
+    # buffer is rounded up to 4 bytes (remote API), so every variable-length field carries its length and at most
+    # 3 zero bytes of padding may follow the last one.
+    @staticmethod
+    def _fields(p: bytes, header: str, *lengths: int) -> tuple:
+        """Unpack `header` then byte fields of the given lengths; raise struct.error / ValueError when the
+        request is shorter or carries more than padding after them."""
+        size = struct.calcsize(header)
+        values = struct.unpack_from(header, p) if size else ()
+        at, fields = size, []
+        for n in lengths:
+            if at + n > len(p):
+                raise struct.error("request shorter than its fields")
+            fields.append(p[at:at + n])
+            at += n
+        if len(p) - at > 3 or any(p[at:]):
+            raise ValueError("bytes after the last field")
+        return values, fields
+
     def _hash_init(self, p: bytes):
-        if len(p) != 4:
-            return api.E_LENGTH, b""
-        (alg,) = struct.unpack("<I", p)
+        (alg,), _ = self._fields(p, "<I")
         if alg >= len(HASH_ALGORITHMS):
             return api.E_ARGUMENT, b""
         if len(self._hash_contexts) >= MAX_HASH_CONTEXTS:
@@ -375,76 +391,67 @@ class PlutonCore:
         return api.OK, struct.pack("<I", handle)
 
     def _hash_update(self, p: bytes):
-        if len(p) < 4:
-            return api.E_LENGTH, b""
-        (handle,) = struct.unpack_from("<I", p)
+        (handle, length), _ = self._fields(p[:8], "<II")
+        _, (data,) = self._fields(p, "<II", length)
         ctx = self._hash_contexts.get(handle)
         if ctx is None:
             return api.E_STATE, b""
         algorithm, h = ctx
-        self.engines.sha.charge(algorithm, len(p) - 4)
-        h.update(p[4:])
+        self.engines.sha.charge(algorithm, length)
+        h.update(data)
         return api.OK, b""
 
     def _hash_final(self, p: bytes):
-        if len(p) != 4:
-            return api.E_LENGTH, b""
-        ctx = self._hash_contexts.pop(struct.unpack("<I", p)[0], None)
+        (handle,), _ = self._fields(p, "<I")
+        ctx = self._hash_contexts.pop(handle, None)
         if ctx is None:
             return api.E_STATE, b""
         return api.OK, ctx[1].digest()
 
     def _hmac(self, p: bytes):
-        if len(p) < 8:
-            return api.E_LENGTH, b""
-        alg, key_len = struct.unpack_from("<IH", p)
-        if alg >= len(HASH_ALGORITHMS) or 8 + key_len > len(p):
+        (alg, key_len, msg_len), _ = self._fields(p[:8], "<IHH")
+        _, (key, message) = self._fields(p, "<IHH", key_len, msg_len)
+        if alg >= len(HASH_ALGORITHMS):
             return api.E_ARGUMENT, b""
-        return api.OK, self.engines.hmac.mac(p[8:8 + key_len], p[8 + key_len:], HASH_ALGORITHMS[alg])
+        return api.OK, self.engines.hmac.mac(key, message, HASH_ALGORITHMS[alg])
 
     def _aes(self, p: bytes):
-        # u8 mode, u8 encrypt, u8 key_len, u8 iv_len, u16 aad_len, u8 tag_len, u8 0, u16 data_len, u16 0,
-        # key, iv, aad, data, tag (GCM decrypt)
-        if len(p) < 12:
-            return api.E_LENGTH, b""
-        mode, encrypt, key_len, iv_len, aad_len, tag_len, _, data_len, _ = struct.unpack_from("<BBBBHBBHH", p)
+        # u8 mode, u8 encrypt, u8 key_len, u8 tag_len, u16 iv_len, u16 aad_len, u16 data_len, u16 0,
+        # key, iv, aad, data, tag (GCM decrypt only)
+        head = "<BBBBHHHH"
+        (mode, encrypt, key_len, tag_len, iv_len, aad_len, data_len, _), _ = self._fields(p[:12], head)
         if mode >= len(AES_MODE_NUMBERS) or encrypt > 1:
             return api.E_ARGUMENT, b""
         name = AES_MODE_NUMBERS[mode]
+        if aad_len and name != "gcm":
+            return api.E_ARGUMENT, b""
         tag_in = tag_len if name == "gcm" and not encrypt else 0
-        if 12 + key_len + iv_len + aad_len + data_len + tag_in != len(p) or (aad_len and name != "gcm"):
-            return api.E_LENGTH, b""
-        at = 12
-        key, at = p[at:at + key_len], at + key_len
-        iv, at = p[at:at + iv_len], at + iv_len
-        aad, at = p[at:at + aad_len], at + aad_len
-        data, at = p[at:at + data_len], at + data_len
+        _, (key, iv, aad, data, tag) = self._fields(p, head, key_len, iv_len, aad_len, data_len, tag_in)
         if name != "gcm":
             return api.OK, self.engines.aes.crypt(name, bool(encrypt), key, iv, data)
         if encrypt:
             ct, tag = self.engines.aes.encrypt(key, iv, data, aad, tag_len)
             return api.OK, ct + tag
-        return api.OK, self.engines.aes.decrypt(key, iv, data, p[at:], aad)
+        return api.OK, self.engines.aes.decrypt(key, iv, data, tag, aad)
 
     def _ecdsa_sign(self, p: bytes):
-        if len(p) < 32:
-            return api.E_LENGTH, b""
-        return api.OK, self.engines.ecdsa.sign(self.engines.ecdsa.private_from_scalar(p[:32]), p[32:])
+        (length,), _ = self._fields(p[32:36], "<I")
+        _, (d, _, message) = self._fields(p, "", 32, 4, length)
+        return api.OK, self.engines.ecdsa.sign(self.engines.ecdsa.private_from_scalar(d), message)
 
     def _ecdsa_verify(self, p: bytes):
-        if len(p) < 128:
-            return api.E_LENGTH, b""
-        return api.OK, struct.pack("<I", int(self.engines.ecdsa.verify(p[:64], p[128:], p[64:128])))
+        (length,), _ = self._fields(p[128:132], "<I")
+        _, (q, sig, _, message) = self._fields(p, "", 64, 64, 4, length)
+        return api.OK, struct.pack("<I", int(self.engines.ecdsa.verify(q, message, sig)))
 
     def _ecdh(self, p: bytes):
-        if len(p) < 33:
-            return api.E_LENGTH, b""
-        return api.OK, self.engines.ecdsa.ecdh(self.engines.ecdsa.private_from_scalar(p[:32]), p[32:])
+        (length,), _ = self._fields(p[32:36], "<I")
+        _, (d, _, point) = self._fields(p, "", 32, 4, length)
+        return api.OK, self.engines.ecdsa.ecdh(self.engines.ecdsa.private_from_scalar(d), point)
 
     def _ecc_public(self, p: bytes):
-        if len(p) != 32:
-            return api.E_LENGTH, b""
-        key = self.engines.ecdsa.private_from_scalar(p)
+        _, (d,) = self._fields(p, "", 32)
+        key = self.engines.ecdsa.private_from_scalar(d)
         self.engines.charge(ECDH_KEYGEN_CYCLES)          # one scalar multiplication
         return api.OK, public_key_to_raw(key)
 
