@@ -28,6 +28,12 @@ from mt3620 import attestation as ae
 from .verifier import attestation_challenge
 
 
+def boot_measurements() -> list[ae.Measurement]:
+    """The boot-chain measurements of a device that booted the project's OS release (mt3620.firmware.boot)."""
+    from mt3620.firmware.boot import release
+    return release().measurements()
+
+
 class DeviceApiError(Exception):
     def __init__(self, status: int, body: dict) -> None:
         super().__init__(f"HTTP {status}: {body.get('Reason') or body.get('Code')}: {body.get('Message')}")
@@ -135,9 +141,12 @@ class DeviceClient:
         """What the device attests for the service's `nonce`: it binds this client's TLS key."""
         return attestation_challenge(nonce, self.client_public_key)
 
-    def evidence(self, nonce: bytes, measurements: list[ae.Measurement]) -> bytes:
-        """Software evidence: the 32-byte `nonce` field as given, signed by `keys.attestation`."""
-        return ae.encode_evidence(nonce, bytes.fromhex(self.keys.device_id), measurements,
+    def evidence(self, nonce: bytes, measurements: list[ae.Measurement], booted: bool = True) -> bytes:
+        """Software evidence: the 32-byte `nonce` field as given, signed by `keys.attestation`. With `booted` the
+        measurements follow those of the project's OS release (what an emulated device that booted it
+        reports first: boot_measurements())."""
+        chain = boot_measurements() if booted else []
+        return ae.encode_evidence(nonce, bytes.fromhex(self.keys.device_id), chain + list(measurements),
                                   lambda data: ae.sign_raw(self.keys.attestation, data))
 
     def attest(self, measurements: list[ae.Measurement] = (), tenant_id: str | None = None,

@@ -473,10 +473,13 @@ class Store:
                       signing_thumbprint=info["signing_thumbprint"], sha256=hashlib.sha256(data).hexdigest(),
                       size=len(data), content=data, trust_status="Trusted", created_at=self.now())
         with self._write() as c:
-            existing = c.execute(select(images.c.sha256).where(and_(images.c.tenant_id == tenant_id,
-                                                                    images.c.id == info["image_id"]))).scalar()
+            existing = c.execute(select(images.c.content).where(and_(images.c.tenant_id == tenant_id,
+                                                                     images.c.id == info["image_id"]))).scalar()
             if existing is not None:
-                if existing != values["sha256"]:
+                # An image is its signed content: the same content with a re-encoded signature is the same image
+                # (kept as first uploaded); other content under the same image ID is another build: refused.
+                from mt3620.imagepackage import parse as parse_package
+                if parse_package(bytes(existing)).content_digest != parse_package(data).content_digest:
                     raise ServiceError(409, "Conflict", f"image {info['image_id']} already exists with other content")
             else:
                 c.execute(insert(images).values(**values))
@@ -536,7 +539,8 @@ class Store:
             raise ServiceError(400, "BadRequest", "an image is listed twice")
         did, now = pki.new_id(), self.now()
         with self._write() as c:
-            rows = c.execute(select(images.c.id, images.c.component_id, images.c.trust_status)
+            rows = c.execute(select(images.c.id, images.c.component_id, images.c.trust_status,
+                                    images.c.security_version)
                              .where(and_(images.c.tenant_id == tenant_id, images.c.id.in_(ids)))).all() if ids else []
             found = {r.id: r for r in rows}
             missing = [i for i in ids if i not in found]
@@ -545,6 +549,7 @@ class Store:
             revoked = [i for i in ids if found[i].trust_status == "Revoked"]
             if revoked:
                 raise ServiceError(400, "BadRequest", f"image(s) revoked: {', '.join(revoked)}")
+            self._check_security_versions(c, tenant_id, group, [found[i] for i in ids])
             components = [found[i].component_id for i in ids]
             if len(set(components)) != len(components):
                 raise ServiceError(400, "BadRequest", "a deployment holds at most one image per component")
@@ -554,6 +559,20 @@ class Store:
                       .values(current_deployment_id=did))
         return {"Id": did, "DeviceGroupId": group["Id"], "DeployedImages": ids, "DeploymentDateUtc": _iso(now),
                 "DeployedBy": user.name}
+
+    @staticmethod
+    def _check_security_versions(c: Connection, tenant_id: str, group: dict, rows) -> None:
+        """A deployment never offers an image below its component's minimum security version (the floor that
+        attestation enforces too): devices running it would fail attestation as outdated. A deployment may go
+        back to an older image (a group rollback); devices whose Pluton counter already passed it refuse it
+        and report it failed (docs/cloud.md "Security versions")."""
+        floors = {r.component_id: r.minimum_security_version
+                  for r in c.execute(select(svn_floors).where(svn_floors.c.tenant_id == tenant_id))}
+        for r in rows:
+            if r.security_version < floors.get(r.component_id, 0):
+                raise ServiceError(400, "BadRequest", f"image {r.id} has security version {r.security_version}, below "
+                                                      f"the minimum {floors[r.component_id]} of component "
+                                                      f"{r.component_id}")
 
     def list_deployments(self, tenant_id: str, group_id: str) -> list[dict]:
         group = self.get_device_group(tenant_id, group_id)
@@ -845,12 +864,13 @@ class Store:
             parsed = None
         if parsed is not None:
             with self._read() as c:
-                d = c.execute(select(devices.c.id, devices.c.tenant_id, devices.c.attestation_key)
+                d = c.execute(select(devices.c.id, devices.c.tenant_id, devices.c.attestation_key,
+                                     devices.c.capabilities)
                               .where(devices.c.id == parsed.device_id_hex)).first()
                 if d is not None:
                     device_rec = verifier.DeviceRecord(d.id, d.tenant_id,
                                                        bytes.fromhex(d.attestation_key) if d.attestation_key else None)
-                    policy = self._trust_policy(c, d.tenant_id)
+                    policy = self._trust_policy(c, d.tenant_id, d.capabilities)
         outcome = verifier.verify(evidence, nonce_rec, device_rec, policy, now, expected_tenant=tenant_id,
                                   client_public_key=client_public_key)
         if not outcome.ok:
@@ -876,12 +896,30 @@ class Store:
                          "RootCertificate": pki.pem(self.root_certificate()), "ExpiresAt": _iso(daa.not_valid_after_utc),
                          "AttestationResult": outcome.result}
 
-    def _trust_policy(self, c: Connection, tenant_id: str) -> verifier.TrustPolicy:
-        rows = c.execute(select(images.c.id, images.c.trust_status).where(images.c.tenant_id == tenant_id)).all()
+    def _trust_policy(self, c: Connection, tenant_id: str, capabilities: str = "[]") -> verifier.TrustPolicy:
+        """What the verifier judges this tenant's devices against: every image it knows by content digest (the
+        OS releases and the tenant's uploads), revoked digests, SVN floors (docs/cloud.md "Attestation")."""
+        from . import known_images
+        known = known_images.os_release_images()
+        revoked = set()
+        rows = c.execute(select(images.c.id, images.c.component_id, images.c.image_type, images.c.security_version,
+                                images.c.sha256, images.c.trust_status).where(images.c.tenant_id == tenant_id)).all()
+        for r in rows:
+            digest = known_images.content_digest(r.sha256, lambda r=r: bytes(c.execute(
+                select(images.c.content).where(and_(images.c.tenant_id == tenant_id, images.c.id == r.id))).scalar()))
+            if digest is None:
+                continue
+            if r.trust_status == "Revoked":
+                revoked.add(digest)
+            else:
+                known.setdefault(*known_images.tenant_image(r, digest))
         floors = {uuid.UUID(r.component_id): r.minimum_security_version
                   for r in c.execute(select(svn_floors).where(svn_floors.c.tenant_id == tenant_id))}
-        return verifier.TrustPolicy(frozenset(uuid.UUID(r.id) for r in rows if r.trust_status == "Revoked"), floors,
-                                    frozenset(uuid.UUID(r.id) for r in rows if r.trust_status == "Trusted"))
+        try:
+            development = reconcile.APP_DEVELOPMENT in json.loads(capabilities or "[]")
+        except (ValueError, TypeError):
+            development = False
+        return verifier.TrustPolicy(known, frozenset(revoked), floors, allow_unknown_applications=development)
 
     def authenticate_device(self, leaf, role: str) -> dict:
         """Check a client certificate the TLS layer already chained to the service root: issued by a trusted CA

@@ -14,6 +14,15 @@ the attestation key covers nonce and client key at once. A Pluton produces this 
 it never has to sign caller-chosen data with its attestation key (which would make it a signing oracle). The
 service names the nonce it issued in the request, consumes that record (single use) and requires
 `evidence.nonce == attestation_challenge(nonce, client public key)`; anything else is `stale-nonce`.
+
+Software (docs/cloud.md "Attestation", docs/pluton.md "Boot chain"): a measurement names an image by the
+SHA-256 of its signed content (payload || metadata); the service knows the digests of the images it holds
+(its tenants' uploads and the OS releases) and judges every measurement by that digest, never by the image ID
+the image declares about itself. The evidence must begin with a complete boot chain of known OS release
+images (REQUIRED_BOOT_CHAIN); every other measurement (the applications that run) must be an image the tenant
+uploaded, unless the device may run development images. A digest that is unknown (`unknown-software`), known
+under another identity than the measurement declares (`measurement-mismatch`), revoked, or below its
+component's floor refuses the device.
 """
 from __future__ import annotations
 
@@ -36,7 +45,19 @@ BAD_SIGNATURE = "bad-signature"
 REVOKED_SOFTWARE = "revoked-software"
 OUTDATED_SOFTWARE = "outdated-software"
 WRONG_TENANT = "wrong-tenant"
-REASONS = (MALFORMED, UNKNOWN_DEVICE, STALE_NONCE, BAD_SIGNATURE, REVOKED_SOFTWARE, OUTDATED_SOFTWARE, WRONG_TENANT)
+UNKNOWN_SOFTWARE = "unknown-software"
+MEASUREMENT_MISMATCH = "measurement-mismatch"
+INCOMPLETE_BOOT = "incomplete-boot-chain"
+REASONS = (MALFORMED, UNKNOWN_DEVICE, STALE_NONCE, BAD_SIGNATURE, REVOKED_SOFTWARE, OUTDATED_SOFTWARE, WRONG_TENANT,
+           UNKNOWN_SOFTWARE, MEASUREMENT_MISMATCH, INCOMPLETE_BOOT)
+
+# The boot stages a device's evidence must begin with, in order (image types: OneBL, PlutonRuntime,
+# SecurityMonitor, NormalWorldLoader, NormalWorldDTB, NormalWorldKernel, RootFs; emulator-defined chain,
+# peripherals/pluton/secureboot.py DEFAULT_CHAIN).
+REQUIRED_BOOT_CHAIN = (1, 2, 4, 5, 6, 7, 8)
+IMAGE_TYPE_APPLICATIONS = 10
+OS_RELEASE = "os-release"
+TENANT_IMAGE = "tenant-image"
 
 
 @dataclass(frozen=True)
@@ -54,11 +75,25 @@ class DeviceRecord:
 
 
 @dataclass(frozen=True)
+class KnownImage:
+    """An image the service holds, as its signed content says: the identity a measurement of it must declare."""
+    image_id: uuid.UUID
+    component_id: uuid.UUID
+    image_type: int
+    security_version: int
+    origin: str = TENANT_IMAGE          # OS_RELEASE or TENANT_IMAGE
+
+
+@dataclass(frozen=True)
 class TrustPolicy:
-    """Software trust for one tenant: images revoked by ID, and minimum security versions per component."""
-    revoked_images: frozenset[uuid.UUID] = frozenset()
+    """Software trust for one tenant: the images it knows by content digest, the digests it revoked, minimum
+    security versions per component, and whether the device may run applications the service does not hold
+    (a device with the appDevelopment capability runs sideloaded images)."""
+    known: Mapping[bytes, KnownImage] = field(default_factory=dict)
+    revoked_digests: frozenset[bytes] = frozenset()
     svn_floors: Mapping[uuid.UUID, int] = field(default_factory=dict)
-    known_images: frozenset[uuid.UUID] = frozenset()
+    allow_unknown_applications: bool = False
+    required_boot_chain: tuple[int, ...] = REQUIRED_BOOT_CHAIN
 
 
 @dataclass(frozen=True)
@@ -88,26 +123,53 @@ def _fail(reason: str, message: str, **kw) -> Outcome:
 
 
 def software_status(evidence: ae.Evidence, policy: TrustPolicy) -> tuple[str | None, str, list[dict]]:
-    """(failure reason or None, message, per-measurement trust list)."""
-    report, failure, message = [], None, "all measured software is trusted"
-    for m in evidence.measurements:
-        if m.image_id in policy.revoked_images:
+    """(failure reason or None, message, per-measurement trust list). Judged by measured digest only."""
+    report, failures = [], []
+    chain = policy.required_boot_chain
+    for index, m in enumerate(evidence.measurements):
+        known = policy.known.get(m.sha256)
+        boot_slot = index < len(chain)
+        entry = {"ImageType": m.image_type, "ComponentId": str(m.component_id), "ImageId": str(m.image_id),
+                 "SecurityVersion": m.security_version, "Sha256": m.sha256.hex()}
+        if m.sha256 in policy.revoked_digests:
             status = "revoked"
-        elif m.security_version < policy.svn_floors.get(m.component_id, 0):
+            failures.append((REVOKED_SOFTWARE, f"measured image {m.sha256.hex()[:16]}... (declared {m.image_id}, "
+                                               f"component {m.component_id}) is revoked"))
+        elif known is None:
+            status = "unknown"
+            if boot_slot or m.image_type != IMAGE_TYPE_APPLICATIONS or not policy.allow_unknown_applications:
+                failures.append((UNKNOWN_SOFTWARE, f"measured image {m.sha256.hex()[:16]}... (declares type "
+                                                   f"{m.image_type}, image {m.image_id}) is no image this service "
+                                                   "knows"))
+        elif (known.image_id, known.component_id, known.image_type, known.security_version) != \
+                (m.image_id, m.component_id, m.image_type, m.security_version):
+            status = "mismatch"
+            failures.append((MEASUREMENT_MISMATCH, f"measured image {m.sha256.hex()[:16]}... is image "
+                                                   f"{known.image_id} (type {known.image_type}, security version "
+                                                   f"{known.security_version}), not what the measurement declares "
+                                                   f"({m.image_id}, type {m.image_type}, version {m.security_version})"))
+        elif known.security_version < policy.svn_floors.get(known.component_id, 0):
             status = "outdated"
-        elif m.image_id in policy.known_images:
-            status = "trusted"
+            failures.append((OUTDATED_SOFTWARE, f"component {known.component_id} runs security version "
+                                                f"{known.security_version}, minimum is "
+                                                f"{policy.svn_floors[known.component_id]}"))
         else:
-            status = "unknown"      # e.g. a sideloaded development image: reported, not refused
-        report.append({"ImageType": m.image_type, "ComponentId": str(m.component_id), "ImageId": str(m.image_id),
-                       "SecurityVersion": m.security_version, "Status": status})
-        if failure is None and status == "revoked":
-            failure, message = REVOKED_SOFTWARE, f"image {m.image_id} (component {m.component_id}) is revoked"
-        elif failure is None and status == "outdated":
-            failure = OUTDATED_SOFTWARE
-            message = (f"component {m.component_id} runs security version {m.security_version}, "
-                       f"minimum is {policy.svn_floors[m.component_id]}")
-    return failure, message, report
+            status = "trusted"
+            if boot_slot and known.origin != OS_RELEASE:
+                status = "unknown"
+                failures.append((UNKNOWN_SOFTWARE, f"boot stage {index} is image {known.image_id}, which is not "
+                                                   "part of any OS release this service knows"))
+        entry["Status"] = status
+        if known is not None:
+            entry["Origin"] = known.origin
+        report.append(entry)
+    types = tuple(m.image_type for m in evidence.measurements[:len(chain)])
+    if types != chain:
+        failures.insert(0, (INCOMPLETE_BOOT, f"the evidence shows boot stages {list(types)}, not the complete "
+                                             f"chain {list(chain)}: the device did not boot verified software"))
+    if failures:
+        return failures[0][0], failures[0][1], report
+    return None, "all measured software is trusted", report
 
 
 def verify(evidence_bytes: bytes, nonce: NonceRecord | None, device: DeviceRecord | None, policy: TrustPolicy,

@@ -5,9 +5,13 @@ What the real OS does between Pluton and the security service, done here with th
   `attestation_challenge`), signed by Pluton's attestation key through the Pluton mailbox registers
   (peripherals/pluton/a7_driver.py) -> a 24 h client certificate and an update certificate;
 - update check over mutual TLS with that certificate, reporting installed images and failures;
-- installation of offered real-time app packages: download with the update certificate, signature check against
-  the device's trusted keystore, then load onto an IO core and start it. A package that fails verification or
-  does not load is reported as failed (the service will not offer it again) and as an error report event.
+- installation of offered real-time app packages: download with the update certificate, then Pluton verifies it
+  (a key of the device's keystore or one the OS trusts), checks its security version against the component's
+  counter and measures it (engine/machine/secure_boot.py); the IO core runs the ELF of those measured bytes and
+  the counter moves up to the version that runs. A package that fails verification, is older than what the
+  device already ran, or does not load is reported as failed (the service will not offer it again) and as an
+  error report event. Attestation evidence carries the boot chain's measurements and those of every running app.
+- the OS version it reports is the one of the RootFs stage that booted (mt3620.firmware.boot).
 
 Emulator-defined (docs/engine.md): the TLS client key is held by the OS (Python's TLS stack needs the private key
 to sign handshakes), derived from the device seed; Pluton only attests. RTApps go to the first IO core that holds
@@ -27,6 +31,8 @@ from mt3620.engine.machine import LoadError
 from mt3620.engine.machine import Machine, MachineError
 from mt3620.imagepackage import ImagePackageError, Keystore, parse as parse_package
 from mt3620.peripherals.pluton.a7_driver import PlutonDriver
+
+ROOTFS = 8
 
 log = logging.getLogger("mt3620.os")
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
@@ -86,6 +92,17 @@ class OsAgent:
     def device_id(self) -> str:
         return self.keys.device_id
 
+    @property
+    def os_version(self) -> str:
+        """The os-version of the RootFs image that booted ("" when the device did not boot)."""
+        from mt3620.firmware.boot import os_version_of
+        result = self.machine.boot_result
+        if not result or not result.booted:
+            return ""
+        stage = next((s for s in result.stages if s.image_type == ROOTFS), None)
+        image = self.machine.boot_flash.read(ROOTFS, stage.copy) if stage else None
+        return (os_version_of(image) or "") if image else ""
+
     def attest(self, tenant_id: str | None = None) -> dict:
         """Attest through Pluton; on success the client and update certificates are held for later calls."""
         return self.client.attest(tenant_id=tenant_id)
@@ -93,7 +110,8 @@ class OsAgent:
     def check_for_updates(self) -> UpdateResult:
         """One update check; installs every offered application image it can and reports the rest."""
         installed = {c: i.image_id for c, i in self.installed.items()}
-        answer = self.client.update_check(installed, boot_id=self.boot_id, failed_images=list(self.failed))
+        answer = self.client.update_check(installed, boot_id=self.boot_id, os_version=self.os_version,
+                                          failed_images=list(self.failed))
         self.failed.clear()
         result = UpdateResult(reasons=list(answer.get("Reasons") or []))
         for target in answer.get("TargetImages") or []:
@@ -104,7 +122,7 @@ class OsAgent:
             try:
                 result.installed.append(self.install(self.client.download_image(target["ImageId"])))
             except (ImagePackageError, LoadError, MachineError, ValueError) as exc:
-                reason = str(exc)
+                reason = f"{exc.reason}: {exc}" if getattr(exc, "reason", None) else str(exc)
                 log.warning("image %s not installed: %s", target["ImageId"], reason)
                 result.failed.append((target["ImageId"], reason))
                 self.failed.append(target["ImageId"])
@@ -115,17 +133,17 @@ class OsAgent:
         return result
 
     def install(self, package_bytes: bytes) -> Installed:
-        """Verify an application package against the trusted keystore and start it on an IO core."""
-        package = parse_package(package_bytes)
-        package.verify(self.keystore)
-        manifest = package.manifest()
+        """Have Pluton verify, version-check and measure an application package, then start it on an IO core from
+        the measured bytes; Pluton's counter for the component moves up to the version that runs."""
+        manifest = parse_package(package_bytes).manifest()
         if manifest.get("ApplicationType") != "RealTimeCapable":
             raise ValueError(f"{manifest.get('Name', '?')}: not a real-time capable app (the A7 does not execute "
                              f"high-level apps yet)")
-        elf = package.filesystem().read("/bin/app")
-        component = str(package.component_id)
+        component = str(parse_package(package_bytes).component_id)
         core = self._core_for(component)
-        self.machine.load(core, data=elf)
+        admitted = self.machine.admit_application(package_bytes, core, trusted=self.keystore)
+        self.machine.load_admitted(core, admitted)
+        package = admitted.package
         entry = Installed(component, str(package.image_id), core, str(manifest.get("Name", "")))
         self.installed[component] = entry
         log.info("installed %s (%s) on %s", entry.name, entry.image_id, core)

@@ -69,7 +69,8 @@ class UartTap:
 
 class Machine:
     def __init__(self, platform: str | Path | None = None, *, stop_on_fault: bool = False,
-                 device_seed: bytes = DEFAULT_DEVICE_SEED, efuse_path: str | Path | None = None) -> None:
+                 device_seed: bytes = DEFAULT_DEVICE_SEED, efuse_path: str | Path | None = None,
+                 glitches: tuple = ()) -> None:
         self.device_seed = device_seed
         self.efuse_path = efuse_path
         self._pluton = None
@@ -94,6 +95,8 @@ class Machine:
         self._stop_requested = False
         self.boot_result = None
         self._build()
+        for glitch in glitches:                          # an attacker's glitches, armed before power-on
+            self.pluton.glitches.arm(glitch)
         self.boot_result = secure_boot.power_on(self)    # every power-on goes through the secure-boot chain
 
     # ---- building -------------------------------------------------------------------------------------------------
@@ -334,7 +337,22 @@ class Machine:
             if reason in secure_boot.REFUSAL_REASONS:
                 raise LoadError(f"{path or '<image>'}: refused by Pluton ({reason}): {exc}") from None
             raise LoadError(f"{path or '<image>'}: not a loadable application image package: {exc}") from None
-        image = load_elf(core.view, path, data)
+        return self._start(core, admitted, data, path)
+
+    def load_admitted(self, core_name: str, admitted: "secure_boot.Admitted") -> LoadedImage:
+        """Start an application package that `admit_application` verified and measured for this IO core: the ELF
+        comes from the admitted (measured) bytes; afterwards its component's counter is committed."""
+        core = self.core(core_name)
+        if admitted.slot != core.name or admitted.package is None:
+            raise MachineError(f"that package was admitted for {admitted.slot}, not {core.name}")
+        return self._start(core, admitted, _elf_from_package(admitted.package, str(admitted.package.image_id)), None)
+
+    def _start(self, core: CortexM4, admitted, elf: bytes, path) -> LoadedImage:
+        try:
+            image = load_elf(core.view, path, elf)
+        except LoadError:
+            self.pluton.release(core.name)          # nothing known runs there now
+            raise
         secure_boot.commit(self, admitted)
         self.images[core.name] = image
         core.reset(image.entry)

@@ -9,7 +9,12 @@
         real-time apps it is given, and streams their UARTs (exit codes as `mt3620 run`).
 
 The device's identity comes from `--seed` (the same seed is the same device: its e-fuses and keys are derived
-from it); `--efuse FILE` keeps its fuses across runs.
+from it); `--efuse FILE` keeps its fuses across runs, with its other non-volatile state beside it (Pluton's
+application counters in FILE's stem + .counters.json, the boot flash in stem + .flash/).
+
+Every run powers the device on through its secure-boot chain and prints what booted (`--boot-log` for every
+stage); a device whose chain does not verify does not boot and the command exits 3. `--glitch SPEC` arms an
+attacker's glitch before power-on (docs/pluton.md "Glitches"): skip:POINT[@N|@TIME] or fuse:WORD[^MASK][@N|@TIME].
 """
 from __future__ import annotations
 
@@ -49,18 +54,42 @@ def add_commands(subparsers) -> None:
 
 def _identity_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", default=None, help="device identity seed (default: the emulator's default device)")
-    p.add_argument("--efuse", metavar="FILE", help="persist the device's e-fuses in FILE")
+    p.add_argument("--efuse", metavar="FILE", help="persist the device's e-fuses (and counters, boot flash) beside FILE")
+    p.add_argument("--glitch", action="append", default=[], metavar="SPEC",
+                   help="arm a glitch before power-on: skip:POINT[@N|@TIME] or fuse:WORD[^MASK][@N|@TIME]")
+    p.add_argument("--boot-log", action="store_true", help="print every boot stage's result")
 
 
 def _machine(args):
-    from mt3620.engine.machine import Machine
+    from mt3620.engine.machine import Machine, MachineError
     from mt3620.engine.machine.models import DEFAULT_DEVICE_SEED
+    from mt3620.peripherals.pluton import GlitchError, parse_glitch
+    from mt3620.peripherals.pluton.efuse import EfuseError
     seed = args.seed.encode() if args.seed is not None else DEFAULT_DEVICE_SEED
-    return Machine(device_seed=seed, efuse_path=args.efuse)
+    try:
+        glitches = [parse_glitch(spec) for spec in args.glitch]
+    except GlitchError as exc:
+        raise UserError(f"--glitch: {exc}")
+    try:
+        machine = Machine(device_seed=seed, efuse_path=args.efuse, glitches=glitches)
+    except (EfuseError, OSError, MachineError) as exc:
+        raise UserError(f"cannot power the device on: {exc}")
+    result = machine.boot_result
+    if args.boot_log or not result.booted:
+        for line in result.describe():
+            print(f"boot: {line}", flush=True)
+    for glitch in machine.pluton.glitches.fired:
+        print(f"glitch fired: {glitch.describe()}", flush=True)
+    if result.booted and not args.boot_log:
+        print(f"boot: {len(result.measurements)} stages verified and measured", flush=True)
+    return machine
 
 
 def cmd_id(args) -> int:
     machine = _machine(args)
+    if not machine.booted:
+        print(f"mt3620 device: the device did not boot: {machine.boot_result.reason}", file=sys.stderr)
+        return EXIT_FAULT
     from mt3620.peripherals.pluton.a7_driver import PlutonDriver
     driver = PlutonDriver(machine.view("a7"), lambda cond, t: machine.run(duration_ps=t, until=cond))
     _, _, attestation = driver.security_state()
@@ -92,12 +121,16 @@ def cmd_run(args) -> int:
             raise UserError(f"--trusted-key {path}: {exc}")
 
     machine = _machine(args)
+    if not machine.booted:
+        print(f"mt3620 device: the device did not boot: {machine.boot_result.reason}", file=sys.stderr)
+        return EXIT_FAULT
     if not args.quiet:
         machine.line_listeners.append(lambda label, line: print(f"[{label}] {line}", flush=True))
     from mt3620.cloud.device_client import DeviceApiError
     try:
         agent = OsAgent(machine, args.device_url, root, keystore=keystore)
-        print(f"device {agent.device_id[:16]}...: attesting to {args.device_url}", flush=True)
+        print(f"device {agent.device_id[:16]}...: OS {agent.os_version or '?'}, attesting to {args.device_url}",
+              flush=True)
         agent.attest(tenant_id=args.tenant)
         print("attestation passed: client and update certificates issued", flush=True)
         for check in range(max(1, args.checks)):

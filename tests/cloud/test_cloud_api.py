@@ -265,8 +265,10 @@ def test_revoked_and_outdated_software_fail_attestation(service, admin, tenant, 
     upload(admin, tid, data)
     keys = claim(admin, tid, tenant["groups"]["Production"]["Id"])
     dev = device(service, root_pem, keys)
-    m = [ae.Measurement(10, 2, uuid.UUID(comp), uuid.UUID(img), b"\0" * 32)]
-    assert dev.attest(m)["AttestationResult"]["Software"][0]["Status"] == "trusted"
+    # The device measures the package's signed content; the service knows that digest from the upload.
+    from mt3620.imagepackage import parse
+    m = [ae.Measurement(10, 2, uuid.UUID(comp), uuid.UUID(img), parse(data).content_digest)]
+    assert dev.attest(m)["AttestationResult"]["Software"][-1]["Status"] == "trusted"
     admin.ok("PUT", f"/v2/tenants/{tid}/components/{comp}/minimumsecurityversion", {"MinimumSecurityVersion": 3})
     with pytest.raises(DeviceApiError) as e:
         dev.attest(m)
@@ -365,6 +367,7 @@ def _evidence_for(service, keys):
     from mt3620.cloud.verifier import attestation_challenge
     nonce, _ = service.store.issue_nonce(keys.device_id)
     pub = ae.public_key_to_raw(keys.client)
-    ev = ae.encode_evidence(attestation_challenge(nonce, pub), bytes.fromhex(keys.device_id), [],
+    from mt3620.cloud.device_client import boot_measurements
+    ev = ae.encode_evidence(attestation_challenge(nonce, pub), bytes.fromhex(keys.device_id), boot_measurements(),
                             lambda d: ae.sign_raw(keys.attestation, d))
     return ev, pub, nonce

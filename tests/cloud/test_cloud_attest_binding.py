@@ -125,11 +125,13 @@ def test_custom_attester_and_explicit_client_key(service, admin, tenant, root_pe
     """A different attester (its own attestation key, its own measurements) and a TLS key apart from DeviceKeys."""
     keys = claim(admin, tenant["id"], tenant["groups"]["Field Test"]["Id"])
     seen = []
-    measurement = ae.Measurement(10, 1, uuid.UUID(int=1), uuid.UUID(int=2), b"\x22" * 32)
+    from mt3620.cloud.device_client import boot_measurements
+    chain = boot_measurements()          # a booted device measures its boot chain (the OS release the service knows)
+    measurement = chain[0]
 
     def attester(challenge: bytes) -> bytes:
         seen.append(challenge)
-        return ae.encode_evidence(challenge, bytes.fromhex(keys.device_id), [measurement],
+        return ae.encode_evidence(challenge, bytes.fromhex(keys.device_id), chain,
                                   lambda d: ae.sign_raw(keys.attestation, d))
 
     tls_key = ec.generate_private_key(ec.SECP256R1())
@@ -149,9 +151,12 @@ def test_custom_attester_and_explicit_client_key(service, admin, tenant, root_pe
 def test_pluton_model_as_attester(service, admin, tenant, root_pem):
     """The emulated Pluton's own PROCESS_ATTESTATION path (PlutonCore.attest) produces evidence the service
     accepts: no signature by the attestation key over anything but the evidence itself."""
-    from mt3620.peripherals.pluton import TrustedKeystore, make_device
+    from mt3620.firmware.boot import release, rom_keys
+    from mt3620.peripherals.pluton import BootStage, TrustedKeystore, make_device
     from mt3620.peripherals.pluton import remoteapi as api
-    pluton = make_device(b"cloud-binding-test", TrustedKeystore({}))
+    pluton = make_device(b"cloud-binding-test", TrustedKeystore(rom_keys()))
+    os_release = release()
+    assert pluton.boot([BootStage(t, os_release.images[t]) for t in os_release.chain]).booted
     admin.ok("POST", f"/v2/tenants/{tenant['id']}/devices/claim",
              {"DeviceId": pluton.device_id_hex, "AttestationPublicKey": pluton.attestation_public_key.hex()})
 

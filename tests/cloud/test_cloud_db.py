@@ -92,7 +92,8 @@ def _race(url, tmp_path):
     from mt3620.cloud.verifier import attestation_challenge
     nonce, _ = store.issue_nonce(keys.device_id)
     pub = ae.public_key_to_raw(keys.client)
-    ev = ae.encode_evidence(attestation_challenge(nonce, pub), bytes.fromhex(keys.device_id), [],
+    from mt3620.cloud.device_client import boot_measurements
+    ev = ae.encode_evidence(attestation_challenge(nonce, pub), bytes.fromhex(keys.device_id), boot_measurements(),
                             lambda d: ae.sign_raw(keys.identity, d))      # unclaimed attestation key: identity attests
     outcomes = [s.attest(ev, pub, nonce)[0] for s in (store, other)]
     assert [o.ok for o in outcomes] == [True, False] and outcomes[1].reason == "stale-nonce"

@@ -8,11 +8,21 @@ from hypothesis import given, settings, strategies as st
 
 from mt3620 import attestation as ae
 from mt3620.cloud import verifier as v
-from mt3620.cloud.device_client import DeviceKeys
+from mt3620.cloud.device_client import DeviceKeys, boot_measurements
+from mt3620.firmware.boot import release
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2027, 3, 1, 12, tzinfo=UTC)
 COMP, IMG = uuid.uuid4(), uuid.uuid4()
+APP_DIGEST = b"\x11" * 32
+OS = {m.sha256: v.KnownImage(m.image_id, m.component_id, m.image_type, m.security_version, v.OS_RELEASE)
+      for m in release().measurements()}
+
+
+def policy(**kw):
+    """The service's view: the OS release, the tenant's app image IMG (version 2) by its content digest."""
+    known = {**OS, APP_DIGEST: v.KnownImage(IMG, COMP, 10, 2)}
+    return v.TrustPolicy(**{"known": known, **kw})
 
 
 @pytest.fixture(scope="module")
@@ -20,15 +30,18 @@ def keys():
     return DeviceKeys()
 
 
-def evidence(keys, nonce, measurements=(), sign_key=None, client=None):
-    """Evidence as a device makes it: its nonce field is the challenge binding `nonce` and the client key."""
+def evidence(keys, nonce, measurements=(), sign_key=None, client=None, booted=True):
+    """Evidence as a device makes it: its nonce field is the challenge binding `nonce` and the client key; a
+    booted device's measurements begin with its boot chain."""
     sign_key = sign_key or keys.attestation
     client = client or ae.public_key_to_raw(keys.client)
+    chain = boot_measurements() if booted else []
     return ae.encode_evidence(v.attestation_challenge(nonce, client), bytes.fromhex(keys.device_id),
-                              list(measurements), lambda d: ae.sign_raw(sign_key, d))
+                              chain + list(measurements), lambda d: ae.sign_raw(sign_key, d))
 
 
-def judge(keys, ev, nonce, *, device=..., policy=v.TrustPolicy(), now=NOW, nonce_rec=..., client=None, **kw):
+def judge(keys, ev, nonce, *, device=..., policy=None, now=NOW, nonce_rec=..., client=None, **kw):
+    policy = policy if policy is not None else globals()["policy"]()
     if nonce_rec is ...:
         nonce_rec = v.NonceRecord(nonce, keys.device_id, NOW + dt.timedelta(seconds=60))
     if device is ...:
@@ -37,15 +50,60 @@ def judge(keys, ev, nonce, *, device=..., policy=v.TrustPolicy(), now=NOW, nonce
     return v.verify(ev, nonce_rec, device, policy, now, client_public_key=client, **kw)
 
 
-def m(svn=1, image=IMG):
-    return ae.Measurement(10, svn, COMP, image, b"\x11" * 32)
+def m(svn=2, image=IMG, digest=APP_DIGEST, component=COMP):
+    return ae.Measurement(10, svn, component, image, digest)
 
 
 def test_passes_with_result(keys):
     nonce = os.urandom(32)
-    out = judge(keys, evidence(keys, nonce, [m()]), nonce, policy=v.TrustPolicy(known_images=frozenset({IMG})))
+    out = judge(keys, evidence(keys, nonce, [m()]), nonce)
     assert out.ok and out.reason is None
-    assert out.result["Result"] == "Passed" and out.result["Software"][0]["Status"] == "trusted"
+    assert out.result["Result"] == "Passed"
+    assert [s["Status"] for s in out.result["Software"]] == ["trusted"] * 8
+    assert out.result["Software"][-1]["Sha256"] == APP_DIGEST.hex()
+
+
+def test_a_device_that_booted_nothing_is_refused(keys):
+    """Evidence with zero measurements (what every emulated device sent before it booted its chain)."""
+    nonce = os.urandom(32)
+    out = judge(keys, evidence(keys, nonce, booted=False), nonce)
+    assert out.reason == v.INCOMPLETE_BOOT
+    out = judge(keys, evidence(keys, nonce, booted=False, measurements=boot_measurements()[:5]), nonce)
+    assert out.reason == v.INCOMPLETE_BOOT
+
+
+def test_measurements_are_judged_by_digest_not_by_the_declared_image_id(keys):
+    nonce = os.urandom(32)
+    # A forged app declaring the known image's ID: its digest is unknown.
+    out = judge(keys, evidence(keys, nonce, [m(digest=b"\x66" * 32)]), nonce)
+    assert out.reason == v.UNKNOWN_SOFTWARE
+    # A known digest under another identity (another ID, component or version than the image it is).
+    for bad in (m(image=uuid.uuid4()), m(svn=7), m(component=uuid.uuid4())):
+        assert judge(keys, evidence(keys, nonce, [bad]), nonce).reason == v.MEASUREMENT_MISMATCH
+    # A forged kernel that booted (two glitches): its measurement is its own digest, which no release has.
+    chain = boot_measurements()
+    kernel = chain[5]
+    forged = chain[:5] + [ae.Measurement(kernel.image_type, kernel.security_version, kernel.component_id,
+                                         kernel.image_id, b"\x99" * 32)] + chain[6:]
+    out = judge(keys, evidence(keys, nonce, forged, booted=False), nonce)
+    assert out.reason == v.UNKNOWN_SOFTWARE and "no image this service knows" in out.message
+
+
+def test_a_tenant_image_in_a_boot_slot_is_not_an_os_release(keys):
+    nonce = os.urandom(32)
+    chain = boot_measurements()
+    uploaded = ae.Measurement(7, 1, COMP, IMG, b"\x22" * 32)
+    known = {**OS, b"\x22" * 32: v.KnownImage(IMG, COMP, 7, 1)}
+    ev = evidence(keys, nonce, chain[:5] + [uploaded] + chain[6:], booted=False)
+    assert judge(keys, ev, nonce, policy=v.TrustPolicy(known=known)).reason == v.UNKNOWN_SOFTWARE
+
+
+def test_unknown_applications_only_on_development_devices(keys):
+    nonce = os.urandom(32)
+    sideloaded = m(digest=b"\x44" * 32, image=uuid.uuid4())
+    assert judge(keys, evidence(keys, nonce, [sideloaded]), nonce).reason == v.UNKNOWN_SOFTWARE
+    out = judge(keys, evidence(keys, nonce, [sideloaded]), nonce, policy=policy(allow_unknown_applications=True))
+    assert out.ok and out.result["Software"][-1]["Status"] == "unknown"
 
 
 def test_unknown_device(keys):
@@ -103,7 +161,8 @@ def test_evidence_bound_to_another_nonce_is_refused(keys):
 def test_evidence_of_the_bare_nonce_is_refused(keys):
     """The old form (the service's nonce attested directly, no client key) no longer passes."""
     nonce = os.urandom(32)
-    bare = ae.encode_evidence(nonce, bytes.fromhex(keys.device_id), [], lambda d: ae.sign_raw(keys.attestation, d))
+    bare = ae.encode_evidence(nonce, bytes.fromhex(keys.device_id), boot_measurements(),
+                              lambda d: ae.sign_raw(keys.attestation, d))
     assert judge(keys, bare, nonce).reason == v.STALE_NONCE
 
 
@@ -117,9 +176,9 @@ def test_client_key_not_on_the_curve_is_malformed(keys):
 def test_revoked_and_outdated(keys):
     nonce = os.urandom(32)
     ev = evidence(keys, nonce, [m(svn=2)])
-    assert judge(keys, ev, nonce, policy=v.TrustPolicy(revoked_images=frozenset({IMG}))).reason == v.REVOKED_SOFTWARE
-    assert judge(keys, ev, nonce, policy=v.TrustPolicy(svn_floors={COMP: 3})).reason == v.OUTDATED_SOFTWARE
-    assert judge(keys, ev, nonce, policy=v.TrustPolicy(svn_floors={COMP: 2})).ok
+    assert judge(keys, ev, nonce, policy=policy(revoked_digests=frozenset({APP_DIGEST}))).reason == v.REVOKED_SOFTWARE
+    assert judge(keys, ev, nonce, policy=policy(svn_floors={COMP: 3})).reason == v.OUTDATED_SOFTWARE
+    assert judge(keys, ev, nonce, policy=policy(svn_floors={COMP: 2})).ok
 
 
 def test_malformed(keys):
