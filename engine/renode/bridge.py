@@ -200,7 +200,9 @@ class BridgeModels:
     @property
     def pluton(self):
         if self._pluton is None:
+            from mt3620.engine.machine.secure_boot import power_on
             self._pluton = make_pluton(self.device_seed, self.efuse_path)
+            self.boot_result = power_on(self)      # the bridged device boots its signed chain too
         return self._pluton
 
     def _build(self, entry: repl.Entry) -> None:
