@@ -26,7 +26,7 @@ from werkzeug.wrappers import Request, Response
 from mt3620 import attestation as ae
 
 from . import pki, verifier
-from .store import ROLE_RANK, ServiceError, Store, User
+from .store import EVENT_IN_FUTURE, EVENT_TOO_OLD, ROLE_RANK, ServiceError, Store, User
 
 log = logging.getLogger("mt3620.cloud.api")
 API_VERSION = "2.0.0"
@@ -331,7 +331,8 @@ def openapi_document(server_url: str | None = None) -> dict:
            "info": {"title": "MT3620 emulator security service (Azure Sphere Security Service stand-in)",
                     "version": API_VERSION,
                     "description": "Management API. Authenticate with `Authorization: Bearer <token>`. Device "
-                                   "endpoints (mutual TLS) are described in docs/cloud.md."},
+                                   "endpoints (mutual TLS) are described at /device/v1/openapi.json on the "
+                                   "device endpoint and in docs/cloud.md."},
            "paths": paths,
            "components": {"schemas": SCHEMAS, "securitySchemes": {"bearerAuth": {"type": "http",
                                                                                  "scheme": "bearer"}}}}
@@ -625,6 +626,98 @@ def _operation_response(op: dict) -> Response:
 
 # ---- device API (mutual TLS) --------------------------------------------------------------------------------
 
+DEVICE_API_VERSION = "1.1.0"   # 1.1: error uploads answer Dropped (events outside the report's time window)
+B64 = {"type": "string", "format": "byte"}
+HEX128 = {"type": "string", "pattern": "^[0-9A-Fa-f]{128}$"}
+DEVICE_SCHEMAS = {
+    "Error": SCHEMAS["Error"],
+    "Device": SCHEMAS["Device"],
+    "NonceRequest": obj({"DeviceId": HEX128}, ["DeviceId"]),
+    "Nonce": obj({"Nonce": B64, "ExpiresAt": S(format="date-time"), "ExpiresInSeconds": INT},
+                 ["Nonce", "ExpiresAt", "ExpiresInSeconds"]),
+    "AttestationRequest": obj({"Evidence": B64, "ClientPublicKey": B64, "Nonce": B64, "TenantId": GUID},
+                              ["Evidence", "ClientPublicKey", "Nonce"]),
+    "AttestationPassed": obj({"Result": S(enum=["Passed"]), "ClientCertificate": S(), "UpdateCertificate": S(),
+                              "CertificateChain": S(), "RootCertificate": S(), "ExpiresAt": S(format="date-time"),
+                              "AttestationResult": obj({})},
+                             ["Result", "ClientCertificate", "UpdateCertificate", "CertificateChain",
+                              "RootCertificate", "ExpiresAt"]),
+    "AttestationFailed": obj({"Result": S(enum=["Failed"]), "Reason": S(enum=list(verifier.REASONS)),
+                              "Message": S()}, ["Result", "Reason", "Message"]),
+    "UpdateCheckRequest": obj({"InstalledImages": {"type": "array", "maxItems": 64, "items": obj(
+                                   {"ComponentId": GUID, "ImageId": GUID}, ["ComponentId", "ImageId"])},
+                               "OsVersion": S(maxLength=64), "BootId": S(maxLength=64),
+                               "Capabilities": arr(S()), "FailedImages": arr(GUID)}),
+    "UpdateCheck": obj({"DeviceId": HEX128, "DeviceGroupId": NS(), "DeploymentId": NS(),
+                        "TargetImages": arr(obj({"ImageId": GUID, "ComponentId": GUID, "ImageType": INT,
+                                                 "SecurityVersion": INT, "DownloadPath": S()},
+                                                ["ImageId", "ComponentId", "DownloadPath"])),
+                        "Os": {"type": "object", "nullable": True,
+                               "properties": {"Feed": INT, "TargetVersion": S()}},
+                        "Reasons": arr(obj({"Code": S(), "Message": S()}, ["Code", "Message"])),
+                        "NextCheckSeconds": INT},
+                       ["DeviceId", "TargetImages", "Os", "Reasons", "NextCheckSeconds"]),
+    "ErrorReportUpload": obj({"Events": {"type": "array", "maxItems": 1000, "items": obj(
+        {"EventTime": S(description="ISO 8601; UTC when it carries no offset"), "EventCategory": S(), "EventClass": S(), "EventType": S(),
+         "Description": S(), "EventCount": {"type": "integer", "minimum": 1}, "OsVersion": S(), "ComponentId": S(),
+         "ImageId": S()}, ["EventTime"])}}, ["Events"]),
+    "ErrorReportResult": obj({
+        "Accepted": {"type": "integer", "minimum": 0, "description": "events stored"},
+        "Dropped": arr(obj({"Index": {"type": "integer", "minimum": 0, "description": "position in Events"},
+                            "Reason": S(enum=[EVENT_TOO_OLD, EVENT_IN_FUTURE]),
+                            "Message": S()}, ["Index", "Reason", "Message"]))}, ["Accepted", "Dropped"]),
+}
+# (method, path, operation, summary, client certificate role or None, request schema, response status and schema)
+DEVICE_ROUTES = [
+    ("POST", "/device/v1/attestation/nonce", "Attestation_Nonce", "A single-use 32-byte nonce, valid 120 s", None,
+     "NonceRequest", 200, "Nonce"),
+    ("POST", "/device/v1/attestation", "Attestation_Attest", "Evidence bound to the nonce and the client key in, "
+     "24 h client and update certificates out (403 AttestationFailed with the reason)", None,
+     "AttestationRequest", 200, "AttestationPassed"),
+    ("POST", "/device/v1/updates/check", "Updates_Check", "Report installed images; get the images and OS to "
+     "install", pki.ROLE_DAA, "UpdateCheckRequest", 200, "UpdateCheck"),
+    ("GET", "/device/v1/images/{imageId}", "Images_Download", "An offered image package", pki.ROLE_UPDATE,
+     None, 200, None),
+    ("POST", "/device/v1/errorreports", "ErrorReports_Upload", "Upload error events (at most 1,000); events dated "
+     "more than 14 days before or more than 5 minutes after the service's time are dropped and listed with "
+     "their reason", pki.ROLE_DAA, "ErrorReportUpload", 200, "ErrorReportResult"),
+    ("GET", "/device/v1/whoami", "Devices_WhoAmI", "The device record of the client certificate", pki.ROLE_DAA,
+     None, 200, "Device"),
+]
+
+
+def device_openapi_document(server_url: str | None = None) -> dict:
+    """The device API as OpenAPI 3.0 (published at /device/v1/openapi.json on the device endpoint). Mutual TLS
+    has no OpenAPI 3.0 security scheme: `x-client-certificate` names the certificate role an operation needs."""
+    errors = {str(c): {"description": d, "content": {"application/json": {"schema": ref("Error")}}}
+              for c, d in ((400, "Bad request"), (401, "Client certificate missing, expired or not this tenant's"),
+                           (403, "Wrong certificate role"), (404, "Not found"), (413, "Body too large"))}
+    paths: dict = {}
+    for method, path, op_id, summary, role, request, status, response in DEVICE_ROUTES:
+        op: dict = {"operationId": op_id, "summary": summary, "x-client-certificate": role or "none",
+                    "responses": dict(errors)}
+        if "{imageId}" in path:
+            op["parameters"] = [{"name": "imageId", "in": "path", "required": True, "schema": GUID}]
+        if request:
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(request)}}}
+        content = ({"application/json": {"schema": ref(response)}} if response else
+                   {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}})
+        op["responses"][str(status)] = {"description": "Success", "content": content}
+        if op_id == "Attestation_Attest":
+            op["responses"]["403"] = {"description": "Attestation failed",
+                                      "content": {"application/json": {"schema": ref("AttestationFailed")}}}
+        paths.setdefault(path, {})[method.lower()] = op
+    doc = {"openapi": "3.0.3",
+           "info": {"title": "MT3620 emulator security service: device API", "version": DEVICE_API_VERSION,
+                    "description": "HTTPS with the service root as trust anchor (GET /rootca.pem on the management "
+                                   "API). Operations whose x-client-certificate is daa or update need that "
+                                   "certificate from attestation (mutual TLS). Protocol: docs/cloud.md."},
+           "paths": paths, "components": {"schemas": DEVICE_SCHEMAS}}
+    if server_url:
+        doc["servers"] = [{"url": server_url}]
+    return doc
+
+
 def _b64(body: dict, name: str, size: int | None = None) -> bytes:
     value = body.get(name)
     if not isinstance(value, str):
@@ -656,6 +749,7 @@ class DeviceApp:
             Rule("/device/v1/images/<imageId>", endpoint="image", methods=["GET"]),
             Rule("/device/v1/errorreports", endpoint="errors", methods=["POST"]),
             Rule("/device/v1/whoami", endpoint="whoami", methods=["GET"]),
+            Rule("/device/v1/openapi.json", endpoint="openapi", methods=["GET"]),
         ])
 
     def __call__(self, environ, start_response):
@@ -693,6 +787,8 @@ class DeviceApp:
         if isinstance(routed, Response):
             return routed
         endpoint, args = routed
+        if endpoint == "openapi":
+            return _json(device_openapi_document(request.host_url.rstrip("/")))
         if endpoint == "nonce":
             body = self._json_body(request)
             nonce, expires = self.store.issue_nonce(str(body.get("DeviceId", "")))
@@ -748,5 +844,6 @@ class DeviceApp:
             events = body.get("Events")
             if not isinstance(events, list) or len(events) > 1000 or any(not isinstance(e, dict) for e in events):
                 raise ServiceError(400, "BadRequest", "Events must be a list of at most 1,000 objects")
-            return _json({"Accepted": self.store.add_error_events(device, events)})
+            accepted, dropped = self.store.add_error_events(device, events)
+            return _json({"Accepted": accepted, "Dropped": dropped})
         return _error(404, "NotFound", "no route")  # pragma: no cover

@@ -197,15 +197,24 @@ def cmd_serve(args) -> int:
             raise UserError(f"--{name.replace('_', '-')} must be 0 .. 65535")
     if args.data and Path(args.data).exists() and not Path(args.data).is_dir():
         raise UserError(f"--data {args.data} is a file, not a folder")
+    now = None
+    if args.clock:
+        from .clock import StartedClock, parse_instant
+        try:
+            now = StartedClock(parse_instant(args.clock))
+        except ValueError as exc:
+            raise UserError(f"--clock: {exc}") from None
     try:
         service = Service(args.data, url=args.db_url or os.environ.get("MT3620_CLOUD_DB_URL"), host=args.host,
-                          port=args.port or 0, device_port=args.device_port or 0,
+                          port=args.port or 0, device_port=args.device_port or 0, now=now,
                           action_timeout=_dt.timedelta(hours=args.action_timeout_hours), keystore_dir=args.keystore)
         service.start()
     except OSError as exc:
         raise UserError(f"cannot start the service: {exc.strerror or exc}") from None
     except Exception as exc:  # noqa: BLE001 - e.g. a database URL that does not answer
         raise UserError(f"cannot start the service: {_one_line(exc)}") from None
+    if now is not None:
+        print(f"mt3620 cloud: test clock: service time starts at {now.start:%Y-%m-%dT%H:%M:%SZ}")
     print(f"mt3620 cloud: management API on {service.mgmt_url} (OpenAPI at {service.mgmt_url}/openapi.json)")
     print(f"mt3620 cloud: device API (mutual TLS) on {service.device_url}")
     print(f"mt3620 cloud: data in {service.data_dir}")
@@ -668,6 +677,9 @@ def add_commands(sub) -> None:
                                       "key is always trusted)")
     p.add_argument("--action-timeout-hours", type=float, default=48.0,
                    help="hours after which a device that never reports back is marked TimedOut (default 48)")
+    # Test-only (docs/cloud.md, "Time"): the service clock starts at this ISO 8601 instant instead of the host's
+    # time, so suites can run the service on another day (scripts/run-tests moves it to AS3's last day).
+    p.add_argument("--clock", metavar="START", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_serve)
     p = csub.add_parser("user", help="service users (operator side, on the database)")
     usub = p.add_subparsers(dest="user_command", metavar="COMMAND")

@@ -7,6 +7,11 @@ image downloads and error uploads with the issued client certificate (mutual TLS
 Attestation binds the TLS client key: the device attests `attestation_challenge(nonce, client public key)`
 instead of the bare nonce. Evidence comes from an `attester` (challenge -> evidence bytes; on the emulated device,
 the Pluton's PROCESS_ATTESTATION) or, without one, from the software attestation key in `DeviceKeys`.
+
+The device judges the server certificate's dates with its own calendar clock (`now`, default the wall clock), not
+with OpenSSL's: OpenSSL verifies the chain to the pinned service root with X509_V_FLAG_NO_CHECK_TIME, then the
+client checks the validity periods of the server certificate and the root against `now()`. A device and a
+service moved to the same day by injected clocks (tests, `--clock`) therefore agree (docs/cloud.md, "Time").
 """
 from __future__ import annotations
 
@@ -20,12 +25,43 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Callable
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from mt3620 import attestation as ae
 
+from .clock import Now, wall_clock
 from .verifier import attestation_challenge
+
+X509_V_FLAG_NO_CHECK_TIME = 0x200000   # OpenSSL x509_vfy.h; dates are checked against the device's clock instead
+
+
+class ServerCertificateError(ssl.SSLError):
+    """The service's TLS certificate (or the pinned root) is outside its validity period at the device's time."""
+
+
+class _DatedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS whose server certificate dates are judged by `now()` right after the handshake, before any request."""
+
+    def __init__(self, *args, now: Now, root: x509.Certificate, **kw) -> None:
+        super().__init__(*args, **kw)
+        self._now, self._root = now, root
+
+    def connect(self) -> None:
+        super().connect()
+        try:
+            leaf = x509.load_der_x509_certificate(self.sock.getpeercert(binary_form=True))
+            now = self._now()
+            for cert, what in ((leaf, "the service's TLS certificate"), (self._root, "the pinned service root")):
+                if not cert.not_valid_before_utc <= now < cert.not_valid_after_utc:
+                    raise ServerCertificateError(
+                        f"{what} is valid {cert.not_valid_before_utc:%Y-%m-%dT%H:%M:%SZ} .. "
+                        f"{cert.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}, not at the device's time "
+                        f"{now:%Y-%m-%dT%H:%M:%SZ}")
+        except BaseException:
+            self.close()
+            raise
 
 
 def boot_measurements() -> list[ae.Measurement]:
@@ -59,14 +95,18 @@ class DeviceKeys:
 class DeviceClient:
     def __init__(self, device_url: str, root_pem: str, keys: DeviceKeys | None = None, timeout: float = 30.0, *,
                  attester: Callable[[bytes], bytes] | None = None,
-                 client_key: ec.EllipticCurvePrivateKey | None = None, device_id: str | bytes | None = None) -> None:
+                 client_key: ec.EllipticCurvePrivateKey | None = None, device_id: str | bytes | None = None,
+                 now: Now | None = None) -> None:
         """`attester(challenge)` returns evidence bytes for the 32-byte challenge (default: sign with
         `keys.attestation`); `client_key` is the TLS client key to have certified (default: `keys.client`);
         `device_id` (128 hex digits or 64 bytes) is the ID nonces are asked for (default: `keys.device_id`), for an
-        attester whose identity key is not in `keys` (a Pluton never reveals it)."""
+        attester whose identity key is not in `keys` (a Pluton never reveals it); `now` is the device's calendar
+        clock for certificate dates (default: the wall clock)."""
         parsed = urllib.parse.urlsplit(device_url)
         self.host, self.port = parsed.hostname, parsed.port or 443
         self.root_pem = root_pem
+        self.root = x509.load_pem_x509_certificate(root_pem.encode() if isinstance(root_pem, str) else root_pem)
+        self.now = now or wall_clock
         self.keys = keys or DeviceKeys()
         self.attester = attester
         self.client_key = client_key if client_key is not None else self.keys.client
@@ -87,6 +127,7 @@ class DeviceClient:
     def _context(self, chain_pem: str | None) -> ssl.SSLContext:
         ctx = ssl.create_default_context(cadata=self.root_pem)
         ctx.check_hostname = False  # the server certificate names 127.0.0.1/localhost; the root is pinned
+        ctx.verify_flags |= X509_V_FLAG_NO_CHECK_TIME   # dates: _DatedHTTPSConnection, by the device's clock
         if chain_pem:
             with tempfile.TemporaryDirectory() as d:
                 cert, key = os.path.join(d, "c.pem"), os.path.join(d, "k.pem")
@@ -102,8 +143,8 @@ class DeviceClient:
     def _request(self, method: str, path: str, body: dict | None = None, chain_pem: str | None = None):
         conn = self._conns.get(chain_pem)
         if conn is None:
-            conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout,
-                                               context=self._context(chain_pem))
+            conn = _DatedHTTPSConnection(self.host, self.port, timeout=self.timeout, context=self._context(chain_pem),
+                                         now=self.now, root=self.root)
             self._conns[chain_pem] = conn
         data = None if body is None else json.dumps(body).encode()
         headers = {"Content-Type": "application/json"} if data is not None else {}

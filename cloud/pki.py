@@ -139,17 +139,23 @@ def make_intermediate(root: CertKey, now: _dt.datetime) -> CertKey:
     return CertKey(cert, key)
 
 
-def make_tenant_ca(intermediate: CertKey, tenant_id: str, now: _dt.datetime, generation: int) -> tuple[CertKey, _dt.datetime]:
+def make_tenant_ca(intermediate: CertKey, tenant_id: str, now: _dt.datetime, generation: int,
+                   sign_at_once: bool = False) -> tuple[CertKey, _dt.datetime]:
     """A new tenant CA and the moment it becomes the signing CA.
 
     The first generation signs at once (a new tenant must be able to attest its devices); later generations,
-    made by renewal, sign TENANT_CA_ACTIVATE_AFTER after creation."""
+    made by renewal, sign TENANT_CA_ACTIVATE_AFTER after creation, unless `sign_at_once` (emulator-defined: the
+    caller found no generation able to sign, e.g. a service that was off, or whose clock jumped, past the whole
+    renewal window; waiting 45 days would leave the tenant's devices without certificates)."""
     key = new_key()
     subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "MT3620 Emulator Security Service"),
                          x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, f"generation {generation}"),
                          x509.NameAttribute(NameOID.COMMON_NAME, tenant_id)])
     cert = _ca_cert(subject, key, intermediate, now, TENANT_CA_LIFETIME, 0)
-    active_from = now if generation == 1 else now + TENANT_CA_ACTIVATE_AFTER
+    if sign_at_once:     # from its first valid instant: a request that read the clock just before may use it
+        active_from = now - BACKDATE
+    else:
+        active_from = now if generation == 1 else now + TENANT_CA_ACTIVATE_AFTER
     return CertKey(cert, key), active_from
 
 
@@ -271,10 +277,19 @@ def verify_issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     return True
 
 
+def check_validity(cert: x509.Certificate, now: _dt.datetime, what: str = "client certificate") -> None:
+    """PkiError unless `now` lies in the validity period of `cert` (judged by the caller's clock, not OpenSSL's)."""
+    if now < cert.not_valid_before_utc:
+        raise PkiError("certificate-not-yet-valid", f"{what} is not valid before "
+                                                    f"{cert.not_valid_before_utc:%Y-%m-%dT%H:%M:%SZ}")
+    if now >= cert.not_valid_after_utc:
+        raise PkiError("expired-certificate", f"{what} expired at {cert.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}")
+
+
 def check_device_chain(leaf: x509.Certificate, cas: Sequence[TenantCa], now: _dt.datetime) -> TenantCa:
-    """The trusted tenant CA that issued `leaf`, or PkiError with the reason the chain is refused."""
-    if not (leaf.not_valid_before_utc <= now < leaf.not_valid_after_utc):
-        raise PkiError("expired-certificate", "client certificate is outside its validity period")
+    """The trusted tenant CA that issued `leaf`, or PkiError with the reason the chain is refused. Tenant CAs
+    outside their validity period at `now` are not trusted."""
+    check_validity(leaf, now)
     for ca in trusted_cas(cas, now):
         if verify_issued_by(leaf, ca.cert):
             return ca

@@ -4,8 +4,13 @@ plus a worker thread that runs long-running operations from the database.
 uvicorn and hypercorn do not pass the client certificate to the application (DESIGN.md), so the device endpoint
 uses werkzeug's threaded WSGI server with the standard library's ssl: the handshake runs in the connection's own
 thread (a slow client cannot stall the accept loop), the server asks for a client certificate (CERT_OPTIONAL,
-since a device attests before it has one) and OpenSSL checks the presented chain against the service root and
-its validity period; werkzeug hands the verified leaf to the app as SSL_CLIENT_CERT.
+since a device attests before it has one) and OpenSSL checks that the presented chain is signed up to the service
+root; werkzeug hands the verified leaf to the app as SSL_CLIENT_CERT.
+
+Validity periods are judged by the service's clock, not by OpenSSL: OpenSSL can only compare with the host's wall
+clock, and a service whose clock is injected (tests, `serve --clock`) issues certificates dated by that clock.
+The TLS layer therefore sets X509_V_FLAG_NO_CHECK_TIME and the application checks every certificate of the path
+(device certificate, tenant CA, intermediate, root) against `Store.now()` (Store.authenticate_device).
 """
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ from typing import Callable
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
@@ -34,6 +39,12 @@ log = logging.getLogger("mt3620.cloud.server")
 UTC = _dt.timezone.utc
 HANDSHAKE_TIMEOUT = 15.0
 IDLE_TIMEOUT = 60.0
+POLL_INTERVAL = 0.1          # how soon serve_forever notices stop() (socketserver's default 0.5 s made every stop 1 s)
+# OpenSSL's X509_V_FLAG_NO_CHECK_TIME (x509_vfy.h, OpenSSL >= 1.1.0): verify signatures and constraints but not the
+# validity dates, which the service judges with its own clock. The ssl module passes verify_flags bits through.
+X509_V_FLAG_NO_CHECK_TIME = 0x200000
+SERVER_CERT_LIFETIME = 5 * 365 * pki.DAY
+SERVER_CERT_RENEW_BEFORE = 30 * pki.DAY
 
 
 def default_data_dir() -> Path:
@@ -96,6 +107,7 @@ class Service:
         from .images import make_inspector, service_keystore
         keystore = service_keystore(keystore_dir or self.data_dir / "keystore")
         self.store = Store(self.url, now=now, action_timeout=action_timeout, image_inspector=make_inspector(keystore))
+        self.now = self.store.now    # the service clock: what every date the service issues or judges is relative to
         self.host, self.port, self.device_port = host, port, device_port
         self.with_worker = worker
         self._wake = threading.Event()
@@ -104,18 +116,21 @@ class Service:
         self.mgmt_server: _Server | None = None
         self.device_server: _Server | None = None
         self.admin_token: str | None = None
+        self.tls_certificate_pem: str | None = None   # the device endpoint's certificate, once started
 
     # ---- TLS ------------------------------------------------------------------------------------------------
     def _server_certificate(self) -> tuple[str, str]:
         """The device endpoint's TLS certificate, issued by the service root for the listen address, made once
-        and shared by every process on the database."""
+        and shared by every process on the database; remade when the service clock finds it outside its validity
+        period or within SERVER_CERT_RENEW_BEFORE of its end."""
         name = f"tls-server:{self.host}"
+        now = self.store.now()
         with self.store.engine.connect() as c:
             row = c.execute(select(db.service_secrets).where(db.service_secrets.c.name == name)).first()
-        if row is None:
+        stale = row is not None and not _valid_through(pki.load_pem(row.cert_pem), now, SERVER_CERT_RENEW_BEFORE)
+        if row is None or stale:
             root, _ = self.store._service_cas()
             key = pki.new_key()
-            now = self.store.now()
             sans: list[x509.GeneralName] = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
             try:
                 ip = ipaddress.ip_address(self.host)
@@ -127,7 +142,7 @@ class Service:
                     .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "MT3620 emulator device endpoint")]))
                     .issuer_name(root.cert.subject).public_key(key.public_key())
                     .serial_number(x509.random_serial_number())
-                    .not_valid_before(now - pki.BACKDATE).not_valid_after(now + 5 * 365 * pki.DAY)
+                    .not_valid_before(now - pki.BACKDATE).not_valid_after(now + SERVER_CERT_LIFETIME)
                     .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
                     .add_extension(x509.SubjectAlternativeName(sans), critical=False)
                     .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
@@ -137,8 +152,11 @@ class Service:
             made = pki.CertKey(cert, key)
             try:
                 with self.store.engine.connect().execution_options(mt_write=True) as c, c.begin():
-                    c.execute(insert(db.service_secrets).values(name=name, cert_pem=made.cert_pem(),
-                                                                key_pem=made.key_pem(), created_at=now))
+                    values = dict(cert_pem=made.cert_pem(), key_pem=made.key_pem(), created_at=now)
+                    if stale:   # another process may renew at the same time: either certificate is valid
+                        c.execute(update(db.service_secrets).where(db.service_secrets.c.name == name).values(**values))
+                    else:
+                        c.execute(insert(db.service_secrets).values(name=name, **values))
             except IntegrityError:
                 pass
             with self.store.engine.connect() as c:
@@ -147,6 +165,7 @@ class Service:
 
     def _tls_context(self) -> ssl.SSLContext:
         cert_pem, key_pem = self._server_certificate()
+        self.tls_certificate_pem = cert_pem
         tls_dir = self.data_dir / "tls"
         tls_dir.mkdir(mode=0o700, exist_ok=True)
         cert_file, key_file = tls_dir / f"server-{os.getpid()}.pem", tls_dir / f"server-{os.getpid()}.key"
@@ -161,6 +180,7 @@ class Service:
         key_file.unlink()
         ctx.load_verify_locations(cadata=pki.pem(self.store.root_certificate()))
         ctx.verify_mode = ssl.CERT_OPTIONAL
+        ctx.verify_flags |= X509_V_FLAG_NO_CHECK_TIME   # dates: Store.authenticate_device, by the service clock
         return ctx
 
     # ---- life cycle -----------------------------------------------------------------------------------------
@@ -184,8 +204,9 @@ class Service:
         self.bootstrap_admin()
         self.mgmt_server = _Server(self.host, self.port, ManagementApp(self.store, self._wake.set), None)
         self.device_server = _Server(self.host, self.device_port, DeviceApp(self.store), self._tls_context())
-        for name, target in (("mgmt", self.mgmt_server.serve_forever), ("device", self.device_server.serve_forever)):
-            t = threading.Thread(target=target, name=f"mt3620-cloud-{name}", daemon=True)
+        for name, server in (("mgmt", self.mgmt_server), ("device", self.device_server)):
+            t = threading.Thread(target=server.serve_forever, args=(POLL_INTERVAL,), name=f"mt3620-cloud-{name}",
+                                 daemon=True)
             t.start()
             self._threads.append(t)
         if self.with_worker:
@@ -230,6 +251,11 @@ class Service:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _valid_through(cert: x509.Certificate, now: _dt.datetime, margin: _dt.timedelta) -> bool:
+    """True when `cert` is valid at `now` and still `margin` later."""
+    return cert.not_valid_before_utc <= now and now + margin < cert.not_valid_after_utc
 
 
 def _fmt_host(host: str) -> str:

@@ -44,6 +44,12 @@ DEFAULT_GROUPS = (
 )
 ERROR_REPORT_MAX_EVENTS = 1000                  # per query (MT3620-FACTS.md: at most 1,000 events or 14 days)
 ERROR_REPORT_MAX_AGE = _dt.timedelta(days=14)
+# Emulator-defined: an event may be dated at most this far after the service's clock (device clocks drift; the same
+# allowance as pki.BACKDATE gives certificates). Later events are dropped with a reason, so no device can pin a
+# tenant's report with events dated 9999-12-31 that sort first and never age out.
+ERROR_EVENT_CLOCK_SKEW = _dt.timedelta(minutes=5)
+EVENT_TOO_OLD = "event-time-too-old"
+EVENT_IN_FUTURE = "event-time-in-future"
 OPERATION_LEASE = _dt.timedelta(minutes=5)      # an InProgress operation whose worker died is taken over after this
 MAX_IMAGE_SIZE = 64 * 1024 * 1024
 OPERATION_STATES = ("NotStarted", "InProgress", "Complete", "Failed")
@@ -80,6 +86,10 @@ def normalise_device_id(value: str) -> str:
 
 def _iso(t: _dt.datetime | None) -> str | None:
     return None if t is None else t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _minutes(delta: _dt.timedelta) -> int:
+    return int(delta.total_seconds() // 60)
 
 
 def hash_token(token: str) -> str:
@@ -167,7 +177,8 @@ class Store:
             return [ca for ca, _ in cas]
         _, intermediate = self._service_cas()
         generation = len(cas) + 1
-        made, active_from = pki.make_tenant_ca(intermediate, tenant_id, now, generation)
+        made, active_from = pki.make_tenant_ca(intermediate, tenant_id, now, generation,
+                                               sign_at_once=pki.signing_ca([ca for ca, _ in cas], now) is None)
         try:
             with self._write() as c:
                 c.execute(insert(tenant_cas).values(
@@ -922,8 +933,9 @@ class Store:
         return verifier.TrustPolicy(known, frozenset(revoked), floors, allow_unknown_applications=development)
 
     def authenticate_device(self, leaf, role: str) -> dict:
-        """Check a client certificate the TLS layer already chained to the service root: issued by a trusted CA
-        of the tenant that claimed the device, unexpired, of the right role. Returns the device row as JSON."""
+        """Check a client certificate the TLS layer already chained to the service root (signatures only: the TLS
+        layer leaves dates to this service clock): issued by a trusted CA of the tenant that claimed the device,
+        every certificate of the path valid now, of the right role. Returns the device row as JSON."""
         now = self.now()
         try:
             ident = pki.read_device_certificate(leaf)
@@ -938,6 +950,9 @@ class Store:
             raise ServiceError(401, verifier.UNKNOWN_DEVICE, "the certificate's device is not claimed")
         try:
             pki.check_device_chain(leaf, [ca for ca, _ in self.tenant_cas_cached(r.tenant_id)], now)
+            root, intermediate = self._service_cas()    # the rest of the path OpenSSL verified, minus its dates
+            pki.check_validity(intermediate.cert, now, "the service's intermediate CA")
+            pki.check_validity(root.cert, now, "the service root CA")
         except pki.PkiError as exc:
             raise ServiceError(401, exc.reason, str(exc)) from None
         if ident.tenant_id != r.tenant_id:
@@ -1003,9 +1018,15 @@ class Store:
         return {"Feed": feed, "Version": version}
 
     # ---- error reports --------------------------------------------------------------------------------------
-    def add_error_events(self, device: dict, events: list[dict]) -> int:
+    def add_error_events(self, device: dict, events: list[dict]) -> tuple[int, list[dict]]:
+        """Store a device's events; returns (events kept, [{"Index", "Reason", "Message"}] of events dropped).
+
+        A malformed event refuses the whole upload (400, nothing stored). A well-formed event dated outside the
+        window the report shows (older than 14 days, or more than ERROR_EVENT_CLOCK_SKEW ahead of the service
+        clock) is dropped and listed with its reason; the others are kept."""
         now = self.now()
-        rows = []
+        oldest, latest = now - ERROR_REPORT_MAX_AGE, now + ERROR_EVENT_CLOCK_SKEW
+        rows, dropped = [], []
         for i, e in enumerate(events):
             try:
                 t = _dt.datetime.fromisoformat(str(e["EventTime"]).replace("Z", "+00:00"))
@@ -1016,6 +1037,16 @@ class Store:
             count = e.get("EventCount", 1)
             if not isinstance(count, int) or count < 1:
                 raise ServiceError(400, "BadRequest", f"event {i}: EventCount must be a positive integer")
+            if t < oldest:
+                dropped.append({"Index": i, "Reason": EVENT_TOO_OLD,
+                                "Message": f"EventTime is more than {ERROR_REPORT_MAX_AGE.days} days before the "
+                                           f"service's time {_iso(now)}: outside the error report's retention"})
+                continue
+            if t > latest:
+                dropped.append({"Index": i, "Reason": EVENT_IN_FUTURE,
+                                "Message": f"EventTime is more than {_minutes(ERROR_EVENT_CLOCK_SKEW)} minutes "
+                                           f"after the service's time {_iso(now)}: check the device's clock"})
+                continue
             rows.append(dict(tenant_id=device["TenantId"], device_group_id=device["DeviceGroupId"],
                              device_id=device["DeviceId"], event_time=t, received_at=now,
                              event_category=str(e.get("EventCategory", "AppCrash"))[:64],
@@ -1026,15 +1057,17 @@ class Store:
         with self._write() as c:
             if rows:
                 c.execute(insert(error_events), rows)
-            c.execute(delete(error_events).where(error_events.c.event_time < now - ERROR_REPORT_MAX_AGE))
-        return len(rows)
+            c.execute(delete(error_events).where(error_events.c.event_time < oldest))
+        return len(rows), dropped
 
     def error_events(self, tenant_id: str, group_id: str | None = None, after_id: int | None = None,
                      page_size: int = 100) -> tuple[list[dict], int | None]:
         """Events of the last 14 days, newest first, at most 1,000 per query, paged by continuation token."""
         now = self.now()
+        # The upper bound hides events stored before uploads were bounded (or under a clock since moved back).
         q = select(error_events).where(and_(error_events.c.tenant_id == tenant_id,
-                                            error_events.c.event_time >= now - ERROR_REPORT_MAX_AGE))
+                                            error_events.c.event_time >= now - ERROR_REPORT_MAX_AGE,
+                                            error_events.c.event_time <= now + ERROR_EVENT_CLOCK_SKEW))
         if group_id:
             q = q.where(error_events.c.device_group_id == self.get_device_group(tenant_id, group_id)["Id"])
         q = q.order_by(error_events.c.event_time.desc(), error_events.c.id.desc()).limit(ERROR_REPORT_MAX_EVENTS)

@@ -24,6 +24,7 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass, field
+from typing import Callable
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -68,9 +69,13 @@ class UpdateResult:
 
 class OsAgent:
     def __init__(self, machine: Machine, device_url: str, root_ca_pem: str, keystore: Keystore | None = None,
-                 boot_id: str = "1") -> None:
+                 boot_id: str = "1", now: Callable[[], _dt.datetime] | None = None) -> None:
+        """`now`: the device's calendar clock (certificate dates, error event times); default the host's wall
+        clock, as a real device set by NTP. Virtual time inside the machine is unrelated to it."""
+        from mt3620.cloud.clock import wall_clock
         from mt3620.cloud.device_client import DeviceClient
 
+        self.now = now or wall_clock
         self.machine = machine
         self.keystore = keystore if keystore is not None else Keystore.load()
         self.boot_id = boot_id
@@ -80,7 +85,7 @@ class OsAgent:
         client = ec.derive_private_key(int.from_bytes(seed, "big") % (P256_ORDER - 1) + 1, ec.SECP256R1())
         self.keys = OsKeys(machine.pluton.device_id.hex(), attestation_public.hex(), client)
         self.client = DeviceClient(device_url, root_ca_pem, self.keys, attester=self.pluton.process_attestation,
-                                   client_key=client, device_id=self.keys.device_id)
+                                   client_key=client, device_id=self.keys.device_id, now=self.now)
         self.installed: dict[str, Installed] = {}     # component ID -> what runs
         self.failed: list[str] = []                   # image IDs to report as failed at the next check
         self.events: list[dict] = []                  # error report events not yet uploaded
@@ -128,7 +133,10 @@ class OsAgent:
                 self.failed.append(target["ImageId"])
                 self.events.append(self._event("AppInstallFailed", reason, target))
         if self.events:
-            self.client.upload_errors(self.events)
+            answer = self.client.upload_errors(self.events)
+            for dropped in answer.get("Dropped") or []:   # e.g. a device clock far from the service's
+                log.warning("error event %s dropped by the service: %s: %s", dropped.get("Index"),
+                            dropped.get("Reason"), dropped.get("Message"))
             self.events.clear()
         return result
 
@@ -160,7 +168,7 @@ class OsAgent:
 
     def _event(self, event_type: str, description: str, target: dict) -> dict:
         # Error reports carry calendar time (the real OS has NTP); this edge talks to a real service, not a model.
-        when = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        when = self.now().strftime("%Y-%m-%dT%H:%M:%SZ")
         return {"EventTime": when, "EventCategory": "AppCrash",
                 "EventClass": "Errors", "EventType": event_type, "Description": description[:500],
                 "EventCount": 1, "OsVersion": "", "ComponentId": target.get("ComponentId", str(uuid.UUID(int=0))),

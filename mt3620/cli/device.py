@@ -48,6 +48,9 @@ def add_commands(subparsers) -> None:
     run.add_argument("--for", dest="duration", default="10s", help="virtual time to run the apps (default 10s)")
     run.add_argument("--checks", type=int, default=1, help="update checks, one per --for period (default 1)")
     run.add_argument("--quiet", action="store_true", help="do not stream UART output")
+    # Test-only (docs/cloud.md, "Time"): the device's calendar clock starts at this ISO 8601 instant, to match a
+    # service started with `mt3620 cloud serve --clock`. Hidden: a real device takes the host's time.
+    run.add_argument("--clock", metavar="START", help=argparse.SUPPRESS)
     run.set_defaults(func=cmd_run)
     device.set_defaults(func=lambda args: (device.print_help(), EXIT_USAGE)[1])
 
@@ -120,6 +123,13 @@ def cmd_run(args) -> int:
         except (KeyFileError, OSError, ValueError) as exc:
             raise UserError(f"--trusted-key {path}: {exc}")
 
+    now = None
+    if args.clock:
+        from mt3620.cloud.clock import StartedClock, parse_instant
+        try:
+            now = StartedClock(parse_instant(args.clock))
+        except ValueError as exc:
+            raise UserError(f"--clock: {exc}")
     machine = _machine(args)
     if not machine.booted:
         print(f"mt3620 device: the device did not boot: {machine.boot_result.reason}", file=sys.stderr)
@@ -128,7 +138,7 @@ def cmd_run(args) -> int:
         machine.line_listeners.append(lambda label, line: print(f"[{label}] {line}", flush=True))
     from mt3620.cloud.device_client import DeviceApiError
     try:
-        agent = OsAgent(machine, args.device_url, root, keystore=keystore)
+        agent = OsAgent(machine, args.device_url, root, keystore=keystore, now=now)
         print(f"device {agent.device_id[:16]}...: OS {agent.os_version or '?'}, attesting to {args.device_url}",
               flush=True)
         agent.attest(tenant_id=args.tenant)

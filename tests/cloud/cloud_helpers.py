@@ -1,5 +1,6 @@
 """Helpers of the cloud tests (a uniquely named module, so it never collides with another folder's conftest):
-a movable clock, a management API client, signed image packages, claims and device clients."""
+a movable clock, a management API client, signed image packages, claims and device clients. The end-to-end tests
+(tests/e2e) share the clock."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,23 +12,38 @@ import uuid
 
 
 from mt3620 import imagepackage as ip
+from mt3620.cloud.clock import StartedClock, parse_instant
 from mt3620.cloud.device_client import DeviceClient, DeviceKeys
 
 UTC = dt.timezone.utc
 
 
-class Clock:
-    """Service time = wall time + offset, so tests can move the service days ahead (certificates handed to
-    OpenSSL still use real time)."""
+# The day every service and device clock of the cloud and end-to-end tests starts on: unset, the host's time;
+# scripts/run-tests runs those suites a second time with it set to AS3's last day (docs/cloud.md, "Time").
+CLOCK_ENV = "MT3620_TEST_CLOCK"
+
+
+def clock_start() -> dt.datetime | None:
+    text = os.environ.get(CLOCK_ENV)
+    return parse_instant(text) if text else None
+
+
+class Clock(StartedClock):
+    """The service's clock in tests: starts at $MT3620_TEST_CLOCK (or the host's time) and runs; `advance()`
+    moves the service (and the devices given the same clock) days ahead. Every date a test writes is relative
+    to it, and the device side judges certificates by it too, so no test depends on the day it runs."""
 
     def __init__(self) -> None:
-        self.offset = dt.timedelta()
+        super().__init__(clock_start())
 
-    def __call__(self) -> dt.datetime:
-        return dt.datetime.now(UTC) + self.offset
+    @property
+    def moved(self) -> bool:
+        """True when the clock does not start at the host's time (tools that read the host clock cannot follow)."""
+        return bool(os.environ.get(CLOCK_ENV))
 
-    def advance(self, **kw) -> None:
-        self.offset += dt.timedelta(**kw)
+    def iso(self, **delta) -> str:
+        """Now plus `delta` (days=, minutes=, ...) as the ISO 8601 text devices upload."""
+        return (self() + dt.timedelta(**delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Mgmt:
@@ -99,5 +115,6 @@ def claim(admin: Mgmt, tenant_id: str, group_id: str | None = None, keys: Device
     return keys
 
 
-def device(service, root_pem: str, keys: DeviceKeys) -> DeviceClient:
-    return DeviceClient(service.device_url, root_pem, keys)
+def device(service, root_pem: str, keys: DeviceKeys, **kw) -> DeviceClient:
+    """A device client whose calendar clock is the service's (as a device set by NTP would be)."""
+    return DeviceClient(service.device_url, root_pem, keys, now=service.now, **kw)

@@ -241,8 +241,10 @@ def test_error_reports_paged_csv_and_limits(service, admin, tenant, root_pem, cl
     old = (now - dt.timedelta(days=15)).strftime("%Y-%m-%dT%H:%M:%SZ")
     events = [{"EventTime": (now - dt.timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:%SZ"), "EventClass": "AppExit",
                "EventType": "Crash", "Description": f"exit {i}", "EventCount": 1} for i in range(1000)]
-    assert dev.upload_errors(events)["Accepted"] == 1000
-    assert dev.upload_errors(events[:200] + [{"EventTime": old, "Description": "too old"}])["Accepted"] == 201
+    assert dev.upload_errors(events) == {"Accepted": 1000, "Dropped": []}
+    answer = dev.upload_errors(events[:200] + [{"EventTime": old, "Description": "too old"}])
+    assert answer["Accepted"] == 200 and [(d["Index"], d["Reason"]) for d in answer["Dropped"]] == \
+        [(200, "event-time-too-old")] and "14 days" in answer["Dropped"][0]["Message"]
     page = admin.ok("GET", f"/v2/tenants/{tid}/errorreports?maxPageSize=300")
     seen = list(page["Items"])
     while page["ContinuationToken"]:
@@ -257,6 +259,29 @@ def test_error_reports_paged_csv_and_limits(service, admin, tenant, root_pem, cl
     assert status == 200 and lines[0].startswith("DeviceId,") and len(lines) == 1001
     with pytest.raises(DeviceApiError):
         dev.upload_errors([{"EventTime": "yesterday"}])
+
+
+def test_error_events_dated_in_the_future_are_dropped_with_the_reason(service, admin, tenant, root_pem, clock):
+    """A device clock may run up to 5 minutes ahead of the service's; later events are dropped and named in the
+    answer, so 1,000 events dated 9999-12-31 cannot take over the tenant's report (which sorts newest first)."""
+    tid = tenant["id"]
+    dev = device(service, root_pem, claim(admin, tid, tenant["groups"]["Field Test"]["Id"]))
+    dev.attest()
+    pinned = [{"EventTime": "9999-12-31T23:59:59Z", "Description": "pinned"}] * 1000
+    answer = dev.upload_errors(pinned)
+    assert answer["Accepted"] == 0 and len(answer["Dropped"]) == 1000
+    assert {d["Reason"] for d in answer["Dropped"]} == {"event-time-in-future"}
+    assert "5 minutes" in answer["Dropped"][0]["Message"]
+    answer = dev.upload_errors([{"EventTime": clock.iso(minutes=4), "Description": "clock 4 min ahead"},
+                                {"EventTime": clock.iso(minutes=6), "Description": "clock 6 min ahead"},
+                                {"EventTime": "9999-12-31T23:59:59-05:00", "Description": "beyond year 9999 UTC"},
+                                {"EventTime": "0001-01-01T00:00:00+05:00", "Description": "before year 1 UTC"},
+                                {"EventTime": clock.iso(), "Description": "now"}])
+    assert answer["Accepted"] == 2
+    assert [(d["Index"], d["Reason"]) for d in answer["Dropped"]] == [
+        (1, "event-time-in-future"), (2, "event-time-in-future"), (3, "event-time-too-old")]
+    shown = [e["Description"] for e in admin.ok("GET", f"/v2/tenants/{tid}/errorreports")["Items"]]
+    assert shown == ["clock 4 min ahead", "now"]
 
 
 def test_revoked_and_outdated_software_fail_attestation(service, admin, tenant, root_pem):
@@ -340,34 +365,26 @@ def test_state_persists_across_restart(tmp_path, clock, root_pem, service, admin
 
 def test_certificates_from_old_and_new_tenant_ca_both_work(service, admin, tenant, root_pem, clock):
     """Across a tenant CA renewal: a certificate the old CA issued just before the new CA became active is still
-    accepted after the switch (both CAs trusted during the overlap), while new certificates come from the new CA.
-    Checked through the store: OpenSSL would judge certificates made under the moved clock by real time."""
+    accepted after the switch (both CAs trusted during the overlap), while new certificates come from the new CA;
+    a day later the old certificate has expired. Over mutual TLS, with the clock moved almost two years: the
+    service and the device judge certificate dates by the service clock, not by OpenSSL's reading of the host's."""
     from cryptography import x509
     keys = claim(admin, tenant["id"], tenant["groups"]["Field Test"]["Id"])
     clock.advance(days=730 - 89)
     admin.ok("GET", f"/v2/tenants/{tenant['id']}/certificates")          # triggers the renewal
     clock.advance(days=45, hours=-2)                                        # 2 h before the new CA activates
-    service.store._ca_cache.clear()
-    old = x509.load_pem_x509_certificate(service.store.attest(*_evidence_for(service, keys))[1]
-                                         ["ClientCertificate"].encode())
+    before = device(service, root_pem, keys)
+    old = x509.load_pem_x509_certificate(before.attest()["ClientCertificate"].encode())
     assert "generation 1" in old.issuer.rfc4514_string()
     clock.advance(hours=4)                                                  # 2 h after
-    service.store._ca_cache.clear()
-    new = x509.load_pem_x509_certificate(service.store.attest(*_evidence_for(service, keys))[1]
-                                         ["ClientCertificate"].encode())
+    after = device(service, root_pem, keys)
+    new = x509.load_pem_x509_certificate(after.attest()["ClientCertificate"].encode())
     assert "generation 2" in new.issuer.rfc4514_string()
-    assert service.store.authenticate_device(old, "daa")["DeviceId"] == keys.device_id
-    assert service.store.authenticate_device(new, "daa")["DeviceId"] == keys.device_id
+    assert before.update_check({})["DeviceId"] == after.update_check({})["DeviceId"] == keys.device_id
     statuses = {c["Status"] for c in admin.ok("GET", f"/v2/tenants/{tenant['id']}/certificates")}
     assert statuses == {"Active", "Inactive"}
-
-
-def _evidence_for(service, keys):
-    """(evidence, client public key, nonce): the arguments of Store.attest, evidence bound to nonce and key."""
-    from mt3620.cloud.verifier import attestation_challenge
-    nonce, _ = service.store.issue_nonce(keys.device_id)
-    pub = ae.public_key_to_raw(keys.client)
-    from mt3620.cloud.device_client import boot_measurements
-    ev = ae.encode_evidence(attestation_challenge(nonce, pub), bytes.fromhex(keys.device_id), boot_measurements(),
-                            lambda d: ae.sign_raw(keys.attestation, d))
-    return ev, pub, nonce
+    clock.advance(hours=23)                                                 # 25 h after the old one was issued
+    with pytest.raises(DeviceApiError) as e:
+        before.update_check({})
+    assert (e.value.status, e.value.reason) == (401, "expired-certificate")
+    assert after.update_check({})["DeviceId"] == keys.device_id

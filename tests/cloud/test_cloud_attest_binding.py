@@ -135,8 +135,7 @@ def test_custom_attester_and_explicit_client_key(service, admin, tenant, root_pe
                                   lambda d: ae.sign_raw(keys.attestation, d))
 
     tls_key = ec.generate_private_key(ec.SECP256R1())
-    dev = DeviceClient(service.device_url, root_pem, DeviceKeys(identity=keys.identity), attester=attester,
-                       client_key=tls_key)
+    dev = device(service, root_pem, DeviceKeys(identity=keys.identity), attester=attester, client_key=tls_key)
     nonce = dev.nonce()
     out = dev.attest(nonce=nonce)
     assert seen == [attestation_challenge(nonce, ae.public_key_to_raw(tls_key))]
@@ -165,7 +164,7 @@ def test_pluton_model_as_attester(service, admin, tenant, root_pem):
         assert status == api.OK
         return evidence
 
-    dev = DeviceClient(service.device_url, root_pem, attester=attester, device_id=pluton.device_id)
+    dev = device(service, root_pem, None, attester=attester, device_id=pluton.device_id)
     out = dev.attest()
     assert out["AttestationResult"]["DeviceId"] == pluton.device_id_hex
     assert dev.update_check({})["TargetImages"] == []

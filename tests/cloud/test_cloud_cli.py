@@ -33,7 +33,7 @@ def js(text):
     return json.loads(text)
 
 
-def test_full_management_flow(az, service, tmp_path, root_pem):
+def test_full_management_flow(az, service, tmp_path, root_pem, clock):
     tenant = js(az("tenant", "create", "--name", "Contoso", "-o", "json")[1])
     assert js(az("tenant", "list", "-o", "json")[1])[0]["Id"] == tenant["Id"]
     az("tenant", "select", "--tenant", "Contoso")
@@ -81,7 +81,8 @@ def test_full_management_flow(az, service, tmp_path, root_pem):
     dev.attest()
     dev.update_check({})
     assert "update-pending" in az("device", "update-status", "--device", keys.device_id)[1]
-    dev.upload_errors([{"EventTime": "2026-11-20T10:00:00Z", "EventClass": "AppExit", "Description": "boom"}])
+    answer = dev.upload_errors([{"EventTime": clock.iso(days=-2), "EventClass": "AppExit", "Description": "boom"}])
+    assert answer == {"Accepted": 1, "Dropped": []}
 
     report = tmp_path / "errors.csv"
     assert "1 event(s)" in az("tenant", "download-error-report", "--destination", str(report))[1]

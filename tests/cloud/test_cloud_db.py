@@ -1,11 +1,13 @@
 """Storage: alembic migrations up and down on SQLite and PostgreSQL, schema equals the declarations, several
 processes on one database, and a killed service loses no committed data."""
+import http.client
 import json
 import multiprocessing as mp
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -16,6 +18,8 @@ from sqlalchemy import inspect
 from mt3620.cloud import db, migrate
 from mt3620.cloud.device_client import DeviceKeys
 from mt3620.cloud.store import ServiceError, Store
+
+from cloud_helpers import Clock
 
 TABLES = {t.name for t in db.metadata.sorted_tables}
 
@@ -65,7 +69,8 @@ def queue_tenant(url):
 
 
 def _race(url, tmp_path):
-    store = Store(url)
+    clock = Clock()
+    store = Store(url, now=clock)
     store.initialise()
     user, _ = store.create_user("racer")
     tenant = store.create_tenant(user, "Race")
@@ -85,7 +90,7 @@ def _race(url, tmp_path):
         assert outcomes.count("ok") == 1 and outcomes.count("DeviceAlreadyClaimed") == 2, outcomes
     assert len(store.list_devices(tenant["Id"])) == len(ids)
     # A nonce is consumed once even when two stores race for it.
-    other = Store(url)
+    other = Store(url, now=clock)
     keys = DeviceKeys()
     store.claim_device(tenant["Id"], {"DeviceId": keys.device_id})
     from mt3620 import attestation as ae
@@ -110,8 +115,10 @@ def test_processes_share_postgresql(pg_clean, tmp_path):
 
 
 def _serve(data, extra=()):
+    """`mt3620 cloud serve` as its own process, its clock started where the tests' service clock is."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-m", "mt3620", "cloud", "serve", "--data", str(data), *extra],
+    proc = subprocess.Popen([sys.executable, "-m", "mt3620", "cloud", "serve", "--data", str(data),
+                             "--clock", Clock().iso(), *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     lines = []
     deadline = time.monotonic() + 60
@@ -126,17 +133,22 @@ def _serve(data, extra=()):
     return proc, mgmt, lines
 
 
+# What a request cut by the kill may raise: a refused or reset connection (OSError), a status line or body cut
+# short (http.client.HTTPException: BadStatusLine, IncompleteRead), or a truncated JSON body (ValueError).
+REQUEST_CUT = (OSError, http.client.HTTPException, ValueError)
+
+
 def test_serve_prints_where_it_listens_and_survives_kill(tmp_path):
     data = tmp_path / "data"
-    import threading
-    stop, writers = threading.Event(), []
+    stop, enough, writers = threading.Event(), threading.Event(), []
+    committed, crashed = [], []
     proc, mgmt, lines = _serve(data)
     try:
         assert mgmt.startswith("http://127.0.0.1:")
+        assert any("test clock" in line for line in lines)
         with urllib.request.urlopen(mgmt + "/openapi.json", timeout=10) as r:
             assert json.loads(r.read())["openapi"].startswith("3.")
         token = (data / "admin.token").read_text().strip()
-        committed = []
 
         def post(path, body):
             req = urllib.request.Request(mgmt + path, data=json.dumps(body).encode(), method="POST",
@@ -145,20 +157,24 @@ def test_serve_prints_where_it_listens_and_survives_kill(tmp_path):
             with urllib.request.urlopen(req, timeout=10) as r:
                 return json.loads(r.read())
         tenant = post("/v2/tenants", {"Name": "Kill"})
+
         def writer(n):
-            for i in range(2000):        # bounded; stops at the first failed request (the kill)
-                if stop.is_set():
-                    return
-                try:
-                    committed.append(post(f"/v2/tenants/{tenant['Id']}/products", {"Name": f"w{n}-{i}"})["Id"])
-                except OSError:
-                    return
+            try:
+                for i in range(2000):        # bounded; stops at the first request the kill cuts
+                    if stop.is_set():
+                        return
+                    try:
+                        committed.append(post(f"/v2/tenants/{tenant['Id']}/products", {"Name": f"w{n}-{i}"})["Id"])
+                    except REQUEST_CUT:
+                        return               # unanswered: not counted as committed
+                    if len(committed) >= 40:
+                        enough.set()
+            except BaseException as exc:     # anything else fails the test below instead of dying unseen
+                crashed.append(exc)
         writers += [threading.Thread(target=writer, args=(n,)) for n in range(4)]
         for w in writers:
             w.start()
-        deadline = time.monotonic() + 30
-        while len(committed) < 40 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert enough.wait(timeout=30), f"only {len(committed)} writes answered in 30 s"
     finally:
         proc.send_signal(signal.SIGKILL)     # mid-request: no shutdown, no flush
         proc.wait(timeout=30)
@@ -167,6 +183,8 @@ def test_serve_prints_where_it_listens_and_survives_kill(tmp_path):
             w.join(timeout=30)
         proc.stdout.close()
         proc.stderr.close()
+    assert not crashed, crashed
+    assert not any(w.is_alive() for w in writers)
     proc, mgmt, _ = _serve(data)
     try:
         req = urllib.request.Request(mgmt + f"/v2/tenants/{tenant['Id']}/products",
@@ -185,8 +203,9 @@ def test_two_services_on_one_postgresql(pg_clean, tmp_path):
     and checks for updates with the other; the OS feed and deployments are shared."""
     from mt3620.cloud.server import Service
     from cloud_helpers import Mgmt, make_package, upload, claim, device
-    a = Service(tmp_path / "a", url=pg_clean).start()
-    b = Service(tmp_path / "b", url=pg_clean).start()
+    clock = Clock()
+    a = Service(tmp_path / "a", url=pg_clean, now=clock).start()
+    b = Service(tmp_path / "b", url=pg_clean, now=clock).start()
     try:
         token = a.admin_token or b.admin_token
         ma, mb = Mgmt(a.mgmt_url, token), Mgmt(b.mgmt_url, token)

@@ -1,7 +1,9 @@
-"""Device endpoints fed random JSON (hypothesis) over real TLS: always a 2xx/4xx JSON answer, never a 5xx."""
+"""Device endpoints fed random JSON (hypothesis) over real TLS: always a 2xx/4xx JSON answer, never a 5xx, and
+every answer matches the device API's published OpenAPI description (/device/v1/openapi.json)."""
 import base64
 import json
 
+import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -27,14 +29,67 @@ def attested_client(service, admin, tenant, root_pem):
     return dev
 
 
+def _json_schema(node):
+    """OpenAPI 3.0 schema -> JSON Schema: `nullable: true` becomes a null alternative."""
+    if isinstance(node, list):
+        return [_json_schema(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _json_schema(v) for k, v in node.items() if k != "nullable"}
+    if node.get("nullable"):
+        out = {"anyOf": [out, {"type": "null"}]}
+    return out
+
+
+@pytest.fixture
+def conforms(attested_client):
+    """check(method, path, status, answer): the answer matches what /device/v1/openapi.json documents."""
+    doc = attested_client._request("GET", "/device/v1/openapi.json")
+    schemas = _json_schema(doc["components"]["schemas"])
+
+    def check(method, path, status, answer):
+        responses = doc["paths"][path][method.lower()]["responses"]
+        assert str(status) in responses, (path, status, answer)
+        ref = responses[str(status)]["content"]["application/json"]["schema"]["$ref"]
+        jsonschema.validate(answer, {"$ref": ref, "components": {"schemas": schemas}})
+    return check
+
+
+def test_device_api_description_is_published(attested_client):
+    doc = attested_client._request("GET", "/device/v1/openapi.json")
+    schemathesis = pytest.importorskip("schemathesis", reason="schemathesis not installed (test extra)")
+    operations = [op.ok().label for op in schemathesis.openapi.from_dict(doc).get_all_operations()]
+    assert "POST /device/v1/errorreports" in operations and len(operations) == 6
+    result = doc["components"]["schemas"]["ErrorReportResult"]
+    assert result["required"] == ["Accepted", "Dropped"]
+
+
 @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
 @given(body=BODIES, path=st.sampled_from(["/device/v1/updates/check", "/device/v1/errorreports",
                                           "/device/v1/attestation", "/device/v1/attestation/nonce"]))
-def test_random_bodies_never_crash_the_service(attested_client, body, path):
+def test_random_bodies_never_crash_the_service(attested_client, conforms, body, path):
     try:
-        attested_client._request("POST", path, body, attested_client.client_chain_pem)
+        answer = attested_client._request("POST", path, body, attested_client.client_chain_pem)
     except DeviceApiError as exc:
         assert 400 <= exc.status < 500, (path, json.dumps(body)[:200], exc.body)
+        conforms("POST", path, exc.status, exc.body)
+    else:
+        conforms("POST", path, 200, answer)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(offsets=st.lists(st.integers(min_value=-20 * 24 * 60, max_value=20 * 24 * 60), max_size=8))
+def test_uploaded_events_are_kept_or_dropped_by_their_time(attested_client, conforms, clock, offsets):
+    """Events dated (in minutes from the service's time) within [-14 days, +5 minutes] are kept, the others are
+    dropped with their index and reason; a margin of one minute either side absorbs the time the request takes."""
+    offsets = [m for m in offsets if abs(m + 14 * 24 * 60) > 1 and abs(m - 5) > 1]
+    events = [{"EventTime": clock.iso(minutes=m), "Description": str(m)} for m in offsets]
+    answer = attested_client.upload_errors(events)
+    conforms("POST", "/device/v1/errorreports", 200, answer)
+    dropped = {d["Index"]: d["Reason"] for d in answer["Dropped"]}
+    expected = {i: ("event-time-too-old" if m < 0 else "event-time-in-future")
+                for i, m in enumerate(offsets) if not -14 * 24 * 60 <= m <= 5}
+    assert dropped == expected and answer["Accepted"] == len(offsets) - len(expected)
 
 
 B64 = st.binary(max_size=300).map(lambda b: base64.b64encode(b).decode())

@@ -1,5 +1,13 @@
-"""Device endpoints over mutual TLS, exercised with real TLS clients (curl and openssl s_client) on loopback."""
+"""Device endpoints over mutual TLS, exercised with real TLS clients (curl and openssl s_client) on loopback.
+
+Every date is relative to the service clock (`clock`). The service judges client certificate dates by that clock
+(OpenSSL checks only signatures), so expired and not-yet-valid certificates get an HTTP answer with their reason.
+curl and openssl judge the *server* certificate by the host's clock: openssl s_client is told the service's time
+(-attime); curl cannot be, so when the clock is moved away from the host's day (the run-tests guard) curl pins the
+server's public key instead of checking the certificate's chain and dates."""
+import base64
 import datetime as dt
+import hashlib
 import json
 import shutil
 import subprocess
@@ -15,7 +23,6 @@ from cloud_helpers import claim, device
 
 pytestmark = pytest.mark.skipif(not (shutil.which("curl") and shutil.which("openssl")),
                                 reason="curl and openssl are needed for the mutual TLS tests")
-UTC = dt.timezone.utc
 
 
 def key_pem(key) -> bytes:
@@ -37,9 +44,19 @@ def attested(service, admin, tenant, root_pem, tmp_path):
     return keys, out
 
 
+def server_trust(service, tmp_path, moved: bool) -> list[str]:
+    """How curl authenticates the service: the root CA, or (clock moved off the host's day, where curl would find
+    the certificate not yet valid) the server's pinned public key."""
+    if not moved:
+        return ["--cacert", str(tmp_path / "root.pem")]
+    spki = x509.load_pem_x509_certificate(service.tls_certificate_pem.encode()).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return ["--insecure", "--pinnedpubkey", "sha256//" + base64.b64encode(hashlib.sha256(spki).digest()).decode()]
+
+
 def curl(service, tmp_path, path, cert=None, key="client.key", body=None):
-    cmd = ["curl", "-sS", "--max-time", "20", "--cacert", str(tmp_path / "root.pem"), "-o", str(tmp_path / "out"),
-           "-w", "%{http_code}"]
+    cmd = ["curl", "-sS", "--max-time", "20", *server_trust(service, tmp_path, getattr(service.now, "moved", False)),
+           "-o", str(tmp_path / "out"), "-w", "%{http_code}"]
     if cert:
         cmd += ["--cert", str(tmp_path / cert), "--key", str(tmp_path / key)]
     if body is not None:
@@ -50,15 +67,22 @@ def curl(service, tmp_path, path, cert=None, key="client.key", body=None):
     return proc.returncode, proc.stdout.strip(), out
 
 
-def test_curl_with_issued_certificate(service, tmp_path, attested):
+def test_curl_with_issued_certificate(service, admin, tenant, tmp_path, attested, clock):
     keys, _ = attested
     rc, code, out = curl(service, tmp_path, "/device/v1/updates/check", "daa.pem",
                          body={"InstalledImages": [], "BootId": "1"})
     assert (rc, code) == (0, "200"), out
     assert json.loads(out)["DeviceId"] == keys.device_id
-    rc, code, out = curl(service, tmp_path, "/device/v1/errorreports", "daa.pem",
-                         body={"Events": [{"EventTime": "2026-01-01T00:00:00Z"}]})
-    assert code == "200"
+    events = [{"EventTime": clock.iso(days=-15), "Description": "before the 14-day retention"},
+              {"EventTime": clock.iso(minutes=-1), "Description": "kept"},
+              {"EventTime": clock.iso(days=30), "Description": "from the future"}]
+    rc, code, out = curl(service, tmp_path, "/device/v1/errorreports", "daa.pem", body={"Events": events})
+    answer = json.loads(out)
+    assert code == "200" and answer["Accepted"] == 1, answer
+    assert [(d["Index"], d["Reason"]) for d in answer["Dropped"]] == [(0, "event-time-too-old"),
+                                                                       (2, "event-time-in-future")]
+    kept = admin.ok("GET", f"/v2/tenants/{tenant['id']}/errorreports")["Items"]
+    assert [(e["DeviceId"], e["Description"]) for e in kept] == [(keys.device_id, "kept")]
 
 
 def test_no_certificate_is_refused(service, tmp_path, attested):
@@ -71,11 +95,12 @@ def test_wrong_role_is_refused(service, tmp_path, attested):
     assert code == "403" and json.loads(out)["Code"] == "wrong-certificate-role"
 
 
-def test_openssl_s_client(service, tmp_path, attested):
+def test_openssl_s_client(service, tmp_path, attested, clock):
     keys, _ = attested
     host, port = service.device_url[len("https://"):].rsplit(":", 1)
     request = f"GET /device/v1/whoami HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
     proc = subprocess.run(["openssl", "s_client", "-connect", f"{host}:{port}", "-CAfile", str(tmp_path / "root.pem"),
+                           "-attime", str(int(clock().timestamp())),     # judge the server certificate at service time
                            "-cert", str(tmp_path / "leaf.pem"), "-cert_chain", str(tmp_path / "chain.pem"),
                            "-key", str(tmp_path / "client.key"), "-verify_return_error", "-quiet"],
                           input=request, capture_output=True, text=True, timeout=60)
@@ -99,21 +124,25 @@ def _forge(tmp_path, name, issuer_cert, issuer_key, subject_key, not_before, not
     return cert
 
 
-def test_expired_certificate_is_refused(service, tmp_path, attested, tenant):
+@pytest.mark.parametrize("window, reason", [((-2, -1), "expired-certificate"),
+                                            ((1, 2), "certificate-not-yet-valid")])
+def test_certificate_outside_its_validity_is_refused(service, tmp_path, attested, tenant, clock, window, reason):
+    """Signed by the tenant's own CA, but dated (in days from the service's time) outside the service clock: the
+    handshake passes (OpenSSL checks signatures only) and the service answers with the reason."""
     keys, out = attested
     ca, ca_key_pem = service.store.tenant_cas_cached(tenant["id"])[0]
     ca_key = serialization.load_pem_private_key(ca_key_pem.encode(), None)
-    now = dt.datetime.now(UTC)
-    cert = _forge(tmp_path, "expired", ca.cert, ca_key, keys.client, now - dt.timedelta(days=2),
-                  now - dt.timedelta(days=1), keys.device_id, tenant["id"])
-    (tmp_path / "expired.pem").write_text(pki.pem(cert) + out["CertificateChain"])
-    rc, code, body = curl(service, tmp_path, "/device/v1/updates/check", "expired.pem", body={})
-    assert rc != 0 and code == "000"      # the TLS handshake fails: no HTTP answer at all
+    now = clock()
+    cert = _forge(tmp_path, "dated", ca.cert, ca_key, keys.client, now + dt.timedelta(days=window[0]),
+                  now + dt.timedelta(days=window[1]), keys.device_id, tenant["id"])
+    (tmp_path / "dated.pem").write_text(pki.pem(cert) + out["CertificateChain"])
+    rc, code, body = curl(service, tmp_path, "/device/v1/updates/check", "dated.pem", body={})
+    assert code == "401" and json.loads(body)["Code"] == reason, body
 
 
-def test_self_signed_certificate_is_refused(service, tmp_path, attested, tenant):
+def test_self_signed_certificate_is_refused(service, tmp_path, attested, tenant, clock):
     keys, _ = attested
-    now = dt.datetime.now(UTC)
+    now = clock()
     cert = _forge(tmp_path, "self", None, keys.client, keys.client, now - dt.timedelta(hours=1),
                   now + dt.timedelta(hours=1), keys.device_id, tenant["id"])
     (tmp_path / "self.pem").write_text(pki.pem(cert))
@@ -121,12 +150,12 @@ def test_self_signed_certificate_is_refused(service, tmp_path, attested, tenant)
     assert rc != 0 and code == "000"
 
 
-def test_wrong_tenant_certificate_is_refused(service, admin, tmp_path, attested, tenant):
+def test_wrong_tenant_certificate_is_refused(service, admin, tmp_path, attested, tenant, clock):
     keys, _ = attested
     other = admin.ok("POST", "/v2/tenants", {"Name": "Other tenant"})
     ca, ca_key_pem = service.store.tenant_cas_cached(other["Id"])[0]
     ca_key = serialization.load_pem_private_key(ca_key_pem.encode(), None)
-    now = dt.datetime.now(UTC)
+    now = clock()
     chain = pki.pem(ca.cert) + pki.pem(service.store.intermediate_certificate())
     for tenant_named in (other["Id"], tenant["id"]):   # signed by the other tenant's CA, whatever it claims
         cert = _forge(tmp_path, "wt", ca.cert, ca_key, keys.client, now - dt.timedelta(hours=1),
@@ -136,12 +165,12 @@ def test_wrong_tenant_certificate_is_refused(service, admin, tmp_path, attested,
         assert code == "401" and json.loads(body)["Code"] == "wrong-tenant", body
 
 
-def test_certificate_of_unclaimed_device_is_refused(service, tmp_path, attested, tenant):
+def test_certificate_of_unclaimed_device_is_refused(service, tmp_path, attested, tenant, clock):
     from mt3620.cloud.device_client import DeviceKeys
     keys, out = attested
     ca, ca_key_pem = service.store.tenant_cas_cached(tenant["id"])[0]
     ca_key = serialization.load_pem_private_key(ca_key_pem.encode(), None)
-    now = dt.datetime.now(UTC)
+    now = clock()
     stranger = DeviceKeys()
     cert = _forge(tmp_path, "s", ca.cert, ca_key, keys.client, now - dt.timedelta(hours=1),
                   now + dt.timedelta(hours=1), stranger.device_id, tenant["id"])

@@ -71,10 +71,26 @@ def test_device_certificate_roundtrip_and_checks(chain):
     with pytest.raises(pki.PkiError) as e:
         pki.check_device_chain(cert, [g1], T0 + dt.timedelta(hours=25))
     assert e.value.reason == "expired-certificate"
+    with pytest.raises(pki.PkiError) as e:                  # backdated by 5 minutes for clock skew, not more
+        pki.check_device_chain(cert, [g1], T0 - pki.BACKDATE - dt.timedelta(seconds=1))
+    assert e.value.reason == "certificate-not-yet-valid"
+    assert pki.check_device_chain(cert, [g1], T0 - pki.BACKDATE).thumbprint == g1.thumbprint
     other, g_other = _gen(inter, "tenant-b", T0, 1)
     with pytest.raises(pki.PkiError) as e:
         pki.check_device_chain(cert, [g_other], T0 + dt.timedelta(hours=1))
     assert e.value.reason == "wrong-tenant"
+
+
+def test_lapsed_tenant_ca_is_replaced_by_one_that_signs_at_once(chain):
+    """No generation valid any more (service off, or its clock moved, past the renewal window): the new one must
+    sign at once, not 45 days later, or the tenant's devices get no certificates meanwhile."""
+    root, inter, ca1, active1 = chain
+    g1 = pki.TenantCa("tenant-a", ca1.cert, active1)
+    later = g1.not_after + dt.timedelta(days=400)
+    assert pki.signing_ca([g1], later) is None and pki.needs_renewal([g1], later)
+    made, active = pki.make_tenant_ca(inter, "tenant-a", later, 2, sign_at_once=True)
+    g2 = pki.TenantCa("tenant-a", made.cert, active)
+    assert pki.signing_ca([g1, g2], later).thumbprint == g2.thumbprint
 
 
 def test_not_a_device_certificate(chain):
@@ -94,7 +110,8 @@ def test_p7b_roundtrip(chain):
 
 @pytest.mark.skipif(not shutil.which("openssl"), reason="openssl not installed")
 def test_openssl_verifies_device_chain(tmp_path):
-    now = dt.datetime.now(UTC)
+    now = T0
+    at = ["-attime", str(int((T0 + dt.timedelta(hours=1)).timestamp()))]    # openssl judges dates at T0 + 1 h
     root = pki.make_root(now)
     inter = pki.make_intermediate(root, now)
     ca, _ = pki.make_tenant_ca(inter, "t", now, 1)
@@ -102,13 +119,17 @@ def test_openssl_verifies_device_chain(tmp_path):
     (tmp_path / "root.pem").write_text(pki.pem(root.cert))
     (tmp_path / "untrusted.pem").write_text(pki.pem(ca.cert) + pki.pem(inter.cert))
     (tmp_path / "leaf.pem").write_text(pki.pem(cert))
-    out = subprocess.run(["openssl", "verify", "-purpose", "sslclient", "-CAfile", tmp_path / "root.pem",
+    out = subprocess.run(["openssl", "verify", *at, "-purpose", "sslclient", "-CAfile", tmp_path / "root.pem",
                           "-untrusted", tmp_path / "untrusted.pem", tmp_path / "leaf.pem"],
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stdout + out.stderr
+    late = subprocess.run(["openssl", "verify", "-attime", str(int((T0 + dt.timedelta(hours=25)).timestamp())),
+                           "-CAfile", tmp_path / "root.pem", "-untrusted", tmp_path / "untrusted.pem",
+                           tmp_path / "leaf.pem"], capture_output=True, text=True, timeout=30)
+    assert late.returncode != 0 and "expired" in late.stdout + late.stderr     # the 24 h device certificate
     # Without the tenant CA the chain is incomplete.
     (tmp_path / "untrusted.pem").write_text(pki.pem(inter.cert))
-    out = subprocess.run(["openssl", "verify", "-CAfile", tmp_path / "root.pem", "-untrusted",
+    out = subprocess.run(["openssl", "verify", *at, "-CAfile", tmp_path / "root.pem", "-untrusted",
                           tmp_path / "untrusted.pem", tmp_path / "leaf.pem"], capture_output=True, text=True,
                          timeout=30)
     assert out.returncode != 0

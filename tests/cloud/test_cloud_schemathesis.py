@@ -13,10 +13,12 @@ from hypothesis import HealthCheck, settings
 
 from mt3620.cloud.server import Service
 
+from cloud_helpers import Clock
+
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    svc = Service(tmp_path_factory.mktemp("st") / "data").start()
+    svc = Service(tmp_path_factory.mktemp("st") / "data", now=Clock()).start()
     token = svc.admin_token
     req = urllib.request.Request(svc.mgmt_url + "/v2/tenants", data=json.dumps({"Name": "Fuzz"}).encode(),
                                  method="POST", headers={"Authorization": f"Bearer {token}",

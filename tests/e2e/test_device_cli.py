@@ -25,7 +25,7 @@ def mt3620(*args: str) -> subprocess.CompletedProcess:
                           cwd=REPO)
 
 
-def test_claim_deploy_and_run_an_emulated_device_from_the_command_line(service, tmp_path, firmware):
+def test_claim_deploy_and_run_an_emulated_device_from_the_command_line(service, tmp_path, firmware, clock):
     ident = mt3620("device", "id", "--seed", "cli-device")
     assert ident.returncode == 0, ident.stderr
     fields = dict(line.split(":", 1) for line in ident.stdout.strip().splitlines())
@@ -49,8 +49,9 @@ def test_claim_deploy_and_run_an_emulated_device_from_the_command_line(service, 
     sdk_key.write_bytes(SdkTestSigner().public_key.public_bytes(serialization.Encoding.PEM,
                                                                 serialization.PublicFormat.SubjectPublicKeyInfo))
 
+    # The device's calendar clock starts where the service's is (test-only --clock): both judge certificates by it.
     run = mt3620("device", "run", "--seed", "cli-device", "--device-url", service.device_url, "--root-ca", str(root),
-                 "--trusted-key", str(sdk_key), "--until", "hello: done", "--for", "2s")
+                 "--trusted-key", str(sdk_key), "--until", "hello: done", "--for", "2s", "--clock", clock.iso())
     assert run.returncode == 0, (run.stdout, run.stderr)
     assert "attestation passed" in run.stdout
     assert f"installed hello (image {image}) on io0" in run.stdout
@@ -58,5 +59,5 @@ def test_claim_deploy_and_run_an_emulated_device_from_the_command_line(service, 
 
     # Another seed is another device: never claimed, so the service refuses it with its reason.
     stranger = mt3620("device", "run", "--seed", "someone-else", "--device-url", service.device_url,
-                      "--root-ca", str(root), "--for", "1s")
+                      "--root-ca", str(root), "--for", "1s", "--clock", clock.iso())
     assert stranger.returncode == 2 and "unknown-device" in stranger.stderr and "Traceback" not in stranger.stderr

@@ -20,7 +20,7 @@ from mt3620.sphere_os.agent import OsAgent  # noqa: E402
 from e2e_helpers import Admin, package as _package  # noqa: E402
 
 
-def test_device_attests_receives_a_deployment_and_runs_it(service, tmp_path, firmware):
+def test_device_attests_receives_a_deployment_and_runs_it(service, tmp_path, firmware, clock):
     admin = Admin(service.mgmt_url, service.admin_token)
     with urllib.request.urlopen(service.mgmt_url + "/rootca.pem", timeout=10) as r:
         root = r.read().decode()
@@ -31,7 +31,7 @@ def test_device_attests_receives_a_deployment_and_runs_it(service, tmp_path, fir
 
     machine = Machine(device_seed=b"e2e-device-1")
     trusted = Keystore([TrustedKey(SdkTestSigner().public_key, {SdkTestSigner().thumbprint}, "sdk-test")])
-    agent = OsAgent(machine, service.device_url, root, keystore=trusted)
+    agent = OsAgent(machine, service.device_url, root, keystore=trusted, now=clock)   # the device's calendar time
     admin.call("POST", f"/v2/tenants/{tenant}/devices/claim",
                {"DeviceId": agent.device_id, "AttestationPublicKey": agent.keys.attestation_public_hex,
                 "DeviceGroupId": field_test})
