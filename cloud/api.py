@@ -658,7 +658,8 @@ DEVICE_SCHEMAS = {
                         "NextCheckSeconds": INT},
                        ["DeviceId", "TargetImages", "Os", "Reasons", "NextCheckSeconds"]),
     "ErrorReportUpload": obj({"Events": {"type": "array", "maxItems": 1000, "items": obj(
-        {"EventTime": S(description="ISO 8601; UTC when it carries no offset"), "EventCategory": S(), "EventClass": S(), "EventType": S(),
+        {"EventTime": S(description="ISO 8601; UTC when it carries no offset"), "EventCategory": S(),
+         "EventClass": S(), "EventType": S(),
          "Description": S(), "EventCount": {"type": "integer", "minimum": 1}, "OsVersion": S(), "ComponentId": S(),
          "ImageId": S()}, ["EventTime"])}}, ["Events"]),
     "ErrorReportResult": obj({

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from mt3620 import attestation as ae
 
 from . import db, migrate, pki, reconcile, verifier
+from .clock import wall_clock
 from .db import (deployments, device_groups, device_image_states, devices, error_events, images, nonces,
                  operations, os_releases, products, role_assignments, service_secrets, svn_floors, tenant_cas,
                  tenants, users)
@@ -108,7 +109,7 @@ class Store:
                  image_inspector: Callable[[bytes], dict] | None = None) -> None:
         self.url = db.normalise_url(url)
         self.engine: Engine = db.make_engine(self.url)
-        self.now = now or (lambda: _dt.datetime.now(UTC))
+        self.now = now or wall_clock     # the service clock (docs/cloud.md, "Time")
         self.action_timeout = action_timeout
         self._inspect_image = image_inspector
         self._pki_lock = threading.Lock()

@@ -70,7 +70,7 @@ def claim(admin, tenant, group, agent):
 
 def test_evidence_lists_everything_the_device_booted_and_runs(service, world, firmware, tmp_path):
     admin, root, tenant, groups = world
-    agent = OsAgent(Machine(device_seed=b"e2e-measured"), service.device_url, root, keystore=SDK)
+    agent = OsAgent(Machine(device_seed=b"e2e-measured"), service.device_url, root, keystore=SDK, now=service.now)
     claim(admin, tenant, groups["Field Test"], agent)
     first = agent.attest()["AttestationResult"]
     boot = release().measurements()
@@ -106,7 +106,7 @@ def test_the_verifier_refuses_a_forged_kernel_that_glitches_booted(service, worl
     machine = Machine(device_seed=b"e2e-glitched", efuse_path=efuse,
                       glitches=("skip:boot.signature@6", "skip:boot.signature#2@6"))
     assert machine.booted and len(machine.pluton.glitches.fired) == 2
-    agent = OsAgent(machine, service.device_url, root, keystore=SDK)
+    agent = OsAgent(machine, service.device_url, root, keystore=SDK, now=service.now)
     claim(admin, tenant, groups["Field Test"], agent)
     with pytest.raises(DeviceApiError) as err:
         agent.attest()
@@ -118,7 +118,8 @@ def test_applications_cannot_be_downgraded_by_the_agent_or_the_service(service, 
     efuse = tmp_path / "svn.efuse.json"
     v1, v2 = (app_package(firmware, tmp_path, "hello", svn) for svn in (1, 2))
     image1, image2 = admin.upload(tenant, v1), admin.upload(tenant, v2)
-    agent = OsAgent(Machine(device_seed=b"e2e-svn", efuse_path=efuse), service.device_url, root, keystore=SDK)
+    agent = OsAgent(Machine(device_seed=b"e2e-svn", efuse_path=efuse), service.device_url, root, keystore=SDK,
+                    now=service.now)
     claim(admin, tenant, groups["Field Test"], agent)
     agent.attest()
     admin.call("POST", f"/v2/tenants/{tenant}/devicegroups/{groups['Field Test']}/deployments",
@@ -128,7 +129,8 @@ def test_applications_cannot_be_downgraded_by_the_agent_or_the_service(service, 
     # and after a power cycle, because Pluton's counter for the component is at 2.
     admin.call("POST", f"/v2/tenants/{tenant}/devicegroups/{groups['Field Test']}/deployments",
                {"DeployedImages": [image1]})
-    agent = OsAgent(Machine(device_seed=b"e2e-svn", efuse_path=efuse), service.device_url, root, keystore=SDK)
+    agent = OsAgent(Machine(device_seed=b"e2e-svn", efuse_path=efuse), service.device_url, root, keystore=SDK,
+                    now=service.now)
     agent.attest()
     result = agent.check_for_updates()
     assert result.installed == [] and [img for img, _ in result.failed] == [image1]
@@ -162,8 +164,9 @@ def test_the_cli_device_refuses_a_downgrade_across_runs(service, world, firmware
     for image, expected in ((image2, f"installed hello (image {image2}) on io0"), (image1, f"refused image {image1}")):
         admin.call("POST", f"/v2/tenants/{tenant}/devicegroups/{groups['Field Test']}/deployments",
                    {"DeployedImages": [image]})
-        run = subprocess.run([sys.executable, "-m", "mt3620", "device", "run", *common], capture_output=True,
-                             text=True, timeout=180, cwd=REPO)
+        run = subprocess.run([sys.executable, "-m", "mt3620", "device", "run", *common,
+                              "--clock", service.now.iso()],          # the device's calendar time: the service's
+                             capture_output=True, text=True, timeout=180, cwd=REPO)
         assert run.returncode == 0 and expected in run.stdout, (run.stdout, run.stderr)
     assert "svn-rollback" in run.stdout
 
@@ -184,7 +187,7 @@ def test_identity_is_signed_content_for_uploads_and_revocation(service, world, f
         op = admin.call("GET", f"/v2/tenants/{tenant}/operations/{op['Id']}")
     assert op["State"] == "Failed" and "other content" in json.dumps(op)
     # A device running the re-encoded copy is still running the revoked image.
-    agent = OsAgent(Machine(device_seed=b"e2e-reencoded"), service.device_url, root, keystore=SDK)
+    agent = OsAgent(Machine(device_seed=b"e2e-reencoded"), service.device_url, root, keystore=SDK, now=service.now)
     claim(admin, tenant, groups["Field Test"], agent)
     agent.install(re_encoded(package))
     assert agent.attest()["AttestationResult"]["Software"][-1]["Status"] == "trusted"
@@ -196,7 +199,7 @@ def test_identity_is_signed_content_for_uploads_and_revocation(service, world, f
 
 def test_unknown_applications_pass_only_on_development_devices(service, world, firmware, tmp_path):
     admin, root, tenant, groups = world
-    agent = OsAgent(Machine(device_seed=b"e2e-sideload"), service.device_url, root, keystore=SDK)
+    agent = OsAgent(Machine(device_seed=b"e2e-sideload"), service.device_url, root, keystore=SDK, now=service.now)
     claim(admin, tenant, groups["Field Test"], agent)
     agent.install(app_package(firmware, tmp_path, "sideloaded", svn=1))      # never uploaded to the service
     with pytest.raises(DeviceApiError) as err:
