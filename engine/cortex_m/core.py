@@ -25,7 +25,7 @@ from unicorn import arm_const as A
 from mt3620.engine.simulation.access import Access, BusError
 from mt3620.engine.simulation.bus import PAGE, AddressSpace
 from mt3620.engine.simulation.clock import VirtualClock, cycles_in, ps_for_cycles
-from mt3620.engine.simulation.peripheral import LoggingRegion
+from mt3620.engine.simulation.peripheral import LoggingRegion, Peripheral
 
 from .budget import BlockBudget
 from .dwt import Dwt
@@ -55,7 +55,7 @@ MRS_BASEPRI = re.compile(rb"\xef\xf3[\x11\x12][\x80-\x8f]")
 # within SPIN_MAX_GAP instructions of the last and with no MMIO write between, is a core waiting.
 # - For a register whose value only changes at events (a status flag: the same value each time), the core jumps
 #   to the next event instead of spinning.
-# - For a counter that changes with time alone (TIME_VARYING_OFFSETS of its model: GPT counters, SysTick's
+# - For a counter that changes with time alone (a register its model declares volatile: GPT counters, SysTick's
 #   current value), the core is busy-waiting on time: it jumps ahead by an eighth of how long it has already
 #   waited, at least WARP_MIN_PS and at most WARP_MAX_PS, never past the next event. The loop then sees the
 #   counter advance as if an interrupt had delayed it, so a wait ends at most 1/8 (and 250 us) late.
@@ -223,8 +223,8 @@ class CortexM4:
         known = cache.get(address)
         if known is None:
             m = self.view.find(address)
-            offsets = getattr(m.device, "TIME_VARYING_OFFSETS", ()) if m is not None else ()
-            known = cache[address] = bool(offsets) and (address - m.start + m.offset) & ~3 in offsets
+            known = cache[address] = (m is not None and isinstance(m.device, Peripheral)
+                                       and m.device.is_volatile(address - m.start + m.offset))
         return known
 
     def _mmio_write(self, uc, offset, size, value, base):

@@ -11,36 +11,36 @@ from __future__ import annotations
 from typing import Callable
 
 from mt3620.engine.simulation.clock import VirtualClock, cycles_in
-from mt3620.engine.simulation.peripheral import Field, Peripheral, Register
+from mt3620.engine.simulation.peripheral import (COLD, Field, Peripheral, Register, RegisterArray, RegisterView,
+                                                 ResetKind)
 
-CTRL_CYCCNTENA = 1 << 0
 NUM_COMPARATORS = 4
 
 
 class Dwt(Peripheral):
     SIZE = 0x1000
     REGISTERS = (
-        Register(0x000, "CTRL", reset=NUM_COMPARATORS << 28, write="_write_ctrl", fields=(
+        Register(0x000, "CTRL", write="_write_ctrl", fields=(
             Field("CYCCNTENA", 0), Field("POSTPRESET", 1, 4), Field("POSTINIT", 5, 4), Field("CYCTAP", 9),
             Field("SYNCTAP", 10, 2), Field("PCSAMPLENA", 12), Field("EXCTRCENA", 16), Field("CPIEVTENA", 17),
             Field("EXCEVTENA", 18), Field("SLEEPEVTENA", 19), Field("LSUEVTENA", 20), Field("FOLDEVTENA", 21),
             Field("CYCEVTENA", 22), Field("NUMCOMP", 28, 4, access="ro", reset=NUM_COMPARATORS))),
-        Register(0x004, "CYCCNT", read="_read_cyccnt", write="_write_cyccnt"),
+        # CYCCNT and the sampled PC change without events (volatile).
+        Register(0x004, "CYCCNT", read="_read_cyccnt", write="_write_cyccnt", volatile=True),
         Register(0x008, "CPICNT", access="ro"),
         Register(0x00C, "EXCCNT", access="ro"),
         Register(0x010, "SLEEPCNT", access="ro"),
         Register(0x014, "LSUCNT", access="ro"),
         Register(0x018, "FOLDCNT", access="ro"),
-        Register(0x01C, "PCSR", access="ro", read="_read_pcsr"),
-        *(r for n in range(NUM_COMPARATORS) for r in (
-            Register(0x020 + 16 * n, f"COMP{n}"),
-            Register(0x024 + 16 * n, f"MASK{n}", fields=(Field("MASK", 0, 5),)),
-            Register(0x028 + 16 * n, f"FUNCTION{n}", fields=(
+        Register(0x01C, "PCSR", access="ro", read="_read_pcsr", volatile=True),
+        RegisterArray("COMPARATOR", 0x020, count=NUM_COMPARATORS, stride=16, registers=(
+            Register(0x0, "COMP"),
+            Register(0x4, "MASK", fields=(Field("MASK", 0, 5),)),
+            Register(0x8, "FUNCTION", fields=(
                 Field("FUNCTION", 0, 4), Field("EMITRANGE", 5), Field("CYCMATCH", 7), Field("DATAVMATCH", 8),
                 Field("LNK1ENA", 9, access="ro"), Field("DATAVSIZE", 10, 2), Field("MATCHED", 24, access="rc"))))),
     )
-    TIME_VARYING_OFFSETS = frozenset({0x004, 0x01C})   # CYCCNT and the sampled PC change without events
-    STATE = ("_anchor_time", "_anchor_value", "_enabled")
+    STATE = ("_anchor_time", "_anchor_value")
 
     def __init__(self, name: str | None = None, clock: VirtualClock | None = None, *,
                  hz: Callable[[], int] = lambda: 26_000_000, pc: Callable[[], int] = lambda: 0, **attributes) -> None:
@@ -48,15 +48,14 @@ class Dwt(Peripheral):
         self._pc = pc
         super().__init__(name or "dwt", clock, **attributes)
 
-    def reset(self) -> None:
-        super().reset()
+    def reset(self, kind: ResetKind = COLD) -> None:
+        super().reset(kind)
         self._anchor_time = 0
         self._anchor_value = 0
-        self._enabled = False
 
-    def _count(self, hz: int | None = None) -> int:
+    def _count(self, hz: int | None = None, enabled: int | None = None) -> int:
         value = self._anchor_value
-        if self._enabled:
+        if self.regs.CTRL.CYCCNTENA if enabled is None else enabled:
             value += cycles_in(self.clock.now - self._anchor_time, hz or self._hz())
         return value & 0xFFFFFFFF
 
@@ -65,10 +64,9 @@ class Dwt(Peripheral):
         self._anchor_value = self._count(old_hz)
         self._anchor_time = self.clock.now
 
-    def _write_ctrl(self, value: int) -> None:
-        self._anchor_value = self._count()     # the count so far, under the previous enable state
+    def _write_ctrl(self, value: int, old: RegisterView) -> None:
+        self._anchor_value = self._count(enabled=old.CYCCNTENA)     # the count so far, under the previous enable
         self._anchor_time = self.clock.now
-        self._enabled = bool(value & CTRL_CYCCNTENA)
 
     def _read_cyccnt(self) -> int:
         return self._count()

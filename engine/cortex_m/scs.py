@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from mt3620.engine.simulation.access import Access, TEST_ACCESS
+from mt3620.engine.simulation.access import TEST_ACCESS, Access
 from mt3620.engine.simulation.clock import VirtualClock
-from mt3620.engine.simulation.peripheral import Field, Peripheral, Register
+from mt3620.engine.simulation.peripheral import (COLD, Field, Peripheral, Register, RegisterArray, ResetKind)
 
 from .nvic import BUSFAULT, EXTERNAL_BASE, MEMMANAGE, NMI, PENDSV, SVCALL, SYSTICK, USAGEFAULT, ExceptionState
 from .systick import SysTick
@@ -30,8 +30,6 @@ UFSR_UNDEFINSTR, UFSR_INVSTATE, UFSR_INVPC, UFSR_NOCP = 1 << 16, 1 << 17, 1 << 1
 UFSR_UNALIGNED, UFSR_DIVBYZERO = 1 << 24, 1 << 25
 HFSR_VECTTBL, HFSR_FORCED = 1 << 1, 1 << 30
 
-SHCSR_MEMFAULTENA, SHCSR_BUSFAULTENA, SHCSR_USGFAULTENA = 1 << 16, 1 << 17, 1 << 18
-
 # Cortex-M4 feature registers (Cortex-M4 TRM r0p1, table 4-1 / 7-1)
 ID_REGISTERS = {
     0xD40: ("ID_PFR0", 0x00000030), 0xD44: ("ID_PFR1", 0x00000200), 0xD48: ("ID_DFR0", 0x00100000),
@@ -42,23 +40,56 @@ ID_REGISTERS = {
 }
 
 
+# System handlers whose state SHCSR shows (ARMv7-M ARM B3.2.13), by exception number: (active field, pended field)
+SHCSR_FIELDS = {MEMMANAGE: ("MEMFAULTACT", "MEMFAULTPENDED"), BUSFAULT: ("BUSFAULTACT", "BUSFAULTPENDED"),
+                USAGEFAULT: ("USGFAULTACT", "USGFAULTPENDED"), SVCALL: ("SVCALLACT", "SVCALLPENDED"),
+                12: ("MONITORACT", None), PENDSV: ("PENDSVACT", None), SYSTICK: ("SYSTICKACT", None)}
+FAULT_ENABLES = {MEMMANAGE: "MEMFAULTENA", BUSFAULT: "BUSFAULTENA", USAGEFAULT: "USGFAULTENA"}
+NVIC_WORDS = 16                 # ISER..IABR: 16 words each (496 interrupts) in the ARMv7-M map
+IPR_WORDS = 124
+
+
+def _nvic_array(name: str, offset: int, read: str, write: str | None) -> RegisterArray:
+    return RegisterArray(name, offset, count=NVIC_WORDS, stride=4, registers=Register(0, name, read=read, write=write))
+
+
 class SystemControlSpace(Peripheral):
     SIZE = 0x1000
     REGISTERS = (
-        Register(0x004, "ICTR", access="ro", reset=3),
+        Register(0x004, "ICTR", fields=(Field("INTLINESNUM", 0, 4, access="ro", reset=3),)),
         Register(0x008, "ACTLR"),
+        # SysTick (0x010..0x01F) is its own block (systick.py); reads and writes there go to it.
+        _nvic_array("ISER", 0x100, "_read_enabled", "_write_iser"),
+        _nvic_array("ICER", 0x180, "_read_enabled", "_write_icer"),
+        _nvic_array("ISPR", 0x200, "_read_pending", "_write_ispr"),
+        _nvic_array("ICPR", 0x280, "_read_pending", "_write_icpr"),
+        _nvic_array("IABR", 0x300, "_read_active", None),
+        RegisterArray("IPR", 0x400, count=IPR_WORDS, stride=4, doc="one priority byte per interrupt",
+                      registers=Register(0, "IPR", read="_read_ipr", write="_write_ipr")),
         Register(0xD00, "CPUID", access="ro", reset=CPUID_CORTEX_M4),
-        Register(0xD04, "ICSR", read="_read_icsr", write="_write_icsr"),
+        Register(0xD04, "ICSR", read="_read_icsr", write="_write_icsr", fields=(
+            Field("VECTACTIVE", 0, 9, access="ro"), Field("RETTOBASE", 11, access="ro"),
+            Field("VECTPENDING", 12, 9, access="ro"), Field("ISRPENDING", 22, access="ro"),
+            Field("PENDSTCLR", 25, access="wo"), Field("PENDSTSET", 26), Field("PENDSVCLR", 27, access="wo"),
+            Field("PENDSVSET", 28), Field("NMIPENDSET", 31))),
         Register(0xD08, "VTOR", fields=(Field("TBLOFF", 7, 25),), write="_write_vtor"),
-        Register(0xD0C, "AIRCR", read="_read_aircr", write="_write_aircr"),
+        Register(0xD0C, "AIRCR", read="_read_aircr", write="_write_aircr", fields=(
+            Field("VECTRESET", 0, access="wo"), Field("VECTCLRACTIVE", 1, access="wo"),
+            Field("SYSRESETREQ", 2, access="wo"), Field("PRIGROUP", 8, 3), Field("ENDIANNESS", 15, access="ro"),
+            Field("VECTKEY", 16, 16, doc="0x05FA to write; reads 0xFA05"))),
         Register(0xD10, "SCR", fields=(Field("SLEEPONEXIT", 1), Field("SLEEPDEEP", 2), Field("SEVONPEND", 4))),
         Register(0xD14, "CCR", reset=0x200, fields=(
             Field("NONBASETHRDENA", 0), Field("USERSETMPEND", 1), Field("UNALIGN_TRP", 3),
             Field("DIV_0_TRP", 4), Field("BFHFNMIGN", 8), Field("STKALIGN", 9, reset=1))),
-        Register(0xD18, "SHPR1", read="_read_shpr1", write="_write_shpr1"),
-        Register(0xD1C, "SHPR2", read="_read_shpr2", write="_write_shpr2"),
-        Register(0xD20, "SHPR3", read="_read_shpr3", write="_write_shpr3"),
-        Register(0xD24, "SHCSR", read="_read_shcsr", write="_write_shcsr"),
+        RegisterArray("SHPR", 0xD18, count=3, stride=4, first=1, doc="one priority byte per system handler",
+                      registers=Register(0, "SHPR", read="_read_shpr", write="_write_shpr")),
+        Register(0xD24, "SHCSR", read="_read_shcsr", write="_write_shcsr", fields=(
+            Field("MEMFAULTACT", 0, access="ro"), Field("BUSFAULTACT", 1, access="ro"),
+            Field("USGFAULTACT", 3, access="ro"), Field("SVCALLACT", 7, access="ro"),
+            Field("MONITORACT", 8, access="ro"), Field("PENDSVACT", 10, access="ro"),
+            Field("SYSTICKACT", 11, access="ro"), Field("USGFAULTPENDED", 12), Field("MEMFAULTPENDED", 13),
+            Field("BUSFAULTPENDED", 14), Field("SVCALLPENDED", 15), Field("MEMFAULTENA", 16),
+            Field("BUSFAULTENA", 17), Field("USGFAULTENA", 18))),
         Register(0xD28, "CFSR", access="w1c"),
         Register(0xD2C, "HFSR", access="w1c"),
         Register(0xD30, "DFSR", access="w1c"),
@@ -77,8 +108,12 @@ class SystemControlSpace(Peripheral):
                                          Field("MON_PEND", 17), Field("MON_STEP", 18), Field("MON_REQ", 19),
                                          Field("TRCENA", 24))),
         Register(0xD88, "CPACR", fields=(Field("CP10", 20, 2), Field("CP11", 22, 2))),
+        # No MPU is modelled (MPU_TYPE = 0 regions): its registers read as zero and ignore writes.
         Register(0xD90, "MPU_TYPE", access="ro"),
-        Register(0xF00, "STIR", access="wo", write="_write_stir"),
+        *(Register(0xD94 + 4 * k, name, access="ro") for k, name in enumerate((
+            "MPU_CTRL", "MPU_RNR", "MPU_RBAR", "MPU_RASR", "MPU_RBAR_A1", "MPU_RASR_A1", "MPU_RBAR_A2",
+            "MPU_RASR_A2", "MPU_RBAR_A3", "MPU_RASR_A3"))),
+        Register(0xF00, "STIR", fields=(Field("INTID", 0, 9, access="wo"),), write="_write_stir"),
         Register(0xF34, "FPCCR", reset=0xC0000000, fields=(
             Field("LSPACT", 0), Field("USER", 1), Field("THREAD", 3), Field("HFRDY", 4), Field("MMRDY", 5),
             Field("BFRDY", 6), Field("MONRDY", 8), Field("LSPEN", 30, reset=1), Field("ASPEN", 31, reset=1))),
@@ -86,8 +121,6 @@ class SystemControlSpace(Peripheral):
         Register(0xF3C, "FPDSCR", fields=(Field("RMode", 22, 2), Field("FZ", 24), Field("DN", 25),
                                           Field("AHP", 26))),
     )
-    TIME_VARYING_OFFSETS = frozenset({0x018})  # SYST_CVR counts with virtual time, without events
-    NVIC_ARRAYS = {0x100: "ISER", 0x180: "ICER", 0x200: "ISPR", 0x280: "ICPR", 0x300: "IABR"}
 
     def __init__(self, name: str | None = None, clock: VirtualClock | None = None, *,
                  state: ExceptionState | None = None, hz: int = 26_000_000,
@@ -101,196 +134,168 @@ class SystemControlSpace(Peripheral):
         clock = clock or VirtualClock()
         self.systick = SysTick(f"{name or 'scs'}.systick", clock, hz=hz, pend=self._pend_systick)
         super().__init__(name or "scs", clock, **attributes)
-        ictr = self.state.num_irqs // 32 - 1
-        self.regs["ICTR"] = ictr
-        self.shcsr_enables = 0
 
-    def reset(self) -> None:
-        super().reset()
+    def reset(self, kind: ResetKind = COLD) -> None:
+        super().reset(kind)
         self.state.reset()
-        self.shcsr_enables = 0
-        if hasattr(self, "systick"):
-            self.systick.reset()
+        self.regs.ICTR.INTLINESNUM = self.state.num_irqs // 32 - 1
+        self.systick.reset(kind)
 
     def attach_clock(self, clock: VirtualClock) -> None:
         super().attach_clock(clock)
         self.systick.attach_clock(clock)
 
-    # ---- dispatch: SysTick and the NVIC arrays are not single registers ---------------------------------------
+    # ---- dispatch: SysTick is a block of its own inside the SCS ----------------------------------------------------
     def read(self, offset: int, size: int = 4, access: Access = TEST_ACCESS) -> int:
         if 0x010 <= offset < 0x020:
             return self.systick.read(offset - 0x010, size, access)
-        if 0x100 <= offset < 0x380:
-            return self._read_nvic_array(offset, size)
-        if 0x400 <= offset < 0x400 + self.state.num_irqs:
-            return self._read_bytes(offset, size, lambda i: self.state.get_priority(EXTERNAL_BASE + i - 0x400))
-        if 0xD90 < offset < 0xDC0:
-            return 0  # MPU not modelled (MPU_TYPE = 0): region registers read as zero
         return super().read(offset, size, access)
 
     def write(self, offset: int, size: int, value: int, access: Access = TEST_ACCESS) -> None:
         if 0x010 <= offset < 0x020:
             self.systick.write(offset - 0x010, size, value, access)
             return
-        if 0x100 <= offset < 0x380:
-            self._write_nvic_array(offset, size, value)
-            return
-        if 0x400 <= offset < 0x400 + self.state.num_irqs:
-            for k in range(size):
-                self.state.set_priority(EXTERNAL_BASE + offset - 0x400 + k, (value >> (8 * k)) & 0xFF)
-            self._on_change()
-            return
-        if 0xD90 < offset < 0xDC0:
-            return
         super().write(offset, size, value, access)
 
-    @staticmethod
-    def _read_bytes(offset: int, size: int, get: Callable[[int], int]) -> int:
-        return sum((get(offset + k) & 0xFF) << (8 * k) for k in range(size))
+    def is_volatile(self, offset: int) -> bool:
+        if 0x010 <= offset < 0x020:
+            return self.systick.is_volatile(offset - 0x010)
+        return super().is_volatile(offset)
 
-    def _nvic_word(self, kind: str, index: int) -> int:
+    # ---- NVIC: a bit per interrupt in ISER..IABR, a byte per interrupt in IPR ---------------------------------------
+    def _irq_word(self, index: int, member: Callable[[int], bool]) -> int:
+        first = index * 32
+        return sum(1 << bit for bit in range(min(32, self.state.num_irqs - first)) if member(first + bit))
+
+    def _read_enabled(self, index: int) -> int:
+        return self._irq_word(index, self.state.enabled.__contains__)
+
+    def _read_pending(self, index: int) -> int:
+        return self._irq_word(index, lambda irq: EXTERNAL_BASE + irq in self.state.pending)
+
+    def _read_active(self, index: int) -> int:
+        return self._irq_word(index, lambda irq: EXTERNAL_BASE + irq in self.state.active)
+
+    def _irqs_written(self, index: int, value: int, lanes: int) -> list[int]:
+        """The interrupts whose bit was written as 1 (only the bytes the access wrote)."""
+        value &= lanes
+        first = index * 32
+        return [first + bit for bit in range(min(32, self.state.num_irqs - first)) if value >> bit & 1]
+
+    def _write_iser(self, index: int, value: int, lanes: int) -> None:
+        self.state.enabled.update(self._irqs_written(index, value, lanes))
+        self._on_change()
+
+    def _write_icer(self, index: int, value: int, lanes: int) -> None:
+        self.state.enabled.difference_update(self._irqs_written(index, value, lanes))
+        self._on_change()
+
+    def _write_ispr(self, index: int, value: int, lanes: int) -> None:
+        self.state.pending.update(EXTERNAL_BASE + irq for irq in self._irqs_written(index, value, lanes))
+        self._on_change()
+
+    def _write_icpr(self, index: int, value: int, lanes: int) -> None:
         st = self.state
-        word = 0
-        for bit in range(32):
-            irq = index * 32 + bit
-            if irq >= st.num_irqs:
-                break
+        for irq in self._irqs_written(index, value, lanes):
             number = EXTERNAL_BASE + irq
-            on = {"ISER": irq in st.enabled, "ICER": irq in st.enabled, "ISPR": number in st.pending,
-                  "ICPR": number in st.pending, "IABR": number in st.active}[kind]
-            word |= on << bit
-        return word
+            st.pending.discard(number)
+            if st.line_level.get(irq) and number not in st.active:
+                st.pending.add(number)  # a level still asserted pends again at once
+        self._on_change()
 
-    def _read_nvic_array(self, offset: int, size: int) -> int:
-        base = offset & ~0x7F
-        index = (offset - base) // 4
-        if (offset - base) // 4 >= (self.state.num_irqs + 31) // 32:
-            return 0
-        word = self._nvic_word(self.NVIC_ARRAYS[base], index)
-        return (word >> ((offset & 3) * 8)) & ((1 << (8 * size)) - 1)
+    def _priority_word(self, first: int, count: int) -> int:
+        return sum((self.state.get_priority(first + k) & 0xFF) << (8 * k) for k in range(count))
 
-    def _write_nvic_array(self, offset: int, size: int, value: int) -> None:
-        base = offset & ~0x7F
-        kind = self.NVIC_ARRAYS[base]
-        value = (value << ((offset & 3) * 8)) & 0xFFFFFFFF
-        index = (offset - base) // 4
-        st = self.state
-        for bit in range(32):
-            if not value >> bit & 1:
-                continue
-            irq = index * 32 + bit
-            if irq >= st.num_irqs:
-                break
-            number = EXTERNAL_BASE + irq
-            if kind == "ISER":
-                st.enabled.add(irq)
-            elif kind == "ICER":
-                st.enabled.discard(irq)
-            elif kind == "ISPR":
-                st.pending.add(number)
-            elif kind == "ICPR":
-                st.pending.discard(number)
-                if st.line_level.get(irq) and number not in st.active:
-                    st.pending.add(number)  # a level still asserted pends again at once
+    def _read_ipr(self, index: int) -> int:
+        return self._priority_word(EXTERNAL_BASE + 4 * index, max(0, min(4, self.state.num_irqs - 4 * index)))
+
+    def _write_ipr(self, index: int, value: int, lanes: int) -> None:
+        for k in range(4):
+            irq = 4 * index + k
+            if lanes >> (8 * k) & 0xFF and irq < self.state.num_irqs:
+                self.state.set_priority(EXTERNAL_BASE + irq, (value >> (8 * k)) & 0xFF)
         self._on_change()
 
     # ---- SCB --------------------------------------------------------------------------------------------------
     def _read_icsr(self) -> int:
         st = self.state
-        value = 0
-        if NMI in st.pending:
-            value |= 1 << 31
-        if PENDSV in st.pending:
-            value |= 1 << 28
-        if SYSTICK in st.pending:
-            value |= 1 << 26
-        pending_ext = any(n >= EXTERNAL_BASE and st.is_enabled(n) for n in st.pending)
-        value |= pending_ext << 22
-        value |= (st.vectpending() & 0x1FF) << 12
-        value |= st.rettobase() << 11
-        value |= (st.active[-1] if st.active else 0) & 0x1FF
-        return value
+        icsr = self.regs.ICSR.detached()
+        icsr.NMIPENDSET = NMI in st.pending
+        icsr.PENDSVSET = PENDSV in st.pending
+        icsr.PENDSTSET = SYSTICK in st.pending
+        icsr.ISRPENDING = any(n >= EXTERNAL_BASE and st.is_enabled(n) for n in st.pending)
+        icsr.VECTPENDING = st.vectpending() & 0x1FF
+        icsr.RETTOBASE = st.rettobase()
+        icsr.VECTACTIVE = (st.active[-1] if st.active else 0) & 0x1FF
+        return icsr.value
 
     def _write_icsr(self, value: int) -> None:
-        st = self.state
-        if value & (1 << 31):
+        st, icsr = self.state, self.regs.ICSR
+        if icsr.NMIPENDSET:
             st.pending.add(NMI)
-        if value & (1 << 28):
+        if icsr.PENDSVSET:
             st.pending.add(PENDSV)
-        if value & (1 << 27):
+        if icsr.PENDSVCLR:
             st.pending.discard(PENDSV)
-        if value & (1 << 26):
+        if icsr.PENDSTSET:
             st.pending.add(SYSTICK)
-        if value & (1 << 25):
+        if icsr.PENDSTCLR:
             st.pending.discard(SYSTICK)
+        icsr.value = 0                          # the set/clear bits act once; reads show the live state
         self._on_change()
 
     def _write_vtor(self, value: int) -> None:
-        self._on_vtor_change(self.regs["VTOR"])
+        self._on_vtor_change(self.regs.VTOR.value)
 
     def _read_aircr(self) -> int:
-        return (AIRCR_VECTKEYSTAT << 16) | (self.state.prigroup << 8)
+        aircr = self.regs.AIRCR.detached()
+        aircr.VECTKEY = AIRCR_VECTKEYSTAT
+        aircr.PRIGROUP = self.state.prigroup
+        return aircr.value
 
     def _write_aircr(self, value: int) -> None:
-        if value >> 16 != AIRCR_VECTKEY:
-            return  # writes without the key are ignored (B3.2.6)
-        self.state.prigroup = (value >> 8) & 7
-        if value & (1 << 1):  # VECTCLRACTIVE
-            self.state.active.clear()
-        if value & (1 << 2):  # SYSRESETREQ
-            self._on_reset_request()
-        self._on_change()
+        aircr = self.regs.AIRCR
+        if aircr.VECTKEY == AIRCR_VECTKEY:      # writes without the key are ignored (B3.2.6)
+            self.state.prigroup = aircr.PRIGROUP
+            if aircr.VECTCLRACTIVE:
+                self.state.active.clear()
+            if aircr.SYSRESETREQ:
+                self._on_reset_request()
+            self._on_change()
+        aircr.value = 0                         # PRIGROUP lives in the exception state; the rest acts once
 
-    def _shpr_read(self, first: int) -> int:
-        return sum(self.state.get_priority(first + k) << (8 * k) for k in range(4))
+    def _read_shpr(self, index: int) -> int:
+        return self._priority_word(4 * (index + 1), 4)
 
-    def _shpr_write(self, first: int, value: int) -> None:
+    def _write_shpr(self, index: int, value: int, lanes: int) -> None:
         for k in range(4):
-            number = first + k
-            if number in (MEMMANAGE, BUSFAULT, USAGEFAULT, SVCALL, 12, PENDSV, SYSTICK):
+            number = 4 * (index + 1) + k
+            if lanes >> (8 * k) & 0xFF and number in (MEMMANAGE, BUSFAULT, USAGEFAULT, SVCALL, 12, PENDSV, SYSTICK):
                 self.state.set_priority(number, (value >> (8 * k)) & 0xFF)
         self._on_change()
 
-    def _read_shpr1(self) -> int:
-        return self._shpr_read(4)
-
-    def _write_shpr1(self, value: int) -> None:
-        self._shpr_write(4, value)
-
-    def _read_shpr2(self) -> int:
-        return self._shpr_read(8)
-
-    def _write_shpr2(self, value: int) -> None:
-        self._shpr_write(8, value)
-
-    def _read_shpr3(self) -> int:
-        return self._shpr_read(12)
-
-    def _write_shpr3(self, value: int) -> None:
-        self._shpr_write(12, value)
-
-    _SHCSR_ACTIVE = {MEMMANAGE: 0, BUSFAULT: 1, USAGEFAULT: 3, SVCALL: 7, 12: 8, PENDSV: 10, SYSTICK: 11}
-    _SHCSR_PENDED = {USAGEFAULT: 12, MEMMANAGE: 13, BUSFAULT: 14, SVCALL: 15}
-
     def _read_shcsr(self) -> int:
-        value = self.shcsr_enables
-        for number, bit in self._SHCSR_ACTIVE.items():
-            value |= (number in self.state.active) << bit
-        for number, bit in self._SHCSR_PENDED.items():
-            value |= (number in self.state.pending) << bit
-        return value
+        shcsr = self.regs.SHCSR.detached(self.regs.SHCSR.value)
+        for number, (active, pended) in SHCSR_FIELDS.items():
+            setattr(shcsr, active, number in self.state.active)
+            if pended:
+                setattr(shcsr, pended, number in self.state.pending)
+        return shcsr.value
 
-    def _write_shcsr(self, value: int) -> None:
-        self.shcsr_enables = value & (SHCSR_MEMFAULTENA | SHCSR_BUSFAULTENA | SHCSR_USGFAULTENA)
-        for number, bit in self._SHCSR_PENDED.items():
-            if value >> bit & 1:
+    def _write_shcsr(self, value: int, lanes: int) -> None:
+        shcsr = self.regs.SHCSR
+        for number, (_, pended) in SHCSR_FIELDS.items():
+            if pended is None or not lanes & 0xFF00:     # the PENDED bits are all in byte 1
+                continue
+            if getattr(shcsr, pended):
                 self.state.pending.add(number)
             else:
                 self.state.pending.discard(number)
+            setattr(shcsr, pended, 0)           # pended state lives in the exception state; enables stay stored
         self._on_change()
 
     def _write_stir(self, value: int) -> None:
-        irq = value & 0x1FF
+        irq = self.regs.STIR.INTID
         if irq < self.state.num_irqs:
             self.state.pending.add(EXTERNAL_BASE + irq)
             self._on_change()
@@ -301,14 +306,13 @@ class SystemControlSpace(Peripheral):
 
     # ---- used by the core -------------------------------------------------------------------------------------
     def fault_enabled(self, number: int) -> bool:
-        bit = {MEMMANAGE: SHCSR_MEMFAULTENA, BUSFAULT: SHCSR_BUSFAULTENA, USAGEFAULT: SHCSR_USGFAULTENA}[number]
-        return bool(self.shcsr_enables & bit)
+        return bool(getattr(self.regs.SHCSR, FAULT_ENABLES[number]))
 
     def record_fault(self, cfsr_bits: int = 0, hfsr_bits: int = 0, bfar: int | None = None,
                      mmfar: int | None = None) -> None:
-        self.regs["CFSR"] |= cfsr_bits
-        self.regs["HFSR"] |= hfsr_bits
+        self.regs.CFSR.value |= cfsr_bits
+        self.regs.HFSR.value |= hfsr_bits
         if bfar is not None:
-            self.regs["BFAR"] = bfar & 0xFFFFFFFF
+            self.regs.BFAR.value = bfar & 0xFFFFFFFF
         if mmfar is not None:
-            self.regs["MMFAR"] = mmfar & 0xFFFFFFFF
+            self.regs.MMFAR.value = mmfar & 0xFFFFFFFF

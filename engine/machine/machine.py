@@ -24,12 +24,14 @@ from mt3620.engine.repl import parser as repl
 from mt3620.engine.simulation.access import TEST_ACCESS
 from mt3620.engine.simulation.bus import AddressSpace, Memory
 from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock, format_ps
-from mt3620.engine.simulation.peripheral import LoggingRegion, Peripheral
+from mt3620.engine.simulation.links import LinkError
+from mt3620.engine.simulation.peripheral import LoggingRegion, Peripheral, ResetKind
+from mt3620.engine.simulation.protocols import IrqInputs, SerialOutput
 
 from . import secure_boot
 from .guards import guarded
 from .loader import LoadedImage, LoadError, load_elf
-from .models import DEFAULT_DEVICE_SEED, import_model, instantiate, make_pluton
+from .models import DEFAULT_DEVICE_SEED, bind_links, cpu_clock, import_model, instantiate, make_pluton
 
 log = logging.getLogger("mt3620.machine")
 
@@ -91,7 +93,7 @@ class Machine:
         self.between_windows: list[Callable[["Machine"], None]] = []  # debugger polling, test hooks
         self.a7_irq_levels: dict[int, bool] = {}
         self.faults: list[GuestFault] = []
-        self.shared_objects: dict[str, Any] = {}      # named objects models share (mailbox channels)
+        self.shared_objects: dict[str, Any] = {}      # named objects models share (mailbox channels), by name
         self._stop_requested = False
         self.boot_result = None
         self._build()
@@ -134,6 +136,7 @@ class Machine:
                         view.add_memory(reg.address, self.memories[entry.name], entry.name)
                 continue
             self._build_device(entry, regs)
+        self._link_models()
 
         for name, view in self.views.items():
             if name.startswith("io"):
@@ -145,7 +148,7 @@ class Machine:
                 self.uarts[tap.label] = tap
                 core.itm.add_tx_listener(lambda byte, tap=tap: self._uart_byte(tap, byte))
         self._wire_irqs()
-        self._wire_conventions()
+        self._link_core_clocks()
         self.board = self._attach_board()
 
     def _views_for(self, reg: repl.Registration) -> list[AddressSpace]:
@@ -175,6 +178,8 @@ class Machine:
             model = instantiate(cls, entry.name, self.clock, entry.attributes, base_address=regs[0].address,
                                 cpu=cpu, size=size, shared_objects=self.shared_objects,
                                 memory=lambda: self.views[memory_view], pluton=lambda: self.pluton)
+        except LinkError as exc:
+            raise MachineError(f"{_where(entry)}: {exc}") from None
         except (TypeError, ValueError) as exc:
             raise MachineError(f"{_where(entry)}: {entry.name}: {exc}") from None
         self.devices[entry.name] = model
@@ -185,7 +190,7 @@ class Machine:
                 view.add_device(reg.address, reg_size, guarded(model, reg.address), entry.name)
                 seen.add(view.name)
         self.device_cpus[entry.name] = seen
-        if hasattr(model, "add_tx_listener"):
+        if isinstance(model, SerialOutput):
             label = f"{cpu}.{entry.name}" if cpu else entry.name
             tap = UartTap(label, model)
             self.uarts[label] = tap
@@ -264,32 +269,44 @@ class Machine:
             # The A7 is not executed yet: its interrupt inputs are recorded for tests and the bridge.
             return lambda level, n=int(number): self.a7_irq_levels.__setitem__(n, level)
         target_model = self.devices.get(target)
-        if target_model is not None and hasattr(target_model, "irq_input"):
+        if isinstance(target_model, IrqInputs):
             return lambda level, m=target_model, n=number: m.irq_input(n, level)
         raise MachineError(f"{_where(entry)}: IRQ target {target}@{number} of {entry.name} is not an NVIC, GIC, "
                            f"CPU or a model with inputs")
 
-    def _wire_conventions(self) -> None:
-        """Links the .repl cannot express: core clocks from the clock block, shared mailbox channels."""
+    def _model_for(self, name: str) -> Peripheral:
+        """The model built for entry `name` (a link target)."""
+        model = self.devices.get(name)
+        if model is None or isinstance(model, LoggingRegion):
+            raise LinkError(f"{name} is not a modelled block")
+        return model
+
+    def _link_models(self) -> None:
+        """The typed links the platform gives (`hclk: io0_rgu`, `dma: [io0_dma, io1_dma]`), once every model exists."""
         for name, model in self.devices.items():
-            cpus = self.device_cpus.get(name, set())
-            cores = [self.cores[c] for c in cpus if c in self.cores]
-            if hasattr(model, "add_clock_listener") and len(cores) == 1:
-                core = cores[0]
-                model.add_clock_listener(core.set_hz)
-                hz = getattr(model, "hclk_hz", None)
-                if isinstance(hz, int):
-                    core.set_hz(hz)
-            names = list(getattr(model, "IRQS", ()))
-            if "reset" in names and len(cores) == 1:
-                line = model.irq[names.index("reset")]
-                if not line._sinks:
-                    line.connect(lambda level, core=cores[0]: level and core.request_reset())
+            entry = self.platform.entries[name]
+            try:
+                bind_links(model, entry, self._model_for)
+            except LinkError as exc:
+                raise MachineError(f"{_where(entry)}: {exc}") from None
+
+    def _link_core_clocks(self) -> None:
+        """Each IO core runs at the clock its CPU entry names (`hclk: io0_rgu`): the RGU's HCLK selection."""
+        for entry_name, core_name in self.cpu_names.items():
+            core = self.cores.get(core_name)
+            entry = self.platform.entries[entry_name]
+            try:
+                source = cpu_clock(entry, self._model_for)
+            except LinkError as exc:
+                raise MachineError(f"{_where(entry)}: {exc}") from None
+            if core is not None and source is not None:
+                source.add_clock_listener(core.set_hz)
+                core.set_hz(source.hz)
 
     def _attach_board(self):
         """The RDB board around the chip (LEDs and buttons on GPIO pads), when the GPIO blocks are there."""
-        from mt3620.peripherals.board.rdb import RdbBoard
-        blocks = [m for m in self.devices.values() if hasattr(m, "drive_input") and hasattr(m, "pins")]
+        from mt3620.peripherals.board.rdb import PadBlock, RdbBoard
+        blocks = [m for m in self.devices.values() if isinstance(m, PadBlock)]
         try:
             return RdbBoard(blocks)
         except ValueError as exc:
@@ -375,12 +392,11 @@ class Machine:
         self.pluton.release(slot)
 
     def _reset_core(self, core: CortexM4) -> None:
-        """SYSRESETREQ or watchdog: the core restarts from its reset vector; memories keep their contents;
-        the core's private blocks return to reset state, except state a block declares as surviving."""
+        """SYSRESETREQ or watchdog: the core restarts from its reset vector; memories keep their contents; the
+        core's private blocks receive a core reset (each model says what survives it)."""
         for name, model in self.devices.items():
             if self.device_cpus.get(name) == {core.name}:
-                warm = getattr(model, "core_reset", None)
-                warm() if callable(warm) else model.reset()
+                model.reset(ResetKind.CORE)
         core.reset()
 
     # ---- output -----------------------------------------------------------------------------------------------------

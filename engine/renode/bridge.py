@@ -42,10 +42,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from mt3620.engine.machine.models import DEFAULT_DEVICE_SEED, import_model, instantiate, make_pluton
+from mt3620.engine.machine.models import (DEFAULT_DEVICE_SEED, bind_links, cpu_clock, import_model, instantiate,
+                                          make_pluton)
 from mt3620.engine.repl import parser as repl
 from mt3620.engine.simulation.access import Access, BusError
 from mt3620.engine.simulation.clock import VirtualClock
+from mt3620.engine.simulation.links import LinkError
+from mt3620.engine.simulation.protocols import IrqInputs, SerialOutput
 
 log = logging.getLogger("mt3620.renode_bridge")
 
@@ -193,6 +196,7 @@ class BridgeModels:
         for entry in platform.entries.values():
             if entry.type == repl.PYTHON_PERIPHERAL:
                 self._build(entry)
+        self._link()
         for block in self.blocks.values():
             self._wire(block)
 
@@ -230,14 +234,37 @@ class BridgeModels:
             log.warning("%s: model %s could not be built: %s", entry.name, spec, exc)
             return
         self.blocks[entry.name] = BridgedBlock(entry, model, spec, int(size or 0x1000), cpu)
-        cpu_entry = next((r.cpu for r in regs if r.cpu), None)
-        if hasattr(model, "add_clock_listener") and cpu_entry is not None:
-            nvic = self.platform.entries[cpu_entry].attr("nvic") if cpu_entry in self.platform.entries else None
-            nvic_name = getattr(nvic, "name", None) or "-"
-            model.add_clock_listener(
-                lambda hz, c=cpu_entry, n=nvic_name: self._pending.append(f"CLK {c} {n} {int(hz)}"))
-        if hasattr(model, "add_tx_listener"):
+        if isinstance(model, SerialOutput):
             model.add_tx_listener(lambda byte, name=entry.name: self._uart_byte(name, byte))
+
+    def _model_for(self, name: str) -> Any:
+        block = self.blocks.get(name)
+        if block is None:
+            raise LinkError(f"{name} is not a bridged block" + (f" ({self.unavailable[name]})"
+                                                                 if name in self.unavailable else ""))
+        return block.model
+
+    def _link(self) -> None:
+        """The platform's typed links between models (as the embedded machine makes them), and the CPUs' clock
+        sources: a change of a core's HCLK goes to Renode as a CLK line."""
+        for name, block in list(self.blocks.items()):
+            try:
+                bind_links(block.model, block.entry, self._model_for)
+            except LinkError as exc:
+                self.unavailable[name] = str(exc)
+                log.warning("%s: not served: %s", name, exc)
+                del self.blocks[name]
+        for cpu in self.platform.cpus():
+            try:
+                source = cpu_clock(cpu, self._model_for)
+            except LinkError as exc:
+                log.warning("%s: clock not followed: %s", cpu.name, exc)
+                continue
+            if source is not None:
+                nvic = cpu.attr("nvic")
+                nvic_name = getattr(nvic, "name", None) or "-"
+                source.add_clock_listener(
+                    lambda hz, c=cpu.name, n=nvic_name: self._pending.append(f"CLK {c} {n} {int(hz)}"))
 
     def _wire(self, block: BridgedBlock) -> None:
         model = block.model
@@ -254,7 +281,7 @@ class BridgeModels:
                 log.warning("%s: no output %s", block.entry.name, src)
                 continue
             peer = self.blocks.get(conn.target)
-            if peer is not None and hasattr(peer.model, "irq_input"):
+            if peer is not None and isinstance(peer.model, IrqInputs):
                 # Model to model (GPIO pin -> EINT block): delivered inside the bridge, not through Renode.
                 outputs[src].connect(lambda level, m=peer.model, n=conn.target_input: m.irq_input(n, level))
                 if outputs[src].level:

@@ -1,84 +1,37 @@
-"""Base of every peripheral model: registers declared as data, side effects in named callbacks.
+"""Base of every peripheral model: registers, timers and links declared as data, side effects in named callbacks.
 
-A model subclasses `Peripheral`, declares `REGISTERS` (offset, name as in the manual, fields, reset value), the
-names of its IRQ outputs in `IRQS`, and the attributes that make up its state beyond register values in `STATE`.
-Reads and writes arrive as (offset, size, value, access); everything else (clock, IRQ wiring) is attached by
-whoever builds the machine: the embedded engine, the Renode bridge, or a unit test.
-
-Field access kinds:
-  rw   read/write            ro   read-only (writes ignored)       wo   write-only (reads as 0)
-  w1c  write 1 to clear      w1s  write 1 to set                   rc   cleared by a read
+A model subclasses `Peripheral` and declares, at the top of its class:
+  REGISTERS   `Register`s and `RegisterArray`s (mt3620.engine.simulation.registers): offset, name as in the
+              manual, fields, reset value, read/write callbacks by method name, `volatile`, `banks`, `survives`;
+  IRQS        the names of its output lines (`self.irq[i]` is an `IrqLine`);
+  STATE       the attributes that make up its state beyond register values;
+  BANKS       register bank names when an offset means different registers by mode (the UART's LCR banks);
+  timers      `Timer("_method")` attributes (mt3620.engine.simulation.timer);
+  links       `Link(Protocol)` / `Shared(type, factory)` attributes (mt3620.engine.simulation.links).
+Everything declared is checked when the class is defined. The logic reads and writes registers through
+`self.regs` (fields by name); reads and writes from the bus arrive as (offset, size, value, access). `snapshot()`
+and `restore()` cover registers, the active bank, STATE and pending timer events; `reset(kind)` returns registers
+to their reset values by reset kind (cold, warm, core) and cancels timers; models add what their state does.
+Clock, IRQ wiring and links are attached by whoever builds the machine: the embedded engine, the Renode bridge,
+or a unit test.
 """
 from __future__ import annotations
 
 import copy
 import logging
-from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Iterable
 
-from .access import Access, TEST_ACCESS
+from .access import TEST_ACCESS, Access
 from .clock import VirtualClock
+from .links import Link, LinkError, Shared, declared
+from .registers import (COLD, CORE, MASK32, WARM, Field, Layout, Register, RegisterArray, RegisterFile, RegisterView,
+                        ResetKind, compile_layout)
+from .timer import ModelTimer, Timer
+
+__all__ = ["Peripheral", "LoggingRegion", "IrqLine", "Field", "Register", "RegisterArray", "RegisterView", "ResetKind",
+           "COLD", "WARM", "CORE", "Timer", "Link", "Shared", "LinkError"]
 
 log = logging.getLogger("mt3620.peripheral")
-
-ACCESS_KINDS = {"rw", "ro", "wo", "w1c", "w1s", "rc"}
-
-
-@dataclass(frozen=True)
-class Field:
-    name: str
-    lsb: int
-    width: int = 1
-    access: str = "rw"
-    reset: int = 0
-    doc: str = ""
-
-    def __post_init__(self) -> None:
-        if self.access not in ACCESS_KINDS:
-            raise ValueError(f"field {self.name}: unknown access {self.access!r}")
-
-    @property
-    def mask(self) -> int:
-        return ((1 << self.width) - 1) << self.lsb
-
-    def get(self, value: int) -> int:
-        return (value >> self.lsb) & ((1 << self.width) - 1)
-
-
-@dataclass(frozen=True)
-class Register:
-    """One register. Without `fields` the whole register has access kind `access`.
-
-    `read`: name of a method `() -> int` that computes the value (for live counters, FIFOs).
-    `write`: name of a method `(value: int) -> None` called after the stored value was updated with `value`.
-    """
-    offset: int
-    name: str
-    reset: int = 0
-    access: str = "rw"
-    fields: tuple[Field, ...] = ()
-    read: str | None = None
-    write: str | None = None
-    doc: str = ""
-
-    def __post_init__(self) -> None:
-        if self.access not in ACCESS_KINDS:
-            raise ValueError(f"register {self.name}: unknown access {self.access!r}")
-        if self.fields:
-            reset = 0
-            for f in self.fields:
-                reset |= (f.reset << f.lsb) & f.mask
-            if self.reset == 0 and reset:
-                object.__setattr__(self, "reset", reset)
-
-    def masks(self) -> dict[str, int]:
-        """Bit masks by access kind; bits with no field are rw when there are no fields, else reserved (RAZ/WI)."""
-        out = {k: 0 for k in ACCESS_KINDS}
-        if not self.fields:
-            out[self.access] = 0xFFFFFFFF
-        for f in self.fields:
-            out[f.access] |= f.mask
-        return out
 
 
 class IrqLine:
@@ -113,77 +66,168 @@ class IrqLine:
         return f"IrqLine({self.name}={'1' if self.level else '0'})"
 
 
-class Peripheral:
-    """A memory-mapped block. Subclasses declare REGISTERS, IRQS, STATE, SIZE."""
+class _ModelType(type):
+    """Links given to the constructor (`Gpt(hclk=rgu)`) are made once the model is fully built."""
 
-    REGISTERS: ClassVar[tuple[Register, ...]] = ()
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        links = {name: kwargs.pop(name) for name in cls._links if name in kwargs}
+        obj = super().__call__(*args, **kwargs)
+        for name, target in links.items():
+            if target is not None:
+                obj.link(name, *(target if isinstance(target, (list, tuple)) else (target,)))
+        return obj
+
+
+class Peripheral(metaclass=_ModelType):
+    """A memory-mapped block (see the module docstring)."""
+
+    REGISTERS: ClassVar[tuple[Register | RegisterArray, ...]] = ()
     IRQS: ClassVar[tuple[str, ...]] = ()
     STATE: ClassVar[tuple[str, ...]] = ()
+    BANKS: ClassVar[tuple[str, ...]] = ()
     SIZE: ClassVar[int] = 0x1000
+
+    _layout: ClassVar[Layout]
+    _timers: ClassVar[dict[str, Timer]] = {}
+    _links: ClassVar[dict[str, Link]] = {}
+    _shared: ClassVar[dict[str, Shared]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._layout = compile_layout(cls, cls.REGISTERS, cls.BANKS, cls.SIZE)
+        cls._timers = declared(cls, Timer)
+        for timer in cls._timers.values():
+            timer.check(cls)
+        cls._links = declared(cls, Link)
+        for link in cls._links.values():
+            link.check(cls)
+        cls._shared = declared(cls, Shared)
 
     def __init__(self, name: str | None = None, clock: VirtualClock | None = None, **attributes: Any) -> None:
         self.name = name or type(self).__name__
         self.clock = clock or VirtualClock()
         self.attributes = attributes
         self.irq = [IrqLine(f"{self.name}.{n}") for n in self.IRQS]
-        self._by_offset: dict[int, Register] = {}
-        self._by_name: dict[str, Register] = {}
-        for reg in self.REGISTERS:
-            if reg.offset in self._by_offset:
-                raise ValueError(f"{type(self).__name__}: two registers at offset 0x{reg.offset:x}")
-            self._by_offset[reg.offset] = reg
-            self._by_name[reg.name] = reg
-        self._masks = {reg.offset: reg.masks() for reg in self.REGISTERS}
+        self.regs: RegisterFile
+        self.regs, self._bank_tables = self._layout.build(self)
+        self._bank = self._layout.banks[0]
+        self._slots: dict[int, RegisterView] = self._bank_tables[self._bank]
+        self._all_timers: list[tuple[str, ModelTimer | tuple[ModelTimer, ...]]] = []
+        for attr, timer in self._timers.items():
+            bound = timer.bind(self)
+            setattr(self, attr, bound)
+            self._all_timers.append((attr, bound))
         self._warned: set[int] = set()
-        self.regs: dict[str, int] = {}
         self.reset()
 
+    # ---- declarations (class level) ---------------------------------------------------------------------------
+    @classmethod
+    def offset(cls, name: str) -> int:
+        """Offset of a register by its flat name (`Gpt.offset("GPT0_CTRL")`, `M4Dma.offset("CH12_SRC")`)."""
+        try:
+            return cls._layout.offsets[name]
+        except KeyError:
+            raise KeyError(f"{cls.__name__} has no register {name!r}") from None
+
+    @classmethod
+    def register_map(cls) -> Iterable[Register]:
+        """Every register with its absolute offset, array elements expanded (flat names)."""
+        for slot in cls._layout.slots:
+            yield slot.decl if slot.decl.offset == slot.offset and slot.decl.name == slot.name else \
+                Register(slot.offset, slot.name, slot.decl.reset, slot.decl.access, slot.decl.fields,
+                         volatile=slot.decl.volatile, banks=slot.decl.banks)
+
     # ---- life cycle -------------------------------------------------------------------------------------------
-    def reset(self) -> None:
-        """Cold reset: every register to its declared reset value; subclasses reset their own state after super()."""
-        self.regs = {reg.name: reg.reset for reg in self.REGISTERS}
+    def reset(self, kind: ResetKind = COLD) -> None:
+        """Registers to their reset values (except those that survive `kind`), timers cancelled, lines low.
+        Subclasses reset their own state after super()."""
+        for view in self.regs._views.values():
+            if kind not in view._SURVIVES:
+                view.value = view._RESET
+        self.select_bank(self._layout.banks[0])
+        self._cancel_timers()
         for line in self.irq:
             line.set(False)
 
     def attach_clock(self, clock: VirtualClock) -> None:
         self.clock = clock
 
-    # ---- bus side -----------------------------------------------------------------------------------------------
+    def link(self, name: str, *targets: Any) -> None:
+        """Make link `name` to `targets` (see mt3620.engine.simulation.links)."""
+        decl = self._links.get(name)
+        if decl is None:
+            have = ", ".join(self._links) or "none"
+            raise LinkError(f"{type(self).__name__} has no link {name!r} (links: {have})")
+        decl.connect(self, targets)
+
+    def select_bank(self, bank: str) -> None:
+        """Make `bank` (one of BANKS) the registers the bus reaches."""
+        self._bank = bank
+        self._slots = self._bank_tables[bank]
+
+    @property
+    def bank(self) -> str:
+        return self._bank
+
+    def is_volatile(self, offset: int) -> bool:
+        """Whether the register at `offset` changes with time alone (in any bank)."""
+        return any(t.get(offset & ~3) is not None and t[offset & ~3]._VOLATILE for t in self._bank_tables.values())
+
+    # ---- bus side ---------------------------------------------------------------------------------------------
     def read(self, offset: int, size: int = 4, access: Access = TEST_ACCESS) -> int:
-        base = offset & ~3
-        reg = self._by_offset.get(base)
-        if reg is None:
+        view = self._slots.get(offset & ~3)
+        if view is None:
             self._unknown(offset, size, None)
             return 0
-        if reg.read:
-            value = getattr(self, reg.read)()
+        fn = view.on_read
+        if fn is not None:
+            value = fn()
         else:
-            masks = self._masks[base]
-            value = self.regs[reg.name] & ~(masks["wo"])
-            if masks["rc"]:
-                self.regs[reg.name] &= ~masks["rc"]
-        shift = (offset & 3) * 8
-        return (value >> shift) & ((1 << (8 * size)) - 1)
+            value = view.value & view._READABLE
+            if view._RC:
+                view.value &= ~view._RC
+        if size == 4 and not offset & 3:
+            return value & MASK32
+        return (value >> ((offset & 3) * 8)) & ((1 << (8 * size)) - 1)
 
     def write(self, offset: int, size: int, value: int, access: Access = TEST_ACCESS) -> None:
-        base = offset & ~3
-        reg = self._by_offset.get(base)
-        if reg is None:
+        view = self._slots.get(offset & ~3)
+        if view is None:
             self._unknown(offset, size, value)
             return
-        shift = (offset & 3) * 8
-        lane = ((1 << (8 * size)) - 1) << shift
-        value = (value << shift) & lane
-        old = self.regs[reg.name]
-        masks = self._masks[base]
-        writable = (masks["rw"] | masks["wo"]) & lane
+        if size == 4 and not offset & 3:
+            lane = MASK32
+            value &= MASK32
+        else:
+            shift = (offset & 3) * 8
+            lane = ((1 << (8 * size)) - 1) << shift
+            value = (value << shift) & lane
+        store = view.store
+        old = store.value
+        writable = view._WRITABLE & lane
         new = (old & ~writable) | (value & writable)
-        new &= ~(value & masks["w1c"])
-        new |= value & masks["w1s"]
-        self.regs[reg.name] = new & 0xFFFFFFFF
-        if reg.write:
-            # Partial writes hand the callback the merged register value.
-            getattr(self, reg.write)(((old & ~lane) | value) & 0xFFFFFFFF)
+        if view._W1C:
+            new &= ~(value & view._W1C)
+        if view._W1S:
+            new |= value & view._W1S
+        store.value = new & MASK32
+        fn = view.on_write
+        if fn is not None:
+            merged = ((old & ~lane) | value) & MASK32
+            if view._WRITE_EXTRA:
+                fn(merged, **self._write_extras(view, store, old, lane))
+            else:
+                fn(merged)
+
+    @staticmethod
+    def _write_extras(view: RegisterView, store: RegisterView, old: int, lane: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in view._WRITE_EXTRA:
+            if name == "old":
+                out[name] = store.detached(old)     # the register as it was, fields readable by name
+            else:
+                out[name] = lane & MASK32
+        return out
 
     def _unknown(self, offset: int, size: int, value: int | None) -> None:
         if offset not in self._warned:
@@ -192,34 +236,37 @@ class Peripheral:
             log.info("%s: %s of undefined offset 0x%x (size %d): reads as zero, writes ignored",
                      self.name, what, offset, size)
 
-    # ---- helpers for models -----------------------------------------------------------------------------------
-    def reg(self, name: str) -> int:
-        return self.regs[name]
-
-    def set_reg(self, name: str, value: int) -> None:
-        self.regs[name] = value & 0xFFFFFFFF
-
-    def field(self, reg_name: str, field_name: str) -> int:
-        reg = self._by_name[reg_name]
-        for f in reg.fields:
-            if f.name == field_name:
-                return f.get(self.regs[reg_name])
-        raise KeyError(f"{reg_name}.{field_name}")
-
     def update_irq(self) -> None:
         """Derive every IRQ line from state. Models with IRQs override this and call it after each change."""
 
-    def register_map(self) -> Iterable[Register]:
-        return self.REGISTERS
+    # ---- timers -----------------------------------------------------------------------------------------------
+    def _cancel_timers(self) -> None:
+        for _, bound in self._all_timers:
+            for timer in (bound if isinstance(bound, tuple) else (bound,)):
+                timer.cancel()
 
-    # ---- snapshots ---------------------------------------------------------------------------------------------
+    # ---- snapshots ------------------------------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
-        return {"regs": dict(self.regs), "state": {k: copy.deepcopy(getattr(self, k)) for k in self.STATE}}
+        timers = {attr: ([t.state() for t in bound] if isinstance(bound, tuple) else bound.state())
+                  for attr, bound in self._all_timers}
+        return {"regs": self.regs.as_dict(), "bank": self._bank,
+                "state": {k: copy.deepcopy(getattr(self, k)) for k in self.STATE}, "timers": timers}
 
     def restore(self, snap: dict[str, Any]) -> None:
-        self.regs = dict(snap["regs"])
+        self._cancel_timers()
+        self.regs.load(snap["regs"])
+        self.select_bank(snap.get("bank", self._layout.banks[0]))
         for k, v in snap["state"].items():
             setattr(self, k, copy.deepcopy(v))
+        for attr, bound in self._all_timers:
+            state = snap.get("timers", {}).get(attr)
+            if state is None:
+                continue
+            if isinstance(bound, tuple):
+                for timer, s in zip(bound, state):
+                    timer.restore(s)
+            else:
+                bound.restore(state)
         self.update_irq()
 
 

@@ -10,13 +10,23 @@ pull their pin to ground when pressed, with a pull-up on the board when released
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Protocol, runtime_checkable
 
 LEDS = {
     "LED1_R": 8, "LED1_G": 9, "LED1_B": 10,
     "LED2_R": 15, "LED2_G": 16, "LED2_B": 17,
 }
 BUTTONS = {"A": 12, "B": 13}
+
+
+@runtime_checkable
+class PadBlock(Protocol):
+    """What the board needs of a GPIO block: its pins, their output levels and an outside drive."""
+    pins: range
+
+    def output_level(self, pin: int) -> int | None: ...
+
+    def drive_input(self, pin: int, level: int | bool | None) -> None: ...
 
 
 class RdbBoard:

@@ -7,7 +7,8 @@ power control 0x100..0x120, TOP_AON_CM4_CKGEN0 0x1B0, HCLK_2M_CKGEN 0x1B4, CM4_P
 (src/nvic.c) selects the PLL by clearing bits[15:8] of 0x0C and setting 0x200. Only the HCLK selection has an
 effect here; the other registers are plain storage.
 
-The engine changes the core's speed through `add_clock_listener(fn(hz))`; `hclk_hz` is the current frequency.
+The RGU is its core's clock source (`ClockSource`: `hz`, `add_clock_listener(fn(hz))`): the platform links the
+core and the blocks that count its bus clock to it (`hclk: io0_rgu`).
 """
 from __future__ import annotations
 
@@ -15,43 +16,11 @@ import logging
 from typing import Any, Callable
 
 from mt3620.engine.simulation.clock import VirtualClock
-from mt3620.engine.simulation.peripheral import Field, Peripheral, Register
+from mt3620.engine.simulation.peripheral import COLD, Field, Peripheral, Register, ResetKind
 
 log = logging.getLogger("mt3620.rgu")
 
 HCLK_SOURCES = {0: 26_000_000, 1: 32_768, 2: 197_600_000}
-
-
-class ClockDomain:
-    """One IO core's HCLK as other blocks of that core see it (GPT4 counts at the bus clock).
-
-    Shared through the machine's `shared_objects` under "hclk_<cpu>" (emulator-defined key): whichever block is
-    built first creates it; the RGU drives it, others subscribe with `add_listener(fn(hz))`.
-    """
-
-    def __init__(self, hz: int = HCLK_SOURCES[0]) -> None:
-        self.hz = hz
-        self._listeners: list[Callable[[int], None]] = []
-
-    @classmethod
-    def for_attributes(cls, attributes: dict) -> "ClockDomain | None":
-        shared = attributes.get("shared_objects")
-        cpu = attributes.get("cpu")
-        if not isinstance(shared, dict) or not cpu:
-            return None
-        key = f"hclk_{cpu}"
-        if key not in shared:
-            shared[key] = cls()
-        return shared[key]
-
-    def add_listener(self, fn: Callable[[int], None]) -> None:
-        self._listeners.append(fn)
-
-    def set_hz(self, hz: int) -> None:
-        if hz != self.hz:
-            self.hz = hz
-            for fn in list(self._listeners):
-                fn(hz)
 
 
 class Rgu(Peripheral):
@@ -77,18 +46,18 @@ class Rgu(Peripheral):
         Register(0x1B8, "TOP_AON_CM4_PWRCTLCR", reset=1 << 6),
     )
 
-    STATE = ("source",)
+    STATE = ("source",)          # the HCLK source the listeners were told (HCLK_CK_SEL unless it was reserved)
 
     def __init__(self, name: str | None = None, clock: VirtualClock | None = None, **attributes: Any) -> None:
         self._listeners: list[Callable[[int], None]] = []
         self.source = 0
-        self.domain = ClockDomain.for_attributes(attributes)
         super().__init__(name or "rgu", clock, **attributes)
 
-    def reset(self) -> None:
-        old = getattr(self, "source", 0)
-        super().reset()
-        # Reset: the 26 MHz crystal (emulator-defined: the OS hands the IO core over on the crystal).
+    def reset(self, kind: ResetKind = COLD) -> None:
+        """Every kind of reset returns HCLK to the 26 MHz crystal (emulator-defined: the OS hands the IO core over
+        on the crystal, and a core reset restarts it there)."""
+        old = self.source
+        super().reset(kind)
         self.source = 0
         if old != self.source:
             self._notify()
@@ -99,8 +68,10 @@ class Rgu(Peripheral):
         if old != self.source:
             self._notify()
 
+    # ---- ClockSource ------------------------------------------------------------------------------------------
     @property
-    def hclk_hz(self) -> int:
+    def hz(self) -> int:
+        """The core's HCLK now."""
         return HCLK_SOURCES[self.source]
 
     def add_clock_listener(self, fn: Callable[[int], None]) -> None:
@@ -108,19 +79,15 @@ class Rgu(Peripheral):
         self._listeners.append(fn)
 
     def _notify(self) -> None:
-        hz = self.hclk_hz
-        if getattr(self, "domain", None) is not None:
-            self.domain.set_hz(hz)
         for fn in list(self._listeners):
-            fn(hz)
+            fn(self.hz)
 
     def _write_hclk(self, value: int) -> None:
-        sel = (value >> 8) & 3
-        if sel not in HCLK_SOURCES:
+        ctrl = self.regs.CM4_HCLK_CK_CTRL
+        if ctrl.HCLK_CK_SEL not in HCLK_SOURCES:
             # Source 3 is not a documented clock: the selection keeps its previous value.
             log.info("%s: HCLK source 3 is reserved; keeping source %d", self.name, self.source)
-            self.regs["CM4_HCLK_CK_CTRL"] = (self.regs["CM4_HCLK_CK_CTRL"] & ~0x300) | (self.source << 8)
-            return
-        if sel != self.source:
-            self.source = sel
+            ctrl.HCLK_CK_SEL = self.source
+        elif ctrl.HCLK_CK_SEL != self.source:
+            self.source = ctrl.HCLK_CK_SEL
             self._notify()

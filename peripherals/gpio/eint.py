@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock
-from mt3620.engine.simulation.peripheral import Field, Peripheral, Register
+from mt3620.engine.simulation.peripheral import COLD, Field, Peripheral, Register, RegisterArray, ResetKind, Timer
 
 EINTS = 24
 EINT_IRQ_BASE = 20                 # CTD irq.h MT3620_IRQ_EINT_INTERRUPT
@@ -37,70 +37,57 @@ class EintController(Peripheral):
     IRQS = tuple(f"eint{i}" for i in range(EINTS))
 
     REGISTERS = (
-        tuple(Register(4 * i, f"DBNC_CON{i}", fields=_dbnc_fields(), write="_config_written") for i in range(EINTS))
-        + tuple(Register(0x60 + 4 * i, f"DBNC_CON_TEMP{i}", fields=_dbnc_fields()) for i in range(8))
-        + tuple(Register(0x200 + 4 * i, f"IRQ_SENS{i}", write="_config_written") for i in range(4))
-        + tuple(Register(0x304 + 4 * i, f"WIC_REL_PEND_VAL{i}") for i in range(4))
-        + tuple(Register(0x324 + 4 * i, f"WIC_REL_EN_VAL{i}") for i in range(4))
-        + (Register(0x340, "WIC_REL_CTRL"),)
-        + tuple(Register(0x364 + 4 * i, f"WIC_PEND_STAT{i}", access="ro") for i in range(4))
-        + tuple(Register(0x384 + 4 * i, f"WIC_EN_STAT{i}", access="ro") for i in range(4))
-        + (Register(0x3A0, "WIC_WAKE_STAT", access="ro"),)
-        + tuple(Register(0x600 + 4 * i, f"IRQ_DISABLE{i}") for i in range(4))
-        + tuple(Register(0x620 + 4 * i, f"WIC_DISABLE{i}") for i in range(4))
-        + tuple(Register(0x700 + 4 * i, f"IRQ_TEST{i}") for i in range(4))
-        + (Register(0x720, "IRQ_TEST_CTRL"), Register(0x900, "SOFT_RST"))
+        RegisterArray("DBNC_CON", 0x000, count=EINTS, stride=4,
+                      registers=Register(0, "DBNC_CON", fields=_dbnc_fields(), write="_config_written")),
+        RegisterArray("DBNC_CON_TEMP", 0x060, count=8, stride=4, registers=Register(0, "DBNC_CON_TEMP",
+                                                                                    fields=_dbnc_fields())),
+        RegisterArray("IRQ_SENS", 0x200, count=4, stride=4,
+                      registers=Register(0, "IRQ_SENS", write="_config_written", doc="bit n: IRQ n is level")),
+        RegisterArray("WIC_REL_PEND_VAL", 0x304, count=4, stride=4, registers=Register(0, "WIC_REL_PEND_VAL")),
+        RegisterArray("WIC_REL_EN_VAL", 0x324, count=4, stride=4, registers=Register(0, "WIC_REL_EN_VAL")),
+        Register(0x340, "WIC_REL_CTRL"),
+        RegisterArray("WIC_PEND_STAT", 0x364, count=4, stride=4, registers=Register(0, "WIC_PEND_STAT", access="ro")),
+        RegisterArray("WIC_EN_STAT", 0x384, count=4, stride=4, registers=Register(0, "WIC_EN_STAT", access="ro")),
+        Register(0x3A0, "WIC_WAKE_STAT", access="ro"),
+        RegisterArray("IRQ_DISABLE", 0x600, count=4, stride=4, registers=Register(0, "IRQ_DISABLE")),
+        RegisterArray("WIC_DISABLE", 0x620, count=4, stride=4, registers=Register(0, "WIC_DISABLE")),
+        RegisterArray("IRQ_TEST", 0x700, count=4, stride=4, registers=Register(0, "IRQ_TEST")),
+        Register(0x720, "IRQ_TEST_CTRL"),
+        Register(0x900, "SOFT_RST"),
     )
+    STATE = ("raw", "debounced", "active")
 
-    STATE = ("raw", "debounced", "active", "pending_at")
+    settle = Timer("_settle", count=EINTS)       # a new input level has held for the debounce time
 
     def __init__(self, name: str | None = None, clock: VirtualClock | None = None, **attributes: Any) -> None:
-        self._events: dict[int, Any] = {}
+        self.raw = [0] * EINTS
         super().__init__(name or "eint", clock, **attributes)
 
-    def reset(self) -> None:
-        super().reset()
-        for ev in getattr(self, "_events", {}).values():
-            ev.cancel()
-        self._events = {}
-        keep = getattr(self, "raw", None)
-        self.raw = list(keep) if keep is not None else [0] * EINTS     # pad levels are outside the chip
+    def reset(self, kind: ResetKind = COLD) -> None:
+        """Every kind alike; the input levels stay (the pads are outside the chip) and count as debounced."""
+        super().reset(kind)
         self.debounced = list(self.raw)
         self.active = [False] * EINTS
-        self.pending_at: list[int | None] = [None] * EINTS
         self.update_irq()
-
-    def restore(self, snap: dict[str, Any]) -> None:
-        for ev in self._events.values():
-            ev.cancel()
-        self._events = {}
-        super().restore(snap)
-        for n, when in enumerate(self.pending_at):
-            if when is not None:
-                self._events[n] = self.clock.schedule_at(when, lambda n=n: self._settle(n), f"{self.name}.dbnc{n}")
 
     def irq_number(self, pin: int) -> int:
         return EINT_IRQ_BASE + pin
 
     # ---- configuration ------------------------------------------------------------------------------------------
-    def _con(self, n: int) -> int:
-        return self.regs[f"DBNC_CON{n}"]
-
     def enabled(self, n: int) -> bool:
-        return bool(self._con(n) >> 9 & 1)
+        return bool(self.regs.DBNC_CON[n].EN)
 
     def level_mode(self, n: int) -> bool:
         irq = EINT_IRQ_BASE + n
-        return bool(self.regs[f"IRQ_SENS{irq // 32}"] >> (irq % 32) & 1)
+        return bool(self.regs.IRQ_SENS[irq // 32].value >> (irq % 32) & 1)
 
     def debounce_ps(self, n: int) -> int:
-        con = self._con(n)
-        cnt, prescal = con & 0xF, (con >> 4) & 7
-        if cnt == 0:
+        con = self.regs.DBNC_CON[n]
+        if con.CNT == 0:
             return 0
-        return -(-cnt * PS_PER_SECOND * (1 << prescal) // DEBOUNCE_HZ)
+        return -(-con.CNT * PS_PER_SECOND * (1 << con.PRESCAL) // DEBOUNCE_HZ)
 
-    def _config_written(self, value: int) -> None:
+    def _config_written(self, index: int, value: int) -> None:
         for n in range(EINTS):
             if not self.enabled(n):
                 self.active[n] = False
@@ -109,8 +96,7 @@ class EintController(Peripheral):
         self.update_irq()
 
     def _is_active(self, n: int, level: int) -> bool:
-        pol = self._con(n) >> 8 & 1
-        return level == pol
+        return level == self.regs.DBNC_CON[n].POL
 
     # ---- inputs ---------------------------------------------------------------------------------------------------
     def irq_input(self, n: int, level: bool) -> None:
@@ -119,23 +105,16 @@ class EintController(Peripheral):
             return
         n = int(n)
         self.raw[n] = int(bool(level))
-        ev = self._events.pop(n, None)
-        if ev is not None:
-            ev.cancel()
-        self.pending_at[n] = None
+        self.settle[n].cancel()
         if self.raw[n] == self.debounced[n]:
             return                                  # a glitch shorter than the debounce window
         delay = self.debounce_ps(n)
         if delay == 0:
             self._settle(n)
         else:
-            self.pending_at[n] = self.clock.now + delay
-            self._events[n] = self.clock.schedule_at(self.pending_at[n], lambda n=n: self._settle(n),
-                                                     f"{self.name}.dbnc{n}")
+            self.settle[n].start(delay)
 
     def _settle(self, n: int) -> None:
-        self._events.pop(n, None)
-        self.pending_at[n] = None
         if self.raw[n] == self.debounced[n]:
             return
         self.debounced[n] = self.raw[n]
@@ -144,7 +123,7 @@ class EintController(Peripheral):
         was = self.active[n]
         now = self._is_active(n, self.debounced[n])
         self.active[n] = now
-        dual = bool(self._con(n) >> 7 & 1)
+        dual = bool(self.regs.DBNC_CON[n].DUAL)
         if self.level_mode(n):
             self.irq[n].set(now)                    # level delivery ignores DUAL
         elif (now and not was) or dual:

@@ -17,7 +17,7 @@ import logging
 from typing import Any, Callable
 
 from mt3620.engine.simulation.clock import VirtualClock
-from mt3620.engine.simulation.peripheral import Field, Peripheral, Register
+from mt3620.engine.simulation.peripheral import COLD, Field, Peripheral, Register, ResetKind
 
 log = logging.getLogger("mt3620.gpio")
 
@@ -27,20 +27,15 @@ GPIO_BLOCK_COUNT = 6
 PINS = 4
 
 
-def _four(name: str, reset: int = 0, access: str = "rw") -> tuple[Field, ...]:
-    return (Field(name, 0, 4, access, reset),)
-
-
 def _with_aliases(offset: int, name: str, reset: int = 0, extra: tuple[Field, ...] = ()) -> tuple[Register, ...]:
-    """A 4-bit register with SET (+4) and RESET (+8) aliases (write-only, read as 0)."""
+    """A 4-bit register with its SET (+4) and RESET (+8) aliases: writing 1s sets or clears those bits of the
+    register; the aliases read as 0."""
     return (
-        Register(offset, name, fields=_four(name, reset) + extra, write="_changed"),
-        Register(offset + 4, f"{name}_SET", fields=_four("SET", 0, "wo"), write=f"_set_{name.lower()}"),
-        Register(offset + 8, f"{name}_RESET", fields=_four("RESET", 0, "wo"), write=f"_reset_{name.lower()}"),
+        Register(offset, name, fields=(Field(name, 0, 4, reset=reset),) + extra, write="_changed"),
+        Register(offset + 4, f"{name}_SET", fields=(Field("SET", 0, 4, "w1s"),), alias_of=name, write="_changed"),
+        Register(offset + 8, f"{name}_RESET", fields=(Field("RESET", 0, 4, "w1c"),), alias_of=name,
+                 write="_changed"),
     )
-
-
-ALIASED = ("DOUT", "OE", "PU", "PD", "SR", "IES", "EA", "RSEL")
 
 
 class GpioBlock(Peripheral):
@@ -109,9 +104,9 @@ class GpioBlock(Peripheral):
         return 20 + self._local(pin) + self.first_pin
 
     # ---- life cycle -------------------------------------------------------------------------------------------
-    def reset(self) -> None:
-        """Register reset; levels driven from outside the chip stay (they are not part of the chip)."""
-        super().reset()
+    def reset(self, kind: ResetKind = COLD) -> None:
+        """Register reset (every kind alike); levels driven from outside the chip stay (they are not part of it)."""
+        super().reset(kind)
         self._notify_outputs()
         self.update_irq()
 
@@ -129,9 +124,9 @@ class GpioBlock(Peripheral):
     def output_level(self, pin: int) -> int | None:
         """Level the chip drives on `pin` (0/1), or None when the pin's output driver is off."""
         i = self._local(pin)
-        if not self.regs["OE"] >> i & 1:
+        if not self.regs.OE.value >> i & 1:
             return None
-        return self.regs["DOUT"] >> i & 1
+        return self.regs.DOUT.value >> i & 1
 
     def pad_level(self, pin: int) -> int:
         """Resolved level on the pad: chip output, else external drive, else pull resistor, else 0."""
@@ -139,11 +134,11 @@ class GpioBlock(Peripheral):
         return self._pad(i)
 
     def _pad(self, i: int) -> int:
-        if self.regs["OE"] >> i & 1:
-            return self.regs["DOUT"] >> i & 1
+        if self.regs.OE.value >> i & 1:
+            return self.regs.DOUT.value >> i & 1
         if self.driven[i] is not None:
             return self.driven[i]
-        if self.regs["PU"] >> i & 1:
+        if self.regs.PU.value >> i & 1:
             return 1
         return 0
 
@@ -153,7 +148,7 @@ class GpioBlock(Peripheral):
         if level is not None and level not in (0, 1, True, False):
             raise ValueError(f"{self.name}: level must be 0, 1 or None, not {level!r}")
         self.driven[i] = None if level is None else int(bool(level))
-        if self.regs["OE"] >> i & 1 and self.driven[i] is not None and self.driven[i] != self._pad(i):
+        if self.regs.OE.value >> i & 1 and self.driven[i] is not None and self.driven[i] != self._pad(i):
             log.info("%s: GPIO %d driven to %d from outside while the chip drives %d (contention; chip wins)",
                      self.name, pin, self.driven[i], self._pad(i))
         self.update_irq()
@@ -165,7 +160,7 @@ class GpioBlock(Peripheral):
     def din(self) -> int:
         value = 0
         for i in range(PINS):
-            if self.regs["IES"] >> i & 1:
+            if self.regs.IES.value >> i & 1:
                 value |= self._pad(i) << i
         return value
 
@@ -173,21 +168,13 @@ class GpioBlock(Peripheral):
     def _read_din(self) -> int:
         return self.din()
 
-    def _changed(self, value: int = 0) -> None:
+    def _changed(self, value: int) -> None:
         self._notify_outputs()
         self.update_irq()
 
-    def _alias(self, name: str, value: int, set_bits: bool) -> None:
-        bits = value & 0xF
-        if set_bits:
-            self.regs[name] |= bits
-        else:
-            self.regs[name] &= ~bits
-        self._changed()
-
     def _notify_outputs(self) -> None:
         for i in range(PINS):
-            out = None if not self.regs["OE"] >> i & 1 else self.regs["DOUT"] >> i & 1
+            out = None if not self.regs.OE.value >> i & 1 else self.regs.DOUT.value >> i & 1
             if out != self._last_out[i]:
                 self._last_out[i] = out
                 for fn in list(self._listeners):
@@ -198,11 +185,3 @@ class GpioBlock(Peripheral):
         for i in range(PINS):
             self.irq[i].set(din >> i & 1)
 
-
-def _make_alias_methods() -> None:
-    for reg in ALIASED:
-        setattr(GpioBlock, f"_set_{reg.lower()}", lambda self, v, r=reg: self._alias(r, v, True))
-        setattr(GpioBlock, f"_reset_{reg.lower()}", lambda self, v, r=reg: self._alias(r, v, False))
-
-
-_make_alias_methods()

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock
-from mt3620.engine.simulation.peripheral import Field, Peripheral, Register
+from mt3620.engine.simulation.peripheral import COLD, Field, Peripheral, Register, RegisterArray, ResetKind
 
 PWM_BASE = 0x38011000
 PWM_STRIDE = 0x10000
@@ -29,32 +29,22 @@ CHANNELS = 4
 TICK_HZ = {0: 32768, 1: 2_000_000, 2: 26_000_000, 3: 26_000_000}
 
 
-def _ctrl() -> tuple[Field, ...]:
-    return (Field("KICK", 0, 1, "wo"), Field("REPLAY_MODE", 1), Field("POLARITY", 2, 1, "rw", 1),
-            Field("PWM_IO_CTRL", 3, 1, "rw", 1), Field("PWM_CLOCK_EN", 4), Field("PWM_GLOBAL_KICK_ENABLE", 5),
-            Field("S0_STAY_CYCLE", 8, 12), Field("S1_STAY_CYCLE", 20, 12))
-
-
-def _channel(ch: int) -> tuple[Register, ...]:
-    base = 0x100 + 0x10 * ch
-    return (
-        Register(base, f"PWM{ch}_CTRL", fields=_ctrl(), write=f"_write_ctrl{ch}"),
-        Register(base + 4, f"PWM{ch}_PARAM_S0", write=f"_write_param{ch}"),
-        Register(base + 8, f"PWM{ch}_PARAM_S1", write=f"_write_param{ch}"),
-    )
-
-
 class Pwm(Peripheral):
     SIZE = 0x1000
     IRQS = ()
 
     REGISTERS = (
-        Register(0x000, "PWM_GLO_CTRL", fields=(
+        Register(0x000, "PWM_GLO_CTRL", write="_write_glo", fields=(
             Field("GLOBAL_KICK", 0, 1, "wo"), Field("PWM_TICK_CLOCK_SEL", 1, 2),
             Field("PWM0_DP_SEL", 8, 2, "rw", 0), Field("PWM1_DP_SEL", 10, 2, "rw", 1),
-            Field("PWM2_DP_SEL", 12, 2, "rw", 2), Field("PWM3_DP_SEL", 14, 2, "rw", 3)),
-            write="_write_glo"),
-        *_channel(0), *_channel(1), *_channel(2), *_channel(3),
+            Field("PWM2_DP_SEL", 12, 2, "rw", 2), Field("PWM3_DP_SEL", 14, 2, "rw", 3))),
+        RegisterArray("PWM", 0x100, count=CHANNELS, stride=0x10, names="PWM{i}_{reg}", registers=(
+            Register(0x0, "CTRL", write="_write_ctrl", fields=(
+                Field("KICK", 0, 1, "wo"), Field("REPLAY_MODE", 1), Field("POLARITY", 2, 1, "rw", 1),
+                Field("PWM_IO_CTRL", 3, 1, "rw", 1), Field("PWM_CLOCK_EN", 4), Field("PWM_GLOBAL_KICK_ENABLE", 5),
+                Field("S0_STAY_CYCLE", 8, 12), Field("S1_STAY_CYCLE", 20, 12))),
+            Register(0x4, "PARAM_S0", write="_write_param", fields=(Field("ON", 0, 16), Field("OFF", 16, 16))),
+            Register(0x8, "PARAM_S1", write="_write_param", fields=(Field("ON", 0, 16), Field("OFF", 16, 16))))),
     )
 
     STATE = ("kicked_at",)
@@ -70,8 +60,8 @@ class Pwm(Peripheral):
         self._listeners: list[Callable[[int, dict], None]] = []
         super().__init__(name or f"pwm{self.controller}", clock, **attributes)
 
-    def reset(self) -> None:
-        super().reset()
+    def reset(self, kind: ResetKind = COLD) -> None:
+        super().reset(kind)
         self.kicked_at: list[int | None] = [None] * CHANNELS
 
     def add_change_listener(self, fn: Callable[[int, dict], None]) -> None:
@@ -88,28 +78,29 @@ class Pwm(Peripheral):
         return ch
 
     def tick_hz(self) -> int:
-        return TICK_HZ[(self.regs["PWM_GLO_CTRL"] >> 1) & 3]
+        return TICK_HZ[self.regs.PWM_GLO_CTRL.PWM_TICK_CLOCK_SEL]
 
     def _params(self, ch: int, state: int) -> tuple[int, int]:
-        value = self.regs[f"PWM{ch}_PARAM_S{state}"]
-        return value & 0xFFFF, value >> 16
+        """(on, off) ticks of pattern S0 or S1."""
+        param = self.regs.PWM[ch].PARAM_S1 if state else self.regs.PWM[ch].PARAM_S0
+        return param.ON, param.OFF
 
     def running(self, ch: int) -> bool:
         ch = self._ch(ch)
-        return self.kicked_at[ch] is not None and bool(self.regs[f"PWM{ch}_CTRL"] & 0x10)
+        return self.kicked_at[ch] is not None and bool(self.regs.PWM[ch].CTRL.PWM_CLOCK_EN)
 
     def _active_high(self, ch: int) -> bool:
-        return bool(self.regs[f"PWM{ch}_CTRL"] & 0x4)
+        return bool(self.regs.PWM[ch].CTRL.POLARITY)
 
     def _state_at(self, ch: int, ticks: int) -> tuple[int, int]:
         """(S0 or S1, tick position inside the current period) after `ticks` ticks of running."""
-        ctrl = self.regs[f"PWM{ch}_CTRL"]
-        s0_stay, s1_stay = (ctrl >> 8) & 0xFFF, (ctrl >> 20) & 0xFFF
+        ctrl = self.regs.PWM[ch].CTRL
+        s0_stay, s1_stay = ctrl.S0_STAY_CYCLE, ctrl.S1_STAY_CYCLE
         p0, p1 = sum(self._params(ch, 0)), sum(self._params(ch, 1))
         if s1_stay == 0 or p1 == 0:
             return (0, ticks % p0) if p0 else (0, 0)
         len0, len1 = max(1, s0_stay) * p0, s1_stay * p1
-        if ctrl & 0x2:
+        if ctrl.REPLAY_MODE:
             ticks %= (len0 + len1)
         if ticks < len0:
             return 0, ticks % p0 if p0 else 0
@@ -165,29 +156,24 @@ class Pwm(Peripheral):
             fn(ch, info)
 
     def _write_glo(self, value: int) -> None:
-        if value & 1:
-            # Global kick starts every channel that opted in with PWM_GLOBAL_KICK_ENABLE.
+        glo = self.regs.PWM_GLO_CTRL
+        if glo.GLOBAL_KICK:
+            # Global kick starts every channel that opted in with PWM_GLOBAL_KICK_ENABLE; the bit self-clears.
+            glo.GLOBAL_KICK = 0
             for ch in range(CHANNELS):
-                if self.regs[f"PWM{ch}_CTRL"] & 0x20:
+                if self.regs.PWM[ch].CTRL.PWM_GLOBAL_KICK_ENABLE:
                     self.kicked_at[ch] = self.clock.now
         for ch in range(CHANNELS):
             self._notify(ch)
 
     def _write_ctrl(self, ch: int, value: int) -> None:
-        if value & 1:
+        ctrl = self.regs.PWM[ch].CTRL
+        if ctrl.KICK:
+            ctrl.KICK = 0                       # self-clearing
             self.kicked_at[ch] = self.clock.now
-        if not value & 0x10:
+        if not ctrl.PWM_CLOCK_EN:
             self.kicked_at[ch] = None           # clock gated: the channel stops
         self._notify(ch)
 
     def _write_param(self, ch: int, value: int) -> None:
         self._notify(ch)
-
-    _write_ctrl0 = lambda self, v: self._write_ctrl(0, v)   # noqa: E731
-    _write_ctrl1 = lambda self, v: self._write_ctrl(1, v)   # noqa: E731
-    _write_ctrl2 = lambda self, v: self._write_ctrl(2, v)   # noqa: E731
-    _write_ctrl3 = lambda self, v: self._write_ctrl(3, v)   # noqa: E731
-    _write_param0 = lambda self, v: self._write_param(0, v)  # noqa: E731
-    _write_param1 = lambda self, v: self._write_param(1, v)  # noqa: E731
-    _write_param2 = lambda self, v: self._write_param(2, v)  # noqa: E731
-    _write_param3 = lambda self, v: self._write_param(3, v)  # noqa: E731

@@ -28,7 +28,7 @@ from collections import deque
 from typing import Any, Callable
 
 from mt3620.engine.simulation.clock import VirtualClock
-from mt3620.engine.simulation.peripheral import Field, Peripheral, Register
+from mt3620.engine.simulation.peripheral import COLD, Field, Peripheral, Register, ResetKind, Shared
 
 log = logging.getLogger("mt3620.mailbox")
 
@@ -191,7 +191,20 @@ class MailboxChannel:
         self._notify()
 
 
+def _shared_channel(key: str, attributes: dict) -> MailboxChannel:
+    """A channel named in the platform (`channel: "mbox_io0_io1"`): made once, shared by every port naming it. Only
+    the IO0-IO1 mailbox (0x21060000) lacks the semaphore."""
+    base = attributes.get("base_address")
+    return MailboxChannel(has_semaphore=base is None or int(base) != M4_MAILBOX_BASE, name=key)
+
+
+def _fifo_events() -> tuple[Field, ...]:
+    return (Field("RD", 0), Field("NF", 1), Field("WR", 2), Field("NE", 3))
+
+
 class MailboxPort(Peripheral):
+    """One side's register view of a `MailboxChannel`. Most registers are windows onto the channel's state for
+    this side (read and write callbacks); the channel holds FIFOs, enables and status of both sides."""
     SIZE = 0x100
     IRQS = ("rd", "nf", "wr", "ne", "fifo", "sw")
 
@@ -201,55 +214,50 @@ class MailboxPort(Peripheral):
                  write="_write_gen_ctrl"),
         Register(0x08, "MBOX_DBG_IDX"),
         Register(0x0C, "MBOX_DBG_PROBE"),
-        Register(0x14, "SW_TX_INT_PORT", access="wo", write="_write_sw_tx"),
-        Register(0x18, "SW_RX_INT_EN", read="_read_sw_en", write="_write_sw_en"),
-        Register(0x1C, "SW_RX_INT_STS", read="_read_sw_sts", write="_write_sw_sts"),
+        Register(0x14, "SW_TX_INT_PORT", fields=(Field("SW_TX_INT", 0, 8, "wo"),), write="_write_sw_tx"),
+        Register(0x18, "SW_RX_INT_EN", fields=(Field("SW_RX_INT_EN", 0, 8),), read="_read_sw_en",
+                 write="_write_sw_en"),
+        Register(0x1C, "SW_RX_INT_STS", fields=(Field("SW_RX_INT_STS", 0, 8),), read="_read_sw_sts",
+                 write="_write_sw_sts", doc="write 1 to clear"),
         Register(0x20, "MBOX_FIFO_CTRL", fields=(Field("RD_DLY", 0, 8), Field("RCS_DLY", 8, 2))),
-        Register(0x30, "MBOX_NF_THRS", read="_read_nf", write="_write_nf"),
-        Register(0x34, "MBOX_NE_THRS", read="_read_ne", write="_write_ne"),
-        Register(0x38, "MBOX_INT_EN", read="_read_int_en", write="_write_int_en"),
-        Register(0x3C, "MBOX_INT_STS", read="_read_int_sts", write="_write_int_sts"),
+        Register(0x30, "MBOX_NF_THRS", fields=(Field("NF_THRS", 0, 4),), read="_read_nf", write="_write_nf"),
+        Register(0x34, "MBOX_NE_THRS", fields=(Field("NE_THRS", 0, 4),), read="_read_ne", write="_write_ne"),
+        Register(0x38, "MBOX_INT_EN", fields=_fifo_events(), read="_read_int_en", write="_write_int_en"),
+        Register(0x3C, "MBOX_INT_STS", fields=_fifo_events(), read="_read_int_sts", write="_write_int_sts",
+                 doc="write 1 to clear"),
         Register(0x40, "CMD_PUSH", access="wo", write="_write_cmd_push"),
         Register(0x44, "DATA_PUSH", access="wo", write="_write_data_push"),
         Register(0x48, "FIFO_PUSH_CNT", access="ro", read="_read_push_cnt"),
         Register(0x50, "CMD_POP", access="ro", read="_read_cmd_pop"),
         Register(0x54, "DATA_POP", access="ro", read="_read_data_pop"),
         Register(0x58, "FIFO_POP_CNT", access="ro", read="_read_pop_cnt"),
-        Register(0x60, "SEMAPHORE_P", read="_read_sem", write="_write_sem"),
+        Register(0x60, "SEMAPHORE_P", fields=(Field("SEMAPHORE", 0),), read="_read_sem", write="_write_sem"),
     )
-
     STATE = ("channel_state",)
+
+    channel = Shared(MailboxChannel, _shared_channel, doc="the two-sided mailbox this port is one side of")
+
     def __init__(self, name: str | None = None, clock: VirtualClock | None = None, **attributes: Any) -> None:
         base = attributes.get("base_address")
         self.base_address = A7_MAILBOX_BASE if base is None else int(base)
         # The A7's views of its mailboxes to IO core 0 / 1 (MT3620-FACTS; MTK memmap, ASOS mt3620.dtsi) are the far
         # side (side 1) of the IO cores' 0x21050000 mailboxes.
-        a7_view = {A7_TO_IO0_BASE: "io0", A7_TO_IO1_BASE: "io1"}.get(self.base_address)
-        if self.base_address not in (A7_MAILBOX_BASE, M4_MAILBOX_BASE) and a7_view is None:
+        a7_view = self.base_address in (A7_TO_IO0_BASE, A7_TO_IO1_BASE)
+        if self.base_address not in (A7_MAILBOX_BASE, M4_MAILBOX_BASE) and not a7_view:
             raise ValueError(f"MailboxPort: 0x{self.base_address:08x} is not a mailbox (0x21050000, 0x21060000, "
                              f"0x31010000, 0x31020000)")
         self.unit = 1 if self.base_address == M4_MAILBOX_BASE else 0
-        channel = attributes.get("channel")
-        shared = attributes.get("shared_objects")
-        if channel is None and isinstance(shared, dict):
-            # Machine convention (emulator-defined keys): both IO cores' 0x21060000 ports share "mbox_io0_io1";
-            # each IO core's A7 mailbox is "mbox_a7_<cpu>", which the A7-side port (or a test) also uses.
-            if self.unit == 1:
-                key = "mbox_io0_io1"
-            else:
-                key = f"mbox_a7_{a7_view or attributes.get('cpu') or 'io0'}"
-            if key not in shared:
-                shared[key] = MailboxChannel(has_semaphore=self.unit == 0, name=key)
-            channel = shared[key]
         side = attributes.get("side")
         if side is None:
             # The IO0-IO1 mailbox: io0 is side 0, io1 side 1 (emulator-defined); on an A7 mailbox the IO core is
             # side 0 and the A7 side 1.
             side = 1 if (self.unit == 1 and attributes.get("cpu") == "io1") or a7_view else 0
-        if int(side) not in (0, 1):
+        if side not in (0, 1):
             raise ValueError(f"MailboxPort: side must be 0 or 1, not {side!r}")
         self.side = int(side)
+        channel = attributes.get("channel")
         if channel is None:
+            # A port built on its own (a unit test) talks to a channel of its own; the platform names shared ones.
             channel = MailboxChannel(has_semaphore=self.unit == 0, name=name or "mailbox")
         if not isinstance(channel, MailboxChannel):
             raise TypeError(f"MailboxPort: channel must be a MailboxChannel, not {type(channel).__name__}")
@@ -260,14 +268,14 @@ class MailboxPort(Peripheral):
     def irq_numbers(self) -> dict[str, int]:
         return {n: 6 + 6 * self.unit + i for i, n in enumerate(self.IRQS)}
 
-    def reset(self) -> None:
-        """Resets this side's registers; FIFO contents belong to the channel (reset it with `channel.reset()`)."""
-        super().reset()
-        if hasattr(self, "channel"):
-            ch, s = self.channel, self.side
-            ch.int_en[s] = ch.int_sts[s] = ch.sw_en[s] = ch.sw_sts[s] = 0
-            ch.nf_thrs[s], ch.ne_thrs[s] = NF_THRS_RESET, NE_THRS_RESET
-            ch._notify()
+    def reset(self, kind: ResetKind = COLD) -> None:
+        """Every kind of reset clears this side's enables, status and thresholds; FIFO contents belong to the
+        channel (reset it with `channel.reset()`)."""
+        super().reset(kind)
+        ch, s = self.channel, self.side
+        ch.int_en[s] = ch.int_sts[s] = ch.sw_en[s] = ch.sw_sts[s] = 0
+        ch.nf_thrs[s], ch.ne_thrs[s] = NF_THRS_RESET, NE_THRS_RESET
+        ch._notify()
 
     @property
     def channel_state(self) -> dict:
@@ -278,61 +286,61 @@ class MailboxPort(Peripheral):
         self.channel.set_state(s)
 
     def update_irq(self) -> None:
-        if not hasattr(self, "channel"):
-            return
         events = self.channel.fifo_events(self.side)
         for i, bit in enumerate((INT_RD, INT_NF, INT_WR, INT_NE)):
             self.irq[i].set(bool(events & bit))
         self.irq[4].set(bool(events))
         self.irq[5].set(bool(self.channel.sw_events(self.side)))
 
-    # ---- register callbacks -----------------------------------------------------------------------------------
+    # ---- register callbacks: windows onto this side of the channel ------------------------------------------------
     def _write_gen_ctrl(self, value: int) -> None:
-        if value & 1:
+        ctrl = self.regs.MBOX_GEN_CTRL
+        if ctrl.SOFT_RST:
             self.channel.soft_reset(None)
-        elif value & 2:
+        elif ctrl.SOFT_RST_MYSELF:
             self.channel.soft_reset(self.side)
+        ctrl.value = 0                                  # both bits self-clear
 
     def _write_sw_tx(self, value: int) -> None:
-        self.channel.raise_sw(self.side, value)
+        self.channel.raise_sw(self.side, self.regs.SW_TX_INT_PORT.SW_TX_INT)
 
     def _read_sw_en(self) -> int:
         return self.channel.sw_en[self.side]
 
     def _write_sw_en(self, value: int) -> None:
-        self.channel.sw_en[self.side] = value & 0xFF
+        self.channel.sw_en[self.side] = self.regs.SW_RX_INT_EN.SW_RX_INT_EN
         self.channel._notify()
 
     def _read_sw_sts(self) -> int:
         return self.channel.sw_sts[self.side]
 
     def _write_sw_sts(self, value: int) -> None:
-        self.channel.clear_sw(self.side, value & 0xFF)
+        self.channel.clear_sw(self.side, self.regs.SW_RX_INT_STS.SW_RX_INT_STS)
 
     def _read_nf(self) -> int:
         return self.channel.nf_thrs[self.side]
 
     def _write_nf(self, value: int) -> None:
-        self.channel.nf_thrs[self.side] = value & 0xF
+        self.channel.nf_thrs[self.side] = self.regs.MBOX_NF_THRS.NF_THRS
 
     def _read_ne(self) -> int:
         return self.channel.ne_thrs[self.side]
 
     def _write_ne(self, value: int) -> None:
-        self.channel.ne_thrs[self.side] = value & 0xF
+        self.channel.ne_thrs[self.side] = self.regs.MBOX_NE_THRS.NE_THRS
 
     def _read_int_en(self) -> int:
         return self.channel.int_en[self.side]
 
     def _write_int_en(self, value: int) -> None:
-        self.channel.int_en[self.side] = value & 0xF
+        self.channel.int_en[self.side] = self.regs.MBOX_INT_EN.value
         self.channel._notify()
 
     def _read_int_sts(self) -> int:
         return self.channel.int_sts[self.side]
 
     def _write_int_sts(self, value: int) -> None:
-        self.channel.int_sts[self.side] &= ~value & 0xF
+        self.channel.int_sts[self.side] &= ~self.regs.MBOX_INT_STS.value
         self.channel._notify()
 
     def _write_cmd_push(self, value: int) -> None:
@@ -358,14 +366,4 @@ class MailboxPort(Peripheral):
         return self.channel.semaphore_read(self.side)
 
     def _write_sem(self, value: int) -> None:
-        self.channel.semaphore_write(self.side, value)
-
-
-def _shared_channel(key: str, attributes: dict) -> MailboxChannel:
-    """Factory the machine uses for a `channel: "name"` attribute: ports naming the same channel share it."""
-    base = attributes.get("base_address")
-    return MailboxChannel(has_semaphore=base is None or int(base) != M4_MAILBOX_BASE, name=key)
-
-
-# Attributes that name an object shared between instances (resolved by the machine through these factories).
-MailboxPort.SHARED_ATTRIBUTES = {"channel": _shared_channel}
+        self.channel.semaphore_write(self.side, self.regs.SEMAPHORE_P.SEMAPHORE)

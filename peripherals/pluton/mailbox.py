@@ -29,7 +29,7 @@ from typing import Any
 
 from mt3620.engine.simulation.access import BusError
 from mt3620.engine.simulation.clock import VirtualClock, ps_for_cycles
-from mt3620.engine.simulation.peripheral import Field, Peripheral, Register
+from mt3620.engine.simulation.peripheral import COLD, Field, Peripheral, Register, ResetKind, Timer
 
 from . import remoteapi as api
 from .core import PlutonCore
@@ -67,6 +67,9 @@ class PlutonMailbox(Peripheral):
     STATE = ("post_fifo", "pop_fifo", "pending_replies", "busy", "ring", "ring_address", "next_event_buffer", "stats",
              "sw_to_pluton")
 
+    take = Timer("_pluton_take", multi=True)     # Pluton notices a posted message (one per post)
+    reply = Timer("_complete")                   # the request being served is answered
+
     def __init__(self, name: str | None = None, clock: VirtualClock | None = None, *, core: PlutonCore,
                  memory: Any, buffer_windows: tuple[tuple[int, int], ...] = (A7_SRAM,), **attributes: Any) -> None:
         self.core = core
@@ -74,8 +77,8 @@ class PlutonMailbox(Peripheral):
         self.buffer_windows = tuple((int(start), int(size)) for start, size in buffer_windows)
         super().__init__(name or "pluton_mailbox", clock, **attributes)
 
-    def reset(self) -> None:
-        super().reset()
+    def reset(self, kind: ResetKind = COLD) -> None:
+        super().reset(kind)
         self.post_fifo: deque[tuple[int, int]] = deque()     # A7 -> Pluton (cmd, data)
         self.pop_fifo: deque[tuple[int, int]] = deque()      # Pluton -> A7 (cmd, data)
         self.pending_replies: deque[tuple[int, int]] = deque()
@@ -89,8 +92,9 @@ class PlutonMailbox(Peripheral):
 
     # ---- register callbacks -----------------------------------------------------------------------------------
     def _read_int_sts(self) -> int:
-        level = (INT_NF if len(self.post_fifo) < FIFO_DEPTH else 0) | (INT_NE if self.pop_fifo else 0)
-        return (self.regs["INT_STS"] & (INT_RD | INT_WR)) | level
+        sts = self.regs.INT_STS          # NF and NE are levels; RD and WR are sticky events
+        sts.NF, sts.NE = len(self.post_fifo) < FIFO_DEPTH, bool(self.pop_fifo)
+        return sts.value
 
     def _write_count(self) -> int:
         return len(self.post_fifo)
@@ -108,7 +112,7 @@ class PlutonMailbox(Peripheral):
         self._drain_replies()
         if self.post_fifo and not self.pending_replies:
             # Pluton had stopped taking requests while its replies could not be delivered: resume.
-            self.clock.schedule(ps_for_cycles(MAILBOX_CYCLES, PLUTON_HZ), self._pluton_take, "pluton-mailbox-take")
+            self.take.start(ps_for_cycles(MAILBOX_CYCLES, PLUTON_HZ))
         self.update_irq()
         return cmd
 
@@ -122,22 +126,22 @@ class PlutonMailbox(Peripheral):
         if len(self.post_fifo) >= FIFO_DEPTH:
             self.stats["overflows"] += 1
             return
-        self.post_fifo.append((value, self.regs["DATA_POST"]))
+        self.post_fifo.append((value, self.regs.DATA_POST.value))
         self.stats["posted"] += 1
         self.update_irq()
-        self.clock.schedule(ps_for_cycles(MAILBOX_CYCLES, PLUTON_HZ), self._pluton_take, "pluton-mailbox-take")
+        self.take.start(ps_for_cycles(MAILBOX_CYCLES, PLUTON_HZ))
 
     def update_irq(self) -> None:
         sts = self._read_int_sts()
-        en = self.regs["INT_EN"]
+        en = self.regs.INT_EN.value
         for i, line in enumerate(self.irq[:4]):
             line.set(sts & en & (1 << i))
-        self.irq[4].set(self.regs["SW_RX_INT_STS"] & self.regs["SW_RX_INT_EN"])
+        self.irq[4].set(self.regs.SW_RX_INT_STS.value & self.regs.SW_RX_INT_EN.value)
 
     # ---- Pluton side ------------------------------------------------------------------------------------------
     def raise_sw_interrupt(self, bit: int) -> None:
         """Pluton -> A7 software interrupt (SW_RX_INT_STS bit)."""
-        self.regs["SW_RX_INT_STS"] |= 1 << (bit & 31)
+        self.regs.SW_RX_INT_STS.value |= 1 << (bit & 31)
         self.update_irq()
 
     def post_event(self, command: int, payload: bytes) -> bool:
@@ -194,7 +198,7 @@ class PlutonMailbox(Peripheral):
         if not self.post_fifo or self.pending_replies:
             return          # nothing to do, or back-pressure: the reply FIFO is full and replies are waiting
         cmd, data = self.post_fifo.popleft()
-        self.regs["INT_STS"] |= INT_RD
+        self.regs.INT_STS.RD = 1
         self.update_irq()
         if self.core.glitches.skip("mailbox.take"):
             self.stats["dropped"] += 1     # a glitch: Pluton's firmware never sees this message
@@ -227,8 +231,7 @@ class PlutonMailbox(Peripheral):
         response = struct.pack("<I", status) + out
         if len(response) > buffer.length - api.MESSAGE_HEADER:
             status, response = api.E_LENGTH, struct.pack("<I", api.E_LENGTH)
-        self.clock.schedule(ps_for_cycles(MAILBOX_CYCLES + cycles, PLUTON_HZ),
-                            lambda: self._complete(word, buffer, status, response), "pluton-reply")
+        self.reply.start(ps_for_cycles(MAILBOX_CYCLES + cycles, PLUTON_HZ), word, buffer, status, response)
 
     def _a7_buffer(self, index: int) -> api.RingBuffer | None:
         if self.ring is None:
@@ -281,5 +284,5 @@ class PlutonMailbox(Peripheral):
             self.pop_fifo.append(self.pending_replies.popleft())
             moved = True
         if moved:
-            self.regs["INT_STS"] |= INT_WR
+            self.regs.INT_STS.WR = 1
         self.update_irq()

@@ -16,31 +16,29 @@ from mt3620.peripherals.uart.mt3620_uart import Mt3620Uart
 from mt3620.peripherals.watchdog.m4_watchdog import M4Watchdog
 
 
-def build(kind, clock, shared):
+def build(kind, clock):
     mem = ByteMemory(0x22000000, 0x10000)
-    shared.setdefault("memory_io0", mem)
     return {
-        "uart": lambda: Mt3620Uart(clock=clock, base_address=0x38070500, cpu="io0", shared_objects=shared),
+        "uart": lambda: Mt3620Uart(clock=clock, base_address=0x38070500, cpu="io0",
+                                   dma=M4Dma(clock=clock, base_address=0x21080000, cpu="io0", memory=mem)),
         "debug_uart": lambda: Mt3620Uart(clock=clock, base_address=0x21040000),
-        "gpt": lambda: Gpt(clock=clock, base_address=0x21030000),
+        "gpt": lambda: Gpt(clock=clock, base_address=0x21030000, hclk=Rgu(clock=clock)),
         "gpio": lambda: GpioBlock(clock=clock, base_address=0x38010000),
         "pwm": lambda: Pwm(clock=clock, base_address=0x38011000),
         "eint": lambda: EintController(clock=clock, base_address=0x21000000),
         "wdt": lambda: M4Watchdog(clock=clock, base_address=0x21020000),
         "rgu": lambda: Rgu(clock=clock, base_address=0x21010000),
-        "mbox": lambda: MailboxPort(clock=clock, base_address=0x21050000, cpu="io0", shared_objects=shared),
-        "dma": lambda: M4Dma(clock=clock, base_address=0x21080000, cpu="io0", shared_objects=shared, memory=None),
+        "mbox": lambda: MailboxPort(clock=clock, base_address=0x21050000, cpu="io0"),
+        "dma": lambda: M4Dma(clock=clock, base_address=0x21080000, cpu="io0", memory=mem, hclk=Rgu(clock=clock)),
     }[kind]()
 
 
 @pytest.mark.parametrize("kind", ["uart", "debug_uart", "gpt", "gpio", "pwm", "eint", "wdt", "rgu", "mbox", "dma"])
 def test_random_accesses(kind):
     rng = random.Random(kind)
-    clock, shared = VirtualClock(), {}
-    model = build(kind, clock, shared)
-    if kind == "uart":
-        build("dma", clock, shared)                  # so VFIFO paths have a partner
-    offsets = sorted({reg.offset for reg in model.REGISTERS})
+    clock = VirtualClock()
+    model = build(kind, clock)                       # the ISU UART with a DMA, so VFIFO paths have a partner
+    offsets = sorted({reg.offset for reg in model.register_map()})
     for i in range(3000):
         if rng.random() < 0.9:
             offset = rng.choice(offsets) + rng.choice((0, 0, 0, 1, 2, 3))

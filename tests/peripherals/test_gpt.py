@@ -4,11 +4,11 @@ import pytest
 from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock
 from mt3620.peripherals.timers.gpt import Gpt
 
-ISR, IER = 0x00, 0x04
-CTRL = {0: 0x10, 1: 0x20, 2: 0x30, 3: 0x50, 4: 0x60}
-ICNT = {0: 0x14, 1: 0x24}
-CNT = {0: 0x40, 1: 0x44, 2: 0x34, 3: 0x58, 4: 0x68}
-GPT3_INIT, GPT3_EXPIRE, GPT4_INIT = 0x54, 0x5C, 0x64
+ISR, IER = Gpt.offset("GPT_ISR"), Gpt.offset("GPT_IER")
+CTRL = {i: Gpt.offset(f"GPT{i}_CTRL") for i in range(5)}
+ICNT = {i: Gpt.offset(f"GPT{i}_ICNT") for i in range(2)}
+CNT = {i: Gpt.offset(f"GPT{i}_CNT") for i in range(5)}
+GPT3_INIT, GPT3_EXPIRE, GPT4_INIT = Gpt.offset("GPT3_INIT"), Gpt.offset("GPT3_EXPIRE"), Gpt.offset("GPT4_INIT")
 MS = PS_PER_SECOND // 1000
 US = PS_PER_SECOND // 1_000_000
 
@@ -198,16 +198,16 @@ def test_snapshot_restore_keeps_pending_expiry(gpt):
     assert g2.irq[0].level
 
 
-def test_gpt4_follows_rgu_through_the_shared_clock_domain():
+def test_gpt4_follows_rgu_through_its_hclk_link():
     from mt3620.peripherals.clock.rgu import Rgu
-    shared, clock = {}, VirtualClock()
-    gpt = Gpt(clock=clock, base_address=0x21030000, cpu="io0", shared_objects=shared)
-    rgu = Rgu(clock=clock, base_address=0x21010000, cpu="io0", shared_objects=shared)
-    other = Gpt(clock=clock, base_address=0x21030000, cpu="io1", shared_objects=shared)
+    clock = VirtualClock()
+    rgu = Rgu(clock=clock, base_address=0x21010000, cpu="io0")
+    gpt = Gpt(clock=clock, base_address=0x21030000, cpu="io0", hclk=rgu)
+    other = Gpt(clock=clock, base_address=0x21030000, cpu="io1", hclk=Rgu(clock=clock, cpu="io1"))
     gpt.write(CTRL[4], 4, 0x3)
     other.write(CTRL[4], 4, 0x3)
     clock.advance_to(US)
-    rgu.write(0x0C, 4, 0x200)                       # PLL
+    rgu.write(Rgu.offset("CM4_HCLK_CK_CTRL"), 4, 0x200)     # PLL
     clock.advance_to(2 * US)
     assert gpt.read(CNT[4]) in (26 + 197, 26 + 198)
     assert other.read(CNT[4]) == 52                 # the other core's clock did not change

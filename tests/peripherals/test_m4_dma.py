@@ -6,26 +6,28 @@ from mt3620.peripherals.dma.m4_dma import M4Dma
 from mt3620.peripherals.mailbox.intercore import ByteMemory
 from mt3620.peripherals.uart.mt3620_uart import Mt3620Uart
 
-SRC, DST, WPPT, WPTO, COUNT, CON, START, INTSTA, ACKINT, RLCT = 0x00, 0x04, 0x08, 0x0C, 0x10, 0x14, 0x18, 0x1C, 0x20, 0x24
-PGMADDR, FFCNT, FFSTA, FFSIZE, HWPTR, SWPTR, FIXADDR = 0x2C, 0x38, 0x3C, 0x44, 0x58, 0x5C, 0x60
-G = 0x4000
-GLBSTA0, GLBSTA1, CH_RST, CH_EN, CH_EN_SET, CH_EN_CLR, GLB_PAUSE, CLR_DREQ = (G + 0x00, G + 0x04, G + 0x08, G + 0x20,
-                                                                             G + 0x24, G + 0x28, G + 0x30, G + 0x58)
+# Registers by name: offsets come from the model.
+SRC, DST, WPPT, WPTO, COUNT, CON, START, INTSTA, ACKINT, RLCT = ("SRC", "DST", "WPPT", "WPTO", "COUNT", "CON", "START",
+                                                                 "INTSTA", "ACKINT", "RLCT")
+PGMADDR, FFCNT, FFSTA, FFSIZE, HWPTR, SWPTR, FIXADDR = "PGMADDR", "FFCNT", "FFSTA", "FFSIZE", "HWPTR", "SWPTR", "FIXADDR"
+GLBSTA0, GLBSTA1, CH_RST, CH_EN, CH_EN_SET, CH_EN_CLR, GLB_PAUSE, GLB_STA_PAUSE, CLR_DREQ = (
+    M4Dma.offset(name) for name in ("GLBSTA0", "GLBSTA1", "CH_RST", "CH_EN", "CH_EN_SET", "CH_EN_CLR", "GLB_PAUSE",
+                                    "GLB_STA_PAUSE", "CLR_DREQ"))
+U = Mt3620Uart.offset
 SYSRAM = 0x22000000
 SIZE_LONG, SINC, DINC, DREQ, ITEN, WPSD, WPEN, DIR = 2, 1 << 2, 1 << 3, 1 << 4, 1 << 15, 1 << 16, 1 << 17, 1 << 18
 
 
-def r(ch, off):
-    return ch * 0x100 + off
+def r(ch, name):
+    return M4Dma.offset(f"CH{ch}_{name}")
 
 
 @pytest.fixture
 def sys():
     clock = VirtualClock()
     mem = ByteMemory(SYSRAM, 0x10000)
-    shared = {"memory_io0": mem}
-    dma = M4Dma(clock=clock, base_address=0x21080000, cpu="io0", shared_objects=shared, memory=None)
-    return clock, mem, dma, shared
+    dma = M4Dma(clock=clock, base_address=0x21080000, cpu="io0", memory=mem)
+    return clock, mem, dma
 
 
 def test_memory_is_a_required_keyword():
@@ -34,7 +36,7 @@ def test_memory_is_a_required_keyword():
 
 
 def test_reset_values(sys):
-    _, _, dma, _ = sys
+    _, _, dma = sys
     assert dma.read(GLBSTA0) == 0 and dma.read(GLBSTA1) == 0
     assert dma.read(CH_RST) == (1 << 30) - 1
     assert dma.read(CH_EN) == 0
@@ -54,7 +56,7 @@ def m2m(dma, src, dst, nbytes, con=SIZE_LONG | SINC | DINC | ITEN):
 
 
 def test_memory_to_memory_completes_in_virtual_time(sys):
-    clock, mem, dma, _ = sys
+    clock, mem, dma = sys
     mem.write(SYSRAM, bytes(range(128)))
     m2m(dma, SYSRAM, SYSRAM + 0x1000, 128)
     assert dma.read(GLBSTA0) & (1 << 24)             # RUN of channel 12
@@ -74,7 +76,7 @@ def test_memory_to_memory_completes_in_virtual_time(sys):
 
 
 def test_stop_early_copies_what_was_done(sys):
-    clock, mem, dma, _ = sys
+    clock, mem, dma = sys
     mem.write(SYSRAM, b"\xAA" * 64)
     m2m(dma, SYSRAM, SYSRAM + 0x100, 64)
     clock.advance_to(int(4 * PS_PER_SECOND / 26_000_000) + 1)
@@ -86,7 +88,7 @@ def test_stop_early_copies_what_was_done(sys):
 
 
 def test_fixed_source_and_wrap(sys):
-    clock, mem, dma, _ = sys
+    clock, mem, dma = sys
     mem.write(SYSRAM, bytes([1, 2, 3, 4]))
     m2m(dma, SYSRAM, SYSRAM + 0x200, 16, con=SIZE_LONG | DINC | ITEN)    # fill with one word
     clock.advance_to(PS_PER_SECOND // 1000)
@@ -101,7 +103,7 @@ def test_fixed_source_and_wrap(sys):
 
 
 def test_no_clock_enable_no_run_and_bus_errors(sys):
-    clock, mem, dma, _ = sys
+    clock, mem, dma = sys
     dma.write(r(12, COUNT), 4, 4)
     dma.write(r(12, START), 4, 1 << 15)
     assert dma.read(GLBSTA0) == 0                    # CH_EN bit clear: nothing runs
@@ -113,7 +115,7 @@ def test_no_clock_enable_no_run_and_bus_errors(sys):
 
 
 def test_channel_reset_and_nonsense(sys):
-    _, _, dma, _ = sys
+    _, _, dma = sys
     dma.write(r(12, SRC), 4, 0x1234)
     dma.write(CH_RST, 4, ((1 << 30) - 1) & ~(1 << 12))
     dma.write(CH_RST, 4, (1 << 30) - 1)
@@ -131,8 +133,8 @@ TXBUF, RXBUF = SYSRAM + 0x1000, SYSRAM + 0x2000
 
 
 def open_uart_dma(dma, uart):
-    uart.write(0x08, 4, 0x97)                         # FCR as CTD UART_Open: FIFOs on, cleared
-    uart.write(0x4C, 4, 1)                            # VFIFO_EN
+    uart.write(U("IIR_FCR"), 4, 0x97)                 # FCR as CTD UART_Open: FIFOs on, cleared
+    uart.write(U("VFIFO_EN"), 4, 1)
     for ch, buf, size, count, con in ((TX, TXBUF, 256, 0, DREQ), (RX, RXBUF, 32, 32, DIR | ITEN | DREQ)):
         dma.write(CH_EN_SET, 4, 1 << ch)
         dma.write(r(ch, START), 4, 0)
@@ -142,8 +144,8 @@ def open_uart_dma(dma, uart):
         dma.write(r(ch, COUNT), 4, count)
         dma.write(r(ch, CON), 4, con)
         dma.write(r(ch, SWPTR), 4, dma.read(r(ch, HWPTR)))
-    uart.write(0x64, 4, 0b101)                        # RX handshake, TX auto, TX handshake off
-    uart.write(0x04, 4, 0x01)                         # ERBFI (rx callback)
+    uart.write(U("EXTEND_ADD"), 4, 0b101)             # RX handshake, TX auto, TX handshake off
+    uart.write(U("IER"), 4, 0x01)                     # ERBFI (rx callback)
     dma.write(r(RX, START), 4, 1 << 15)
 
 
@@ -152,18 +154,18 @@ def uart_write(dma, uart, mem, data):
     dma.write(r(TX, START), 4, 0)
     mem.write(TXBUF, data)
     dma.write(r(TX, SWPTR), 4, 0x10000 if len(data) == 256 else len(data))
-    uart.write(0x64, 4, uart.read(0x64) & ~2)
+    uart.write(U("EXTEND_ADD"), 4, uart.read(U("EXTEND_ADD")) & ~2)
     dma.write(CLR_DREQ, 4, 0)
     dma.write(CLR_DREQ, 4, 1 << TX)
     dma.write(CLR_DREQ, 4, 0)
     dma.write(r(TX, START), 4, 1 << 15)
-    uart.write(0x64, 4, uart.read(0x64) | 2)
+    uart.write(U("EXTEND_ADD"), 4, uart.read(U("EXTEND_ADD")) | 2)
 
 
 @pytest.fixture
 def isu(sys):
-    clock, mem, dma, shared = sys
-    uart = Mt3620Uart(clock=clock, base_address=UART, cpu="io0", shared_objects=shared)
+    clock, mem, dma = sys
+    uart = Mt3620Uart(clock=clock, base_address=UART, cpu="io0", dma=dma)
     out = []
     uart.add_tx_listener(out.append)
     open_uart_dma(dma, uart)
@@ -193,12 +195,12 @@ def test_vfifo_rx_fills_the_ring_and_times_out(isu):
     clock.advance_to(3 * uart.frame_ps())
     assert dma.read(r(RX, FFCNT)) == 3
     assert mem.read(RXBUF, 3) == b"abc"
-    assert uart.read(0x68) == 0                       # nothing in the UART's own FIFO
+    assert uart.read(U("RX_OFFSET")) == 0             # nothing in the UART's own FIFO
     assert not uart.irq[0].level
     clock.advance_to(7 * uart.frame_ps())             # four character times of silence
-    assert uart.read(0x08) & 0x3F == 0x0C
-    uart.read(0x4C)                                   # CTD: reading VFIFO_EN acknowledges the timeout
-    assert uart.read(0x08) & 0x3F == 0x01
+    assert uart.read(U("IIR_FCR")) & 0x3F == 0x0C
+    uart.read(U("VFIFO_EN"))                          # CTD: reading VFIFO_EN acknowledges the timeout
+    assert uart.read(U("IIR_FCR")) & 0x3F == 0x01
     # software consumes two bytes by moving SWPTR
     dma.write(r(RX, SWPTR), 4, 2)
     assert dma.read(r(RX, FFCNT)) == 1
@@ -215,11 +217,11 @@ def test_vfifo_rx_threshold_interrupt_and_backpressure(isu):
     assert dma.read(r(RX, INTSTA)) == 1 << 15          # count (32) reached
     assert dma.read(GLBSTA0) & (1 << 29)              # IT bit of channel 14
     assert dma.irq[0].level
-    assert uart.read(0x68) == 8                       # the rest waits in the UART FIFO
+    assert uart.read(U("RX_OFFSET")) == 8             # the rest waits in the UART FIFO
     assert mem.read(RXBUF, 32) == data[:32]
     dma.write(r(RX, ACKINT), 4, 1 << 15)
     dma.write(r(RX, SWPTR), 4, 0x10000 | 0)           # consumed all 32: the UART FIFO drains into the ring
-    assert uart.read(0x68) == 0
+    assert uart.read(U("RX_OFFSET")) == 0
     assert dma.read(r(RX, FFCNT)) == 8
     assert mem.read(RXBUF, 8) == data[32:]
 
@@ -230,7 +232,7 @@ def test_pause_holds_a_vfifo(isu):
     uart_write(dma, uart, mem, b"xy")
     clock.advance_to(10 * uart.frame_ps())
     assert out == []
-    assert dma.read(G + 0x34) == 1 << TX
+    assert dma.read(GLB_STA_PAUSE) == 1 << TX
     dma.write(GLB_PAUSE, 4, 0)
     clock.advance_to(clock.now + 3 * uart.frame_ps())
     assert bytes(out) == b"xy"
@@ -238,9 +240,9 @@ def test_pause_holds_a_vfifo(isu):
 
 def test_dma_built_before_or_after_the_uart():
     clock, mem = VirtualClock(), ByteMemory(SYSRAM, 0x10000)
-    shared = {"memory_io0": mem}
-    uart = Mt3620Uart(clock=clock, base_address=UART, cpu="io0", shared_objects=shared)
-    dma = M4Dma(clock=clock, base_address=0x21080000, cpu="io0", shared_objects=shared, memory=mem)
+    uart = Mt3620Uart(clock=clock, base_address=UART, cpu="io0")
+    dma = M4Dma(clock=clock, base_address=0x21080000, cpu="io0", memory=mem)
+    uart.link("dma", dma)                             # links are made once every block exists
     out = []
     uart.add_tx_listener(out.append)
     open_uart_dma(dma, uart)
@@ -250,7 +252,7 @@ def test_dma_built_before_or_after_the_uart():
 
 
 def test_snapshot_restore_mid_transfer(sys):
-    clock, mem, dma, shared = sys
+    clock, mem, dma = sys
     mem.write(SYSRAM, bytes(range(64)))
     m2m(dma, SYSRAM, SYSRAM + 0x800, 64)
     clock.advance_to(int(5 * PS_PER_SECOND / 26_000_000) + 1)
@@ -267,10 +269,9 @@ def test_snapshot_restore_mid_transfer(sys):
 
 def test_shared_isu_uart_served_by_the_core_that_runs_its_channels():
     clock, mem = VirtualClock(), ByteMemory(SYSRAM, 0x10000)
-    shared = {"memory_io0": ByteMemory(SYSRAM, 0x10000), "memory_io1": mem}
-    dma0 = M4Dma(clock=clock, base_address=0x21080000, cpu="io0", shared_objects=shared, memory=None)
-    uart = Mt3620Uart(clock=clock, base_address=UART, cpu=None, shared_objects=shared)   # a shared block
-    dma1 = M4Dma(clock=clock, base_address=0x21080000, cpu="io1", shared_objects=shared, memory=None)
+    dma0 = M4Dma(clock=clock, base_address=0x21080000, cpu="io0", memory=ByteMemory(SYSRAM, 0x10000))
+    dma1 = M4Dma(clock=clock, base_address=0x21080000, cpu="io1", memory=mem)
+    uart = Mt3620Uart(clock=clock, base_address=UART, cpu=None, dma=[dma0, dma1])   # a shared block
     out = []
     uart.add_tx_listener(out.append)
     open_uart_dma(dma1, uart)                         # io1 owns ISU0

@@ -9,9 +9,13 @@ from mt3620.peripherals.mailbox.intercore import (ByteMemory, IntercoreA7Endpoin
                                                   SETUP_OUTBOUND, START)
 from mt3620.peripherals.mailbox.m4_mailbox import MailboxChannel, MailboxPort
 
-VER, GEN_CTRL, SW_TX, SW_EN, SW_STS = 0x00, 0x04, 0x14, 0x18, 0x1C
-NF_THRS, NE_THRS, INT_EN, INT_STS = 0x30, 0x34, 0x38, 0x3C
-CMD_PUSH, DATA_PUSH, PUSH_CNT, CMD_POP, DATA_POP, POP_CNT, SEM = 0x40, 0x44, 0x48, 0x50, 0x54, 0x58, 0x60
+VER, GEN_CTRL, SW_TX, SW_EN, SW_STS = (MailboxPort.offset(n) for n in ("MBOX_VER", "MBOX_GEN_CTRL", "SW_TX_INT_PORT",
+                                                                        "SW_RX_INT_EN", "SW_RX_INT_STS"))
+NF_THRS, NE_THRS, INT_EN, INT_STS = (MailboxPort.offset(n) for n in ("MBOX_NF_THRS", "MBOX_NE_THRS", "MBOX_INT_EN",
+                                                                    "MBOX_INT_STS"))
+CMD_PUSH, DATA_PUSH, PUSH_CNT, CMD_POP, DATA_POP, POP_CNT, SEM = (
+    MailboxPort.offset(n) for n in ("CMD_PUSH", "DATA_PUSH", "FIFO_PUSH_CNT", "CMD_POP", "DATA_POP", "FIFO_POP_CNT",
+                                    "SEMAPHORE_P"))
 RD, NF, WR, NE, FIFO, SW = range(6)
 
 
@@ -258,26 +262,25 @@ def test_intercore_errors(port):
         IntercoreA7Endpoint(port.channel, mem, bytes(16), inbound_addr=0x20100004)
 
 
-def test_machine_convention_shares_channels_by_key():
-    shared = {}
-    p0 = MailboxPort(base_address=0x21060000, cpu="io0", shared_objects=shared)
-    p1 = MailboxPort(base_address=0x21060000, cpu="io1", shared_objects=shared)
-    a0 = MailboxPort(base_address=0x21050000, cpu="io0", shared_objects=shared)
-    a1 = MailboxPort(base_address=0x21050000, cpu="io1", shared_objects=shared)
-    assert p0.channel is p1.channel is shared["mbox_io0_io1"]
-    assert a0.channel is shared["mbox_a7_io0"] and a1.channel is shared["mbox_a7_io1"]
+def test_platform_names_the_shared_channels():
+    from mt3620.engine.machine import Machine
+    m = Machine()
+    p0, p1 = m.device("io0_mbox_m4"), m.device("io1_mbox_m4")
+    a0, a1 = m.device("io0_mbox_a7"), m.device("io1_mbox_a7")
+    assert p0.channel is p1.channel is m.shared_objects["mbox_io0_io1"]
+    assert (p0.side, p1.side) == (0, 1)
+    assert a0.channel is m.shared_objects["mbox_a7_io0"] and a1.channel is m.shared_objects["mbox_a7_io1"]
     assert a0.channel is not a1.channel
     p0.write(CMD_PUSH, 4, 5)
     assert p1.read(POP_CNT) == 1 and a0.read(POP_CNT) == 0
 
 
 def test_a7_side_ports_are_the_far_side():
-    shared = {}
-    io0 = MailboxPort(base_address=0x21050000, cpu="io0", shared_objects=shared)
-    a7_0 = MailboxPort(base_address=0x31010000, shared_objects=shared)
-    a7_1 = MailboxPort(base_address=0x31020000, shared_objects=shared)
+    io0 = MailboxPort(base_address=0x21050000, cpu="io0")
+    a7_0 = MailboxPort(base_address=0x31010000, channel=io0.channel)
+    a7_1 = MailboxPort(base_address=0x31020000)
     assert a7_0.side == 1 and a7_0.channel is io0.channel
-    assert a7_1.channel is shared["mbox_a7_io1"]
+    assert a7_1.side == 1 and a7_1.channel is not io0.channel
     a7_0.write(DATA_PUSH, 4, 0x1000 | 12)
     a7_0.write(CMD_PUSH, 4, SETUP_INBOUND)
     assert (io0.read(DATA_POP), io0.read(CMD_POP)) == (0x1000 | 12, SETUP_INBOUND)

@@ -2,9 +2,11 @@
 import pytest
 
 from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock
+from mt3620.engine.simulation.peripheral import ResetKind
 from mt3620.peripherals.watchdog.m4_watchdog import M4Watchdog
 
-MODE, LENGTH, RESTART, STA, SWRST = 0x30, 0x34, 0x38, 0x3C, 0x44
+MODE, LENGTH, RESTART, STA, SWRST = (M4Watchdog.offset(f"WDT_{name}")
+                                     for name in ("MODE", "LENGTH", "RESTART", "STA", "SWRST"))
 TICK = PS_PER_SECOND // 32
 
 
@@ -125,5 +127,5 @@ def test_snapshot_restore(wdt):
 def test_core_reset_hook_keeps_sta(wdt):
     setup(wdt, 1, irq=False)
     wdt.clock.advance_to(PS_PER_SECOND)
-    wdt.core_reset()                                          # the engine resets the core's blocks later
+    wdt.reset(ResetKind.CORE)                                 # the engine resets the core's blocks later
     assert wdt.read(STA) == 0x8000

@@ -4,9 +4,13 @@ import pytest
 from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock
 from mt3620.peripherals.uart.mt3620_uart import Mt3620Uart
 
-THR, IER, IIR, FCR, LCR, MCR, LSR, MSR, SCR = 0x00, 0x04, 0x08, 0x08, 0x0C, 0x10, 0x14, 0x18, 0x1C
-HIGHSPEED, SAMPLE_COUNT, SAMPLE_POINT, VFIFO_EN = 0x24, 0x28, 0x2C, 0x4C
-FRACDIV_L, FRACDIV_M, FCR_RD, RX_OFFSET, TX_OFFSET = 0x54, 0x58, 0x5C, 0x68, 0x6C
+O = Mt3620Uart.offset
+THR, IER, IIR, FCR, LCR, MCR, LSR, MSR, SCR = (O("RBR_THR"), O("IER"), O("IIR_FCR"), O("IIR_FCR"), O("LCR"), O("MCR"),
+                                               O("LSR"), O("MSR"), O("SCR"))
+EFR, DLL, DLM = O("EFR"), O("DLL"), O("DLM")
+HIGHSPEED, SAMPLE_COUNT, SAMPLE_POINT, VFIFO_EN = O("HIGHSPEED"), O("SAMPLE_COUNT"), O("SAMPLE_POINT"), O("VFIFO_EN")
+FRACDIV_L, FRACDIV_M, FCR_RD, RX_OFFSET, TX_OFFSET = (O("FRACDIV_L"), O("FRACDIV_M"), O("FCR_RD"), O("RX_OFFSET"),
+                                                      O("TX_OFFSET"))
 
 
 def make(base=0x21040000, **kw):
@@ -25,10 +29,10 @@ def ctd_open(uart, baud):
     divs //= dl
     fract, count = lut[divs % 10], divs // 10
     uart.write(LCR, 4, 0xBF)
-    uart.write(0x08, 4, 0x10)                 # EFR enable_e
+    uart.write(EFR, 4, 0x10)                  # EFR enable_e
     uart.write(HIGHSPEED, 4, 3)
-    uart.write(0x04, 4, dl >> 8)
-    uart.write(0x00, 4, dl & 0xFF)
+    uart.write(DLM, 4, dl >> 8)
+    uart.write(DLL, 4, dl & 0xFF)
     uart.write(SAMPLE_COUNT, 4, count - 1)
     uart.write(SAMPLE_POINT, 4, count // 2 - 2)
     uart.write(FRACDIV_M, 4, fract >> 8)
@@ -93,13 +97,13 @@ def test_legacy_divisor_and_frame_format():
     _, u, _ = make()
     u.write(HIGHSPEED, 4, 0)
     u.write(LCR, 4, 0x80)                     # DLAB
-    u.write(0x00, 4, 14)
-    u.write(0x04, 4, 0)
+    u.write(DLL, 4, 14)
+    u.write(DLM, 4, 0)
     u.write(LCR, 4, 0x03 | 0x08 | 0x04)      # 8 bits, parity, 2 stop bits
     assert u.baud == pytest.approx(26_000_000 / (16 * 14))
     assert u.frame_bits() == 12
     u.write(LCR, 4, 0x80)
-    assert u.read(0x00) == 14                 # DLL readable behind DLAB
+    assert u.read(DLL) == 14                  # DLL readable behind DLAB
 
 
 def test_tx_fifo_fills_and_drains_in_order():
@@ -192,11 +196,11 @@ def test_fcr_clears_fifos_and_efr_bank():
     clock.advance_to(clock.now + 10 * u.frame_ps())
     assert out == [ord("a")]                  # the byte already in the shifter still goes out
     u.write(LCR, 4, 0xBF)
-    u.write(0x08, 4, 0xD0)
-    u.write(0x10, 4, 0x11)
-    assert u.read(0x08) == 0xD0 and u.read(0x10) == 0x11
+    u.write(EFR, 4, 0xD0)
+    u.write(O("XON1"), 4, 0x11)
+    assert u.read(EFR) == 0xD0 and u.read(O("XON1")) == 0x11
     u.write(LCR, 4, 0x03)
-    assert u.read(0x10) == 0                  # MCR, not XON1
+    assert u.read(MCR) == 0                   # MCR, not XON1
     assert u.read(IIR) & 0x0F == 0x01
 
 
@@ -223,8 +227,8 @@ def test_fifo_disabled_is_one_deep():
 
 def test_nonsense_writes_are_ignored_cleanly():
     _, u, _ = make()
-    u.write(0x14, 4, 0xFF)                    # LSR is read-only
-    u.write(0x6C, 4, 0xFF)                    # TX_OFFSET is read-only
+    u.write(LSR, 4, 0xFF)                     # LSR is read-only
+    u.write(TX_OFFSET, 4, 0xFF)               # TX_OFFSET is read-only
     u.write(0xF0, 4, 0x1234)                  # undefined offset
     assert u.read(0xF0) == 0
     assert u.read(LSR) == 0x60

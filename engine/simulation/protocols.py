@@ -1,0 +1,66 @@
+"""The small interfaces blocks see of each other (typed links, mt3620.engine.simulation.links) and the ones the
+machine builders use to attach the outside world. A class satisfies one by having the members; isinstance checks
+them when a link is made, never on an access."""
+from __future__ import annotations
+
+from typing import Callable, Protocol, runtime_checkable
+
+from .registers import ResetKind
+
+
+@runtime_checkable
+class ClockSource(Protocol):
+    """A block that sets a clock others follow (an IO core's RGU drives its HCLK)."""
+
+    @property
+    def hz(self) -> int: ...
+
+    def add_clock_listener(self, fn: Callable[[int], None]) -> None:
+        """`fn(hz)` after every change of the frequency."""
+
+
+@runtime_checkable
+class VfifoPeer(Protocol):
+    """A peripheral on a DMA virtual-FIFO channel (the ISU UARTs)."""
+
+    def vfifo_tx_space(self) -> int:
+        """Bytes the peripheral can take now from a TX ring."""
+
+    def vfifo_tx_put(self, byte: int) -> None: ...
+
+    def vfifo_rx_drain(self) -> None:
+        """An RX ring gained room: hand over what waits."""
+
+
+@runtime_checkable
+class DmaChannelHost(Protocol):
+    """A DMA controller as a peripheral sees it (virtual-FIFO handshake)."""
+
+    def attach_vfifo_peer(self, channel: int, peer: VfifoPeer) -> None: ...
+
+    def vfifo_running(self, channel: int) -> bool: ...
+
+    def vfifo_tx_ready(self, channel: int) -> None:
+        """The TX peer has room again."""
+
+    def vfifo_rx_put(self, channel: int, byte: int) -> bool:
+        """One received byte into an RX ring; False when the channel cannot take it."""
+
+
+@runtime_checkable
+class ResetTarget(Protocol):
+    def reset(self, kind: ResetKind = ResetKind.COLD) -> None: ...
+
+
+@runtime_checkable
+class IrqInputs(Protocol):
+    """A block with numbered interrupt inputs another block's lines can drive (the EINT block)."""
+
+    def irq_input(self, n: int, level: bool) -> None: ...
+
+
+@runtime_checkable
+class SerialOutput(Protocol):
+    """A block that sends bytes to the outside world (a UART's TX line, the ITM's stimulus ports)."""
+
+    def add_tx_listener(self, fn: Callable[[int], None]) -> None: ...
