@@ -5,19 +5,12 @@ MediaTek-Labs/mt3620_m4_software MT3620_M4_Driver/HDL/inc/hdl_dma.h (offsets and
 (os_hal_dma.h enum dma_channel): 0-9 half-size (ISU TX/RX), 12 full-size (memory to memory), 13-22 virtual-FIFO
 (VFF) ISU0-4 TX/RX, 25-28 VFF I2S0/1 TX/RX, 29 VFF ADC RX.
 
-Channel registers (+0x100 * n): 0x00 SRC, 0x04 DST, 0x08 WPPT, 0x0C WPTO, 0x10 COUNT (LEN[15:0], RLLEN bit16),
-0x14 CON (SIZE[1:0], SINC 2, DINC 3, DREQ 4, B2W 5, BURST[10:8], HITEN 13, TOEN 14, ITEN 15, WPSD 16, WPEN 17,
-DIR 18), 0x18 START (STR bit15), 0x1C INTSTA (HINT 13, INT 15, TOINT 16), 0x20 ACKINT (same bits, write 1),
-0x24 RLCT, 0x28 LIMITER, 0x2C PGMADDR, 0x38 FFCNT, 0x3C FFSTA (FULL 0, EMPTY 1, ALERT 2), 0x40 ALTLEN, 0x44 FFSIZE,
-0x50 TO, 0x58 HWPTR, 0x5C SWPTR (pointer [15:0], wrap bit16), 0x60 FIXADDR.
-Global (+0x4000): 0x00/0x04 GLBSTA0/1 (channel n: RUN bit 2(n%16), IT bit 2(n%16)+1), 0x08 CH_RST, 0x0C GLO_CON,
-0x10/0x14 GROUP0/1, 0x18 ISU_VFIFO, 0x1C ISU_VFIFO_ERR, 0x20 CH_EN, 0x24 CH_EN_SET, 0x28 CH_EN_CLR, 0x30 GLB_PAUSE,
-0x34 GLB_STA_PAUSE, 0x50 SET_DREQ, 0x58 CLR_DREQ.
+The register map is declared below (REGISTERS): 30 channels of 0x100 bytes (an array), the global block at +0x4000.
 
 Data moves through a `memory` object (read(addr, size, access) -> bytes, write(addr, data, access)), the IO
 core's bus view: the required keyword argument `memory=` (the machine passes the view). The bus clock comes from
-the `hclk` link (the core's RGU; 26 MHz without one). Timing (emulator-defined): a full-size or free-running half-size transfer moves one beat per HCLK cycle and its data is
-written when it completes (or up to the beat reached when it is stopped early); virtual-FIFO channels move data as
+the `hclk` link (the core's RGU; 26 MHz without one). Timing (emulator-defined): a full-size or free-running
+half-size transfer moves one beat per HCLK cycle and its data is written when it completes (or up to the beat reached when it is stopped early); virtual-FIFO channels move data as
 soon as both the ring and the peripheral allow it.
 
 Virtual FIFOs (VFF): a ring of FFSIZE beats at PGMADDR. For a TX channel (DIR 0) software writes data and

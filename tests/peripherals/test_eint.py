@@ -7,7 +7,11 @@ from mt3620.peripherals.gpio.eint import EintController
 from mt3620.peripherals.gpio.gpio_block import GpioBlock
 
 EN, POL, DUAL = 1 << 9, 1 << 8, 1 << 7
-IRQ_SENS0 = 0x200
+IRQ_SENS0, SOFT_RST = EintController.offset("IRQ_SENS0"), EintController.offset("SOFT_RST")
+
+
+def dbnc(pin):
+    return EintController.offset(f"DBNC_CON{pin}")
 
 
 @pytest.fixture
@@ -26,7 +30,7 @@ def chip():
 
 def test_reset_values(chip):
     _, _, eint, _ = chip
-    assert eint.read(0x00) == 0 and eint.read(IRQ_SENS0) == 0 and eint.read(0x900) == 0
+    assert eint.read(dbnc(0)) == 0 and eint.read(IRQ_SENS0) == 0 and eint.read(SOFT_RST) == 0
     assert eint.irq_number(12) == 32
     assert not any(line.level for line in eint.irq)
 
@@ -34,13 +38,13 @@ def test_reset_values(chip):
 def test_button_press_edge_interrupt_with_ctd_configuration(chip):
     clock, blocks, eint, pulses = chip
     board = RdbBoard(blocks)                          # button A (GPIO 12) released: high
-    eint.write(4 * 12, 4, EN)                         # CTD EINT_ConfigurePin(positive=false): falling edge
+    eint.write(dbnc(12), 4, EN)                       # CTD EINT_ConfigurePin(positive=false): falling edge
     assert pulses[12] == []
     board.press("A")
     assert pulses[12] == [True, False]                # one pulse: the NVIC pends IRQ 32 once
     board.release("A")
     assert pulses[12] == [True, False]                # release is not active for POL 0
-    eint.write(4 * 12, 4, EN | DUAL)
+    eint.write(dbnc(12), 4, EN | DUAL)
     board.press("A")
     board.release("A")
     assert pulses[12] == [True, False] * 3
@@ -50,7 +54,7 @@ def test_debounce_filters_glitches(chip):
     clock, blocks, eint, pulses = chip
     blk = blocks[3]
     blk.drive_input(13, 1)
-    eint.write(4 * 13, 4, EN | POL | (3 << 4) | 4)    # 1 kHz debounce clock, 4 ticks = 4 ms
+    eint.write(dbnc(13), 4, EN | POL | (3 << 4) | 4)  # 1 kHz debounce clock, 4 ticks = 4 ms
     blk.drive_input(13, 0)
     clock.advance_to(10 * PS_PER_SECOND // 1000)
     blk.drive_input(13, 1)                            # rising edge...
@@ -68,13 +72,13 @@ def test_debounce_filters_glitches(chip):
 def test_level_sense_holds_line(chip):
     _, blocks, eint, pulses = chip
     eint.write(IRQ_SENS0, 4, 1 << (20 + 2))           # GPIO 2 level-sensitive
-    eint.write(4 * 2, 4, EN | POL)
+    eint.write(dbnc(2), 4, EN | POL)
     blocks[0].drive_input(2, 1)
     assert eint.irq[2].level
     blocks[0].drive_input(2, 0)
     assert not eint.irq[2].level
     blocks[0].drive_input(2, 1)
-    eint.write(4 * 2, 4, 0)                           # CTD EINT_DeConfigurePin
+    eint.write(dbnc(2), 4, 0)                         # CTD EINT_DeConfigurePin
     assert not eint.irq[2].level
 
 
@@ -89,7 +93,7 @@ def test_disabled_and_out_of_range_inputs(chip):
 
 def test_snapshot_restore_pending_debounce(chip):
     clock, blocks, eint, pulses = chip
-    eint.write(4 * 4, 4, EN | POL | 2)                # 8 kHz, 2 ticks = 250 us
+    eint.write(dbnc(4), 4, EN | POL | 2)              # 8 kHz, 2 ticks = 250 us
     blocks[1].drive_input(4, 1)
     snap = eint.snapshot()
     other = EintController(clock=clock)

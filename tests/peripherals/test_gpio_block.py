@@ -4,8 +4,10 @@ import pytest
 from mt3620.engine.simulation.clock import VirtualClock
 from mt3620.peripherals.gpio.gpio_block import GpioBlock
 
-DIN, DOUT, DOUT_SET, DOUT_RESET = 0x04, 0x10, 0x14, 0x18
-OE, OE_SET, OE_RESET, PU, PU_SET, PD, IES, IES_SET, IES_RESET = 0x20, 0x24, 0x28, 0x30, 0x34, 0x40, 0x60, 0x64, 0x68
+DIN, DOUT, DOUT_SET, DOUT_RESET = (GpioBlock.offset(n) for n in ("GPIO_PWM_GRP_DIN", "DOUT", "DOUT_SET", "DOUT_RESET"))
+OE, OE_SET, OE_RESET, PU, PU_SET, PD, IES, IES_SET, IES_RESET = (
+    GpioBlock.offset(n) for n in ("OE", "OE_SET", "OE_RESET", "PU", "PU_SET", "PD", "IES", "IES_SET", "IES_RESET"))
+GLOBAL_CTRL = GpioBlock.offset("GPIO_PWM_GRP_GLOBAL_CTRL")
 
 
 @pytest.fixture
@@ -26,7 +28,7 @@ def test_reset_values(blk):
     assert blk.read(DOUT) == 0 and blk.read(OE) == 0 and blk.read(PU) == 0 and blk.read(PD) == 0
     assert blk.read(IES) == 0xF
     assert blk.read(DIN) == 0
-    assert blk.read(0x00) == 0x6
+    assert blk.read(GLOBAL_CTRL) == 0x6
     assert [blk.output_level(p) for p in blk.pins] == [None] * 4
     assert not any(line.level for line in blk.irq)
 

@@ -9,7 +9,8 @@ from mt3620.peripherals.uart.mt3620_uart import Mt3620Uart
 # Registers by name: offsets come from the model.
 SRC, DST, WPPT, WPTO, COUNT, CON, START, INTSTA, ACKINT, RLCT = ("SRC", "DST", "WPPT", "WPTO", "COUNT", "CON", "START",
                                                                  "INTSTA", "ACKINT", "RLCT")
-PGMADDR, FFCNT, FFSTA, FFSIZE, HWPTR, SWPTR, FIXADDR = "PGMADDR", "FFCNT", "FFSTA", "FFSIZE", "HWPTR", "SWPTR", "FIXADDR"
+PGMADDR, FFCNT, FFSTA, FFSIZE, HWPTR, SWPTR, FIXADDR = ("PGMADDR", "FFCNT", "FFSTA", "FFSIZE", "HWPTR", "SWPTR",
+                                                       "FIXADDR")
 GLBSTA0, GLBSTA1, CH_RST, CH_EN, CH_EN_SET, CH_EN_CLR, GLB_PAUSE, GLB_STA_PAUSE, CLR_DREQ = (
     M4Dma.offset(name) for name in ("GLBSTA0", "GLBSTA1", "CH_RST", "CH_EN", "CH_EN_SET", "CH_EN_CLR", "GLB_PAUSE",
                                     "GLB_STA_PAUSE", "CLR_DREQ"))

@@ -4,23 +4,27 @@ import pytest
 from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock
 from mt3620.peripherals.gpio.pwm import Pwm
 
-GLO = 0x000
+GLO = Pwm.offset("PWM_GLO_CTRL")
 
 
 def ctrl(ch):
-    return 0x100 + 0x10 * ch
+    return Pwm.offset(f"PWM{ch}_CTRL")
+
+
+def param(ch, state):
+    return Pwm.offset(f"PWM{ch}_PARAM_S{state}")
 
 
 def ctd_configure(pwm, ch, clock_sel, on, off):
     """The register sequence of CodethinkLabs PWM_ConfigurePin (facts, not code)."""
     pwm.write(GLO, 4, 0xE400)
     pwm.write(ctrl(ch), 4, 0xC)
-    pwm.write(ctrl(ch) + 4, 4, 0)
-    pwm.write(ctrl(ch) + 8, 4, 0)
+    pwm.write(param(ch, 0), 4, 0)
+    pwm.write(param(ch, 1), 4, 0)
     pwm.write(GLO, 4, (pwm.read(GLO) & ~6) | (clock_sel << 1))
     pwm.write(ctrl(ch), 4, pwm.read(ctrl(ch)) | 0x10)
-    pwm.write(ctrl(ch) + 4, 4, (off << 16) | on)
-    pwm.write(ctrl(ch) + 8, 4, 0)
+    pwm.write(param(ch, 0), 4, (off << 16) | on)
+    pwm.write(param(ch, 1), 4, 0)
     pwm.write(ctrl(ch), 4, (pwm.read(ctrl(ch)) & ~(0xFFF << 8) & ~0x8) | (1 << 8))
     pwm.write(ctrl(ch), 4, pwm.read(ctrl(ch)) | 1)
 

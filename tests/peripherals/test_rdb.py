@@ -5,7 +5,8 @@ from mt3620.engine.simulation.clock import VirtualClock
 from mt3620.peripherals.board.rdb import RdbBoard
 from mt3620.peripherals.gpio.gpio_block import GpioBlock
 
-OE_SET, DOUT_SET, DOUT_RESET, DIN = 0x24, 0x14, 0x18, 0x04
+OE_SET, DOUT_SET, DOUT_RESET, DIN = (GpioBlock.offset(n)
+                                     for n in ("OE_SET", "DOUT_SET", "DOUT_RESET", "GPIO_PWM_GRP_DIN"))
 
 
 @pytest.fixture
@@ -69,8 +70,8 @@ def test_pwm_dims_led(chip):
     pwm2 = Pwm(clock=chip[0].clock, base_address=0x38031000)     # GPIO 8..11 = LED1 R/G/B
     board = RdbBoard(chip, pwm=[pwm2])
     assert board.led_brightness()["LED1_G"] == 0.0
-    pwm2.write(0x110 + 4, 4, (3 << 16) | 1)                       # channel 1 (GPIO 9): high 1 tick, low 3
-    pwm2.write(0x110, 4, 0x10 | 0x4 | (1 << 8) | 1)              # clock on, polarity 1, kick
+    pwm2.write(Pwm.offset("PWM1_PARAM_S0"), 4, (3 << 16) | 1)     # channel 1 (GPIO 9): high 1 tick, low 3
+    pwm2.write(Pwm.offset("PWM1_CTRL"), 4, 0x10 | 0x4 | (1 << 8) | 1)  # clock on, polarity 1, kick
     assert board.led_brightness()["LED1_G"] == pytest.approx(0.75)
     assert board.led_state()["LED1_G"] is False                  # first tick of the period: high = dark
     chip[0].clock.advance_to(chip[0].clock.now + 2 * 1_000_000_000_000 // 32768)
