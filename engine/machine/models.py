@@ -99,7 +99,10 @@ def _targets(entry: repl.Entry, attr: str, value: Any, resolve: Callable[[str], 
     refs = _references(value)
     if refs is None:
         raise LinkError(f"{entry.name}.{attr}: {value!r} does not name another entry")
-    return [resolve(ref.name) for ref in refs]
+    try:
+        return [resolve(ref.name) for ref in refs]
+    except LinkError as exc:
+        raise LinkError(f"{entry.name}.{attr}: {exc}") from None
 
 
 def bind_links(model: Peripheral, entry: repl.Entry, resolve: Callable[[str], Any]) -> None:
