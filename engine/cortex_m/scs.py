@@ -45,6 +45,9 @@ SHCSR_FIELDS = {MEMMANAGE: ("MEMFAULTACT", "MEMFAULTPENDED"), BUSFAULT: ("BUSFAU
                 USAGEFAULT: ("USGFAULTACT", "USGFAULTPENDED"), SVCALL: ("SVCALLACT", "SVCALLPENDED"),
                 12: ("MONITORACT", None), PENDSV: ("PENDSVACT", None), SYSTICK: ("SYSTICKACT", None)}
 FAULT_ENABLES = {MEMMANAGE: "MEMFAULTENA", BUSFAULT: "BUSFAULTENA", USAGEFAULT: "USGFAULTENA"}
+# Byte lanes of an access (the `lanes` mask a write callback receives) -> the bytes written, in address order.
+LANE_BYTES = {((1 << (8 * size)) - 1) << (8 * first): tuple(range(first, first + size))
+              for size in (1, 2, 4) for first in range(0, 4, size)}
 NVIC_WORDS = 16                 # ISER..IABR: 16 words each (496 interrupts) in the ARMv7-M map
 IPR_WORDS = 124
 
@@ -149,13 +152,13 @@ class SystemControlSpace(Peripheral):
     def read(self, offset: int, size: int = 4, access: Access = TEST_ACCESS) -> int:
         if 0x010 <= offset < 0x020:
             return self.systick.read(offset - 0x010, size, access)
-        return super().read(offset, size, access)
+        return Peripheral.read(self, offset, size, access)
 
     def write(self, offset: int, size: int, value: int, access: Access = TEST_ACCESS) -> None:
         if 0x010 <= offset < 0x020:
             self.systick.write(offset - 0x010, size, value, access)
             return
-        super().write(offset, size, value, access)
+        Peripheral.write(self, offset, size, value, access)
 
     def is_volatile(self, offset: int) -> bool:
         if 0x010 <= offset < 0x020:
@@ -177,10 +180,15 @@ class SystemControlSpace(Peripheral):
         return self._irq_word(index, lambda irq: EXTERNAL_BASE + irq in self.state.active)
 
     def _irqs_written(self, index: int, value: int, lanes: int) -> list[int]:
-        """The interrupts whose bit was written as 1 (only the bytes the access wrote)."""
-        value &= lanes
+        """The interrupts whose bit was written as 1 (only the bytes the access wrote, only lines that exist)."""
         first = index * 32
-        return [first + bit for bit in range(min(32, self.state.num_irqs - first)) if value >> bit & 1]
+        bits = value & lanes & ((1 << max(0, min(32, self.state.num_irqs - first))) - 1)
+        irqs = []
+        while bits:
+            low = bits & -bits
+            irqs.append(first + low.bit_length() - 1)
+            bits ^= low
+        return irqs
 
     def _write_iser(self, index: int, value: int, lanes: int) -> None:
         self.state.enabled.update(self._irqs_written(index, value, lanes))
@@ -210,24 +218,20 @@ class SystemControlSpace(Peripheral):
         return self._priority_word(EXTERNAL_BASE + 4 * index, max(0, min(4, self.state.num_irqs - 4 * index)))
 
     def _write_ipr(self, index: int, value: int, lanes: int) -> None:
-        for k in range(4):
+        for k in LANE_BYTES[lanes]:
             irq = 4 * index + k
-            if lanes >> (8 * k) & 0xFF and irq < self.state.num_irqs:
+            if irq < self.state.num_irqs:
                 self.state.set_priority(EXTERNAL_BASE + irq, (value >> (8 * k)) & 0xFF)
         self._on_change()
 
     # ---- SCB --------------------------------------------------------------------------------------------------
     def _read_icsr(self) -> int:
         st = self.state
-        icsr = self.regs.ICSR.detached()
-        icsr.NMIPENDSET = NMI in st.pending
-        icsr.PENDSVSET = PENDSV in st.pending
-        icsr.PENDSTSET = SYSTICK in st.pending
-        icsr.ISRPENDING = any(n >= EXTERNAL_BASE and st.is_enabled(n) for n in st.pending)
-        icsr.VECTPENDING = st.vectpending() & 0x1FF
-        icsr.RETTOBASE = st.rettobase()
-        icsr.VECTACTIVE = (st.active[-1] if st.active else 0) & 0x1FF
-        return icsr.value
+        return self.regs.ICSR.encode(
+            NMIPENDSET=NMI in st.pending, PENDSVSET=PENDSV in st.pending, PENDSTSET=SYSTICK in st.pending,
+            ISRPENDING=any(n >= EXTERNAL_BASE and st.is_enabled(n) for n in st.pending),
+            VECTPENDING=st.vectpending() & 0x1FF, RETTOBASE=st.rettobase(),
+            VECTACTIVE=(st.active[-1] if st.active else 0) & 0x1FF)
 
     def _write_icsr(self, value: int) -> None:
         st, icsr = self.state, self.regs.ICSR
@@ -248,10 +252,7 @@ class SystemControlSpace(Peripheral):
         self._on_vtor_change(self.regs.VTOR.value)
 
     def _read_aircr(self) -> int:
-        aircr = self.regs.AIRCR.detached()
-        aircr.VECTKEY = AIRCR_VECTKEYSTAT
-        aircr.PRIGROUP = self.state.prigroup
-        return aircr.value
+        return self.regs.AIRCR.encode(VECTKEY=AIRCR_VECTKEYSTAT, PRIGROUP=self.state.prigroup)
 
     def _write_aircr(self, value: int) -> None:
         aircr = self.regs.AIRCR
@@ -268,9 +269,9 @@ class SystemControlSpace(Peripheral):
         return self._priority_word(4 * (index + 1), 4)
 
     def _write_shpr(self, index: int, value: int, lanes: int) -> None:
-        for k in range(4):
+        for k in LANE_BYTES[lanes]:
             number = 4 * (index + 1) + k
-            if lanes >> (8 * k) & 0xFF and number in (MEMMANAGE, BUSFAULT, USAGEFAULT, SVCALL, 12, PENDSV, SYSTICK):
+            if number in (MEMMANAGE, BUSFAULT, USAGEFAULT, SVCALL, 12, PENDSV, SYSTICK):
                 self.state.set_priority(number, (value >> (8 * k)) & 0xFF)
         self._on_change()
 

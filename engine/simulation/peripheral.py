@@ -214,20 +214,19 @@ class Peripheral(metaclass=_ModelType):
         fn = view.on_write
         if fn is not None:
             merged = ((old & ~lane) | value) & MASK32
-            if view._WRITE_EXTRA:
-                fn(merged, **self._write_extras(view, store, old, lane))
-            else:
+            extra = view._WRITE_EXTRA          # registers.WRITE_EXTRAS: what the callback takes after the value
+            if not extra:
                 fn(merged)
-
-    @staticmethod
-    def _write_extras(view: RegisterView, store: RegisterView, old: int, lane: int) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name in view._WRITE_EXTRA:
-            if name == "old":
-                out[name] = store.detached(old)     # the register as it was, fields readable by name
+            elif extra == 2:
+                fn(merged, lane & MASK32)
             else:
-                out[name] = lane & MASK32
-        return out
+                before = store.detached(old)      # the register as it was, fields readable by name
+                if extra == 1:
+                    fn(merged, before)
+                elif extra == 3:
+                    fn(merged, before, lane & MASK32)
+                else:
+                    fn(merged, lane & MASK32, before)
 
     def _unknown(self, offset: int, size: int, value: int | None) -> None:
         if offset not in self._warned:

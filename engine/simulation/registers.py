@@ -162,10 +162,15 @@ class RegisterView:
     _RC = 0
     _VOLATILE = False
     _SURVIVES: frozenset = frozenset()
-    _WRITE_EXTRA: tuple[str, ...] = ()
+    _WRITE_EXTRA = 0                   # what the write callback takes after the value: WRITE_EXTRAS
 
     def reset(self) -> None:
         self.value = self._RESET
+
+    def encode(self, **fields: int) -> int:
+        """The register value with the given fields (the others 0), e.g. a status word composed on each read:
+        `self.regs.ICSR.encode(PENDSVSET=1, VECTACTIVE=3)`. Generated per register when the class is defined."""
+        raise TypeError(f"{self.name} has no fields")
 
     def detached(self, value: int = 0) -> "RegisterView":
         """A copy outside the register file holding `value`: decodes a raw value by this register's fields, or
@@ -227,6 +232,8 @@ class RegisterFile:
 
 
 RESERVED_NAMES = frozenset(dir(RegisterFile)) | {"_views"}
+# A write callback's parameters after the value, by name and in order -> the code the bus path dispatches on.
+WRITE_EXTRAS = {(): 0, ("old",): 1, ("lanes",): 2, ("old", "lanes"): 3, ("lanes", "old"): 4}
 VIEW_ATTRIBUTES = frozenset(dir(RegisterView))
 
 
@@ -280,6 +287,8 @@ class Layout:
 
 
 def _bind(owner: Any, method: str | None, index: int | None) -> Callable | None:
+    """The callback as the bus path calls it, positionally: `read()`, `write(value, ...)`; array elements' methods
+    get their index bound first."""
     if method is None:
         return None
     bound = getattr(owner, method)
@@ -377,6 +386,8 @@ def _view_class(cls: type, reg: Register, in_array: bool, fail: Callable[[str], 
                 or keyword.iskeyword(f.name)):
             raise fail(f"register {reg.name}: field name {f.name!r} is repeated or not usable as an attribute")
         attrs[f.name] = _field_property(reg.name, f)
+    if reg.fields:
+        attrs["encode"] = _encoder(reg)
     attrs.update(_DECL=reg, _RESET=reg.reset, _READABLE=MASK32 & ~masks["wo"],
                  _WRITABLE=masks["rw"] | masks["wo"], _W1C=masks["w1c"], _W1S=masks["w1s"], _RC=masks["rc"],
                  _VOLATILE=reg.volatile, _SURVIVES=frozenset(reg.survives))
@@ -385,9 +396,25 @@ def _view_class(cls: type, reg: Register, in_array: bool, fail: Callable[[str], 
     if reg.read is not None:
         _check_callback(cls, reg, "read", reg.read, 1 if in_array else 0, (), fail)
     if reg.write is not None:
-        attrs["_WRITE_EXTRA"] = _check_callback(cls, reg, "write", reg.write, 2 if in_array else 1,
-                                               ("old", "lanes"), fail)
+        extras = _check_callback(cls, reg, "write", reg.write, 2 if in_array else 1, ("old", "lanes"), fail)
+        attrs["_WRITE_EXTRA"] = WRITE_EXTRAS[extras]
     return type(f"{cls.__name__}.{reg.name}", (RegisterView,), attrs)
+
+
+def _encoder(reg: Register) -> Callable[..., int]:
+    """`encode(**fields)` for one register, written out once so a call costs one Python frame."""
+    params = ", ".join(f"{f.name}=0" for f in reg.fields)
+    lines = [f"def encode(self, *, {params}):"]
+    for f in reg.fields:
+        lines.append(f"    if {f.name} & ~{(1 << f.width) - 1}: _too_wide(self, {f.name!r}, {f.name}, {f.width})")
+    lines.append("    return " + " | ".join(f"({f.name} << {f.lsb})" for f in reg.fields))
+    scope: dict[str, Any] = {"_too_wide": _too_wide}
+    exec("\n".join(lines), scope)                  # noqa: S102 - source built from checked identifiers only
+    return scope["encode"]
+
+
+def _too_wide(view: RegisterView, field: str, value: int, width: int) -> None:
+    raise ValueError(f"{view.name}.{field} = {value!r}: the field holds {width} bit(s)")
 
 
 def _field_property(register: str, f: Field) -> property:
@@ -398,9 +425,9 @@ def _field_property(register: str, f: Field) -> property:
         return (view.value >> lsb) & mask
 
     def set_(view: RegisterView, value: int) -> None:
-        if not 0 <= value <= mask:
+        if value & ~mask:
             raise ValueError(f"{view.name}.{f.name} = {value!r}: the field holds {f.width} bit(s)")
-        view.value = (view.value & ~full) | (int(value) << lsb)
+        view.value = (view.value & ~full) | (value << lsb)
 
     return property(get, set_, doc=f.doc or f"{register}.{f.name}, bits {lsb + f.width - 1}:{lsb}")
 

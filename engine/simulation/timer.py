@@ -54,51 +54,70 @@ class Timer:
 
 class ModelTimer:
     """One timer of one model instance. Scheduling goes through the owner's `clock` at the time of the call."""
-    __slots__ = ("owner", "label", "callback", "multi", "pending")
+    __slots__ = ("owner", "label", "callback", "multi", "event", "due", "args", "pending")
 
     def __init__(self, owner: Any, label: str, callback: Callable[..., None], multi: bool) -> None:
         self.owner = owner
         self.label = label
         self.callback = callback
         self.multi = multi
-        self.pending: list[list] = []          # [when, args, event], in scheduling order
+        self.event = None                      # single timer: the pending event, its due time and arguments
+        self.due: int | None = None
+        self.args: tuple = ()
+        self.pending: list[list] = []          # multi timer: [when, args, event], in scheduling order
 
     def start(self, delay_ps: int, *args: Any) -> None:
         """Fire `delay_ps` picoseconds from now (a single timer first forgets what it had pending)."""
         self.start_at(self.owner.clock.now + max(0, int(delay_ps)), *args)
 
     def start_at(self, when: int, *args: Any) -> None:
-        if not self.multi:
-            self.cancel()
-        entry: list = [int(max(when, self.owner.clock.now)), args, None]
-        entry[2] = self.owner.clock.schedule_at(entry[0], functools.partial(self._fire, entry), self.label)
-        self.pending.append(entry)
+        clock = self.owner.clock
+        when = max(int(when), clock.now)
+        if self.multi:
+            entry: list = [when, args, None]
+            entry[2] = clock.schedule_at(when, functools.partial(self._fire_entry, entry), self.label)
+            self.pending.append(entry)
+            return
+        if self.event is not None:
+            self.event.cancel()
+        self.due, self.args = when, args
+        self.event = clock.schedule_at(when, self._fire, self.label)
 
     def cancel(self) -> None:
+        if self.event is not None:
+            self.event.cancel()
+            self.event, self.due, self.args = None, None, ()
         for entry in self.pending:
             entry[2].cancel()
         self.pending.clear()
 
     @property
     def armed(self) -> bool:
-        return bool(self.pending)
+        return self.event is not None or bool(self.pending)
 
     @property
     def when(self) -> int | None:
         """Due time of the first pending firing (None when idle)."""
-        return self.pending[0][0] if self.pending else None
+        if self.multi:
+            return self.pending[0][0] if self.pending else None
+        return self.due
 
-    def _fire(self, entry: list) -> None:
+    def _fire(self) -> None:
+        args = self.args
+        self.event, self.due, self.args = None, None, ()
+        self.callback(*args)
+
+    def _fire_entry(self, entry: list) -> None:
         self.pending.remove(entry)
         self.callback(*entry[1])
 
     # ---- snapshots ------------------------------------------------------------------------------------------
     def state(self) -> list[tuple[int, tuple]]:
+        if self.event is not None:
+            return [(self.due, self.args)]
         return [(when, args) for when, args, _ in self.pending]
 
     def restore(self, state: list[tuple[int, tuple]]) -> None:
         self.cancel()
         for when, args in state:
-            entry: list = [max(int(when), self.owner.clock.now), tuple(args), None]
-            entry[2] = self.owner.clock.schedule_at(when, functools.partial(self._fire, entry), self.label)
-            self.pending.append(entry)
+            self.start_at(when, *args)

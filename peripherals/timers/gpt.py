@@ -233,7 +233,7 @@ class Gpt(Peripheral):
         return self.count(i)
 
     def _write_ctrl2(self, value: int) -> None:
-        self._enable(2, self.regs.GPT2_CTRL.EN, lambda: self.held[2])
+        self._enable(2, self.regs.GPT2_CTRL.EN, self.held[2])
 
     def _read_cnt2(self) -> int:
         return self.count(2)
@@ -251,7 +251,7 @@ class Gpt(Peripheral):
             # ICLR: a write of 1 clears the GPT3 interrupt; the bit does not stay set (reads 0).
             self.gpt3_pending = False
             ctrl.GPT3_ICLR = 0
-        self._enable(3, ctrl.EN, lambda: self.regs.GPT3_INIT.value)      # enabling loads INIT
+        self._enable(3, ctrl.EN, self.regs.GPT3_INIT.value)      # enabling loads INIT
         self.update_irq()
 
     def _read_cnt3(self) -> int:
@@ -265,16 +265,16 @@ class Gpt(Peripheral):
             self._arm(3)
 
     def _write_ctrl4(self, value: int) -> None:
-        self._enable(4, self.regs.GPT4_CTRL.EN, lambda: self.regs.GPT4_INIT.value)
+        self._enable(4, self.regs.GPT4_CTRL.EN, self.regs.GPT4_INIT.value)
 
     def _read_cnt4(self) -> int:
         return self.count(4)
 
-    def _enable(self, i: int, en: int, initial) -> None:
-        """CTRL of GPT2-4: enabling starts from `initial()`, disabling holds the count, a new speed continues."""
+    def _enable(self, i: int, en: int, initial: int) -> None:
+        """CTRL of GPT2-4: enabling starts from `initial`, disabling holds the count, a new speed continues."""
         c = self.c[i]
         if en and not c.running:
-            self._start(i, initial())
+            self._start(i, initial)
         elif not en and c.running:
             self._stop(i)
         elif c.running and self._freq(i) != c.freq:

@@ -70,11 +70,11 @@ class Mt3620Uart(Peripheral):
         Register(0x00, "RBR_THR", banks=(NORMAL,), read="_read_rbr", write="_write_thr",
                  doc="RBR (read) / THR (write)"),
         # A new divisor applies from the next frame; the frame in flight finishes at the old rate.
-        Register(0x00, "DLL", banks=(DLAB, EFR), fields=_byte("DLL", 0x01)),
+        Register(0x00, "DLL", banks=(DLAB, EFR), fields=_byte("DLL", 0x01), write="_line_changed"),
         Register(0x04, "IER", banks=(NORMAL,), write="_write_ier", fields=(
             Field("ERBFI", 0), Field("ETBEI", 1), Field("ELSI", 2), Field("EDSSI", 3), Field("XOFFI", 5),
             Field("RTSI", 6), Field("CTSI", 7))),
-        Register(0x04, "DLM", banks=(DLAB, EFR), fields=_byte("DLM")),
+        Register(0x04, "DLM", banks=(DLAB, EFR), fields=_byte("DLM"), write="_line_changed"),
         Register(0x08, "IIR_FCR", banks=(NORMAL, DLAB), read="_read_iir", write="_write_fcr",
                  doc="IIR (read) / FCR (write); CLRR and CLRT self-clear", fields=(
                      Field("FIFOE", 0), Field("CLRR", 1, access="wo"), Field("CLRT", 2, access="wo"),
@@ -94,8 +94,8 @@ class Mt3620Uart(Peripheral):
         Register(0x1C, "SCR", banks=(NORMAL, DLAB), fields=_byte("SCR")),
         Register(0x1C, "XOFF2", banks=(EFR,), fields=_byte("XOFF2")),
         Register(0x20, "RX_LEVEL_CTL", fields=(Field("IGNORE_ACK", 6), Field("RX_LEVEL_CTL_EN", 7))),
-        Register(0x24, "HIGHSPEED", fields=(Field("SPEED", 0, 2, "rw", 3),)),
-        Register(0x28, "SAMPLE_COUNT", fields=_byte("SAMPLE_COUNT", 224)),
+        Register(0x24, "HIGHSPEED", fields=(Field("SPEED", 0, 2, "rw", 3),), write="_line_changed"),
+        Register(0x28, "SAMPLE_COUNT", fields=_byte("SAMPLE_COUNT", 224), write="_line_changed"),
         Register(0x2C, "SAMPLE_POINT", fields=_byte("SAMPLE_POINT", 110)),
         Register(0x3C, "GUARD", fields=(Field("GUARD_CNT", 0, 4), Field("GUARD_EN", 4))),
         Register(0x40, "ESCAPE_DAT", fields=_byte("ESCAPE_DAT", 0xFF)),
@@ -103,8 +103,8 @@ class Mt3620Uart(Peripheral):
         Register(0x48, "SW_RTO_LIMIT", fields=(Field("SW_RTO_LIMIT_EN", 1), Field("SW_RTO_LIMIT", 2, 6))),
         Register(0x4C, "VFIFO_EN", fields=(Field("VFIFO_EN", 0),), read="_read_vfifo_en", write="_dma_config_written"),
         Register(0x50, "RXTRIG", fields=(Field("RXTRIG", 0, 6),)),
-        Register(0x54, "FRACDIV_L", fields=_byte("FRACDIV_L", 0xEF)),
-        Register(0x58, "FRACDIV_M", fields=(Field("FRACDIV_M", 0, 2, "rw", 0x1),)),
+        Register(0x54, "FRACDIV_L", fields=_byte("FRACDIV_L", 0xEF), write="_line_changed"),
+        Register(0x58, "FRACDIV_M", fields=(Field("FRACDIV_M", 0, 2, "rw", 0x1),), write="_line_changed"),
         Register(0x5C, "FCR_RD", access="ro", read="_read_fcr_rd"),
         Register(0x64, "EXTEND_ADD", fields=(Field("RX_DMA_HSK_EN", 0), Field("TX_DMA_HSK_EN", 1),
                                              Field("TX_AUTO_TRANS", 2)), write="_dma_config_written"),
@@ -138,6 +138,7 @@ class Mt3620Uart(Peripheral):
         # FIFOs on). ISU UARTs start with FIFOs off until the app opens them.
         self.preconfigured = bool(attributes.get("preconfigured", self.isu is None))
         self._tx_listeners: list[Callable[[int], None]] = []
+        self._frame: int | None = None      # frame_ps() of the current line settings, until they change
         super().__init__(name or (f"isu{self.isu}_uart" if self.isu is not None else "debug_uart"), clock,
                          **attributes)
 
@@ -202,6 +203,7 @@ class Mt3620Uart(Peripheral):
     # ---- life cycle -------------------------------------------------------------------------------------------
     def reset(self, kind: ResetKind = COLD) -> None:
         super().reset(kind)
+        self._frame = None
         self.regs.IIR_FCR.FIFOE = self.preconfigured
         self.lsr_errors = 0
         self.rx_fifo: list[int] = []
@@ -213,6 +215,10 @@ class Mt3620Uart(Peripheral):
         self.tx_overruns = 0
         self.rx_since_ack = False          # VFIFO mode: bytes handed to the DMA since the last timeout ack
         self.update_irq()
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        self._frame = None
+        super().restore(snap)
 
     # ---- outside world ----------------------------------------------------------------------------------------
     def add_tx_listener(self, fn: Callable[[int], None]) -> None:
@@ -262,12 +268,15 @@ class Mt3620Uart(Peripheral):
         return self.uart_clock_hz * 10 / x10
 
     def frame_ps(self) -> int:
-        x10 = self._bit_time_x10_cycles()
-        bits = self.frame_bits()
-        if x10 == 0:
-            # A zero divisor is not a working configuration; the emulator keeps the line at 115200.
-            return -(-bits * PS_PER_SECOND // DEFAULT_BAUD)
-        return -(-bits * x10 * PS_PER_SECOND // (10 * self.uart_clock_hz))
+        if self._frame is None:
+            x10 = self._bit_time_x10_cycles()
+            bits = self.frame_bits()
+            if x10 == 0:
+                # A zero divisor is not a working configuration; the emulator keeps the line at 115200.
+                self._frame = -(-bits * PS_PER_SECOND // DEFAULT_BAUD)
+            else:
+                self._frame = -(-bits * x10 * PS_PER_SECOND // (10 * self.uart_clock_hz))
+        return self._frame
 
     def rx_trigger(self) -> int:
         if not self.fifo_enabled:
@@ -313,7 +322,11 @@ class Mt3620Uart(Peripheral):
         self.irq[0].set(self.iir_id() != IIR_NONE)
 
     # ---- register callbacks -----------------------------------------------------------------------------------
+    def _line_changed(self, value: int) -> None:
+        self._frame = None
+
     def _write_lcr(self, value: int) -> None:
+        self._frame = None
         lcr = self.regs.LCR
         self.select_bank(EFR if lcr.value == LCR_EFR_BANK else DLAB if lcr.DLAB else NORMAL)
         self.update_irq()
