@@ -20,27 +20,21 @@ through the builder's registry of shared objects, made once by `factory(name, at
 """
 from __future__ import annotations
 
-import inspect
 from typing import Any, Callable
+
+from .registers import Declaration
 
 
 class LinkError(ValueError):
     """A link or shared object that cannot be resolved or does not fit; the message names the block and link."""
 
 
-class Link:
+class Link(Declaration):
     """A typed reference to another block (see the module docstring). On an instance: the linked object (None while
     unlinked), or a tuple of them with `many`."""
 
     def __init__(self, protocol: type, *, many: bool = False, bind: str | None = None, doc: str = "") -> None:
-        self.protocol = protocol
-        self.many = many
-        self.bind = bind
-        self.doc = doc
-        self.name = ""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
+        self.protocol, self.many, self.bind, self.doc = protocol, many, bind, doc
 
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
@@ -52,10 +46,7 @@ class Link:
 
     def check(self, cls: type) -> None:
         if self.bind is not None:
-            func = inspect.getattr_static(cls, self.bind, None)
-            if func is None or not callable(func):
-                raise TypeError(f"{cls.__name__}.{self.name}: bind method {self.bind!r} is not a method of "
-                                f"{cls.__name__}")
+            self._method(cls, self.bind, "bind method")
 
     def connect(self, obj: Any, targets: tuple) -> None:
         owner = f"{getattr(obj, 'name', type(obj).__name__)}.{self.name}"
@@ -74,17 +65,11 @@ class Link:
                 getattr(obj, self.bind)(target)
 
 
-class Shared:
+class Shared(Declaration):
     """An attribute naming an object several blocks share (see the module docstring)."""
 
     def __init__(self, kind: type, factory: Callable[[str, dict], Any], doc: str = "") -> None:
-        self.kind = kind
-        self.factory = factory
-        self.doc = doc
-        self.name = ""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
+        self.kind, self.factory, self.doc = kind, factory, doc
 
     def resolve(self, key: str, registry: dict[str, Any], attributes: dict) -> Any:
         if key not in registry:
@@ -97,7 +82,7 @@ class Shared:
 
 
 def declared(cls: type, kind: type) -> dict[str, Any]:
-    """The `Link`s or `Shared`s declared in a class and its bases, by attribute name."""
+    """The declarations of one kind (`Link`, `Shared`, `Timer`) in a class and its bases, by attribute name."""
     out: dict[str, Any] = {}
     for base in reversed(cls.__mro__):
         for name, value in vars(base).items():

@@ -95,13 +95,9 @@ class Peripheral(metaclass=_ModelType):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._layout = compile_layout(cls, cls.REGISTERS, cls.BANKS, cls.SIZE)
-        cls._timers = declared(cls, Timer)
-        for timer in cls._timers.values():
-            timer.check(cls)
-        cls._links = declared(cls, Link)
-        for link in cls._links.values():
-            link.check(cls)
-        cls._shared = declared(cls, Shared)
+        cls._timers, cls._links, cls._shared = declared(cls, Timer), declared(cls, Link), declared(cls, Shared)
+        for declaration in (*cls._timers.values(), *cls._links.values(), *cls._shared.values()):
+            declaration.check(cls)
 
     def __init__(self, name: str | None = None, clock: VirtualClock | None = None, **attributes: Any) -> None:
         self.name = name or type(self).__name__

@@ -147,6 +147,25 @@ class RegisterArray:
         return self.names.format(reg=reg.name, i=self.first + i)
 
 
+class Declaration:
+    """Something a model declares in its class body besides registers (a timer, a link): it knows the attribute
+    name it was given, and `check(cls)` raises TypeError when the class does not fit it (run when the class is
+    defined)."""
+    name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def check(self, cls: type) -> None:
+        """Nothing to check unless a subclass says otherwise."""
+
+    def _method(self, cls: type, method: str, what: str) -> Callable:
+        func = inspect.getattr_static(cls, method, None)
+        if func is None or not callable(func):
+            raise TypeError(f"{cls.__name__}.{self.name}: {what} {method!r} is not a method of {cls.__name__}")
+        return func
+
+
 # ---- views ------------------------------------------------------------------------------------------------------
 class RegisterView:
     """One register of one model instance. Subclassed per declaration with a property per field."""

@@ -18,35 +18,28 @@ import functools
 import inspect
 from typing import Any, Callable
 
+from .registers import Declaration
 
-class Timer:
+
+class Timer(Declaration):
     """Class-body declaration of a model's timer (see the module docstring)."""
 
     def __init__(self, callback: str, *, count: int | None = None, multi: bool = False) -> None:
         if count is not None and count < 1:
             raise ValueError(f"Timer({callback!r}): count must be at least 1")
-        self.callback = callback
-        self.count = count
-        self.multi = multi
-        self.attr = ""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.attr = name
+        self.callback, self.count, self.multi = callback, count, multi
 
     def check(self, cls: type) -> None:
         """The callback exists (with an index parameter for a timer array): a TypeError names what is wrong."""
-        func = inspect.getattr_static(cls, self.callback, None)
-        if func is None or not callable(func):
-            raise TypeError(f"{cls.__name__}.{self.attr}: timer callback {self.callback!r} is not a method of "
-                            f"{cls.__name__}")
+        func = self._method(cls, self.callback, "timer callback")
         if self.count is not None:
             params = list(inspect.signature(func).parameters.values())[1:]
             if not params or params[0].kind not in (params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD):
-                raise TypeError(f"{cls.__name__}.{self.attr}: {self.callback} must take the timer's index first")
+                raise TypeError(f"{cls.__name__}.{self.name}: {self.callback} must take the timer's index first")
 
     def bind(self, owner: Any) -> "ModelTimer | tuple[ModelTimer, ...]":
         fn = getattr(owner, self.callback)
-        label = f"{owner.name}.{self.attr}"
+        label = f"{owner.name}.{self.name}"
         if self.count is None:
             return ModelTimer(owner, label, fn, self.multi)
         return tuple(ModelTimer(owner, f"{label}{i}", functools.partial(fn, i), self.multi) for i in range(self.count))

@@ -142,6 +142,12 @@ class MailboxChannel:
         for fn in list(self._sw_listeners):
             fn(1 - from_side, bits)
 
+    def configure(self, side: int, int_en: int, sw_en: int, nf_thrs: int, ne_thrs: int) -> None:
+        """Side `side`'s interrupt enables and thresholds (its port's registers)."""
+        self.int_en[side], self.sw_en[side] = int_en, sw_en
+        self.nf_thrs[side], self.ne_thrs[side] = nf_thrs, ne_thrs
+        self._notify()
+
     def clear_sw(self, side: int, bits: int) -> None:
         self.sw_sts[side] &= ~bits & 0xFF
         self._notify()
@@ -203,8 +209,9 @@ def _fifo_events() -> tuple[Field, ...]:
 
 
 class MailboxPort(Peripheral):
-    """One side's register view of a `MailboxChannel`. Most registers are windows onto the channel's state for
-    this side (read and write callbacks); the channel holds FIFOs, enables and status of both sides."""
+    """One side's register view of a `MailboxChannel`. This side's enables and thresholds are stored here and
+    handed to the channel when written; FIFOs and status live in the channel (set by either side), so those
+    registers are windows onto it (read and write callbacks)."""
     SIZE = 0x100
     IRQS = ("rd", "nf", "wr", "ne", "fifo", "sw")
 
@@ -215,14 +222,13 @@ class MailboxPort(Peripheral):
         Register(0x08, "MBOX_DBG_IDX"),
         Register(0x0C, "MBOX_DBG_PROBE"),
         Register(0x14, "SW_TX_INT_PORT", fields=(Field("SW_TX_INT", 0, 8, "wo"),), write="_write_sw_tx"),
-        Register(0x18, "SW_RX_INT_EN", fields=(Field("SW_RX_INT_EN", 0, 8),), read="_read_sw_en",
-                 write="_write_sw_en"),
+        Register(0x18, "SW_RX_INT_EN", fields=(Field("SW_RX_INT_EN", 0, 8),), write="_config_written"),
         Register(0x1C, "SW_RX_INT_STS", fields=(Field("SW_RX_INT_STS", 0, 8),), read="_read_sw_sts",
                  write="_write_sw_sts", doc="write 1 to clear"),
         Register(0x20, "MBOX_FIFO_CTRL", fields=(Field("RD_DLY", 0, 8), Field("RCS_DLY", 8, 2))),
-        Register(0x30, "MBOX_NF_THRS", fields=(Field("NF_THRS", 0, 4),), read="_read_nf", write="_write_nf"),
-        Register(0x34, "MBOX_NE_THRS", fields=(Field("NE_THRS", 0, 4),), read="_read_ne", write="_write_ne"),
-        Register(0x38, "MBOX_INT_EN", fields=_fifo_events(), read="_read_int_en", write="_write_int_en"),
+        Register(0x30, "MBOX_NF_THRS", fields=(Field("NF_THRS", 0, 4, reset=NF_THRS_RESET),), write="_config_written"),
+        Register(0x34, "MBOX_NE_THRS", fields=(Field("NE_THRS", 0, 4, reset=NE_THRS_RESET),), write="_config_written"),
+        Register(0x38, "MBOX_INT_EN", fields=_fifo_events(), write="_config_written"),
         Register(0x3C, "MBOX_INT_STS", fields=_fifo_events(), read="_read_int_sts", write="_write_int_sts",
                  doc="write 1 to clear"),
         Register(0x40, "CMD_PUSH", access="wo", write="_write_cmd_push"),
@@ -272,10 +278,8 @@ class MailboxPort(Peripheral):
         """Every kind of reset clears this side's enables, status and thresholds; FIFO contents belong to the
         channel (reset it with `channel.reset()`)."""
         super().reset(kind)
-        ch, s = self.channel, self.side
-        ch.int_en[s] = ch.int_sts[s] = ch.sw_en[s] = ch.sw_sts[s] = 0
-        ch.nf_thrs[s], ch.ne_thrs[s] = NF_THRS_RESET, NE_THRS_RESET
-        ch._notify()
+        self.channel.int_sts[self.side] = self.channel.sw_sts[self.side] = 0
+        self._config_written(0)
 
     @property
     def channel_state(self) -> dict:
@@ -304,37 +308,16 @@ class MailboxPort(Peripheral):
     def _write_sw_tx(self, value: int) -> None:
         self.channel.raise_sw(self.side, self.regs.SW_TX_INT_PORT.SW_TX_INT)
 
-    def _read_sw_en(self) -> int:
-        return self.channel.sw_en[self.side]
-
-    def _write_sw_en(self, value: int) -> None:
-        self.channel.sw_en[self.side] = self.regs.SW_RX_INT_EN.SW_RX_INT_EN
-        self.channel._notify()
-
     def _read_sw_sts(self) -> int:
         return self.channel.sw_sts[self.side]
 
     def _write_sw_sts(self, value: int) -> None:
         self.channel.clear_sw(self.side, self.regs.SW_RX_INT_STS.SW_RX_INT_STS)
 
-    def _read_nf(self) -> int:
-        return self.channel.nf_thrs[self.side]
-
-    def _write_nf(self, value: int) -> None:
-        self.channel.nf_thrs[self.side] = self.regs.MBOX_NF_THRS.NF_THRS
-
-    def _read_ne(self) -> int:
-        return self.channel.ne_thrs[self.side]
-
-    def _write_ne(self, value: int) -> None:
-        self.channel.ne_thrs[self.side] = self.regs.MBOX_NE_THRS.NE_THRS
-
-    def _read_int_en(self) -> int:
-        return self.channel.int_en[self.side]
-
-    def _write_int_en(self, value: int) -> None:
-        self.channel.int_en[self.side] = self.regs.MBOX_INT_EN.value
-        self.channel._notify()
+    def _config_written(self, value: int) -> None:
+        regs = self.regs
+        self.channel.configure(self.side, regs.MBOX_INT_EN.value, regs.SW_RX_INT_EN.value, regs.MBOX_NF_THRS.NF_THRS,
+                               regs.MBOX_NE_THRS.NE_THRS)
 
     def _read_int_sts(self) -> int:
         return self.channel.int_sts[self.side]
