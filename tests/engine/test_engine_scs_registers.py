@@ -5,9 +5,12 @@ MT3620 IO cores implement 3 priority bits, so each priority byte keeps bits [7:5
 """
 from m4_harness import Bare, RESULTS, SCS, TCM
 
-ISER, ICER, ISPR, ICPR, IABR, IPR = 0x100, 0x180, 0x200, 0x280, 0x300, 0x400
-ICSR, VTOR, AIRCR, SHPR1, SHPR2, SHPR3, SHCSR, CPUID, STIR = (0xD04, 0xD08, 0xD0C, 0xD18, 0xD1C, 0xD20, 0xD24,
-                                                              0xD00, 0xF00)
+from mt3620.engine.cortex_m.scs import SystemControlSpace
+
+ISER, ICER, ISPR, ICPR, IABR, IPR = (SystemControlSpace.offset(f"{n}0") for n in ("ISER", "ICER", "ISPR", "ICPR",
+                                                                                  "IABR", "IPR"))
+ICSR, VTOR, AIRCR, SHPR1, SHPR2, SHPR3, SHCSR, CPUID, STIR = (
+    SystemControlSpace.offset(n) for n in ("ICSR", "VTOR", "AIRCR", "SHPR1", "SHPR2", "SHPR3", "SHCSR", "CPUID", "STIR"))
 IDLE = "reset:\n b reset\n"
 
 
@@ -18,7 +21,7 @@ def idle_core():
 def test_cpuid_and_ictr():
     b = idle_core()
     assert b.scs(CPUID) == 0x410FC241           # Cortex-M4 r0p1
-    assert b.scs(0x004) & 0xF == 3              # ICTR: 128 interrupt lines (emulator-defined count)
+    assert b.scs(SystemControlSpace.offset("ICTR")) & 0xF == 3   # ICTR: 128 interrupt lines (emulator-defined count)
 
 
 def test_iser_icer_set_and_clear_enable_bits():
@@ -302,5 +305,6 @@ second:
 
 def test_unmodelled_mpu_reads_zero():
     scs = idle_core().core.scs
-    assert scs.read(0xD90, 4) == 0              # MPU_TYPE: no MPU regions (emulator-defined: MPU not modelled)
-    assert scs.read(0xD9C, 4) == 0
+    mpu = SystemControlSpace.offset
+    assert scs.read(mpu("MPU_TYPE"), 4) == 0    # no MPU regions (emulator-defined: MPU not modelled)
+    assert scs.read(mpu("MPU_RBAR"), 4) == 0

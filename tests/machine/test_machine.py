@@ -123,14 +123,18 @@ def test_uart_loopback_header_returns_what_was_sent():
     import pytest
     from mt3620.engine.machine import MachineError
 
+    from mt3620.peripherals.uart.mt3620_uart import Mt3620Uart
+    reg = Mt3620Uart.offset
+
     m = Machine()
     m.loopback("isu0_uart")
     view, base = m.view("io0"), 0x38070500          # ISU0 UART (MT3620-FACTS)
-    view.write_u32(base + 0x08, 0x07)                # FCR: FIFOs on and cleared
+    view.write_u32(base + reg("IIR_FCR"), 0x07)      # FCR: FIFOs on and cleared
     for byte in b"hi!":
-        view.write_u32(base + 0x00, byte)            # THR
+        view.write_u32(base + reg("RBR_THR"), byte)
     m.run(duration_ps=PS_PER_SECOND // 100)          # 10 ms: far more than three frames at any set-up rate
-    received = bytes(view.read_u32(base) & 0xFF for _ in range(3) if view.read_u32(base + 0x14) & 1)
+    received = bytes(view.read_u32(base + reg("RBR_THR")) & 0xFF for _ in range(3)
+                     if view.read_u32(base + reg("LSR")) & 1)
     assert received == b"hi!"
     with pytest.raises(MachineError, match="no UART named"):
         m.loopback("isu9_uart")

@@ -7,10 +7,13 @@ from mt3620.attestation import verify_evidence
 from mt3620.engine.simulation.clock import PS_PER_SECOND
 from mt3620.imagepackage import capability as cap
 from mt3620.peripherals.pluton import remoteapi as api
-from mt3620.peripherals.pluton.mailbox import FIFO_DEPTH, INT_NE, INT_NF, INT_RD, INT_WR
+from mt3620.peripherals.pluton.mailbox import FIFO_DEPTH, INT_NE, INT_NF, INT_RD, INT_WR, PlutonMailbox
 
-VER, SW_RX_EN, SW_RX_STS, INT_EN, INT_STS = 0x00, 0x18, 0x1C, 0x38, 0x3C
-CMD_POST, DATA_POST, WRITE_COUNT, CMD_POP, DATA_POP, READ_COUNT = 0x40, 0x44, 0x48, 0x50, 0x54, 0x58
+VER, SW_RX_EN, SW_RX_STS, INT_EN, INT_STS = (PlutonMailbox.offset(n) for n in ("VER", "SW_RX_INT_EN", "SW_RX_INT_STS",
+                                                                             "INT_EN", "INT_STS"))
+CMD_POST, DATA_POST, WRITE_COUNT, CMD_POP, DATA_POP, READ_COUNT = (
+    PlutonMailbox.offset(n) for n in ("CMD_POST", "DATA_POST", "FIFO_WRITE_COUNT", "CMD_POP", "DATA_POP",
+                                      "FIFO_READ_COUNT"))
 TABLE = 0x10000
 M4_COUNT, A7_COUNT = 4, 4
 MS = PS_PER_SECOND // 1000
