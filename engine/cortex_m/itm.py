@@ -11,6 +11,7 @@ from typing import Callable
 
 from mt3620.engine.simulation.clock import VirtualClock
 from mt3620.engine.simulation.peripheral import Field, Peripheral, Register, RegisterArray, RegisterView
+from mt3620.engine.simulation.registers import LANE_BYTES
 
 UNLOCK_KEY = 0xC5ACCE55
 PORTS = 32
@@ -43,11 +44,10 @@ class Itm(Peripheral):
         """Each byte written goes out, in address order, when the ITM and the port are enabled."""
         if not (self.regs.TCR.ITMENA and self.regs.TER.value >> port & 1):
             return
-        for k in range(4):
-            if lanes >> (8 * k) & 0xFF:
-                byte = (value >> (8 * k)) & 0xFF
-                for fn in self._listeners:
-                    fn(byte)
+        for k in LANE_BYTES[lanes]:
+            byte = (value >> (8 * k)) & 0xFF
+            for fn in self._listeners:
+                fn(byte)
 
     def _read_stim(self, port: int) -> int:
         return 1   # FIFOREADY

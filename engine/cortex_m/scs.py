@@ -13,7 +13,8 @@ from typing import Callable
 
 from mt3620.engine.simulation.access import TEST_ACCESS, Access
 from mt3620.engine.simulation.clock import VirtualClock
-from mt3620.engine.simulation.peripheral import (COLD, Field, Peripheral, Register, RegisterArray, ResetKind)
+from mt3620.engine.simulation.peripheral import COLD, Field, Peripheral, Register, RegisterArray, ResetKind
+from mt3620.engine.simulation.registers import LANE_BYTES
 
 from .nvic import BUSFAULT, EXTERNAL_BASE, MEMMANAGE, NMI, PENDSV, SVCALL, SYSTICK, USAGEFAULT, ExceptionState
 from .systick import SysTick
@@ -45,9 +46,6 @@ SHCSR_FIELDS = {MEMMANAGE: ("MEMFAULTACT", "MEMFAULTPENDED"), BUSFAULT: ("BUSFAU
                 USAGEFAULT: ("USGFAULTACT", "USGFAULTPENDED"), SVCALL: ("SVCALLACT", "SVCALLPENDED"),
                 12: ("MONITORACT", None), PENDSV: ("PENDSVACT", None), SYSTICK: ("SYSTICKACT", None)}
 FAULT_ENABLES = {MEMMANAGE: "MEMFAULTENA", BUSFAULT: "BUSFAULTENA", USAGEFAULT: "USGFAULTENA"}
-# Byte lanes of an access (the `lanes` mask a write callback receives) -> the bytes written, in address order.
-LANE_BYTES = {((1 << (8 * size)) - 1) << (8 * first): tuple(range(first, first + size))
-              for size in (1, 2, 4) for first in range(0, 4, size)}
 NVIC_WORDS = 16                 # ISER..IABR: 16 words each (496 interrupts) in the ARMv7-M map
 IPR_WORDS = 124
 

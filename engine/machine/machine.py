@@ -26,7 +26,7 @@ from mt3620.engine.simulation.bus import AddressSpace, Memory
 from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock, format_ps
 from mt3620.engine.simulation.links import LinkError
 from mt3620.engine.simulation.peripheral import LoggingRegion, Peripheral, ResetKind
-from mt3620.engine.simulation.protocols import IrqInputs, SerialOutput
+from mt3620.engine.simulation.protocols import IrqInputs, SerialLine, SerialOutput
 
 from . import secure_boot
 from .guards import guarded
@@ -420,6 +420,8 @@ class Machine:
         if not matches:
             raise MachineError(f"no UART named {name!r} (UARTs: {', '.join(self.uarts)})")
         tap = matches[0]
+        if not isinstance(tap.model, SerialLine):
+            raise MachineError(f"{name} has no receive line to loop back into")
         tap.model.add_tx_listener(lambda byte, model=tap.model: model.feed(bytes([byte])))
 
     def uart_text(self, label: str | None = None) -> str:

@@ -48,7 +48,7 @@ from mt3620.engine.repl import parser as repl
 from mt3620.engine.simulation.access import Access, BusError
 from mt3620.engine.simulation.clock import VirtualClock
 from mt3620.engine.simulation.links import LinkError
-from mt3620.engine.simulation.protocols import IrqInputs, SerialOutput
+from mt3620.engine.simulation.protocols import IrqInputs, SerialLine, SerialOutput
 
 log = logging.getLogger("mt3620.renode_bridge")
 
@@ -437,7 +437,7 @@ class BridgeServer:
         self.uart_input: dict[str, bytearray] = {}
         for name, uport in (uart_ports or {}).items():
             block = models.block(name)
-            if not hasattr(block.model, "feed"):
+            if not isinstance(block.model, SerialLine):
                 raise BridgeError(f"{name} is not a UART")
             ls = socket.create_server(("127.0.0.1", uport))
             ls.setblocking(False)

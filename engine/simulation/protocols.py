@@ -64,3 +64,11 @@ class SerialOutput(Protocol):
     """A block that sends bytes to the outside world (a UART's TX line, the ITM's stimulus ports)."""
 
     def add_tx_listener(self, fn: Callable[[int], None]) -> None: ...
+
+
+@runtime_checkable
+class SerialLine(SerialOutput, Protocol):
+    """A UART: bytes out to listeners and bytes in from the outside world."""
+
+    def feed(self, data: bytes) -> None:
+        """Bytes arriving on the receive line, at line rate."""

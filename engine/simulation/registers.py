@@ -251,6 +251,9 @@ class RegisterFile:
 
 
 RESERVED_NAMES = frozenset(dir(RegisterFile)) | {"_views"}
+# The byte lanes of an access (the `lanes` mask a write callback receives) -> the bytes written, in address order.
+LANE_BYTES = {(((1 << (8 * size)) - 1) << (8 * first)) & MASK32: tuple(range(first, min(4, first + size)))
+              for size in (1, 2, 3, 4, 8) for first in range(4)}
 # A write callback's parameters after the value, by name and in order -> the code the bus path dispatches on.
 WRITE_EXTRAS = {(): 0, ("old",): 1, ("lanes",): 2, ("old", "lanes"): 3, ("lanes", "old"): 4}
 VIEW_ATTRIBUTES = frozenset(dir(RegisterView))
