@@ -295,7 +295,7 @@ class CortexM4:
         newly_pending = level and EXTERNAL_BASE + irq not in self.state.pending
         self.state.set_line(irq, level)
         if level:
-            if newly_pending and self.scs.regs["SCR"] & 0x10:
+            if newly_pending and self.scs.regs.SCR.SEVONPEND:
                 self._send_event()  # SEVONPEND: an interrupt entering the pending state is an event (B3.2.7)
             self._exceptions_changed()
 
@@ -370,7 +370,7 @@ class CortexM4:
             self.reset_vtor = vtor
         self._hook_basepri_reads()
         self.scs.reset()
-        self.scs.regs["VTOR"] = self.reset_vtor
+        self.scs.regs.VTOR.value = self.reset_vtor
         self.sleeping = False
         self.locked_up = None
         self.reset_requested = False
@@ -712,7 +712,7 @@ class CortexM4:
         fp_frame = bool(control & CONTROL_FPCA)
         sp = psp if use_psp else msp
         frame_size = 0x68 if fp_frame else 0x20
-        realign = (sp >> 2) & 1 and bool(self.scs.regs["CCR"] & (1 << 9))
+        realign = (sp >> 2) & 1 and bool(self.scs.regs.CCR.STKALIGN)
         new_sp = (sp - frame_size) & ~(4 if realign else 0) & 0xFFFFFFFF
         stacked_xpsr = (xpsr & ~(1 << 9)) | (int(realign) << 9)
         frame = struct.pack("<8I", r0, r1, r2, r3, r12, lr, return_address & ~1, stacked_xpsr)
@@ -734,7 +734,7 @@ class CortexM4:
             stacking_failed = True
         else:
             stacking_failed = False
-        vtor = self.scs.regs["VTOR"]
+        vtor = self.scs.regs.VTOR.value
         try:
             vector = self.view.read_u32(vtor + 4 * number, self.access)
         except BusError:
@@ -833,7 +833,7 @@ class CortexM4:
         if not valid or current == 0 or current not in self.state.active:
             self._fault(USAGEFAULT, UFSR_INVPC, exc_return, None, f"invalid EXC_RETURN 0x{exc_return:08x}")
             return
-        if exc_return & 0x8 and len(self.state.active) != 1 and not self.scs.regs["CCR"] & 1:
+        if exc_return & 0x8 and len(self.state.active) != 1 and not self.scs.regs.CCR.NONBASETHRDENA:
             # Return to Thread with other exceptions still active and CCR.NONBASETHRDENA = 0 (B1.5.8).
             self._fault(USAGEFAULT, UFSR_INVPC, exc_return, None,
                         f"EXC_RETURN 0x{exc_return:08x} to Thread mode from a nested exception")
@@ -851,7 +851,7 @@ class CortexM4:
         chained = self.state.preempting(primask, faultmask, basepri)
         to_thread = bool(exc_return & 0x8)
         if chained is not None:
-            vtor = self.scs.regs["VTOR"]
+            vtor = self.scs.regs.VTOR.value
             try:
                 vector = self.view.read_u32(vtor + 4 * chained, self.access)
             except BusError:
@@ -889,6 +889,6 @@ class CortexM4:
         self._set_mode((stacked_xpsr & ~0x1FF & ~(1 << 9)) | ipsr | XPSR_T, new_control,
                        msp if use_psp else new_sp, new_sp if use_psp else psp, xpsr, control)
         self._set_pc(ret)
-        if to_thread and self.scs.regs["SCR"] & 0x2 and not self.state.active:
+        if to_thread and self.scs.regs.SCR.SLEEPONEXIT and not self.state.active:
             self.wfe_sleep = False
             self.sleeping = not self._would_wake()  # SLEEPONEXIT
