@@ -209,20 +209,26 @@ class Peripheral(metaclass=_ModelType):
         store.value = new & MASK32
         fn = view.on_write
         if fn is not None:
-            merged = ((old & ~lane) | value) & MASK32
-            extra = view._WRITE_EXTRA          # registers.WRITE_EXTRAS: what the callback takes after the value
+            if lane != MASK32:
+                value = ((old & ~lane) | value) & MASK32      # the callback sees the written bytes in the old value
+            extra = view._WRITE_EXTRA              # registers.WRITE_EXTRAS: what the callback takes after the value
             if not extra:
-                fn(merged)
+                fn(value)
             elif extra == 2:
-                fn(merged, lane & MASK32)
+                fn(value, lane & MASK32)
             else:
-                before = store.detached(old)      # the register as it was, fields readable by name
-                if extra == 1:
-                    fn(merged, before)
-                elif extra == 3:
-                    fn(merged, before, lane & MASK32)
-                else:
-                    fn(merged, lane & MASK32, before)
+                self._call_with_old(fn, extra, value, store.detached(old), lane & MASK32)
+
+    @staticmethod
+    def _call_with_old(fn: Callable, extra: int, value: int, old: RegisterView, lanes: int) -> None:
+        """A write callback that also takes `old` (the register before the write, fields readable by name), and
+        maybe `lanes`, in the order it declares them."""
+        if extra == 1:
+            fn(value, old)
+        elif extra == 3:
+            fn(value, old, lanes)
+        else:
+            fn(value, lanes, old)
 
     def _unknown(self, offset: int, size: int, value: int | None) -> None:
         if offset not in self._warned:
@@ -233,6 +239,11 @@ class Peripheral(metaclass=_ModelType):
 
     def update_irq(self) -> None:
         """Derive every IRQ line from state. Models with IRQs override this and call it after each change."""
+
+    def derive(self) -> None:
+        """Recompute what the model keeps cached from its registers for a hot path (a UART's frame time): models
+        that cache override it and call it from the callbacks of the registers it reads and from reset();
+        restore() calls it before update_irq()."""
 
     # ---- timers -----------------------------------------------------------------------------------------------
     def _cancel_timers(self) -> None:
@@ -262,6 +273,7 @@ class Peripheral(metaclass=_ModelType):
                     timer.restore(s)
             else:
                 bound.restore(state)
+        self.derive()
         self.update_irq()
 
 

@@ -70,11 +70,11 @@ class Mt3620Uart(Peripheral):
         Register(0x00, "RBR_THR", banks=(NORMAL,), read="_read_rbr", write="_write_thr",
                  doc="RBR (read) / THR (write)"),
         # A new divisor applies from the next frame; the frame in flight finishes at the old rate.
-        Register(0x00, "DLL", banks=(DLAB, EFR), fields=_byte("DLL", 0x01), write="_line_changed"),
+        Register(0x00, "DLL", banks=(DLAB, EFR), fields=_byte("DLL", 0x01), write="_line_written"),
         Register(0x04, "IER", banks=(NORMAL,), write="_write_ier", fields=(
             Field("ERBFI", 0), Field("ETBEI", 1), Field("ELSI", 2), Field("EDSSI", 3), Field("XOFFI", 5),
             Field("RTSI", 6), Field("CTSI", 7))),
-        Register(0x04, "DLM", banks=(DLAB, EFR), fields=_byte("DLM"), write="_line_changed"),
+        Register(0x04, "DLM", banks=(DLAB, EFR), fields=_byte("DLM"), write="_line_written"),
         Register(0x08, "IIR_FCR", banks=(NORMAL, DLAB), read="_read_iir", write="_write_fcr",
                  doc="IIR (read) / FCR (write); CLRR and CLRT self-clear", fields=(
                      Field("FIFOE", 0), Field("CLRR", 1, access="wo"), Field("CLRT", 2, access="wo"),
@@ -94,17 +94,17 @@ class Mt3620Uart(Peripheral):
         Register(0x1C, "SCR", banks=(NORMAL, DLAB), fields=_byte("SCR")),
         Register(0x1C, "XOFF2", banks=(EFR,), fields=_byte("XOFF2")),
         Register(0x20, "RX_LEVEL_CTL", fields=(Field("IGNORE_ACK", 6), Field("RX_LEVEL_CTL_EN", 7))),
-        Register(0x24, "HIGHSPEED", fields=(Field("SPEED", 0, 2, "rw", 3),), write="_line_changed"),
-        Register(0x28, "SAMPLE_COUNT", fields=_byte("SAMPLE_COUNT", 224), write="_line_changed"),
+        Register(0x24, "HIGHSPEED", fields=(Field("SPEED", 0, 2, "rw", 3),), write="_line_written"),
+        Register(0x28, "SAMPLE_COUNT", fields=_byte("SAMPLE_COUNT", 224), write="_line_written"),
         Register(0x2C, "SAMPLE_POINT", fields=_byte("SAMPLE_POINT", 110)),
         Register(0x3C, "GUARD", fields=(Field("GUARD_CNT", 0, 4), Field("GUARD_EN", 4))),
         Register(0x40, "ESCAPE_DAT", fields=_byte("ESCAPE_DAT", 0xFF)),
         Register(0x44, "ESCAPE_EN", fields=(Field("ESC_EN", 0),)),
         Register(0x48, "SW_RTO_LIMIT", fields=(Field("SW_RTO_LIMIT_EN", 1), Field("SW_RTO_LIMIT", 2, 6))),
         Register(0x4C, "VFIFO_EN", fields=(Field("VFIFO_EN", 0),), read="_read_vfifo_en", write="_dma_config_written"),
-        Register(0x50, "RXTRIG", fields=(Field("RXTRIG", 0, 6),)),
-        Register(0x54, "FRACDIV_L", fields=_byte("FRACDIV_L", 0xEF), write="_line_changed"),
-        Register(0x58, "FRACDIV_M", fields=(Field("FRACDIV_M", 0, 2, "rw", 0x1),), write="_line_changed"),
+        Register(0x50, "RXTRIG", fields=(Field("RXTRIG", 0, 6),), write="_rxtrig_written"),
+        Register(0x54, "FRACDIV_L", fields=_byte("FRACDIV_L", 0xEF), write="_line_written"),
+        Register(0x58, "FRACDIV_M", fields=(Field("FRACDIV_M", 0, 2, "rw", 0x1),), write="_line_written"),
         Register(0x5C, "FCR_RD", access="ro", read="_read_fcr_rd"),
         Register(0x64, "EXTEND_ADD", fields=(Field("RX_DMA_HSK_EN", 0), Field("TX_DMA_HSK_EN", 1),
                                              Field("TX_AUTO_TRANS", 2)), write="_dma_config_written"),
@@ -138,7 +138,6 @@ class Mt3620Uart(Peripheral):
         # FIFOs on). ISU UARTs start with FIFOs off until the app opens them.
         self.preconfigured = bool(attributes.get("preconfigured", self.isu is None))
         self._tx_listeners: list[Callable[[int], None]] = []
-        self._frame: int | None = None      # frame_ps() of the current line settings, until they change
         super().__init__(name or (f"isu{self.isu}_uart" if self.isu is not None else "debug_uart"), clock,
                          **attributes)
 
@@ -203,8 +202,8 @@ class Mt3620Uart(Peripheral):
     # ---- life cycle -------------------------------------------------------------------------------------------
     def reset(self, kind: ResetKind = COLD) -> None:
         super().reset(kind)
-        self._frame = None
         self.regs.IIR_FCR.FIFOE = self.preconfigured
+        self.derive()
         self.lsr_errors = 0
         self.rx_fifo: list[int] = []
         self.tx_fifo: list[int] = []
@@ -215,10 +214,6 @@ class Mt3620Uart(Peripheral):
         self.tx_overruns = 0
         self.rx_since_ack = False          # VFIFO mode: bytes handed to the DMA since the last timeout ack
         self.update_irq()
-
-    def restore(self, snap: dict[str, Any]) -> None:
-        self._frame = None
-        super().restore(snap)
 
     # ---- outside world ----------------------------------------------------------------------------------------
     def add_tx_listener(self, fn: Callable[[int], None]) -> None:
@@ -234,13 +229,44 @@ class Mt3620Uart(Peripheral):
             self.rx_frame.start(self.frame_ps())
 
     # ---- derived values ---------------------------------------------------------------------------------------
+    def derive(self) -> None:
+        """What the per-byte path reads, from the line, FIFO and interrupt-enable registers; recomputed by writes to
+        them, by reset and by restore."""
+        self._derive_irq_enables()
+        self._derive_fifo()
+        self._derive_line()
+
+    def _derive_irq_enables(self) -> None:
+        ier = self.regs.IER
+        self._irq_line, self._irq_rx, self._irq_thre = ier.ELSI, ier.ERBFI, ier.ETBEI
+
+    def _derive_fifo(self) -> None:
+        fcr = self.regs.IIR_FCR
+        self._fifo_on = bool(fcr.FIFOE)
+        if self._fifo_on:
+            self._depth = FIFO_DEPTH
+            rftl = fcr.RFTL
+            self._rx_trigger = min(FIFO_DEPTH, max(1, self.regs.RXTRIG.RXTRIG)) if rftl == 3 else RX_TRIGGER[rftl]
+            self._tx_trigger = TX_TRIGGER[fcr.TFTL]
+        else:
+            self._depth, self._rx_trigger, self._tx_trigger = 1, 1, 0
+
+    def _derive_line(self) -> None:
+        x10 = self._bit_time_x10_cycles()
+        bits = self.frame_bits()
+        if x10 == 0:
+            # A zero divisor is not a working configuration; the emulator keeps the line at 115200.
+            self._frame = -(-bits * PS_PER_SECOND // DEFAULT_BAUD)
+        else:
+            self._frame = -(-bits * x10 * PS_PER_SECOND // (10 * self.uart_clock_hz))
+
     @property
     def fifo_enabled(self) -> bool:
-        return bool(self.regs.IIR_FCR.FIFOE)
+        return self._fifo_on
 
     @property
     def depth(self) -> int:
-        return FIFO_DEPTH if self.fifo_enabled else 1
+        return self._depth
 
     def frame_bits(self) -> int:
         lcr = self.regs.LCR
@@ -268,31 +294,17 @@ class Mt3620Uart(Peripheral):
         return self.uart_clock_hz * 10 / x10
 
     def frame_ps(self) -> int:
-        if self._frame is None:
-            x10 = self._bit_time_x10_cycles()
-            bits = self.frame_bits()
-            if x10 == 0:
-                # A zero divisor is not a working configuration; the emulator keeps the line at 115200.
-                self._frame = -(-bits * PS_PER_SECOND // DEFAULT_BAUD)
-            else:
-                self._frame = -(-bits * x10 * PS_PER_SECOND // (10 * self.uart_clock_hz))
+        """Time one frame takes on the line with the current settings (a new divisor applies from the next frame)."""
         return self._frame
 
     def rx_trigger(self) -> int:
-        if not self.fifo_enabled:
-            return 1
-        rftl = self.regs.IIR_FCR.RFTL
-        if rftl == 3:
-            return min(FIFO_DEPTH, max(1, self.regs.RXTRIG.RXTRIG))
-        return RX_TRIGGER[rftl]
+        return self._rx_trigger
 
     def tx_trigger(self) -> int:
-        if not self.fifo_enabled:
-            return 0
-        return TX_TRIGGER[self.regs.IIR_FCR.TFTL]
+        return self._tx_trigger
 
     def _thr_condition(self) -> bool:
-        return len(self.tx_fifo) <= self.tx_trigger()
+        return len(self.tx_fifo) <= self._tx_trigger
 
     def lsr(self) -> int:
         value = self.lsr_errors
@@ -306,15 +318,14 @@ class Mt3620Uart(Peripheral):
 
     def iir_id(self) -> int:
         """Highest-priority pending interrupt: line status > RX data > RX timeout > THR empty."""
-        ier = self.regs.IER
-        if ier.ELSI and self.lsr_errors & LSR_ERRORS:
+        if self._irq_line and self.lsr_errors & LSR_ERRORS:
             return IIR_LINE_STATUS
-        if ier.ERBFI:
-            if self.rx_fifo and len(self.rx_fifo) >= self.rx_trigger():
+        if self._irq_rx:
+            if self.rx_fifo and len(self.rx_fifo) >= self._rx_trigger:
                 return IIR_RX_DATA
             if self.rx_timeout and (self.rx_fifo or self.rx_since_ack):
                 return IIR_RX_TIMEOUT
-        if ier.ETBEI and self.thre_pending:
+        if self._irq_thre and self.thre_pending:
             return IIR_THRE
         return IIR_NONE
 
@@ -322,13 +333,17 @@ class Mt3620Uart(Peripheral):
         self.irq[0].set(self.iir_id() != IIR_NONE)
 
     # ---- register callbacks -----------------------------------------------------------------------------------
-    def _line_changed(self, value: int) -> None:
-        self._frame = None
+    def _line_written(self, value: int) -> None:
+        """A new divisor or frame format applies from the next frame; the frame in flight finishes as it began."""
+        self._derive_line()
+
+    def _rxtrig_written(self, value: int) -> None:
+        self._derive_fifo()
 
     def _write_lcr(self, value: int) -> None:
-        self._frame = None
         lcr = self.regs.LCR
         self.select_bank(EFR if lcr.value == LCR_EFR_BANK else DLAB if lcr.DLAB else NORMAL)
+        self._derive_line()
         self.update_irq()
 
     def _read_rbr(self) -> int:
@@ -356,8 +371,9 @@ class Mt3620Uart(Peripheral):
                 self._start_next_frame()
 
     def _write_ier(self, value: int, old: RegisterView) -> None:
+        self._derive_irq_enables()
         # Enabling the THR-empty interrupt while the condition holds raises it (16550 behaviour).
-        if self.regs.IER.ETBEI and not old.ETBEI and self._thr_condition():
+        if self._irq_thre and not old.ETBEI and self._thr_condition():
             self.thre_pending = True
         self.update_irq()
 
@@ -370,6 +386,7 @@ class Mt3620Uart(Peripheral):
         return ident | (IIR_FIFOS_ON if self.fifo_enabled else 0)
 
     def _write_fcr(self, value: int, old: RegisterView) -> None:
+        self._derive_fifo()
         fcr = self.regs.IIR_FCR
         toggled = old.FIFOE != fcr.FIFOE
         if fcr.CLRR or toggled:
@@ -378,7 +395,7 @@ class Mt3620Uart(Peripheral):
         if fcr.CLRT or toggled:
             self.tx_fifo.clear()
             if self._thr_condition():
-                self.thre_pending = bool(self.regs.IER.ETBEI)
+                self.thre_pending = bool(self._irq_thre)
         fcr.CLRR = fcr.CLRT = 0
         self.update_irq()
 
@@ -423,8 +440,8 @@ class Mt3620Uart(Peripheral):
         if not self.tx_fifo:
             return
         self.tx_shift = self.tx_fifo.pop(0)
-        self.tx_frame.start(self.frame_ps())
-        if self._thr_condition() and self.regs.IER.ETBEI:
+        self.tx_frame.start(self._frame)
+        if self._thr_condition() and self._irq_thre:
             self.thre_pending = True
 
     def _tx_done(self) -> None:
@@ -437,7 +454,7 @@ class Mt3620Uart(Peripheral):
                 for fn in list(self._tx_listeners):
                     fn(byte)
         self._start_next_frame()
-        if self._thr_condition() and self.regs.IER.ETBEI:
+        if self._thr_condition() and self._irq_thre:
             self.thre_pending = True
         if self._vfifo_tx():
             for dma in self.dma:
