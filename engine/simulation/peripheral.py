@@ -256,7 +256,7 @@ class Peripheral(metaclass=_ModelType):
         timers = {attr: ([t.state() for t in bound] if isinstance(bound, tuple) else bound.state())
                   for attr, bound in self._all_timers}
         return {"regs": self.regs.as_dict(), "bank": self._bank,
-                "state": {k: copy.deepcopy(getattr(self, k)) for k in self.STATE}, "timers": timers}
+                "state": {k: copy.deepcopy(getattr(self, k)) for k in self.STATE}, "timers": copy.deepcopy(timers)}
 
     def restore(self, snap: dict[str, Any]) -> None:
         self._cancel_timers()

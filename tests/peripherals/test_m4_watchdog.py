@@ -129,3 +129,11 @@ def test_core_reset_hook_keeps_sta(wdt):
     wdt.clock.advance_to(PS_PER_SECOND)
     wdt.reset(ResetKind.CORE)                                 # the engine resets the core's blocks later
     assert wdt.read(STA) == 0x8000
+
+
+def test_chip_reset_keeps_sta_and_power_on_clears_it(wdt):
+    wdt.write(SWRST, 4, 0x1209)
+    wdt.reset(ResetKind.WARM)                                 # the chip restarts with power kept
+    assert wdt.read(STA) == 0x4000 and wdt.read(MODE) == 0
+    wdt.reset(ResetKind.COLD)
+    assert wdt.read(STA) == 0

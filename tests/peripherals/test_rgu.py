@@ -1,5 +1,6 @@
 """The RGU's HCLK selection and the clock listener the engine uses to change the core's speed."""
 from mt3620.engine.simulation.clock import VirtualClock
+from mt3620.engine.simulation.peripheral import ResetKind
 from mt3620.peripherals.clock.rgu import Rgu
 
 HCLK = Rgu.offset("CM4_HCLK_CK_CTRL")
@@ -47,3 +48,13 @@ def test_other_registers_are_storage_and_reset_notifies():
     assert seen == [197_600_000, 26_000_000]
     rgu.write(0x800, 4, 1)
     assert rgu.read(0x800) == 0
+
+
+def test_a_core_reset_returns_to_the_crystal_and_the_machine_follows():
+    from mt3620.engine.machine import Machine
+    m = Machine()
+    rgu = m.device("io0_rgu")
+    rgu.write(HCLK, 4, 0x200)
+    assert m.cores["io0"].hz == 197_600_000
+    rgu.reset(ResetKind.CORE)
+    assert rgu.hz == 26_000_000 and m.cores["io0"].hz == 26_000_000
