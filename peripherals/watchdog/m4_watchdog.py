@@ -32,8 +32,6 @@ MODE_KEY = 0x22
 LENGTH_KEY = 0x08
 RESTART_KEY = 0x1971
 SWRST_KEY = 0x1209
-STA_HW = 0x8000
-STA_SW = 0x4000
 TICK_HZ = 32
 LENGTH_RESET = 0x7FF          # the longest timeout, 64 s (emulator-defined reset value)
 
@@ -95,7 +93,8 @@ class M4Watchdog(Peripheral):
             self.countdown.start(self.timeout_ps)
 
     def _timeout(self) -> None:
-        self.regs.WDT_STA.value = STA_HW
+        sta = self.regs.WDT_STA
+        sta.value = sta.encode(HW_RST=1)             # the last reset is this timeout
         if self.regs.WDT_MODE.IRQ:
             self.fired = True
             self.update_irq()
@@ -148,5 +147,6 @@ class M4Watchdog(Peripheral):
         if self.regs.WDT_SWRST.KEY != SWRST_KEY:
             log.info("%s: SWRST write 0x%x without key 0x1209 ignored", self.name, value)
             return
-        self.regs.WDT_STA.value = STA_SW
+        sta = self.regs.WDT_STA
+        sta.value = sta.encode(SW_RST=1)             # the last reset is this software reset
         self._reset_core()
