@@ -171,7 +171,7 @@ class Mt3620Uart(Peripheral):
 
     # VfifoPeer (see peripherals/dma/m4_dma.py attach_vfifo_peer)
     def vfifo_tx_space(self) -> int:
-        return self.depth - len(self.tx_fifo) if self._vfifo_tx() else 0
+        return self._depth - len(self.tx_fifo) if self._vfifo_tx() else 0
 
     def vfifo_tx_put(self, byte: int) -> None:
         self._tx_enqueue(byte)
@@ -259,14 +259,6 @@ class Mt3620Uart(Peripheral):
             self._frame = -(-bits * PS_PER_SECOND // DEFAULT_BAUD)
         else:
             self._frame = -(-bits * x10 * PS_PER_SECOND // (10 * self.uart_clock_hz))
-
-    @property
-    def fifo_enabled(self) -> bool:
-        return self._fifo_on
-
-    @property
-    def depth(self) -> int:
-        return self._depth
 
     def frame_bits(self) -> int:
         lcr = self.regs.LCR
@@ -361,7 +353,7 @@ class Mt3620Uart(Peripheral):
         self.update_irq()
 
     def _tx_enqueue(self, value: int) -> None:
-        if len(self.tx_fifo) >= self.depth:
+        if len(self.tx_fifo) >= self._depth:
             # A write to a full TX FIFO is lost (counted, logged once per overrun burst).
             self.tx_overruns += 1
             log.info("%s: THR write 0x%02x with a full TX FIFO: byte dropped", self.name, value & 0xFF)
@@ -383,7 +375,7 @@ class Mt3620Uart(Peripheral):
             # Reading IIR while it reports THR empty acknowledges that interrupt (16550 behaviour).
             self.thre_pending = False
             self.update_irq()
-        return ident | (IIR_FIFOS_ON if self.fifo_enabled else 0)
+        return ident | (IIR_FIFOS_ON if self._fifo_on else 0)
 
     def _write_fcr(self, value: int, old: RegisterView) -> None:
         self._derive_fifo()
@@ -477,7 +469,7 @@ class Mt3620Uart(Peripheral):
                 self._restart_rx_timeout()
                 self.update_irq()
                 return
-        if len(self.rx_fifo) >= self.depth:
+        if len(self.rx_fifo) >= self._depth:
             self.lsr_errors |= LSR_OE      # overrun: the new byte is lost
         else:
             self.rx_fifo.append(byte & 0xFF)
