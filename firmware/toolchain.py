@@ -1,4 +1,6 @@
-"""Builds the project's own IO-core firmware (firmware/<name>/*.c + firmware/common/) into ELF files.
+"""Builds the project's own firmware: IO-core RTApps (firmware/<name>/*.c + firmware/common/) into ELF files, and
+for the A7 the sysroot libraries (libapplibs.so.0, libgcc_s.so.1) and high-level apps (firmware/hl_<name>/) packed
+into application image packages.
 
 The compiler is Zig's clang (`python3 -m ziglang cc`, PyPI `ziglang`, a project dependency) targeting a
 Cortex-M4F with the hard-float ABI; Debian's `arm-none-eabi-gcc` is the fallback when ziglang is absent.
@@ -12,6 +14,8 @@ the linker script, the compiler's identity and flags) differs from the one recor
 
 API: `FIRMWARE` (name -> one-line description), `build(name)`, `build_all(out_dir=None)`,
 `firmware_path(name)` (builds on demand), `ToolchainError`. Command line: `scripts/build_firmware`.
+A7 (docs/a7.md): `HL_APPS`, `hl_app_path(name)` (the .imagepackage, built on demand), `build_program(...)` (any
+Linux ARM program, static or dynamic), `sysroot_dir()`, `build_sysroot_libs()`, `fetch_musl()`, `check_sysroot()`.
 """
 from __future__ import annotations
 
@@ -303,6 +307,255 @@ def firmware_path(name: str) -> Path:
     return build(name, os.environ.get("MT3620_FIRMWARE_OUT") or None)
 
 
+# ---- the A7: sysroot, libraries and high-level apps ------------------------------------------------------------------
+# High-level apps: name -> one-line description. Each is firmware/<name>/ with *.c and app_manifest.json.
+HL_APPS: dict[str, str] = {
+    "hl_hello": "high-level hello: Log_Debug lines from main and a thread, a sleep, exit status 7",
+}
+APPLIBS_DIR = FIRMWARE_DIR / "applibs"
+MUSL_PACKAGE = "musl"               # Debian's musl:armhf (1.2.3 in bookworm): the dynamic loader and libc
+MUSL_LOADER = "lib/ld-musl-armhf.so.1"
+A7_TARGET = ("-target", "arm-linux-musleabihf", "-mcpu=cortex_a7")
+# Hard-float, Thumb-2 as the Azure Sphere SDK builds apps; unwind tables and -g so crash reports name frames.
+A7_CFLAGS = ("-std=gnu11", "-O2", "-g", "-mthumb", "-funwind-tables", "-Wall", "-Wextra", "-Werror",
+             "-Wno-unused-parameter")
+A7_LDFLAGS = ("-Wl,--build-id=none",)
+
+
+def sysroot_dir() -> Path:
+    """Where the A7's sysroot lives: $MT3620_SYSROOT, else firmware/build/sysroot (git-ignored)."""
+    return Path(os.environ.get("MT3620_SYSROOT") or DEFAULT_OUT / "sysroot")
+
+
+def _zig_a7() -> list[str]:
+    cc = find_compiler("zig")
+    return [sys.executable, "-m", "ziglang"]
+
+
+def _prefix_maps(root: Path) -> list[str]:
+    flags = [f"-ffile-prefix-map={root}=firmware"]
+    spec = importlib.util.find_spec("ziglang")
+    for loc in (spec.submodule_search_locations or []) if spec else []:
+        flags.append(f"-ffile-prefix-map={Path(loc).resolve()}=ziglang")
+    return flags
+
+
+def _build_cached(output: Path, argv: list[str], inputs: list[Path], what: str, cwd: Path | None = None) -> Path:
+    """Run `argv` (which writes `output`) unless the stamp next to `output` matches the inputs' hash."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    h = hashlib.sha256()
+    h.update(find_compiler("zig").identity().encode())
+    h.update(b"\0".join(a.encode() for a in argv))
+    for path in sorted(set(inputs)):
+        h.update(b"\0" + str(path).encode() + b"\0" + path.read_bytes())
+    digest = h.hexdigest()
+    stamp = output.with_name(output.name + ".stamp")
+    with _Lock(output.with_name(f".{output.name}.lock")):
+        if output.is_file() and stamp.is_file():
+            try:
+                recorded = json.loads(stamp.read_text())
+            except (OSError, ValueError):
+                recorded = {}
+            if recorded.get("inputs") == digest and recorded.get("output") == _sha256(output):
+                return output
+        tmp = output.with_name(f".{output.name}.tmp{os.getpid()}")
+        cmd = [a if a != "{out}" else str(tmp) for a in argv]
+        try:
+            res = _run(cmd, cwd=cwd, timeout=600)
+        except subprocess.TimeoutExpired:
+            raise ToolchainError(f"{what}: the compiler did not finish in 600 s") from None
+        except OSError as exc:
+            raise ToolchainError(f"{what}: cannot run the compiler: {exc}") from None
+        if res.returncode != 0 or not tmp.is_file():
+            tmp.unlink(missing_ok=True)
+            output.unlink(missing_ok=True)
+            detail = (res.stderr or res.stdout).strip()
+            raise ToolchainError(f"{what}: build failed:\n{detail[:4000]}")
+        os.replace(tmp, output)
+        stamp.write_text(json.dumps({"inputs": digest, "output": _sha256(output)}, indent=1) + "\n")
+    return output
+
+
+def build_sysroot_libs(sysroot: str | os.PathLike | None = None) -> dict[str, Path]:
+    """The project's own shared libraries for the A7, into <sysroot>/usr/lib:
+    - libapplibs.so.0 from firmware/applibs/*.c (headers in firmware/applibs/include/applibs/);
+    - libgcc_s.so.1: LLVM's libunwind as Zig ships it (the ARM EHABI unwinder, personality routines) and the
+      project's 64-bit division and bit counting (firmware/applibs/libgcc_s/), exported under GCC's symbol
+      versions (GCC_3.0 ... GCC_3.5) by firmware/applibs/libgcc_s/libgcc_s.map."""
+    root = Path(sysroot) if sysroot else sysroot_dir()
+    libdir = root / "usr" / "lib"
+    zig = _zig_a7()
+    maps = _prefix_maps(FIRMWARE_DIR)
+    include = APPLIBS_DIR / "include"
+    applibs_sources = sorted(APPLIBS_DIR.glob("*.c"))
+    headers = sorted(include.rglob("*.h"))
+    applibs = _build_cached(
+        libdir / "libapplibs.so.0",
+        zig + ["cc", *A7_TARGET, *A7_CFLAGS, *maps, "-fPIC", "-shared", "-Wl,-soname,libapplibs.so.0",
+               *A7_LDFLAGS, f"-I{include}", "-o", "{out}", *map(str, applibs_sources)],
+        applibs_sources + headers, "libapplibs.so.0")
+    unwind = _libunwind_dir()
+    gcc_dir = APPLIBS_DIR / "libgcc_s"
+    own = sorted(gcc_dir.glob("*.c")) + sorted(gcc_dir.glob("*.S"))
+    objects = []
+    common = [*A7_TARGET, "-fPIC", "-O2", "-funwind-tables", *maps, f"-I{unwind / 'include'}",
+              "-D_LIBUNWIND_IS_NATIVE_ONLY", "-DNDEBUG"]
+    for src in ("Unwind-EHABI.cpp", "libunwind.cpp", "UnwindLevel1.c", "UnwindLevel1-gcc-ext.c",
+                "UnwindRegistersRestore.S", "UnwindRegistersSave.S"):
+        path = unwind / "src" / src
+        if src.endswith(".cpp"):
+            argv = zig + ["c++", *common, "-fno-exceptions", "-fno-rtti", "-nostdinc++", "-std=c++17"]
+        else:
+            argv = zig + ["cc", *common] + (["-std=c99"] if src.endswith(".c") else [])
+        out = DEFAULT_OUT / "libgcc_s-objects" / (path.stem + ".o")
+        objects.append(_build_cached(out, argv + ["-c", str(path), "-o", "{out}"],
+                                     [path] + sorted((unwind / "src").glob("*.h*")), f"libunwind {src}"))
+    for path in own:
+        out = DEFAULT_OUT / "libgcc_s-objects" / (path.name + ".o")
+        objects.append(_build_cached(out, zig + ["cc", *common, "-Wall", "-Werror", "-c", str(path), "-o",
+                                                 "{out}"], [path], f"libgcc_s {path.name}"))
+    version_script = gcc_dir / "libgcc_s.map"
+    gcc_s = _build_cached(
+        libdir / "libgcc_s.so.1",
+        zig + ["cc", *A7_TARGET, "-shared", "-Wl,-soname,libgcc_s.so.1", f"-Wl,--version-script={version_script}",
+               *A7_LDFLAGS, "-o", "{out}", *map(str, objects)],
+        objects + [version_script], "libgcc_s.so.1")
+    return {"libapplibs.so.0": applibs, "libgcc_s.so.1": gcc_s}
+
+
+def _libunwind_dir() -> Path:
+    spec = importlib.util.find_spec("ziglang")
+    for loc in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(loc) / "lib" / "libunwind"
+        if (candidate / "src" / "Unwind-EHABI.cpp").is_file():
+            return candidate
+    raise ToolchainError("Zig's bundled libunwind sources are missing (PyPI ziglang): reinstall ziglang")
+
+
+def build_program(output: str | os.PathLike, sources: list[str | os.PathLike], *, static: bool = False,
+                  defines: tuple[str, ...] = (), extra: tuple[str, ...] = (), applibs: bool = True) -> Path:
+    """Compile C sources into a Linux ARM (A7) program: dynamic (PIE, PT_INTERP /lib/ld-musl-armhf.so.1, NEEDED
+    libapplibs.so.0 when `applibs`) or static (musl linked in). Cached by the hash of its inputs."""
+    out = Path(output).resolve()
+    srcs = [Path(s).resolve() for s in sources]
+    for src in srcs:
+        if not src.is_file():
+            raise ToolchainError(f"source missing: {src}")
+    include = APPLIBS_DIR / "include"
+    zig = _zig_a7()
+    argv = zig + ["cc", *A7_TARGET, *A7_CFLAGS, *_prefix_maps(FIRMWARE_DIR.parent), f"-I{include}",
+                  *[f"-D{d}" for d in defines], *extra]
+    inputs = list(srcs) + sorted(include.rglob("*.h"))
+    if static:
+        argv += ["-static"]
+    else:
+        argv += ["-fPIE", "-pie", "-dynamic"]
+        if applibs:
+            lib = build_sysroot_libs()["libapplibs.so.0"]
+            argv.append(str(lib))
+            inputs.append(lib)
+    argv += [*A7_LDFLAGS, "-o", "{out}", *map(str, srcs)]
+    return _build_cached(out, argv, inputs, out.name)
+
+
+def build_hl_app(name: str, out_dir: str | os.PathLike | None = None) -> Path:
+    """firmware/<name>/ -> <out>/<name>.elf and the signed application package <out>/<name>.imagepackage
+    (ASXipFS with app_manifest.json and bin/app, signed with the SDK test key like `azsphere image-package
+    pack-application`)."""
+    if name not in HL_APPS:
+        raise ToolchainError(f"unknown high-level app {name!r}; known: {', '.join(HL_APPS)}")
+    src = FIRMWARE_DIR / name
+    out = Path(out_dir) if out_dir else DEFAULT_OUT
+    elf = build_program(out / f"{name}.elf", sorted(src.glob("*.c")))
+    manifest = src / "app_manifest.json"
+    package = out / f"{name}.imagepackage"
+    digest = hashlib.sha256(elf.read_bytes() + manifest.read_bytes()).hexdigest()
+    stamp = package.with_name(package.name + ".stamp")
+    if package.is_file() and stamp.is_file() and stamp.read_text().strip() == digest:
+        return package
+    from mt3620.imagepackage import SdkTestSigner, build_application
+    with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=out) as tmp:
+        approot = Path(tmp)
+        (approot / "bin").mkdir()
+        shutil.copyfile(elf, approot / "bin" / "app")
+        os.chmod(approot / "bin" / "app", 0o755)
+        shutil.copyfile(manifest, approot / "app_manifest.json")
+        data = build_application(approot, SdkTestSigner(), build_time=0)
+    tmp_pkg = package.with_name(f".{package.name}.tmp{os.getpid()}")
+    tmp_pkg.write_bytes(data)
+    os.replace(tmp_pkg, package)
+    stamp.write_text(digest + "\n")
+    return package
+
+
+def hl_app_path(name: str) -> Path:
+    """The .imagepackage of high-level app `name` in firmware/build/ (or $MT3620_FIRMWARE_OUT), built if needed."""
+    return build_hl_app(name, os.environ.get("MT3620_FIRMWARE_OUT") or None)
+
+
+def check_sysroot(sysroot: str | os.PathLike | None = None) -> Path:
+    """The sysroot if it can run dynamically linked apps; ToolchainError with one line saying how to get it."""
+    root = Path(sysroot) if sysroot else sysroot_dir()
+    loader = root / MUSL_LOADER
+    if not loader.exists():
+        raise ToolchainError(f"the A7 sysroot has no musl dynamic loader ({loader}): run `scripts/build_firmware "
+                             f"--sysroot` (downloads Debian's musl:armhf) or `bash scripts/setup`")
+    for lib in ("libapplibs.so.0", "libgcc_s.so.1"):
+        if not (root / "usr" / "lib" / lib).is_file():
+            raise ToolchainError(f"the A7 sysroot has no {lib}: run `scripts/build_firmware --sysroot`")
+    return root
+
+
+def fetch_musl(sysroot: str | os.PathLike | None = None, log=print) -> Path:
+    """Put Debian's musl:armhf (loader + libc) into <sysroot>/lib. Uses an installed musl:armhf when the host has
+    one (dpkg multiarch, /lib/ld-musl-armhf.so.1), else downloads the package with apt-get into a private apt state
+    folder (no root needed, the host's apt sources) and extracts it with dpkg-deb."""
+    root = Path(sysroot) if sysroot else sysroot_dir()
+    libdir = root / "lib"
+    target = libdir / "arm-linux-musleabihf" / "libc.so"
+    if target.is_file() and (root / MUSL_LOADER).is_symlink():
+        return root
+    host_libc = Path("/lib/arm-linux-musleabihf/libc.so")
+    (libdir / "arm-linux-musleabihf").mkdir(parents=True, exist_ok=True)
+    if host_libc.is_file():
+        shutil.copyfile(host_libc, target)
+        log(f"sysroot: musl from the host's musl:armhf ({host_libc})")
+    else:
+        for tool in ("apt-get", "dpkg-deb"):
+            if not shutil.which(tool):
+                raise ToolchainError(f"cannot fetch musl:armhf: {tool} is missing (install Debian's musl:armhf and "
+                                     f"copy /lib/arm-linux-musleabihf/libc.so to {target})")
+        state = DEFAULT_OUT / "apt-armhf"
+        for sub in ("state/lists/partial", "cache/archives/partial", "prefs", "debs"):
+            (state / sub).mkdir(parents=True, exist_ok=True)
+        opts = ["-o", "APT::Architecture=armhf", "-o", "APT::Architectures::=armhf",
+                "-o", f"Dir::State={state / 'state'}", "-o", "Dir::State::status=/dev/null",
+                "-o", f"Dir::Cache={state / 'cache'}", "-o", f"Dir::Etc::preferencesparts={state / 'prefs'}",
+                "-o", "Debug::NoLocking=1", "-qq"]
+        log("sysroot: downloading Debian's musl:armhf with apt-get (private state folder)")
+        for argv, cwd in ((["apt-get", *opts, "update"], None),
+                          (["apt-get", *opts, "download", f"{MUSL_PACKAGE}:armhf"], state / "debs")):
+            res = _run(argv, cwd=cwd, timeout=600)
+            if res.returncode != 0:
+                raise ToolchainError(f"cannot fetch musl:armhf ({' '.join(argv[:1] + argv[-2:])}): "
+                                     f"{(res.stderr or res.stdout).strip()[-500:]}")
+        debs = sorted((state / "debs").glob("musl_*_armhf.deb"))
+        if not debs:
+            raise ToolchainError("cannot fetch musl:armhf: apt-get download gave no package")
+        extract = state / "extract"
+        shutil.rmtree(extract, ignore_errors=True)
+        res = _run(["dpkg-deb", "-x", str(debs[-1]), str(extract)])
+        if res.returncode != 0:
+            raise ToolchainError(f"dpkg-deb -x {debs[-1].name} failed: {res.stderr.strip()}")
+        shutil.copyfile(extract / "lib" / "arm-linux-musleabihf" / "libc.so", target)
+        log(f"sysroot: musl from {debs[-1].name}")
+    loader = root / MUSL_LOADER
+    if loader.is_symlink() or loader.exists():
+        loader.unlink()
+    loader.symlink_to("arm-linux-musleabihf/libc.so")
+    return root
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="build_firmware", description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", metavar="NAME", help="firmware to build (default: all)")
@@ -311,11 +564,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cc", choices=("auto", "zig", "gcc"), help="compiler (default: $MT3620_FIRMWARE_CC or auto)")
     parser.add_argument("-j", "--jobs", type=int, default=2, help="parallel builds (default 2)")
     parser.add_argument("--list", action="store_true", help="list the firmware and exit")
+    parser.add_argument("--sysroot", action="store_true",
+                        help="also fetch Debian's musl:armhf into the A7 sysroot (the dynamic loader apps need)")
     args = parser.parse_args(argv)
     if args.list:
-        width = max(map(len, FIRMWARE))
-        for name, desc in FIRMWARE.items():
+        width = max(map(len, list(FIRMWARE) + list(HL_APPS)))
+        for name, desc in {**FIRMWARE, **HL_APPS}.items():
             print(f"{name:<{width}}  {desc}")
+        return 0
+    hl_names = [n for n in args.names if n in HL_APPS]
+    args.names = [n for n in args.names if n not in HL_APPS]
+    want_io = bool(args.names) or not hl_names
+    try:
+        if args.sysroot:
+            fetch_musl()
+        if not args.names and not hl_names or hl_names:
+            libs = build_sysroot_libs()
+            for lib, path in libs.items():
+                print(f"{lib:<20} {'ready':<10} {path}")
+            for name in (hl_names or list(HL_APPS)):
+                path = build_hl_app(name, args.out)
+                print(f"{name:<20} {'ready':<10} {path} ({path.stat().st_size} bytes)")
+    except ToolchainError as exc:
+        print(f"build_firmware: error: {exc}", file=sys.stderr)
+        return 2
+    if not want_io:
         return 0
     try:
         cc = find_compiler(args.cc)

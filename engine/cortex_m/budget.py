@@ -5,7 +5,11 @@ effect before that block runs, so once the budget is spent the next block stops 
 of a quantum always runs (a quantum overshoots its budget by at most one block). The count is exact for blocks that
 run to their end and charges the whole block when one is cut short by an exception or a stop from an MMIO callback:
 deterministic either way.
-The native hook (engine/native/block_budget.c) and the Python fallback below charge identical counts.
+The native hook (native/block_budget.c) and the Python fallback below charge identical counts.
+
+This is the one budget of every core: the IO cores run Thumb-2 only (`thumb=True`); the Cortex-A7
+(engine/cortex_a) mixes A32 and Thumb-2 code and passes `thumb=AUTO`, so each block is counted in the instruction
+set CPSR.T gives when it is entered (4 bytes per A32 instruction, 2 or 4 per Thumb-2 one).
 """
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ import unicorn
 from . import native
 
 CACHE_SIZE = 8192
+AUTO = 2            # `thumb` mode: per block, from CPSR.T (the A7)
+CPSR_T = 1 << 5
 
 
 class _CacheEntry(ctypes.Structure):
@@ -42,14 +48,14 @@ def count_thumb(code: bytes) -> int:
 class BlockBudget:
     """Owns the budget counters of one Unicorn instance."""
 
-    def __init__(self, uc: unicorn.Uc, thumb: bool) -> None:
+    def __init__(self, uc: unicorn.Uc, thumb: bool | int) -> None:
         self.uc = uc
         self.thumb = thumb
         self._lib = native.block_budget_library()
         self.native = self._lib is not None
         if self.native:
             self._s = _BudgetStruct()
-            self._s.thumb = 1 if thumb else 0
+            self._s.thumb = AUTO if thumb == AUTO else (1 if thumb else 0)
             self._handle = ctypes.c_size_t(0)
             err = self._lib.budget_install(uc._uch, ctypes.byref(self._s), ctypes.byref(self._handle))
             if err != 0:
@@ -71,7 +77,10 @@ class BlockBudget:
         key = (address, size)
         count = self._cache.get(key)
         if count is None:
-            if self.thumb:
+            thumb = bool(self.thumb)
+            if self.thumb == AUTO:
+                thumb = bool(uc.reg_read(unicorn.arm_const.UC_ARM_REG_CPSR) & CPSR_T)
+            if thumb:
                 try:
                     count = count_thumb(bytes(uc.mem_read(address, min(size, 4096))))
                 except unicorn.UcError:
