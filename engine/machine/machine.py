@@ -3,11 +3,12 @@
 Building: every CPU entry gets an AddressSpace; memories and peripherals are instantiated once per .repl entry
 (as in Renode, an entry registered for several CPUs is one instance seen by each) and mapped into the views of
 the CPUs that see them; `->` lines wire model outputs to NVIC inputs (or a CPU's reset). Each IO core is a
-CortexM4 on Unicorn. The A7 is not executed yet: its devices exist and are reachable from Python through
-`machine.view("a7")`.
+CortexM4 on Unicorn. The A7 (`machine.a7`, a CortexA7 created on first use) runs Linux user space for the emulated
+Azure Sphere OS (sphere_os); its devices are reachable from Python through `machine.view("a7")`.
 
 Running: time advances in windows that end at the next scheduled event (or after MAX_QUANTUM_PS). Each core runs
-up to the window's end in one Unicorn call (sleeping cores skip it), then the clock fires the due events. When
+up to the window's end in one Unicorn call (sleeping cores skip it), in a fixed order (io0, io1, a7), then the
+clock fires the due events. When
 every core sleeps the machine jumps straight to the next event. The clock follows the running core inside a
 window, so a model read mid-quantum sees that core's time (never behind, never past the next event).
 """
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from mt3620.engine.cortex_a import CortexA7
 from mt3620.engine.cortex_m import CortexM4, GuestFault
 from mt3620.engine.repl import parser as repl
 from mt3620.engine.simulation.access import TEST_ACCESS
@@ -94,6 +96,7 @@ class Machine:
         self.a7_irq_levels: dict[int, bool] = {}
         self.faults: list[GuestFault] = []
         self.shared_objects: dict[str, Any] = {}      # named objects models share (mailbox channels), by name
+        self._a7: CortexA7 | None = None
         self._stop_requested = False
         self.boot_result = None
         self._build()
@@ -321,6 +324,19 @@ class Machine:
             raise MachineError(f"no IO core named {name!r} (cores: {', '.join(self.cores)})")
         return self.cores[name]
 
+    @property
+    def a7(self) -> CortexA7:
+        """The Cortex-A7 (created on first use: a machine running only RTApps never pays for it)."""
+        if self._a7 is None:
+            if "a7" not in self.views:
+                raise MachineError("this platform has no Cortex-A7 (CPU.ARMv7A)")
+            self._a7 = CortexA7("a7", self.clock)
+        return self._a7
+
+    def all_cores(self) -> list:
+        """Every core that exists, in scheduling order: the IO cores, then the A7 if it was created."""
+        return list(self.cores.values()) + ([self._a7] if self._a7 is not None else [])
+
     def view(self, name: str) -> AddressSpace:
         if name not in self.views:
             raise MachineError(f"no CPU view named {name!r} (views: {', '.join(self.views)})")
@@ -400,6 +416,19 @@ class Machine:
         core.reset()
 
     # ---- output -----------------------------------------------------------------------------------------------------
+    def output_tap(self, label: str) -> UartTap:
+        """A labelled output stream that is not a UART model (an A7 app's Log_Debug: "a7.<app name>"); its lines
+        reach `line_listeners` and `uarts[label].lines` exactly like a UART's."""
+        tap = self.uarts.get(label)
+        if tap is None:
+            tap = self.uarts[label] = UartTap(label, None)
+        return tap
+
+    def emit(self, label: str, data: bytes) -> None:
+        tap = self.output_tap(label)
+        for byte in data:
+            self._uart_byte(tap, byte)
+
     def _uart_byte(self, tap: UartTap, byte: int) -> None:
         tap.data.append(byte)
         for listener in self.byte_listeners:
@@ -432,16 +461,23 @@ class Machine:
         self.faults.append(fault)
         self.request_stop()
 
+    def report_fault(self, fault: GuestFault) -> None:
+        """A fault found outside the IO cores (an A7 app killed by a signal): `run` returns it."""
+        self._on_fault(fault)
+
     # ---- running ----------------------------------------------------------------------------------------------------
     def request_stop(self) -> None:
         """Stop at the end of the current block (from a listener or a model)."""
         self._stop_requested = True
-        for core in self.cores.values():
+        for core in self.all_cores():
             if core._running:
                 core.budget.cut(0)
 
-    def _runnable(self) -> list[CortexM4]:
-        return [c for c in self.cores.values() if self.images.get(c.name) and not c.halted and not c.locked_up]
+    def _runnable(self) -> list:
+        cores = [c for c in self.cores.values() if self.images.get(c.name) and not c.halted and not c.locked_up]
+        if self._a7 is not None and self._a7.active and not self._a7.halted:
+            cores.append(self._a7)
+        return cores
 
     def step_window(self, deadline: int) -> None:
         """Advance every core and the clock by one window (at most to `deadline`)."""
@@ -465,7 +501,7 @@ class Machine:
         # Models may have scheduled events inside the window: the clock stops at the first one.
         nxt = clock.next_event_time()
         target = horizon if nxt is None else min(horizon, nxt)
-        for core in self.cores.values():
+        for core in self.all_cores():
             if core not in runnable or core.sleeping:
                 core.time = max(core.time, target)
         clock.advance_to(max(target, clock.now))

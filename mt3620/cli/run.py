@@ -1,7 +1,9 @@
-"""`mt3620 run` and `mt3620 demo`: boot the emulated chip with RTApps and stream every UART.
+"""`mt3620 run` and `mt3620 demo`: boot the emulated chip with RTApps on the IO cores and a high-level app on the
+A7, and stream every UART and the app's Log_Debug output.
 
-Exit codes: 0 the --until pattern appeared (or --for elapsed without --until), 1 virtual-time time-out,
-3 guest fault (with PC, fault type and address), 2 a problem with the command line or the input files.
+Exit codes: 0 the --until pattern appeared (or --for elapsed without --until, or the high-level app exited),
+1 virtual-time time-out, 3 guest fault (with PC, fault type and address; for the A7 app the signal, faulting
+address and a backtrace), 2 a problem with the command line or the input files.
 """
 from __future__ import annotations
 
@@ -19,12 +21,14 @@ EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 
 
 def add_commands(subparsers) -> None:
-    run = subparsers.add_parser("run", help="boot the chip with RTApps on the IO cores",
+    run = subparsers.add_parser("run", help="boot the chip with RTApps on the IO cores and a high-level app on the A7",
                                 description="Boot the emulated MT3620 with real-time apps (ELF or "
-                                            ".imagepackage) on its IO cores and stream every UART.")
+                                            ".imagepackage) on its IO cores and a high-level app package on the A7; "
+                                            "stream every UART and the app's Log_Debug output ([a7.<app name>]).")
+    run.add_argument("--hl", metavar="APP.imagepackage",
+                     help="high-level app package for the A7 (runs on the emulated Azure Sphere OS)")
     run.add_argument("--rt0", metavar="APP", help="app for IO core 0 (ELF or .imagepackage)")
     run.add_argument("--rt1", metavar="APP", help="app for IO core 1 (ELF or .imagepackage)")
-    run.add_argument("--a7", metavar="IMAGE", help="A7 image (not executed yet: refused with a clear error)")
     run.add_argument("--verify", action="store_true",
                      help="refuse .imagepackage apps whose signature no trusted key verifies (keystore + --trusted-key)")
     run.add_argument("--trusted-key", action="append", default=[], metavar="KEY.pem",
@@ -64,11 +68,11 @@ def _common_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    if args.a7:
-        raise UserError("the A7 core is not emulated yet: run RTApps with --rt0/--rt1")
     apps = {core: path for core, path in (("io0", args.rt0), ("io1", args.rt1)) if path}
+    if args.hl:
+        apps["a7"] = args.hl
     if not apps:
-        raise UserError("nothing to run: give --rt0 APP and/or --rt1 APP")
+        raise UserError("nothing to run: give --hl APP.imagepackage and/or --rt0 APP, --rt1 APP")
     for path in apps.values():
         if not Path(path).is_file():
             raise UserError(f"{path}: no such file")
@@ -102,12 +106,20 @@ def _boot_and_run(apps: dict[str, str | Path], args: argparse.Namespace, presses
     from mt3620.engine.machine import Machine, MachineError
     from mt3620.engine.repl import parser as repl
 
+    hl_app = None
     try:
         machine = Machine(args.platform, stop_on_fault=args.stop_on_fault)
         for core, path in apps.items():
-            machine.load(core, path)
+            if core != "a7":
+                machine.load(core, path)
         for name in getattr(args, "uart_loopback", []):
             machine.loopback(name)
+        if "a7" in apps:
+            from mt3620.sphere_os.apps import AppLaunchError, SphereOs
+            try:
+                hl_app = SphereOs.of(machine).launch(apps["a7"])
+            except AppLaunchError as exc:
+                raise UserError(f"--hl {apps['a7']}: {exc}")
     except (LoadError, MachineError, repl.ReplError) as exc:
         raise UserError(str(exc))
 
@@ -152,8 +164,12 @@ def _boot_and_run(apps: dict[str, str | Path], args: argparse.Namespace, presses
         for tap in machine.uarts.values():
             if tap.partial:
                 print(f"[{tap.label}] {tap.partial.decode('utf-8', 'replace')}", flush=True)
+    if hl_app is not None and not hl_app.running and result.reason != "fault":
+        how = (f"exited with status {hl_app.exit_code}" if hl_app.term_signal is None
+               else f"was killed by signal {hl_app.term_signal}")
+        print(f"mt3620: a7: app {hl_app.name} {how}", file=sys.stderr)
     if args.stats:
-        instructions = sum(c.instructions for c in machine.cores.values())
+        instructions = sum(c.instructions for c in machine.all_cores())
         virtual = machine.clock.now / PS_PER_SECOND
         print(f"stats: {instructions} instructions, {format_ps(machine.clock.now)} virtual in {wall:.3f}s wall "
               f"({virtual / wall if wall else 0:.1f}x real time, {instructions / wall / 1e6 if wall else 0:.1f} "

@@ -1,9 +1,11 @@
-"""A booted device for tests and CI jobs: boot with RTApps, wait for UART lines in virtual time, poke GPIOs.
+"""A booted device for tests and CI jobs: boot with RTApps and a high-level app, wait for UART and Log_Debug lines
+in virtual time, poke GPIOs.
 
     from mt3620.testing.device import Device
-    dev = Device.boot(rt0="app.elf")
-    dev.wait_for_line(r"hello", timeout="1s")
+    dev = Device.boot(rt0="app.elf", hl="app.imagepackage")
+    dev.wait_for_line(r"hello", timeout="1s")               # any UART or the app's [a7.<name>] lines
     dev.press("A"); dev.advance("20ms"); assert dev.led("LED1_R")
+    dev.wait_for_exit(timeout="2s") == 0                     # the high-level app's exit status
 
 The pytest plugin (mt3620.testing.pytest_plugin, registered as the `mt3620` plugin) wraps this in fixtures.
 """
@@ -35,14 +37,51 @@ class Device:
         self.machine = machine
 
     @classmethod
-    def boot(cls, rt0: str | Path | None = None, rt1: str | Path | None = None, *, stop_on_fault: bool = False,
-             platform: str | Path | None = None, **machine_args: Any) -> "Device":
+    def boot(cls, rt0: str | Path | None = None, rt1: str | Path | None = None, *, hl: str | Path | None = None,
+             stop_on_fault: bool = False, platform: str | Path | None = None, sysroot: str | Path | None = None,
+             **machine_args: Any) -> "Device":
         machine = Machine(platform, stop_on_fault=stop_on_fault, **machine_args)
         if rt0:
             machine.load("io0", rt0)
         if rt1:
             machine.load("io1", rt1)
-        return cls(machine)
+        dev = cls(machine)
+        if hl:
+            dev.launch(hl, sysroot=sysroot)
+        return dev
+
+    # ---- the A7 ----------------------------------------------------------------------------------------------------
+    @property
+    def os(self):
+        """The emulated Azure Sphere OS on the A7 (mt3620.sphere_os.apps.SphereOs), started on first use."""
+        from mt3620.sphere_os.apps import SphereOs
+        return SphereOs.of(self.machine)
+
+    def launch(self, package: str | Path, sysroot: str | Path | None = None):
+        """Start a high-level app package on the A7; returns the HighLevelApp."""
+        from mt3620.sphere_os.apps import SphereOs
+        return SphereOs.of(self.machine, sysroot=sysroot).launch(package)
+
+    @property
+    def app(self):
+        """The high-level app last launched (or None)."""
+        sphere = self.machine.shared_objects.get("sphere_os")
+        return sphere.current if sphere is not None else None
+
+    def wait_for_exit(self, timeout: str | int = "1s") -> int:
+        """Run until the high-level app ends; returns its exit status (a crash raises DeviceFault)."""
+        app = self.app
+        if app is None:
+            raise AssertionError("no high-level app was launched")
+        result = self.machine.run(duration_ps=_ps(timeout), until=lambda: not app.running)
+        if result.reason == "fault" or app.crash is not None:
+            raise DeviceFault(f"{result.fault or app.crash.text()}\n{self._transcript()}")
+        if app.running:
+            raise DeviceTimeout(f"app {app.name} still running after {format_ps(_ps(timeout))}\n"
+                                f"{self._transcript()}")
+        if app.term_signal is not None:
+            raise DeviceFault(f"app {app.name} was killed by signal {app.term_signal}\n{self._transcript()}")
+        return app.exit_code
 
     # ---- time -------------------------------------------------------------------------------------------------------
     @property
@@ -58,16 +97,17 @@ class Device:
         return result
 
     def wait_for_line(self, pattern: str, timeout: str | int = "1s", uart: str | None = None) -> re.Match:
-        """Run until a UART line (on any UART, or the one labelled `uart`, e.g. "io0.io0_uart") matches."""
+        """Run until a line (on any UART or output tap, or the one labelled `uart`, e.g. "io0.io0_uart" or
+        "a7.<app name>" for a high-level app's Log_Debug output) matches."""
         regex = re.compile(pattern)
         start = {label: len(tap.lines) for label, tap in self.machine.uarts.items()}
         found: list[re.Match] = []
 
         def check() -> bool:
-            for label, tap in self.machine.uarts.items():
+            for label, tap in list(self.machine.uarts.items()):
                 if uart is not None and label != uart:
                     continue
-                for line in tap.lines[start[label]:]:
+                for line in tap.lines[start.get(label, 0):]:
                     m = regex.search(line)
                     if m:
                         found.append(m)

@@ -1,0 +1,56 @@
+/* Memory: brk, anonymous mmap, mprotect (a write to a read-only page faults with SEGV_ACCERR), mremap, munmap,
+ * and a private file mapping of a file in the app package. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static sigjmp_buf recover;
+static volatile int fault_code;
+
+static void on_segv(int sig, siginfo_t *info, void *context)
+{
+    fault_code = info->si_code;
+    siglongjmp(recover, 1);
+}
+
+int main(int argc, char *argv[])
+{
+    char *start = sbrk(0);
+    char *grown = sbrk(64 * 1024);
+    memset(grown, 0x5a, 64 * 1024);
+    printf("brk grew %d\n", (int)((char *)sbrk(0) - start));
+
+    char *big = malloc(3 << 20);
+    memset(big, 1, 3 << 20);
+    printf("malloc 3 MiB ok %d\n", big[(3 << 20) - 1]);
+    free(big);
+
+    char *page = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    printf("fresh page zero %d\n", page[100] == 0 && page[8191] == 0);
+    strcpy(page, "hello");
+    mprotect(page, 4096, PROT_READ);
+    struct sigaction sa = {0};
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGSEGV, &sa, NULL);
+    if (sigsetjmp(recover, 1) == 0) {
+        page[1] = 'X';
+    }
+    printf("write to read-only page: si_code %d, still %s\n", fault_code, page);
+    char *moved = mremap(page, 8192, 1 << 20, MREMAP_MAYMOVE);
+    printf("mremap keeps contents %s\n", moved);
+    munmap(moved, 1 << 20);
+
+    int fd = open(argc > 1 ? argv[1] : "/proc/self/exe", O_RDONLY);
+    char *mapped = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+    printf("file mapping starts %.4s\n", mapped + 1);
+    close(fd);
+    return 0;
+}
