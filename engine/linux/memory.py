@@ -104,6 +104,20 @@ class ProcessMemory:
         self.vmas.insert(i, vma)
         self._starts.insert(i, vma.start)
 
+    def _merge_around(self, start: int, end: int) -> None:
+        """Join neighbouring mappings that became alike (same protection, same file, contiguous offsets), as
+        Linux merges VMAs: mremap and /proc/self/maps see one mapping again."""
+        i = max(0, bisect.bisect_right(self._starts, start) - 2)
+        while i + 1 < len(self.vmas) and self.vmas[i].start <= end:
+            a, b = self.vmas[i], self.vmas[i + 1]
+            if a.end == b.start and a.prot == b.prot and a.name == b.name and \
+                    (not a.name or a.offset + (a.end - a.start) == b.offset):
+                a.end = b.end
+                del self.vmas[i + 1]
+                del self._starts[i + 1]
+                continue
+            i += 1
+
     def _remove_range(self, start: int, end: int) -> list[Vma]:
         """Cut [start, end) out of the VMA list (splitting at the edges); returns the removed pieces."""
         removed = []
@@ -163,6 +177,7 @@ class ProcessMemory:
             piece.prot = prot & 7
             self._insert(piece)
             self.uc.mem_protect(piece.start, piece.end - piece.start, prot & 7)
+        self._merge_around(start, end)
         if prot & PROT_EXEC and self.on_code:
             self.on_code(start, end)
 

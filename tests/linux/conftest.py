@@ -28,6 +28,8 @@ def build(name: str, *, static: bool = False, extra: tuple[str, ...] = ()) -> Pa
         return toolchain.build_program(OUT / f"{name}{suffix}.elf", [PROGRAMS / f"{name}.c"], static=static,
                                        extra=extra)
     except toolchain.ToolchainError as exc:
+        if "build failed" in str(exc):
+            pytest.fail(f"cannot build {name}: {exc}")
         pytest.skip(f"cannot build {name}: {exc}")
 
 

@@ -38,6 +38,7 @@ int main(int argc, char *argv[])
         }
     }
     closedir(dir);
+    printf("%d entries\n", count);
 
     snprintf(path, sizeof path, "%s/state.bin", config);
     fd = open(path, O_RDWR | O_CREAT, 0600);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static sigjmp_buf recover;
@@ -22,10 +23,11 @@ static void on_segv(int sig, siginfo_t *info, void *context)
 
 int main(int argc, char *argv[])
 {
-    char *start = sbrk(0);
-    char *grown = sbrk(64 * 1024);
-    memset(grown, 0x5a, 64 * 1024);
-    printf("brk grew %d\n", (int)((char *)sbrk(0) - start));
+    /* musl's sbrk() only answers sbrk(0): grow the break with the brk syscall itself. */
+    char *start = (char *)syscall(SYS_brk, 0);
+    char *end = (char *)syscall(SYS_brk, start + 64 * 1024);
+    memset(start, 0x5a, 64 * 1024);
+    printf("brk grew %d\n", (int)(end - start));
 
     char *big = malloc(3 << 20);
     memset(big, 1, 3 << 20);
@@ -44,13 +46,14 @@ int main(int argc, char *argv[])
         page[1] = 'X';
     }
     printf("write to read-only page: si_code %d, still %s\n", fault_code, page);
+    mprotect(page, 4096, PROT_READ | PROT_WRITE);   /* one mapping again: mremap needs a single one */
     char *moved = mremap(page, 8192, 1 << 20, MREMAP_MAYMOVE);
     printf("mremap keeps contents %s\n", moved);
     munmap(moved, 1 << 20);
 
     int fd = open(argc > 1 ? argv[1] : "/proc/self/exe", O_RDONLY);
     char *mapped = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
-    printf("file mapping starts %.4s\n", mapped + 1);
+    printf("file mapping starts %.3s\n", mapped + 1);
     close(fd);
     return 0;
 }

@@ -1,0 +1,13 @@
+"""Process memory: brk, mmap/munmap/mprotect/mremap, private file mappings, protection faults."""
+
+
+def test_brk_mmap_mprotect_mremap_and_file_mappings(run_program):
+    dev, app, lines = run_program("memory", args=["/mnt/apps/" + __import__("conftest").component_id("memory")
+                                                  + "/bin/app"])
+    assert app.exit_code == 0, lines
+    assert "brk grew 65536" in lines
+    assert "malloc 3 MiB ok 1" in lines
+    assert "fresh page zero 1" in lines
+    assert "write to read-only page: si_code 2, still hello" in lines     # SEGV_ACCERR, the write did not land
+    assert "mremap keeps contents hello" in lines
+    assert "file mapping starts ELF" in lines                             # the app's own ELF, mapped privately
