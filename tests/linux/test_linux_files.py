@@ -1,6 +1,6 @@
 """The VFS: the package's ASXipFS read-only at /mnt/apps/<id>, mutable storage at /mnt/config/<id>, pipes, dup,
 /proc/self."""
-from conftest import component_id
+from linux_programs import component_id
 
 
 def test_package_files_mutable_storage_pipes_and_proc(run_program):

@@ -1,9 +1,9 @@
 """Process memory: brk, mmap/munmap/mprotect/mremap, private file mappings, protection faults."""
+from linux_programs import component_id
 
 
 def test_brk_mmap_mprotect_mremap_and_file_mappings(run_program):
-    dev, app, lines = run_program("memory", args=["/mnt/apps/" + __import__("conftest").component_id("memory")
-                                                  + "/bin/app"])
+    dev, app, lines = run_program("memory", args=[f"/mnt/apps/{component_id('memory')}/bin/app"])
     assert app.exit_code == 0, lines
     assert "brk grew 65536" in lines
     assert "malloc 3 MiB ok 1" in lines
