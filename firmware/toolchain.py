@@ -311,6 +311,7 @@ def firmware_path(name: str) -> Path:
 # High-level apps: name -> one-line description. Each is firmware/<name>/ with *.c and app_manifest.json.
 HL_APPS: dict[str, str] = {
     "hl_hello": "high-level hello: Log_Debug lines from main and a thread, a sleep, exit status 7",
+    "hl_bench": "benchmark: CRC-32 over 4 KB x 1024 on the A7 (or `syscalls N`: N getppid() round trips)",
 }
 APPLIBS_DIR = FIRMWARE_DIR / "applibs"
 MUSL_PACKAGE = "musl"               # Debian's musl:armhf (1.2.3 in bookworm): the dynamic loader and libc
