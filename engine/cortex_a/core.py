@@ -11,7 +11,7 @@ personality):
   turns it into a signal (SIGSEGV, SIGILL, SIGTRAP).
 
 Time: one clock for the whole machine. The core runs in quanta ending at the next event of the virtual clock,
-the block-budget hook (engine/cortex_m/budget.py, per-block A32/Thumb-2 counting) counts retired instructions,
+the block-budget hook (engine/cpu/budget.py, per-block A32/Thumb-2 counting) counts retired instructions,
 and one instruction costs one cycle at 500 MHz (emulator-defined: docs/a7.md). The system chooses which thread
 runs each quantum; when it has none runnable (every thread blocked in a syscall) the core is parked, like an IO
 core in WFI, until a model event or a time-out wakes a thread.
@@ -25,8 +25,8 @@ from typing import Protocol
 import unicorn
 from unicorn import arm_const as A
 
-from mt3620.engine.cortex_m.budget import AUTO, BlockBudget
-from mt3620.engine.cortex_m.fastregs import accelerate
+from mt3620.engine.cpu.budget import AUTO, BlockBudget
+from mt3620.engine.cpu.fastregs import accelerate
 from mt3620.engine.simulation.clock import VirtualClock, cycles_in, ps_for_cycles
 
 log = logging.getLogger("mt3620.a7")
@@ -109,7 +109,7 @@ class CortexA7:
         self.hz = hz
         uc = self.uc = unicorn.Uc(unicorn.UC_ARCH_ARM, unicorn.UC_MODE_ARM)
         uc.ctl_set_cpu_model(A.UC_CPU_ARM_CORTEX_A7)
-        accelerate(uc)   # register access straight through libunicorn (engine/cortex_m/fastregs.py)
+        accelerate(uc)   # register access straight through libunicorn (engine/cpu/fastregs.py)
         # Reset leaves the core in SVC mode with the MMU off. VFP/NEON: CPACR grants cp10/cp11, FPEXC.EN on.
         uc.reg_write(A.UC_ARM_REG_C1_C0_2, uc.reg_read(A.UC_ARM_REG_C1_C0_2) | CPACR_CP10_CP11)
         uc.reg_write(A.UC_ARM_REG_FPEXC, FPEXC_EN)

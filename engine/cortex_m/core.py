@@ -22,14 +22,14 @@ from typing import Callable
 import unicorn
 from unicorn import arm_const as A
 
+from mt3620.engine.cpu.budget import BlockBudget
+from mt3620.engine.cpu.fastregs import accelerate
 from mt3620.engine.simulation.access import Access, BusError
 from mt3620.engine.simulation.bus import PAGE, AddressSpace
 from mt3620.engine.simulation.clock import VirtualClock, cycles_in, ps_for_cycles
 from mt3620.engine.simulation.peripheral import LoggingRegion, Peripheral
 
-from .budget import BlockBudget
 from .dwt import Dwt
-from .fastregs import accelerate
 from .itm import Itm
 from .nvic import BUSFAULT, EXTERNAL_BASE, HARDFAULT, NMI, SVCALL, USAGEFAULT, ExceptionState, exception_name
 from .scs import (BFSR_BFARVALID, BFSR_IBUSERR, BFSR_PRECISERR, BFSR_STKERR, HFSR_FORCED, HFSR_VECTTBL,
@@ -129,7 +129,7 @@ class CortexM4:
 
         self.uc = unicorn.Uc(unicorn.UC_ARCH_ARM, unicorn.UC_MODE_THUMB | unicorn.UC_MODE_MCLASS)
         self.uc.ctl_set_cpu_model(A.UC_CPU_ARM_CORTEX_M4)
-        accelerate(self.uc)   # register access straight through libunicorn (engine/fastregs.py)
+        accelerate(self.uc)   # register access straight through libunicorn (engine/cpu/fastregs.py)
         self._map_view()
         self.budget = BlockBudget(self.uc, thumb=True)
         self.uc.hook_add(unicorn.UC_HOOK_INTR, self._on_intr)

@@ -30,7 +30,7 @@ from typing import Callable
 import unicorn
 from unicorn import arm_const as A
 
-from mt3620.engine.cortex_m.budget import CACHE_SIZE, count_thumb
+from mt3620.engine.cpu.budget import CACHE_SIZE, count_thumb
 from mt3620.engine.cortex_m.core import REGISTER_IDS, CortexM4, GuestFault, PendingStop
 from mt3620.engine.simulation.access import DEBUGGER_ACCESS, BusError
 from mt3620.engine.simulation.clock import ps_for_cycles

@@ -269,7 +269,7 @@ class Machine:
             return lambda level, core=core: level and core.request_reset()
         target_entry = self.platform.entries.get(target)
         if target_entry is not None and target_entry.type in GIC_TYPES:
-            # The A7 is not executed yet: its interrupt inputs are recorded for tests and the bridge.
+            # The A7 runs user space only (no GIC model): its interrupt inputs are recorded for tests and the bridge.
             return lambda level, n=int(number): self.a7_irq_levels.__setitem__(n, level)
         target_model = self.devices.get(target)
         if isinstance(target_model, IrqInputs):

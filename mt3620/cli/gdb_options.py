@@ -1,6 +1,6 @@
 """`mt3620 run --gdb ...`: the command-line glue of the GDB server (called from engine/cli_run.py).
 
-Ports as Renode's per-CPU GDB servers: A7 3333, IO0 3334, IO1 3335. The A7 is not executed by the engine yet,
+Ports as Renode's per-CPU GDB servers: A7 3333, IO0 3334, IO1 3335. The A7 runs high-level apps but has no GDB server yet,
 so its port is not opened (a message says so). Without --for, a run with a debugger has no practical virtual time
 limit (one year), since a debugging session should not end because the default one second ran out.
 """
@@ -34,7 +34,7 @@ def add_gdb_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("debugging with GDB (gdb-multiarch: target remote :PORT)")
     group.add_argument("--gdb", action=_ExtendDuration, nargs=0, default=False,
                        help="serve GDB on 127.0.0.1, one port per core with an app: IO0 3334, IO1 3335 "
-                            "(A7 3333 is not opened: the A7 is not executed yet)")
+                            "(A7 3333 is not opened: GDB for the A7 app is not available yet)")
     group.add_argument("--gdb-port", action=_ExtendDuration, metavar="CORE=PORT", default=None,
                        help="serve GDB for one core on a port (repeatable; io0, io1; port 0 picks a free one "
                             "and prints it)")
@@ -76,9 +76,9 @@ def parse_ports(args: argparse.Namespace, machine) -> dict[str, int]:
                               f"{', '.join(machine.cores)})")
         ports[core] = port
     if "a7" in ports:
-        _announce(f"gdb: a7: port {ports.pop('a7')} not opened: the A7 core is not executed by the engine yet")
+        _announce(f"gdb: a7: port {ports.pop('a7')} not opened: GDB for the A7 app is not available yet")
     elif getattr(args, "gdb", False) and "a7" in getattr(machine, "views", {}):
-        _announce(f"gdb: a7: port {DEFAULT_PORTS['a7']} not opened: the A7 core is not executed by the engine yet")
+        _announce(f"gdb: a7: port {DEFAULT_PORTS['a7']} not opened: GDB for the A7 app is not available yet")
     for core in ports:
         if not machine.images.get(core):
             raise UserError(f"--gdb-port: {core} has no app loaded (give --rt{core[-1]} APP)")

@@ -81,3 +81,22 @@ def test_cpu_exceptions_become_signals(source, signal):
     core, process = _run(code)
     assert process.term_signal == signal
     assert process.crash is not None and process.crash.pc == 0x11000 + len(code) - 4
+
+
+def test_python_budget_hook_counts_the_same(tmp_path):
+    """Without a C compiler the Python block hook runs instead: same per-block A32/Thumb counts."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    here = Path(__file__).resolve().parent
+    script = (f"import sys, json; sys.path.insert(0, {str(here)!r}); import test_a7_core as t; "
+              f"core, p = t._run(t._assemble()); print(json.dumps([core.instructions, p.exit_code, "
+              f"core.budget.native]))")
+    env = dict(os.environ, MT3620_NO_NATIVE="1")
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    instructions, exit_code, native = json.loads(out.stdout.strip().splitlines()[-1])
+    assert native is False
+    assert (instructions, exit_code) == (5 + 301 + 7, 200)

@@ -1,7 +1,7 @@
 """Instruction budget: what a core charges for the code it runs, with the native block hook and the Python one.
 
-DESIGN.md: one instruction = one cycle of HCLK; the native hook (engine/native/block_budget.c) and the Python
-fallback (engine/budget.py) must charge identical counts, so runs are the same with or without a C compiler.
+DESIGN.md: one instruction = one cycle of HCLK; the native hook (engine/cpu/native/block_budget.c) and the Python
+fallback (engine/cpu/budget.py) must charge identical counts, so runs are the same with or without a C compiler.
 """
 import json
 import os
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from m4_harness import SCS, Bare
-from mt3620.engine.cortex_m import native
+from mt3620.engine.cpu import native
 from mt3620.engine.simulation.clock import ps_for_cycles
 
 HERE = Path(__file__).resolve().parent

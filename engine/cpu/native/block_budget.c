@@ -1,5 +1,5 @@
 /* Block-budget hook for Unicorn: charges every executed translation block with its instruction count and stops
- * the CPU when the budget is spent. Built at first use by engine/cortex_m/native/__init__.py with the system C
+ * the CPU when the budget is spent. Built at first use by engine/cpu/native/__init__.py with the system C
  * compiler; Python falls back to an equivalent (slower) hook when no compiler exists. Both cores use it: the IO
  * cores (Thumb-2 only) and the Cortex-A7 (A32 and Thumb-2 blocks mixed, told apart by CPSR.T per block).
  *

@@ -1,7 +1,7 @@
 """Native accelerators, compiled at first use with the system C compiler and cached per source and Unicorn version.
 
 Only the block-budget hook lives here (block_budget.c). When no compiler is available the engine uses the Python
-equivalent in engine/budget.py: same instruction counts, same determinism, slower.
+equivalent in engine/cpu/budget.py: same instruction counts, same determinism, slower.
 """
 from __future__ import annotations
 
