@@ -75,12 +75,14 @@ class HighLevelApp:
 class SphereOs:
     """The emulated OS on one machine's A7: the Linux personality, the sysroot, the log device, the launcher."""
 
-    def __init__(self, machine, *, sysroot: str | Path | None = None, seed: bytes | None = None) -> None:
+    def __init__(self, machine, *, sysroot: str | Path | None = None, seed: bytes | None = None,
+                 realtime_epoch_ns: int | None = None) -> None:
         self.machine = machine
         core = machine.a7
         if getattr(core, "system", None) is not None:
             raise AppLaunchError("this machine's A7 already runs an OS")
-        self.kernel = Kernel(core, machine.clock, seed=seed or (bytes(machine.device_seed) + b"/a7"))
+        extra = {} if realtime_epoch_ns is None else {"realtime_epoch_ns": int(realtime_epoch_ns)}
+        self.kernel = Kernel(core, machine.clock, seed=seed or (bytes(machine.device_seed) + b"/a7"), **extra)
         self.sysroot = self._mount_sysroot(sysroot)
         self.apps: list[HighLevelApp] = []
         self.current: HighLevelApp | None = None

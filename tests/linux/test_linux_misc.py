@@ -34,3 +34,15 @@ def test_static_program_without_interpreter(run_program):
     dev, app, lines = run_program("static_hello", args=["x"], static=True, timeout="5s")
     assert app.exit_code == 5
     assert lines == ["static hello argc 2", "static thread 11"]
+
+
+def test_realtime_clock_epoch_is_injectable(sysroot):
+    from linux_programs import build, pack
+    from mt3620.testing.device import Device
+    package = pack("misc", build("misc"))
+    default = Device.boot(hl=package)
+    default.wait_for_exit(timeout="2s")
+    assert "realtime 1704067200" in default.lines("a7.misc")           # 2024-01-01T00:00:00Z + milliseconds
+    later = Device.boot(hl=package, realtime_epoch_ns=1_893_456_000 * 10**9)
+    later.wait_for_exit(timeout="2s")
+    assert "realtime 1893456000" in later.lines("a7.misc")            # 2030-01-01T00:00:00Z

@@ -32,6 +32,7 @@ int main(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     printf("realtime year >= 2024: %d\n", ts.tv_sec >= 1704067200);
+    printf("realtime %lld\n", (long long)ts.tv_sec);
     printf("uid %d\n", (int)getuid());
     return 3;
 }
