@@ -87,6 +87,7 @@ class SphereOs:
         self.apps: list[HighLevelApp] = []
         self.current: HighLevelApp | None = None
         self.kernel.devices.register(LOG_DEVICE, self._open_log, mode=0o222)
+        machine.output_tap(OS_LABEL)
         self.kernel.exit_listeners.append(self._process_exited)
         machine.shared_objects["sphere_os"] = self
 

@@ -292,6 +292,11 @@ class Kernel:
                 result = handler(self, t, regs[:7])
         except LinuxError as exc:
             result = -exc.errno
+        except Exception:
+            # A bug in a handler or a device file must not take the emulator down: the call fails with EIO and
+            # the log has the traceback.
+            log.exception("a7: syscall %s raised inside the emulator", abi.SYSCALL_NAMES.get(nr, nr))
+            result = -abi.EIO
         if result is NO_RESULT:
             pass
         elif isinstance(result, Block):
@@ -382,6 +387,9 @@ class Kernel:
             result = block.retry()
         except LinuxError as exc:
             result = -exc.errno
+        except Exception:
+            log.exception("a7: retrying %s raised inside the emulator", block.what or "a blocked call")
+            result = -abi.EIO
         if result is BLOCKED:
             if interrupted:
                 info = self._peek_deliverable(t)

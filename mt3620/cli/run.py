@@ -138,7 +138,11 @@ def _boot_and_run(apps: dict[str, str | Path], args: argparse.Namespace, presses
         os.makedirs(args.uart_log, exist_ok=True)
         for label in machine.uarts:
             logs[label] = open(os.path.join(args.uart_log, f"{label}.log"), "wb")
-        machine.byte_listeners.append(lambda label, byte: logs[label].write(bytes([byte])))
+        def log_byte(label, byte):
+            if label not in logs:     # a stream that appeared during the run (an A7 app started later)
+                logs[label] = open(os.path.join(args.uart_log, f"{label}.log"), "wb")
+            logs[label].write(bytes([byte]))
+        machine.byte_listeners.append(log_byte)
     if not args.quiet:
         machine.line_listeners.append(lambda label, line: print(f"[{label}] {line}", flush=True))
         if getattr(args, "show_leds", False) and machine.board is not None:

@@ -101,3 +101,10 @@ def test_not_a_package(tmp_path):
     path.write_bytes(b"\x7fELF" + bytes(100))
     res = mt3620("run", "--hl", path)
     assert res.returncode == 2 and "Traceback" not in res.stderr
+
+
+def test_uart_log_has_the_app_streams(tmp_path, hl_app):
+    res = mt3620("run", "--hl", hl_app("hl_hello"), "--uart-log", tmp_path / "logs", "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert b"hl_hello: done\n" in (tmp_path / "logs" / "a7.hl_hello.log").read_bytes()
+    assert (tmp_path / "logs" / "a7.os.log").read_bytes() == b"app hl_hello exited with status 7\n"

@@ -66,3 +66,18 @@ def test_device_node_blocking_read_poll_ioctl_and_refusal(sysroot):
                      "nonblocking read -1 Resource temporarily unavailable", "ioctl count 2",
                      "ioctl bad pointer -1 Bad address", "after write count 0", "sample1: Permission denied"]
     assert dev.machine.a7.instructions < 500_000      # the waits parked the A7
+
+
+class BuggyFile(DeviceFile):
+    def read(self, count):
+        raise RuntimeError("a bug in a device model")
+
+
+def test_a_bug_in_a_device_file_is_eio_for_the_app_not_a_traceback(sysroot, caplog):
+    dev = Device.boot()
+    dev.os.kernel.devices.register("/dev/sample0", BuggyFile)
+    dev.os.kernel.devices.register("/dev/sample1", refuse)
+    dev.launch(pack("devnode", build("devnode")))
+    assert dev.wait_for_exit(timeout="2s") == 0
+    assert dev.lines("a7.devnode")[0].startswith("read -1 ")
+    assert any("raised inside the emulator" in r.getMessage() for r in caplog.records)
