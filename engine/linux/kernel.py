@@ -264,7 +264,11 @@ class Kernel:
 
     def exception(self, core: CortexA7, thread: Thread, exc: CpuException) -> None:
         """A synchronous exception of `thread`: the signal Linux's abort/undef handlers would send."""
-        if exc.kind in ("unmapped", "protection"):
+        vma = thread.process.memory.find(exc.address) if exc.address is not None else None
+        if exc.kind == "protection" and vma is not None and vma.eof is not None and exc.address >= vma.eof:
+            # A page of a file mapping past the end of the file (mmap(2): SIGBUS).
+            info = SigInfo(abi.SIGBUS, abi.BUS_ADRERR, address=exc.address, forced=True, pc=exc.pc)
+        elif exc.kind in ("unmapped", "protection"):
             info = SigInfo(abi.SIGSEGV, abi.SEGV_MAPERR if exc.kind == "unmapped" else abi.SEGV_ACCERR,
                            address=exc.address if exc.address is not None else 0, forced=True, pc=exc.pc)
         elif exc.kind == "alignment":

@@ -45,6 +45,7 @@ class Vma:
     prot: int
     name: str = ""     # the mapped file's path, "[heap]", "[stack]", "[vectors]" or "" (anonymous)
     offset: int = 0    # file offset of `start`
+    eof: int | None = None   # a file mapping longer than its file: pages from here on raise SIGBUS when touched
 
     def __contains__(self, address: int) -> bool:
         return self.start <= address < self.end
@@ -110,7 +111,7 @@ class ProcessMemory:
         i = max(0, bisect.bisect_right(self._starts, start) - 2)
         while i + 1 < len(self.vmas) and self.vmas[i].start <= end:
             a, b = self.vmas[i], self.vmas[i + 1]
-            if a.end == b.start and a.prot == b.prot and a.name == b.name and \
+            if a.end == b.start and a.prot == b.prot and a.name == b.name and a.eof == b.eof and \
                     (not a.name or a.offset + (a.end - a.start) == b.offset):
                 a.end = b.end
                 del self.vmas[i + 1]
@@ -126,17 +127,26 @@ class ProcessMemory:
             del self.vmas[i]
             del self._starts[i]
             if vma.start < start:
-                self._insert(Vma(vma.start, start, vma.prot, vma.name, vma.offset))
+                self._insert(Vma(vma.start, start, vma.prot, vma.name, vma.offset, vma.eof))
             if vma.end > end:
-                self._insert(Vma(end, vma.end, vma.prot, vma.name, vma.offset + (end - vma.start)))
+                self._insert(Vma(end, vma.end, vma.prot, vma.name, vma.offset + (end - vma.start), vma.eof))
             lo, hi = max(vma.start, start), min(vma.end, end)
-            removed.append(Vma(lo, hi, vma.prot, vma.name, vma.offset + (lo - vma.start)))
+            removed.append(Vma(lo, hi, vma.prot, vma.name, vma.offset + (lo - vma.start), vma.eof))
         return removed
 
+    def _apply_protection(self, vma: Vma) -> None:
+        """Unicorn's protection for a VMA: its own, except pages past a mapped file's end, which fault (SIGBUS)."""
+        beyond = vma.end if vma.eof is None else min(vma.end, max(vma.start, vma.eof))
+        if beyond > vma.start:
+            self.uc.mem_protect(vma.start, beyond - vma.start, vma.prot & 7)
+        if beyond < vma.end:
+            self.uc.mem_protect(beyond, vma.end - beyond, 0)
+
     def map(self, start: int, size: int, prot: int, name: str = "", offset: int = 0, data: bytes | None = None,
-            replace: bool = True) -> int:
+            replace: bool = True, eof: int | None = None) -> int:
         """Map [start, start+size) (page-rounded) with `prot`, zero-filled, then `data` copied at `start`. With
-        `replace`, whatever was mapped there goes first (MAP_FIXED semantics)."""
+        `replace`, whatever was mapped there goes first (MAP_FIXED semantics). `eof`: where a mapped file ends
+        (page-rounded); touching the pages after it raises SIGBUS, as on Linux."""
         start = page_down(start)
         end = page_up(start + max(size, 1))
         if start < MMAP_MIN_ADDR or end > 0x100000000:
@@ -149,11 +159,14 @@ class ProcessMemory:
             self.uc.mem_map(start, end - start, prot & 7)
         except unicorn.UcError as exc:
             raise LinuxError(ENOMEM, f"cannot map 0x{start:08x}-0x{end:08x}: {exc}") from None
-        self._insert(Vma(start, end, prot & 7, name, offset))
+        vma = Vma(start, end, prot & 7, name, offset, eof if eof is not None and eof < end else None)
+        self._insert(vma)
         self.mapped_bytes += end - start
         self.peak_bytes = max(self.peak_bytes, self.mapped_bytes)
         if data:
             self.uc.mem_write(start, bytes(data))
+        if vma.eof is not None:
+            self._apply_protection(vma)
         if prot & PROT_EXEC and self.on_code:
             self.on_code(start, end)
         return start
@@ -176,7 +189,7 @@ class ProcessMemory:
         for piece in self._remove_range(start, end):
             piece.prot = prot & 7
             self._insert(piece)
-            self.uc.mem_protect(piece.start, piece.end - piece.start, prot & 7)
+            self._apply_protection(piece)
         self._merge_around(start, end)
         if prot & PROT_EXEC and self.on_code:
             self.on_code(start, end)
@@ -212,7 +225,7 @@ class ProcessMemory:
         at = address
         while at < end:
             vma = self.find(at)
-            if vma is None or not vma.prot & need:
+            if vma is None or not vma.prot & need or (vma.eof is not None and min(end, vma.end) > vma.eof):
                 raise GuestFault(address, length, need == PROT_WRITE)
             at = vma.end
 

@@ -35,3 +35,12 @@ def test_dlopen_division_and_unwinding(run_program):
     assert "divdi3 -100000000000 moddi3 -1" in lines
     assert "frame outer" in lines and "frame main" in lines
     assert "unwound 1 frames" in lines
+
+
+def test_division_by_zero_raises_sigfpe_with_a_report(run_program):
+    dev, app, lines = run_program("libgcc", args=["fpe"], extra=("-rdynamic",), expect_exit=False)
+    result = dev.machine.run(duration_ps=10**12)
+    assert result.reason == "fault"
+    report = result.fault.report
+    assert report.signal == 8 and "main" in [f.function for f in report.frames]
+    assert dev.lines("a7.os") == ["app libgcc killed by SIGFPE"]

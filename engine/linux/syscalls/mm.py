@@ -51,7 +51,8 @@ def mmap2(k, t, a):
         start = address
     else:
         start = mem.find_free(length, address)
-    return mem.map(start, length, prot, name, offset, data, replace=not flags & MAP_FIXED_NOREPLACE)
+    eof = start + page_up(len(data)) if data is not None and len(data) < length else None
+    return mem.map(start, length, prot, name, offset, data, replace=not flags & MAP_FIXED_NOREPLACE, eof=eof)
 
 
 @syscall("munmap")
@@ -88,13 +89,16 @@ def mremap(k, t, a):
             mem.unmap(old + new_len, old_len - new_len)
         return old
     if mem.is_free(old + old_len, old + new_len):
-        mem.map(old + old_len, new_len - old_len, vma.prot, vma.name, vma.offset + (old + old_len - vma.start))
+        mem.map(old + old_len, new_len - old_len, vma.prot, vma.name, vma.offset + (old + old_len - vma.start),
+                eof=(old + old_len) if vma.name.startswith("/") else None)
         return old
     if not flags & 1:
         raise LinuxError(ENOMEM)
     start = mem.find_free(new_len)
     content = bytes(mem.uc.mem_read(old, old_len))
-    mem.map(start, new_len, vma.prot, vma.name, vma.offset, content)
+    eof = None if vma.eof is None and not vma.name.startswith("/") else start + (
+        (vma.eof - old) if vma.eof is not None else old_len)
+    mem.map(start, new_len, vma.prot, vma.name, vma.offset, content, eof=eof)
     mem.unmap(old, old_len)
     return start
 

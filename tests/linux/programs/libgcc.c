@@ -35,7 +35,7 @@ __attribute__((noinline)) int outer(backtrace_fn backtrace)
     return n;
 }
 
-int main(void)
+int main(int argc, char *argv[])
 {
     void *lib = dlopen("libgcc_s.so.1", RTLD_NOW);
     if (!lib) {
@@ -46,6 +46,10 @@ int main(void)
     int64_t (*divdi3)(int64_t, int64_t) = (int64_t (*)(int64_t, int64_t))dlsym(lib, "__divdi3");
     int64_t (*moddi3)(int64_t, int64_t) = (int64_t (*)(int64_t, int64_t))dlsym(lib, "__moddi3");
     printf("uldivmod %llu\n", (unsigned long long)uldivmod(1000000000000ull, 7));
+    if (argc > 1) {
+        fflush(stdout);
+        printf("by zero %llu\n", (unsigned long long)uldivmod(5, 0));   /* __aeabi_ldiv0: SIGFPE */
+    }
     printf("divdi3 %lld moddi3 %lld\n", (long long)divdi3(-1000000000001ll, 10), (long long)moddi3(-1000000000001ll, 10));
 
     get_ip = (get_ip_fn)dlsym(lib, "_Unwind_GetIP");

@@ -13,10 +13,11 @@
 #include <unistd.h>
 
 static sigjmp_buf recover;
-static volatile int fault_code;
+static volatile int fault_code, fault_signal;
 
 static void on_segv(int sig, siginfo_t *info, void *context)
 {
+    fault_signal = sig;
     fault_code = info->si_code;
     siglongjmp(recover, 1);
 }
@@ -55,5 +56,19 @@ int main(int argc, char *argv[])
     char *mapped = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
     printf("file mapping starts %.3s\n", mapped + 1);
     close(fd);
+
+    /* A mapping longer than its file: the page past the end raises SIGBUS (BUS_ADRERR). */
+    if (argc > 2) {
+        fd = open(argv[2], O_RDONLY);
+        char *small = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, fd, 0);
+        sigaction(SIGBUS, &sa, NULL);
+        fault_signal = 0;
+        volatile char c = small[3];
+        if (sigsetjmp(recover, 1) == 0) {
+            c = small[4096];
+        }
+        printf("past the end of a %c... file: signal %d code %d\n", c, fault_signal, fault_code);
+        close(fd);
+    }
     return 0;
 }
