@@ -29,7 +29,7 @@ from typing import Callable
 
 from .abi import EACCES, EEXIST, ENODEV, ENOENT, POLLIN, POLLOUT, S_IFCHR, S_IFDIR
 from .errors import LinuxError
-from .vfs import DirectoryFile, Node, OpenFile, Stat, _device_numbers, _inode_numbers
+from .vfs import DirectoryFile, FileSystem, Node, OpenFile, Stat
 
 
 @dataclass
@@ -69,15 +69,15 @@ class DeviceNode(Node):
 
     read_only = True
 
-    def __init__(self, opener: Opener, mode: int, rdev: int) -> None:
+    def __init__(self, opener: Opener, mode: int, rdev: int, fs: "DevFs") -> None:
         self.opener = opener
         self._mode = S_IFCHR | (mode & 0o7777)
         self.rdev = rdev
-        self.ino = next(_inode_numbers)
-        self.dev = 0
+        self.fs = fs
+        self.ino = fs.new_ino()
 
     def stat(self) -> Stat:
-        return Stat(self._mode, 0, self.ino, self.dev, 1, rdev=self.rdev)
+        return Stat(self._mode, 0, self.ino, self.fs.dev, 1, rdev=self.rdev)
 
     def open(self, flags: int, path: str, context) -> OpenFile:
         ctx = OpenContext(context, flags, path)
@@ -98,7 +98,7 @@ class DevDir(Node):
     def __init__(self, fs: "DevFs") -> None:
         self.fs = fs
         self.children: dict[str, Node] = {}
-        self.ino = next(_inode_numbers)
+        self.ino = fs.new_ino()
 
     def stat(self) -> Stat:
         return Stat(S_IFDIR | 0o755, 0, self.ino, self.fs.dev, 2)
@@ -116,11 +116,10 @@ class DevDir(Node):
         raise LinuxError(EACCES)
 
 
-class DevFs:
+class DevFs(FileSystem):
     """The /dev file system: a registry of device nodes (nested folders allowed: /dev/azure-sphere/log)."""
 
     def __init__(self) -> None:
-        self.dev = next(_device_numbers)
         self.root = DevDir(self)
         self._next_minor = 1
 
@@ -143,8 +142,7 @@ class DevFs:
         if rdev is None:
             rdev = (10 << 8) | self._next_minor      # misc major 10 (emulator-defined minors)
             self._next_minor += 1
-        node = DeviceNode(opener, mode, rdev)
-        node.dev = self.dev
+        node = DeviceNode(opener, mode, rdev, self)
         folder.children[parts[-1]] = node
         return node
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .abi import S_IFDIR, S_IFLNK, S_IFREG
 from .errors import LinuxError
-from .vfs import BytesFile, DirectoryFile, Node, Stat, _device_numbers, _inode_numbers
+from .vfs import BytesFile, DirectoryFile, FileSystem, Node, Stat
 
 CPUINFO = """processor\t: 0
 model name\t: ARMv7 Processor rev 5 (v7l)
@@ -27,7 +27,7 @@ class ProcNode(Node):
         self.content = content          # callable -> str
         self.children = children        # callable -> dict[name, ProcNode]
         self.target = target            # callable -> str
-        self.ino = next(_inode_numbers)
+        self.ino = fs.new_ino()
 
     def stat(self) -> Stat:
         return Stat(self._mode, 0, self.ino, self.fs.dev, 1)
@@ -55,10 +55,9 @@ class ProcNode(Node):
         return BytesFile(self, self.content().encode(), flags, path)
 
 
-class ProcFs:
+class ProcFs(FileSystem):
     def __init__(self, kernel) -> None:
         self.kernel = kernel
-        self.dev = next(_device_numbers)
         self.root = ProcNode(self, S_IFDIR | 0o555, children=self._top)
 
     def _file(self, fn) -> ProcNode:

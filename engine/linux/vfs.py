@@ -15,7 +15,6 @@ files: every one of them is a `Waitable` whose `poll()` gives its readiness.
 from __future__ import annotations
 
 import errno as host_errno
-import itertools
 import os
 import stat as host_stat
 from dataclasses import dataclass
@@ -30,8 +29,17 @@ from .errors import LinuxError
 from .waiting import Waitable
 
 MAX_SYMLINKS = 40
-_inode_numbers = itertools.count(2)
-_device_numbers = itertools.count(1)
+
+
+class FileSystem:
+    """Numbering shared by every file system: inode numbers count up per file system as nodes are made, and the
+    device number is given by the VFS in mount order, so two identical runs see identical st_dev/st_ino."""
+
+    dev = 0
+
+    def new_ino(self) -> int:
+        self._next_ino = getattr(self, "_next_ino", 1) + 1
+        return self._next_ino
 
 
 @dataclass
@@ -260,7 +268,7 @@ class MemNode(Node):
     def __init__(self, mode: int, fs: "MemFs", target: str = "") -> None:
         self.fs = fs
         self._mode = mode
-        self.ino = next(_inode_numbers)
+        self.ino = fs.new_ino()
         self.children: dict[str, Node] = {}
         self.data = bytearray()
         self.target = target
@@ -374,13 +382,12 @@ class MemFile(SeekableFile):
         return self.node.stat()
 
 
-class MemFs:
+class MemFs(FileSystem):
     """An in-memory tree. `quota_bytes` caps the file bytes it holds (ENOSPC past it); `on_change` is called
     after every modification (a persisting owner saves the tree then)."""
 
     def __init__(self, read_only: bool = False, quota_bytes: int | None = None,
                  on_change: Callable[[], None] | None = None) -> None:
-        self.dev = next(_device_numbers)
         self.read_only = read_only
         self.quota_bytes = quota_bytes
         self.on_change = on_change
@@ -445,7 +452,7 @@ class AsxipfsNode(Node):
         self.path = path
         self._mode = mode
         self.size = size
-        self.ino = next(_inode_numbers)
+        self.ino = fs.new_ino()
 
     def stat(self) -> Stat:
         return Stat(self._mode & ~0o1000 if self._mode & S_IFMT == S_IFREG else self._mode, self.size, self.ino,
@@ -471,14 +478,13 @@ class AsxipfsNode(Node):
         return BytesFile(self, self.fs.filesystem.files[self.path], flags, path)
 
 
-class AsxipfsFs:
+class AsxipfsFs(FileSystem):
     """An image package's file system mounted read-only (what the OS mounts at /mnt/apps/<component id>)."""
 
     read_only = True
 
     def __init__(self, filesystem) -> None:
         self.filesystem = filesystem
-        self.dev = next(_device_numbers)
         self.nodes: dict[str, AsxipfsNode] = {"/": AsxipfsNode(self, "/", S_IFDIR | 0o755, 0)}
         for entry in filesystem.entries:
             self.nodes[entry.path] = AsxipfsNode(self, entry.path, entry.mode, entry.size)
@@ -510,7 +516,7 @@ class HostNode(Node):
         kind = host_stat.S_IFMT(mode)
         if kind not in (host_stat.S_IFREG, host_stat.S_IFDIR, host_stat.S_IFLNK):
             mode = S_IFREG | 0o000          # sockets, fifos, devices on the host are not the guest's
-        return Stat(mode, st.st_size, st.st_ino & 0xFFFFFFFFFFFF or 1, self.fs.dev, st.st_nlink,
+        return Stat(mode, st.st_size, self.fs.ino_for(self.rel), self.fs.dev, st.st_nlink,
                     mtime_ns=st.st_mtime_ns if not self.read_only else 0)
 
     def _child(self, name: str) -> "HostNode":
@@ -626,7 +632,7 @@ class HostFile(SeekableFile):
         return self.node.stat()
 
 
-class HostDirFs:
+class HostDirFs(FileSystem):
     """A host folder as a file system: read-only (the sysroot; file contents cached) or writable and persisted
     (with an optional byte quota)."""
 
@@ -636,9 +642,16 @@ class HostDirFs:
             raise FileNotFoundError(f"{self.root_path}: not a folder")
         self.read_only = read_only
         self.quota_bytes = quota_bytes
-        self.dev = next(_device_numbers)
         self.root = HostNode(self, "")
         self._cache: dict[str, bytes] = {}
+        self._inos: dict[str, int] = {}
+
+    def ino_for(self, rel: str) -> int:
+        """Inode numbers by path, in the order files are first seen (host inode numbers would differ per host)."""
+        ino = self._inos.get(rel)
+        if ino is None:
+            ino = self._inos[rel] = self.new_ino()
+        return ino
 
     def cached(self, rel: str) -> bytes:
         data = self._cache.get(rel)
@@ -685,10 +698,19 @@ class Vfs:
     def __init__(self, root: Node) -> None:
         self.root = root
         self.mounts: dict[str, Node] = {}          # "/mnt/apps/<id>" -> the mounted file system's root node
+        self._next_dev = 1
+        self._number(root)
+
+    def _number(self, root: Node) -> None:
+        fs = getattr(root, "fs", None)
+        if fs is not None and not fs.dev:
+            fs.dev = self._next_dev
+            self._next_dev += 1
 
     def mount(self, path: str, root: Node) -> None:
         path = "/" + "/".join(p for p in path.split("/") if p)
         self.mounts[path] = root
+        self._number(root)
 
     def unmount(self, path: str) -> None:
         self.mounts.pop("/" + "/".join(p for p in path.split("/") if p), None)
