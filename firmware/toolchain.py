@@ -329,7 +329,7 @@ def sysroot_dir() -> Path:
 
 
 def _zig_a7() -> list[str]:
-    cc = find_compiler("zig")
+    find_compiler("zig")     # one clear error when ziglang is missing
     return [sys.executable, "-m", "ziglang"]
 
 

@@ -44,7 +44,7 @@ SYSCALL_NAMES: dict[int, str] = {
     251: "epoll_ctl", 252: "epoll_wait", 253: "remap_file_pages", 256: "set_tid_address", 257: "timer_create",
     258: "timer_settime", 259: "timer_gettime", 260: "timer_getoverrun", 261: "timer_delete",
     262: "clock_settime", 263: "clock_gettime", 264: "clock_getres", 265: "clock_nanosleep",
-    266: "statfs64", 267: "fstatfs64", 268: "tgkill", 269: "utimes", 270: "arm_fadvise64_64", 270: "fadvise64_64",
+    266: "statfs64", 267: "fstatfs64", 268: "tgkill", 269: "utimes", 270: "fadvise64_64",
     271: "pciconfig_iobase", 272: "pciconfig_read", 273: "pciconfig_write", 274: "mq_open", 275: "mq_unlink",
     276: "mq_timedsend", 277: "mq_timedreceive", 278: "mq_notify", 279: "mq_getsetattr", 280: "waitid",
     281: "socket", 282: "bind", 283: "connect", 284: "listen", 285: "accept", 286: "getsockname", 287: "getpeername",
@@ -56,7 +56,7 @@ SYSCALL_NAMES: dict[int, str] = {
     320: "get_mempolicy", 321: "set_mempolicy", 322: "openat", 323: "mkdirat", 324: "mknodat", 325: "fchownat",
     326: "futimesat", 327: "fstatat64", 328: "unlinkat", 329: "renameat", 330: "linkat", 331: "symlinkat",
     332: "readlinkat", 333: "fchmodat", 334: "faccessat", 335: "pselect6", 336: "ppoll", 337: "unshare",
-    338: "set_robust_list", 339: "get_robust_list", 340: "splice", 341: "arm_sync_file_range",
+    338: "set_robust_list", 339: "get_robust_list", 340: "splice",
     341: "sync_file_range2", 342: "tee", 343: "vmsplice", 344: "move_pages", 345: "getcpu", 346: "epoll_pwait",
     347: "kexec_load", 348: "utimensat", 349: "signalfd", 350: "timerfd_create", 351: "eventfd", 352: "fallocate",
     353: "timerfd_settime", 354: "timerfd_gettime", 355: "signalfd4", 356: "eventfd2", 357: "epoll_create1",
@@ -100,9 +100,10 @@ ERRNO_NAMES: dict[int, str] = {
     110: "ETIMEDOUT", 111: "ECONNREFUSED", 112: "EHOSTDOWN", 113: "EHOSTUNREACH", 114: "EALREADY",
     115: "EINPROGRESS", 116: "ESTALE", 122: "EDQUOT", 125: "ECANCELED", 130: "EOWNERDEAD", 131: "ENOTRECOVERABLE",
 }
-globals().update({name: number for number, name in ERRNO_NAMES.items()})
-EWOULDBLOCK = EAGAIN  # noqa: F821 (defined just above)
-ENOTSUP = EOPNOTSUPP  # noqa: F821
+ERRNO_NUMBERS: dict[str, int] = {name: number for number, name in ERRNO_NAMES.items()}
+globals().update(ERRNO_NUMBERS)          # EPERM, ENOENT, ... as module constants
+EWOULDBLOCK = ERRNO_NUMBERS["EAGAIN"]
+ENOTSUP = ERRNO_NUMBERS["EOPNOTSUPP"]
 
 # ---- signals -------------------------------------------------------------------------------------------------------
 SIGNAL_NAMES: dict[int, str] = {

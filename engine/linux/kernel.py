@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from mt3620.engine.cortex_a.core import CPSR_T, CpuContext, CpuException, CortexA7

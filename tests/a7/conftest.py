@@ -12,7 +12,7 @@ LINUX_TESTS = Path(__file__).resolve().parent.parent / "linux"
 if str(LINUX_TESTS) not in sys.path:
     sys.path.insert(0, str(LINUX_TESTS))
 
-from linux_programs import build, component_id, pack  # noqa: E402,F401  (tests/linux/linux_programs.py)
+from linux_programs import build, pack  # noqa: E402  (tests/linux/linux_programs.py)
 
 
 @pytest.fixture(scope="session")

@@ -3,11 +3,10 @@
 import json
 import subprocess
 import sys
-import zipfile  # noqa: F401  (kept minimal: packages are built by the project's own tools)
 
 import pytest
 
-from linux_programs import build, pack
+from linux_programs import build
 
 
 def mt3620(*args, timeout=120):

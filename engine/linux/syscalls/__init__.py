@@ -62,3 +62,5 @@ def write_timespec(memory, address: int, ns: int, time64: bool) -> None:
 
 
 from . import fs, mm, poll, proc, signal, time  # noqa: E402,F401  (they register themselves)
+
+__all__ = ["HANDLERS", "syscall", "fs", "mm", "poll", "proc", "signal", "time"]

@@ -5,7 +5,7 @@ import struct
 
 from .. import abi
 from ..abi import (AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, EAGAIN, EBADF, EEXIST, EFAULT,
-                   EINVAL, EISDIR, ENOENT, ENOTDIR, ENOTTY, EPIPE, ERANGE, ESPIPE, O_ACCMODE, O_CLOEXEC, O_CREAT,
+                   EINVAL, EISDIR, ENOENT, ENOTDIR, ENOTTY, EPIPE, ERANGE, ESPIPE, O_CLOEXEC, O_CREAT,
                    O_DIRECTORY, O_NONBLOCK, O_RDONLY, S_IFDIR, S_IFLNK, S_IFMT)
 from ..errors import LinuxError
 from ..files import make_pipe
