@@ -27,7 +27,7 @@ def machine(gdb_target_elf):
 def test_gdb_opens_a_port_per_core_with_an_app_and_explains_the_a7(machine, capsys):
     args = parse("--rt0", "x.elf", "--gdb")
     assert parse_ports(args, machine) == {"io0": 3334}
-    assert "a7: port 3333 not opened: the A7 core is not executed" in capsys.readouterr().err
+    assert "a7: port 3333 not opened: GDB for the A7 app is not available yet" in capsys.readouterr().err
     args = parse("--rt0", "x.elf", "--gdb-port", "rt0=0", "--gdb-port", "a7=4000")
     assert parse_ports(args, machine) == {"io0": 0}
     assert "a7: port 4000 not opened" in capsys.readouterr().err
