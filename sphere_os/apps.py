@@ -4,7 +4,7 @@ What launching does (as the device's application manager does it, in the order i
 1. read the .imagepackage (mt3620/imagepackage), its app_manifest.json (ComponentId, Name, EntryPoint, CmdArgs,
    ApplicationType "Default");
 2. mount its ASXipFS read-only at /mnt/apps/<component id>, a writable tree at /mnt/config/<component id>
-   (mutable storage, in memory here; persisted by the device's state when the app manager exists);
+   (mutable storage: in memory, or persisted in a host folder given as `config_dir`, one sub-folder per app);
 3. start EntryPoint with CmdArgs through the real musl dynamic loader (PT_INTERP /lib/ld-musl-armhf.so.1 from the
    sysroot), with stdin on /dev/null and stdout/stderr on the app's log;
 4. route the app's Log_Debug output (libapplibs writes it to the device node /dev/azure-sphere/log) to lines
@@ -76,8 +76,11 @@ class SphereOs:
     """The emulated OS on one machine's A7: the Linux personality, the sysroot, the log device, the launcher."""
 
     def __init__(self, machine, *, sysroot: str | Path | None = None, seed: bytes | None = None,
-                 realtime_epoch_ns: int | None = None) -> None:
+                 realtime_epoch_ns: int | None = None, config_dir: str | Path | None = None) -> None:
+        """`config_dir`: a host folder where each app's mutable storage (/mnt/config/<component id>) persists, one
+        sub-folder per component id; without it the storage lives in memory for this machine's life."""
         self.machine = machine
+        self.config_dir = Path(config_dir) if config_dir is not None else None
         core = machine.a7
         if getattr(core, "system", None) is not None:
             raise AppLaunchError("this machine's A7 already runs an OS")
@@ -138,7 +141,7 @@ class SphereOs:
         cid = manifest.component_id
         vfs = self.kernel.vfs
         vfs.mount(f"/mnt/apps/{cid}", AsxipfsFs(filesystem).root)
-        vfs.mount(f"/mnt/config/{cid}", MemFs().root)
+        vfs.mount(f"/mnt/config/{cid}", self._config_tree(cid).root)
         app = HighLevelApp(manifest.name, cid, manifest, pkg)
         entry = f"/mnt/apps/{cid}{manifest.entry_point}"
         self.machine.output_tap(app.label)
@@ -154,6 +157,16 @@ class SphereOs:
         self.current = app
         log.info("a7: app %s (%s) started as pid %d", app.name, cid, app.process.pid)
         return app
+
+    def _config_tree(self, cid: str):
+        if self.config_dir is None:
+            return MemFs()
+        folder = self.config_dir / cid
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise AppLaunchError(f"mutable storage folder {folder}: {exc.strerror or exc}") from None
+        return HostDirFs(folder, read_only=False)
 
     def _open_null(self, app) -> NullFile:
         f = NullFile(OpenContext(None, O_RDONLY, "/dev/null"))

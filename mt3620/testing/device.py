@@ -39,18 +39,19 @@ class Device:
     @classmethod
     def boot(cls, rt0: str | Path | None = None, rt1: str | Path | None = None, *, hl: str | Path | None = None,
              stop_on_fault: bool = False, platform: str | Path | None = None, sysroot: str | Path | None = None,
-             realtime_epoch_ns: int | None = None, **machine_args: Any) -> "Device":
+             realtime_epoch_ns: int | None = None, config_dir: str | Path | None = None,
+             **machine_args: Any) -> "Device":
         """RTApps on the IO cores, a high-level app on the A7 (`realtime_epoch_ns`: the A7's CLOCK_REALTIME at
-        power-on, default 2024-01-01T00:00:00Z)."""
+        power-on, default 2024-01-01T00:00:00Z; `config_dir`: a host folder where apps' mutable storage persists)."""
         machine = Machine(platform, stop_on_fault=stop_on_fault, **machine_args)
         if rt0:
             machine.load("io0", rt0)
         if rt1:
             machine.load("io1", rt1)
         dev = cls(machine)
-        if hl or realtime_epoch_ns is not None:
+        if hl or realtime_epoch_ns is not None or config_dir is not None:
             from mt3620.sphere_os.apps import SphereOs
-            SphereOs.of(machine, sysroot=sysroot, realtime_epoch_ns=realtime_epoch_ns)
+            SphereOs.of(machine, sysroot=sysroot, realtime_epoch_ns=realtime_epoch_ns, config_dir=config_dir)
         if hl:
             dev.launch(hl, sysroot=sysroot)
         return dev

@@ -41,7 +41,14 @@ int main(int argc, char *argv[])
     printf("%d entries\n", count);
 
     snprintf(path, sizeof path, "%s/state.bin", config);
-    fd = open(path, O_RDWR | O_CREAT, 0600);
+    fd = open(path, O_RDONLY);
+    memset(buf, 0, sizeof buf);
+    if (fd >= 0) {
+        read(fd, buf, sizeof buf - 1);
+        close(fd);
+    }
+    printf("stored before: %s\n", fd >= 0 ? buf : "nothing");
+    fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
     write(fd, "persist", 7);
     close(fd);
     fd = open(path, O_RDONLY);
