@@ -279,6 +279,11 @@ class Epoll(OpenFile):
     def _member_changed(self) -> None:
         self.changed()
 
+    def release(self) -> None:
+        for interest in self.interests.values():
+            interest.file.remove_waiter(self._member_changed)
+        self.interests.clear()
+
     def ready(self, max_events: int) -> list[tuple[int, int]]:
         """(events, data) of ready interests, in registration order; consumes edge/one-shot state."""
         out = []

@@ -29,3 +29,17 @@ def test_package_contents_and_process_layout(boot, hl_app):
     assert f"/mnt/apps/{app.component_id}/bin/app" in names
     assert "/lib/ld-musl-armhf.so.1" in names and "/usr/lib/libapplibs.so.0" in names
     dev.wait_for_exit(timeout="1s")
+
+
+def test_stop_and_launch_again(boot, hl_app, sysroot):
+    """The OS can stop an app (SIGKILL, as `azsphere device app stop`) and start one again on the same A7."""
+    dev = boot(hl=hl_app("hl_hello"))
+    dev.wait_for_line("Hello from the A7", timeout="1s")
+    dev.os.stop()
+    assert not dev.app.running and dev.app.term_signal == 9
+    first = dev.app
+    again = dev.launch(hl_app("hl_hello"))
+    assert again is not first and again.process.pid != first.process.pid
+    assert dev.wait_for_exit(timeout="1s") == 7
+    assert dev.lines("a7.os") == ["app hl_hello killed by SIGKILL", "app hl_hello exited with status 7"]
+    assert dev.lines("a7.hl_hello").count("hl_hello: Hello from the A7") == 2
