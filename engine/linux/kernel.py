@@ -207,6 +207,8 @@ class Kernel:
         self.unimplemented: dict[str, int] = {}      # syscall name -> calls (each logged once)
         self.syscall_count = 0
         self.futexes: dict[int, list[tuple[Thread, int]]] = {}
+        # socket(2) families the OS layer serves: AF number -> factory(ctx, type, protocol) -> SocketFile
+        self.socket_families: dict[int, Callable] = {}
         from . import procfs
         self.vfs.mount("/proc", procfs.ProcFs(self).root)
         from . import syscalls  # noqa: F401  (registers every handler)

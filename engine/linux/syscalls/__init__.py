@@ -61,6 +61,6 @@ def write_timespec(memory, address: int, ns: int, time64: bool) -> None:
     memory.write(address, pack_timespec(ns, time64))
 
 
-from . import fs, mm, poll, proc, signal, time  # noqa: E402,F401  (they register themselves)
+from . import fs, mm, net, poll, proc, signal, time  # noqa: E402,F401  (they register themselves)
 
-__all__ = ["HANDLERS", "syscall", "fs", "mm", "poll", "proc", "signal", "time"]
+__all__ = ["HANDLERS", "syscall", "fs", "mm", "net", "poll", "proc", "signal", "time"]
