@@ -312,6 +312,8 @@ def firmware_path(name: str) -> Path:
 HL_APPS: dict[str, str] = {
     "hl_hello": "high-level hello: Log_Debug lines from main and a thread, a sleep, exit status 7",
     "hl_bench": "benchmark: CRC-32 over 4 KB x 1024 on the A7 (or `syscalls N`: N getppid() round trips)",
+    "hl_uart_echo": "UART echo on ISU0 at 115200 baud through UART_Open, EventLoop and read/write (Applibs uart)",
+    "hl_blink": "GPIO blink: LED 1 red from an EventLoop timer, button A cycles the period (Applibs gpio, eventloop)",
 }
 APPLIBS_DIR = FIRMWARE_DIR / "applibs"
 MUSL_PACKAGE = "musl"               # Debian's musl:armhf (1.2.3 in bookworm): the dynamic loader and libc
@@ -389,7 +391,7 @@ def build_sysroot_libs(sysroot: str | os.PathLike | None = None) -> dict[str, Pa
     maps = _prefix_maps(FIRMWARE_DIR)
     include = APPLIBS_DIR / "include"
     applibs_sources = sorted(APPLIBS_DIR.glob("*.c"))
-    headers = sorted(include.rglob("*.h"))
+    headers = sorted(include.rglob("*.h")) + sorted(APPLIBS_DIR.glob("*.h"))    # public and private headers
     applibs = _build_cached(
         libdir / "libapplibs.so.0",
         zig + ["cc", *A7_TARGET, *A7_CFLAGS, *maps, "-fPIC", "-shared", "-Wl,-soname,libapplibs.so.0",

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mt3620.engine.cortex_m import GuestFault
-from mt3620.engine.linux import AsxipfsFs, ExecError, HostDirFs, Kernel, MemFs
+from mt3620.engine.linux import AsxipfsFs, ExecError, HostDirFs, Kernel
 from mt3620.engine.linux.abi import O_RDONLY, O_WRONLY, signal_name
 from mt3620.engine.linux.devices import NullFile, OpenContext, SinkFile
 from mt3620.imagepackage import ImagePackage, ImagePackageError, load as load_package, parse as parse_package
@@ -86,13 +86,20 @@ class SphereOs:
             raise AppLaunchError("this machine's A7 already runs an OS")
         extra = {} if realtime_epoch_ns is None else {"realtime_epoch_ns": int(realtime_epoch_ns)}
         self.kernel = Kernel(core, machine.clock, seed=seed or (bytes(machine.device_seed) + b"/a7"), **extra)
+        self.realtime_epoch_ns = self.kernel.realtime_offset_ns
+        # Device authentication (Application_IsDeviceAuthReady): true once the device holds its DAA certificate;
+        # the OS agent or a test sets it (emulator-defined: nothing attests on its own).
+        self.device_auth_ready = False
         self.sysroot = self._mount_sysroot(sysroot)
         self.apps: list[HighLevelApp] = []
         self.current: HighLevelApp | None = None
+        self._denied: set = set()
         self.kernel.devices.register(LOG_DEVICE, self._open_log, mode=0o222)
         machine.output_tap(OS_LABEL)
         self.kernel.exit_listeners.append(self._process_exited)
         machine.shared_objects["sphere_os"] = self
+        from . import services
+        self.services = services.install(self)
 
     @classmethod
     def of(cls, machine, **kwargs) -> "SphereOs":
@@ -111,9 +118,20 @@ class SphereOs:
         return root
 
     # ---- the log device ---------------------------------------------------------------------------------------------
-    def _app_of(self, process) -> HighLevelApp | None:
+    def app_of(self, process) -> HighLevelApp | None:
+        """The app a process belongs to (the current app for the OS's own opens)."""
         app = getattr(process, "app", None)
         return app if isinstance(app, HighLevelApp) else self.current
+
+    _app_of = app_of
+
+    def log_denied(self, app: HighLevelApp | None, what: str) -> None:
+        """A request the manifest does not grant: logged once per app and resource, as the device's OS logs it."""
+        key = (app.component_id if app else None, what)
+        if key not in self._denied:
+            self._denied.add(key)
+            log.warning("a7: app %s: %s is not granted by its application manifest (EACCES)",
+                        app.name if app else "?", what)
 
     def _open_log(self, ctx: OpenContext) -> SinkFile:
         app = self._app_of(ctx.process)
@@ -140,8 +158,15 @@ class SphereOs:
             raise AppLaunchError(f"app {manifest.name}: the package has no {manifest.entry_point} (its EntryPoint)")
         cid = manifest.component_id
         vfs = self.kernel.vfs
+        self._unmount(f"/mnt/apps/{cid}")
+        self._unmount(f"/mnt/config/{cid}")
         vfs.mount(f"/mnt/apps/{cid}", AsxipfsFs(filesystem).root)
-        vfs.mount(f"/mnt/config/{cid}", self._config_tree(cid).root)
+        try:
+            storage = self.services["storage"].tree_for(manifest)
+        except OSError as exc:
+            raise AppLaunchError(f"mutable storage of {manifest.name}: {exc.strerror or exc}") from None
+        if storage is not None:
+            vfs.mount(f"/mnt/config/{cid}", storage.root)
         app = HighLevelApp(manifest.name, cid, manifest, pkg)
         entry = f"/mnt/apps/{cid}{manifest.entry_point}"
         self.machine.output_tap(app.label)
@@ -158,15 +183,8 @@ class SphereOs:
         log.info("a7: app %s (%s) started as pid %d", app.name, cid, app.process.pid)
         return app
 
-    def _config_tree(self, cid: str):
-        if self.config_dir is None:
-            return MemFs()
-        folder = self.config_dir / cid
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise AppLaunchError(f"mutable storage folder {folder}: {exc.strerror or exc}") from None
-        return HostDirFs(folder, read_only=False)
+    def _unmount(self, path: str) -> None:
+        self.kernel.vfs.unmount(path)          # a relaunch mounts afresh (unmounting nothing is fine)
 
     def _open_null(self, app) -> NullFile:
         f = NullFile(OpenContext(None, O_RDONLY, "/dev/null"))

@@ -94,6 +94,7 @@ class Machine:
         self.byte_listeners: list[Callable[[str, int], None]] = []   # (uart label, byte)
         self.between_windows: list[Callable[["Machine"], None]] = []  # debugger polling, test hooks
         self.a7_irq_levels: dict[int, bool] = {}
+        self.app_packages: dict = {}                  # IO core -> the ImagePackage it runs (None: a bare ELF)
         self.faults: list[GuestFault] = []
         self.shared_objects: dict[str, Any] = {}      # named objects models share (mailbox channels), by name
         self._a7: CortexA7 | None = None
@@ -388,6 +389,7 @@ class Machine:
             raise
         secure_boot.commit(self, admitted)
         self.images[core.name] = image
+        self.app_packages[core.name] = admitted.package      # None for a bare ELF (the OS reads manifests here)
         core.reset(image.entry)
         core.halted = False
         return image

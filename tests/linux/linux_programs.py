@@ -45,7 +45,8 @@ def pack(name: str, elf: Path, args: list[str] | tuple[str, ...] = (), files: di
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         doc = {"SchemaVersion": 1, "Name": name, "ComponentId": component_id(name), "EntryPoint": "/bin/app",
-               "CmdArgs": list(args), "Capabilities": {}, "ApplicationType": "Default"}
+               "CmdArgs": list(args), "Capabilities": {"MutableStorage": {"SizeKB": 64}},
+               "ApplicationType": "Default"}
         doc.update(manifest or {})
         (root / "app_manifest.json").write_text(json.dumps(doc))
         data = build_application(root, SdkTestSigner(), build_time=0)
