@@ -313,6 +313,9 @@ HL_APPS: dict[str, str] = {
     "hl_hello": "high-level hello: Log_Debug lines from main and a thread, a sleep, exit status 7",
     "hl_bench": "benchmark: CRC-32 over 4 KB x 1024 on the A7 (or `syscalls N`: N getppid() round trips)",
     "hl_uart_echo": "UART echo on ISU0 at 115200 baud through UART_Open, EventLoop and read/write (Applibs uart)",
+    "hl_intercore": "intercore pair with the mailbox RTApp: ping/echo over Application_Connect (rt package: "
+                    "rt_package_path('hl_intercore'))",
+    "hl_storage": "mutable storage: a boot counter in Storage_OpenMutableFile, the 8 KB SizeKB cap, a package file",
     "hl_blink": "GPIO blink: LED 1 red from an EventLoop timer, button A cycles the period (Applibs gpio, eventloop)",
 }
 APPLIBS_DIR = FIRMWARE_DIR / "applibs"
@@ -472,7 +475,12 @@ def build_hl_app(name: str, out_dir: str | os.PathLike | None = None) -> Path:
     elf = build_program(out / f"{name}.elf", sorted(src.glob("*.c")))
     manifest = src / "app_manifest.json"
     package = out / f"{name}.imagepackage"
-    digest = hashlib.sha256(elf.read_bytes() + manifest.read_bytes()).hexdigest()
+    # Resource files (anything in the app's folder but its sources and manifests) go into the package's root, as
+    # azsphere_target_add_image_package(... RESOURCE_FILES ...) puts them.
+    resources = sorted(p for p in src.iterdir() if p.is_file() and p.suffix not in (".c", ".h")
+                       and p.name not in ("app_manifest.json", "rtapp_manifest.json"))
+    digest = hashlib.sha256(elf.read_bytes() + manifest.read_bytes() +
+                            b"".join(p.name.encode() + p.read_bytes() for p in resources)).hexdigest()
     stamp = package.with_name(package.name + ".stamp")
     if package.is_file() and stamp.is_file() and stamp.read_text().strip() == digest:
         return package
@@ -483,12 +491,46 @@ def build_hl_app(name: str, out_dir: str | os.PathLike | None = None) -> Path:
         shutil.copyfile(elf, approot / "bin" / "app")
         os.chmod(approot / "bin" / "app", 0o755)
         shutil.copyfile(manifest, approot / "app_manifest.json")
+        for resource in resources:
+            shutil.copyfile(resource, approot / resource.name)
         data = build_application(approot, SdkTestSigner(), build_time=0)
     tmp_pkg = package.with_name(f".{package.name}.tmp{os.getpid()}")
     tmp_pkg.write_bytes(data)
     os.replace(tmp_pkg, package)
     stamp.write_text(digest + "\n")
     return package
+
+
+# The RTApp partner of a high-level app: its firmware (an IO-core ELF of FIRMWARE) and, in firmware/<app>/, the
+# manifest rtapp_manifest.json (ApplicationType RealTimeCapable, AllowedApplicationConnections).
+RT_PARTNERS: dict[str, str] = {"hl_intercore": "mailbox"}
+
+
+def build_rt_package(app: str, out_dir: str | os.PathLike | None = None) -> Path:
+    """The real-time partner of high-level app `app`, packed as <out>/<app>_rtapp.imagepackage (its firmware ELF as
+    bin/app with firmware/<app>/rtapp_manifest.json, signed with the SDK test key)."""
+    if app not in RT_PARTNERS:
+        raise ToolchainError(f"high-level app {app!r} has no real-time partner; known: {', '.join(RT_PARTNERS)}")
+    out = Path(out_dir) if out_dir else DEFAULT_OUT
+    elf = build(RT_PARTNERS[app], out_dir)
+    manifest = FIRMWARE_DIR / app / "rtapp_manifest.json"
+    package = out / f"{app}_rtapp.imagepackage"
+    from mt3620.imagepackage import SdkTestSigner, build_application
+    with tempfile.TemporaryDirectory(prefix=f".{app}-rt-", dir=out) as tmp:
+        approot = Path(tmp)
+        (approot / "bin").mkdir()
+        shutil.copyfile(elf, approot / "bin" / "app")
+        shutil.copyfile(manifest, approot / "app_manifest.json")
+        data = build_application(approot, SdkTestSigner(), build_time=0)
+    tmp_pkg = package.with_name(f".{package.name}.tmp{os.getpid()}")
+    tmp_pkg.write_bytes(data)
+    os.replace(tmp_pkg, package)
+    return package
+
+
+def rt_package_path(app: str) -> Path:
+    """The .imagepackage of the RTApp partner of high-level app `app`, built if needed."""
+    return build_rt_package(app, os.environ.get("MT3620_FIRMWARE_OUT") or None)
 
 
 def hl_app_path(name: str) -> Path:

@@ -130,7 +130,7 @@ class SphereOs:
         key = (app.component_id if app else None, what)
         if key not in self._denied:
             self._denied.add(key)
-            log.warning("a7: app %s: %s is not granted by its application manifest (EACCES)",
+            log.warning("a7: app %s: %s is not granted by its application manifest",
                         app.name if app else "?", what)
 
     def _open_log(self, ctx: OpenContext) -> SinkFile:
