@@ -159,8 +159,8 @@ def parse_manifest(data: dict) -> AppManifest:
     except ValueError:
         raise ManifestError(f"app_manifest.json: ComponentId {data.get('ComponentId')!r} is not a GUID") from None
     name = data.get("Name")
-    if not isinstance(name, str) or not name or len(name.encode()) > 32:
-        raise ManifestError("app_manifest.json: Name must be a non-empty string of at most 32 bytes")
+    if not isinstance(name, str) or not name or len(name.encode()) > 256 or "/" in name or "\0" in name:
+        raise ManifestError("app_manifest.json: Name must be a non-empty string of at most 256 bytes without '/'")
     entry = data.get("EntryPoint")
     if not isinstance(entry, str) or not entry.startswith("/") or ".." in entry.split("/"):
         raise ManifestError(f"app_manifest.json: EntryPoint {entry!r} must be an absolute path such as /bin/app")

@@ -232,9 +232,9 @@ def build_application(approot: str | os.PathLike, signer: Signer, *, build_time:
         raise ImagePackageError("bad-manifest", f"{manifest_path}: EntryPoint must be an absolute path such as /bin/app")
     if not (approot / entry.lstrip("/")).is_file():
         raise ImagePackageError("no-entry-point", f"entry point {entry} is not in {approot}")
-    name = str(manifest.get("Name", ""))
-    if len(name.encode("utf-8")) > 32:
-        raise ImagePackageError("bad-manifest", f"{manifest_path}: Name longer than 32 bytes")
+    # The debug section holds 32 bytes of name; longer manifest names (the public IntercoreComms RTApp sample's
+    # "IntercoreComms_RTApp_MT3620_BareMetal" is 37) are cut there, whole UTF-8 characters only.
+    name = str(manifest.get("Name", "")).encode("utf-8")[:32].decode("utf-8", "ignore")
     files = _read_approot(approot)
     fs = asxipfs.build(files)
     sections: list = [Debug(build_time, name)]

@@ -1,7 +1,7 @@
 """PWM: PWM_Open / PWM_Apply (inline, as in the SDK) through /dev/pwm<n> to the PWM controller model."""
 import pytest
 
-from conftest import pack_c
+from os_programs import pack_c
 
 
 def test_pwm_apply_programs_the_controller(sysroot, tmp_path):

@@ -1,6 +1,6 @@
 """SysEvent (update notifications and deferral), PowerManagement (reboot acts on the device), RTC
 (clock_systohc survives the reboot), Application_IsDeviceAuthReady; each refused without its capability."""
-from conftest import pack_c
+from os_programs import pack_c
 
 from mt3620.engine.simulation.clock import PS_PER_SECOND
 from mt3620.testing.device import Device
