@@ -4,10 +4,12 @@
 #include <applibs/application.h>
 #include <applibs/eventloop.h>
 #include <applibs/gpio.h>
+#include <applibs/i2c.h>
 #include <applibs/log.h>
 #include <applibs/powermanagement.h>
 #include <applibs/pwm.h>
 #include <applibs/rtc.h>
+#include <applibs/spi.h>
 #include <applibs/storage.h>
 #include <applibs/sysevent.h>
 #include <applibs/uart.h>
@@ -40,6 +42,15 @@ _Static_assert(PowerManagement_PowerSaver == 0 && PowerManagement_Balanced == 1 
 _Static_assert(UART_Parity_Odd == 2 && UART_StopBits_Two == 2 && UART_FlowControl_XONXOFF == 2 &&
                    UART_DataBits_Eight == 8,
                "UART values");
+
+_Static_assert(sizeof(SPIMaster_Config) == 8 && sizeof(SPIMaster_Transfer) == 20 &&
+                   offsetof(SPIMaster_Transfer, writeData) == 8 && offsetof(SPIMaster_Transfer, length) == 16,
+               "SPI v1 layouts");
+_Static_assert(z__SPIMASTER_CONFIG_MAGIC == 0x45170000u && z__SPIMASTER_TRANSFER_MAGIC == 0x22130000u, "SPI magics");
+_Static_assert(SPI_Mode_3 == 4 && SPI_BitOrder_MsbFirst == 2 && SPI_ChipSelectPolarity_ActiveHigh == 2 &&
+                   SPI_TransferFlags_Write == 2 && SPI_MASTER_MAX_TRANSFERS == 256,
+               "SPI values");
+_Static_assert(I2C_BUS_SPEED_FAST_PLUS == 1000000 && sizeof(I2C_DeviceAddress) == 4, "I2C values");
 
 int main(void)
 {

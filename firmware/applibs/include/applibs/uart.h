@@ -2,7 +2,7 @@
  * the public API reference; names, types, values, the struct layout and the versioned entry points
  * (z__UART_InitConfig / z__UART_Open with the config magic 0xde2a0000 | version) as the SDK's.
  *
- * Define UART_STRUCTS_VERSION (1) before including this header, as the samples' applibs_versions.h does. The
+ * UART_STRUCTS_VERSION (1, the default) selects the struct version, as the samples' applibs_versions.h does. The
  * descriptor UART_Open returns is a non-blocking serial tty: read, write, poll and epoll on it directly. The UART
  * must be listed in the "Uart" capability of the app manifest (EACCES otherwise). */
 #pragma once
@@ -63,9 +63,10 @@ typedef enum {
     UART_FlowControl_XONXOFF = 2,
 } UART_FlowControl;
 
-#if !defined(UART_STRUCTS_VERSION)
-#error To use applibs/uart.h define UART_STRUCTS_VERSION (1) first, for example in applibs_versions.h
-#elif UART_STRUCTS_VERSION == 1
+#ifndef UART_STRUCTS_VERSION
+#define UART_STRUCTS_VERSION 1           /* the samples define it in applibs_versions.h; 1 is the only version */
+#endif
+#if UART_STRUCTS_VERSION == 1
 typedef struct z__UART_Config_v1 UART_Config;
 #else
 #error UART_STRUCTS_VERSION must be 1
