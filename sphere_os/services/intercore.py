@@ -22,8 +22,8 @@ import struct
 import uuid
 from collections import deque
 
-from mt3620.engine.linux.abi import (EADDRINUSE, EINVAL, EISCONN, EMSGSIZE, ENOTCONN, EPERM, ESOCKTNOSUPPORT,
-                                     POLLIN, POLLOUT)
+from mt3620.engine.linux.abi import (EADDRINUSE, ECONNREFUSED, ECONNRESET, EINVAL, EISCONN, EMSGSIZE, ENOTCONN,
+                                     EPERM, ESOCKTNOSUPPORT, POLLIN, POLLOUT)
 from mt3620.engine.linux.errors import LinuxError
 from mt3620.engine.linux.sockets import MSG_PEEK, SOCK_DGRAM, SocketFile
 from mt3620.engine.linux.waiting import WouldBlock
@@ -141,7 +141,11 @@ class AzspioSocket(SocketFile):
             svc.os.log_denied(svc.app(self.context), f"a connection to component {peer}")
             raise LinuxError(EPERM)
         self.peer, self.core = peer, found[0]
-        svc.endpoint(self.core)
+        try:
+            svc.endpoint(self.core)
+        except IntercoreError as exc:
+            log.warning("a7: intercore setup with %s failed: %s", self.core, exc)
+            raise LinuxError(ECONNREFUSED) from None
         svc.sockets[(self.app_cid, peer)] = self
         return 0
 
@@ -157,8 +161,13 @@ class AzspioSocket(SocketFile):
         ep = self.service.endpoint(self.core)
         try:
             ep.send(data, uuid.UUID(self.app_cid).bytes_le)
-        except IntercoreError:
-            raise WouldBlock() from None      # the ring is full: wait for the RTApp to consume
+        except IntercoreError as exc:
+            if "full" in str(exc):
+                raise WouldBlock() from None      # the ring is full: wait for the RTApp to consume
+            # the RTApp broke the protocol (positions outside the ring): the connection is reset, as the
+            # kernel's io_core_comm halts a connection it cannot trust
+            log.warning("a7: intercore with %s: %s", self.core, exc)
+            raise LinuxError(ECONNRESET) from None
         return len(data)
 
     def recvfrom(self, count: int, flags: int) -> tuple[bytes, bytes | None]:

@@ -65,4 +65,7 @@ def test_a_gpio_not_in_the_manifest_is_eacces_and_a_held_line_is_ebusy(run_c):
         "set input: -1 Operation not permitted",
         "after close 8: ok",
         "open 200: -1 Permission denied",
+        "linehandle NULL: -1 Bad address",
+        "unknown ioctl: -1 Not a tty",
+        "lineinfo 500: -1 Invalid argument",
     ]
