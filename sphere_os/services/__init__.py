@@ -52,18 +52,21 @@ class Service:
 
 
 def install(os) -> dict[str, Service]:
+    from .adc import AdcService
     from .application import ApplicationService
     from .gpio import GpioService
+    from .i2c import I2cService
     from .intercore import IntercoreService
     from .power import PowerService
     from .pwm import PwmService
     from .rtc import RtcService
+    from .spi import SpiService
     from .storage import StorageService
     from .sysevent import SysEventService
     from .uart import UartService
     services = {}
-    for cls in (GpioService, UartService, PwmService, StorageService, IntercoreService, ApplicationService,
-                SysEventService, PowerService, RtcService):
+    for cls in (GpioService, UartService, I2cService, SpiService, PwmService, AdcService, StorageService,
+                IntercoreService, ApplicationService, SysEventService, PowerService, RtcService):
         svc = cls(os)
         services[svc.name] = svc
     return services
