@@ -1,6 +1,7 @@
 /* The Applibs ABI the SDK's headers define (Microsoft Learn reference and the samples): sizes, offsets and values
  * that SDK-built binaries bake in. A mismatch fails to compile. */
 #define UART_STRUCTS_VERSION 1
+#include <applibs/adc.h>
 #include <applibs/application.h>
 #include <applibs/eventloop.h>
 #include <applibs/gpio.h>
@@ -50,6 +51,10 @@ _Static_assert(z__SPIMASTER_CONFIG_MAGIC == 0x45170000u && z__SPIMASTER_TRANSFER
 _Static_assert(SPI_Mode_3 == 4 && SPI_BitOrder_MsbFirst == 2 && SPI_ChipSelectPolarity_ActiveHigh == 2 &&
                    SPI_TransferFlags_Write == 2 && SPI_MASTER_MAX_TRANSFERS == 256,
                "SPI values");
+_Static_assert(sizeof(struct z__iio_chan_spec) == 76 && sizeof(struct z__iio_chan_spec_buffer) == 16 &&
+                   sizeof(struct z__iio_raw_channel_info) == 20 && sizeof(struct z__iio_chan_ext_info) == 20 &&
+                   offsetof(struct z__iio_chan_spec, ext_info) == 60,
+               "the IIO ioctl structs the ADC functions and the OS share (sphere_os/services/adc.py)");
 _Static_assert(I2C_BUS_SPEED_FAST_PLUS == 1000000 && sizeof(I2C_DeviceAddress) == 4, "I2C values");
 
 int main(void)
