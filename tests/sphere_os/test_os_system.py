@@ -60,3 +60,17 @@ def test_update_notification_deferral_and_final(sysroot, tmp_path):
 def test_sysevent_without_the_capability(run_c):
     assert run_c("sysevent_app", {}) == ["defer with nothing pending: Permission denied",
                                          "register: Permission denied"]
+
+
+def test_power_down_halts_the_io_cores_and_boots_after_the_residency(sysroot, tmp_path, firmware):
+    caps = {"PowerControls": ["ForcePowerDown"], "MutableStorage": {"SizeKB": 8}}
+    dev = Device.boot(rt0=firmware("gpt_timer"), hl=pack_c("powerdown", caps, tmp_path))
+    dev.wait_for_line("power down: ok", timeout="1s", uart="a7.powerdown")
+    dev.advance("500ms")
+    assert dev.core("io0").halted and not dev.app.running
+    dev.wait_for_line("run 2 at 2 s", timeout="3s", uart="a7.powerdown")
+    assert not dev.core("io0").halted                     # the RTApp was loaded again at the boot
+    assert dev.wait_for_exit(timeout="1s") == 0
+    assert dev.lines("a7.os") == ["system power-down for up to 2 s requested by app powerdown",
+                                  "app powerdown killed by SIGKILL", "system booted",
+                                  "app powerdown exited with status 0"]
