@@ -88,6 +88,7 @@ class PwmFile(DeviceFile):
     def __init__(self, ctx, service: PwmService, controller: int) -> None:
         super().__init__(ctx)
         self.service, self.controller = service, controller
+        self.exports: set[tuple[int, int]] = set()
 
     def ioctl(self, request: int, arg: int, memory) -> int:
         svc = self.service
@@ -100,10 +101,12 @@ class PwmFile(DeviceFile):
                 if key in svc.exported:
                     raise LinuxError(EBUSY)
                 svc.exported.add(key)
+                self.exports.add(key)
             else:
                 if key not in svc.exported:
                     raise LinuxError(ENODEV)
                 svc.exported.discard(key)
+                self.exports.discard(key)
             return 0
         if request == PWM_APPLY_STATE:
             channel, period, duty, polarity, enabled, _, _ = PARAMS.unpack(memory.read(arg, PARAMS.size))
@@ -119,3 +122,7 @@ class PwmFile(DeviceFile):
             memory.write(arg, PARAMS.pack(channel, period, duty, polarity, int(enabled), 0, 0))
             return 0
         raise LinuxError(ENOTTY)
+
+    def release(self) -> None:
+        # Channels this descriptor exported are given back (the outputs keep running, as after a process exit).
+        self.service.exported -= self.exports
