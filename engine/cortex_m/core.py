@@ -47,6 +47,7 @@ EXCP_UDEF, EXCP_SWI, EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT, EXCP_BKPT, EXCP_EXCEP
 EXCP_NOCP, EXCP_INVSTATE, EXCP_UNALIGNED, EXCP_DIVBYZERO = 17, 18, 22, 23
 CONTROL_NPRIV, CONTROL_SPSEL, CONTROL_FPCA = 1, 2, 4
 XPSR_T = 1 << 24
+XPSR_IT = (3 << 25) | (0x3F << 10)   # IT[1:0] and IT[7:2] (the Thumb IT-block state)
 # While an enabled interrupt is pending but masked (PRIMASK/BASEPRI/FAULTMASK or the current priority), the core
 # runs one translation block per quantum: qemu ends a block after CPS and MSR to the mask registers, so the
 # interrupt is taken right after the instruction that unmasks it.
@@ -261,6 +262,12 @@ class CortexM4:
     def _tlb_fill(self, uc, vaddr, access, entry, _user) -> bool:
         if access == unicorn.UC_MEM_FETCH:
             self._code_page_set.add(vaddr)
+        else:
+            # Unicorn restored the IT state of the current instruction before calling here; qemu keeps it zero
+            # inside a translation block (see native/code_pages.c).
+            xpsr = uc.reg_read(A.UC_ARM_REG_XPSR)
+            if xpsr & XPSR_IT:
+                uc.reg_write(A.UC_ARM_REG_XPSR, xpsr & ~XPSR_IT)
         entry.paddr = vaddr
         entry.perms = (unicorn.UC_PROT_READ | unicorn.UC_PROT_WRITE
                        | (unicorn.UC_PROT_EXEC if vaddr in self._code_page_set else 0))
