@@ -611,7 +611,10 @@ class CortexM4:
         self._reanchor_if_moved()
         budget = self._instructions_to(horizon)
         if budget <= 0:
-            self.time = horizon
+            # Not one more instruction fits before the horizon: the core is done with this window. Its time moves
+            # to the horizon but the anchor stays, so the fraction of a cycle left over is not lost (a run cut into
+            # many windows retires the same instructions at the same times as one long run).
+            self.time = self._accounted_time = horizon
             return
         fast = self._native_fast()
         if not fast and self.state.pending and self.state.highest_pending() is not None:
