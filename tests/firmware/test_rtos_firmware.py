@@ -35,6 +35,11 @@ def test_address_0_is_read_as_zero_on_both_io_cores(chip):
         assert view.read(0x000FFFFC, 4) == bytes(4)
         view.write(0x00000000, b"\x01\x02\x03\x04")      # ignored, as the guest's stores
         assert view.read(0x00000000, 4) == bytes(4)
+        # Every access is logged, but a guest looping through a NULL pointer does not grow memory without bound.
+        rom = b.machine.devices[f"{core}_tcm_rom"]
+        for _ in range(3000):
+            view.read(0x00000004, 4)
+        assert len(rom.accesses) == rom.ACCESSES_KEPT and rom.accesses[-1] == ("r", 4, 4, 0)
 
 
 def test_pingpong_tasks_exchange_hundreds_of_thousands_of_messages_a_second(chip):
