@@ -55,15 +55,22 @@ FIRMWARE: dict[str, str] = {
     "crc32": "benchmark: table-driven CRC32 over a 4 KB buffer, 1024 rounds",
     "irq_storm": "benchmark: 1 kHz SysTick at 197.6 MHz with continuous interrupt-driven UART output",
     "gdb_target": "named functions, a watched global counter, a float computation and a busy loop for GDB",
+    "rtos_pingpong": "FreeRTOS-like kernel (BASEPRI, SVC start, idle task): two FP tasks ping-pong through queues",
+    "rtos_threadx": "ThreadX-like kernel (PRIMASK, waits inside PendSV): demo_threadx's eight threads",
+    "null_tick": "SysTick before the kernel's lists exist: reads and writes through NULL, a call to NULL",
+    "tick_uart": "benchmark: 1 kHz SysTick and one UART interrupt per transmitted byte, WFI in between",
+    "crc32_qemu": "crc32's CRC kernel built for QEMU's mps2-an386 (Cortex-M4), for scripts/bench; not an RTApp",
+    "crc32_qemu_0": "crc32_qemu with no rounds (QEMU's start-up cost, subtracted by scripts/bench)",
 }
 
 
 @dataclass(frozen=True)
 class _Spec:
     src: str                      # folder under firmware/ holding the firmware's own sources
-    ld: str = "tcm.ld"            # linker script under firmware/common/
+    ld: str = "tcm.ld"            # linker script under the runtime folder (or under src without a runtime)
     defines: tuple[str, ...] = ()
     drivers: tuple[str, ...] = ()  # shared drivers from firmware/drivers/ that this firmware links
+    runtime: str | None = COMMON  # the IO-core runtime (firmware/common/); None for a build for another board
 
 
 _SPECS: dict[str, _Spec] = {name: _Spec(name) for name in FIRMWARE}
@@ -73,6 +80,12 @@ _SPECS["blink_button"] = _Spec("blink_button", drivers=("sleep.c",))
 _SPECS["watchdog"] = _Spec("watchdog", drivers=("sleep.c",))
 _SPECS["hello_xip"] = _Spec("hello", ld="xip.ld")
 _SPECS["busfault_unhandled"] = _Spec("busfault", defines=("BUSFAULT_UNHANDLED=1",))
+_SPECS["rtos_pingpong"] = _Spec("rtos", defines=("RTOS_PORT_THREADX=0", "RTOS_APP_DEMO=0"))
+_SPECS["rtos_threadx"] = _Spec("rtos", defines=("RTOS_PORT_THREADX=1", "RTOS_APP_DEMO=1"))
+_SPECS["crc32"] = _Spec("crc32", drivers=("crc32.c",))
+_SPECS["crc32_qemu"] = _Spec("crc32_qemu", ld="mps2.ld", drivers=("crc32.c",), runtime=None)
+_SPECS["crc32_qemu_0"] = _Spec("crc32_qemu", ld="mps2.ld", drivers=("crc32.c",), runtime=None,
+                               defines=("CRC32_ROUNDS=0",))
 
 # Flags shared by both compilers. -O2 and -g as the brief asks (GDB tests); no libc, no unwind tables,
 # one section per function so unused code is dropped; source paths recorded relative to firmware/.
@@ -172,7 +185,7 @@ def _check_name(name: str) -> _Spec:
 def _sources(spec: _Spec, fw: Path) -> tuple[list[str], list[str]]:
     """(C files to compile, every input file) as paths relative to the firmware folder, sorted."""
     c_files, inputs = [], []
-    for folder in (COMMON, spec.src):
+    for folder in ((spec.runtime,) if spec.runtime else ()) + (spec.src,):
         d = fw / folder
         if not d.is_dir():
             raise ToolchainError(f"firmware sources missing: {d}")
@@ -195,10 +208,12 @@ def _sources(spec: _Spec, fw: Path) -> tuple[list[str], list[str]]:
 def _command(cc: Compiler, spec: _Spec, c_files: list[str], output: str, fw: Path) -> list[str]:
     argv = list(cc.argv) + cc.flags + list(_CFLAGS)
     # Record source paths relative to firmware/ in the debug info, whatever the checkout's location.
+    runtime = [f"-I{spec.runtime}"] if spec.runtime else []
     argv += [f"-ffile-prefix-map={fw}=firmware", f"-fdebug-prefix-map={fw}=firmware",
-             f"-I{COMMON}", f"-I{DRIVERS}", f"-I{spec.src}"]
+             *runtime, f"-I{DRIVERS}", f"-I{spec.src}"]
     argv += [f"-D{d}" for d in spec.defines]
-    argv += [f"-Wl,-T,{COMMON}/{spec.ld}"] + list(_LDFLAGS) + ["-o", output] + c_files
+    ldflags = list(_LDFLAGS) if spec.runtime else [f for f in _LDFLAGS if "ExceptionVectorTable" not in f]
+    argv += [f"-Wl,-T,{spec.runtime or spec.src}/{spec.ld}"] + ldflags + ["-o", output] + c_files
     return argv
 
 

@@ -13,7 +13,9 @@ shortens the running quantum, so the interrupt is taken right after the current 
 """
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
 import re
 import struct
 from dataclasses import dataclass
@@ -29,8 +31,10 @@ from mt3620.engine.simulation.bus import PAGE, AddressSpace
 from mt3620.engine.simulation.clock import VirtualClock, cycles_in, ps_for_cycles
 from mt3620.engine.simulation.peripheral import LoggingRegion, Peripheral
 
+from . import native
 from .dwt import Dwt
 from .itm import Itm
+from .native_exceptions import STOP_BAIL, STOP_INTR, NativeExceptions
 from .nvic import BUSFAULT, EXTERNAL_BASE, HARDFAULT, NMI, SVCALL, USAGEFAULT, ExceptionState, exception_name
 from .scs import (BFSR_BFARVALID, BFSR_IBUSERR, BFSR_PRECISERR, BFSR_STKERR, HFSR_FORCED, HFSR_VECTTBL,
                   UFSR_INVPC, UFSR_INVSTATE, UFSR_UNDEFINSTR, SystemControlSpace)
@@ -43,6 +47,7 @@ EXCP_UDEF, EXCP_SWI, EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT, EXCP_BKPT, EXCP_EXCEP
 EXCP_NOCP, EXCP_INVSTATE, EXCP_UNALIGNED, EXCP_DIVBYZERO = 17, 18, 22, 23
 CONTROL_NPRIV, CONTROL_SPSEL, CONTROL_FPCA = 1, 2, 4
 XPSR_T = 1 << 24
+XPSR_IT = (3 << 25) | (0x3F << 10)   # IT[1:0] and IT[7:2] (the Thumb IT-block state)
 # While an enabled interrupt is pending but masked (PRIMASK/BASEPRI/FAULTMASK or the current priority), the core
 # runs one translation block per quantum: qemu ends a block after CPS and MSR to the mask registers, so the
 # interrupt is taken right after the instruction that unmasks it.
@@ -63,6 +68,10 @@ SPIN_READS = 16
 WARP_MIN_PS = 2_000_000          # 2 us
 WARP_MAX_PS = 250_000_000        # 250 us
 SPIN_MAX_GAP = 48
+# A warp never lands closer than WARP_GUARD_PS to the end of the quantum (the next event): the last stretch before
+# an event runs instruction by instruction, so a loop waiting for a counter to enter a narrow window just before
+# an event sees it (MediaTek's osai_delay_us waits for SysTick's VAL <= 100, the last 0.5 us before it reloads).
+WARP_GUARD_PS = 2_000_000        # 2 us
 
 GPR = [A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3, A.UC_ARM_REG_R4, A.UC_ARM_REG_R5,
        A.UC_ARM_REG_R6, A.UC_ARM_REG_R7, A.UC_ARM_REG_R8, A.UC_ARM_REG_R9, A.UC_ARM_REG_R10, A.UC_ARM_REG_R11,
@@ -93,7 +102,7 @@ class GuestFault(Exception):
 
 @dataclass
 class PendingStop:
-    kind: str                   # "intr", "fault", "mmio", "halt"
+    kind: str                   # "intr", "fault", "mmio", "halt", "exception" (left to Python by C)
     intno: int = 0
     pc: int = 0
     address: int | None = None
@@ -102,17 +111,37 @@ class PendingStop:
 
 
 class CortexM4:
-    """One IO core. `view` is its private AddressSpace (memories and devices, without the SCS)."""
+    """One IO core. `view` is its private AddressSpace (memories and devices, without the SCS).
+
+    `native_exceptions`: take exceptions in C (native/exceptions.c) when the native library builds; False runs the
+    Python reference path below (also chosen by MT3620_PYTHON_EXCEPTIONS=1). Both give the same registers, memory,
+    instruction counts and times."""
 
     def __init__(self, name: str, clock: VirtualClock, view: AddressSpace, *, hz: int = 26_000_000,
-                 num_irqs: int = 128, priority_bits: int = 3, stop_on_fault: bool = False) -> None:
+                 num_irqs: int = 128, priority_bits: int = 3, stop_on_fault: bool = False,
+                 native_exceptions: bool | None = None) -> None:
         self.name = name
         self.clock = clock
         self.view = view
         self.hz = hz
         self.access = Access(name, secure=False, privileged=True)
         self.stop_on_fault = stop_on_fault
-        self.state = ExceptionState(num_irqs=num_irqs, priority_bits=priority_bits)
+        self._event_register = False
+        self.uc = unicorn.Uc(unicorn.UC_ARCH_ARM, unicorn.UC_MODE_THUMB | unicorn.UC_MODE_MCLASS)
+        self.uc.ctl_set_cpu_model(A.UC_CPU_ARM_CORTEX_M4)
+        accelerate(self.uc)   # register access straight through libunicorn (engine/fastregs.py)
+        if native_exceptions is None:
+            native_exceptions = not os.environ.get("MT3620_PYTHON_EXCEPTIONS")
+        lib = native.cortex_m_library() if native_exceptions else None
+        self._native: NativeExceptions | None = None
+        if lib is not None:
+            # One native block hook charges the budget and takes exceptions; the SCS page goes through C first.
+            self.budget = BlockBudget(self.uc, thumb=True, library=lib, install_hook=False)
+            self._native = NativeExceptions(lib, self.uc, self.budget, SCS_BASE, self._scs_read, self._scs_write,
+                                            num_irqs=num_irqs, priority_bits=priority_bits)
+            self.state = self._native.state
+        else:
+            self.state = ExceptionState(num_irqs=num_irqs, priority_bits=priority_bits)
         self.scs = SystemControlSpace(f"{name}.scs", clock, state=self.state, hz=hz,
                                       on_change=self._exceptions_changed,
                                       on_reset_request=self.request_reset)
@@ -127,13 +156,14 @@ class CortexM4:
                                (0xE00FF000, "romtable")):
             view.add_device(address, 0x1000, LoggingRegion(f"{name}.{block}", clock), f"{name}.{block}")
 
-        self.uc = unicorn.Uc(unicorn.UC_ARCH_ARM, unicorn.UC_MODE_THUMB | unicorn.UC_MODE_MCLASS)
-        self.uc.ctl_set_cpu_model(A.UC_CPU_ARM_CORTEX_M4)
-        accelerate(self.uc)   # register access straight through libunicorn (engine/cpu/fastregs.py)
         self._map_view()
-        self.budget = BlockBudget(self.uc, thumb=True)
-        self.uc.hook_add(unicorn.UC_HOOK_INTR, self._on_intr)
-        self.uc.hook_add(unicorn.UC_HOOK_MEM_UNMAPPED, self._on_unmapped)
+        if self._native is None:
+            self.budget = BlockBudget(self.uc, thumb=True)
+            self.uc.hook_add(unicorn.UC_HOOK_INTR, self._on_intr)
+        else:
+            self._native.set_regions([(m.start, m.end) for m in view.memories()])
+        self._fast_stores()
+        self._hook_unmapped()
 
         self.time = clock.now            # local time of this core (ps)
         self.instructions = 0            # retired since power-on (for benchmarks and determinism checks)
@@ -142,7 +172,6 @@ class CortexM4:
         self.locked_up: GuestFault | None = None
         self.reset_vtor = 0
         self.reset_requested = False
-        self.event_register = False
         self.wfe_sleep = False            # asleep in WFE (wakes on events; masked interrupts do not wake it)
         self.on_reset_request: Callable[["CortexM4"], None] | None = None
         self.fault_listeners: list[Callable[[GuestFault], None]] = []
@@ -151,12 +180,54 @@ class CortexM4:
         self._quantum_start_time = 0
         self._horizon = 0
         self._hz_changes: list[tuple[int, int]] = []  # (executed at change, old hz) within the running quantum
+        # Time anchor: while the clock rate holds, the core's time is anchor time + the duration of the instructions
+        # retired since the anchor, so how a run is cut into quanta never moves an instruction in time. Re-anchored
+        # when the rate changes or when something else moves `time` (sleep, a skipped polling loop, the machine).
+        self._anchor_time = self.time
+        self._anchor_count = 0
+        self._anchor_hz = hz
+        self._accounted_time = self.time
         self.idle_skip = True
         self.fast_exceptions = True       # exception returns handled inside Unicorn's interrupt hook
         self.skipped_ps = 0               # virtual time jumped over by the polling-loop skip
         self._spin = (None, None, 0, 0)   # (address, value, count, instruction count at the last read)
         self._spin_since = 0              # local time of the first read of the current run of reads
         self._skip_rest: bool | int = False   # True: jump to the next event; an int: jump that many ps
+        self._spin_scs_writes = 0         # native SCS writes seen by the polling-loop detector
+
+    @property
+    def exception_path(self) -> str:
+        """"native" when exceptions are taken in C, "python" for the reference path."""
+        return "python" if self._native is None else "native"
+
+    @property
+    def event_register(self) -> bool:
+        return bool(self._native.s.event_register) if self._native is not None else self._event_register
+
+    @event_register.setter
+    def event_register(self, value: bool) -> None:
+        if self._native is not None:
+            self._native.s.event_register = int(bool(value))
+        self._event_register = bool(value)
+
+    def _native_fast(self) -> bool:
+        """Exceptions taken in C right now (not with a debugger attached, which wants every stop)."""
+        return self._native is not None and self.fast_exceptions and self.bkpt_handler is None
+
+    def _sync_native(self) -> None:
+        """Hand the C side what it reads from the Python SCS block and the run's mode."""
+        s = self._native.s
+        regs = self.scs.regs
+        s.vtor, s.ccr, s.scr = regs.VTOR.value, regs.CCR.value, regs.SCR.value
+        s.fast = int(self._native_fast())
+        s.native_scs = int(not self.view.access_hooks)
+
+    def _scs_read(self, offset: int, size: int) -> int:
+        return self._mmio_read(self.uc, offset, size, SCS_BASE)
+
+    def _scs_write(self, offset: int, size: int, value: int) -> None:
+        self._mmio_write(self.uc, offset, size, value, SCS_BASE)
+        self._sync_native()
 
     # ---- memory map -----------------------------------------------------------------------------------------------
     def _map_view(self) -> None:
@@ -167,7 +238,52 @@ class CortexM4:
             self.uc.mem_map_ptr(m.start, m.end - m.start, perms, m.memory.address)
             m.memory.write_listeners.append(lambda off, n, base=m.start: self._code_written(base + off, n))
         for start, size in self.view.device_pages():
+            if self._native is not None and start == SCS_BASE:
+                continue  # mapped by the native exception hooks, which pass other registers back here
             self.uc.mmio_map(start, size, self._mmio_read, start, self._mmio_write, start)
+
+    def _fast_stores(self) -> None:
+        """Unicorn's virtual TLB, filled by native/code_pages.c (or the Python equivalent): a page gets execute
+        permission in the TLB only once code is fetched from it, so stores to data pages take qemu's fast path
+        (Unicorn keeps every store to a page whose TLB entry allows execution on its slow path). No effect on what
+        the guest sees; translated code on a page is still invalidated by stores to that page."""
+        lib = native.cortex_m_library()
+        if lib is not None:
+            self._code_pages = ctypes.create_string_buffer(lib.code_pages_struct_size())
+            self._code_pages_hook = ctypes.c_size_t(0)
+            err = lib.code_pages_install(self.uc._uch, self._code_pages, ctypes.byref(self._code_pages_hook))
+            if err != 0:
+                raise RuntimeError(f"installing the TLB-fill hook failed: uc_err {err}")
+        else:
+            self._code_page_set: set[int] = set()
+            self.uc.ctl_set_tlb_mode(unicorn.UC_TLB_VIRTUAL)
+            self.uc.hook_add(unicorn.UC_HOOK_TLB_FILL, self._tlb_fill)
+
+    def _tlb_fill(self, uc, vaddr, access, entry, _user) -> bool:
+        if access == unicorn.UC_MEM_FETCH:
+            self._code_page_set.add(vaddr)
+        else:
+            # Unicorn restored the IT state of the current instruction before calling here; qemu keeps it zero
+            # inside a translation block (see native/code_pages.c).
+            xpsr = uc.reg_read(A.UC_ARM_REG_XPSR)
+            if xpsr & XPSR_IT:
+                uc.reg_write(A.UC_ARM_REG_XPSR, xpsr & ~XPSR_IT)
+        entry.paddr = vaddr
+        entry.perms = (unicorn.UC_PROT_READ | unicorn.UC_PROT_WRITE
+                       | (unicorn.UC_PROT_EXEC if vaddr in self._code_page_set else 0))
+        return True
+
+    def _hook_unmapped(self) -> None:
+        """Report accesses to nothing (the faulting address for BFAR) with one hook per hole of the map: a memory
+        hook covering RAM would keep its pages on Unicorn's slow store path (uc_mem_hook_installed)."""
+        mapped = sorted((start, end + 1) for start, end, _ in self.uc.mem_regions())
+        cursor = 0
+        for start, end in mapped:
+            if start > cursor:
+                self.uc.hook_add(unicorn.UC_HOOK_MEM_UNMAPPED, self._on_unmapped, begin=cursor, end=start - 1)
+            cursor = max(cursor, end)
+        if cursor <= 0xFFFFFFFF:
+            self.uc.hook_add(unicorn.UC_HOOK_MEM_UNMAPPED, self._on_unmapped, begin=cursor, end=0xFFFFFFFF)
 
     def _code_written(self, address: int, length: int) -> None:
         """Host-side writes (loader, debugger) must drop stale translated code."""
@@ -181,7 +297,9 @@ class CortexM4:
     def _sync_clock(self) -> None:
         """Let the clock follow this core inside its quantum (monotonic, never past the next event), so a model
         sees the accessing core's time and schedules relative to it."""
-        local = self._quantum_start_time + ps_for_cycles(self.budget.executed, self.hz)
+        if self._native is not None:
+            self._native.s.clock_sync = 0  # this access moves the clock at least as far as an earlier native one
+        local = self._local_time(self.budget.executed)
         if local > self.clock.now:
             self.clock.now = min(local, self._horizon)
 
@@ -204,8 +322,11 @@ class CortexM4:
 
     def _track_polling(self, address: int, value: int) -> None:
         last_address, last_value, count, at = self._spin
+        if self._native is not None and self._native.s.scs_writes != self._spin_scs_writes:
+            self._spin_scs_writes = self._native.s.scs_writes
+            last_address = None  # an MMIO write (handled natively) since the last read: not the same loop
         retired = self.instructions + self.budget.executed
-        local = self._quantum_start_time + ps_for_cycles(self.budget.executed, self.hz)
+        local = self._local_time(self.budget.executed)
         varying = self._time_varying(address)
         if address == last_address and retired - at <= SPIN_MAX_GAP and (varying or value == last_value):
             count += 1
@@ -248,6 +369,8 @@ class CortexM4:
         if self._stop is None:
             self._stop = PendingStop("fault", address=address, write=write, cfsr=BFSR_PRECISERR | BFSR_BFARVALID)
             log.info("%s: %s", self.name, exc)
+        if self._native is not None:
+            self._native.s.python_stop = 1
         self.uc.emu_stop()
 
     def _after_mmio(self) -> None:
@@ -258,8 +381,23 @@ class CortexM4:
             self.budget.cut(self._instructions_until(nxt))
 
     def _instructions_until(self, when: int) -> int:
-        remaining_ps = when - self._quantum_start_time
-        return cycles_in(max(0, remaining_ps), self.hz) - self.budget.executed
+        return self._instructions_to(when) - self.budget.executed
+
+    # ---- time ---------------------------------------------------------------------------------------------------
+    def _reanchor_if_moved(self) -> None:
+        """Between quanta: start a new anchor if the clock rate or `time` changed since the last accounting."""
+        if self.time != self._accounted_time or self.hz != self._anchor_hz:
+            self._anchor_time, self._anchor_count, self._anchor_hz = self.time, self.instructions, self.hz
+            self._accounted_time = self.time
+
+    def _local_time(self, executed: int) -> int:
+        """Virtual time after `executed` instructions of the running quantum."""
+        return self._anchor_time + ps_for_cycles(self.instructions + executed - self._anchor_count, self._anchor_hz)
+
+    def _instructions_to(self, when: int) -> int:
+        """Instructions of the running quantum that end at or before `when` (may be negative)."""
+        since = self.instructions - self._anchor_count
+        return cycles_in(max(0, when - self._anchor_time), self._anchor_hz) - since
 
     # ---- hooks ------------------------------------------------------------------------------------------------------
     def _on_intr(self, uc, intno, _user):
@@ -281,11 +419,15 @@ class CortexM4:
             fetch = access == unicorn.UC_MEM_FETCH_UNMAPPED
             self._stop = PendingStop("fault", address=address, write=access == unicorn.UC_MEM_WRITE_UNMAPPED,
                                      cfsr=BFSR_IBUSERR if fetch else (BFSR_PRECISERR | BFSR_BFARVALID))
+        if self._native is not None:
+            self._native.s.python_stop = 1
         return False
 
     def _exceptions_changed(self) -> None:
         """The NVIC state changed (register write or an interrupt line): take it at the next block if possible."""
-        if self._running and self.state.highest_pending() is not None:
+        if self._native is not None:
+            self._native.s.check = 1  # the native block hook looks at every block start
+        if self._running and not self._native_fast() and self.state.highest_pending() is not None:
             self.budget.cut(0)
         if self.sleeping and self._would_wake():
             self.sleeping = False
@@ -355,7 +497,10 @@ class CortexM4:
                 if match.start() % 2 or site in sites:
                     continue
                 sites.add(site)
-                self.uc.hook_add(unicorn.UC_HOOK_CODE, self._mask_basepri, begin=site, end=site)
+                if self._native is not None:
+                    self._native.hook_basepri(site)
+                else:
+                    self.uc.hook_add(unicorn.UC_HOOK_CODE, self._mask_basepri, begin=site, end=site)
                 self.uc.ctl_remove_cache(site, site + 4)
 
     def _mask_basepri(self, uc, address, size, _user) -> None:
@@ -368,6 +513,8 @@ class CortexM4:
         """Core reset: registers, NVIC and SCS to reset values; SP and PC from the vector table at VTOR."""
         if vtor is not None:
             self.reset_vtor = vtor
+        if self._native is not None:
+            self._native.set_regions([(m.start, m.end) for m in self.view.memories()])
         self._hook_basepri_reads()
         self.scs.reset()
         self.scs.regs.VTOR.value = self.reset_vtor
@@ -408,7 +555,12 @@ class CortexM4:
         if hz == self.hz or hz <= 0:
             return
         if self._running:
-            self._hz_changes.append((self.budget.executed, self.hz))
+            executed = self.budget.executed
+            self._hz_changes.append((executed, self.hz))
+            # New anchor at the change: what ran so far at the old rate, what follows at the new one.
+            self._anchor_time = self._local_time(executed)
+            self._anchor_count = self.instructions + executed
+            self._anchor_hz = hz
             self.budget.cut(0)
         old, self.hz = self.hz, hz
         self.scs.systick.clock_changed(hz)
@@ -456,17 +608,28 @@ class CortexM4:
 
     def _run_quantum(self, horizon: int) -> None:
         self._horizon = horizon
-        budget = cycles_in(horizon - self.time, self.hz)
+        self._reanchor_if_moved()
+        budget = self._instructions_to(horizon)
         if budget <= 0:
-            self.time = horizon
+            # Not one more instruction fits before the horizon: the core is done with this window. Its time moves
+            # to the horizon but the anchor stays, so the fraction of a cycle left over is not lost (a run cut into
+            # many windows retires the same instructions at the same times as one long run).
+            self.time = self._accounted_time = horizon
             return
-        if self.state.pending and self.state.highest_pending() is not None:
+        fast = self._native_fast()
+        if not fast and self.state.pending and self.state.highest_pending() is not None:
             # Something waits only for a mask to drop: run in short steps so it is taken right after CPSIE/MSR.
+            # (The native path looks at every block start instead: the same instruction boundaries.)
             budget = min(budget, UNMASK_POLL_INSTRUCTIONS)
         self.budget.arm(budget)
         self._quantum_start_time = self.time
         self._hz_changes.clear()
         self._stop = None
+        if self._native is not None:
+            self._sync_native()
+            s = self._native.s
+            s.python_stop = s.stop_kind = s.clock_sync = 0
+            s.check = 1
         pc = self.uc.reg_read(A.UC_ARM_REG_PC)
         self._running = True
         error: unicorn.UcError | None = None
@@ -477,12 +640,14 @@ class CortexM4:
         finally:
             self._running = False
         executed = self.budget.executed
+        if self._native is not None:
+            self._after_native_run()
         self._account(executed)
         if self._skip_rest:
             # A polling loop waits: for an event (jump to it, or to the end of the window), or on a counter (jump
             # ahead by the warp step, never past the next event).
             skip, self._skip_rest = self._skip_rest, False
-            target = self._horizon if skip is True else min(self._horizon, self.time + skip)
+            target = self._horizon if skip is True else min(self._horizon - WARP_GUARD_PS, self.time + skip)
             if skip is True:
                 self._spin = (None, None, 0, 0)
             if target > self.time:
@@ -490,15 +655,25 @@ class CortexM4:
                 self.time = target
         self._handle_stop(error, executed)
 
+    def _after_native_run(self) -> None:
+        """What the C side did during the run that the Python side keeps: the clock following an SCS write and a
+        stop it asked for."""
+        s = self._native.s
+        if s.clock_sync:
+            s.clock_sync = 0
+            local = self._local_time(s.clock_sync_executed)
+            if local > self.clock.now:
+                self.clock.now = min(local, self._horizon)
+        if self._stop is None:
+            if s.stop_kind == STOP_INTR:
+                self._stop = PendingStop("intr", intno=s.stop_intno, pc=s.stop_pc)
+            elif s.stop_kind == STOP_BAIL:
+                self._stop = PendingStop("exception")  # a pending exception left to Python at a block start
+        s.stop_kind = 0
+
     def _account(self, executed: int) -> None:
-        elapsed = 0
-        done = 0
-        for at, old_hz in self._hz_changes:
-            elapsed += ps_for_cycles(at - done, old_hz)
-            done = at
-        elapsed += ps_for_cycles(executed - done, self.hz)
+        self.time = self._accounted_time = self._local_time(executed)
         self.instructions += executed
-        self.time = self._quantum_start_time + elapsed
 
     def _handle_stop(self, error: unicorn.UcError | None, executed: int) -> None:
         stop, self._stop = self._stop, None
@@ -684,6 +859,13 @@ class CortexM4:
 
     # ---- exception entry and return ------------------------------------------------------------------------------
     def _take_pending_exceptions(self) -> None:
+        if self._native_fast():
+            self._sync_native()
+            entered = self._native.take_pending()
+            if entered > 0 or entered < -1:
+                self.sleeping = False
+            if entered >= 0:
+                return  # else one is left to the Python path below
         for _ in range(8):  # late arrival: a higher-priority exception may pre-empt a handler before it starts
             if not self.state.pending:
                 return

@@ -48,18 +48,23 @@ def count_thumb(code: bytes) -> int:
 class BlockBudget:
     """Owns the budget counters of one Unicorn instance."""
 
-    def __init__(self, uc: unicorn.Uc, thumb: bool | int) -> None:
+    def __init__(self, uc: unicorn.Uc, thumb: bool | int, library: ctypes.CDLL | None = None,
+                 install_hook: bool = True) -> None:
+        """`library`: a native library with the budget functions (default: block_budget.c alone).
+        `install_hook=False`: another native block hook charges this budget (the IO core's exception hook,
+        engine/cortex_m/native/exceptions.c, built with block_budget.h)."""
         self.uc = uc
         self.thumb = thumb
-        self._lib = native.block_budget_library()
+        self._lib = library or native.block_budget_library()
         self.native = self._lib is not None
         if self.native:
             self._s = _BudgetStruct()
             self._s.thumb = AUTO if thumb == AUTO else (1 if thumb else 0)
             self._handle = ctypes.c_size_t(0)
-            err = self._lib.budget_install(uc._uch, ctypes.byref(self._s), ctypes.byref(self._handle))
-            if err != 0:
-                raise RuntimeError(f"uc_hook_add for the budget hook failed: {err}")
+            if install_hook:
+                err = self._lib.budget_install(uc._uch, ctypes.byref(self._s), ctypes.byref(self._handle))
+                if err != 0:
+                    raise RuntimeError(f"uc_hook_add for the budget hook failed: {err}")
         else:
             self._py_remaining = 0
             self._py_executed = 0

@@ -317,14 +317,7 @@ class CoreTarget:
 
     def _local_time(self) -> int:
         """The core's virtual time at this point of its quantum (as CortexM4._account will compute it)."""
-        core = self.core
-        executed = core.budget.executed
-        elapsed = done = 0
-        for at, old_hz in core._hz_changes:
-            elapsed += ps_for_cycles(at - done, old_hz)
-            done = at
-        elapsed += ps_for_cycles(executed - done, core.hz)
-        return core._quantum_start_time + elapsed
+        return self.core._local_time(self.core.budget.executed)
 
     def _halt_machine_at(self, when: int) -> None:
         """Stop this core, and through a no-op event at `when`, the clock and every other core at the same time."""

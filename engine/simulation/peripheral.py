@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections import deque
 from typing import Any, Callable, ClassVar, Iterable
 
 from .access import TEST_ACCESS, Access
@@ -278,12 +279,15 @@ class Peripheral(metaclass=_ModelType):
 
 
 class LoggingRegion(Peripheral):
-    """A known block that is not modelled: reads as zero, writes are ignored, every access is logged."""
+    """A known block that is not modelled: reads as zero, writes are ignored, every access is logged (and the last
+    ACCESSES_KEPT kept in `accesses`: a guest polling one, or looping through a NULL pointer into the TCM ROM window,
+    must not grow memory without bound)."""
+    ACCESSES_KEPT = 1024
 
     def __init__(self, name: str | None = None, clock: VirtualClock | None = None, size: int = 0x1000,
                  **attributes: Any) -> None:
         self.SIZE = size  # type: ignore[misc]
-        self.accesses: list[tuple[str, int, int, int]] = []
+        self.accesses: deque[tuple[str, int, int, int]] = deque(maxlen=self.ACCESSES_KEPT)
         super().__init__(name, clock, **attributes)
 
     def read(self, offset: int, size: int = 4, access: Access = TEST_ACCESS) -> int:

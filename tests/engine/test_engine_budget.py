@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from m4_harness import SCS, Bare
+from mt3620.engine.cortex_m import native as cortex_m_native
 from mt3620.engine.cpu import native
 from mt3620.engine.simulation.clock import ps_for_cycles
 
@@ -114,6 +115,7 @@ def test_native_and_python_hooks_charge_identical_counts(monkeypatch):
     if not with_native["native"]:
         pytest.skip("the native budget hook is not available here (no C compiler or Unicorn headers)")
     monkeypatch.setattr(native, "block_budget_library", lambda: None)
+    monkeypatch.setattr(cortex_m_native, "cortex_m_library", lambda: None)
     fallback = run_mixed()
     assert fallback["native"] is False
     assert fallback["trace"] == with_native["trace"]

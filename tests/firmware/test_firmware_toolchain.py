@@ -56,11 +56,11 @@ def test_firmware_list_matches_sources():
         assert description and "\n" not in description
         spec = toolchain._SPECS[name]
         assert (toolchain.FIRMWARE_DIR / spec.src / "main.c").is_file(), name
-        assert (toolchain.FIRMWARE_DIR / "common" / spec.ld).is_file(), name
+        assert (toolchain.FIRMWARE_DIR / (spec.runtime or spec.src) / spec.ld).is_file(), name
 
 
 @needs_cc
-@pytest.mark.parametrize("name", list(toolchain.FIRMWARE))
+@pytest.mark.parametrize("name", [n for n in toolchain.FIRMWARE if toolchain._SPECS[n].runtime])  # RTApps only
 def test_elf_layout(built, name):
     """Entry point = vector table (word 0 the initial MSP at the end of TCM, word 1 a Thumb reset handler),
     every PT_LOAD inside TCM, the XIP window or SYSRAM, hard-float EABI5 ARM, every handler in code."""

@@ -42,8 +42,8 @@ def build_block_budget() -> Path | None:
     if not cc:
         log.info("native budget hook: no C compiler; using the Python hook")
         return None
-    digest = hashlib.sha256(source.read_bytes() + str(lib.stat().st_size).encode()
-                            + unicorn.__version__.encode()).hexdigest()[:16]
+    digest = hashlib.sha256(source.read_bytes() + (HERE / "block_budget.h").read_bytes()
+                            + str(lib.stat().st_size).encode() + unicorn.__version__.encode()).hexdigest()[:16]
     out = _cache_dir() / f"block_budget-{digest}{sysconfig.get_config_var('SHLIB_SUFFIX') or '.so'}"
     if out.exists():
         return out

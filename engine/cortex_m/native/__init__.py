@@ -1,0 +1,101 @@
+"""The IO core's native library, compiled at first use like engine/cpu/native (same compiler, same cache):
+
+- exceptions.c: exception entry, tail-chaining and return with the block budget in the same block hook (it
+  includes engine/cpu/native/block_budget.h and links block_budget.c), seen from Python in
+  engine/cortex_m/native_exceptions.py;
+- code_pages.c: the TLB-fill hook that keeps stores to data pages on Unicorn's fast path (CortexM4._fast_stores).
+When no compiler is available (or MT3620_NO_NATIVE=1) the core uses the Python equivalents: same instruction
+counts, same determinism, slower.
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import sysconfig
+from pathlib import Path
+
+import unicorn
+
+from mt3620.engine.cpu import native as cpu_native
+
+log = logging.getLogger("mt3620.native")
+HERE = Path(__file__).resolve().parent
+SOURCES = (HERE / "exceptions.c", HERE / "code_pages.c", cpu_native.HERE / "block_budget.c")
+HEADERS = (cpu_native.HERE / "block_budget.h",)
+
+
+def build() -> Path | None:
+    """Compile the library against the installed Unicorn; returns its path or None."""
+    include, libdir, lib = cpu_native._unicorn_paths()
+    if not (include / "unicorn" / "unicorn.h").exists() or not lib.exists():
+        log.info("native IO-core library: Unicorn headers or library missing; using the Python path")
+        return None
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if not cc:
+        log.info("native IO-core library: no C compiler; using the Python path")
+        return None
+    digest = hashlib.sha256()
+    for file in SOURCES + HEADERS:
+        digest.update(file.name.encode() + b"\0" + file.read_bytes())
+    digest.update(str(lib.stat().st_size).encode() + unicorn.__version__.encode())
+    suffix = sysconfig.get_config_var("SHLIB_SUFFIX") or ".so"
+    out = cpu_native._cache_dir() / f"cortex_m-{digest.hexdigest()[:16]}{suffix}"
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(f".tmp{os.getpid()}")
+    cmd = [cc, "-O2", "-shared", "-fPIC", "-I", str(include), "-I", str(cpu_native.HERE),
+           *(str(f) for f in SOURCES), "-o", str(tmp), str(lib), f"-Wl,-rpath,{libdir}"]
+    try:
+        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+    except (OSError, subprocess.SubprocessError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        log.warning("native IO-core library did not build (%s); using the Python path. %s", exc,
+                    detail.decode(errors="replace")[:500])
+        return None
+    os.replace(tmp, out)
+    return out
+
+
+_lib: ctypes.CDLL | None = None
+_tried = False
+
+
+def cortex_m_library() -> ctypes.CDLL | None:
+    """The budget functions, the exception fast path and the TLB-fill hook in one library (one block hook per
+    IO core), or None."""
+    global _lib, _tried
+    if _tried:
+        return _lib
+    _tried = True
+    if os.environ.get("MT3620_NO_NATIVE"):
+        return None
+    path = build()
+    if path is None:
+        return None
+    try:
+        lib = ctypes.CDLL(str(path))
+    except OSError as exc:
+        log.warning("native IO-core library did not load: %s", exc)
+        return None
+    lib.budget_install.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    lib.budget_install.restype = ctypes.c_int
+    lib.budget_flush_cache.argtypes = [ctypes.c_void_p]
+    lib.budget_struct_size.restype = ctypes.c_uint64
+    lib.exc_install.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64,
+                                ctypes.c_void_p, ctypes.c_void_p]
+    lib.exc_install.restype = ctypes.c_int
+    lib.exc_hook_basepri.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_void_p]
+    lib.exc_hook_basepri.restype = ctypes.c_int
+    lib.exc_take_pending.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    lib.exc_take_pending.restype = ctypes.c_int
+    lib.exc_struct_size.restype = ctypes.c_uint64
+    lib.code_pages_install.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    lib.code_pages_install.restype = ctypes.c_int
+    lib.code_pages_struct_size.restype = ctypes.c_uint64
+    _lib = lib
+    return lib

@@ -1,0 +1,420 @@
+"""The native exception path against the Python reference, instruction for instruction, and the engine mechanisms
+that both rely on: anchored core time, polling warps that stop short of events, fast stores (Unicorn's virtual
+TLB with execute permission per page).
+
+Each comparison runs the same program on both paths (MT3620_PYTHON_EXCEPTIONS unset / set) and compares the
+instruction count, the core's time, every register and the memory at checkpoints. The conftest's path parameter is
+not used here: these tests choose the path themselves."""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import random
+
+import pytest
+from m4_harness import RESULTS, SCS, Bare
+
+from mt3620.engine.cortex_m import core as core_module
+from mt3620.engine.simulation.clock import PS_PER_SECOND
+
+US = 1_000_000
+REGISTERS = ([f"r{i}" for i in range(13)] + ["sp", "lr", "pc", "xpsr", "msp", "psp", "primask", "basepri",
+                                             "faultmask", "control", "fpscr"] + [f"s{i}" for i in range(32)])
+
+
+@pytest.fixture
+def both_paths(exception_path, monkeypatch):
+    """Runs a callable on the native path, then on the Python path; returns both results."""
+    if exception_path == "python":
+        pytest.skip("compares both paths itself")
+
+    def run(fn):
+        results = {}
+        for path in ("native", "python"):
+            if path == "python":
+                monkeypatch.setenv("MT3620_PYTHON_EXCEPTIONS", "1")
+            else:
+                monkeypatch.delenv("MT3620_PYTHON_EXCEPTIONS", raising=False)
+            results[path] = fn()
+        return results["native"], results["python"]
+    return run
+
+
+def snapshot(core, memories) -> tuple:
+    regs = tuple(core.reg(r) for r in REGISTERS)
+    digest = hashlib.sha256()
+    for m in memories:
+        digest.update(m.memory.read(0, m.memory.size))
+    return (core.instructions, core.time, regs, digest.hexdigest(), tuple(core.state.active),
+            tuple(sorted(core.state.pending)), core.sleeping)
+
+
+# ---- a random interrupt storm on a bare core ------------------------------------------------------------------------
+# A thread on the process stack using the FPU (so its frames are 26-word FP frames) counts in r4 and, on a pattern
+# of its counter, calls SVC, pends PendSV, raises BASEPRI or sets PRIMASK for a while, and triggers IRQ 3 through
+# STIR. Handlers of different priorities clobber s0-s15, pend PendSV or IRQ 0 (nesting, tail-chaining, late
+# arrival) and count; random pulses and held levels on IRQ 0..2 come from the clock. The thread checks after each
+# round that its FP values survived (result word 8 counts losses).
+STORM = f"""
+reset:
+ ldr r0, ={SCS + 0xD88}          @ CPACR: FPU on
+ ldr r1, =0x00F00000
+ str r1, [r0]
+ dsb
+ isb
+ ldr r0, ={SCS + 0x400}          @ IPR: IRQ0 0x20, IRQ1 0x60, IRQ2 0xa0, IRQ3 0x40
+ ldr r1, =0x40a06020
+ str r1, [r0]
+ ldr r0, ={SCS + 0xD1C}          @ SHPR2: SVCall 0x80
+ ldr r1, =0x80000000
+ str r1, [r0]
+ ldr r0, ={SCS + 0xD20}          @ SHPR3: SysTick 0xc0, PendSV 0xe0
+ ldr r1, =0xc0e00000
+ str r1, [r0]
+ ldr r0, ={SCS + 0x100}          @ ISER0: IRQ 0..3
+ movs r1, #15
+ str r1, [r0]
+ ldr r0, ={SCS + 0x014}          @ SysTick every 3331 cycles
+ ldr r1, =3330
+ str r1, [r0]
+ ldr r0, ={SCS + 0x010}
+ movs r1, #7
+ str r1, [r0]
+ ldr r0, =0x00128000             @ the thread's stack
+ msr psp, r0
+ movs r0, #2
+ msr control, r0
+ isb
+ movs r4, #0
+ vmov.f32 s16, #1.0
+ vmov.f32 s17, #2.0
+thread:
+ adds r4, #1
+ vmov s0, r4
+ vcvt.f32.u32 s0, s0
+ vadd.f32 s1, s0, s16
+ vsub.f32 s2, s1, s0
+ vcmp.f32 s2, s16
+ vmrs APSR_nzcv, fpscr
+ beq fp_ok
+ ldr r0, ={RESULTS + 32}
+ ldr r1, [r0]
+ adds r1, #1
+ str r1, [r0]
+fp_ok:
+ movs r0, #7
+ .short 0xfbb4, 0xf1f0          @ udiv r1, r4, r0 (keystone lacks hardware divide)
+ mls r1, r1, r0, r4
+ cbnz r1, no_svc
+ svc #1
+no_svc:
+ movs r0, #5
+ .short 0xfbb4, 0xf1f0          @ udiv r1, r4, r0 (keystone lacks hardware divide)
+ mls r1, r1, r0, r4
+ cbnz r1, no_pendsv
+ ldr r0, ={SCS + 0xD04}
+ ldr r1, =0x10000000
+ str r1, [r0]
+ dsb
+ isb
+no_pendsv:
+ movs r0, #11
+ .short 0xfbb4, 0xf1f0          @ udiv r1, r4, r0 (keystone lacks hardware divide)
+ mls r1, r1, r0, r4
+ cbnz r1, no_basepri
+ movs r0, #0x60
+ msr basepri, r0
+ movs r2, #40
+spin1:
+ subs r2, #1
+ bne spin1
+ movs r0, #0
+ msr basepri, r0
+no_basepri:
+ movs r0, #13
+ .short 0xfbb4, 0xf1f0          @ udiv r1, r4, r0 (keystone lacks hardware divide)
+ mls r1, r1, r0, r4
+ cbnz r1, no_primask
+ cpsid i
+ movs r2, #30
+spin2:
+ subs r2, #1
+ bne spin2
+ cpsie i
+no_primask:
+ movs r0, #17
+ .short 0xfbb4, 0xf1f0          @ udiv r1, r4, r0 (keystone lacks hardware divide)
+ mls r1, r1, r0, r4
+ cbnz r1, no_stir
+ ldr r0, ={SCS + 0xF00}
+ movs r1, #3
+ str r1, [r0]
+ dsb
+ isb
+no_stir:
+ ldr r0, ={RESULTS}
+ str r4, [r0]
+ b thread
+
+svc_handler:
+ ldr r0, ={RESULTS + 4}
+ b count
+pendsv_handler:
+ vmov.f32 s0, #-1.0
+ vmov.f32 s1, #-2.0
+ ldr r0, ={RESULTS + 8}
+ b count
+systick_handler:
+ ldr r0, ={RESULTS + 12}
+ b count
+irq0_handler:
+ vmov.f32 s2, #3.0
+ ldr r0, ={RESULTS + 16}
+ b count
+irq1_handler:
+ ldr r0, ={SCS + 0xD04}          @ pend PendSV and IRQ 0 from here (late arrival, tail-chaining)
+ ldr r1, =0x10000000
+ str r1, [r0]
+ ldr r0, ={SCS + 0x200}
+ movs r1, #1
+ str r1, [r0]
+ dsb
+ isb
+ ldr r0, ={RESULTS + 20}
+ b count
+irq2_handler:
+ vmov.f32 s3, #4.0
+ ldr r0, ={RESULTS + 24}
+ b count
+irq3_handler:
+ ldr r0, ={RESULTS + 28}
+count:
+ ldr r1, [r0]
+ adds r1, #1
+ str r1, [r0]
+ bx lr
+"""
+STORM_HANDLERS = {11: "svc_handler", 14: "pendsv_handler", 15: "systick_handler", 16: "irq0_handler",
+                  17: "irq1_handler", 18: "irq2_handler", 19: "irq3_handler"}
+
+
+def run_storm(seed: int, duration_us: int = 1500) -> list[tuple]:
+    b = Bare(STORM, STORM_HANDLERS)
+    rng = random.Random(seed)
+    t = 0
+    while t < duration_us * US:
+        t += rng.randrange(2 * US, 40 * US)
+        line = rng.randrange(3)
+        hold = rng.choice([1_000, 50_000, 3 * US])          # pulses and held levels
+        b.clock.schedule_at(t, lambda line=line: b.core.set_irq(line, True), "up")
+        b.clock.schedule_at(t + hold, lambda line=line: b.core.set_irq(line, False), "down")
+    memories = b.view.memories()
+    checkpoints = []
+    for k in range(1, 31):
+        b.run_until(k * duration_us * US // 30)
+        checkpoints.append(snapshot(b.core, memories) + (tuple(b.results(9)), b.core.exception_path))
+    return checkpoints
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_interrupt_storm_is_identical_on_both_paths(both_paths, seed):
+    native, python = both_paths(lambda: run_storm(seed))
+    assert native[-1][-1] == "native" and python[-1][-1] == "python"
+    for i, (n, p) in enumerate(zip(native, python)):
+        assert n[:-1] == p[:-1], f"checkpoint {i}: native {n[:2]} python {p[:2]}"
+    counts = native[-1][-2]
+    # Every kind of exception happened, many times, and the thread's FP registers always survived.
+    assert counts[0] > 100 and all(c > 5 for c in counts[1:8]), counts
+    assert counts[8] == 0
+
+
+# ---- every RTApp of the project on the machine ----------------------------------------------------------------------
+FIRMWARE_MS = {"rtos_pingpong": 4, "rtos_threadx": 40, "tick_uart": 40, "irq_storm": 40, "context_switch": 60,
+               "crc32": 30, "gdb_target": 20}
+
+
+def _rtapps() -> list[str]:
+    from mt3620.firmware import toolchain
+    return [name for name in toolchain.FIRMWARE if toolchain._SPECS[name].runtime]
+
+
+def run_firmware(name: str) -> tuple:
+    from mt3620.engine.machine import Machine
+    from mt3620.firmware.toolchain import firmware_path
+    m = Machine()
+    m.load("io0", firmware_path(name))
+    m.run_for(FIRMWARE_MS.get(name, 60) * PS_PER_SECOND // 1000)
+    core = m.cores["io0"]
+    native = core._native.stats() if core._native is not None else None
+    uarts = tuple((label, bytes(tap.data)) for label, tap in sorted(m.uarts.items()))
+    return snapshot(core, core.view.memories()) + (uarts, m.clock.now), native
+
+
+@pytest.mark.parametrize("name", _rtapps())
+def test_every_project_firmware_is_identical_on_both_paths(both_paths, name):
+    (native, stats), (python, none) = both_paths(lambda: run_firmware(name))
+    assert none is None
+    assert native == python
+    if name in ("rtos_pingpong", "rtos_threadx", "context_switch", "irq_storm", "uart_irq", "tick_uart"):
+        assert stats["entries"] > 10 and stats["bails"] == 0   # the native path did the work
+
+
+# ---- fast stores: the virtual TLB changes nothing the guest sees ---------------------------------------------------
+# First touches of fresh 1 KB pages inside an IT block (the TLB fill happens inside the block), then an
+# unconditional branch that must be taken; then code copied into a data page, executed, patched and executed again
+# (the page becomes a code page; the patch must invalidate what was translated).
+IT_AND_SMC = f"""
+reset:
+ ldr r2, =0x00108000
+ ldr r3, =0x00118000
+ movs r5, #0
+fill:
+ cmp r2, r3
+ itttt lt
+ movlt r0, r2
+ strlt r0, [r2]
+ addlt r2, r2, #1024
+ addlt r5, #1
+ blt fill
+ ldr r0, =after+1
+ bx r0
+ movs r5, #0                     @ skipped when the branch is taken, as it must be
+after:
+ SAVE r5, 0
+ ldr r0, =template
+ ldr r1, =0x00121000
+ ldr r2, [r0]
+ str r2, [r1]
+ ldr r2, [r0, #4]
+ str r2, [r1, #4]
+ dsb
+ isb
+ ldr r7, =0x00121001
+ blx r7
+ SAVE r0, 1
+ ldr r1, =0x00121000
+ ldr r2, =0x4770202a             @ movs r0, #42 ; bx lr
+ str r2, [r1]
+ dsb
+ isb
+ blx r7
+ SAVE r0, 2
+done:
+ b done
+ .align 2
+template:
+ movs r0, #7
+ bx lr
+ nop
+ nop
+"""
+
+
+def run_it_and_smc(fast: bool, monkeypatch) -> tuple:
+    if not fast:
+        monkeypatch.setattr(core_module.CortexM4, "_fast_stores", lambda self: None)
+    b = Bare(IT_AND_SMC)
+    b.run_us(2000)
+    monkeypatch.undo()
+    return b.results(3), b.core.instructions, b.core.time, tuple(b.core.reg(r) for r in REGISTERS)
+
+
+def test_fast_stores_change_nothing_the_guest_sees(exception_path, monkeypatch):
+    fast = run_it_and_smc(True, monkeypatch)
+    assert fast[0] == [64, 7, 42]          # 64 pages touched in the IT block, then both versions of the code ran
+    assert fast == run_it_and_smc(False, monkeypatch)
+
+
+def test_mediatek_style_bss_loop_reaches_main(exception_path):
+    """startup_mt3620.s clears .bss with `ittt lt; movlt; strlt; blt`, then branches to main through a literal."""
+    b = Bare("""
+reset:
+ ldr r2, =0x00110004
+ ldr r3, =0x00112000
+loop:
+ cmp r2, r3
+ ittt lt
+ movlt r0, #0
+ strlt r0, [r2], #4
+ blt loop
+ ldr r0, =main+1
+ bx r0
+ .ltorg
+main:
+ movs r0, #1
+ SAVE r0, 0
+hang:
+ b hang
+""")
+    b.run_us(500)
+    assert b.result(0) == 1
+
+
+# ---- time and polling -----------------------------------------------------------------------------------------------
+def test_time_does_not_depend_on_how_a_run_is_cut(exception_path):
+    """The core's time is anchored: a run in many short windows ends at the same instruction and time as one
+    long run (splitting used to round each window's time up separately)."""
+    body = """
+reset:
+ movs r0, #0
+loop:
+ adds r0, #1
+ b loop
+"""
+    one = Bare(body, hz=197_600_000)
+    one.run_until(3_000_000_000)
+    many = Bare(body, hz=197_600_000)
+    for k in range(1, 3001):
+        many.run_until(k * 1_000_000)
+    assert (one.core.instructions, one.core.time) == (many.core.instructions, many.core.time)
+
+
+def test_busy_wait_for_a_systick_window_before_the_reload_ends(exception_path):
+    """MediaTek's osai_delay_us waits for SysTick's VAL <= 100 (the last 100 cycles before the reload): the
+    polling warp must not jump over that window (it never lands within 2 us of the next event)."""
+    b = Bare(f"""
+reset:
+ ldr r0, ={SCS + 0x014}
+ ldr r1, =199999
+ str r1, [r0]
+ ldr r0, ={SCS + 0x018}
+ str r1, [r0]
+ ldr r0, ={SCS + 0x010}
+ movs r1, #5                      @ enabled, core clock, no interrupt
+ str r1, [r0]
+ ldr r0, ={SCS + 0x018}
+ ldr r2, =1000
+reloaded:                         @ the count starts at 0 and loads RVR on the first tick
+ ldr r1, [r0]
+ cmp r1, r2
+ blo reloaded
+ movs r5, #0
+wait:
+ adds r5, #1
+ ldr r1, [r0]
+ cmp r1, #100
+ bhi wait
+ SAVE r5, 0
+ SAVE r1, 1
+hang:
+ b hang
+""", hz=197_600_000)
+    b.run_us(5000)
+    assert b.result(0) > 0 and b.result(1) <= 100, "the wait never saw VAL <= 100"
+    assert b.core.skipped_ps > 0                 # the warp did shorten the wait
+
+
+def test_native_path_is_the_default_where_it_builds(exception_path):
+    from mt3620.engine.cortex_m.native import cortex_m_library
+    b = Bare("reset:\n b reset\n")
+    expected = "python" if exception_path == "python" or cortex_m_library() is None else "native"
+    assert b.core.exception_path == expected
+
+
+def test_native_struct_matches_the_c_code(exception_path):
+    from mt3620.engine.cortex_m.native import cortex_m_library
+    from mt3620.engine.cortex_m.native_exceptions import _ExcStruct
+    lib = cortex_m_library()
+    if lib is None:
+        pytest.skip("no native library here")
+    assert ctypes.sizeof(_ExcStruct) == lib.exc_struct_size()
