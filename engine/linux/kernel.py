@@ -209,6 +209,8 @@ class Kernel:
         self.futexes: dict[int, list[tuple[Thread, int]]] = {}
         # socket(2) families the OS layer serves: AF number -> factory(ctx, type, protocol) -> SocketFile
         self.socket_families: dict[int, Callable] = {}
+        from .inet import LoopbackStack, install as install_inet    # IPv4: loopback until the OS brings its network
+        install_inet(self, LoopbackStack())
         from . import procfs
         self.vfs.mount("/proc", procfs.ProcFs(self).root)
         from . import syscalls  # noqa: F401  (registers every handler)

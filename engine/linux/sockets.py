@@ -68,6 +68,10 @@ class SocketFile(OpenFile):
     def family_getsockopt(self, level: int, name: int) -> bytes:
         raise LinuxError(ENOPROTOOPT)
 
+    def take_error(self) -> int:
+        """SO_ERROR: the pending error, cleared by reading it (a family with asynchronous errors overrides)."""
+        return 0
+
     # ---- generic ----------------------------------------------------------------------------------------------------
     def read(self, count: int) -> bytes:
         data, _ = self.recvfrom(count, 0)
@@ -106,7 +110,7 @@ class SocketFile(OpenFile):
             if name == SO_TYPE:
                 return struct.pack("<i", self.sock_type)
             if name == SO_ERROR:
-                return struct.pack("<i", 0)
+                return struct.pack("<i", self.take_error())
             if name in (SO_RCVTIMEO_OLD, SO_SNDTIMEO_OLD, SO_RCVTIMEO_NEW, SO_SNDTIMEO_NEW):
                 ns = self.recv_timeout_ns if name in (SO_RCVTIMEO_OLD, SO_RCVTIMEO_NEW) else self.send_timeout_ns
                 sec, usec = divmod((ns or 0) // 1000, 1_000_000)

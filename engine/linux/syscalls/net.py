@@ -230,3 +230,60 @@ def recvmsg(k, t, a):
         return len(data) if a[2] & MSG_TRUNC else min(len(data), total)
     return _wait(k, t, sock, op, a[2], sock.recv_timeout_ns, f"recvmsg fd {fd}")
 
+
+
+def _accept(k, t, fd: int, address: int, length_ptr: int, flags: int):
+    from ..sockets import SOCK_CLOEXEC, SOCK_NONBLOCK
+    if flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC):
+        raise LinuxError(EINVAL)
+    sock = _socket(t, fd)
+    take = getattr(sock, "accept", None)
+    if take is None:
+        raise LinuxError(95)                       # EOPNOTSUPP: the family has no listening sockets
+    if address:
+        if not length_ptr:
+            raise LinuxError(EFAULT)
+        t.process.memory.read_u32(length_ptr)      # EFAULT before anything is taken
+
+    def op():
+        child = take()
+        child.flags = 2 | (O_NONBLOCK if flags & SOCK_NONBLOCK else 0)
+        new_fd = t.process.install(child, cloexec=bool(flags & SOCK_CLOEXEC))
+        _put_address(t, address, length_ptr, child.peername())
+        return new_fd
+    return _wait(k, t, sock, op, 0, sock.recv_timeout_ns, f"accept fd {fd}")
+
+
+@syscall("accept")
+def accept(k, t, a):
+    return _accept(k, t, s32(a[0]), a[1], a[2], 0)
+
+
+@syscall("accept4")
+def accept4(k, t, a):
+    return _accept(k, t, s32(a[0]), a[1], a[2], a[3])
+
+
+@syscall("socketpair")
+def socketpair(k, t, a):
+    """AF_UNIX pairs (engine/linux/unixpair.py); other families cannot make pairs (EOPNOTSUPP)."""
+    from ..unixpair import AF_UNIX, make_pair
+    family, kind, protocol, sv = a[0], a[1], s32(a[2]), a[3]
+    base = kind & SOCK_TYPE_MASK
+    if family != AF_UNIX:
+        raise LinuxError(95 if family == 2 else EAFNOSUPPORT)
+    if kind & ~(SOCK_TYPE_MASK | SOCK_NONBLOCK | SOCK_CLOEXEC) or base not in (1, 2, 5):
+        raise LinuxError(EINVAL)
+    if protocol != 0:
+        raise LinuxError(93)                       # EPROTONOSUPPORT
+    mem = t.process.memory
+    mem.read(sv, 8)
+    ctx = OpenContext(t.process, 2, "socket:[1]")
+    one, two = make_pair(ctx, 1 if base == 5 else base)
+    for end in (one, two):
+        end.flags = 2 | (O_NONBLOCK if kind & SOCK_NONBLOCK else 0)
+    cloexec = bool(kind & SOCK_CLOEXEC)
+    fd1 = t.process.install(one, cloexec)
+    fd2 = t.process.install(two, cloexec)
+    mem.write(sv, struct.pack("<ii", fd1, fd2))
+    return 0
