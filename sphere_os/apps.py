@@ -100,6 +100,11 @@ class SphereOs:
         machine.shared_objects["sphere_os"] = self
         from . import services
         self.services = services.install(self)
+        from .network import NetworkError, NetworkOs          # Wi-Fi, sockets' network, Applibs network services
+        try:
+            NetworkOs.of(machine).attach_kernel(self.kernel)
+        except NetworkError as exc:
+            log.info("a7: no networking: %s", exc)
 
     @classmethod
     def of(cls, machine, **kwargs) -> "SphereOs":
