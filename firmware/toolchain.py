@@ -332,6 +332,8 @@ HL_APPS: dict[str, str] = {
                     "rt_package_path('hl_intercore'))",
     "hl_storage": "mutable storage: a boot counter in Storage_OpenMutableFile, the 8 KB SizeKB cap, a package file",
     "hl_blink": "GPIO blink: LED 1 red from an EventLoop timer, button A cycles the period (Applibs gpio, eventloop)",
+    "hl_wifi": "WifiConfig/CertStore/Networking tool driven by CmdArgs: add networks, scan, wait until ready, status",
+    "hl_net": "network client driven by CmdArgs: resolve names, TCP and UDP request/response, round-trip timing",
 }
 APPLIBS_DIR = FIRMWARE_DIR / "applibs"
 MUSL_PACKAGE = "musl"               # Debian's musl:armhf (1.2.3 in bookworm): the dynamic loader and libc

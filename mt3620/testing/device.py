@@ -40,15 +40,18 @@ class Device:
     def boot(cls, rt0: str | Path | None = None, rt1: str | Path | None = None, *, hl: str | Path | None = None,
              stop_on_fault: bool = False, platform: str | Path | None = None, sysroot: str | Path | None = None,
              realtime_epoch_ns: int | None = None, config_dir: str | Path | None = None,
-             **machine_args: Any) -> "Device":
+             wifi_env=None, **machine_args: Any) -> "Device":
         """RTApps on the IO cores, a high-level app on the A7 (`realtime_epoch_ns`: the A7's CLOCK_REALTIME at
-        power-on, default 2024-01-01T00:00:00Z; `config_dir`: a host folder where apps' mutable storage persists)."""
+        power-on, default 2024-01-01T00:00:00Z; `config_dir`: a host folder where apps' mutable storage persists;
+        `wifi_env`: the radio environment, a RadioEnvironment or a JSON file (docs/wifi.md))."""
         machine = Machine(platform, stop_on_fault=stop_on_fault, **machine_args)
         if rt0:
             machine.load("io0", rt0)
         if rt1:
             machine.load("io1", rt1)
         dev = cls(machine)
+        if wifi_env is not None:
+            dev.set_wifi_env(wifi_env)
         if hl or realtime_epoch_ns is not None or config_dir is not None:
             from mt3620.sphere_os.apps import SphereOs
             SphereOs.of(machine, sysroot=sysroot, realtime_epoch_ns=realtime_epoch_ns, config_dir=config_dir)
@@ -88,6 +91,21 @@ class Device:
         if app.term_signal is not None:
             raise DeviceFault(f"app {app.name} was killed by signal {app.term_signal}\n{self._transcript()}")
         return app.exit_code
+
+    # ---- Wi-Fi and networking ------------------------------------------------------------------------------------
+    @property
+    def network(self):
+        """The device's networking (mt3620.sphere_os.network.NetworkOs: .wifi, .net, .certstore), started on use."""
+        from mt3620.sphere_os.network import NetworkOs
+        return NetworkOs.of(self.machine)
+
+    def set_wifi_env(self, environment) -> None:
+        """Put the device in a radio environment (a RadioEnvironment, or the path of an env JSON file)."""
+        from mt3620.peripherals.wifi.environment import RadioEnvironment
+        if not isinstance(environment, RadioEnvironment):
+            environment = RadioEnvironment.load(environment)
+        from mt3620.sphere_os.network import NetworkOs
+        NetworkOs.of(self.machine, environment=environment)
 
     # ---- time -------------------------------------------------------------------------------------------------------
     @property

@@ -168,7 +168,7 @@ class WifiConfigFile(ServiceFile):
             data = req.data(0, limit=1 << 10)
             if not 1 <= len(data) <= 32:
                 raise LinuxError(ERANGE)
-            wifi.network(req.id)
+            wifi.entry(req.id)
             wifi.configure(req.id, ssid=data)
         elif attr == A_SECURITY:
             data = req.data(0)
@@ -176,19 +176,19 @@ class WifiConfigFile(ServiceFile):
                 raise LinuxError(EINVAL)
             if data[0] == w.SECURITY_EAP_TLS:
                 self.need("EnterpriseWifiConfig")
-            wifi.network(req.id)
+            wifi.entry(req.id)
             wifi.configure(req.id, security=data[0])
         elif attr == A_ENABLE:
             data = req.data(0)
             if len(data) != 1:
                 raise LinuxError(EINVAL)
-            wifi.network(req.id)
+            wifi.entry(req.id)
             wifi.configure(req.id, enabled=bool(data[0]))
         elif attr == A_PSK:
             data = req.data(0, limit=1 << 10)
             if len(data) > 64:
                 raise LinuxError(ERANGE)
-            wifi.network(req.id)
+            wifi.entry(req.id)
             if data and not (len(data) == 64 and all(chr(b) in "0123456789abcdefABCDEF" for b in data)) and \
                     not (8 <= len(data) <= 63 and all(0x20 <= b <= 0x7E for b in data)):
                 raise LinuxError(EINVAL)
@@ -197,19 +197,19 @@ class WifiConfigFile(ServiceFile):
             data = req.data(0)
             if len(data) != 1:
                 raise LinuxError(EINVAL)
-            wifi.network(req.id)
+            wifi.entry(req.id)
             wifi.configure(req.id, targeted_scan=bool(data[0]))
         elif attr == A_CONFIG_NAME:
             name = req.string(0, 16)
-            wifi.network(req.id)
+            wifi.entry(req.id)
             wifi.configure(req.id, config_name=name)
         elif attr == A_IDENTITY:
             identity = req.string(0, 254)
-            wifi.network(req.id)
+            wifi.entry(req.id)
             wifi.configure(req.id, identity=identity)
         elif attr in (A_CLIENT_CERT, A_ROOT_CA):
             ident = req.string(0, MAX_IDENTIFIER)
-            wifi.network(req.id)
+            wifi.entry(req.id)
             wifi.configure(req.id, **{"client_cert_id" if attr == A_CLIENT_CERT else "root_ca_id": ident})
         else:
             raise LinuxError(EINVAL)
@@ -221,7 +221,7 @@ class WifiConfigFile(ServiceFile):
             self.need("EnterpriseWifiConfig")
         else:
             self.need("WifiConfig", "EnterpriseWifiConfig")
-        net = self.wifi.network(req.id)
+        net = self.wifi.entry(req.id)
         if attr == A_IDENTITY:
             data = net.identity.encode() + b"\0"
         elif attr == A_CLIENT_CERT:

@@ -141,7 +141,7 @@ class WifiService:
         self._kick()
 
     # ---- stored networks ------------------------------------------------------------------------------------------
-    def network(self, network_id: int) -> StoredNetwork:
+    def entry(self, network_id: int) -> StoredNetwork:
         if network_id < 0:
             raise LinuxError(EINVAL)
         if network_id >= len(self.networks):
@@ -156,7 +156,7 @@ class WifiService:
         return len(self.networks) - 1
 
     def add_duplicate(self, network_id: int, config_name: str) -> int:
-        source = self.network(network_id)
+        source = self.entry(network_id)
         if any(n.config_name == config_name for n in self.networks):
             raise LinuxError(EEXIST)
         copy = StoredNetwork(**{k: v for k, v in asdict(source).items() if k != "diagnostics"})
@@ -165,7 +165,7 @@ class WifiService:
         return self.add(copy)
 
     def configure(self, network_id: int, **changes) -> None:
-        net = self.network(network_id)
+        net = self.entry(network_id)
         for key, value in changes.items():
             setattr(net, key, value)
         if network_id == self.connected_index and set(changes) & {"ssid", "security", "psk", "enabled",
@@ -174,7 +174,7 @@ class WifiService:
         self._changed()
 
     def forget(self, network_id: int) -> None:
-        self.network(network_id)
+        self.entry(network_id)
         if network_id == self.connected_index:
             self._leave()
         del self.networks[network_id]

@@ -7,3 +7,43 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
+
+
+import os  # noqa: E402
+
+import pytest  # noqa: E402
+
+LINUX_TESTS = HERE.parent / "linux"
+if str(LINUX_TESTS) not in sys.path:
+    sys.path.insert(0, str(LINUX_TESTS))
+
+
+@pytest.fixture(scope="session")
+def sysroot():
+    from mt3620.firmware import toolchain
+    try:
+        return toolchain.check_sysroot()
+    except toolchain.ToolchainError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def hl_wifi_elf(sysroot):
+    from mt3620.firmware import toolchain
+    toolchain.build_hl_app("hl_wifi")
+    return toolchain.DEFAULT_OUT / "hl_wifi.elf"
+
+
+@pytest.fixture
+def wifi_app(hl_wifi_elf):
+    """wifi_app(args, files=None, capabilities=None) -> a package of hl_wifi with these CmdArgs."""
+    from linux_programs import pack
+    default_caps = {"WifiConfig": True, "EnterpriseWifiConfig": True, "NetworkConfig": True,
+                    "TimeSyncConfig": True, "CertStore": True}
+
+    def make(args, files=None, capabilities=None, name="hl_wifi"):
+        return pack(name, hl_wifi_elf, list(args), files,
+                    manifest={"Capabilities": default_caps if capabilities is None else capabilities})
+    return make
