@@ -33,6 +33,12 @@ def add_commands(subparsers) -> None:
                      help="refuse .imagepackage apps whose signature no trusted key verifies (keystore + --trusted-key)")
     run.add_argument("--trusted-key", action="append", default=[], metavar="KEY.pem",
                      help="a public key to trust for --verify, besides the keystore (repeatable)")
+    run.add_argument("--wifi-env", metavar="ENV.json",
+                     help="the radio environment: access points and the host networks behind them (docs/wifi.md)")
+    run.add_argument("--wifi", action="append", default=[], metavar="SSID[:PASSPHRASE]",
+                     help="store and enable a Wi-Fi network before the app starts (open without a passphrase)")
+    run.add_argument("--net-record", metavar="FILE", help="record what host servers delivered (for --net-replay)")
+    run.add_argument("--net-replay", metavar="FILE", help="replay a --net-record recording instead of host sockets")
     _common_run_options(run)
     run.set_defaults(func=cmd_run)
 
@@ -114,6 +120,7 @@ def _boot_and_run(apps: dict[str, str | Path], args: argparse.Namespace, presses
                 machine.load(core, path)
         for name in getattr(args, "uart_loopback", []):
             machine.loopback(name)
+        network = _setup_network(machine, args)
         if "a7" in apps:
             from mt3620.sphere_os.apps import AppLaunchError, SphereOs
             try:
@@ -164,6 +171,11 @@ def _boot_and_run(apps: dict[str, str | Path], args: argparse.Namespace, presses
         if gdb is not None:
             gdb.close()
     wall = time.perf_counter() - wall
+    if network is not None and getattr(args, "net_record", None):
+        try:
+            network.net.bridge.recording.save(args.net_record)
+        except OSError as exc:
+            raise UserError(f"--net-record {args.net_record}: {exc.strerror or exc}")
     if not args.quiet:
         for tap in machine.uarts.values():
             if tap.partial:
@@ -189,6 +201,33 @@ def _boot_and_run(apps: dict[str, str | Path], args: argparse.Namespace, presses
               file=sys.stderr)
         return EXIT_TIMEOUT
     return EXIT_OK
+
+
+def _setup_network(machine, args: argparse.Namespace):
+    """The device's networking for --wifi-env / --wifi / --net-replay (None when none is asked for)."""
+    env_path, wifis = getattr(args, "wifi_env", None), getattr(args, "wifi", [])
+    replay = getattr(args, "net_replay", None)
+    if not env_path and not wifis and not replay and not getattr(args, "net_record", None):
+        return None
+    from mt3620.peripherals.wifi.environment import EnvironmentError_, RadioEnvironment
+    from mt3620.sphere_os.network import NetworkError, NetworkOs, StoredNetwork
+    from mt3620.sphere_os.network.wifi import SECURITY_OPEN, SECURITY_PSK
+    try:
+        env = RadioEnvironment.load(env_path) if env_path else None
+        network = NetworkOs(machine, environment=env, replay=replay)
+    except EnvironmentError_ as exc:
+        raise UserError(f"--wifi-env: {exc}")
+    except (NetworkError, ValueError, OSError) as exc:
+        raise UserError(f"{'--net-replay ' + str(replay) if replay else 'networking'}: {exc}")
+    for spec in wifis:
+        ssid, sep, passphrase = spec.partition(":")
+        if not ssid or len(ssid.encode()) > 32:
+            raise UserError(f"--wifi {spec!r}: the SSID must have 1 to 32 bytes")
+        if sep and not 8 <= len(passphrase) <= 64:
+            raise UserError(f"--wifi {spec!r}: a WPA2 passphrase has 8 to 63 characters (or 64 hex digits)")
+        network.wifi.add(StoredNetwork(ssid=ssid.encode(), security=SECURITY_PSK if sep else SECURITY_OPEN,
+                                       psk=passphrase, enabled=True))
+    return network
 
 
 def _schedule_press(machine, spec: str) -> None:
