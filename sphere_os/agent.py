@@ -69,9 +69,12 @@ class UpdateResult:
 
 class OsAgent:
     def __init__(self, machine: Machine, device_url: str, root_ca_pem: str, keystore: Keystore | None = None,
-                 boot_id: str = "1", now: Callable[[], _dt.datetime] | None = None) -> None:
+                 boot_id: str = "1", now: Callable[[], _dt.datetime] | None = None, network=None) -> None:
         """`now`: the device's calendar clock (certificate dates, error event times); default the host's wall
-        clock, as a real device set by NTP. Virtual time inside the machine is unrelated to it."""
+        clock, as a real device set by NTP. Virtual time inside the machine is unrelated to it. `network`: the
+        device's networking (mt3620.sphere_os.network.NetworkOs): the service's host name in `device_url` is then
+        resolved and reached through the emulated Wi-Fi (no network: the call fails with OSError), as the
+        device's own traffic is; without it the agent talks to the service directly."""
         from mt3620.cloud.clock import wall_clock
         from mt3620.cloud.device_client import DeviceClient
 
@@ -84,8 +87,15 @@ class OsAgent:
         seed = hashlib.sha256(b"MT3620-OS-TLS-CLIENT-KEY" + machine.device_seed).digest()
         client = ec.derive_private_key(int.from_bytes(seed, "big") % (P256_ORDER - 1) + 1, ec.SECP256R1())
         self.keys = OsKeys(machine.pluton.device_id.hex(), attestation_public.hex(), client)
-        self.client = DeviceClient(device_url, root_ca_pem, self.keys, attester=self.pluton.process_attestation,
-                                   client_key=client, device_id=self.keys.device_id, now=self.now)
+        self.network = network
+        self.service_url = device_url
+        make = lambda url: DeviceClient(url, root_ca_pem, self.keys, attester=self.pluton.process_attestation,
+                                        client_key=client, device_id=self.keys.device_id, now=self.now)
+        if network is None:
+            self.client = make(device_url)
+        else:
+            from .network.agent_link import ServiceLink
+            self.client = ServiceLink(network, device_url, make)
         self.installed: dict[str, Installed] = {}     # component ID -> what runs
         self.failed: list[str] = []                   # image IDs to report as failed at the next check
         self.events: list[dict] = []                  # error report events not yet uploaded
