@@ -251,8 +251,9 @@ class WifiHif(Peripheral):
         code = self.regs.CMD.CODE
         status = self.regs.CMD_STATUS
         if code == CMD_DISCONNECT:
+            scanning = self.job is not None and self.job.get("kind") == "scan"
             self._abort_job()
-            self._finish_command(OK, self._leave(REASON_LEAVING, OK) if self.link else 0)
+            self._finish_command(OK, self._leave(REASON_LEAVING, OK) if self.link else 0, keep_job=scanning)
             return
         if status.STATE == BUSY:
             log.info("%s: command %d while busy refused", self.name, code)
@@ -299,7 +300,8 @@ class WifiHif(Peripheral):
         self._raise(INT_CMD_DONE)
 
     def _abort_job(self) -> None:
-        if self.job is not None:
+        """DISCONNECT aborts a join or a roam in flight; a scan goes on (its CMD_DONE still comes)."""
+        if self.job is not None and self.job.get("kind") == "connect":
             self.step.cancel()
             self.job = None
             if self.link is None:
