@@ -47,6 +47,7 @@ class HostConnection:
         self.eof_pending = False
         self.closed = False
         self.guest_waiting: Callable[[], bool] = lambda: False
+        self.paused: Callable[[], bool] = lambda: False     # nothing reaches the guest (its link is down)
 
     # guest -> host
     def send(self, data: bytes) -> int:
@@ -96,8 +97,8 @@ class HostConnection:
         self.deliver(kind, payload)
 
     def readable(self) -> None:
-        if self.inq or self.eof_pending:
-            return                         # the guest has not taken what it has: leave it in the host socket
+        if self.inq or self.eof_pending or self.paused():
+            return                         # the guest cannot take more now: leave it in the host socket
         try:
             data = self.sock.recv(READ_CHUNK)
         except BlockingIOError:
@@ -113,7 +114,9 @@ class HostConnection:
         self.drain()
 
     def drain(self) -> None:
-        """Give the guest what fits; EOF once the data is gone."""
+        """Give the guest what fits; EOF once the data is gone. Held while the guest's link is down."""
+        if self.paused():
+            return
         if self.inq:
             data = bytes(self.inq)
             self.bridge.recording.add(self.bridge.clock.now, self.number, "data", data)

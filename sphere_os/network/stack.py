@@ -87,7 +87,8 @@ class BridgedStream:
 
     def __init__(self, net: "VirtualNetwork", sock: Socket, conn) -> None:
         self.net, self.sock, self.conn = net, sock, conn
-        conn.guest_waiting = lambda: bool(sock._waiters)
+        conn.guest_waiting = lambda: bool(sock._waiters) and not net.wlan_stalled()
+        conn.paused = net.wlan_stalled
 
     def send(self, data: bytes) -> int:
         if self.net.wlan_stalled():
@@ -153,6 +154,7 @@ class VirtualNetwork(LoopbackStack):
             if before is not None and after != before:
                 self._link_gone()                 # a new address: the old connections cannot continue
             for stream in list(self.streams):
+                stream.window_opened()            # what the host sent meanwhile
                 stream.sock.changed()             # writable again
 
     def _link_gone(self) -> None:

@@ -9,13 +9,14 @@ import threading
 
 
 class TcpEcho:
-    """Echoes whatever arrives (byte for byte) on each accepted connection; `tls` wraps it in TLS."""
+    """Echoes whatever arrives (byte for byte) on each accepted connection; `tls` wraps it in TLS; a `silent` one
+    takes the bytes and never answers."""
 
-    def __init__(self, tls: ssl.SSLContext | None = None, prefix: bytes = b"") -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None, prefix: bytes = b"", silent: bool = False) -> None:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.listener.settimeout(0.2)
         self.port = self.listener.getsockname()[1]
-        self.tls, self.prefix = tls, prefix
+        self.tls, self.prefix, self.silent = tls, prefix, silent
         self.stop = threading.Event()
         self.connections = 0
         self.received = bytearray()
@@ -42,6 +43,8 @@ class TcpEcho:
                 if not data:
                     break
                 self.received += data
+                if self.silent:
+                    continue
                 conn.sendall(self.prefix + data if self.prefix and data.endswith(b"\n") else data)
         except (OSError, ssl.SSLError):
             pass
