@@ -52,10 +52,15 @@ class SpiTarget:
 
 
 class ChipSelect:
-    """How a target is selected: an ISU CS line (`line`) or a GPIO pad (`gpio`), active low unless `active_high`."""
+    """How a target is selected: an ISU CS line (`line`) or a GPIO pad (`gpio`), active low unless `active_high`;
+    or `always` (a target without a chip select, such as a wire from MISO to MOSI)."""
 
-    def __init__(self, line: int | None = None, gpio: int | None = None, active_high: bool = False) -> None:
-        if (line is None) == (gpio is None):
+    def __init__(self, line: int | None = None, gpio: int | None = None, active_high: bool = False,
+                 always: bool = False) -> None:
+        self.always = always
+        if always:
+            line = gpio = None
+        elif (line is None) == (gpio is None):
             raise ValueError("a chip select is either a CS line (0 = CSA, 1 = CSB) or a GPIO pin")
         if line is not None and line not in (0, 1):
             raise ValueError(f"CS line {line!r}: the ISU SPI master has lines 0 (CSA) and 1 (CSB)")
@@ -65,8 +70,10 @@ class ChipSelect:
 
     @classmethod
     def parse(cls, text: str | int) -> "ChipSelect":
-        """"csA"/"A"/0, "csB"/"B"/1, "gpio0"/"GPIO12" (active low); a trailing "+" means active high."""
+        """"csA"/"A"/0, "csB"/"B"/1, "gpio0"/"GPIO12" (active low; a trailing "+" means active high), "always"."""
         s = str(text).strip()
+        if s.lower() in ("always", "none", "-"):
+            return cls(always=True)
         active_high = s.endswith("+")
         s = s.rstrip("+").lower()
         if s in ("0", "a", "csa", "cs0"):
@@ -78,6 +85,8 @@ class ChipSelect:
         raise ValueError(f"chip select {text!r}: use csA, csB or gpioN")
 
     def __repr__(self) -> str:
+        if self.always:
+            return "always"
         where = f"cs{'AB'[self.line]}" if self.line is not None else f"gpio{self.gpio}"
         return where + ("+" if self.active_high else "")
 
@@ -99,7 +108,7 @@ class SpiBus:
         for other, other_cs in self.targets:
             if other is target:
                 raise ValueError(f"{self.name}: {target.name} is already on the bus")
-            if repr(other_cs).rstrip("+") == repr(cs).rstrip("+"):
+            if not cs.always and repr(other_cs).rstrip("+") == repr(cs).rstrip("+"):
                 raise ValueError(f"{self.name}: {other.name} already uses chip select {cs!r}")
         self.targets.append((target, cs))
         target.bus = self
@@ -115,6 +124,8 @@ class SpiBus:
 
     # ---- chip selects -------------------------------------------------------------------------------------------
     def _active(self, cs: ChipSelect) -> bool:
+        if cs.always:
+            return True
         level = self.line_levels[cs.line] if cs.line is not None else self.gpio_levels.get(cs.gpio, 1)
         return bool(level) == cs.active_high
 
