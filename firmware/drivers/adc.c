@@ -33,7 +33,7 @@ static uint32_t ctl0(uint16_t map, bool periodic)
 unsigned adc_one_shot(uint16_t map, uint32_t *out, unsigned max)
 {
     unsigned channels = 0;
-    for (unsigned i = 0; i < 16; i++) {
+    for (unsigned i = 0; i < 8; i++) {       /* channels 0-7 exist; other map bits give no sample */
         channels += (map >> i) & 1u;
     }
     wr32(ADC_CTL0, ctl0(map, false));
