@@ -38,16 +38,8 @@ static int16_t word(uint8_t reg)
     return (int16_t)(buf[0] | buf[1] << 8);
 }
 
-int main(void)
+static void sensor(void)
 {
-    uint32_t period = i2c_open(ISU, 100000);
-    print("i2c_bus: start, SCL period %u source clocks\r\n", period);
-
-    uint8_t probe = 0;
-    int rc = i2c_transfer(ISU, 0x21, 0, 0, &probe, 1);
-    print("i2c_bus: probe 0x21 rc=%d ack=0x%03x\r\n", rc, i2c_last_ack(ISU));
-
-    print("i2c_bus: whoami 0x%02x\r\n", reg_read(0x0F));
     reg_write(0x12, 0x01);                                   /* CTRL3_C SW_RESET */
     unsigned polls = 0;
     while (reg_read(0x12) & 0x01u) {
@@ -64,17 +56,33 @@ int main(void)
     print("i2c_bus: accel %d %d %d\r\n", word(0x28), word(0x2A), word(0x2C));
     print("i2c_bus: gyro %d %d %d\r\n", word(0x22), word(0x24), word(0x26));
     print("i2c_bus: temp %d\r\n", word(0x20));
+}
+
+int main(void)
+{
+    uint32_t period = i2c_open(ISU, 100000);
+    print("i2c_bus: start, SCL period %u source clocks\r\n", period);
+
+    uint8_t probe = 0;
+    int rc = i2c_transfer(ISU, 0x21, 0, 0, &probe, 1);
+    print("i2c_bus: probe 0x21 rc=%d ack=0x%03x\r\n", rc, i2c_last_ack(ISU));
+
+    uint8_t who = reg_read(0x0F);
+    print("i2c_bus: whoami 0x%02x\r\n", who);
+    if (who == 0x69) {
+        sensor();
+    }
 
     uint8_t page[9] = {0x08, 'm', 't', '3', '6', '2', '0', '!', '?'};
     rc = i2c_transfer(ISU, EEPROM, page, sizeof page, 0, 0);
     unsigned nacks = 0;
     uint8_t zero = 0x00;
-    while (i2c_transfer(ISU, EEPROM, &zero, 1, 0, 0) == I2C_NACK_ADDR) {
+    while (rc == I2C_OK && nacks < 1000u && i2c_transfer(ISU, EEPROM, &zero, 1, 0, 0) == I2C_NACK_ADDR) {
         nacks++;
     }
     big_tx[0] = 0x06;
-    rc = i2c_transfer(ISU, EEPROM, big_tx, 1, big_rx, 16);
-    print("i2c_bus: eeprom write rc=%d, %u polls while busy, read rc=%d: ", rc, nacks, rc);
+    int rrc = i2c_transfer(ISU, EEPROM, big_tx, 1, big_rx, 16);
+    print("i2c_bus: eeprom write rc=%d, %u polls while busy, read rc=%d: ", rc, nacks, rrc);
     for (unsigned i = 0; i < 16; i++) {
         print("%02x", big_rx[i]);
     }
@@ -85,7 +93,7 @@ int main(void)
         big_rx[i] = 0;
     }
     int wrc = i2c_transfer(ISU, LOOP, big_tx, 40, 0, 0);
-    int rrc = i2c_transfer(ISU, LOOP, 0, 0, big_rx, 40);
+    rrc = i2c_transfer(ISU, LOOP, 0, 0, big_rx, 40);
     unsigned same = 0;
     for (unsigned i = 0; i < 40; i++) {
         same += big_rx[i] == big_tx[i];
