@@ -16,7 +16,7 @@ This card is high capacity (SDHC: block addresses, CSD version 2.0, TRAN_SPEED 0
 time has passed since the first ACMD41, a write keeps MISO low for `busy_us` (default 250 us); the card keeps its
 state when chip select is released between the host's transfers (the sample toggles CS for every SPI transfer);
 an image that is not a multiple of 512 bytes is padded with zeros in memory. Writes reach the image file at once
-(write-through, flushed), so no data is lost when the run ends.
+(write-through: each block is written and flushed to the operating system; `close()` syncs it to disk).
 """
 from __future__ import annotations
 
@@ -224,7 +224,6 @@ class SdCard(BoardDevice, SpiTarget):
             self._file.seek(block * BLOCK)
             self._file.write(data)
             self._file.flush()
-            os.fsync(self._file.fileno())
         self.out += bytes([0xE0 | 0x05])           # data response: accepted
         self.busy_until = self.clock.now + int(float(self.busy_us) * PS_PER_SECOND / 1_000_000)
 
@@ -253,6 +252,8 @@ class SdCard(BoardDevice, SpiTarget):
 
     def close(self) -> None:
         if self._file is not None:
+            self._file.flush()
+            os.fsync(self._file.fileno())
             self._file.close()
             self._file = None
 

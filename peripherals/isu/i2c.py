@@ -30,7 +30,9 @@ S_ID_RECEIVED0 holds the address and direction of the last transaction.
 Emulator-defined (docs/peripherals.md): a TX FIFO that runs empty during a master write (no DMA data either) ends
 the transfer (STOP, MM_INT_STA) with MM_FIFO_STATUS.TX_UDR set; a byte received into a full RX FIFO is dropped
 with RX_OVF set; writes to a full TX FIFO are dropped with TX_OVF set and reads of an empty RX FIFO return 0 with
-RX_UDR set (these flags clear with the FIFO); FIFO pointers count modulo 8. A transfer started while another
+RX_UDR set (these flags clear with the FIFO); the FIFO pointers are 4 bits wide and count modulo 16, so a full
+FIFO cleared before use shows write - read = 8 (MediaTek's mtk_hdl_i2c_slave_get_data counts a full 8-byte FIFO
+this way and its I2C sample passes for 8 bytes; with 3-bit pointers it would see 0). A transfer started while another
 master owns the bus loses arbitration (MM_STATUS.ARB_LOSE, MM_INT_STA). With the ISU's I2C clock off
 (isu configuration block) the transfer runs but finds nothing on the pads: the address is not acknowledged.
 """
@@ -59,7 +61,8 @@ RX_EMP, RX_FULL, RX_UDR, RX_OVF, TX_EMP, TX_FULL, TX_UDR, TX_OVF = (1 << i for i
 
 
 class _Fifo:
-    """An 8-byte FIFO with the sticky underflow/overflow flags and mod-8 pointers the status registers show."""
+    """An 8-byte FIFO with the sticky underflow/overflow flags and the 4-bit pointers (three index bits and a wrap
+    bit, counting modulo 16) the status registers show."""
 
     def __init__(self) -> None:
         self.data: deque[int] = deque()
@@ -80,14 +83,14 @@ class _Fifo:
             self.flags |= ovf
             return False
         self.data.append(value & 0xFF)
-        self.wptr = (self.wptr + 1) % FIFO_DEPTH
+        self.wptr = (self.wptr + 1) % (2 * FIFO_DEPTH)
         return True
 
     def pop(self, udr: int) -> int | None:
         if not self.data:
             self.flags |= udr
             return None
-        self.rptr = (self.rptr + 1) % FIFO_DEPTH
+        self.rptr = (self.rptr + 1) % (2 * FIFO_DEPTH)
         return self.data.popleft()
 
     def state(self) -> list:
