@@ -25,7 +25,9 @@ DMA (CSPOL.DMA_MODE): writes to DATAPORT load SOAR, SDOR0-7, SMMR, SMBCR and STC
 starting the transfer (the 12-word block both drivers' TX DMA writes: CodethinkLabs mt3620_spi_dma_cfg_t, MediaTek
 _mtk_mhal_spim_fill_dma_buffer); words arriving while the transfer runs are dropped (the extra word of
 CodethinkLabs' "errata 5.1" padding). Reads of DATAPORT return SDIR words from the start of the reply (MediaTek's
-RX DMA). DREQ-paced channels 2n (TX) and 2n + 1 (RX) are served as the handshake allows.
+RX DMA). DREQ-paced channels 2n (TX) and 2n + 1 (RX) are served as the handshake allows: the TX channel feeds
+DATAPORT while no transfer runs, the RX channel receives each reply once (when the transfer ends, or when the
+channel starts after it ended).
 
 Emulator-defined (docs/peripherals.md): bit counts that are not whole bytes are rounded up to bytes for the
 devices; MOSI is held high (0xFF) while a half-duplex reply is read; more than 32 bytes of MOSI or MISO (or 16 of a
@@ -80,7 +82,7 @@ class IsuSpiMaster(Peripheral):
         Register(0x40, "DATAPORT", read="_read_dataport", write="_write_dataport"),
         RegisterArray("SDIR", 0x48, count=8, stride=4, registers=Register(0, "SDIR", access="ro")),
     )
-    STATE = ("busy", "done", "port_index", "rx_index", "rx_buffer", "transfers", "wrapped")
+    STATE = ("busy", "done", "port_index", "rx_index", "rx_buffer", "rx_ready", "transfers", "wrapped")
 
     finish = Timer("_finish")
     dma = Link(DmaChannelHost, many=True, bind="_serve_dma",
@@ -102,6 +104,7 @@ class IsuSpiMaster(Peripheral):
         self.port_index = 0
         self.rx_index = 0
         self.rx_buffer = bytes(BUFFER)
+        self.rx_ready = False                       # a reply the RX DMA channel has not taken yet
         self.transfers = 0
         self.wrapped = 0
         self._pending: tuple | None = None
@@ -202,19 +205,24 @@ class IsuSpiMaster(Peripheral):
             pass
 
     def _push_rx(self) -> None:
+        """Hand the last reply to a running RX channel, once (an RX channel started later gets the next one)."""
         dma = self._dma_for(self.dma_channels[1])
-        if dma is None or not self.regs.CSPOL.DMA_MODE:
+        if dma is None or not self.regs.CSPOL.DMA_MODE or not self.rx_ready:
             return
+        moved = 0
         for _ in range(BUFFER // 4):
             if not dma.request(self.dma_channels[1], 1):
                 break
+            moved += 1
+        if moved:
+            self.rx_ready = False
 
     def dma_started(self, channel: int) -> None:
         if not self.regs.CSPOL.DMA_MODE:
             return
         if channel == self.dma_channels[0]:
             self._pull_tx()
-        elif channel == self.dma_channels[1] and not self.busy and self.transfers:
+        elif channel == self.dma_channels[1] and not self.busy:
             self._push_rx()
 
     # ---- the transfer ---------------------------------------------------------------------------------------------
@@ -285,6 +293,7 @@ class IsuSpiMaster(Peripheral):
         self.regs.STCSR.SPI_MASTER_START = 0
         self.rx_index = FULL_DUPLEX_RX // 4 if full else 0
         self.done = True
+        self.rx_ready = True
         self.update_irq()
         self._push_rx()
         if self.regs.CSPOL.DMA_MODE:
