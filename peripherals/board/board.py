@@ -237,6 +237,8 @@ class Board:
                 raise BoardError(f"{name}: an Analog.Input sits on the adc (channel), not {at}")
             if not isinstance(address, int):
                 raise BoardError(f"{name}: give the ADC channel, e.g. '@ adc 1'")
+            if not 0 <= address < 8:
+                raise BoardError(f"{name}: ADC channel {address} does not exist (the ADC has channels 0..7)")
             dev: Any = AnalogInput(name, model, address)
             if "voltage" in settings:
                 dev.voltage = settings.pop("voltage")
