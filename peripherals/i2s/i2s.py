@@ -15,7 +15,9 @@ output frames back to the input (MediaTek "internal loopback mode": no pins need
 codec on the link and input comes from it.
 
 Data path: each direction has a FIFO fed (DL) or drained (UL) by the CPU through the FIFO port or by DMA virtual-FIFO
-channels 25 + 2i (DL) and 26 + 2i (UL) (CodethinkLabs MT3620_I2S_DMA_TX/RX, MediaTek VDMA_I2S0_TX_CH25 ...).
+channels 25 + 2i (DL) and 26 + 2i (UL) (CodethinkLabs MT3620_I2S_DMA_TX/RX, MediaTek VDMA_I2S0_TX_CH25 ...): a
+running channel moves data whatever DMA_IF_CONTROL and the FIFO enable bits hold (CodethinkLabs sets DMA_MODE_SEL
+and DL/ULFIFO_EN, MediaTek's driver neither; emulator-defined).
 Frames move on the virtual clock at the sample rate, in batches of 16 frames (emulator-defined granularity).
 
 Emulator-defined (docs/peripherals.md): FIFOs of 32 words; a DL frame due with the FIFO empty plays
@@ -162,10 +164,12 @@ class I2s(Peripheral):
             self.ul.popleft()
 
     def _dl_dma(self) -> bool:
-        return bool(self.regs.DMA_IF_CONTROL.DL_DMA_MODE_SEL and self.regs.GLOBAL_CONTROL.DLFIFO_EN)
+        """A running DL channel feeds the FIFO whatever DMA_IF_CONTROL and DLFIFO_EN say: CodethinkLabs I2S.c
+        sets DL_DMA_MODE_SEL and DLFIFO_EN, MediaTek's hdl_i2s.c sets neither (emulator-defined)."""
+        return self._dma_for(self.dma_channels[0]) is not None
 
     def _ul_dma(self) -> bool:
-        return bool(self.regs.DMA_IF_CONTROL.UL_DMA_MODE_SEL and self.regs.GLOBAL_CONTROL.ULFIFO_EN)
+        return self._dma_for(self.dma_channels[1]) is not None
 
     # ---- formats -----------------------------------------------------------------------------------------------------
     def _format(self, ctl: RegisterView) -> I2sFormat:
