@@ -118,7 +118,7 @@ class M4Dma(Peripheral):
                  **attributes: Any) -> None:
         """`memory`: what transfers go through (required keyword, so the machine passes the core's bus view)."""
         self._peers: dict[int, VfifoPeer] = {}
-        self._dreq_peers: dict[int, DmaRequestPeer] = {}
+        self._dreq_peers: dict[int, list[DmaRequestPeer]] = {}
         self._memory = memory
         super().__init__(name or "m4_dma", clock, **attributes)
 
@@ -143,8 +143,11 @@ class M4Dma(Peripheral):
 
     def attach_dreq_peer(self, channel: int, peer: DmaRequestPeer) -> None:
         """`peer` paces DREQ half-size `channel`: told by `dma_started(channel)` when it starts, it then calls
-        `request(channel, beats)` as its FIFO allows."""
-        self._dreq_peers[channel] = peer
+        `request(channel, beats)` as its FIFO allows. An ISU's I2C, SPI master and SPI subordinate share its two
+        channels: each is told, and the one in DMA mode takes it."""
+        peers = self._dreq_peers.setdefault(channel, [])
+        if peer not in peers:
+            peers.append(peer)
 
     def channel_running(self, n: int) -> bool:
         return 0 <= n < CHANNELS and self.running[n]
@@ -309,9 +312,9 @@ class M4Dma(Peripheral):
         if n in HALF_SIZE and self.regs.CH[n].CON.DREQ:
             # Paced by the peripheral's requests (`request(n)`): tell it the channel is ready.
             self.started_at[n] = None
-            peer = self._dreq_peers.get(n)
-            if peer is not None:
-                peer.dma_started(n)
+            for peer in list(self._dreq_peers.get(n, ())):
+                if self.running[n]:
+                    peer.dma_started(n)
             return
         self.started_at[n] = self.clock.now
         remaining = self._length(n) - self._beats_now(n)

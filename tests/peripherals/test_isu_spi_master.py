@@ -279,3 +279,21 @@ def test_snapshot_mid_transfer(chip):
     assert sdir(spi, 0, 1) == b"\x77"
     spi.restore(snap)
     assert spi.read(O("STCSR")) & (1 << 16)
+
+
+def test_dma_channels_shared_by_the_isu_functions(chip):
+    """The ISU's I2C and SPI subordinate sit on the same two DMA channels: the function in DMA mode takes them."""
+    from mt3620.peripherals.isu.i2c import IsuI2c
+    from mt3620.peripherals.isu.spi_subordinate import IsuSpiSubordinate
+    clock, spi, dma, mem, cfg = chip
+    for cls, base in ((IsuI2c, 0x38080200), (IsuSpiSubordinate, 0x38080400)):
+        other = cls(clock=clock, base_address=base, isu=cfg)
+        other.link("dma", dma)                                       # linked after the SPI master
+    spi.attach(SpiLoopback(), "always")
+    words = [0, 0x44332211] + [0] * 7 + [smmr(extra=FULL), 8 * 4 << 12 | 8 * 4, 1 << 8, 0]
+    mem.write(SYSRAM, b"".join(w.to_bytes(4, "little") for w in words))
+    spi.write(O("CSPOL"), 4, 1 << 8)
+    dreq(dma, 3, SYSRAM + 0x400, BASE + O("DATAPORT"), 1, rx=True)
+    dreq(dma, 2, SYSRAM, BASE + O("DATAPORT"), 13, rx=False)
+    settle(clock, 100)
+    assert spi.transfers == 1 and mem.read(SYSRAM + 0x400, 4) == b"\x11\x22\x33\x44"
