@@ -331,15 +331,24 @@ class GpioBlock(Peripheral):
     def _read_cap_sts(self) -> int:
         return self.counters.fifo_status()
 
-    def _read_cap0(self) -> int:
-        value = self.counters.read_capture(0)
+    def _counter_clocked(self) -> bool:
+        g = self.regs.GPIO_PWM_GRP_GLOBAL_CTRL
+        return bool(g.GPIO_CNT_CLK_EN and g.GPIO_CR_SW_RST_B)
+
+    def _read_capture(self, fifo: int) -> int:
+        # With the counter clock off the capture logic does not run: a read returns 0 and flags nothing
+        # (emulator-defined; MediaTek's hardware reset reads both FIFOs before it turns the clock on).
+        if not self._counter_clocked():
+            return 0
+        value = self.counters.read_capture(fifo)
         self.update_irq()
         return value
 
+    def _read_cap0(self) -> int:
+        return self._read_capture(0)
+
     def _read_cap1(self) -> int:
-        value = self.counters.read_capture(1)
-        self.update_irq()
-        return value
+        return self._read_capture(1)
 
     def _read_counter(self) -> int:
         return self.counters.value & 0xFFFFFFFF

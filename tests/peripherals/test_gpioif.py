@@ -195,3 +195,10 @@ def test_bad_waveforms_are_refused(blk):
         g.drive_waveform(8, "triangle(1)")
     with pytest.raises(ValueError):
         g.drive_waveform(3, "square(0, 1, 1kHz)")               # not in this block
+
+
+def test_capture_reads_without_the_counter_clock_flag_nothing():
+    g = GpioBlock(clock=VirtualClock(), base_address=0x38040000)
+    assert g.read(O("GPIO_CNT_CAP_VALUE_0")) == 0 and g.read(O("GPIO_CNT_INT_STS")) == 0   # reset: clock off
+    g.write(O("GPIO_PWM_GRP_GLOBAL_CTRL"), 4, 0xF)
+    assert g.read(O("GPIO_CNT_CAP_VALUE_1")) == 0 and g.read(O("GPIO_CNT_INT_STS")) == 1 << 25
