@@ -321,16 +321,11 @@ class Machine:
     def _attach_devices(self, board):
         """The devices around the chip on its buses (mt3620.peripherals.board.board): the RDB's own description
         (nothing fitted on the ISU, ADC or I2S pins), then each board description given."""
-        from mt3620.peripherals.board.board import RDB_BOARD, Board, BoardError
-        devices = Board(self.devices, self.clock)
-        files = [] if board is None else list(board) if isinstance(board, (list, tuple)) else [board]
+        from mt3620.peripherals.board.board import BoardError, build_board
         try:
-            devices.load(RDB_BOARD)
-            for path in files:
-                devices.load(path)
+            return build_board(self.devices, self.clock, board)
         except BoardError as exc:
             raise MachineError(str(exc)) from None
-        return devices
 
     def close(self) -> None:
         """The run ends: board devices write their files (display PNGs, codec WAVs, card images)."""

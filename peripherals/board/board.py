@@ -341,6 +341,17 @@ class Board:
         return [getattr(d, "describe", lambda d=d: str(d))() for d in self.devices.values()]
 
 
+def build_board(models: dict[str, Any], clock: VirtualClock, files: Any = None) -> Board:
+    """The devices around the chip for a machine's (or the Renode bridge's) models: the RDB's own description (nothing
+    fitted on the ISU, ADC or I2S pins), then each board description in `files` (a path or a list). BoardError
+    names the file and line of a bad entry."""
+    board = Board(models, clock)
+    board.load(RDB_BOARD)
+    for path in [] if files is None else list(files) if isinstance(files, (list, tuple)) else [files]:
+        board.load(path)
+    return board
+
+
 class _Join:
     def __init__(self, name: str, a: str, b: str) -> None:
         self.name, self.a, self.b = name, a, b
@@ -352,4 +363,4 @@ class _Join:
         return f"{self.name} ({self.a} wired to {self.b})"
 
 
-__all__ = ["Board", "BoardError", "parse_board", "RDB_BOARD", "BoardDevice", "I2cTarget"]
+__all__ = ["Board", "BoardError", "build_board", "parse_board", "RDB_BOARD", "BoardDevice", "I2cTarget"]
