@@ -12,8 +12,8 @@ The mode of an ISU is chosen here, as on the chip: a function whose clock is off
 board's devices do not see it (its I2C transfers find no target and are not acknowledged, its SPI reads see an
 undriven MISO, 0xFF). Emulator-defined (the OS configures the ISU from the app manifest, and that is not public):
 bit 15 is the SPI subordinate's clock; the reset value has every function clocked and the ISU out of reset, unless
-the platform or board names one (`mode: i2c | spi | spis | uart | all`), as the OS does for an app that
-declared the ISU; writing CR_SW_RST low resets the ISU's function blocks.
+the platform names one (`mode: i2c | spi | spis | uart | all | none`) or `select_mode()` does, as the OS does for
+an app that declared the ISU; writing CR_SW_RST low resets the ISU's function blocks.
 """
 from __future__ import annotations
 
