@@ -69,7 +69,7 @@ int main(void)
 
     uint8_t who = reg_read(0x0F);
     print("i2c_bus: whoami 0x%02x\r\n", who);
-    if (who == 0x69) {
+    if (who == 0x69 || who == 0x6C) {                       /* LSM6DS3 or LSM6DSO */
         sensor();
     }
 

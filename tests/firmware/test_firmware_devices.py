@@ -62,6 +62,23 @@ def test_i2c_master_against_sensor_eeprom_and_loopback(run):
     assert 84 <= times[1000000] <= 100
 
 
+def test_lsm6dso_with_values_set_from_python(boot, firmware, tmp_path):
+    """The LSM6DSO answers WHO_AM_I 0x6C and counts 256 LSB/degC; values set from pytest reach the firmware."""
+    board = tmp_path / "dso.board"
+    board.write_text("imu: Sensors.LSM6DSO @ isu2.i2c 0x6A\n")
+    dev = boot(rt0=firmware("i2c_bus"), board=str(board))
+    imu = dev.device("imu")
+    imu.accel = (0, 0, -1.0)
+    imu.gyro = ("0", "0", "pwl(0s:0, 1s:100)")                       # a signal over virtual time
+    imu.temperature = 25.5
+    dev.wait_for_line(r"i2c_bus: temp", timeout="1s")
+    assert line(dev, r"whoami 0x([0-9a-f]+)")[1] == "6c"
+    assert line(dev, r"accel (-?\d+) (-?\d+) (-?\d+)").groups() == ("0", "0", str(round(-1000 / 0.122)))
+    gz = int(line(dev, r"gyro (-?\d+) (-?\d+) (-?\d+)")[3])
+    assert 0 < gz < round(5 / 0.0175)                                  # under 5 dps in the first 50 ms
+    assert line(dev, r"temp (-?\d+)")[1] == "128"                     # 0.5 degC x 256
+
+
 def test_i2c_master_and_subordinate_on_one_bus(run):
     dev = run("i2c_sub", "i2c_sub.board", r"i2c_sub: done")
     assert "subordinate got 5 bytes (write): hello" in line(dev, r"master write rc=0.*")[0]
