@@ -45,7 +45,7 @@ from mt3620.engine.simulation.clock import VirtualClock, ps_for_cycles
 from mt3620.engine.simulation.peripheral import (COLD, Field, Link, Peripheral, Register, RegisterView, ResetKind,
                                                  Timer)
 from mt3620.engine.simulation.protocols import DmaChannelHost
-from mt3620.peripherals.buses.signals import Constant, Signal, SignalError, parse_signal
+from mt3620.peripherals.buses.signals import Signal, SignalError, parse_signal
 
 log = logging.getLogger("mt3620.adc")
 

@@ -21,7 +21,7 @@ on the wrong edge does. LSB-first transfers reverse the bits of each byte on the
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import Callable
 
 log = logging.getLogger("mt3620.spi")
 

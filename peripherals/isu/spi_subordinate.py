@@ -26,7 +26,6 @@ master, or another ISU's SPI master), and `bus` is a bus of its own on which it 
 from __future__ import annotations
 
 import logging
-from collections import deque
 from typing import Any
 
 from mt3620.engine.simulation.clock import VirtualClock

@@ -2,7 +2,7 @@
 block reads and writes (CMD17/24) with tokens, data CRC and busy time, address errors, the image file."""
 import pytest
 
-from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock
+from mt3620.engine.simulation.clock import PS_PER_SECOND
 from mt3620.peripherals.buses.spi import SpiBus
 from mt3620.peripherals.devices.base import DeviceError
 from mt3620.peripherals.devices.sdcard import SdCard, crc7, crc16

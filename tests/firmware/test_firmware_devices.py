@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from mt3620.engine.simulation.clock import PS_PER_SECOND
 from mt3620.peripherals.devices.png import decode_png
 
 BOARDS = Path(__file__).resolve().parent / "boards"

@@ -2,8 +2,8 @@
 functions, the platform/board `mode` attribute sets what the OS leaves for the app."""
 import pytest
 
-from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock
-from mt3620.peripherals.buses.i2c import I2cNack, RegisterTarget
+from mt3620.engine.simulation.clock import VirtualClock
+from mt3620.peripherals.buses.i2c import I2cNack
 from mt3620.peripherals.isu.i2c import IsuI2c
 from mt3620.peripherals.isu.isu_config import IsuConfig
 from mt3620.peripherals.isu.spi_master import IsuSpiMaster
