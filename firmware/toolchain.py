@@ -61,6 +61,13 @@ FIRMWARE: dict[str, str] = {
     "tick_uart": "benchmark: 1 kHz SysTick and one UART interrupt per transmitted byte, WFI in between",
     "crc32_qemu": "crc32's CRC kernel built for QEMU's mps2-an386 (Cortex-M4), for scripts/bench; not an RTApp",
     "crc32_qemu_0": "crc32_qemu with no rounds (QEMU's start-up cost, subtracted by scripts/bench)",
+    "i2c_bus": "ISU2 I2C master: NACK probe, LSM6DS3 registers, EEPROM page write + polling, DMA loopback, 3 speeds",
+    "i2c_sub": "ISU1 I2C master and ISU2 I2C subordinate on one bus: writes and reads between them",
+    "spi_bus": "ISU1 SPI master: LSM6DS3 on a GPIO chip select, SD card on CSB (init, block write/read); ISU3 loopback",
+    "displays": "SSD1306 on ISU1 I2C (DMA frame buffer) and SSD1331 on ISU0 SPI (GPIO D/C and reset): test patterns",
+    "adc_scan": "ADC one-shot scans through the FIFO, periodic scans into a DMA ring, a channel that does not exist",
+    "audio": "MAX98090 codec set up over ISU2 I2C, a tone out of I2S0 through DMA; I2S1 internal loopback checked",
+    "gpioif_count": "GPIOIF up/down counter on GPIO 12/13 (group 3) with limit interrupts, printed every 100 ms",
 }
 
 
@@ -79,6 +86,13 @@ _SPECS["irq_storm"] = _Spec("irq_storm", drivers=("uart_irq.c",))
 _SPECS["blink_button"] = _Spec("blink_button", drivers=("sleep.c",))
 _SPECS["watchdog"] = _Spec("watchdog", drivers=("sleep.c",))
 _SPECS["hello_xip"] = _Spec("hello", ld="xip.ld")
+_SPECS["i2c_bus"] = _Spec("i2c_bus", drivers=("i2c.c",))
+_SPECS["i2c_sub"] = _Spec("i2c_sub", drivers=("i2c.c",))
+_SPECS["spi_bus"] = _Spec("spi_bus", drivers=("spi.c", "sleep.c"))
+_SPECS["displays"] = _Spec("displays", drivers=("i2c.c", "spi.c", "sleep.c"))
+_SPECS["adc_scan"] = _Spec("adc_scan", drivers=("adc.c", "dma.c", "sleep.c"))
+_SPECS["audio"] = _Spec("audio", drivers=("i2c.c", "i2s.c", "dma.c", "sleep.c"))
+_SPECS["gpioif_count"] = _Spec("gpioif_count", drivers=("gpioif.c", "sleep.c"))
 _SPECS["busfault_unhandled"] = _Spec("busfault", defines=("BUSFAULT_UNHANDLED=1",))
 _SPECS["rtos_pingpong"] = _Spec("rtos", defines=("RTOS_PORT_THREADX=0", "RTOS_APP_DEMO=0"))
 _SPECS["rtos_threadx"] = _Spec("rtos", defines=("RTOS_PORT_THREADX=1", "RTOS_APP_DEMO=1"))

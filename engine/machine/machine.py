@@ -74,7 +74,7 @@ class UartTap:
 class Machine:
     def __init__(self, platform: str | Path | None = None, *, stop_on_fault: bool = False,
                  device_seed: bytes = DEFAULT_DEVICE_SEED, efuse_path: str | Path | None = None,
-                 glitches: tuple = ()) -> None:
+                 glitches: tuple = (), board: str | Path | list | tuple | None = None) -> None:
         self.device_seed = device_seed
         self.efuse_path = efuse_path
         self._pluton = None
@@ -101,6 +101,7 @@ class Machine:
         self._stop_requested = False
         self.boot_result = None
         self._build()
+        self.board_devices = self._attach_devices(board)
         for glitch in glitches:                          # an attacker's glitches, armed before power-on
             self.pluton.glitches.arm(glitch)
         self.boot_result = secure_boot.power_on(self)    # every power-on goes through the secure-boot chain
@@ -316,6 +317,19 @@ class Machine:
         except ValueError as exc:
             log.info("no RDB board attached: %s", exc)
             return None
+
+    def _attach_devices(self, board):
+        """The devices around the chip on its buses (mt3620.peripherals.board.board): the RDB's own description
+        (nothing fitted on the ISU, ADC or I2S pins), then each board description given."""
+        from mt3620.peripherals.board.board import BoardError, build_board
+        try:
+            return build_board(self.devices, self.clock, board)
+        except BoardError as exc:
+            raise MachineError(str(exc)) from None
+
+    def close(self) -> None:
+        """The run ends: board devices write their files (display PNGs, codec WAVs, card images)."""
+        self.board_devices.close()
 
     # ---- loading --------------------------------------------------------------------------------------------------
     def core(self, name: str) -> CortexM4:

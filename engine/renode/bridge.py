@@ -632,6 +632,9 @@ class BridgeServer:
         if self.closed:
             return
         self.closed = True
+        board = getattr(self.models, "board_devices", None)
+        if board is not None:
+            board.close()                        # board devices write their PNG / WAV / image files
         for client in list(self.clients):
             self._close_client(client)
         for name, socks in self.uart_clients.items():
@@ -647,7 +650,14 @@ class BridgeServer:
 
 
 def build_server(platform_path: str | Path | None = None, token: str | None = None, port: int = 0,
-                 uart_ports: dict[str, int] | None = None, device_seed: bytes = DEFAULT_SEED) -> BridgeServer:
+                 uart_ports: dict[str, int] | None = None, device_seed: bytes = DEFAULT_SEED,
+                 board: Any = None) -> BridgeServer:
+    """`board`: board description file(s) whose devices sit on the bridged buses (docs/peripherals.md)."""
     path = Path(platform_path) if platform_path else repl.default_platform_path()
     models = BridgeModels(repl.load_platform(path), device_seed=device_seed)
+    from mt3620.peripherals.board.board import BoardError, build_board
+    try:
+        models.board_devices = build_board({n: b.model for n, b in models.blocks.items()}, models.clock, board)
+    except BoardError as exc:
+        raise BridgeError(str(exc)) from None
     return BridgeServer(models, token=token, port=port, uart_ports=uart_ports)

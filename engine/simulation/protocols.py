@@ -21,20 +21,36 @@ class ClockSource(Protocol):
 
 @runtime_checkable
 class VfifoPeer(Protocol):
-    """A peripheral on a DMA virtual-FIFO channel (the ISU UARTs)."""
+    """A peripheral on a DMA virtual-FIFO channel (the ISU UARTs, the ADC, I2S)."""
 
     def vfifo_tx_space(self) -> int:
-        """Bytes the peripheral can take now from a TX ring."""
+        """Beats the peripheral can take now from a TX ring."""
 
-    def vfifo_tx_put(self, byte: int) -> None: ...
+    def vfifo_tx_put(self, byte: int) -> None:
+        """One beat from a TX ring (a byte, or a 16/32-bit word on wider channels)."""
 
     def vfifo_rx_drain(self) -> None:
         """An RX ring gained room: hand over what waits."""
 
 
 @runtime_checkable
+class DmaRequestPeer(Protocol):
+    """A peripheral pacing a DREQ half-size DMA channel (the ISU I2C and SPI FIFOs)."""
+
+    def dma_started(self, channel: int) -> None:
+        """The channel started: request beats as the FIFO allows."""
+
+
+@runtime_checkable
 class DmaChannelHost(Protocol):
-    """A DMA controller as a peripheral sees it (virtual-FIFO handshake)."""
+    """A DMA controller as a peripheral sees it (virtual-FIFO and DREQ handshakes)."""
+
+    def attach_dreq_peer(self, channel: int, peer: DmaRequestPeer) -> None: ...
+
+    def channel_running(self, channel: int) -> bool: ...
+
+    def request(self, channel: int, beats: int = 1) -> int:
+        """Move up to `beats` beats of a running DREQ half-size channel now; returns how many moved."""
 
     def attach_vfifo_peer(self, channel: int, peer: VfifoPeer) -> None: ...
 
@@ -45,6 +61,17 @@ class DmaChannelHost(Protocol):
 
     def vfifo_rx_put(self, channel: int, byte: int) -> bool:
         """One received byte into an RX ring; False when the channel cannot take it."""
+
+
+@runtime_checkable
+class IsuFunctionGate(Protocol):
+    """An ISU's configuration block as its functions (I2C, SPI master, SPI subordinate, UART) see it: whether the
+    function's clock is on (its pads carry it), and a software reset of the whole ISU."""
+
+    def clocked(self, function: str) -> bool: ...
+
+    def attach_function(self, function: str, block: object) -> None:
+        """`block` offers `isu_reset()`: called when the ISU's software reset is asserted."""
 
 
 @runtime_checkable

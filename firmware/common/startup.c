@@ -40,6 +40,33 @@ void irq_mbox_a7_fifo(void) WEAK_DEFAULT;
 void irq_mbox_a7_sw(void) WEAK_DEFAULT;
 void irq_eint12(void) WEAK_DEFAULT;
 void irq_eint13(void) WEAK_DEFAULT;
+/* ISU I2C / SPI master / SPI subordinate n = IRQ 44 + 4n / 45 + 4n / 46 + 4n; I2S0/1 = 68/69; ADC = 70;
+   GPIOIF counters of GPIO block n = 71 + n; M4 DMA = 77 (CodethinkLabs VectorTable.c, MediaTek CMSIS irq.h). */
+void irq_isu0_i2c(void) WEAK_DEFAULT;
+void irq_isu1_i2c(void) WEAK_DEFAULT;
+void irq_isu2_i2c(void) WEAK_DEFAULT;
+void irq_isu3_i2c(void) WEAK_DEFAULT;
+void irq_isu4_i2c(void) WEAK_DEFAULT;
+void irq_isu0_spim(void) WEAK_DEFAULT;
+void irq_isu1_spim(void) WEAK_DEFAULT;
+void irq_isu2_spim(void) WEAK_DEFAULT;
+void irq_isu3_spim(void) WEAK_DEFAULT;
+void irq_isu4_spim(void) WEAK_DEFAULT;
+void irq_isu0_spis(void) WEAK_DEFAULT;
+void irq_isu1_spis(void) WEAK_DEFAULT;
+void irq_isu2_spis(void) WEAK_DEFAULT;
+void irq_isu3_spis(void) WEAK_DEFAULT;
+void irq_isu4_spis(void) WEAK_DEFAULT;
+void irq_i2s0(void) WEAK_DEFAULT;
+void irq_i2s1(void) WEAK_DEFAULT;
+void irq_adc(void) WEAK_DEFAULT;
+void irq_gpio_cnt0(void) WEAK_DEFAULT;
+void irq_gpio_cnt1(void) WEAK_DEFAULT;
+void irq_gpio_cnt2(void) WEAK_DEFAULT;
+void irq_gpio_cnt3(void) WEAK_DEFAULT;
+void irq_gpio_cnt4(void) WEAK_DEFAULT;
+void irq_gpio_cnt5(void) WEAK_DEFAULT;
+void irq_m4dma(void) WEAK_DEFAULT;
 
 #define EXC(n) (n)
 #define INT(n) (16 + (n))
@@ -70,6 +97,16 @@ const uintptr_t ExceptionVectorTable[16 + INTERRUPT_COUNT] = {
     [INT(IRQ_MBOX_A7_SW)] = (uintptr_t)irq_mbox_a7_sw,
     [INT(IRQ_EINT(12))] = (uintptr_t)irq_eint12,
     [INT(IRQ_EINT(13))] = (uintptr_t)irq_eint13,
+    [INT(44)] = (uintptr_t)irq_isu0_i2c, [INT(48)] = (uintptr_t)irq_isu1_i2c, [INT(52)] = (uintptr_t)irq_isu2_i2c,
+    [INT(56)] = (uintptr_t)irq_isu3_i2c, [INT(60)] = (uintptr_t)irq_isu4_i2c,
+    [INT(45)] = (uintptr_t)irq_isu0_spim, [INT(49)] = (uintptr_t)irq_isu1_spim, [INT(53)] = (uintptr_t)irq_isu2_spim,
+    [INT(57)] = (uintptr_t)irq_isu3_spim, [INT(61)] = (uintptr_t)irq_isu4_spim,
+    [INT(46)] = (uintptr_t)irq_isu0_spis, [INT(50)] = (uintptr_t)irq_isu1_spis, [INT(54)] = (uintptr_t)irq_isu2_spis,
+    [INT(58)] = (uintptr_t)irq_isu3_spis, [INT(62)] = (uintptr_t)irq_isu4_spis,
+    [INT(68)] = (uintptr_t)irq_i2s0, [INT(69)] = (uintptr_t)irq_i2s1, [INT(70)] = (uintptr_t)irq_adc,
+    [INT(71)] = (uintptr_t)irq_gpio_cnt0, [INT(72)] = (uintptr_t)irq_gpio_cnt1, [INT(73)] = (uintptr_t)irq_gpio_cnt2,
+    [INT(74)] = (uintptr_t)irq_gpio_cnt3, [INT(75)] = (uintptr_t)irq_gpio_cnt4, [INT(76)] = (uintptr_t)irq_gpio_cnt5,
+    [INT(77)] = (uintptr_t)irq_m4dma,
 };
 
 _Noreturn void Reset_Handler(void)

@@ -27,6 +27,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--uart-tcp", action="append", default=[], metavar="UART=PORT",
                    help="serve a UART's raw byte stream on 127.0.0.1:PORT (repeatable), e.g. io0_uart=4321")
     p.add_argument("--device-seed", default=None, metavar="TEXT", help="device identity seed for Pluton")
+    p.add_argument("--board", action="append", default=[], metavar="FILE",
+                   help="a board description adding devices on the bridged buses (docs/peripherals.md); "
+                        "repeatable")
     p.set_defaults(func=_bridge)
 
     q = subparsers.add_parser(
@@ -66,7 +69,7 @@ def _bridge(args: argparse.Namespace) -> int:
     seed = args.device_seed.encode() if args.device_seed else rb.DEFAULT_SEED
     try:
         server = rb.build_server(args.platform, token=args.token, port=args.port, uart_ports=uart_ports,
-                                 device_seed=seed)
+                                 device_seed=seed, board=args.board or None)
     except ReplError as exc:
         raise UserError(str(exc)) from None
     except rb.BridgeError as exc:
@@ -80,6 +83,8 @@ def _bridge(args: argparse.Namespace) -> int:
         print(f"not served: {name}: {why}", flush=True)
     for name in uart_ports:
         print(f"{name}: raw bytes on 127.0.0.1:{server.uart_port(name)}", flush=True)
+    for text in server.models.board_devices.describe():
+        print(f"[board] {text}", flush=True)
     stop = {"now": False}
 
     def on_signal(signum, frame):  # noqa: ARG001

@@ -54,6 +54,11 @@ def _common_run_options(p: argparse.ArgumentParser) -> None:
                    help="virtual time limit, e.g. 10s, 250ms (default 10s with --until, else 1s)")
     p.add_argument("--uart-log", metavar="DIR", help="also write each UART's raw output to DIR/<core>.<uart>.log")
     p.add_argument("--platform", metavar="REPL", help="platform description (default: platforms/mt3620.repl)")
+    p.add_argument("--board", action="append", default=[], metavar="FILE",
+                   help="a board description adding devices on the chip's buses (sensors, displays, SD card, "
+                        "codec, ADC inputs, GPIO waveforms; docs/peripherals.md); repeatable")
+    p.add_argument("--adc", action="append", default=[], metavar="CH=SIGNAL",
+                   help="voltage on an ADC channel, e.g. 1=1.25 or 2='sine(1.25, 1, 2Hz)' (repeatable)")
     p.add_argument("--quiet", action="store_true", help="do not stream UART output")
     p.add_argument("--stop-on-fault", dest="stop_on_fault", action="store_true", default=True,
                    help="stop at the first fault exception with its PC, type and address (default)")
@@ -114,7 +119,8 @@ def _boot_and_run(apps: dict[str, str | Path], args: argparse.Namespace, presses
 
     hl_app = None
     try:
-        machine = Machine(args.platform, stop_on_fault=args.stop_on_fault)
+        machine = Machine(args.platform, stop_on_fault=args.stop_on_fault,
+                          board=getattr(args, "board", None) or None)
         for core, path in apps.items():
             if core != "a7":
                 machine.load(core, path)
@@ -127,6 +133,14 @@ def _boot_and_run(apps: dict[str, str | Path], args: argparse.Namespace, presses
                 hl_app = SphereOs.of(machine).launch(apps["a7"])
             except AppLaunchError as exc:
                 raise UserError(f"--hl {apps['a7']}: {exc}")
+        for spec in getattr(args, "adc", []):
+            channel, sep, value = spec.partition("=")
+            if not sep or not channel.strip().isdigit():
+                raise UserError(f"--adc {spec}: use CHANNEL=VOLTS or CHANNEL=SIGNAL, e.g. 1=1.25")
+            try:
+                machine.device("adc").set_input(int(channel), value)
+            except ValueError as exc:
+                raise UserError(f"--adc {spec}: {exc}")
     except (LoadError, MachineError, repl.ReplError) as exc:
         raise UserError(str(exc))
 
@@ -151,6 +165,8 @@ def _boot_and_run(apps: dict[str, str | Path], args: argparse.Namespace, presses
             logs[label].write(bytes([byte]))
         machine.byte_listeners.append(log_byte)
     if not args.quiet:
+        for text in machine.board_devices.describe():
+            print(f"[board] {text}", flush=True)
         machine.line_listeners.append(lambda label, line: print(f"[{label}] {line}", flush=True))
         if getattr(args, "show_leds", False) and machine.board is not None:
             _watch_leds(machine)
@@ -170,6 +186,10 @@ def _boot_and_run(apps: dict[str, str | Path], args: argparse.Namespace, presses
             f.close()
         if gdb is not None:
             gdb.close()
+        try:
+            machine.close()                         # board devices write their PNG / WAV / image files
+        except OSError as exc:
+            print(f"mt3620: board device output not written: {exc}", file=sys.stderr)
     wall = time.perf_counter() - wall
     if network is not None and getattr(args, "net_record", None):
         try:
@@ -180,6 +200,9 @@ def _boot_and_run(apps: dict[str, str | Path], args: argparse.Namespace, presses
         for tap in machine.uarts.values():
             if tap.partial:
                 print(f"[{tap.label}] {tap.partial.decode('utf-8', 'replace')}", flush=True)
+        if machine.board_devices.devices:
+            for text in machine.board_devices.describe():
+                print(f"[board] {text}", flush=True)
     if hl_app is not None and not hl_app.running and result.reason != "fault":
         how = (f"exited with status {hl_app.exit_code}" if hl_app.term_signal is None
                else f"was killed by signal {hl_app.term_signal}")
@@ -267,7 +290,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except Exception as exc:  # a missing compiler is a setup problem the user can fix
         raise UserError(f"cannot build the demo firmware: {exc}")
     run_args = argparse.Namespace(until=None, duration=args.duration, uart_log=None, platform=None, quiet=False,
-                                  stop_on_fault=True, press=[], stats=True, show_leds=True)
+                                  stop_on_fault=True, press=[], stats=True, show_leds=True, board=[], adc=[])
     print(f"mt3620 demo: booting {elf} on IO core 0 for {args.duration} of virtual time; "
           f"button A pressed at {args.press_at}", flush=True)
     code = _boot_and_run({"io0": elf}, run_args, presses=[f"A@{args.press_at}"])

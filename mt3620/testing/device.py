@@ -7,6 +7,9 @@ in virtual time, poke GPIOs.
     dev.press("A"); dev.advance("20ms"); assert dev.led("LED1_R")
     dev.wait_for_exit(timeout="2s") == 0                     # the high-level app's exit status
 
+Devices on the board (mt3620.peripherals.board.board): `Device.boot(rt0=..., board="my.board")`, then
+`dev.device("lsm6ds3").accel = (0, 0, 1.0)`, `dev.device("oled").png()`, or `dev.add_device(...)` from Python.
+
 The pytest plugin (mt3620.testing.pytest_plugin, registered as the `mt3620` plugin) wraps this in fixtures.
 """
 from __future__ import annotations
@@ -218,6 +221,44 @@ class Device:
 
     # ---- intercore (what a high-level app on the A7 would do) -----------------------------------------------------
     INTERCORE_BASE = 0x20100000   # platforms/blocks/memory.repl: intercore_shared (emulator-defined placement)
+
+    # ---- board devices (sensors, displays, storage, codecs, analog inputs, waveforms) ----------------------------
+    @property
+    def board_devices(self):
+        """The devices around the chip (mt3620.peripherals.board.board.Board)."""
+        return self.machine.board_devices
+
+    def device(self, name: str):
+        """A device on the board by name (`dev.device("lsm6ds3").accel = (0, 0, 1.0)`), or a chip block by its
+        platform entry name (`dev.device("adc").set_input(1, 1.2)`)."""
+        board = self.machine.board_devices
+        if name in board.devices:
+            return board.devices[name]
+        if name in self.machine.devices:
+            return self.machine.devices[name]
+        have = ", ".join(board.devices) or "none"
+        raise AssertionError(f"no device named {name!r} on the board (devices: {have}) nor a chip block of that "
+                             f"name")
+
+    def add_device(self, name: str, type: str, at: str, address=None, **settings):
+        """Put a device on a bus now (`dev.add_device("imu", "Sensors.LSM6DS3", "isu2.i2c", 0x6A)`)."""
+        return self.machine.board_devices.add(name, type, at, address, **settings)
+
+    def adc_input(self, channel: int, value) -> None:
+        """The voltage on ADC channel `channel`: volts or a signal ("sine(1.25, 1, 50Hz)")."""
+        self.machine.device("adc").set_input(channel, value)
+
+    def drive_waveform(self, pin: int, signal) -> None:
+        """Drive a GPIO pad from outside with a digital waveform ("square(0, 1, 1kHz)"); None releases it."""
+        for model in self.machine.devices.values():
+            if hasattr(model, "drive_waveform") and hasattr(model, "pins") and pin in model.pins:
+                model.drive_waveform(pin, signal)
+                return
+        raise AssertionError(f"no GPIO block has pin {pin}")
+
+    def close(self) -> None:
+        """Let the board devices write their files (display PNGs, codec WAVs)."""
+        self.machine.close()
 
     def intercore(self, core: str = "io0", component_id: str = "00000000-0000-0000-0000-000000000000"):
         """The A7 end of an intercore connection to the RTApp on `core` (mt3620.peripherals.mailbox.intercore):

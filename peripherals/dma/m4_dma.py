@@ -13,12 +13,19 @@ the `hclk` link (the core's RGU; 26 MHz without one). Timing (emulator-defined):
 half-size transfer moves one beat per HCLK cycle and its data is written when it completes (or up to the beat reached when it is stopped early); virtual-FIFO channels move data as
 soon as both the ring and the peripheral allow it.
 
-Virtual FIFOs (VFF): a ring of FFSIZE beats at PGMADDR. For a TX channel (DIR 0) software writes data and
-advances SWPTR; the DMA feeds the peripheral from HWPTR. For an RX channel (DIR 1) the DMA writes at HWPTR and
+Virtual FIFOs (VFF): a ring of FFSIZE beats at PGMADDR; SWPTR and HWPTR are byte offsets into it (FFSIZE, FFCNT
+and COUNT count beats: MediaTek hdl_dma.c converts bytes to beats for FFSIZE/COUNT/FFCNT and not for the pointers,
+mhal_dma.c mtk_mhal_dma_update_swptr advances SWPTR by bytes; CodethinkLabs ADC.c and I2S.c shift SWPTR by the
+beat size). For a TX channel (DIR 0) software writes data and advances SWPTR; the DMA feeds the peripheral from
+HWPTR. For an RX channel (DIR 1) the DMA writes at HWPTR and
 software consumes up to SWPTR. The wrap bits make a full ring distinguishable from an empty one. Starting a VFF
 channel (STR 0 -> 1) puts HWPTR back to 0 (CodethinkLabs UART.c rewrites its TX ring from index 0 for every
 transfer). Peripherals take part through `attach_vfifo_peer(channel, peer)` (an ISU UART does it when the platform
-links it to this DMA: `dma: [io0_dma, io1_dma]`).
+links it to this DMA: `dma: [io0_dma, io1_dma]`); a beat is handed over as an integer of the beat's size.
+
+DREQ-paced half-size channels (the ISU I2C and SPI FIFOs): the peripheral registers with
+`attach_dreq_peer(channel, peer)`; starting such a channel calls `peer.dma_started(channel)`, and the peripheral
+moves beats with `request(channel, beats)` whenever its FIFO can give or take them (the DMA handshake).
 """
 from __future__ import annotations
 
@@ -29,7 +36,7 @@ from mt3620.engine.simulation.access import Access, BusError
 from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock, ps_for_cycles
 from mt3620.engine.simulation.peripheral import (COLD, Field, Link, Peripheral, Register, RegisterArray,
                                                  RegisterView, ResetKind, Timer)
-from mt3620.engine.simulation.protocols import ClockSource, VfifoPeer
+from mt3620.engine.simulation.protocols import ClockSource, DmaRequestPeer, VfifoPeer
 
 log = logging.getLogger("mt3620.dma")
 
@@ -111,6 +118,7 @@ class M4Dma(Peripheral):
                  **attributes: Any) -> None:
         """`memory`: what transfers go through (required keyword, so the machine passes the core's bus view)."""
         self._peers: dict[int, VfifoPeer] = {}
+        self._dreq_peers: dict[int, list[DmaRequestPeer]] = {}
         self._memory = memory
         super().__init__(name or "m4_dma", clock, **attributes)
 
@@ -132,6 +140,17 @@ class M4Dma(Peripheral):
         """`peer` serves VFF `channel`: TX peers offer vfifo_tx_space() and vfifo_tx_put(byte); RX peers offer
         vfifo_rx_drain() (called when the ring gained room)."""
         self._peers[channel] = peer
+
+    def attach_dreq_peer(self, channel: int, peer: DmaRequestPeer) -> None:
+        """`peer` paces DREQ half-size `channel`: told by `dma_started(channel)` when it starts, it then calls
+        `request(channel, beats)` as its FIFO allows. An ISU's I2C, SPI master and SPI subordinate share its two
+        channels: each is told, and the one in DMA mode takes it."""
+        peers = self._dreq_peers.setdefault(channel, [])
+        if peer not in peers:
+            peers.append(peer)
+
+    def channel_running(self, n: int) -> bool:
+        return 0 <= n < CHANNELS and self.running[n]
 
     @property
     def hclk_hz(self) -> int:
@@ -174,14 +193,15 @@ class M4Dma(Peripheral):
         if n not in VFF or size == 0:
             return 0
         ch = self.regs.CH[n]
-        hw = self._pos(ch.HWPTR.HWPTR, ch.HWPTR.HWPTR_WRAP, size)
-        sw = self._pos(ch.SWPTR.SWPTR, ch.SWPTR.SWPTR_WRAP, size)
+        unit = self._unit(n)
+        hw = self._pos(ch.HWPTR.HWPTR // unit, ch.HWPTR.HWPTR_WRAP, size)
+        sw = self._pos(ch.SWPTR.SWPTR // unit, ch.SWPTR.SWPTR_WRAP, size)
         writer, reader = (sw, hw) if self._is_tx(n) else (hw, sw)
         return (writer - reader) % (2 * size)
 
     @staticmethod
     def _pos(index: int, wrap: int, size: int) -> int:
-        """A ring pointer -> position on a 2*size circle."""
+        """A ring pointer (in beats) -> position on a 2*size circle."""
         return index % size + (size if wrap else 0)
 
     def _is_tx(self, n: int) -> bool:
@@ -237,6 +257,8 @@ class M4Dma(Peripheral):
         ch = self.regs.CH[n]
         ch.INTSTA.value &= ~ch.ACKINT.value         # ACKINT bits line up with the INTSTA bits they clear
         ch.ACKINT.value = 0
+        if n in VFF and self.running[n]:
+            self._vff_check_threshold(n)            # the threshold condition is a level: still met, raised again
         self.update_irq()
 
     def _swptr_written(self, n: int, value: int) -> None:
@@ -288,8 +310,11 @@ class M4Dma(Peripheral):
             self._pump(n)
             return
         if n in HALF_SIZE and self.regs.CH[n].CON.DREQ:
-            # Paced by the peripheral's requests (`request(n)`); no ISU I2C/SPI model drives them yet.
+            # Paced by the peripheral's requests (`request(n)`): tell it the channel is ready.
             self.started_at[n] = None
+            for peer in list(self._dreq_peers.get(n, ())):
+                if self.running[n]:
+                    peer.dma_started(n)
             return
         self.started_at[n] = self.clock.now
         remaining = self._length(n) - self._beats_now(n)
@@ -369,25 +394,40 @@ class M4Dma(Peripheral):
             return wrap_to + (beat - wrap_at) * unit
         return base + beat * unit
 
-    def request(self, n: int, beats: int = 1) -> None:
-        """A peripheral's DMA request for a DREQ-paced half-size channel: move `beats` beats now."""
-        if not (self.running[n] and n in HALF_SIZE):
-            return
+    def request(self, n: int, beats: int = 1) -> int:
+        """A peripheral's DMA request for a DREQ-paced half-size channel: move up to `beats` beats now; returns how
+        many moved (0 when the channel is not running or has finished)."""
+        if not (0 <= n < CHANNELS and self.running[n] and n in HALF_SIZE) or beats <= 0:
+            return 0
         length = self._length(n)
-        target = min(length, self.beats_done[n] + beats)
-        self._copy_beats(n, self.beats_done[n], target)
+        first = self.beats_done[n]
+        target = min(length, first + beats)
+        errors = self.bus_errors
+        self._copy_beats(n, first, target)
+        if self.bus_errors != errors:
+            # A beat that reaches nothing stops the channel: it never completes (logged in _copy_beats).
+            self.running[n] = False
+            return 0
         self.beats_done[n] = target
         if target >= length:
             self._block_done(n)
+        return target - first
+
+    def remaining(self, n: int) -> int:
+        """Beats a running half-size or full-size channel has still to move."""
+        if not (0 <= n < CHANNELS) or not self.running[n]:
+            return 0
+        return max(0, self._length(n) - self._beats_now(n))
 
     # ---- virtual FIFOs ------------------------------------------------------------------------------------------
-    def _advance_hwptr(self, n: int, size: int) -> None:
+    def _advance_hwptr(self, n: int, size: int, unit: int) -> None:
+        """HWPTR moves one beat (`unit` bytes) around a ring of `size` beats, toggling its wrap bit at the end."""
         hw = self.regs.CH[n].HWPTR
-        index = hw.HWPTR + 1
-        if index >= size:
-            index = 0
+        offset = (hw.HWPTR // unit + 1) * unit
+        if offset >= size * unit:
+            offset = 0
             hw.HWPTR_WRAP ^= 1
-        hw.HWPTR = index
+        hw.HWPTR = offset & 0xFFFF
 
     def _vff_check_threshold(self, n: int) -> None:
         if not self.regs.CH[n].CON.ITEN:
@@ -400,7 +440,7 @@ class M4Dma(Peripheral):
 
     def _ring_address(self, n: int, unit: int) -> int:
         ch = self.regs.CH[n]
-        return ch.PGMADDR.value + ch.HWPTR.HWPTR * unit
+        return ch.PGMADDR.value + (ch.HWPTR.HWPTR // unit) * unit
 
     def _pump(self, n: int) -> None:
         """Move what the ring and the peripheral allow on a running VFF channel."""
@@ -418,7 +458,6 @@ class M4Dma(Peripheral):
         if peer is None or mem is None:
             self._vff_check_threshold(n)
             return
-        moved = False
         unit = self._unit(n)
         while self.ffcnt(n) > 0 and peer.vfifo_tx_space() > 0:
             try:
@@ -428,11 +467,9 @@ class M4Dma(Peripheral):
                 log.warning("%s: channel %d stopped by a bus error: %s", self.name, n, exc)
                 self.running[n] = False
                 return
-            self._advance_hwptr(n, size)
-            peer.vfifo_tx_put(data[0])
-            moved = True
-        if moved:
-            self._vff_check_threshold(n)
+            self._advance_hwptr(n, size, unit)
+            peer.vfifo_tx_put(int.from_bytes(data, "little"))
+        self._vff_check_threshold(n)                # a TX ring at or below its threshold asks for data
 
     def vfifo_tx_ready(self, n: int) -> None:
         """The TX peer has room again (its FIFO drained)."""
@@ -440,7 +477,8 @@ class M4Dma(Peripheral):
             self._pump(n)
 
     def vfifo_rx_put(self, n: int, byte: int) -> bool:
-        """An RX peer hands over one received byte; False when the channel is not running or the ring is full."""
+        """An RX peer hands over one received beat (a byte, or a 16/32-bit word on wider channels); False when the
+        channel is not running or the ring is full."""
         if n not in VFF or not self.running[n] or self._is_tx(n) or self._paused(n):
             return False
         size = self._ring(n)
@@ -451,13 +489,14 @@ class M4Dma(Peripheral):
             return False
         unit = self._unit(n)
         try:
-            mem.write(self._ring_address(n, unit), bytes([byte & 0xFF]) + bytes(unit - 1), DMA_ACCESS)
+            mem.write(self._ring_address(n, unit), (byte & ((1 << (8 * unit)) - 1)).to_bytes(unit, "little"),
+                      DMA_ACCESS)
         except BusError as exc:
             self.bus_errors += 1
             log.warning("%s: channel %d stopped by a bus error: %s", self.name, n, exc)
             self.running[n] = False
             return False
-        self._advance_hwptr(n, size)
+        self._advance_hwptr(n, size, unit)
         self._vff_check_threshold(n)
         return True
 

@@ -14,11 +14,61 @@ from mt3620.peripherals.mailbox.m4_mailbox import MailboxPort
 from mt3620.peripherals.timers.gpt import Gpt
 from mt3620.peripherals.uart.mt3620_uart import Mt3620Uart
 from mt3620.peripherals.watchdog.m4_watchdog import M4Watchdog
+from mt3620.peripherals.adc.adc import Adc
+from mt3620.peripherals.buses.i2c import RegisterTarget
+from mt3620.peripherals.devices.loopback import SpiLoopback
+from mt3620.peripherals.devices.max98090 import Max98090
+from mt3620.peripherals.i2s.i2s import I2s, I2sFifoPort
+from mt3620.peripherals.isu.i2c import IsuI2c
+from mt3620.peripherals.isu.isu_config import IsuConfig
+from mt3620.peripherals.isu.spi_master import IsuSpiMaster
+from mt3620.peripherals.isu.spi_subordinate import IsuSpiSubordinate
+
+
+def isu_block(cls, base, clock, mem):
+    """An ISU function with its configuration block (kept in the test's hands through `.cfg`) and a DMA."""
+    cfg = IsuConfig(clock=clock, base_address=base & ~0xFFFF)
+    block = cls(clock=clock, base_address=base, isu=cfg)
+    block.link("dma", M4Dma(clock=clock, base_address=0x21080000, cpu="io0", memory=mem))
+    block.cfg = cfg
+    if cls is IsuI2c:
+        block.attach(RegisterTarget(name="t"), 0x10)                  # something to answer at one address
+        other = IsuI2c(clock=clock, base_address=base + 0x10000)      # and a second controller on the wire
+        block.join(other)
+    elif cls is IsuSpiMaster:
+        block.attach(SpiLoopback(), 0)
+    return block
+
+
+def audio_block(clock, mem, port=False):
+    i2s = I2s(clock=clock, base_address=0x380D0000)
+    i2s.link("dma", M4Dma(clock=clock, base_address=0x21080000, cpu="io0", memory=mem))
+    i2s.attach(Max98090(name="codec"))
+    if port:
+        fifo = I2sFifoPort(clock=clock, base_address=0x380F0000)
+        fifo.link("i2s", i2s)
+        return fifo
+    return i2s
+
+
+def adc_block(clock, mem):
+    adc = Adc(clock=clock, base_address=0x38000000)
+    adc.link("dma", M4Dma(clock=clock, base_address=0x21080000, cpu="io0", memory=mem))
+    for ch in range(8):
+        adc.set_input(ch, ch * 0.3 if ch % 2 else f"sine(1.2, 0.5, {50 * (ch + 1)}Hz)")
+    return adc
 
 
 def build(kind, clock):
     mem = ByteMemory(0x22000000, 0x10000)
     return {
+        "isu_cfg": lambda: IsuConfig(clock=clock, base_address=0x38070000),
+        "isu_i2c": lambda: isu_block(IsuI2c, 0x38070200, clock, mem),
+        "isu_spim": lambda: isu_block(IsuSpiMaster, 0x38070300, clock, mem),
+        "isu_spis": lambda: isu_block(IsuSpiSubordinate, 0x38070400, clock, mem),
+        "adc": lambda: adc_block(clock, mem),
+        "i2s": lambda: audio_block(clock, mem),
+        "i2s_fifo": lambda: audio_block(clock, mem, port=True),
         "uart": lambda: Mt3620Uart(clock=clock, base_address=0x38070500, cpu="io0",
                                    dma=M4Dma(clock=clock, base_address=0x21080000, cpu="io0", memory=mem)),
         "debug_uart": lambda: Mt3620Uart(clock=clock, base_address=0x21040000),
@@ -33,7 +83,8 @@ def build(kind, clock):
     }[kind]()
 
 
-@pytest.mark.parametrize("kind", ["uart", "debug_uart", "gpt", "gpio", "pwm", "eint", "wdt", "rgu", "mbox", "dma"])
+@pytest.mark.parametrize("kind", ["uart", "debug_uart", "gpt", "gpio", "pwm", "eint", "wdt", "rgu", "mbox", "dma",
+                                  "isu_cfg", "isu_i2c", "isu_spim", "isu_spis", "adc", "i2s", "i2s_fifo"])
 def test_random_accesses(kind):
     rng = random.Random(kind)
     clock = VirtualClock()
@@ -57,6 +108,20 @@ def test_random_accesses(kind):
             model.feed(bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 40))))
         if kind == "gpio" and i % 100 == 0:
             model.drive_input(rng.randrange(4), rng.choice((0, 1, None)))
+        if kind == "gpio" and i % 300 == 0:
+            model.drive_waveform(rng.randrange(4), rng.choice((None, "square(0, 1, 1kHz)", "square(0, 1, 25kHz, 0.3)")))
+        if kind.startswith("isu_") and kind != "isu_cfg" and i % 150 == 0:   # the ISU's mode changes under it
+            model.cfg.write(0, 4, rng.choice((0x0101, 0x1E01, 0x8001, 0xFF01, 0x0100, rng.getrandbits(16))))
+        if kind == "isu_spis" and i % 100 == 0:                  # a master on the other end of the wire
+            model.spi_select()
+            for _ in range(rng.randrange(0, 12)):
+                assert 0 <= model.spi_exchange(rng.getrandbits(8)) <= 0xFF
+            model.spi_deselect()
+        if kind == "isu_i2c" and i % 100 == 0:                   # and another I2C master
+            try:
+                model.bus.transfer(0x10, [b"\x01\x02", 3])
+            except Exception as err:                              # NACK/busy are the bus's answers, not bugs
+                assert type(err).__name__ in ("I2cNack", "I2cBusy"), err
     clock.advance_to(clock.now + PS_PER_SECOND)
     snap = model.snapshot()
     model.restore(snap)

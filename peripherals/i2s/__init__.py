@@ -1,0 +1,1 @@
+"""The I2S controllers and their FIFO ports."""
