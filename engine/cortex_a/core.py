@@ -126,6 +126,10 @@ class CortexA7:
         self.locked_up = None            # never set: a guest fault kills a process, not the core
         self.loaded = None               # the thread whose registers are live in Unicorn
         self.current = None              # the thread running this quantum (None between quanta)
+        # A debugger's hook (engine/gdb's A7 target while one is attached): `quantum_stopped(core, thread)` is
+        # called as soon as Unicorn returns, before the quantum is accounted, so a breakpoint or watchpoint stop
+        # can be recognised (and the unexecuted rest of a block handed back) and the core halted.
+        self.debugger = None
         self._running = False
         self._stop_requested = False
         self._quantum_start_time = 0
@@ -258,6 +262,8 @@ class CortexA7:
                 break
             thread = self.system.next_thread(self)
             if thread is None:
+                if self.halted:          # a debugger stopped the core while a thread was being chosen
+                    break
                 self.sleeping = True
                 self.time = limit
                 break
@@ -287,6 +293,8 @@ class CortexA7:
             error = exc
         finally:
             self._running = False
+        if self.debugger is not None:
+            self.debugger.quantum_stopped(self, thread, error)
         executed = self.budget.executed
         self.instructions += executed
         self.time = self._quantum_start_time + ps_for_cycles(executed, self.hz)
@@ -296,6 +304,48 @@ class CortexA7:
         if exc is not None:
             self.system.exception(self, thread, exc)
         self.system.quantum_end(self, thread)
+
+    def run_one(self, thread) -> int:
+        """A debugger's single step: execute exactly one instruction of `thread`, with the clock frozen (the caller
+        accounts the core's time). The translation block is cut after the instruction by a Unicorn exit at the next
+        one, which also keeps the Thumb IT state exact inside an IT block (Unicorn cannot stop in the middle of a
+        block it translated whole), and the budget of one instruction ends the run before a branch target's block
+        runs. Syscalls and exceptions are served as in a quantum. Unicorn's exits are replaced and the translation
+        cache is flushed: a caller that uses exits sets its own again. Returns the instructions charged."""
+        uc = self.uc
+        self.switch_to(thread)
+        pc = uc.reg_read(A.UC_ARM_REG_PC)
+        thumb = self.thumb
+        size = 4
+        if thumb:
+            code = self.read_code(pc, 2)
+            size = 4 if len(code) == 2 and code[1] >> 3 >= 0x1D else 2
+        uc.ctl_exits_enabled(True)
+        uc.ctl_set_exits([pc + size])
+        uc.ctl_flush_tb()
+        self.current = thread
+        self.budget.arm(1)
+        self._quantum_start_time = self.time
+        self._stop_requested = False
+        self._pending = None
+        self._bad_access = None
+        self._running = True
+        error: unicorn.UcError | None = None
+        try:
+            uc.emu_start(pc | (1 if thumb else 0), 0)
+        except unicorn.UcError as exc:
+            error = exc
+        finally:
+            self._running = False
+            uc.ctl_flush_tb()
+        executed = self.budget.executed
+        self.current = None
+        exc = self._pending or (self._decode_error(error) if error is not None else None)
+        self._pending = None
+        if exc is not None:
+            self.system.exception(self, thread, exc)
+        self.system.quantum_end(self, thread)
+        return executed
 
     def _decode_error(self, error: unicorn.UcError) -> CpuException:
         pc = self.uc.reg_read(A.UC_ARM_REG_PC)

@@ -11,9 +11,10 @@ if TYPE_CHECKING:
 
 HELP = """monitor commands (this core unless a command says otherwise):
   reset              reset this core (registers, NVIC, its private blocks; memory is kept) and keep it halted
-                     at the reset vector (run `maint flush register-cache` so GDB re-reads registers)
+                     at the reset vector (run `maint flush register-cache` so GDB re-reads registers); IO cores
   halt               show the all-stop state: every core, its PC and whether a debugger holds it
-  uart [N|all]       the last N lines (default 20) this core's UARTs printed; `all` for every UART
+  uart [N|all]       the last N lines (default 20) this core's UARTs (the A7: its app's output) printed; `all`
+                     for every UART and output stream
   time               virtual time, and instructions and clock of every core
   maskisr [on|off]   mask interrupts during single steps (vCont;s), or show the setting
   help               this text"""
@@ -33,6 +34,8 @@ def run_monitor(server: "GdbServer", session: "Session", command: str) -> str:
     if verb in ("help", "?"):
         return HELP
     if verb == "reset":
+        if not hasattr(target, "reset"):
+            return f"monitor reset: the {core.name} runs a Linux process, which cannot be reset (restart the app)"
         if args and args[0] not in ("halt", "init"):
             return "monitor reset: the core stays halted after a reset; continue to run it"
         target.reset()
@@ -51,6 +54,20 @@ def run_monitor(server: "GdbServer", session: "Session", command: str) -> str:
             who = ("held by its debugger" if holder and holder.halted else
                    "debugger attached, resumed" if holder else "no debugger")
             lines.append(f"  {name}: pc 0x{other.pc:08x}, {state}, {who}")
+        a7 = next((c for c in machine.all_cores() if c.name == "a7"), None)
+        system = getattr(a7, "system", None)
+        if a7 is not None:
+            holder = server.sessions.get("a7")
+            who = ("held by its debugger" if holder and holder.halted else
+                   "debugger attached, resumed" if holder else "no debugger")
+            process = getattr(system, "process", None)
+            if process is None or not process.alive:
+                lines.append(f"  a7: no app running, {who}")
+            else:
+                threads = process.live_threads()
+                state = "sleeping (every thread waits)" if a7.sleeping else "ready"
+                lines.append(f"  a7: app {process.name} (pid {process.pid}, {len(threads)} thread"
+                             f"{'s' if len(threads) != 1 else ''}), {state}, {who}")
         return "\n".join(lines)
     if verb == "uart":
         count = 20
@@ -79,8 +96,8 @@ def run_monitor(server: "GdbServer", session: "Session", command: str) -> str:
         return "\n".join(out)
     if verb in ("time", "virtual-time"):
         lines = [f"virtual time {format_ps(machine.clock.now)}"]
-        for name, other in machine.cores.items():
-            lines.append(f"  {name}: {other.instructions} instructions, local time {format_ps(other.time)}, "
+        for other in machine.all_cores():
+            lines.append(f"  {other.name}: {other.instructions} instructions, local time {format_ps(other.time)}, "
                          f"{other.hz} Hz")
         return "\n".join(lines)
     if verb == "maskisr":

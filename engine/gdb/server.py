@@ -7,9 +7,11 @@ a fault, or just after it attached), the hook does not return, so virtual time d
 A debugger that resumes while another one still holds its core stopped waits, seeing its core "running", until
 every debugger has resumed. Single steps run inside the hook, with the rest of the machine frozen.
 
-Each connection is an independent GDB session on one core (thread id 1). A second connection to a port that
-already has a debugger is refused. A disconnect, `D` or `k` removes the session's breakpoints and watchpoints and
-lets the machine run on: the emulation never ends because a debugger left.
+Each connection is an independent GDB session on one core: an IO core is one thread (id 1); the A7 is the Linux
+process of its high-level app, with its threads, signals, auxiliary vector, exec file, shared libraries and files
+(a7_target.py, hostio.py). A second connection to a port that already has a debugger is refused. A disconnect,
+`D` or `k` removes the session's breakpoints and watchpoints and lets the machine run on: the emulation never ends
+because a debugger left.
 """
 from __future__ import annotations
 
@@ -19,22 +21,23 @@ import socket
 import time
 from dataclasses import dataclass, field
 from typing import Callable
+from xml.sax.saxutils import quoteattr
 
-from mt3620.engine.cortex_m import CortexM4
 from mt3620.engine.simulation.access import BusError
 from mt3620.engine.simulation.clock import format_ps
 
 from . import rsp
-from .core_target import SIGSEGV, SIGTRAP, CoreTarget, StopReason
+from .core_target import SIGTRAP, Action, CoreTarget, DebugTarget, StopReason
+from .hostio import HostIoError
 
 log = logging.getLogger("mt3620.gdb")
 
 POLL_INTERVAL_S = 0.002       # while the machine runs, sockets are polled at most this often (wall time)
 SEND_TIMEOUT_S = 10.0         # a debugger that stops reading for this long is disconnected
-THREAD_ID = 1
-SUPPORTED = (f"PacketSize={rsp.MAX_PACKET:x};qXfer:features:read+;qXfer:memory-map:read+;qXfer:threads:read+;"
+SUPPORTED = (f"PacketSize={rsp.MAX_PACKET:x};qXfer:features:read+;qXfer:threads:read+;"
              "QStartNoAckMode+;swbreak+;hwbreak+;vContSupported+")
 MAX_READ = (rsp.MAX_PACKET - 8) // 2
+MAX_FILE_READ = (rsp.MAX_PACKET - 32) // 2      # a vFile:pread reply is binary-escaped: at worst twice as long
 MAX_CRC = 64 << 20           # qCRC over at most 64 MB (compare-sections asks for one section at a time)
 
 E_MALFORMED, E_REGISTER, E_FAULT, E_INVALID, E_NOSPACE = b"E01", b"E02", b"E0e", b"E16", b"E1c"
@@ -47,7 +50,7 @@ class GdbServerError(OSError):
 @dataclass
 class Session:
     sock: socket.socket
-    target: CoreTarget
+    target: DebugTarget
     peer: str
     decoder: rsp.Decoder = field(default_factory=rsp.Decoder)
     no_ack: bool = False
@@ -56,7 +59,7 @@ class Session:
     last_packet: bytes = b""
     swbreak: bool = False
     hwbreak: bool = False
-    wake_step: bool = False          # a step of a sleeping core: report when it wakes
+    multiprocess: bool = False       # thread ids as p<pid>.<tid> (negotiated in qSupported, the A7 only)
     closed: bool = False
 
 
@@ -70,7 +73,7 @@ class GdbServer:
         self.machine = machine
         self.mask_step_irqs = mask_step_irqs
         self.announce = announce or (lambda text: log.info("%s", text))
-        self.targets: dict[str, CoreTarget] = {}
+        self.targets: dict[str, DebugTarget] = {}
         self.listeners: dict[str, socket.socket] = {}
         self.sessions: dict[str, Session] = {}
         self._last_poll = 0.0
@@ -79,14 +82,23 @@ class GdbServer:
         self._hook = self._between_windows
         try:
             for name, port in ports.items():
-                core: CortexM4 = machine.core(name)
-                reset = getattr(machine, "_reset_core", None)
-                self.targets[core.name] = CoreTarget(core, on_reset=reset)
-                self.listeners[core.name] = self._listen(core.name, host, port)
+                target = self._make_target(name)
+                self.targets[target.name] = target
+                self.listeners[target.name] = self._listen(target.name, host, port)
         except Exception:
             self.close()
             raise
         machine.between_windows.append(self._hook)
+
+    def _make_target(self, name: str) -> DebugTarget:
+        if name == "a7":
+            from .a7_target import A7Target
+            core = self.machine.a7
+            if core.system is None:
+                raise GdbServerError("a7: no high-level app runs on the A7 (give --hl APP.imagepackage)")
+            return A7Target(core)
+        core = self.machine.core(name)
+        return CoreTarget(core, on_reset=getattr(self.machine, "_reset_core", None))
 
     # ---- sockets ----------------------------------------------------------------------------------------------------
     def _listen(self, name: str, host: str, port: int) -> socket.socket:
@@ -128,10 +140,11 @@ class GdbServer:
         session = Session(sock, target, peer)
         self.sessions[name] = session
         self._seen.add(name)
-        target.enabled = True
-        target.stop = None
-        # Attaching stops the target (as on a hardware probe): the machine holds until GDB resumes.
+        target.attach()
+        # Attaching stops the target (as on a hardware probe, or ptrace's attach): the machine holds until GDB
+        # resumes.
         target.interrupt()
+        session.last_stop = target.attach_stop()
         self.announce(f"gdb: {name}: debugger attached from {peer}; machine halted at "
                       f"{format_ps(self.machine.clock.now)}")
 
@@ -146,11 +159,7 @@ class GdbServer:
             pass
         if self.sessions.get(name) is session:
             del self.sessions[name]
-        target = session.target
-        target.clear_all()
-        target.enabled = False
-        target.stop = None
-        target.release()
+        session.target.detach()
         self.announce(f"gdb: {name}: debugger {why}; the core runs on")
 
     def _send(self, session: Session, payload: bytes) -> None:
@@ -252,33 +261,34 @@ class GdbServer:
             target.release()
 
     def _collect_stops(self) -> None:
-        """Report stops produced while running (breakpoints, watchpoints, BKPT, faults, a sleeping core's step)."""
+        """Report stops produced while running (breakpoints, watchpoints, BKPT, faults, signals, a step that
+        waited, the end of the process)."""
         for name, target in self.targets.items():
             session = self.sessions.get(name)
             if session is None:
-                target.stop = None
+                target.poll_stop()
                 continue
             if session.halted:
                 continue
-            stop = target.stop
-            if stop is None and session.wake_step and not target.core.sleeping:
-                stop = StopReason(SIGTRAP, "step")
-                target.core.halted = True
-                target.halted_by_debugger = True
-            if stop is None:
-                continue
-            target.stop = None
-            self._report_stop(session, stop)
+            stop = target.poll_stop()
+            if stop is not None:
+                self._report_stop(session, stop)
 
     def _report_stop(self, session: Session, stop: StopReason) -> None:
-        session.wake_step = False
         session.halted = True
         session.last_stop = stop
         if stop.reason == "fault" and stop.detail:
             self.announce(f"gdb: {session.target.name}: {stop.detail}")
         self._send(session, self._stop_reply(session, stop))
+        if stop.reason in ("exited", "killed"):
+            # The process is gone: GDB mourns it and disconnects (target remote); the machine runs on.
+            self._drop(session, f"told that the app {stop.detail or 'ended'}")
 
     def _stop_reply(self, session: Session, stop: StopReason) -> bytes:
+        target = session.target
+        if stop.reason in ("exited", "killed"):
+            reply = b"W%02x" % (stop.status & 0xFF) if stop.reason == "exited" else b"X%02x" % stop.signal
+            return reply + (b";process:%x" % target.pid if session.multiprocess else b"")
         parts = [b"T%02x" % stop.signal]
         if stop.reason in ("watch", "rwatch", "awatch") and stop.address is not None:
             parts.append(b"%s:%x;" % (stop.reason.encode(), stop.address))
@@ -286,16 +296,34 @@ class GdbServer:
             parts.append(b"swbreak:;")
         elif stop.reason == "hwbreak" and session.hwbreak:
             parts.append(b"hwbreak:;")
-        target = session.target
+        thread = stop.thread if target.thread_alive(stop.thread) else target.current_thread
         for regnum in (13, 14, 15):   # expedite sp, lr, pc: GDB needs them at every stop
-            parts.append(b"%02x:%s;" % (regnum, rsp.hex_bytes(target.read_register(regnum))))
-        parts.append(b"thread:%x;" % THREAD_ID)
+            parts.append(b"%02x:%s;" % (regnum, rsp.hex_bytes(target.read_register(regnum, thread))))
+        parts.append(b"thread:%s;" % self._format_thread(session, thread))
+        # GDB takes the reporting thread as its current (and general) thread from here on.
+        target.select_thread("g", thread)
         return b"".join(parts)
+
+    def _format_thread(self, session: Session, tid: int) -> bytes:
+        if session.multiprocess:
+            return b"p%x.%x" % (session.target.pid, tid)
+        return b"%x" % tid
+
+    @staticmethod
+    def _parse_thread(text: bytes) -> int | None:
+        """A thread id (`tid`, `p<pid>.<tid>`, `p<pid>`, -1, 0); None means all or any thread."""
+        if text.startswith(b"p"):
+            _, sep, tid = text[1:].partition(b".")
+            if not sep:
+                return None
+            text = tid
+        value = rsp.parse_hex(text, "thread id")
+        return None if value in (0, -1) else value
 
     def _interrupt(self, session: Session) -> None:
         if session.halted:
             return  # already stopped: GDB gets no second stop reply
-        session.target.stop = None
+        session.target.poll_stop()
         self._report_stop(session, session.target.interrupt())
 
     # ---- packets ----------------------------------------------------------------------------------------------------
@@ -324,7 +352,15 @@ class GdbServer:
             # All-stop: GDB only talks to a running target to interrupt it (handled as a raw byte).
             return E_INVALID
         if cmd == b"?":
-            return self._stop_reply(session, session.last_stop)
+            stop = session.last_stop
+            if stop.reason not in ("exited", "killed") and not target.thread_alive(stop.thread):
+                stop = target.attach_stop()
+            reply = self._stop_reply(session, stop)
+            if stop.reason in ("exited", "killed"):
+                self._send(session, reply)
+                self._drop(session, "told the app has ended")
+                return None
+            return reply
         if cmd == b"g":
             return rsp.hex_bytes(target.read_all_registers())
         if cmd == b"G":
@@ -367,28 +403,33 @@ class GdbServer:
             return b"OK"
         if cmd in (b"c", b"s", b"C", b"S"):
             address = None
+            signal = None
             if cmd in (b"C", b"S"):
                 _sig, _, rest = body.partition(b";")
-                rsp.parse_hex(_sig, "signal")
+                signal = rsp.parse_hex(_sig, "signal") or None
                 body = rest
             if body:
                 address = rsp.parse_hex(body, "address")
-            return self._resume(session, step=cmd in (b"s", b"S"), address=address)
+            step = cmd in (b"s", b"S")
+            # c/C resume every thread; s/S step the thread Hc named (or the current one).
+            thread = (target.continue_thread or target.current_thread) if step else None
+            return self._resume(session, [Action("s" if step else "c", signal, thread)], address=address)
         if cmd in (b"Z", b"z"):
             return self._breakpoint(session, cmd == b"Z", body)
         if cmd == b"H":
             if body[:1] not in (b"g", b"c", b"m"):
                 raise rsp.ProtocolError("H needs g, c or m")
-            return b"OK"
+            tid = self._parse_thread(body[1:])
+            return b"OK" if target.select_thread("c" if body[:1] == b"c" else "g", tid) else b"E01"
         if cmd == b"T":
-            tid = rsp.parse_hex(body, "thread id") if body != b"-1" else -1
-            return b"OK" if tid in (THREAD_ID, -1, 0) else b"E01"
+            tid = self._parse_thread(body)
+            return b"OK" if tid is None or target.thread_alive(tid) else b"E01"
         if cmd == b"D":
             self._send(session, b"OK")
             self._drop(session, "detached")
             return None
         if cmd == b"k":
-            self._drop(session, "killed the session (the emulation goes on)")
+            self._kill(session)
             return None
         if cmd == b"q":
             return self._query(session, body)
@@ -397,6 +438,10 @@ class GdbServer:
                 self._send(session, b"OK")
                 session.no_ack = True
                 return None
+            if body.startswith(b"PassSignals:") and hasattr(target, "set_pass_signals"):
+                numbers = [rsp.parse_hex(n, "signal") for n in body[12:].split(b";") if n]
+                target.set_pass_signals(numbers)
+                return b"OK"
             return b""
         if cmd == b"v":
             return self._v(session, body)
@@ -444,32 +489,30 @@ class GdbServer:
             return b"OK"
         return b""
 
-    def _resume(self, session: Session, step: bool, address: int | None = None) -> bytes | None:
+    def _resume(self, session: Session, actions: list[Action], address: int | None = None) -> bytes | None:
         target = session.target
         if address is not None:
             target.write_register(15, (address & ~1).to_bytes(4, "little"))
-        if step:
-            if target.core.sleeping and not target.core.locked_up:
-                # Stepping a WFI-sleeping core waits, as on the chip, for the interrupt that wakes it.
-                session.wake_step = True
-                session.halted = False
-                return None
-            stop = target.step(self.mask_step_irqs)
+        stop = target.resume(actions, self.mask_step_irqs)
+        if stop is not None:
+            # A step that completed at once (or a resume that stopped at once): the reply is the stop.
             session.last_stop = stop
-            return self._stop_reply(session, stop)
-        if target.core.locked_up:
-            # Nothing runs on a locked-up core: the machine goes on and ends its run on the fault, as without a
-            # debugger; GDB then hears that the program terminated with the fault's signal.
-            session.halted = False
-            return None
-        if target.at_breakpoint() and not target.core.sleeping:
-            # Resuming from a breakpoint address: step over it first (GDB does this itself; other clients may not).
-            stop = target.step(self.mask_step_irqs)
-            if stop.reason not in ("step",):
-                session.last_stop = stop
-                return self._stop_reply(session, stop)
+            reply = self._stop_reply(session, stop)
+            if stop.reason in ("exited", "killed"):
+                self._send(session, reply)
+                self._drop(session, f"told that the app {stop.detail or 'ended'}")
+                return None
+            return reply
         session.halted = False
         return None
+
+    def _kill(self, session: Session) -> None:
+        """`k` / vKill: the A7's process is killed (SIGKILL, as gdbserver kills its inferior); an IO core's session
+        just ends. Either way the emulation goes on."""
+        if session.target.kill():
+            self._drop(session, "killed the app (SIGKILL); the machine goes on")
+        else:
+            self._drop(session, "killed the session (the emulation goes on)")
 
     def _v(self, session: Session, body: bytes) -> bytes | None:
         if body == b"Cont?":
@@ -480,35 +523,73 @@ class GdbServer:
             return b""
         if body.startswith(b"Kill"):
             self._send(session, b"OK")
-            self._drop(session, "killed the session (the emulation goes on)")
+            self._kill(session)
             return None
+        if body.startswith(b"File:"):
+            return self._host_io(session, body[5:])
         return b""
 
-    def _vcont(self, session: Session, actions: bytes) -> bytes | None:
-        chosen = None
-        for action in actions.split(b";"):
-            verb, _, thread = action.partition(b":")
+    def _vcont(self, session: Session, text: bytes) -> bytes | None:
+        actions: list[Action] = []
+        for item in text.split(b";"):
+            verb, _, thread = item.partition(b":")
             if not verb:
                 raise rsp.ProtocolError("empty vCont action")
-            if thread and thread not in (b"-1", b"0") and rsp.parse_hex(thread, "thread id") != THREAD_ID:
-                continue
-            chosen = verb
-            break
-        if chosen is None:
-            return b"OK"   # nothing for our only thread
-        op = chosen[:1]
-        if op not in (b"c", b"C", b"s", b"S", b"t"):
-            raise rsp.ProtocolError(f"unsupported vCont action {chosen!r}")
-        if op in (b"C", b"S"):
-            rsp.parse_hex(chosen[1:], "signal")
-        if op == b"t":
+            op = verb[:1]
+            if op not in (b"c", b"C", b"s", b"S", b"t"):
+                raise rsp.ProtocolError(f"unsupported vCont action {item!r}")
+            signal = rsp.parse_hex(verb[1:], "signal") or None if op in (b"C", b"S") else None
+            tid = self._parse_thread(thread) if thread else None
+            if tid is not None and not session.target.thread_alive(tid):
+                continue          # a thread that does not exist (any more): nothing to do for it
+            actions.append(Action(op.lower().decode(), signal, tid))
+        if not actions:
+            return b"OK"   # nothing for our threads
+        if actions[0].op == "t":
             if session.halted:
                 return b"OK"
             self._interrupt(session)
             return None
         if not session.halted:
             return E_INVALID
-        return self._resume(session, step=op in (b"s", b"S"))
+        return self._resume(session, [a for a in actions if a.op != "t"])
+
+    # ---- host I/O (vFile) ---------------------------------------------------------------------------------------
+    def _host_io(self, session: Session, body: bytes) -> bytes:
+        files = session.target.host_io()
+        if files is None:
+            return b""
+        op, _, args = body.partition(b":")
+        fields = args.split(b",")
+        try:
+            if op == b"setfs":
+                return b"F0"
+            if op == b"open":
+                if len(fields) != 3:
+                    raise rsp.ProtocolError("vFile:open needs path,flags,mode")
+                path = rsp.unhex_bytes(fields[0]).decode("utf-8", "surrogateescape")
+                fd = files.open(path, rsp.parse_hex(fields[1], "flags"), rsp.parse_hex(fields[2], "mode"))
+                return b"F%x" % fd
+            if op == b"close":
+                files.close(rsp.parse_hex(args, "fd"))
+                return b"F0"
+            if op == b"pread":
+                if len(fields) != 3:
+                    raise rsp.ProtocolError("vFile:pread needs fd,count,offset")
+                fd, count, offset = (rsp.parse_hex(f, "number") for f in fields)
+                data = files.pread(fd, min(count, MAX_FILE_READ), offset)
+                return b"F%x;" % len(data) + rsp.escape(data)
+            if op == b"fstat":
+                data = files.fstat(rsp.parse_hex(args, "fd"))
+                return b"F%x;" % len(data) + rsp.escape(data)
+            if op == b"readlink":
+                target = files.readlink(rsp.unhex_bytes(args).decode("utf-8", "surrogateescape")).encode()
+                return b"F%x;" % len(target) + rsp.escape(target)
+            if op in (b"pwrite", b"unlink"):
+                raise HostIoError(13)      # EACCES: the target's files are read-only for a debugger
+        except HostIoError as exc:
+            return b"F-1,%x" % exc.errno
+        return b""
 
     # ---- queries ----------------------------------------------------------------------------------------------------
     def _query(self, session: Session, body: bytes) -> bytes | None:
@@ -518,20 +599,31 @@ class GdbServer:
             features = args.split(b";") if args else []
             session.swbreak = b"swbreak+" in features
             session.hwbreak = b"hwbreak+" in features
-            return SUPPORTED.encode()
+            session.multiprocess = target.multiprocess and b"multiprocess+" in features
+            reply = SUPPORTED
+            if target.memory_map_xml() is not None:
+                reply += ";qXfer:memory-map:read+"
+            if target.qsupported:
+                reply += ";" + target.qsupported
+            if session.multiprocess:
+                reply += ";multiprocess+"
+            return reply.encode()
         if body.startswith(b"Xfer:"):
             return self._xfer(session, body[5:])
         if body == b"C":
-            return b"QC%x" % THREAD_ID
+            return b"QC%s" % self._format_thread(session, target.current_thread)
         if body == b"fThreadInfo":
-            return b"m%x" % THREAD_ID
+            ids = target.thread_ids()
+            if not ids:
+                return b"l"
+            return b"m" + b",".join(self._format_thread(session, tid) for tid in ids)
         if body == b"sThreadInfo":
             return b"l"
         if body.startswith(b"Attached"):
             return b"1"
         if body.startswith(b"ThreadExtraInfo,"):
-            core = target.core
-            return rsp.hex_text(f"{core.name} Cortex-M4F" + (" (sleeping)" if core.sleeping else ""))
+            tid = self._parse_thread(body[16:])
+            return rsp.hex_text(target.thread_extra(tid if tid is not None else target.current_thread))
         if body.startswith(b"Symbol:"):
             return b"OK"
         if body.startswith(b"Rcmd,"):
@@ -566,15 +658,20 @@ class GdbServer:
             if annex != b"target.xml":
                 return b"E00"
             document = target.target_xml()
-        elif obj == b"memory-map":
+        elif obj == b"memory-map" and target.memory_map_xml() is not None:
             document = target.memory_map_xml()
         elif obj == b"threads":
-            document = (f'<?xml version="1.0"?>\n<threads>\n  <thread id="{THREAD_ID:x}" core="{_core_index(target)}"'
-                        f' name="{target.name}"/>\n</threads>\n')
+            lines = ['<?xml version="1.0"?>', "<threads>"]
+            for tid in target.thread_ids():
+                lines.append(f'  <thread id="{self._format_thread(session, tid).decode()}" '
+                             f'core="{_core_index(target)}" name={quoteattr(target.thread_name(tid))}/>')
+            document = "\n".join(lines + ["</threads>"]) + "\n"
         else:
-            return b""
+            document = target.xfer(obj, annex)
+            if document is None:
+                return b""
         offset, length = self._address_length(span)
-        raw = document.encode("utf-8")
+        raw = document.encode("utf-8") if isinstance(document, str) else document
         chunk = raw[offset:offset + min(length, MAX_READ)]
         more = offset + len(chunk) < len(raw)
         return (b"m" if more else b"l") + rsp.escape(chunk)
@@ -586,12 +683,8 @@ class GdbServer:
             return
         self._closed = True
         for session in list(self.sessions.values()):
-            core = session.target.core
             if not session.halted:
-                if core.locked_up:
-                    self._send(session, b"X%02x" % (session.target.fault_signal or SIGSEGV))
-                else:
-                    self._send(session, b"W%02x" % ((exit_code or 0) & 0xFF))
+                self._send(session, self._stop_reply(session, session.target.end_reply(exit_code or 0)))
             self._drop(session, "disconnected: the emulation ended")
         for listener in self.listeners.values():
             try:
@@ -603,13 +696,10 @@ class GdbServer:
             self.machine.between_windows.remove(self._hook)
         for target in self.targets.values():
             target.release()
-            if target.core.bkpt_handler == target._on_bkpt:
-                target.core.bkpt_handler = None
-            if target._on_fault in target.core.fault_listeners:
-                target.core.fault_listeners.remove(target._on_fault)
+            target.close()
 
 
-def _core_index(target: CoreTarget) -> int:
+def _core_index(target: DebugTarget) -> int:
     digits = "".join(ch for ch in target.name if ch.isdigit())
     return int(digits) if digits else 0
 

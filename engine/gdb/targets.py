@@ -6,7 +6,9 @@ Register sets follow GDB's standard ARM features (GDB manual, "ARM Features"):
   of a known feature as raw registers), and `org.gnu.gdb.arm.vfp` with d0-d15 and fpscr: FPv4-SP-D16, whose
   single-precision registers s0-s31 GDB derives as pseudo registers from the d registers (s2n = low half of dn).
 - The A7 (Cortex-A7, ARMv7-A with VFPv4-D32 and NEON): `org.gnu.gdb.arm.core` (r0-r12, sp, lr, pc, cpsr),
-  `org.gnu.gdb.arm.vfp` (d0-d31, fpscr) and `org.gnu.gdb.arm.neon` (empty: GDB then derives q0-q15).
+  `org.gnu.gdb.arm.vfp` (d0-d31, fpscr) and `org.gnu.gdb.arm.neon` (empty: GDB then derives q0-q15). It runs a
+  Linux process, so its description names the OS ABI `GNU/Linux` as gdbserver's does: GDB then uses its
+  arm-linux support (SVR4 shared libraries, signals, software single-step) whatever the ELF's own note says.
 The remote register numbers (`p`/`P` and the order of `g`) are the `regnum` attributes below, counted from 0.
 """
 from __future__ import annotations
@@ -60,12 +62,16 @@ A7_REGISTERS: tuple[Register, ...] = tuple(
     + [Register("fpscr", 32, "uint32", VFP, "float", source="fpscr")])
 
 A7_FEATURES = (A_CORE, VFP, NEON)
+A7_OSABI = "GNU/Linux"
 M4F_FEATURES = (M_PROFILE, M_SYSTEM, VFP)
 
 
-def target_xml(registers: tuple[Register, ...], features: tuple[str, ...], architecture: str = "arm") -> str:
+def target_xml(registers: tuple[Register, ...], features: tuple[str, ...], architecture: str = "arm",
+               osabi: str | None = None) -> str:
     out = ['<?xml version="1.0"?>', '<!DOCTYPE target SYSTEM "gdb-target.dtd">', '<target version="1.0">',
            f"  <architecture>{xml_escape(architecture)}</architecture>"]
+    if osabi:
+        out.append(f"  <osabi>{xml_escape(osabi)}</osabi>")
     for feature in features:
         out.append(f'  <feature name="{feature}">')
         for num, reg in enumerate(registers):
@@ -83,7 +89,7 @@ def m4f_target_xml() -> str:
 
 
 def a7_target_xml() -> str:
-    return target_xml(A7_REGISTERS, A7_FEATURES)
+    return target_xml(A7_REGISTERS, A7_FEATURES, osabi=A7_OSABI)
 
 
 def memory_map_xml(view: AddressSpace) -> str:

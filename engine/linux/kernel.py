@@ -127,6 +127,7 @@ class Process:
         self.term_signal: int | None = None
         self.crash = None                         # CrashReport when a core-dumping signal ended it
         self.main: elf.LoadedElf | None = None
+        self.auxv: list[tuple[int, int]] = []     # the auxiliary vector the process started with (debuggers read it)
         self.interpreter: elf.LoadedElf | None = None
         self.rlimits: dict[int, tuple[int, int]] = {3: (STACK_SIZE, abi.RLIM_INFINITY), 7: (MAX_FDS, MAX_FDS)}
 
@@ -205,6 +206,10 @@ class Kernel:
         self._pids = itertools.count(FIRST_PID)
         self.exit_listeners: list[ExitListener] = []
         self.unimplemented: dict[str, int] = {}      # syscall name -> calls (each logged once)
+        # A debugger (engine/gdb's A7 target), as ptrace would see the process: `may_run(thread)` before a thread
+        # is scheduled (False keeps it stopped; the tracer may halt the core), `on_signal(thread, info)` before a
+        # signal is delivered (True: the tracer took it, a signal-delivery stop; it resumes with it or drops it).
+        self.tracer = None
         self.syscall_count = 0
         self.futexes: dict[int, list[tuple[Thread, int]]] = {}
         # socket(2) families the OS layer serves: AF number -> factory(ctx, type, protocol) -> SocketFile
@@ -254,8 +259,14 @@ class Kernel:
                 continue
             if t.state != Thread.RUNNABLE:
                 continue
+            if self.tracer is not None and not self.tracer.may_run(t):
+                if core.halted:
+                    return None
+                continue
             if not self._deliver_signals(t):
                 continue
+            if core.halted:          # the tracer took a signal: the debugger holds the machine
+                return None
             if t.state != Thread.RUNNABLE:
                 continue
             self._rr = (index + 1) % n if n else 0
@@ -513,6 +524,11 @@ class Kernel:
     def _has_deliverable(self, t: Thread) -> bool:
         return bool(t.pending or t.process.pending) and self._peek_deliverable(t) is not None
 
+    def deliver_pending(self, t: Thread) -> bool:
+        """Deliver the signals `t` can take now (a debugger's single step does, as the kernel does on the way back
+        to user space). False when the process died of one."""
+        return self._deliver_signals(t)
+
     def _deliver_signals(self, t: Thread) -> bool:
         """Deliver what `t` can take now. False when the process died of it."""
         for _ in range(abi.NSIG):
@@ -523,6 +539,8 @@ class Kernel:
                 t.pending.remove(info)
             else:
                 t.process.pending.remove(info)
+            if self.tracer is not None and info.signo != SIGKILL and self.tracer.on_signal(t, info):
+                return True
             if not self._deliver(t, info):
                 return False
         return True
@@ -749,6 +767,7 @@ class Kernel:
                 (AT_ENTRY, main.entry), (AT_UID, p.uid), (AT_EUID, p.uid), (AT_GID, p.gid), (AT_EGID, p.gid),
                 (AT_SECURE, 0), (AT_RANDOM, random16), (AT_HWCAP2, 0), (AT_EXECFN, execfn),
                 (AT_PLATFORM, platform), (AT_NULL, 0)]
+        p.auxv = auxv
         words = [len(p.argv)] + arg_ptrs + [0] + env_ptrs + [0] + [x for pair in auxv for x in pair]
         sp -= 4 * len(words)
         sp &= ~15

@@ -1,8 +1,8 @@
-"""`mt3620 run --gdb ...`: the command-line glue of the GDB server (called from engine/cli_run.py).
+"""`mt3620 run --gdb ...`: the command-line glue of the GDB server (called from mt3620/cli/run.py).
 
-Ports as Renode's per-CPU GDB servers: A7 3333, IO0 3334, IO1 3335. The A7 runs high-level apps but has no GDB server yet,
-so its port is not opened (a message says so). Without --for, a run with a debugger has no practical virtual time
-limit (one year), since a debugging session should not end because the default one second ran out.
+Ports as Renode's per-CPU GDB servers: A7 3333 (the high-level app's process), IO0 3334, IO1 3335; `--gdb` opens
+the port of every core that has an app. Without --for, a run with a debugger has no practical virtual time limit
+(one year), since a debugging session should not end because the default one second ran out.
 """
 from __future__ import annotations
 
@@ -33,14 +33,14 @@ class _ExtendDuration(argparse.Action):
 def add_gdb_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("debugging with GDB (gdb-multiarch: target remote :PORT)")
     group.add_argument("--gdb", action=_ExtendDuration, nargs=0, default=False,
-                       help="serve GDB on 127.0.0.1, one port per core with an app: IO0 3334, IO1 3335 "
-                            "(A7 3333 is not opened: GDB for the A7 app is not available yet)")
+                       help="serve GDB on 127.0.0.1, one port per core with an app: A7 3333 (the --hl app's "
+                            "process), IO0 3334, IO1 3335")
     group.add_argument("--gdb-port", action=_ExtendDuration, metavar="CORE=PORT", default=None,
-                       help="serve GDB for one core on a port (repeatable; io0, io1; port 0 picks a free one "
+                       help="serve GDB for one core on a port (repeatable; a7, io0, io1; port 0 picks a free one "
                             "and prints it)")
     group.add_argument("--gdb-wait", action="store_true",
                        help="wait until a debugger is attached to every opened port (and has resumed) before "
-                            "starting")
+                            "starting: the A7 app is held at its first instruction (the dynamic loader's entry)")
     group.add_argument("--gdb-mask-step-irqs", action="store_true",
                        help="mask interrupts during single steps (vCont;s), so stepping never enters a handler "
                             "(also `monitor maskisr on|off`)")
@@ -50,10 +50,19 @@ def _announce(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+def _has_app(machine, core: str) -> bool:
+    if core == "a7":
+        a7 = next((c for c in machine.all_cores() if c.name == "a7"), None)
+        return a7 is not None and getattr(a7.system, "alive", False)
+    return bool(machine.images.get(core))
+
+
 def parse_ports(args: argparse.Namespace, machine) -> dict[str, int]:
-    """{core: port} from --gdb (cores with an app) and --gdb-port entries; the A7 is reported and left out."""
+    """{core: port} from --gdb (cores with an app) and --gdb-port entries."""
     ports: dict[str, int] = {}
     if getattr(args, "gdb", False):
+        if _has_app(machine, "a7"):
+            ports["a7"] = DEFAULT_PORTS["a7"]
         for name in machine.cores:
             if machine.images.get(name):
                 ports[name] = DEFAULT_PORTS.get(name, 0)
@@ -75,13 +84,10 @@ def parse_ports(args: argparse.Namespace, machine) -> dict[str, int]:
             raise UserError(f"--gdb-port {spec}: no core named {core!r} (cores: a7, "
                               f"{', '.join(machine.cores)})")
         ports[core] = port
-    if "a7" in ports:
-        _announce(f"gdb: a7: port {ports.pop('a7')} not opened: GDB for the A7 app is not available yet")
-    elif getattr(args, "gdb", False) and "a7" in getattr(machine, "views", {}):
-        _announce(f"gdb: a7: port {DEFAULT_PORTS['a7']} not opened: GDB for the A7 app is not available yet")
     for core in ports:
-        if not machine.images.get(core):
-            raise UserError(f"--gdb-port: {core} has no app loaded (give --rt{core[-1]} APP)")
+        if not _has_app(machine, core):
+            give = "--hl APP.imagepackage" if core == "a7" else f"--rt{core[-1]} APP"
+            raise UserError(f"--gdb-port: {core} has no app loaded (give {give})")
     taken: dict[int, str] = {}
     for core, port in ports.items():
         if port and port in taken:
@@ -96,7 +102,7 @@ def attach_gdb(machine, args: argparse.Namespace):
 
     ports = parse_ports(args, machine)
     if not ports:
-        raise UserError("--gdb: no IO core to debug (load an app with --rt0/--rt1)")
+        raise UserError("--gdb: no app to debug (load one with --hl, --rt0 or --rt1)")
     try:
         server = GdbServer(machine, ports, mask_step_irqs=getattr(args, "gdb_mask_step_irqs", False),
                            announce=_announce)

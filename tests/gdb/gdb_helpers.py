@@ -15,6 +15,7 @@ from mt3620.engine.simulation.clock import parse_duration
 
 GDB = shutil.which("gdb-multiarch")
 FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
+PROGRAMS = Path(__file__).resolve().parent / "programs"
 SOCKET_TIMEOUT = 20.0
 # The `mt3620` console script's entry point (python -m mt3620.cli would define a second UserError class in
 # __main__, so errors raised by the engine would not be recognised as user errors).
@@ -164,8 +165,13 @@ class ServedMachine:
         from mt3620.engine.gdb import GdbServer
         from mt3620.engine.machine import Machine
         self.machine = Machine(stop_on_fault=stop_on_fault)
+        self.app = None
         for core, path in apps.items():
-            self.machine.load(core, path)
+            if core == "a7":
+                from mt3620.sphere_os.apps import SphereOs
+                self.app = SphereOs.of(self.machine).launch(path)
+            else:
+                self.machine.load(core, path)
         self.windows = 0
         self._progress = threading.Condition()
         self.machine.between_windows.append(self._window_done)   # before the server's hook, which may hold
@@ -240,7 +246,7 @@ class Emulator:
     def __init__(self, apps: dict[str, Path], *extra: str, wait: bool = True, duration: str | None = None) -> None:
         args = [*MT3620, "run"]
         for core, path in apps.items():
-            args += [f"--rt{core[-1]}", str(path), "--gdb-port", f"{core}=0"]
+            args += ["--hl" if core == "a7" else f"--rt{core[-1]}", str(path), "--gdb-port", f"{core}=0"]
         if wait:
             args.append("--gdb-wait")
         if duration:
@@ -339,3 +345,39 @@ def symbols(elf: Path) -> dict[str, int]:
                 value &= ~1
             out[sym.name] = value
         return out
+
+
+# ---- A7 programs ---------------------------------------------------------------------------------------------------
+def a7_program(name: str = "gdb_app", args: tuple[str, ...] = ()) -> tuple[Path, Path]:
+    """tests/gdb/programs/<name>.c built for the A7 (PIE, musl, libapplibs) and packed as an application package
+    whose CmdArgs are `args`: (elf, package)."""
+    import json
+    import tempfile
+    import uuid
+
+    import pytest
+
+    from mt3620.firmware import toolchain
+    from mt3620.imagepackage import SdkTestSigner, build_application
+
+    out = toolchain.DEFAULT_OUT / "tests"
+    try:
+        elf = toolchain.build_program(out / f"{name}.elf", [PROGRAMS / f"{name}.c"])
+        toolchain.check_sysroot()
+    except toolchain.ToolchainError as exc:
+        pytest.skip(f"cannot build {name} for the A7: {exc}")
+    cid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"mt3620-emulator/tests/gdb/{name}"))
+    package = out / f"{name}-{'-'.join(args) or 'default'}.imagepackage"
+    with tempfile.TemporaryDirectory(dir=out) as tmp:
+        root = Path(tmp)
+        (root / "bin").mkdir()
+        shutil.copyfile(elf, root / "bin" / "app")
+        (root / "app_manifest.json").write_text(json.dumps({
+            "SchemaVersion": 1, "Name": name, "ComponentId": cid, "EntryPoint": "/bin/app", "CmdArgs": list(args),
+            "Capabilities": {}, "ApplicationType": "Default"}))
+        data = build_application(root, SdkTestSigner(), build_time=0)
+    if not package.is_file() or package.read_bytes() != data:
+        tmp_package = package.with_name(f".{package.name}.{uuid.uuid4().hex}")
+        tmp_package.write_bytes(data)
+        tmp_package.replace(package)
+    return elf, package
