@@ -1,4 +1,5 @@
-"""`mt3620 run` GDB options: ports per core, the A7's port, --gdb-wait, the virtual time limit, and one-line errors."""
+"""`mt3620 run` GDB options: ports per core, the A7's port (open when a high-level app runs), --gdb-wait, the virtual
+time limit, and one-line errors."""
 from __future__ import annotations
 
 import socket
@@ -24,13 +25,24 @@ def machine(gdb_target_elf):
     return m
 
 
-def test_gdb_opens_a_port_per_core_with_an_app_and_explains_the_a7(machine, capsys):
+def test_gdb_opens_a_port_per_core_with_an_app(machine):
     args = parse("--rt0", "x.elf", "--gdb")
     assert parse_ports(args, machine) == {"io0": 3334}
-    assert "a7: port 3333 not opened: GDB for the A7 app is not available yet" in capsys.readouterr().err
-    args = parse("--rt0", "x.elf", "--gdb-port", "rt0=0", "--gdb-port", "a7=4000")
+    args = parse("--rt0", "x.elf", "--gdb-port", "rt0=0")
     assert parse_ports(args, machine) == {"io0": 0}
-    assert "a7: port 4000 not opened" in capsys.readouterr().err
+    with pytest.raises(UserError, match=r"a7 has no app loaded \(give --hl APP.imagepackage\)"):
+        parse_ports(parse("--rt0", "x.elf", "--gdb-port", "a7=4000"), machine)
+
+
+def test_the_a7_port_opens_for_a_high_level_app(gdb_target_elf):
+    from gdb_helpers import a7_program
+    from mt3620.sphere_os.apps import SphereOs
+    _, package = a7_program("gdb_app")
+    m = Machine()
+    m.load("io0", gdb_target_elf)
+    SphereOs.of(m).launch(package)
+    assert parse_ports(parse("--hl", "x", "--rt0", "x.elf", "--gdb"), m) == {"a7": 3333, "io0": 3334}
+    assert parse_ports(parse("--hl", "x", "--gdb-port", "cortex-a7=0"), m) == {"a7": 0}
 
 
 @pytest.mark.parametrize("spec, message", [
@@ -62,7 +74,9 @@ def test_cli_errors_are_one_line(gdb_target_elf):
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert out.stderr.strip().splitlines()[-1] == "mt3620: error: --gdb-port io0=abc: 'abc' is not a port number"
     out = _run("--rt0", str(gdb_target_elf), "--gdb-port", "a7=3333")
-    assert out.returncode == 2 and "no IO core to debug" in out.stderr and "Traceback" not in out.stderr
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1] == ("mt3620: error: --gdb-port: a7 has no app loaded "
+                                                   "(give --hl APP.imagepackage)")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
