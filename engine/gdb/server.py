@@ -313,7 +313,8 @@ class GdbServer:
     def _parse_thread(text: bytes) -> int | None:
         """A thread id (`tid`, `p<pid>.<tid>`, `p<pid>`, -1, 0); None means all or any thread."""
         if text.startswith(b"p"):
-            _, sep, tid = text[1:].partition(b".")
+            pid, sep, tid = text[1:].partition(b".")
+            rsp.parse_hex(pid, "process id")
             if not sep:
                 return None
             text = tid

@@ -158,3 +158,19 @@ def test_two_debuggers_the_a7_app_and_an_io_core(gdb_target_elf):
     assert "$1 = 5" in out_a and "[Inferior 1 (process 100) detached]" in out_a
     assert "Value returned is $1 = 5.75" in out_b and "detached" in out_b
     assert re.search(r"io0: pc 0x[0-9a-f]+, ready, held by its debugger", out_b)
+
+
+def test_attaching_to_a_running_app_finds_its_libraries_and_mappings():
+    """Without --gdb-wait the app runs; `target remote` stops it where it is (ptrace's attach) and GDB finds the
+    PIE's load address and the loaded libraries from the loader's list, and /proc through the target's files."""
+    elf, package = a7_program("gdb_app", ("busy",))
+    with Emulator({"a7": package}, wait=False) as emu:
+        emu.stdout.wait(r"gdb_app: busy")
+        out = run_gdb(elf, emu.ports["a7"], SOURCES + [
+            "bt 1", "info sharedlibrary", "info proc mappings", "p gdb_spin > 0", "detach"])
+        emu.stderr.wait(r"gdb: a7: debugger detached")
+    assert re.search(r"#0  (0x[0-9a-f]+ in )?main \(", out)
+    assert re.search(r"Yes\s+target:/usr/lib/libapplibs\.so\.0", out) and "target:/lib/ld-musl-armhf.so.1" in out
+    assert re.search(r"0x400000\s+0x401000\s+0x1000\s+0x0\s+r--p\s+/mnt/apps/[0-9a-f-]+/bin/app", out)
+    assert re.search(r"0xffff0000\s+0xffff1000\s+0x1000\s+0x0\s+r-xp\s+\[vectors\]", out)
+    assert "$1 = 1" in out and "[Inferior 1 (process 100) detached]" in out

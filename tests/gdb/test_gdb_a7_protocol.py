@@ -469,6 +469,34 @@ def test_a_crash_stops_in_the_debugger_before_the_crash_report(served):
     assert any("thread 100: SIGSEGV" in m for m in sm.messages)
 
 
+def test_detaching_delivers_a_signal_the_debugger_held(served):
+    sm = served("crash")
+    c = connect(sm)
+    c.send(b"vCont;c")
+    assert stop_fields(c.packet())["signal"] == "0b"
+    assert c.command(b"D;64") == b"OK"
+    sm.wait_for(lambda: sm.machine.faults)                   # the app dies of it, with its crash report
+    assert "SIGSEGV" in str(sm.machine.faults[0]) and sm.app.term_signal == 11
+
+
+def test_malformed_and_unknown_requests_get_error_replies(served):
+    sm = served()
+    c = connect(sm)
+    for packet, reply in [(b"Hgp64.zz", b"E01"), (b"Hgp64.99", b"E01"), (b"Hcp64.-1", b"OK"), (b"Tpzz.1", b"E01"),
+                          (b"vCont;c:pzz.1", b"E01"), (b"vCont;c:p64.99", b"OK"), (b"vCont;Czz", b"E01"),
+                          (b"qXfer:auxv:read::zz,10", b"E01"), (b"qXfer:siginfo:read::0,80", b"E0e"),
+                          (b"qXfer:libraries-svr4:write::0,10", b""), (b"vFile:open:zz,0,0", b"E01"),
+                          (b"vFile:readlink:%s" % b"/lib/ld-musl-armhf.so.1".hex().encode(),
+                           b"F1c;arm-linux-musleabihf/libc.so"),
+                          (b"vFile:readlink:%s" % b"/lib".hex().encode(), b"F-1,16"),
+                          (b"QPassSignals:zz", b"E01"), (b"Z0,10000,2", b"E0e"), (b"m0,4", b"E0e"),
+                          (b"P10=00", b"E01"), (b"qThreadExtraInfo,p64.99", b"657869746564")]:
+        assert c.command(packet) == reply, packet
+    assert stop_fields(c.command(b"?"))["thread"] == "p64.64"      # the session goes on
+    c.send(b"vCont;c")
+    assert c.packet() == b"W03;process:64"
+
+
 def test_passed_signals_do_not_stop(served):
     sm = served("crash")
     c = connect(sm)
