@@ -18,8 +18,10 @@ How a target stays out of the way of a free run:
   instruction count (and the core's virtual time) is exact at a breakpoint. The core is marked halted and a
   no-op event is scheduled at its local time, so the other cores and the clock stop there too (all-stop: nothing
   scheduled after the stop fires until the debugger resumes).
-- A single step runs exactly one instruction with emu_start(count=1); the translation cache is flushed around it,
-  because count runs and budget runs must not share translated blocks (../shared/DESIGN.md, Unicorn facts).
+- A single step runs exactly one instruction with emu_start(count=1) and a Unicorn exit at the next instruction
+  (which keeps the Thumb IT state exact: Unicorn cannot stop inside an IT block it translated whole); the
+  translation cache is flushed around it, because count runs and budget runs must not share translated blocks
+  (../shared/DESIGN.md, Unicorn facts).
   The clock does not move during or after a step: the stepped core's own time advances one cycle per
   instruction and the machine catches up when it resumes. With interrupts unmasked, an exception that is
   pending when the step starts is taken first and the step stops at the first instruction of its handler.
@@ -570,9 +572,13 @@ class CoreTarget(DebugTarget):
         uc = core.uc
         pc = core.pc
         try:
-            wfi = _is_wfi(bytes(uc.mem_read(pc, 4)))
+            code = bytes(uc.mem_read(pc, 4))
         except unicorn.UcError:
-            wfi = False
+            code = b""
+        wfi = _is_wfi(code)
+        # Unicorn runs an IT block as one unit under count=1: an exit at the next instruction cuts the block after
+        # this one and stores the IT state, so a step inside an IT block is one instruction (see CortexA7.run_one).
+        size = 4 if len(code) >= 2 and code[1] >> 3 >= 0x1D else 2
         core._stop = None
         core._hz_changes.clear()
         core._quantum_start_time = core.time
@@ -582,14 +588,18 @@ class CoreTarget(DebugTarget):
         self._watch_hit = None
         self.stepping = True
         error: unicorn.UcError | None = None
+        uc.ctl_exits_enabled(True)
+        uc.ctl_set_exits([pc + size])
         uc.ctl_flush_tb()
         core._running = True
         try:
-            uc.emu_start(pc | 1, 0xFFFFFFFF, count=1)
+            uc.emu_start(pc | 1, 0, count=1)
         except unicorn.UcError as exc:
             error = exc
         finally:
             core._running = False
+            uc.ctl_set_exits([])
+            uc.ctl_exits_enabled(False)
             uc.ctl_flush_tb()
         try:
             core._skip_rest = False

@@ -559,3 +559,21 @@ def test_debugging_does_not_perturb_the_run(served, gdb_target_elf):
     assert debugged(watchpoints) == expected
     instructions, text = debugged(steps)
     assert text == expected[1] and abs(instructions - expected[0]) <= 1
+
+
+def test_steps_through_an_it_block_one_instruction_at_a_time(served, gdb_target_elf):
+    """gdb_count_to's `it hi; bxhi lr`: a step from the IT instruction stops at bxhi with the IT state in xPSR
+    (Unicorn runs an IT block as one unit unless the block is cut after each instruction)."""
+    sm = served()
+    c = connect(sm)
+    it = symbols(gdb_target_elf)["gdb_count_to"] + 22
+    assert c.read(it, 4) == bytes.fromhex("88bf7047")                 # it hi; bxhi lr
+    run_to(c, it)
+    core = sm.core()
+    before = core.instructions
+    stop_fields(c.command(b"vCont;s:1"))
+    assert c.register(15) == it + 2 and c.register(16) & 0x0600FC00   # at bxhi, inside the IT block
+    stop_fields(c.command(b"vCont;s:1"))
+    assert c.register(15) == it + 4 and not c.register(16) & 0x0600FC00   # not taken (the loop goes on)
+    assert core.instructions == before + 2
+    detach(c)
