@@ -126,9 +126,10 @@ class CortexA7:
         self.locked_up = None            # never set: a guest fault kills a process, not the core
         self.loaded = None               # the thread whose registers are live in Unicorn
         self.current = None              # the thread running this quantum (None between quanta)
-        # A debugger's hook (engine/gdb's A7 target while one is attached): `quantum_stopped(core, thread)` is
-        # called as soon as Unicorn returns, before the quantum is accounted, so a breakpoint or watchpoint stop
-        # can be recognised (and the unexecuted rest of a block handed back) and the core halted.
+        # A debugger's hook (engine/gdb's A7 target while one is attached): `quantum_stopped(core, thread, fault)`
+        # is called as soon as Unicorn returns, before the quantum is accounted (`fault`: the error or exception
+        # that ended it, else None), so a breakpoint or watchpoint stop can be recognised (and the unexecuted rest
+        # of a block handed back) and the core halted.
         self.debugger = None
         self._running = False
         self._stop_requested = False
@@ -288,13 +289,14 @@ class CortexA7:
         self._running = True
         error: unicorn.UcError | None = None
         try:
-            uc.emu_start(start, 0xFFFFFFFF)
-        except unicorn.UcError as exc:
-            error = exc
+            try:
+                uc.emu_start(start, 0xFFFFFFFF)
+            except unicorn.UcError as exc:
+                error = exc
+            if self.debugger is not None:
+                self.debugger.quantum_stopped(self, thread, error or self._pending)
         finally:
             self._running = False
-        if self.debugger is not None:
-            self.debugger.quantum_stopped(self, thread, error)
         executed = self.budget.executed
         self.instructions += executed
         self.time = self._quantum_start_time + ps_for_cycles(executed, self.hz)

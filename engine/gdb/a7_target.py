@@ -29,9 +29,7 @@ import struct
 from xml.sax.saxutils import quoteattr
 
 from mt3620.engine.cortex_a.core import CPSR_T, CortexA7
-from mt3620.engine.cpu.budget import CACHE_SIZE, count_thumb
 from mt3620.engine.simulation.access import BusError
-from mt3620.engine.simulation.clock import ps_for_cycles
 
 from .core_target import SIGINT, SIGTRAP, Action, DebugTarget, StopReason
 from .hostio import HostIo
@@ -304,29 +302,8 @@ class A7Target(DebugTarget):
         self._watch_pc = pc
         self.core.uc.emu_stop()
 
-    def _hand_back_unexecuted(self, pc: int) -> None:
-        """The budget hook charged the whole block the core stopped in; return the instructions from `pc` on."""
-        budget = self.core.budget
-        if not budget.native:
-            return   # Python fallback: the block stays charged (deterministic, a few cycles late)
-        s = budget._s
-        start = s.last_block
-        entry = s.cache[(start >> 1) & (CACHE_SIZE - 1)]
-        if entry.address != start or not start <= pc < start + entry.size:
-            return
-        done = 0
-        if pc > start:
-            if self.core.thumb:
-                done = count_thumb(self.core.read_code(start, pc - start))
-            else:
-                done = (pc - start) // 4
-        unexecuted = entry.count - done
-        if 0 < unexecuted <= s.executed:
-            s.executed -= unexecuted
-            s.remaining += unexecuted
-
     # ---- the core's hook: why did Unicorn return? ------------------------------------------------------------------
-    def quantum_stopped(self, core: CortexA7, thread, error) -> None:
+    def quantum_stopped(self, core: CortexA7, thread, fault) -> None:
         if not self.enabled or self.stop is not None:
             return
         pc = core.pc
@@ -334,11 +311,10 @@ class A7Target(DebugTarget):
             hit, self._watch_hit = self._watch_hit, None
             # Stopped inside the access: the instruction has not completed and runs again on resume. Inside an IT
             # block Unicorn stops only after the block, with the access done: then the stop is where it stopped.
-            self._hand_back_unexecuted(pc)
+            self._hand_back_unexecuted(pc, core.thumb)
             self._stop_in_run(thread, hit)
             return
-        if (error is None and core._pending is None and pc in self.breakpoints
-                and thread.state == thread.RUNNABLE and self.alive):
+        if fault is None and pc in self.breakpoints and thread.state == thread.RUNNABLE and self.alive:
             entry = self.breakpoints[pc]
             self._stop_in_run(thread, StopReason(SIGTRAP, "swbreak" if entry["sw"] else "hwbreak",
                                                  thread=thread.tid))
@@ -347,8 +323,7 @@ class A7Target(DebugTarget):
     def _stop_in_run(self, thread, stop: StopReason) -> None:
         self.stop = stop
         self.last_thread = thread.tid
-        core = self.core
-        self._halt_machine_at(core._quantum_start_time + ps_for_cycles(core.budget.executed, core.hz))
+        self._halt_machine_at(self.core.local_time())
 
     # ---- the kernel's tracer hooks ------------------------------------------------------------------------------
     def may_run(self, t) -> bool:
@@ -553,15 +528,14 @@ class A7Target(DebugTarget):
         self.stepping = True
         self.stop = None
         try:
-            if kernel._has_deliverable(t):
-                before = kernel.context(t).pc
-                if not kernel.deliver_pending(t):
-                    return self._ended()
-                if self.stop is not None:
-                    stop, self.stop = self.stop, None
-                    return stop
-                if kernel.context(t).pc != before:
-                    return StopReason(SIGTRAP, "step", thread=t.tid)   # at the handler's first instruction
+            before = kernel.context(t).pc
+            if not kernel.deliver_pending(t):
+                return self._ended()
+            if self.stop is not None:               # a signal for the debugger
+                stop, self.stop = self.stop, None
+                return stop
+            if kernel.context(t).pc != before:
+                return StopReason(SIGTRAP, "step", thread=t.tid)   # at a handler's first instruction
             self._watch_hit = None
             pc = kernel.context(t).pc
             try:
@@ -586,13 +560,13 @@ class A7Target(DebugTarget):
                 return None
             if t.state == t.DEAD:
                 return StopReason(SIGTRAP, "step", thread=self.current_thread)
-            if kernel._has_deliverable(t):
-                # The instruction faulted (or raised a signal): deliver it now, which stops for the debugger.
-                if not kernel.deliver_pending(t):
-                    return self._ended()
-                if self.stop is not None:
-                    stop, self.stop = self.stop, None
-                    return stop
+            # The instruction faulted (or a signal came): delivered now, which stops for the debugger (or enters a
+            # handler whose first instruction ends the step).
+            if not kernel.deliver_pending(t):
+                return self._ended()
+            if self.stop is not None:
+                stop, self.stop = self.stop, None
+                return stop
             return StopReason(SIGTRAP, "step", thread=t.tid)
         finally:
             self.stepping = False

@@ -255,6 +255,30 @@ class DebugTarget:
             self._marker.cancel()
             self._marker = None
 
+    def _hand_back_unexecuted(self, pc: int, thumb: bool = True) -> None:
+        """The budget hook charged the whole block the core stopped in; return the instructions from `pc` on."""
+        budget = self.core.budget
+        if not budget.native:
+            return  # Python fallback: the block stays charged (deterministic, a few cycles late)
+        s = budget._s
+        start = s.last_block
+        entry = s.cache[(start >> 1) & (CACHE_SIZE - 1)]
+        if entry.address != start or not start <= pc < start + entry.size:
+            return
+        done = 0
+        if pc > start:
+            if not thumb:
+                done = (pc - start) // 4
+            else:
+                try:
+                    done = count_thumb(bytes(self.core.uc.mem_read(start, pc - start)))
+                except unicorn.UcError:
+                    return
+        unexecuted = entry.count - done
+        if 0 < unexecuted <= s.executed:
+            s.executed -= unexecuted
+            s.remaining += unexecuted
+
     def _count_step(self) -> None:
         """One instruction retired by a step: n consecutive steps take exactly ps_for_cycles(n) like a run of n
         instructions (no rounding drift)."""
@@ -457,27 +481,6 @@ class CoreTarget(DebugTarget):
         self.stop = reason
         self._halt_machine_at(self._local_time())
         core.uc.emu_stop()
-
-    def _hand_back_unexecuted(self, pc: int) -> None:
-        """The budget hook charged the whole block the core stopped in; return the instructions from `pc` on."""
-        budget = self.core.budget
-        if not budget.native:
-            return  # Python fallback: the block stays charged (deterministic, a few cycles late)
-        s = budget._s
-        start = s.last_block
-        entry = s.cache[(start >> 1) & (CACHE_SIZE - 1)]
-        if entry.address != start or not start <= pc < start + entry.size:
-            return
-        done = 0
-        if pc > start:
-            try:
-                done = count_thumb(bytes(self.core.uc.mem_read(start, pc - start)))
-            except unicorn.UcError:
-                return
-        unexecuted = entry.count - done
-        if 0 < unexecuted <= s.executed:
-            s.executed -= unexecuted
-            s.remaining += unexecuted
 
     def _local_time(self) -> int:
         """The core's virtual time at this point of its quantum (as CortexM4._account will compute it)."""

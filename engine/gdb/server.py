@@ -93,7 +93,10 @@ class GdbServer:
     def _make_target(self, name: str) -> DebugTarget:
         if name == "a7":
             from .a7_target import A7Target
-            core = self.machine.a7
+            try:
+                core = self.machine.a7
+            except Exception as exc:       # MachineError: the platform has no Cortex-A7
+                raise GdbServerError(f"a7: {exc}") from None
             if core.system is None:
                 raise GdbServerError("a7: no high-level app runs on the A7 (give --hl APP.imagepackage)")
             return A7Target(core)
