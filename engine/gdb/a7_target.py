@@ -82,7 +82,6 @@ class A7Target(DebugTarget):
         self.held_signals: dict[int, object] = {}    # tid -> SigInfo of a signal-delivery stop GDB has seen
         self.pass_signals: set[int] = set()          # Linux numbers delivered without stopping (QPassSignals)
         self._reinjected: list = []                  # signals GDB resumed with: delivered without a second stop
-        self._bp_thread: int | None = None           # the thread reported at a breakpoint (steps over it first)
         self._watch_pc: int | None = None
         self._exits_on = False
         self._files = HostIo(self.kernel)
@@ -318,7 +317,6 @@ class A7Target(DebugTarget):
             entry = self.breakpoints[pc]
             self._stop_in_run(thread, StopReason(SIGTRAP, "swbreak" if entry["sw"] else "hwbreak",
                                                  thread=thread.tid))
-            self._bp_thread = thread.tid
 
     def _stop_in_run(self, thread, stop: StopReason) -> None:
         self.stop = stop
@@ -501,12 +499,11 @@ class A7Target(DebugTarget):
             if stop is not None:
                 return stop
             return None     # a blocked thread steps when its syscall returns: the machine runs until then
-        # A thread resumed from the breakpoint it was reported at steps over it first (GDB removes a breakpoint
-        # before it steps over it; other clients may not).
-        bp = self._bp_thread
-        self._bp_thread = None
-        if bp in chosen and bp in live and self.kernel.context(live[bp]).pc in self.breakpoints:
-            stop = self._step(live[bp])
+        # The thread GDB last stopped in, resumed from an address that has a breakpoint, steps over it first (GDB
+        # removes a breakpoint before it steps over it; other clients may not).
+        last = self.last_thread
+        if last in chosen and last in live and self.kernel.context(live[last]).pc in self.breakpoints:
+            stop = self._step(live[last])
             if stop is None:
                 return None
             if stop.reason != "step":
