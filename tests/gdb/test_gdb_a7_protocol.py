@@ -331,6 +331,10 @@ def test_watchpoints_report_the_data_address(served):
     stop = stop_fields(c.packet())
     assert stop["rwatch"] == "%x" % counter
     assert c.command(b"z3,%x,4" % counter) == b"OK"
+    assert c.command(b"Z4,%x,4" % counter) == b"OK"          # access watchpoint: the load or the store
+    c.send(b"vCont;c")
+    assert stop_fields(c.packet())["awatch"] == "%x" % counter
+    assert c.command(b"z4,%x,4" % counter) == b"OK"
     for i in range(4):
         assert c.command(b"Z2,%x,4" % (counter + 4 * i)) == b"OK"
     assert c.command(b"Z2,%x,4" % (counter + 16)) == b"E1c"    # four watchpoint register pairs
@@ -520,6 +524,26 @@ def test_exit_and_kill_end_the_session_not_the_machine(served, gdb_target_elf):
     assert c.closed_by_server()
     busy.wait_for(lambda: not busy.app.running)
     assert busy.app.term_signal == 9                         # SIGKILL, as gdbserver kills its inferior
+
+
+def test_all_stop_across_the_a7_and_both_io_cores(served, gdb_target_elf):
+    """A breakpoint in the A7 app stops the clock and both IO cores; continuing lets all three run again."""
+    sm = served("busy", extra_apps={"io0": gdb_target_elf, "io1": gdb_target_elf})
+    c = connect(sm)
+    app = App(c, sm.elf)
+    run_to(c, app["main"], 4)
+    io0, io1 = sm.machine.cores["io0"], sm.machine.cores["io1"]
+    frozen = (sm.machine.clock.now, io0.instructions, io1.instructions, sm.machine.a7.instructions)
+    for _ in range(3):
+        assert c.command(b"qC") == b"QCp64.64"               # round trips through the held machine's thread
+    step(c)
+    assert (sm.machine.clock.now, io0.instructions, io1.instructions) == frozen[:3]
+    assert sm.machine.a7.instructions == frozen[3] + 1       # only the stepped instruction ran
+    c.send(b"vCont;c")
+    sm.wait_windows(10)
+    c.raw(b"\x03")
+    assert stop_fields(c.packet())["signal"] == "02"
+    assert sm.machine.clock.now > frozen[0] and io0.instructions > frozen[1] and io1.instructions > frozen[2]
 
 
 def test_debugging_does_not_perturb_the_run(served, applibs_symbols):
