@@ -82,7 +82,6 @@ class A7Target(DebugTarget):
         self.held_signals: dict[int, object] = {}    # tid -> SigInfo of a signal-delivery stop GDB has seen
         self.pass_signals: set[int] = set()          # Linux numbers delivered without stopping (QPassSignals)
         self._reinjected: list = []                  # signals GDB resumed with: delivered without a second stop
-        self._watch_pc: int | None = None
         self._exits_on = False
         self._files = HostIo(self.kernel)
         self.exited: StopReason | None = None
@@ -153,12 +152,14 @@ class A7Target(DebugTarget):
         if t is None:
             return "exited"
         if t.state == t.BLOCKED and t.wait is not None:
-            return f"{t.name}, waiting ({t.wait.what or 'in a syscall'})" if t.wait.what else f"{t.name}, waiting"
+            return f"{t.name}, waiting ({t.wait.what or 'in a syscall'})"
         return f"{t.name}, runnable"
 
     # ---- registers (those of the thread GDB selected with Hg) ----------------------------------------------------
     def _context(self, thread: int | None):
-        t = self._thread(thread if thread is not None else self.general_thread)
+        if thread is None and self.thread_alive(self.general_thread or -1):
+            thread = self.general_thread        # Hg's thread while it lives, else the current one
+        t = self._thread(thread)
         return t, self.kernel.context(t)
 
     def read_register(self, number: int, thread: int | None = None) -> bytes:
@@ -298,7 +299,6 @@ class A7Target(DebugTarget):
         if current is not None:
             hit.thread = current.tid
         self._watch_hit = hit
-        self._watch_pc = pc
         self.core.uc.emu_stop()
 
     # ---- the core's hook: why did Unicorn return? ------------------------------------------------------------------
