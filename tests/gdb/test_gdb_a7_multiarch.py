@@ -174,3 +174,22 @@ def test_attaching_to_a_running_app_finds_its_libraries_and_mappings():
     assert re.search(r"0x400000\s+0x401000\s+0x1000\s+0x0\s+r--p\s+/mnt/apps/[0-9a-f-]+/bin/app", out)
     assert re.search(r"0xffff0000\s+0xffff1000\s+0x1000\s+0x0\s+r-xp\s+\[vectors\]", out)
     assert "$1 = 1" in out and "[Inferior 1 (process 100) detached]" in out
+
+
+def test_an_eventloop_callback_backtraces_through_libapplibs_into_main():
+    """hl_blink's LED timer: the callback runs from libapplibs' EventLoop_Run, called by the app's main."""
+    from mt3620.firmware.toolchain import DEFAULT_OUT, ToolchainError, hl_app_path
+    try:
+        package = hl_app_path("hl_blink")
+    except ToolchainError as exc:
+        pytest.skip(f"cannot build hl_blink: {exc}")
+    with Emulator({"a7": package}) as emu:
+        out = run_gdb(DEFAULT_OUT / "hl_blink.elf", emu.ports["a7"], [
+            "set breakpoint pending on", "break on_blink", "continue", "bt", "p led_level", "continue",
+            "p led_level", "kill"])
+        emu.wait()
+    assert re.search(r"Breakpoint 1, on_blink \(el=0x[0-9a-f]+, fd=\d+", out)
+    assert re.search(r"#1  0x[0-9a-f]+ in EventLoop_Run \(el=0x[0-9a-f]+, .*\) at firmware/applibs/eventloop\.c:\d+",
+                     out)
+    assert re.search(r"#2  0x[0-9a-f]+ in main \(.*\) at .*hl_blink/main\.c:\d+", out)
+    assert "$1 = 1 '\\001'" in out and "$2 = 0 '\\000'" in out                 # the LED toggled between the hits
