@@ -352,9 +352,12 @@ HL_APPS: dict[str, str] = {
 APPLIBS_DIR = FIRMWARE_DIR / "applibs"
 MUSL_PACKAGE = "musl"               # Debian's musl:armhf (1.2.3 in bookworm): the dynamic loader and libc
 MUSL_LOADER = "lib/ld-musl-armhf.so.1"
-A7_TARGET = ("-target", "arm-linux-musleabihf", "-mcpu=cortex_a7")
-# Hard-float, Thumb-2 as the Azure Sphere SDK builds apps; unwind tables and -g so crash reports name frames.
-A7_CFLAGS = ("-std=gnu11", "-O2", "-g", "-mthumb", "-funwind-tables", "-Wall", "-Wextra", "-Werror",
+# Hard-float Thumb-2, as the Azure Sphere SDK builds apps and libraries (Zig ignores -mthumb: the Thumb target
+# triple is what selects it). libgcc_s's unwinder keeps the A32 target its assembly is written for.
+A7_TARGET = ("-target", "thumb-linux-musleabihf", "-mcpu=cortex_a7")
+A7_ARM_TARGET = ("-target", "arm-linux-musleabihf", "-mcpu=cortex_a7")
+# Unwind tables and -g so crash reports and GDB name frames.
+A7_CFLAGS = ("-std=gnu11", "-O2", "-g", "-funwind-tables", "-Wall", "-Wextra", "-Werror",
              "-Wno-unused-parameter")
 A7_LDFLAGS = ("-Wl,--build-id=none",)
 
@@ -369,8 +372,11 @@ def _zig_a7() -> list[str]:
     return [sys.executable, "-m", "ziglang"]
 
 
-def _prefix_maps(root: Path) -> list[str]:
-    flags = [f"-ffile-prefix-map={root}=firmware"]
+def _prefix_maps() -> list[str]:
+    """Debug info names sources relative to the tree (firmware/hl_blink/main.c, tests/linux/programs/x.c) and
+    records no folder of the machine that built it, so builds are the same bytes everywhere."""
+    root = FIRMWARE_DIR.parent
+    flags = [f"-ffile-prefix-map={root}/=", "-fdebug-compilation-dir=."]
     spec = importlib.util.find_spec("ziglang")
     for loc in (spec.submodule_search_locations or []) if spec else []:
         flags.append(f"-ffile-prefix-map={Path(loc).resolve()}=ziglang")
@@ -422,7 +428,7 @@ def build_sysroot_libs(sysroot: str | os.PathLike | None = None) -> dict[str, Pa
     root = Path(sysroot) if sysroot else sysroot_dir()
     libdir = root / "usr" / "lib"
     zig = _zig_a7()
-    maps = _prefix_maps(FIRMWARE_DIR)
+    maps = _prefix_maps()
     include = APPLIBS_DIR / "include"
     applibs_sources = sorted(APPLIBS_DIR.glob("*.c"))
     headers = sorted(include.rglob("*.h")) + sorted(APPLIBS_DIR.glob("*.h"))    # public and private headers
@@ -435,7 +441,7 @@ def build_sysroot_libs(sysroot: str | os.PathLike | None = None) -> dict[str, Pa
     gcc_dir = APPLIBS_DIR / "libgcc_s"
     own = sorted(gcc_dir.glob("*.c")) + sorted(gcc_dir.glob("*.S"))
     objects = []
-    common = [*A7_TARGET, "-fPIC", "-O2", "-funwind-tables", *maps, f"-I{unwind / 'include'}",
+    common = [*A7_ARM_TARGET, "-fPIC", "-O2", "-funwind-tables", *maps, f"-I{unwind / 'include'}",
               "-D_LIBUNWIND_IS_NATIVE_ONLY", "-DNDEBUG"]
     for src in ("Unwind-EHABI.cpp", "libunwind.cpp", "UnwindLevel1.c", "UnwindLevel1-gcc-ext.c",
                 "UnwindRegistersRestore.S", "UnwindRegistersSave.S"):
@@ -454,7 +460,7 @@ def build_sysroot_libs(sysroot: str | os.PathLike | None = None) -> dict[str, Pa
     version_script = gcc_dir / "libgcc_s.map"
     gcc_s = _build_cached(
         libdir / "libgcc_s.so.1",
-        zig + ["cc", *A7_TARGET, "-shared", "-Wl,-soname,libgcc_s.so.1", f"-Wl,--version-script={version_script}",
+        zig + ["cc", *A7_ARM_TARGET, "-shared", "-Wl,-soname,libgcc_s.so.1", f"-Wl,--version-script={version_script}",
                *A7_LDFLAGS, "-o", "{out}", *map(str, objects)],
         objects + [version_script], "libgcc_s.so.1")
     return {"libapplibs.so.0": applibs, "libgcc_s.so.1": gcc_s}
@@ -480,7 +486,7 @@ def build_program(output: str | os.PathLike, sources: list[str | os.PathLike], *
             raise ToolchainError(f"source missing: {src}")
     include = APPLIBS_DIR / "include"
     zig = _zig_a7()
-    argv = zig + ["cc", *A7_TARGET, *A7_CFLAGS, *_prefix_maps(FIRMWARE_DIR.parent), f"-I{include}",
+    argv = zig + ["cc", *A7_TARGET, *A7_CFLAGS, *_prefix_maps(), f"-I{include}",
                   *[f"-D{d}" for d in defines], *extra]
     inputs = list(srcs) + sorted(include.rglob("*.h"))
     if static:

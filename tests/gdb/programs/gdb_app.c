@@ -1,5 +1,5 @@
-/* A high-level app for the A7 GDB tests: plain calls (step/next/finish), an A32 function among Thumb-2 code,
- * an IT block, a counter to watch, a thread, Log_Debug through libapplibs, and modes chosen by its first
+/* A high-level app for the A7 GDB tests: plain calls (step/next/finish), A32 functions (main among them) among
+ * Thumb-2 code, an IT block, a counter to watch, a thread, Log_Debug through libapplibs, and modes chosen by its first
  * argument: "steps" (the default: runs and exits with status 3), "busy" (spins until interrupted), "crash"
  * (a store through a null pointer: SIGSEGV), "sleeper" (a thread that sleeps in nanosleep while main waits). */
 #include <applibs/log.h>
@@ -66,7 +66,7 @@ static void *gdb_sleeper(void *arg)
     return arg;
 }
 
-int main(int argc, char *argv[])
+__attribute__((target("arm"))) int main(int argc, char *argv[])
 {
     const char *mode = argc > 1 ? argv[1] : "steps";
     Log_Debug("gdb_app: start %s\n", mode);
