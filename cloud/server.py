@@ -1,21 +1,23 @@
-"""Running the service: the management API (HTTP) and the device API (HTTPS with optional client certificates),
-plus a worker thread that runs long-running operations from the database.
+"""Running the service: the management API and the device API (HTTPS, client certificates optional), served by
+aiohttp on one event loop, plus a worker thread that runs long-running operations from the database.
 
-uvicorn and hypercorn do not pass the client certificate to the application (DESIGN.md), so the device endpoint
-uses werkzeug's threaded WSGI server with the standard library's ssl: the handshake runs in the connection's own
-thread (a slow client cannot stall the accept loop), the server asks for a client certificate (CERT_OPTIONAL,
-since a device attests before it has one) and OpenSSL checks that the presented chain is signed up to the service
-root; werkzeug hands the verified leaf to the app as SSL_CLIENT_CERT.
+Why aiohttp (docs/cloud.md "Running it in production"): uvicorn and hypercorn do not pass the client certificate
+to the application; aiohttp's transport exposes the TLS object, so each request carries the DER of the client
+certificate OpenSSL verified. Connections are asyncio transports, not threads: keep-alive is cheap, the number of
+open connections is capped (MAX_CONNECTIONS; more are closed at accept), TLS handshakes and idle connections time
+out, and the (synchronous) handlers run in a bounded thread pool (HANDLER_THREADS), so 800 slow sockets cost 800
+small objects and no threads.
 
-Validity periods are judged by the service's clock, not by OpenSSL: OpenSSL can only compare with the host's wall
-clock, and a service whose clock is injected (tests, `serve --clock`) issues certificates dated by that clock.
-The TLS layer therefore sets X509_V_FLAG_NO_CHECK_TIME and the application checks every certificate of the path
-(device certificate, tenant CA, intermediate, root) against `Store.now()` (Store.authenticate_device).
+The device server asks for a client certificate (CERT_OPTIONAL, since a device attests before it has one) and
+OpenSSL checks that a presented chain is signed up to the service root. Validity periods are judged by the
+service's clock, not by OpenSSL's (which can only read the host's): the TLS layer sets X509_V_FLAG_NO_CHECK_TIME and
+the application checks every certificate of the path against the service clock (CertificateService).
 """
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import datetime as _dt
-import ipaddress
 import logging
 import os
 import socket
@@ -24,27 +26,26 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
-from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+from aiohttp import web
+
+from mt3620.clock import Now
 
 from . import db, pki, reconcile
-from .api import DeviceApp, ManagementApp
-from .store import Store
+from .api.device import DeviceApi
+from .api.management import ManagementApi
+from .api.routing import Call, Reply, error_reply
+from .services import Services
+from .services.images import make_inspector, service_keystore
 
 log = logging.getLogger("mt3620.cloud.server")
-UTC = _dt.timezone.utc
 HANDSHAKE_TIMEOUT = 15.0
-IDLE_TIMEOUT = 60.0
-POLL_INTERVAL = 0.1          # how soon serve_forever notices stop() (socketserver's default 0.5 s made every stop 1 s)
+KEEPALIVE_TIMEOUT = 75.0        # an idle keep-alive connection is closed after this
+MAX_CONNECTIONS = 1024          # per listener; further connections are closed at accept
+HANDLER_THREADS = 16            # handlers run here; requests beyond wait in the event loop, not in threads
+MAX_BODY = 64 * 1024 * 1024 + 1024
 # OpenSSL's X509_V_FLAG_NO_CHECK_TIME (x509_vfy.h, OpenSSL >= 1.1.0): verify signatures and constraints but not the
 # validity dates, which the service judges with its own clock. The ssl module passes verify_flags bits through.
 X509_V_FLAG_NO_CHECK_TIME = 0x200000
-SERVER_CERT_LIFETIME = 5 * 365 * pki.DAY
-SERVER_CERT_RENEW_BEFORE = 30 * pki.DAY
 
 
 def default_data_dir() -> Path:
@@ -54,117 +55,106 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "mt3620" / "cloud"
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code="-", size="-"):
-        log.debug("%s %s %s", self.command, self.path, code)
+class _Refuse(asyncio.Protocol):
+    """What a connection beyond MAX_CONNECTIONS gets: closed at once."""
 
-    def log_error(self, format, *args):  # noqa: A002
-        log.debug(format, *args)
+    def connection_made(self, transport) -> None:
+        transport.abort()
 
 
-class _Server(ThreadedWSGIServer):
-    daemon_threads = True
-    request_queue_size = 128
+class Listener:
+    """One aiohttp server on the shared loop: requests become `Call`s, run by `app` in the handler pool."""
 
-    def __init__(self, host: str, port: int, app, tls: ssl.SSLContext | None) -> None:
-        super().__init__(host, port, app, handler=_QuietHandler)
-        self.tls = tls
-        self.ssl_context = tls   # werkzeug reads it for wsgi.url_scheme; we wrap sockets ourselves
+    def __init__(self, app: Callable[[Call], Reply], host: str, port: int, tls: ssl.SSLContext | None,
+                 pool: concurrent.futures.Executor) -> None:
+        self.app, self.host, self.port, self.tls, self.pool = app, host, port, tls, pool
+        self.server: asyncio.AbstractServer | None = None
+        self.http: web.Server | None = None
+        self.scheme = "https" if tls else "http"
 
-    def process_request_thread(self, request, client_address):
+    async def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.http = web.Server(self._handle, loop=loop, keepalive_timeout=KEEPALIVE_TIMEOUT, access_log=None)
+
+        def protocol():
+            if len(self.http.connections) >= MAX_CONNECTIONS:
+                return _Refuse()
+            return self.http()
+        self.server = await loop.create_server(protocol, self.host, self.port, ssl=self.tls, backlog=512,
+                                               ssl_handshake_timeout=HANDSHAKE_TIMEOUT if self.tls else None)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.http.shutdown(2.0)
+            await self.server.wait_closed()
+
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         try:
-            # Headers and body leave in separate writes: without NODELAY, Nagle plus the client's delayed ACK
-            # add ~40 ms to every keep-alive response.
-            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            request.settimeout(HANDSHAKE_TIMEOUT)
-            if self.tls is not None:
-                request = self.tls.wrap_socket(request, server_side=True)
-            request.settimeout(IDLE_TIMEOUT)
-        except (OSError, ssl.SSLError) as exc:
-            # Refused certificate (expired, self-signed, unknown CA) or a client that went away.
-            log.info("TLS handshake with %s failed: %s", client_address[0], exc)
-            try:
-                request.close()
-            except OSError:
-                pass
-            return
-        super().process_request_thread(request, client_address)
+            body = await self._body(request)
+        except _TooLarge:
+            reply = error_reply(413, "PayloadTooLarge", "request body too large")
+            return web.Response(status=413, body=reply.body, content_type="application/json")
+        peer = None
+        if self.tls is not None:
+            sslobj = request.transport.get_extra_info("ssl_object") if request.transport else None
+            peer = sslobj.getpeercert(binary_form=True) if sslobj is not None else None
+        content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        call = Call(request.method, request.path, dict(request.query), request.headers, body, content_type,
+                    f"{self.scheme}://{request.host}", peer)
+        reply = await asyncio.get_running_loop().run_in_executor(self.pool, self.app, call)
+        response = web.Response(status=reply.status, body=reply.body, headers=reply.headers)
+        if reply.content_type:
+            response.content_type = reply.content_type
+        return response
 
-    def handle_error(self, request, client_address):
-        log.debug("connection error from %s", client_address, exc_info=True)
+    @staticmethod
+    async def _body(request: web.BaseRequest) -> bytes:
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            raise _TooLarge()
+        chunks, size = [], 0
+        while True:
+            chunk = await request.content.read(1 << 16)
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise _TooLarge()
+            chunks.append(chunk)
+
+
+class _TooLarge(Exception):
+    pass
 
 
 class Service:
-    """One service process: store, management server, device server and operation worker."""
+    """One service process: domain services, management and device listeners, operation worker."""
 
     def __init__(self, data_dir: str | os.PathLike | None = None, url: str | None = None, host: str = "127.0.0.1",
-                 port: int = 0, device_port: int = 0, now: Callable[[], _dt.datetime] | None = None,
+                 port: int = 0, device_port: int = 0, now: Now | None = None,
                  action_timeout: _dt.timedelta = reconcile.DEFAULT_ACTION_TIMEOUT,
                  keystore_dir: str | os.PathLike | None = None, worker: bool = True) -> None:
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.url = url or db.sqlite_url(self.data_dir)
-        from .images import make_inspector, service_keystore
         keystore = service_keystore(keystore_dir or self.data_dir / "keystore")
-        self.store = Store(self.url, now=now, action_timeout=action_timeout, image_inspector=make_inspector(keystore))
-        self.now = self.store.now    # the service clock: what every date the service issues or judges is relative to
+        self.services = Services(self.url, now=now, action_timeout=action_timeout,
+                                 image_inspector=make_inspector(keystore))
+        self.now = self.services.now    # the service clock: what every date the service issues or judges is relative to
         self.host, self.port, self.device_port = host, port, device_port
         self.with_worker = worker
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self.mgmt_server: _Server | None = None
-        self.device_server: _Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self.mgmt: Listener | None = None
+        self.device: Listener | None = None
         self.admin_token: str | None = None
         self.tls_certificate_pem: str | None = None   # the device endpoint's certificate, once started
 
-    # ---- TLS ------------------------------------------------------------------------------------------------
-    def _server_certificate(self) -> tuple[str, str]:
-        """The device endpoint's TLS certificate, issued by the service root for the listen address, made once
-        and shared by every process on the database; remade when the service clock finds it outside its validity
-        period or within SERVER_CERT_RENEW_BEFORE of its end."""
-        name = f"tls-server:{self.host}"
-        now = self.store.now()
-        with self.store.engine.connect() as c:
-            row = c.execute(select(db.service_secrets).where(db.service_secrets.c.name == name)).first()
-        stale = row is not None and not _valid_through(pki.load_pem(row.cert_pem), now, SERVER_CERT_RENEW_BEFORE)
-        if row is None or stale:
-            root, _ = self.store._service_cas()
-            key = pki.new_key()
-            sans: list[x509.GeneralName] = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            try:
-                ip = ipaddress.ip_address(self.host)
-                if str(ip) != "127.0.0.1":
-                    sans.append(x509.IPAddress(ip))
-            except ValueError:
-                sans.append(x509.DNSName(self.host))
-            cert = (x509.CertificateBuilder()
-                    .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "MT3620 emulator device endpoint")]))
-                    .issuer_name(root.cert.subject).public_key(key.public_key())
-                    .serial_number(x509.random_serial_number())
-                    .not_valid_before(now - pki.BACKDATE).not_valid_after(now + SERVER_CERT_LIFETIME)
-                    .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-                    .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-                    .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-                    .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root.key.public_key()),
-                                   critical=False)
-                    .sign(root.key, hashes.SHA256()))
-            made = pki.CertKey(cert, key)
-            try:
-                with self.store.engine.connect().execution_options(mt_write=True) as c, c.begin():
-                    values = dict(cert_pem=made.cert_pem(), key_pem=made.key_pem(), created_at=now)
-                    if stale:   # another process may renew at the same time: either certificate is valid
-                        c.execute(update(db.service_secrets).where(db.service_secrets.c.name == name).values(**values))
-                    else:
-                        c.execute(insert(db.service_secrets).values(name=name, **values))
-            except IntegrityError:
-                pass
-            with self.store.engine.connect() as c:
-                row = c.execute(select(db.service_secrets).where(db.service_secrets.c.name == name)).first()
-        return row.cert_pem, row.key_pem
-
     def _tls_context(self) -> ssl.SSLContext:
-        cert_pem, key_pem = self._server_certificate()
+        cert_pem, key_pem = self.services.certificates.server_certificate(self.host)
         self.tls_certificate_pem = cert_pem
         tls_dir = self.data_dir / "tls"
         tls_dir.mkdir(mode=0o700, exist_ok=True)
@@ -175,21 +165,23 @@ class Service:
             f.write(key_pem)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        ctx.load_cert_chain(cert_file, key_file)
-        cert_file.unlink()
-        key_file.unlink()
-        ctx.load_verify_locations(cadata=pki.pem(self.store.root_certificate()))
+        try:
+            ctx.load_cert_chain(cert_file, key_file)
+        finally:
+            cert_file.unlink()
+            key_file.unlink()
+        ctx.load_verify_locations(cadata=pki.pem(self.services.certificates.root()))
         ctx.verify_mode = ssl.CERT_OPTIONAL
-        ctx.verify_flags |= X509_V_FLAG_NO_CHECK_TIME   # dates: Store.authenticate_device, by the service clock
+        ctx.verify_flags |= X509_V_FLAG_NO_CHECK_TIME   # dates: CertificateService, by the service clock
         return ctx
 
     # ---- life cycle -----------------------------------------------------------------------------------------
     def bootstrap_admin(self) -> str | None:
         """On an empty database, make user 'admin' and write its token to <data>/admin.token (mode 0600)."""
-        if self.store.user_count():
+        if self.services.users.count():
             return None
         try:
-            _, token = self.store.create_user("admin")
+            _, token = self.services.users.create("admin")
         except Exception:  # noqa: BLE001 - another process bootstrapped concurrently
             return None
         path = self.data_dir / "admin.token"
@@ -200,25 +192,45 @@ class Service:
         return token
 
     def start(self) -> "Service":
-        self.store.initialise()
+        self.services.initialise()
         self.bootstrap_admin()
-        self.mgmt_server = _Server(self.host, self.port, ManagementApp(self.store, self._wake.set), None)
-        self.device_server = _Server(self.host, self.device_port, DeviceApp(self.store), self._tls_context())
-        for name, server in (("mgmt", self.mgmt_server), ("device", self.device_server)):
-            t = threading.Thread(target=server.serve_forever, args=(POLL_INTERVAL,), name=f"mt3620-cloud-{name}",
-                                 daemon=True)
-            t.start()
-            self._threads.append(t)
+        self._pool = concurrent.futures.ThreadPoolExecutor(HANDLER_THREADS, thread_name_prefix="mt3620-cloud-handler")
+        self.mgmt = Listener(ManagementApi(self.services, self._wake.set), self.host, self.port, None, self._pool)
+        self.device = Listener(DeviceApi(self.services), self.host, self.device_port, self._tls_context(), self._pool)
+        self._loop = asyncio.new_event_loop()
+        started = concurrent.futures.Future()
+        t = threading.Thread(target=self._serve, args=(started,), name="mt3620-cloud-loop", daemon=True)
+        t.start()
+        self._threads.append(t)
+        started.result(timeout=30)   # raises what the listeners raised (e.g. the port is taken)
         if self.with_worker:
             t = threading.Thread(target=self._worker, name="mt3620-cloud-worker", daemon=True)
             t.start()
             self._threads.append(t)
         return self
 
+    def _serve(self, started: concurrent.futures.Future) -> None:
+        loop = self._loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self.mgmt.start(loop))
+            loop.run_until_complete(self.device.start(loop))
+        except BaseException as exc:  # noqa: BLE001 - handed to start()
+            started.set_exception(exc)
+            loop.close()
+            return
+        started.set_result(True)
+        try:
+            loop.run_forever()
+            loop.run_until_complete(self.mgmt.stop())
+            loop.run_until_complete(self.device.stop())
+        finally:
+            loop.close()
+
     def _worker(self) -> None:
         while not self._stop.is_set():
             try:
-                while self.store.run_next_operation() and not self._stop.is_set():
+                while self.services.operations.run_next() and not self._stop.is_set():
                     pass
             except Exception:  # noqa: BLE001 - the worker must survive a database hiccup
                 log.exception("operation worker error")
@@ -230,32 +242,27 @@ class Service:
             return   # already stopped
         self._stop.set()
         self._wake.set()
-        for server in (self.mgmt_server, self.device_server):
-            if server is not None:
-                server.shutdown()
-                server.server_close()
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._loop.stop)
         for t in self._threads:
             t.join(timeout=10)
-        self.store.close()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        self.services.close()
 
     @property
     def mgmt_url(self) -> str:
-        return f"http://{_fmt_host(self.host)}:{self.mgmt_server.server_port}"
+        return f"http://{_fmt_host(self.host)}:{self.mgmt.port}"
 
     @property
     def device_url(self) -> str:
-        return f"https://{_fmt_host(self.host)}:{self.device_server.server_port}"
+        return f"https://{_fmt_host(self.host)}:{self.device.port}"
 
     def __enter__(self) -> "Service":
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-
-def _valid_through(cert: x509.Certificate, now: _dt.datetime, margin: _dt.timedelta) -> bool:
-    """True when `cert` is valid at `now` and still `margin` later."""
-    return cert.not_valid_before_utc <= now and now + margin < cert.not_valid_after_utc
 
 
 def _fmt_host(host: str) -> str:

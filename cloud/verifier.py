@@ -9,7 +9,8 @@ wants certified. The device does not attest the service's nonce directly but the
 
     challenge = SHA-256(CLIENT_KEY_CONTEXT || nonce (32) || client public key (64 bytes X||Y))
 
-(`attestation_challenge`), so the evidence's 32-byte nonce field is that challenge, and the evidence signature by
+(`mt3620.attestation.attestation_challenge`, shared with the device), so the evidence's 32-byte nonce field is
+that challenge, and the evidence signature by
 the attestation key covers nonce and client key at once. A Pluton produces this with PROCESS_ATTESTATION alone:
 it never has to sign caller-chosen data with its attestation key (which would make it a signing oracle). The
 service names the nonce it issued in the request, consumes that record (single use) and requires
@@ -27,14 +28,13 @@ component's floor refuses the device.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Mapping
 
 from mt3620 import attestation as ae
+from mt3620.attestation import CLIENT_KEY_CONTEXT, attestation_challenge  # noqa: F401 - the protocol's binding
 
-CLIENT_KEY_CONTEXT = b"MT3620-CLIENT-AUTH-KEY\x00"
 NONCE_LIFETIME = _dt.timedelta(seconds=120)
 
 # Typed failure reasons (stable strings: the API returns them and the device model matches on them).
@@ -105,17 +105,6 @@ class Outcome:
     tenant_id: str | None = None
     evidence: ae.Evidence | None = None
     result: dict | None = None      # the attestation result embedded in the certificate
-
-
-def attestation_challenge(nonce: bytes, client_public_key: bytes) -> bytes:
-    """The 32 bytes a device attests (PROCESS_ATTESTATION's nonce argument) to bind `client_public_key` (64-byte
-    X||Y) to the service's `nonce` (32 bytes)."""
-    nonce, client_public_key = bytes(nonce), bytes(client_public_key)
-    if len(nonce) != ae.NONCE_SIZE:
-        raise ValueError(f"nonce must be {ae.NONCE_SIZE} bytes, got {len(nonce)}")
-    if len(client_public_key) != 64:
-        raise ValueError(f"client public key must be 64 bytes (X||Y), got {len(client_public_key)}")
-    return hashlib.sha256(CLIENT_KEY_CONTEXT + nonce + client_public_key).digest()
 
 
 def _fail(reason: str, message: str, **kw) -> Outcome:

@@ -12,6 +12,7 @@ The device and the cloud both import this module, so it depends only on `cryptog
 """
 from __future__ import annotations
 
+import hashlib
 import struct
 import uuid
 from dataclasses import dataclass, field
@@ -152,6 +153,22 @@ def verify_evidence(data: bytes, attestation_public_key_64: bytes) -> Evidence:
 
 
 # ---- key and signature helpers (shared by the Pluton model, image packages and the cloud) -------------------
+
+# The client-key binding of the device protocol (docs/cloud.md, "Device protocol"; emulator-defined): the device
+# attests SHA-256(context || the service's nonce || its TLS client public key) in place of the bare nonce.
+CLIENT_KEY_CONTEXT = b"MT3620-CLIENT-AUTH-KEY\x00"
+
+
+def attestation_challenge(nonce: bytes, client_public_key: bytes) -> bytes:
+    """The 32 bytes a device attests (PROCESS_ATTESTATION's nonce argument) to bind `client_public_key` (64-byte
+    X||Y) to the service's `nonce` (32 bytes)."""
+    nonce, client_public_key = bytes(nonce), bytes(client_public_key)
+    if len(nonce) != NONCE_SIZE:
+        raise ValueError(f"nonce must be {NONCE_SIZE} bytes, got {len(nonce)}")
+    if len(client_public_key) != 64:
+        raise ValueError(f"client public key must be 64 bytes (X||Y), got {len(client_public_key)}")
+    return hashlib.sha256(CLIENT_KEY_CONTEXT + nonce + client_public_key).digest()
+
 
 def public_key_from_raw(raw: bytes) -> ec.EllipticCurvePublicKey:
     """64-byte X||Y (big-endian coordinates) -> P-256 public key. Raises ValueError if not on the curve."""

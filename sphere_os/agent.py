@@ -75,8 +75,8 @@ class OsAgent:
         device's networking (mt3620.sphere_os.network.NetworkOs): the service's host name in `device_url` is then
         resolved and reached through the emulated Wi-Fi (no network: the call fails with OSError), as the
         device's own traffic is; without it the agent talks to the service directly."""
-        from mt3620.cloud.clock import wall_clock
-        from mt3620.cloud.device_client import DeviceClient
+        from mt3620.clock import wall_clock
+        from mt3620.as3.device_client import DeviceClient
 
         self.now = now or wall_clock
         self.machine = machine

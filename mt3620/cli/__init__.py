@@ -18,7 +18,8 @@ COMMAND_MODULES = (
     "mt3620.cli.device",         # device id, device run (the emulated device and the security service)
     "mt3620.cli.image_package",  # image-package
     "mt3620.cli.renode",         # renode-bridge, renode-lint
-    "mt3620.cloud.cli",          # cloud serve, and the azsphere-shaped management commands
+    "mt3620.cli.cloud",          # cloud serve, user, os-release, migrate (the security service)
+    "mt3620.cli.azsphere",       # the azsphere-shaped management commands of the security service
 )
 
 

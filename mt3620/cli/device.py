@@ -123,20 +123,15 @@ def cmd_run(args) -> int:
         except (KeyFileError, OSError, ValueError) as exc:
             raise UserError(f"--trusted-key {path}: {exc}")
 
-    now = None
-    if args.clock:
-        from mt3620.cloud.clock import StartedClock, parse_instant
-        try:
-            now = StartedClock(parse_instant(args.clock))
-        except ValueError as exc:
-            raise UserError(f"--clock: {exc}")
+    from mt3620.clock import clock_option
+    now = clock_option(args.clock)
     machine = _machine(args)
     if not machine.booted:
         print(f"mt3620 device: the device did not boot: {machine.boot_result.reason}", file=sys.stderr)
         return EXIT_FAULT
     if not args.quiet:
         machine.line_listeners.append(lambda label, line: print(f"[{label}] {line}", flush=True))
-    from mt3620.cloud.device_client import DeviceApiError
+    from mt3620.as3.device_client import DeviceApiError
     try:
         agent = OsAgent(machine, args.device_url, root, keystore=keystore, now=now)
         print(f"device {agent.device_id[:16]}...: OS {agent.os_version or '?'}, attesting to {args.device_url}",

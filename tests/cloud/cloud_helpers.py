@@ -12,8 +12,8 @@ import uuid
 
 
 from mt3620 import imagepackage as ip
-from mt3620.cloud.clock import StartedClock, parse_instant
-from mt3620.cloud.device_client import DeviceClient, DeviceKeys
+from mt3620.clock import StartedClock, parse_instant
+from mt3620.as3.device_client import DeviceClient, DeviceKeys
 
 UTC = dt.timezone.utc
 

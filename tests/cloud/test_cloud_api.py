@@ -7,7 +7,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import pkcs7
 
 from mt3620 import attestation as ae
-from mt3620.cloud.device_client import DeviceApiError, DeviceKeys
+from mt3620.as3.device_client import DeviceApiError, DeviceKeys
 
 from cloud_helpers import Mgmt, claim, device, make_package, upload
 
@@ -39,7 +39,7 @@ def test_roles_enforced_and_tenants_isolated(service, admin, tenant):
     tid = tenant["id"]
     users = {}
     for name, role in (("rita", "Reader"), ("carl", "Contributor"), ("ada", "Administrator")):
-        _, token = service.store.create_user(name)
+        _, token = service.services.users.create(name)
         users[name] = Mgmt(service.mgmt_url, token)
         admin.ok("POST", f"/v2/tenants/{tid}/roles", {"User": name, "Role": role})
     rita, carl, ada = users["rita"], users["carl"], users["ada"]
@@ -51,7 +51,7 @@ def test_roles_enforced_and_tenants_isolated(service, admin, tenant):
     assert carl.call("POST", f"/v2/tenants/{tid}/roles", {"User": "rita", "Role": "Administrator"})[0] == 403
     assert ada.call("DELETE", f"/v2/tenants/{tid}/products/{p['Id']}")[0] == 204
     # A user of another tenant sees nothing of this one, not even that it exists.
-    _, token = service.store.create_user("eve")
+    _, token = service.services.users.create("eve")
     eve = Mgmt(service.mgmt_url, token)
     other = eve.ok("POST", "/v2/tenants", {"Name": "Fabrikam"})
     assert [t["Id"] for t in eve.ok("GET", "/v2/tenants")] == [other["Id"]]

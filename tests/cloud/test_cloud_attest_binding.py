@@ -8,8 +8,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from mt3620 import attestation as ae
-from mt3620.cloud.device_client import DeviceApiError, DeviceClient, DeviceKeys
-from mt3620.cloud.verifier import attestation_challenge
+from mt3620.as3.device_client import DeviceApiError, DeviceClient, DeviceKeys
+from mt3620.attestation import attestation_challenge
 
 from cloud_helpers import claim, device
 
@@ -125,7 +125,7 @@ def test_custom_attester_and_explicit_client_key(service, admin, tenant, root_pe
     """A different attester (its own attestation key, its own measurements) and a TLS key apart from DeviceKeys."""
     keys = claim(admin, tenant["id"], tenant["groups"]["Field Test"]["Id"])
     seen = []
-    from mt3620.cloud.device_client import boot_measurements
+    from mt3620.as3.device_client import boot_measurements
     chain = boot_measurements()          # a booted device measures its boot chain (the OS release the service knows)
     measurement = chain[0]
 

@@ -7,7 +7,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import pkcs7
 
 from mt3620.cli import main
-from mt3620.cloud.device_client import DeviceKeys
+from mt3620.as3.device_client import DeviceKeys
 
 from cloud_helpers import device, make_package
 
@@ -96,7 +96,7 @@ def test_full_management_flow(az, service, tmp_path, root_pem, clock):
     ca = x509.load_der_x509_certificate((tmp_path / "ca.cer").read_bytes())
     assert tenant["Id"] in ca.subject.rfc4514_string()
 
-    service.store.create_user("bob")
+    service.services.users.create("bob")
     az("role", "add", "--user", "bob", "--role", "Reader")
     roles = js(az("role", "list", "-o", "json")[1])
     assert {"User": "bob", "Roles": ["Reader"]} in roles

@@ -10,8 +10,8 @@ import pytest
 
 from mt3620.cli import main
 from mt3620.cloud import pki
-from mt3620.cloud.clock import StartedClock, parse_instant
-from mt3620.cloud.device_client import DeviceApiError, ServerCertificateError
+from mt3620.clock import StartedClock, parse_instant
+from mt3620.as3.device_client import DeviceApiError, ServerCertificateError
 from mt3620.cloud.server import Service
 
 from cloud_helpers import Mgmt, claim, device
@@ -66,7 +66,7 @@ def test_service_clock_jumping_years_ahead_keeps_devices_working(tmp_path, clock
     first = Service(tmp_path / "dormant", now=clock).start()
     try:
         admin = Mgmt(first.mgmt_url, first.admin_token)
-        root_pem = pki.pem(first.store.root_certificate())
+        root_pem = pki.pem(first.services.certificates.root())
         tid = admin.ok("POST", "/v2/tenants", {"Name": "Dormant"})["Id"]
         keys = claim(admin, tid)
         device(first, root_pem, keys).attest()

@@ -16,8 +16,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from mt3620.cloud import db, migrate
-from mt3620.cloud.device_client import DeviceKeys
-from mt3620.cloud.store import ServiceError, Store
+from mt3620.as3.device_client import DeviceKeys
+from mt3620.cloud.domain import DomainError
+from mt3620.cloud.services import Services
 
 from cloud_helpers import Clock
 
@@ -52,13 +53,13 @@ def test_migrations_postgresql(pg_clean):
 
 
 def _claim_worker(url, ids, queue):
-    store = Store(url)
+    store = Services(url)
     results = []
     for device_id in ids:
         try:
-            store.claim_device(queue_tenant(url), {"DeviceId": device_id})
+            store.devices.claim(queue_tenant(url), device_id)
             results.append("ok")
-        except ServiceError as exc:
+        except DomainError as exc:
             results.append(exc.code)
     store.close()
     queue.put(results)
@@ -70,12 +71,11 @@ def queue_tenant(url):
 
 def _race(url, tmp_path):
     clock = Clock()
-    store = Store(url, now=clock)
-    store.initialise()
-    user, _ = store.create_user("racer")
-    tenant = store.create_tenant(user, "Race")
+    store = Services(url, now=clock).initialise()
+    user, _ = store.users.create("racer")
+    tenant = store.tenants.create(user, "Race")
     ids = [DeviceKeys().device_id for _ in range(15)]
-    os.environ["MT3620_TEST_TENANT"] = tenant["Id"]
+    os.environ["MT3620_TEST_TENANT"] = tenant.id
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     procs = [ctx.Process(target=_claim_worker, args=(url, ids, queue)) for _ in range(3)]
@@ -88,19 +88,19 @@ def _race(url, tmp_path):
     for i in range(len(ids)):
         outcomes = [r[i] for r in results]
         assert outcomes.count("ok") == 1 and outcomes.count("DeviceAlreadyClaimed") == 2, outcomes
-    assert len(store.list_devices(tenant["Id"])) == len(ids)
+    assert len(store.devices.list(tenant.id)) == len(ids)
     # A nonce is consumed once even when two stores race for it.
-    other = Store(url, now=clock)
+    other = Services(url, now=clock)
     keys = DeviceKeys()
-    store.claim_device(tenant["Id"], {"DeviceId": keys.device_id})
+    store.devices.claim(tenant.id, keys.device_id)
     from mt3620 import attestation as ae
-    from mt3620.cloud.verifier import attestation_challenge
-    nonce, _ = store.issue_nonce(keys.device_id)
+    from mt3620.attestation import attestation_challenge
+    nonce = store.attestation.issue_nonce(keys.device_id).nonce
     pub = ae.public_key_to_raw(keys.client)
-    from mt3620.cloud.device_client import boot_measurements
+    from mt3620.as3.device_client import boot_measurements
     ev = ae.encode_evidence(attestation_challenge(nonce, pub), bytes.fromhex(keys.device_id), boot_measurements(),
                             lambda d: ae.sign_raw(keys.identity, d))      # unclaimed attestation key: identity attests
-    outcomes = [s.attest(ev, pub, nonce)[0] for s in (store, other)]
+    outcomes = [s.attestation.attest(ev, pub, nonce)[0] for s in (store, other)]
     assert [o.ok for o in outcomes] == [True, False] and outcomes[1].reason == "stale-nonce"
     other.close()
     store.close()
@@ -216,7 +216,7 @@ def test_two_services_on_one_postgresql(pg_clean, tmp_path):
         data, comp, image = make_package()
         assert upload(mb, tenant["Id"], data)["State"] == "Complete"
         ma.ok("POST", f"/v2/tenants/{tenant['Id']}/devicegroups/{gid}/deployments", {"DeployedImages": [image]})
-        a.store.add_os_release(0, "24.10")
+        a.services.os_releases.publish(0, "24.10")
         keys = claim(mb, tenant["Id"], gid)
         with urllib.request.urlopen(a.mgmt_url + "/rootca.pem", timeout=10) as r:
             root = r.read().decode()

@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from mt3620.cloud.device_client import DeviceApiError
+from mt3620.as3.device_client import DeviceApiError
 
 from cloud_helpers import claim, device
 

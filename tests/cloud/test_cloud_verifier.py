@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from mt3620 import attestation as ae
 from mt3620.cloud import verifier as v
-from mt3620.cloud.device_client import DeviceKeys, boot_measurements
+from mt3620.as3.device_client import DeviceKeys, boot_measurements
 from mt3620.firmware.boot import release
 
 UTC = dt.timezone.utc

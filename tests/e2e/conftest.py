@@ -17,7 +17,7 @@ def clock():
 
 @pytest.fixture
 def service(tmp_path, clock):
-    pytest.importorskip("werkzeug", reason="the cloud extra is not installed (pip install -e .[cloud])")
+    pytest.importorskip("aiohttp", reason="the cloud extra is not installed (pip install -e .[cloud])")
     from mt3620.cloud.server import Service
 
     svc = Service(tmp_path / "cloud", now=clock).start()

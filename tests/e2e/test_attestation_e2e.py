@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-pytest.importorskip("werkzeug", reason="the cloud extra is not installed (pip install -e .[cloud])")
+pytest.importorskip("aiohttp", reason="the cloud extra is not installed (pip install -e .[cloud])")
 
 from mt3620.attestation import P256_ORDER  # noqa: E402
-from mt3620.cloud.device_client import DeviceApiError  # noqa: E402
+from mt3620.as3.device_client import DeviceApiError  # noqa: E402
 from mt3620.engine.machine import Machine  # noqa: E402
 from mt3620.firmware.boot import release  # noqa: E402
 from mt3620.imagepackage import Keystore, SdkTestSigner, TrustedKey, build_application, parse  # noqa: E402

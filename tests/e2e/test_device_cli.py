@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-pytest.importorskip("werkzeug", reason="the cloud extra is not installed (pip install -e .[cloud])")
+pytest.importorskip("aiohttp", reason="the cloud extra is not installed (pip install -e .[cloud])")
 
 from mt3620.imagepackage import SdkTestSigner  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402

@@ -1,4 +1,4 @@
-"""Calendar time for the service and for the device side of its protocol.
+"""Calendar time for the security service and for the device side of its protocol (shared by both ends).
 
 Everything that judges a date (certificate validity, nonce and error report lifetimes, update deadlines) takes a
 `now()` callable returning an aware UTC datetime. In service the callable is `wall_clock`; tests and the hidden
@@ -56,3 +56,15 @@ class StartedClock:
     def __repr__(self) -> str:
         return f"StartedClock(start={self.start.isoformat()}, offset={self.offset})"
 
+
+
+def clock_option(text: str | None) -> StartedClock | None:
+    """The hidden test-only `--clock START` option of `mt3620 cloud serve` and `mt3620 device run`: a clock that
+    starts at START (None when the option is absent). A bad instant is a one-line UserError."""
+    if not text:
+        return None
+    from mt3620.errors import UserError
+    try:
+        return StartedClock(parse_instant(text))
+    except ValueError as exc:
+        raise UserError(f"--clock: {exc}") from None

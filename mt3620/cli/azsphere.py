@@ -1,26 +1,23 @@
-"""`mt3620 cloud ...` (run and operate the service) and `mt3620 azsphere ...` (the azsphere-shaped management CLI).
+"""`mt3620 azsphere ...`: the azsphere-shaped management CLI of the security service (docs/cloud.md).
 
-`azsphere` commands talk to a running service over its REST API with a user token. Connection settings live in
-$MT3620_AZSPHERE_CONFIG (default ~/.config/mt3620/azsphere.json), written by `mt3620 azsphere login`;
-$MT3620_CLOUD_URL and $MT3620_CLOUD_TOKEN override them.
+Commands talk to a running service over its REST API with a user token, through the HTTP client the device side
+uses too (mt3620.http_client). Connection settings live in $MT3620_AZSPHERE_CONFIG (default
+~/.config/mt3620/azsphere.json), written by `mt3620 azsphere login`; $MT3620_CLOUD_URL and $MT3620_CLOUD_TOKEN
+override them. Not installed as a separate `azsphere` command, so it never shadows Microsoft's.
 """
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
+import http.client
 import json
 import os
-import signal
-import sys
-import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
 from pathlib import Path
 
 from mt3620.errors import UserError
+from mt3620.http_client import HttpClient
 
 # ---- configuration ------------------------------------------------------------------------------------------
 
@@ -56,46 +53,36 @@ def save_config(cfg: dict) -> None:
 
 
 class Api:
-    """Minimal REST client for the CLI: JSON in and out, errors turned into one-line UserErrors."""
+    """The CLI's view of the management API: JSON in and out, errors as one-line UserErrors."""
 
     def __init__(self, cfg: dict) -> None:
         if not cfg.get("url") or not cfg.get("token"):
             raise UserError("not logged in: run `mt3620 azsphere login --url URL --token-file DATA/admin.token`")
         self.url = cfg["url"].rstrip("/")
-        self.token = cfg["token"]
+        try:
+            self.http = HttpClient(self.url, headers={"Authorization": f"Bearer {cfg['token']}"}, timeout=60)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
 
     def call(self, method: str, path: str, body=None, raw: bytes | None = None, query: dict | None = None,
              want: str = "json"):
-        url = self.url + path
-        if query:
-            url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
-        headers = {"Authorization": f"Bearer {self.token}"}
-        data = None
-        if raw is not None:
-            data, headers["Content-Type"] = raw, "application/octet-stream"
-        elif body is not None:
-            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
-        req = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(req, timeout=60) as resp:
-                payload = resp.read()
-                status = resp.status
-        except urllib.error.HTTPError as exc:
-            text = exc.read()
+            answer = self.http.request(method, path, json=body, data=raw, query=query)
+        except (OSError, http.client.HTTPException) as exc:
+            raise UserError(f"cannot reach the service at {self.url}: {getattr(exc, 'strerror', None) or exc}") \
+                from None
+        if answer.status >= 400:
             try:
-                err = json.loads(text)
+                err = answer.json()
                 message = f"{err.get('Code')}: {err.get('Message')}"
-            except ValueError:
-                message = text[:200].decode(errors="replace")
-            raise UserError(f"{method} {path} failed ({exc.code}) {message}") from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise UserError(f"cannot reach the service at {self.url}: {reason}") from None
+            except (ValueError, AttributeError):
+                message = answer.body[:200].decode(errors="replace")
+            raise UserError(f"{method} {path} failed ({answer.status}) {message}")
         if want == "bytes":
-            return payload
+            return answer.body
         if want == "text":
-            return payload.decode()
-        return json.loads(payload) if payload else (None if status == 204 else {})
+            return answer.body.decode()
+        return answer.json() if answer.body else (None if answer.status == 204 else {})
 
 
 def _api(args) -> Api:
@@ -167,132 +154,6 @@ def _write(path: str, data: bytes) -> None:
         Path(path).write_bytes(data)
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
-# ---- `mt3620 cloud` -----------------------------------------------------------------------------------------
-
-def _store_for(args):
-    from .db import sqlite_url
-    from .server import default_data_dir
-    from .store import Store
-    url = args.db_url or os.environ.get("MT3620_CLOUD_DB_URL")
-    if not url:   # the embedded database lives in the data folder
-        data = Path(args.data) if args.data else default_data_dir()
-        data.mkdir(parents=True, exist_ok=True)
-        url = sqlite_url(data)
-    try:
-        store = Store(url)
-        store.initialise()
-    except OSError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - unreachable database, bad URL
-        raise UserError(f"cannot open the database: {_one_line(exc)}") from None
-    return store
-
-
-def cmd_serve(args) -> int:
-    from .server import Service
-    for name in ("port", "device_port"):
-        if not 0 <= (getattr(args, name) or 0) <= 65535:
-            raise UserError(f"--{name.replace('_', '-')} must be 0 .. 65535")
-    if args.data and Path(args.data).exists() and not Path(args.data).is_dir():
-        raise UserError(f"--data {args.data} is a file, not a folder")
-    now = None
-    if args.clock:
-        from .clock import StartedClock, parse_instant
-        try:
-            now = StartedClock(parse_instant(args.clock))
-        except ValueError as exc:
-            raise UserError(f"--clock: {exc}") from None
-    try:
-        service = Service(args.data, url=args.db_url or os.environ.get("MT3620_CLOUD_DB_URL"), host=args.host,
-                          port=args.port or 0, device_port=args.device_port or 0, now=now,
-                          action_timeout=_dt.timedelta(hours=args.action_timeout_hours), keystore_dir=args.keystore)
-        service.start()
-    except OSError as exc:
-        raise UserError(f"cannot start the service: {exc.strerror or exc}") from None
-    except Exception as exc:  # noqa: BLE001 - e.g. a database URL that does not answer
-        raise UserError(f"cannot start the service: {_one_line(exc)}") from None
-    if now is not None:
-        print(f"mt3620 cloud: test clock: service time starts at {now.start:%Y-%m-%dT%H:%M:%SZ}")
-    print(f"mt3620 cloud: management API on {service.mgmt_url} (OpenAPI at {service.mgmt_url}/openapi.json)")
-    print(f"mt3620 cloud: device API (mutual TLS) on {service.device_url}")
-    print(f"mt3620 cloud: data in {service.data_dir}")
-    if service.admin_token:
-        print(f"mt3620 cloud: created user 'admin'; token in {service.data_dir / 'admin.token'}")
-    sys.stdout.flush()
-    done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
-    while not done.wait(0.5):
-        pass
-    service.stop()
-    print("mt3620 cloud: stopped")
-    return 0
-
-
-def _one_line(exc: BaseException) -> str:
-    """A database driver error as one line (SQLAlchemy wraps the driver's message with its own notes)."""
-    inner = getattr(exc, "orig", None) or exc
-    text = str(inner).strip().splitlines()
-    return f"{inner.__class__.__name__}: {text[0] if text else ''}"
-
-
-def cmd_user_create(args) -> int:
-    from .store import ServiceError
-    store = _store_for(args)
-    try:
-        _, token = store.create_user(args.name)
-    except ServiceError as exc:
-        raise UserError(exc.message) from None
-    finally:
-        store.close()
-    print(token)
-    return 0
-
-
-def cmd_user_token(args) -> int:
-    from .store import ServiceError
-    store = _store_for(args)
-    try:
-        print(store.rotate_token(args.name))
-    except ServiceError as exc:
-        raise UserError(exc.message) from None
-    finally:
-        store.close()
-    return 0
-
-
-def cmd_os_release(args) -> int:
-    from .store import ServiceError
-    store = _store_for(args)
-    try:
-        out = store.add_os_release({"Retail": 0, "RetailEval": 1}[args.feed], args.version)
-    except ServiceError as exc:
-        raise UserError(exc.message) from None
-    finally:
-        store.close()
-    print(json.dumps(out))
-    return 0
-
-
-def cmd_migrate(args) -> int:
-    from . import db, migrate
-    from .server import default_data_dir
-    data = Path(args.data) if args.data else default_data_dir()
-    data.mkdir(parents=True, exist_ok=True)
-    engine = db.make_engine(args.db_url or os.environ.get("MT3620_CLOUD_DB_URL") or db.sqlite_url(data))
-    try:
-        if args.revision == "base" or (args.down and args.revision):
-            migrate.downgrade(engine, args.revision)
-        else:
-            migrate.upgrade(engine, args.revision)
-        print(f"schema revision: {migrate.current(engine) or 'base (empty)'}")
-    except Exception as exc:  # noqa: BLE001 - alembic raises several types for a bad revision
-        raise UserError(f"migration failed: {exc}") from None
-    finally:
-        engine.dispose()
-    return 0
 
 
 # ---- `mt3620 azsphere` --------------------------------------------------------------------------------------
@@ -658,51 +519,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", choices=("table", "json"), default="table")
 
 
-def _data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", help="data folder (default $MT3620_CLOUD_DATA or ~/.local/share/mt3620/cloud)")
-    p.add_argument("--db-url", help="database URL (default SQLite in the data folder; postgresql://... for "
-                                    "PostgreSQL; or $MT3620_CLOUD_DB_URL)")
-
 
 def add_commands(sub) -> None:
-    cloud = sub.add_parser("cloud", help="run and operate the security service (AS3 stand-in)")
-    csub = cloud.add_subparsers(dest="cloud_command", metavar="COMMAND")
-    cloud.set_defaults(func=lambda a: (cloud.print_help(), 2)[1])
-    p = csub.add_parser("serve", help="start the service (loopback by default)")
-    _data_args(p)
-    p.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=0, help="management API port (default: a free port)")
-    p.add_argument("--device-port", type=int, default=0, help="device API (mutual TLS) port (default: a free port)")
-    p.add_argument("--keystore", help="folder of trusted image signing keys (default DATA/keystore; the SDK test "
-                                      "key is always trusted)")
-    p.add_argument("--action-timeout-hours", type=float, default=48.0,
-                   help="hours after which a device that never reports back is marked TimedOut (default 48)")
-    # Test-only (docs/cloud.md, "Time"): the service clock starts at this ISO 8601 instant instead of the host's
-    # time, so suites can run the service on another day (scripts/run-tests moves it to AS3's last day).
-    p.add_argument("--clock", metavar="START", help=argparse.SUPPRESS)
-    p.set_defaults(func=cmd_serve)
-    p = csub.add_parser("user", help="service users (operator side, on the database)")
-    usub = p.add_subparsers(dest="user_command", metavar="COMMAND")
-    p.set_defaults(func=lambda a: (print("use `mt3620 cloud user create NAME` or `user token NAME`"), 2)[1])
-    q = usub.add_parser("create", help="create a user and print its token")
-    _data_args(q)
-    q.add_argument("name")
-    q.set_defaults(func=cmd_user_create)
-    q = usub.add_parser("token", help="issue a new token for a user (the old one stops working)")
-    _data_args(q)
-    q.add_argument("name")
-    q.set_defaults(func=cmd_user_token)
-    p = csub.add_parser("os-release", help="publish an OS version on a feed (operator side)")
-    _data_args(p)
-    p.add_argument("--feed", choices=tuple(FEEDS), required=True)
-    p.add_argument("--version", required=True)
-    p.set_defaults(func=cmd_os_release)
-    p = csub.add_parser("migrate", help="migrate the database schema (alembic) up or down")
-    _data_args(p)
-    p.add_argument("--revision", default="head", help="head (default), base, or a revision ID")
-    p.add_argument("--down", action="store_true", help="downgrade to --revision")
-    p.set_defaults(func=cmd_migrate)
-
     az = sub.add_parser("azsphere", help="azsphere-shaped management CLI for the security service")
     asub = az.add_subparsers(dest="az_command", metavar="GROUP")
     az.set_defaults(func=lambda a: (az.print_help(), 2)[1])

@@ -1,8 +1,10 @@
-"""A device-side client of the service's device API, for tests, benchmarks and the emulated device.
+"""The device side of the security service's device API: the OS agent's client (sphere_os/agent.py), also used by
+tests, the benchmark and `mt3620 device`. It never imports the service (mt3620.cloud): only the protocol.
 
 It holds the three P-256 keys a Pluton holds (identity = device ID, attestation, client authentication) and speaks
-the device protocol of docs/cloud.md over real TLS (http.client + ssl): nonce, attestation, then update checks,
-image downloads and error uploads with the issued client certificate (mutual TLS).
+the device protocol of docs/cloud.md over real TLS (mt3620.http_client, the HTTP client the azsphere CLI uses
+too): nonce, attestation, then update checks, image downloads and error uploads with the issued client certificate
+(mutual TLS).
 
 Attestation binds the TLS client key: the device attests `attestation_challenge(nonce, client public key)`
 instead of the bare nonce. Evidence comes from an `attester` (challenge -> evidence bytes; on the emulated device,
@@ -17,11 +19,9 @@ from __future__ import annotations
 
 import base64
 import http.client
-import json
 import os
 import ssl
 import tempfile
-import urllib.parse
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -30,9 +30,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from mt3620 import attestation as ae
-
-from .clock import Now, wall_clock
-from .verifier import attestation_challenge
+from mt3620.attestation import attestation_challenge
+from mt3620.clock import Now, wall_clock
+from mt3620.http_client import HttpClient, HttpError
 
 X509_V_FLAG_NO_CHECK_TIME = 0x200000   # OpenSSL x509_vfy.h; dates are checked against the device's clock instead
 
@@ -41,27 +41,18 @@ class ServerCertificateError(ssl.SSLError):
     """The service's TLS certificate (or the pinned root) is outside its validity period at the device's time."""
 
 
-class _DatedHTTPSConnection(http.client.HTTPSConnection):
-    """HTTPS whose server certificate dates are judged by `now()` right after the handshake, before any request."""
-
-    def __init__(self, *args, now: Now, root: x509.Certificate, **kw) -> None:
-        super().__init__(*args, **kw)
-        self._now, self._root = now, root
-
-    def connect(self) -> None:
-        super().connect()
-        try:
-            leaf = x509.load_der_x509_certificate(self.sock.getpeercert(binary_form=True))
-            now = self._now()
-            for cert, what in ((leaf, "the service's TLS certificate"), (self._root, "the pinned service root")):
-                if not cert.not_valid_before_utc <= now < cert.not_valid_after_utc:
-                    raise ServerCertificateError(
-                        f"{what} is valid {cert.not_valid_before_utc:%Y-%m-%dT%H:%M:%SZ} .. "
-                        f"{cert.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}, not at the device's time "
-                        f"{now:%Y-%m-%dT%H:%M:%SZ}")
-        except BaseException:
-            self.close()
-            raise
+def _dated_check(now: Now, root: x509.Certificate) -> Callable[[http.client.HTTPConnection], None]:
+    """Judge the server certificate's and the pinned root's dates by `now()` right after the handshake."""
+    def check(conn: http.client.HTTPConnection) -> None:
+        leaf = x509.load_der_x509_certificate(conn.sock.getpeercert(binary_form=True))
+        at = now()
+        for cert, what in ((leaf, "the service's TLS certificate"), (root, "the pinned service root")):
+            if not cert.not_valid_before_utc <= at < cert.not_valid_after_utc:
+                raise ServerCertificateError(
+                    f"{what} is valid {cert.not_valid_before_utc:%Y-%m-%dT%H:%M:%SZ} .. "
+                    f"{cert.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}, not at the device's time "
+                    f"{at:%Y-%m-%dT%H:%M:%SZ}")
+    return check
 
 
 def boot_measurements() -> list[ae.Measurement]:
@@ -70,11 +61,7 @@ def boot_measurements() -> list[ae.Measurement]:
     return release().measurements()
 
 
-class DeviceApiError(Exception):
-    def __init__(self, status: int, body: dict) -> None:
-        super().__init__(f"HTTP {status}: {body.get('Reason') or body.get('Code')}: {body.get('Message')}")
-        self.status, self.body = status, body
-        self.reason = body.get("Reason") or body.get("Code")
+DeviceApiError = HttpError    # the service refused (status, body, reason: the attestation Reason or the Code)
 
 
 @dataclass
@@ -102,8 +89,7 @@ class DeviceClient:
         `device_id` (128 hex digits or 64 bytes) is the ID nonces are asked for (default: `keys.device_id`), for an
         attester whose identity key is not in `keys` (a Pluton never reveals it); `now` is the device's calendar
         clock for certificate dates (default: the wall clock)."""
-        parsed = urllib.parse.urlsplit(device_url)
-        self.host, self.port = parsed.hostname, parsed.port or 443
+        self.device_url = device_url
         self.root_pem = root_pem
         self.root = x509.load_pem_x509_certificate(root_pem.encode() if isinstance(root_pem, str) else root_pem)
         self.now = now or wall_clock
@@ -122,18 +108,19 @@ class DeviceClient:
         self.client_chain_pem: str | None = None
         self.update_chain_pem: str | None = None
         self.last_attestation: dict | None = None
-        self._conns: dict[str | None, http.client.HTTPSConnection] = {}
+        self._clients: dict[str | None, HttpClient] = {}   # one keep-alive connection per client certificate
 
     def _context(self, chain_pem: str | None) -> ssl.SSLContext:
         ctx = ssl.create_default_context(cadata=self.root_pem)
         ctx.check_hostname = False  # the server certificate names 127.0.0.1/localhost; the root is pinned
-        ctx.verify_flags |= X509_V_FLAG_NO_CHECK_TIME   # dates: _DatedHTTPSConnection, by the device's clock
+        ctx.verify_flags |= X509_V_FLAG_NO_CHECK_TIME   # dates: _dated_check, by the device's clock
         if chain_pem:
             with tempfile.TemporaryDirectory() as d:
                 cert, key = os.path.join(d, "c.pem"), os.path.join(d, "k.pem")
                 with open(cert, "w") as f:
                     f.write(chain_pem)
-                with open(key, "wb") as f:
+                fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "wb") as f:
                     f.write(self.client_key.private_bytes(serialization.Encoding.PEM,
                                                            serialization.PrivateFormat.PKCS8,
                                                            serialization.NoEncryption()))
@@ -141,34 +128,17 @@ class DeviceClient:
         return ctx
 
     def _request(self, method: str, path: str, body: dict | None = None, chain_pem: str | None = None):
-        conn = self._conns.get(chain_pem)
-        if conn is None:
-            conn = _DatedHTTPSConnection(self.host, self.port, timeout=self.timeout, context=self._context(chain_pem),
-                                         now=self.now, root=self.root)
-            self._conns[chain_pem] = conn
-        data = None if body is None else json.dumps(body).encode()
-        headers = {"Content-Type": "application/json"} if data is not None else {}
-        try:
-            conn.request(method, path, body=data, headers=headers)
-            resp = conn.getresponse()
-            payload = resp.read()
-        except (http.client.HTTPException, OSError):
-            conn.close()
-            self._conns.pop(chain_pem, None)
-            raise
-        if resp.getheader("Content-Type", "").startswith("application/json"):
-            parsed = json.loads(payload or b"{}")
-            if resp.status >= 400:
-                raise DeviceApiError(resp.status, parsed)
-            return parsed
-        if resp.status >= 400:
-            raise DeviceApiError(resp.status, {"Message": payload[:200].decode(errors="replace")})
-        return payload
+        client = self._clients.get(chain_pem)
+        if client is None:
+            client = HttpClient(self.device_url, tls=self._context(chain_pem), timeout=self.timeout,
+                                on_connect=_dated_check(self.now, self.root))
+            self._clients[chain_pem] = client
+        return client.call(method, path, json=body)
 
     def close(self) -> None:
-        for conn in self._conns.values():
-            conn.close()
-        self._conns.clear()
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
 
     def nonce(self) -> bytes:
         out = self._request("POST", "/device/v1/attestation/nonce", {"DeviceId": self.device_id})

@@ -1,0 +1,333 @@
+"""The management REST API (user tokens and tenant roles): one decorated handler per operation.
+
+Shape follows the real v2 API of the Azure Sphere Security Service (resource nesting tenants/{id}/products,
+devicegroups, deployments, devices, images, operations; PascalCase JSON fields; long-running calls answer 202
+with an Operation to poll). Exact paths and fields beyond that are emulator-defined (docs/cloud.md).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from typing import Callable
+
+from .. import pki
+from ..domain import ROLE_RANK, Forbidden, Invalid, NotFound, Unauthenticated
+from ..services import BULK_CLAIM, IMAGE_UPLOAD, Services
+from ..services.error_reports import MAX_EVENTS
+from . import shapes
+from .routing import Call, Reply, Route, Router, json_reply, route
+from .schemas import BODY, INT, S, arr, obj, page_of, ref
+
+T = "/v2/tenants/{tenantId}"
+
+
+class ManagementApi:
+    """The management API over `services`; `wake_worker()` tells the operation worker a new operation is queued."""
+
+    def __init__(self, services: Services, wake_worker: Callable[[], None] | None = None) -> None:
+        self.services = services
+        self.wake_worker = wake_worker or (lambda: None)
+        self.router = Router(self, BODY, self.authorise)
+
+    def __call__(self, call: Call) -> Reply:
+        return self.router(call)
+
+    # ---- authentication and roles ---------------------------------------------------------------------------
+    def authorise(self, call: Call, r: Route, params: dict) -> None:
+        if r.role == "public":
+            return
+        scheme, _, token = call.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("send 'Authorization: Bearer <token>'")
+        call.user = self.services.users.authenticate(token.strip())
+        if call.user is None:
+            raise Unauthenticated("the token is not valid")
+        if "tenantId" not in params:
+            return
+        try:
+            params["tenantId"] = str(uuid.UUID(params["tenantId"]))
+        except ValueError:
+            raise NotFound("tenant") from None
+        call.role = self.services.users.role_of(call.user, params["tenantId"])
+        if call.role is None:   # another tenant's data is invisible, not merely forbidden
+            raise NotFound("tenant")
+        if ROLE_RANK[call.role] < ROLE_RANK[r.role]:
+            raise Forbidden(f"{r.op_id} needs the {r.role} role; you are {call.role}")
+
+    def _operation(self, op) -> Reply:
+        self.wake_worker()
+        return json_reply(shapes.operation(op), 202, {"Location": f"/v2/tenants/{op.tenant_id}/operations/{op.id}"})
+
+    # ---- public -----------------------------------------------------------------------------------------------
+    @route("GET", "/openapi.json", "OpenApi", "This document", role="public", hidden=True)
+    def openapi(self, call: Call):
+        from .openapi import management_document
+        return management_document(self.router.routes, call.base_url)
+
+    @route("GET", "/healthz", "Health", "Liveness", role="public", hidden=True)
+    def health(self, call: Call):
+        return {"Status": "OK"}
+
+    @route("GET", "/rootca.pem", "RootCa", "The service root (trust anchor of the device endpoint)", role="public",
+           hidden=True)
+    def root_ca(self, call: Call):
+        return Reply(200, pki.pem(self.services.certificates.root()).encode(), "application/x-pem-file")
+
+    # ---- tenants and roles ------------------------------------------------------------------------------------
+    @route("GET", "/v2/tenants", "Tenants_List", "List the tenants you hold a role in",
+           response=arr(ref("Tenant")), tag="Tenants")
+    def list_tenants(self, call: Call):
+        return [shapes.tenant(t) for t in self.services.tenants.of_user(call.user)]
+
+    @route("POST", "/v2/tenants", "Tenants_Create", "Create a tenant (you become its Administrator)",
+           body="TenantCreate", status=201, response=ref("Tenant"), tag="Tenants")
+    def create_tenant(self, call: Call):
+        return shapes.tenant(self.services.tenants.create(call.user, call.json["Name"]))
+
+    @route("GET", T, "Tenants_Get", "Show a tenant", role="Reader", response=ref("Tenant"), tag="Tenants")
+    def get_tenant(self, call: Call, tenantId: str):
+        return shapes.tenant(self.services.tenants.get(tenantId, call.role))
+
+    @route("GET", T + "/roles", "Roles_List", "List role assignments", role="Reader", response=arr(ref("Role")),
+           tag="Roles")
+    def list_roles(self, call: Call, tenantId: str):
+        return [shapes.role(r) for r in self.services.users.roles(tenantId)]
+
+    @route("POST", T + "/roles", "Roles_Add", "Give a user a role", role="Administrator", body="RoleAdd",
+           response=ref("Role"), tag="Roles")
+    def add_role(self, call: Call, tenantId: str):
+        return shapes.role(self.services.users.grant(tenantId, call.json["User"], call.json["Role"]))
+
+    @route("DELETE", T + "/roles/{userName}", "Roles_Delete", "Remove a user's role", role="Administrator",
+           status=204, tag="Roles")
+    def delete_role(self, call: Call, tenantId: str, userName: str):
+        self.services.users.revoke(tenantId, userName)
+
+    # ---- products ---------------------------------------------------------------------------------------------
+    @route("GET", T + "/products", "Products_List", "List products", role="Reader", response=arr(ref("Product")),
+           tag="Products")
+    def list_products(self, call: Call, tenantId: str):
+        return [shapes.product(p) for p in self.services.products.list(tenantId)]
+
+    @route("POST", T + "/products", "Products_Create", "Create a product and its five default device groups",
+           role="Contributor", body="ProductCreate", status=201, response=ref("Product"), tag="Products")
+    def create_product(self, call: Call, tenantId: str):
+        b = call.json
+        return shapes.product(self.services.products.create(tenantId, b["Name"], b.get("Description", ""),
+                                                             b.get("CreateDefaultGroups", True)))
+
+    @route("GET", T + "/products/{productId}", "Products_Get", "Show a product", role="Reader",
+           response=ref("Product"), tag="Products")
+    def get_product(self, call: Call, tenantId: str, productId: str):
+        return shapes.product(self.services.products.get(tenantId, productId))
+
+    @route("PATCH", T + "/products/{productId}", "Products_Patch", "Update a product", role="Contributor",
+           body="ProductPatch", response=ref("Product"), tag="Products")
+    def patch_product(self, call: Call, tenantId: str, productId: str):
+        return shapes.product(self.services.products.update(tenantId, productId, call.json.get("Name"),
+                                                             call.json.get("Description")))
+
+    @route("DELETE", T + "/products/{productId}", "Products_Delete", "Delete a product", role="Administrator",
+           status=204, tag="Products")
+    def delete_product(self, call: Call, tenantId: str, productId: str):
+        self.services.products.delete(tenantId, productId)
+
+    # ---- device groups ----------------------------------------------------------------------------------------
+    @route("GET", T + "/products/{productId}/devicegroups", "DeviceGroups_ListByProduct",
+           "List a product's device groups", role="Reader", response=arr(ref("DeviceGroup")), tag="DeviceGroups")
+    def list_product_groups(self, call: Call, tenantId: str, productId: str):
+        return [shapes.device_group(g) for g in self.services.groups.list(tenantId, productId)]
+
+    @route("POST", T + "/products/{productId}/devicegroups", "DeviceGroups_Create", "Create a device group",
+           role="Contributor", body="DeviceGroupCreate", status=201, response=ref("DeviceGroup"), tag="DeviceGroups")
+    def create_group(self, call: Call, tenantId: str, productId: str):
+        b = call.json
+        return shapes.device_group(self.services.groups.create(
+            tenantId, productId, b["Name"], b.get("Description", ""), b.get("OsFeedType", 0),
+            b.get("UpdatePolicy", 0), b.get("AllowCrashDumpsCollection", False)))
+
+    @route("GET", T + "/devicegroups", "DeviceGroups_List", "List all device groups", role="Reader",
+           response=arr(ref("DeviceGroup")), tag="DeviceGroups")
+    def list_groups(self, call: Call, tenantId: str):
+        return [shapes.device_group(g) for g in self.services.groups.list(tenantId)]
+
+    @route("GET", T + "/devicegroups/{deviceGroupId}", "DeviceGroups_Get", "Show a device group", role="Reader",
+           response=ref("DeviceGroup"), tag="DeviceGroups")
+    def get_group(self, call: Call, tenantId: str, deviceGroupId: str):
+        return shapes.device_group(self.services.groups.get(tenantId, deviceGroupId))
+
+    @route("PATCH", T + "/devicegroups/{deviceGroupId}", "DeviceGroups_Patch",
+           "Update a device group (OsFeedType, UpdatePolicy, ...)", role="Contributor", body="DeviceGroupPatch",
+           response=ref("DeviceGroup"), tag="DeviceGroups")
+    def patch_group(self, call: Call, tenantId: str, deviceGroupId: str):
+        b = call.json
+        return shapes.device_group(self.services.groups.update(
+            tenantId, deviceGroupId, name=b.get("Name"), description=b.get("Description"),
+            os_feed_type=b.get("OsFeedType"), update_policy=b.get("UpdatePolicy"),
+            allow_crash_dumps=b.get("AllowCrashDumpsCollection")))
+
+    @route("DELETE", T + "/devicegroups/{deviceGroupId}", "DeviceGroups_Delete", "Delete an empty device group",
+           role="Administrator", status=204, tag="DeviceGroups")
+    def delete_group(self, call: Call, tenantId: str, deviceGroupId: str):
+        self.services.groups.delete(tenantId, deviceGroupId)
+
+    @route("GET", T + "/devicegroups/{deviceGroupId}/devices", "DeviceGroups_ListDevices",
+           "List the devices of a group", role="Reader", response=arr(ref("Device")), tag="DeviceGroups")
+    def list_group_devices(self, call: Call, tenantId: str, deviceGroupId: str):
+        return [shapes.device(x) for x in self.services.devices.list(tenantId, deviceGroupId)]
+
+    # ---- deployments ------------------------------------------------------------------------------------------
+    @route("GET", T + "/devicegroups/{deviceGroupId}/deployments", "Deployments_List",
+           "Deployment history of a group (newest first)", role="Reader", response=arr(ref("Deployment")),
+           tag="Deployments")
+    def list_deployments(self, call: Call, tenantId: str, deviceGroupId: str):
+        return [shapes.deployment(x) for x in self.services.deployments.history(tenantId, deviceGroupId)]
+
+    @route("POST", T + "/devicegroups/{deviceGroupId}/deployments", "Deployments_Create",
+           "Deploy an image set to a group (deploying an earlier set is the rollback)", role="Contributor",
+           body="DeploymentCreate", status=201, response=ref("Deployment"), tag="Deployments")
+    def create_deployment(self, call: Call, tenantId: str, deviceGroupId: str):
+        made = self.services.deployments.create(tenantId, deviceGroupId, call.json["DeployedImages"], call.user)
+        out = shapes.deployment(made)
+        del out["Current"]
+        return out
+
+    @route("GET", T + "/devicegroups/{deviceGroupId}/deploymentstatus", "Deployments_Status",
+           "Per-device progress of the current deployment", role="Reader", response=ref("DeploymentStatus"),
+           tag="Deployments")
+    def deployment_status(self, call: Call, tenantId: str, deviceGroupId: str):
+        return shapes.deployment_status(self.services.deployments.status(tenantId, deviceGroupId))
+
+    # ---- devices ----------------------------------------------------------------------------------------------
+    @route("GET", T + "/devices", "Devices_List", "List claimed devices", role="Reader", response=arr(ref("Device")),
+           tag="Devices")
+    def list_devices(self, call: Call, tenantId: str):
+        return [shapes.device(x) for x in self.services.devices.list(tenantId)]
+
+    @route("POST", T + "/devices/claim", "Devices_Claim", "Claim a device (one-time, irreversible)",
+           role="Contributor", body="Claim", status=201, response=ref("Device"), tag="Devices")
+    def claim_device(self, call: Call, tenantId: str):
+        b = call.json
+        return shapes.device(self.services.devices.claim(tenantId, b["DeviceId"], b.get("AttestationPublicKey"),
+                                                         b.get("DeviceGroupId")))
+
+    @route("POST", T + "/devices/bulkclaim", "Devices_BulkClaim", "Claim many devices (202 Operation)",
+           role="Contributor", body="BulkClaim", status=202, response=ref("Operation"), tag="Devices")
+    def bulk_claim(self, call: Call, tenantId: str):
+        return self._operation(self.services.operations.create(
+            tenantId, BULK_CLAIM, json.dumps(call.json["Devices"]).encode(), call.user))
+
+    @route("GET", T + "/devices/{deviceId}", "Devices_Get", "Show a device", role="Reader", response=ref("Device"),
+           tag="Devices")
+    def get_device(self, call: Call, tenantId: str, deviceId: str):
+        return shapes.device(self.services.devices.get(tenantId, deviceId))
+
+    @route("PUT", T + "/devices/{deviceId}/devicegroup", "Devices_Move", "Move a device to a device group",
+           role="Contributor", body="MoveDevice", response=ref("Device"), tag="Devices")
+    def move_device(self, call: Call, tenantId: str, deviceId: str):
+        return shapes.device(self.services.devices.move(tenantId, deviceId, call.json["DeviceGroupId"]))
+
+    @route("PUT", T + "/devices/{deviceId}/capabilities", "Devices_SetCapabilities",
+           "Set the capabilities the tenant granted the device (appDevelopment, fieldServicing)", role="Contributor",
+           body="Capabilities", response=ref("Device"), tag="Devices")
+    def set_capabilities(self, call: Call, tenantId: str, deviceId: str):
+        return shapes.device(self.services.devices.set_capabilities(tenantId, deviceId, call.json["Capabilities"]))
+
+    @route("GET", T + "/devices/{deviceId}/updatestatus", "Devices_UpdateStatus", "Why is this device (not) updating",
+           role="Reader", response=ref("UpdateStatus"), tag="Devices")
+    def update_status(self, call: Call, tenantId: str, deviceId: str):
+        return shapes.update_status(self.services.devices.update_status(tenantId, deviceId))
+
+    # ---- images -----------------------------------------------------------------------------------------------
+    @route("GET", T + "/images", "Images_List", "List uploaded images", role="Reader", response=arr(ref("Image")),
+           tag="Images")
+    def list_images(self, call: Call, tenantId: str):
+        return [shapes.image(i) for i in self.services.images.list(tenantId)]
+
+    @route("POST", T + "/images", "Images_Upload", "Upload an .imagepackage (202 Operation)", role="Contributor",
+           body="binary", status=202, response=ref("Operation"), tag="Images")
+    def upload_image(self, call: Call, tenantId: str):
+        if not call.json:
+            raise Invalid("the image package is empty")
+        return self._operation(self.services.operations.create(tenantId, IMAGE_UPLOAD, call.json, call.user))
+
+    @route("GET", T + "/images/{imageId}", "Images_Get", "Show an image's metadata", role="Reader",
+           response=ref("Image"), tag="Images")
+    def get_image(self, call: Call, tenantId: str, imageId: str):
+        return shapes.image(self.services.images.get(tenantId, imageId))
+
+    @route("POST", T + "/images/{imageId}/revoke", "Images_Revoke", "Revoke an image: devices running it fail "
+           "attestation", role="Administrator", response=ref("Image"), tag="Images")
+    def revoke_image(self, call: Call, tenantId: str, imageId: str):
+        return shapes.image(self.services.images.revoke(tenantId, imageId))
+
+    @route("PUT", T + "/components/{componentId}/minimumsecurityversion", "Components_SetSvnFloor",
+           "Devices below this security version fail attestation as outdated", role="Administrator", body="SvnFloor",
+           response=obj({"ComponentId": S(), "MinimumSecurityVersion": INT}), tag="Images")
+    def set_svn_floor(self, call: Call, tenantId: str, componentId: str):
+        return shapes.svn_floor(self.services.images.set_floor(tenantId, componentId,
+                                                               call.json["MinimumSecurityVersion"]))
+
+    @route("GET", T + "/operations/{operationId}", "Operations_Get", "Poll a long-running operation", role="Reader",
+           response=ref("Operation"), tag="Operations")
+    def get_operation(self, call: Call, tenantId: str, operationId: str):
+        op = self.services.operations.get(tenantId, operationId)
+        result = None
+        if op.kind == IMAGE_UPLOAD and op.result:
+            result = shapes.image(self.services.images.get(tenantId, op.result["ImageId"]))
+        return shapes.operation(op, result)
+
+    # ---- certificates -----------------------------------------------------------------------------------------
+    @route("GET", T + "/certificates", "Certificates_List", "List the tenant's CA certificates", role="Reader",
+           response=arr(ref("Certificate")), tag="Certificates")
+    def list_certificates(self, call: Call, tenantId: str):
+        return [shapes.certificate(c) for c in self.services.certificates.list(tenantId)]
+
+    @route("GET", T + "/certificates/{thumbprint}", "Certificates_Get",
+           "A tenant CA certificate by thumbprint, 'current' for the active one (PEM; ?format=der)", role="Reader",
+           response={"type": "string"}, media="application/x-pem-file",
+           extra_media={"application/pkix-cert": {"type": "string", "format": "binary"}},
+           query=[("format", {"type": "string", "enum": ["pem", "der"]}, "pem (default) or der")],
+           tag="Certificates")
+    def get_certificate(self, call: Call, tenantId: str, thumbprint: str):
+        cert = self.services.certificates.certificate(tenantId, None if thumbprint == "current" else thumbprint)
+        if call.query.get("format", "pem") == "der":
+            return Reply(200, pki.der(cert), "application/pkix-cert")
+        return Reply(200, pki.pem(cert).encode(), "application/x-pem-file")
+
+    @route("GET", T + "/certificates/{thumbprint}/chain", "Certificates_Chain",
+           "Certificate chain as PKCS#7 (.p7b); thumbprint 'current' for the active CA", role="Reader",
+           response={"type": "string", "format": "binary"}, media="application/x-pkcs7-certificates",
+           tag="Certificates")
+    def certificate_chain(self, call: Call, tenantId: str, thumbprint: str):
+        chain = self.services.certificates.chain(tenantId, None if thumbprint == "current" else thumbprint)
+        return Reply(200, pki.p7b(chain), "application/x-pkcs7-certificates")
+
+    # ---- error reports ----------------------------------------------------------------------------------------
+    @route("GET", T + "/errorreports", "ErrorReports_List",
+           "Error events of the last 14 days, at most 1,000 per query, newest first (JSON pages; ?format=csv)",
+           role="Reader", response=page_of("ErrorEvent"), extra_media={"text/csv": {"type": "string"}},
+           query=[("deviceGroupId", {"type": "string", "format": "uuid"}, "only this device group"),
+                  ("continuationToken", {"type": "string", "pattern": "^[0-9]{1,18}$"}, "from the previous page"),
+                  ("maxPageSize", {"type": "integer", "minimum": 1, "maximum": 1000}, "events per page (100)"),
+                  ("format", {"type": "string", "enum": ["json", "csv"]}, "json (default) or csv")],
+           tag="ErrorReports")
+    def error_reports(self, call: Call, tenantId: str):
+        group = call.query.get("deviceGroupId") or None
+        if group is not None:
+            group = self.services.groups.get(tenantId, group).id
+        reports = self.services.error_reports
+        if call.query.get("format", "json") == "csv":
+            page = reports.query(tenantId, group, page_size=MAX_EVENTS)
+            out = io.StringIO()
+            w = csv.DictWriter(out, fieldnames=shapes.ERROR_EVENT_FIELDS, lineterminator="\n")
+            w.writeheader()
+            for e in page.events:
+                w.writerow(shapes.error_event(e))
+            return Reply(200, out.getvalue().encode(), "text/csv")
+        token = call.query.get("continuationToken")
+        page = reports.query(tenantId, group, int(token) if token else None, int(call.query.get("maxPageSize", 100)))
+        return {"Items": [shapes.error_event(e) for e in page.events],
+                "ContinuationToken": None if page.continuation is None else str(page.continuation)}

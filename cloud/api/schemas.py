@@ -1,0 +1,164 @@
+"""JSON schemas of the REST API: the answers (SCHEMAS), the request bodies (BODY), the path parameters, and the
+device API's (DEVICE_SCHEMAS). They validate requests and make the published OpenAPI documents."""
+from __future__ import annotations
+
+from .. import verifier
+from ..services.error_reports import EVENT_IN_FUTURE, EVENT_TOO_OLD
+
+S = lambda **kw: {"type": "string", **kw}  # noqa: E731
+NS = lambda **kw: {"type": "string", "nullable": True, **kw}  # noqa: E731
+GUID = {"type": "string", "format": "uuid"}
+GUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+INT = {"type": "integer"}
+
+
+def obj(props: dict, required: list | None = None, extra: bool = True) -> dict:
+    out = {"type": "object", "properties": props}
+    if required:
+        out["required"] = required
+    if not extra:
+        out["additionalProperties"] = False
+    return out
+
+
+def arr(items: dict) -> dict:
+    return {"type": "array", "items": items}
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+SCHEMAS = {
+    "Error": obj({"Code": S(), "Message": S()}, ["Code", "Message"]),
+    "Tenant": obj({"Id": GUID, "Name": S(), "CreatedAt": NS(), "Roles": arr(S())}, ["Id", "Name"]),
+    "Product": obj({"Id": GUID, "TenantId": GUID, "Name": S(), "Description": S()}, ["Id", "Name"]),
+    "DeviceGroup": obj({"Id": GUID, "TenantId": GUID, "ProductId": GUID, "Name": S(), "Description": S(),
+                        "OsFeedType": {"type": "integer", "enum": [0, 1]},
+                        "UpdatePolicy": {"type": "integer", "enum": [0, 1]},
+                        "AllowCrashDumpsCollection": {"type": "boolean"}, "CurrentDeploymentId": NS()},
+                       ["Id", "ProductId", "Name", "OsFeedType", "UpdatePolicy"]),
+    "Image": obj({"Id": GUID, "ComponentId": GUID, "ImageType": INT, "Name": S(), "SecurityVersion": INT,
+                  "SigningThumbprint": S(), "Sha256": S(), "Size": INT,
+                  "TrustStatus": {"type": "string", "enum": ["Trusted", "Revoked"]}, "UploadedAt": NS()},
+                 ["Id", "ComponentId", "ImageType"]),
+    "Deployment": obj({"Id": GUID, "DeviceGroupId": GUID, "DeployedImages": arr(GUID), "DeploymentDateUtc": S(),
+                       "DeployedBy": S(), "Current": {"type": "boolean"}}, ["Id", "DeployedImages"]),
+    "Device": obj({"DeviceId": S(), "TenantId": GUID, "DeviceGroupId": NS(), "ChipSku": S(),
+                   "Capabilities": arr(S()), "ReportedCapabilities": arr(S()), "OsVersion": S(),
+                   "InstalledImages": {"type": "object", "additionalProperties": S()}, "ClaimedAt": NS(),
+                   "LastAttestedAt": NS(), "LastUpdateCheckAt": NS()}, ["DeviceId", "TenantId"]),
+    "Operation": obj({"Id": GUID, "TenantId": GUID, "Kind": S(),
+                      "State": {"type": "string", "enum": ["NotStarted", "InProgress", "Complete", "Failed"]},
+                      "CreatedDateUtc": S(), "LastUpdatedDateUtc": S(), "Result": {}, "Error": ref("Error")},
+                     ["Id", "State"]),
+    "Role": obj({"User": S(), "Roles": arr(S())}, ["User", "Roles"]),
+    "Certificate": obj({"Thumbprint": S(), "Status": {"type": "string", "enum": ["Active", "Inactive", "Expired"]},
+                        "StartDate": S(), "EndDate": S(), "ActiveFrom": S(), "Subject": S()}, ["Thumbprint", "Status"]),
+    "ErrorEvent": obj({"DeviceId": S(), "DeviceGroupId": NS(), "EventTime": S(), "EventCategory": S(),
+                       "EventClass": S(), "EventType": S(), "Description": S(), "EventCount": INT, "OsVersion": S(),
+                       "ComponentId": S(), "ImageId": S()}, ["DeviceId", "EventTime"]),
+    "UpdateStatus": obj({"DeviceId": S(), "DeviceGroupId": NS(),
+                         "Reasons": arr(obj({"Code": S(), "Message": S()}, ["Code", "Message"])),
+                         "Images": arr(obj({"ImageId": S(), "State": S(), "DeploymentId": NS(), "OfferedAt": NS(),
+                                            "Deadline": NS()}))}, ["DeviceId", "Reasons"]),
+    "DeploymentStatus": obj({"DeviceGroupId": GUID, "DeploymentId": NS(),
+                             "Summary": {"type": "object", "additionalProperties": INT}, "Devices": arr(obj({}))},
+                            ["DeviceGroupId", "Summary"]),
+}
+
+
+def page_of(item: str) -> dict:
+    return obj({"Items": arr(ref(item)), "ContinuationToken": NS()}, ["Items"])
+
+
+NAME = {"type": "string", "minLength": 1, "maxLength": 200}
+BODY = {
+    "TenantCreate": obj({"Name": NAME}, ["Name"]),
+    "ProductCreate": obj({"Name": NAME, "Description": {"type": "string", "maxLength": 2000},
+                          "CreateDefaultGroups": {"type": "boolean"}}, ["Name"]),
+    "ProductPatch": obj({"Name": NAME, "Description": {"type": "string", "maxLength": 2000}}),
+    "DeviceGroupCreate": obj({"Name": NAME, "Description": {"type": "string", "maxLength": 2000},
+                              "OsFeedType": {"type": "integer", "enum": [0, 1]},
+                              "UpdatePolicy": {"type": "integer", "enum": [0, 1]},
+                              "AllowCrashDumpsCollection": {"type": "boolean"}}, ["Name"]),
+    "DeviceGroupPatch": obj({"Name": NAME, "Description": {"type": "string", "maxLength": 2000},
+                             "OsFeedType": {"type": "integer", "enum": [0, 1]},
+                             "UpdatePolicy": {"type": "integer", "enum": [0, 1]},
+                             "AllowCrashDumpsCollection": {"type": "boolean"}}),
+    "DeploymentCreate": obj({"DeployedImages": {"type": "array", "items": {"type": "string", "format": "uuid",
+                                                                           "pattern": GUID_PATTERN},
+                                                 "maxItems": 64}},
+                            ["DeployedImages"]),
+    "Claim": obj({"DeviceId": {"type": "string", "minLength": 128, "maxLength": 128, "pattern": "^[0-9A-Fa-f]+$"},
+                  "AttestationPublicKey": {"type": "string", "pattern": "^[0-9A-Fa-f]{128}$"},
+                  "DeviceGroupId": {"type": "string", "format": "uuid", "pattern": GUID_PATTERN}}, ["DeviceId"]),
+    "MoveDevice": obj({"DeviceGroupId": {"type": "string", "format": "uuid", "pattern": GUID_PATTERN}},
+                      ["DeviceGroupId"]),
+    "Capabilities": obj({"Capabilities": {"type": "array", "items": {"type": "string", "enum": [
+        "appDevelopment", "fieldServicing", "rfTest"]}, "maxItems": 8}},
+                        ["Capabilities"]),
+    "RoleAdd": obj({"User": NAME, "Role": {"type": "string", "enum": ["Administrator", "Contributor", "Reader"]}},
+                   ["User", "Role"]),
+    "SvnFloor": obj({"MinimumSecurityVersion": {"type": "integer", "minimum": 0, "maximum": 4294967295}},
+                    ["MinimumSecurityVersion"]),
+}
+BODY["BulkClaim"] = obj({"Devices": {"type": "array", "items": BODY["Claim"], "minItems": 1, "maxItems": 5000}},
+                        ["Devices"])
+
+
+PATH_PARAMS = {
+    "tenantId": {"type": "string", "format": "uuid", "pattern": GUID_PATTERN},
+    "productId": {"type": "string", "format": "uuid", "pattern": GUID_PATTERN},
+    "deviceGroupId": {"type": "string", "format": "uuid", "pattern": GUID_PATTERN},
+    "imageId": {"type": "string", "format": "uuid", "pattern": GUID_PATTERN},
+    "componentId": {"type": "string", "format": "uuid", "pattern": GUID_PATTERN},
+    "operationId": {"type": "string", "format": "uuid", "pattern": GUID_PATTERN},
+    "deviceId": {"type": "string", "pattern": "^[0-9A-Fa-f]{128}$"},
+    "thumbprint": {"type": "string", "pattern": "^(current|[0-9A-Fa-f]{40})$"},
+    "userName": {"type": "string", "minLength": 1, "maxLength": 200},
+}
+
+
+DEVICE_API_VERSION = "1.1.0"   # 1.1: error uploads answer Dropped (events outside the report's time window)
+B64 = {"type": "string", "format": "byte"}
+HEX128 = {"type": "string", "pattern": "^[0-9A-Fa-f]{128}$"}
+DEVICE_SCHEMAS = {
+    "Error": SCHEMAS["Error"],
+    "Device": SCHEMAS["Device"],
+    "NonceRequest": obj({"DeviceId": HEX128}, ["DeviceId"]),
+    "Nonce": obj({"Nonce": B64, "ExpiresAt": S(format="date-time"), "ExpiresInSeconds": INT},
+                 ["Nonce", "ExpiresAt", "ExpiresInSeconds"]),
+    "AttestationRequest": obj({"Evidence": B64, "ClientPublicKey": B64, "Nonce": B64, "TenantId": GUID},
+                              ["Evidence", "ClientPublicKey", "Nonce"]),
+    "AttestationPassed": obj({"Result": S(enum=["Passed"]), "ClientCertificate": S(), "UpdateCertificate": S(),
+                              "CertificateChain": S(), "RootCertificate": S(), "ExpiresAt": S(format="date-time"),
+                              "AttestationResult": obj({})},
+                             ["Result", "ClientCertificate", "UpdateCertificate", "CertificateChain",
+                              "RootCertificate", "ExpiresAt"]),
+    "AttestationFailed": obj({"Result": S(enum=["Failed"]), "Reason": S(enum=list(verifier.REASONS)),
+                              "Message": S()}, ["Result", "Reason", "Message"]),
+    "UpdateCheckRequest": obj({"InstalledImages": {"type": "array", "maxItems": 64, "items": obj(
+                                   {"ComponentId": GUID, "ImageId": GUID}, ["ComponentId", "ImageId"])},
+                               "OsVersion": S(maxLength=64), "BootId": S(maxLength=64),
+                               "Capabilities": arr(S()), "FailedImages": arr(GUID)}),
+    "UpdateCheck": obj({"DeviceId": HEX128, "DeviceGroupId": NS(), "DeploymentId": NS(),
+                        "TargetImages": arr(obj({"ImageId": GUID, "ComponentId": GUID, "ImageType": INT,
+                                                 "SecurityVersion": INT, "DownloadPath": S()},
+                                                ["ImageId", "ComponentId", "DownloadPath"])),
+                        "Os": {"type": "object", "nullable": True,
+                               "properties": {"Feed": INT, "TargetVersion": S()}},
+                        "Reasons": arr(obj({"Code": S(), "Message": S()}, ["Code", "Message"])),
+                        "NextCheckSeconds": INT},
+                       ["DeviceId", "TargetImages", "Os", "Reasons", "NextCheckSeconds"]),
+    "ErrorReportUpload": obj({"Events": {"type": "array", "maxItems": 1000, "items": obj(
+        {"EventTime": S(description="ISO 8601; UTC when it carries no offset"), "EventCategory": S(),
+         "EventClass": S(), "EventType": S(),
+         "Description": S(), "EventCount": {"type": "integer", "minimum": 1}, "OsVersion": S(), "ComponentId": S(),
+         "ImageId": S()}, ["EventTime"])}}, ["Events"]),
+    "ErrorReportResult": obj({
+        "Accepted": {"type": "integer", "minimum": 0, "description": "events stored"},
+        "Dropped": arr(obj({"Index": {"type": "integer", "minimum": 0, "description": "position in Events"},
+                            "Reason": S(enum=[EVENT_TOO_OLD, EVENT_IN_FUTURE]),
+                            "Message": S()}, ["Index", "Reason", "Message"]))}, ["Accepted", "Dropped"]),
+}

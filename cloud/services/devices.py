@@ -1,0 +1,212 @@
+"""Devices: claims, group membership, capabilities, and the per-device update state (what was offered, installed,
+failed), with the device side's update check and the "why not updating" answer (pure rules: cloud/reconcile.py)."""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import and_, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from mt3620 import attestation as ae
+
+from .. import reconcile
+from ..db import deployments, device_groups, device_image_states, devices, images, os_releases
+from ..domain import (CAPABILITIES, ClaimFailure, ClaimReport, Conflict, Device, DomainError, ImageProgress, Invalid,
+                      NotFound, TargetImage, Unauthenticated, UpdateOffer, UpdateStatus)
+from .base import Service, device_id as checked_device_id, guid
+from .device_groups import DeviceGroupService
+
+NEXT_CHECK_SECONDS = 24 * 3600
+
+
+def _device(r) -> Device:
+    return Device(r.id, r.tenant_id, r.device_group_id, tuple(json.loads(r.capabilities)),
+                  tuple(json.loads(r.reported_capabilities)), r.os_version, json.loads(r.installed), r.claimed_at,
+                  r.last_attested_at, r.last_update_check_at)
+
+
+def _state(r) -> reconcile.ImageState:
+    return reconcile.ImageState(r.image_id, r.state, r.deployment_id, r.offered_at, r.offered_boot, r.deadline,
+                                r.updated_at)
+
+
+class DeviceService(Service):
+    def __init__(self, database, now, groups: DeviceGroupService, action_timeout) -> None:
+        super().__init__(database, now)
+        self.groups = groups
+        self.action_timeout = action_timeout
+
+    # ---- claims ---------------------------------------------------------------------------------------------
+    def claim(self, tenant_id: str, device: str, attestation_key: str | None = None,
+              group_id: str | None = None) -> Device:
+        """Claim one device: one-time and irreversible (the primary key makes a second claim fail anywhere)."""
+        if group_id:
+            group_id = self.groups.get(tenant_id, group_id).id
+        did = checked_device_id(device)
+        if attestation_key:
+            attestation_key = str(attestation_key).strip()
+            try:
+                ae.public_key_from_raw(bytes.fromhex(attestation_key))
+            except ValueError:
+                raise Invalid("AttestationPublicKey must be 128 hex characters of a P-256 point (X||Y)") from None
+            attestation_key = attestation_key.upper()
+        try:
+            with self.db.write() as c:
+                c.execute(insert(devices).values(
+                    id=did, tenant_id=tenant_id, attestation_key=attestation_key or None, device_group_id=group_id,
+                    capabilities="[]", reported_capabilities="[]", installed="{}", os_version="", boot_id="",
+                    claimed_at=self.now()))
+        except IntegrityError:
+            raise Conflict("the device is already claimed (claiming is one-time and irreversible)",
+                           "DeviceAlreadyClaimed") from None
+        return self.get(tenant_id, did)
+
+    def claim_many(self, tenant_id: str, items: list[dict]) -> ClaimReport:
+        """Claim many devices ({DeviceId, AttestationPublicKey?, DeviceGroupId?} each); each is claimed or reported
+        with its reason (the work of a bulk-claim operation)."""
+        claimed, failed = [], []
+        for item in items:
+            try:
+                claimed.append(self.claim(tenant_id, item.get("DeviceId", ""), item.get("AttestationPublicKey"),
+                                          item.get("DeviceGroupId")).id)
+            except DomainError as exc:
+                failed.append(ClaimFailure(str(item.get("DeviceId", "")), exc.code, exc.message))
+        return ClaimReport(tuple(claimed), tuple(failed))
+
+    # ---- management ------------------------------------------------------------------------------------------
+    def list(self, tenant_id: str, group_id: str | None = None) -> list[Device]:
+        q = select(devices).where(devices.c.tenant_id == tenant_id)
+        if group_id is not None:
+            q = q.where(devices.c.device_group_id == self.groups.get(tenant_id, group_id).id)
+        with self.db.read() as c:
+            rows = c.execute(q.order_by(devices.c.id)).all()
+        return [_device(r) for r in rows]
+
+    def get(self, tenant_id: str, device: str) -> Device:
+        did = checked_device_id(device)
+        with self.db.read() as c:
+            r = c.execute(select(devices).where(and_(devices.c.tenant_id == tenant_id, devices.c.id == did))).first()
+        if r is None:
+            raise NotFound("device")
+        return _device(r)
+
+    def move(self, tenant_id: str, device: str, group_id: str) -> Device:
+        found = self.get(tenant_id, device)
+        gid = self.groups.get(tenant_id, group_id).id
+        with self.db.write() as c:
+            c.execute(update(devices).where(devices.c.id == found.id).values(device_group_id=gid))
+        return self.get(tenant_id, found.id)
+
+    def set_capabilities(self, tenant_id: str, device: str, capabilities: list[str]) -> Device:
+        found = self.get(tenant_id, device)
+        bad = [c for c in capabilities if c not in CAPABILITIES]
+        if bad:
+            raise Invalid(f"unknown capabilities: {', '.join(bad)} (known: {', '.join(sorted(CAPABILITIES))})")
+        with self.db.write() as c:
+            c.execute(update(devices).where(devices.c.id == found.id)
+                      .values(capabilities=json.dumps(sorted(set(capabilities)))))
+        return self.get(tenant_id, found.id)
+
+    def update_status(self, tenant_id: str, device: str) -> UpdateStatus:
+        """Why is this device (not) updating: the reasons, from stored state alone."""
+        found = self.get(tenant_id, device)
+        now = self.now()
+        with self.db.read() as c:
+            group = self._group_view(c, found.device_group_id)
+            states = self._states(c, found.id)
+        caps = frozenset(found.capabilities) | frozenset(found.reported_capabilities)
+        reasons = reconcile.why_not_updating(group, found.installed, caps, states, now)
+        return UpdateStatus(found.id, found.device_group_id, tuple(reasons),
+                            tuple(ImageProgress(s.image_id, reconcile.effective_state(s, now), s.deployment_id,
+                                                s.offered_at, s.deadline)
+                                  for s in sorted(states.values(), key=lambda s: s.image_id)))
+
+    # ---- the device side --------------------------------------------------------------------------------------
+    def tenant_of(self, device: str) -> str | None:
+        """The tenant that claimed the device, None when unclaimed."""
+        with self.db.read() as c:
+            return c.execute(select(devices.c.tenant_id).where(devices.c.id == device)).scalar()
+
+    def record(self, device: str) -> Device:
+        """A claimed device by ID alone (the device side authenticates by certificate, not by tenant)."""
+        with self.db.read() as c:
+            r = c.execute(select(devices).where(devices.c.id == device)).first()
+        if r is None:
+            raise Unauthenticated("device not claimed", "unknown-device")
+        return _device(r)
+
+    def attested(self, device: str) -> None:
+        with self.db.write() as c:
+            c.execute(update(devices).where(devices.c.id == device).values(last_attested_at=self.now()))
+
+    def update_check(self, device: str, report: reconcile.Report) -> UpdateOffer:
+        """One update check: record what the device reports, decide what it should install (and why not)."""
+        now = self.now()
+        with self.db.write() as c:
+            d = c.execute(select(devices).where(devices.c.id == device).with_for_update()).first()
+            if d is None:
+                raise Unauthenticated("device not claimed", "unknown-device")
+            group = self._group_view(c, d.device_group_id)
+            states = self._states(c, device)
+            caps = report.capabilities | frozenset(json.loads(d.capabilities))
+            feed = group.os_feed_type if group else reconcile.RETAIL
+            os_version = c.execute(select(os_releases.c.version).where(os_releases.c.feed == feed)
+                                   .order_by(os_releases.c.released_at.desc()).limit(1)).scalar()
+            decision = reconcile.reconcile(group, reconcile.Report(report.installed, report.boot_id, report.os_version,
+                                                                   caps, report.failed_images),
+                                           states, now, reconcile.OsTarget(feed, os_version) if os_version else None,
+                                           self.action_timeout)
+            for image_id, st in decision.states.items():
+                if states.get(image_id) == st:
+                    continue
+                values = dict(state=st.state, deployment_id=st.deployment_id, offered_at=st.offered_at,
+                              offered_boot=st.offered_boot, deadline=st.deadline, updated_at=st.updated_at)
+                if image_id in states:
+                    c.execute(update(device_image_states).where(and_(device_image_states.c.device_id == device,
+                                                                     device_image_states.c.image_id == image_id))
+                              .values(**values))
+                else:
+                    c.execute(insert(device_image_states).values(device_id=device, image_id=image_id, **values))
+            c.execute(update(devices).where(devices.c.id == device).values(
+                installed=json.dumps(dict(report.installed), sort_keys=True), os_version=report.os_version,
+                boot_id=report.boot_id, reported_capabilities=json.dumps(sorted(report.capabilities)),
+                last_update_check_at=now))
+        return UpdateOffer(device, group.group_id if group else None, group.deployment_id if group else None,
+                           tuple(TargetImage(i.image_id, i.component_id, i.image_type, i.security_version)
+                                 for i in decision.targets),
+                           (decision.os_target.feed, decision.os_target.version) if decision.os_target else None,
+                           tuple(decision.reasons), NEXT_CHECK_SECONDS)
+
+    @staticmethod
+    def report(installed: list[dict], boot_id: str, os_version: str, capabilities: list[str],
+               failed_images: list[str]) -> reconcile.Report:
+        """What the device says, checked: GUIDs canonical, strings bounded."""
+        return reconcile.Report({guid(i.get("ComponentId"), "ComponentId"): guid(i.get("ImageId"), "ImageId")
+                                 for i in installed},
+                                str(boot_id)[:64], str(os_version)[:64], frozenset(capabilities),
+                                frozenset(guid(i, "FailedImages entry") for i in failed_images))
+
+    # ---- reading the update state ----------------------------------------------------------------------------
+    @staticmethod
+    def _group_view(c: Connection, group_id: str | None) -> reconcile.GroupView | None:
+        if group_id is None:
+            return None
+        g = c.execute(select(device_groups).where(device_groups.c.id == group_id)).first()
+        if g is None:
+            return None
+        imgs: tuple[reconcile.Image, ...] = ()
+        if g.current_deployment_id:
+            ids = json.loads(c.execute(select(deployments.c.image_ids)
+                                       .where(deployments.c.id == g.current_deployment_id)).scalar() or "[]")
+            rows = {r.id: r for r in c.execute(select(images.c.id, images.c.component_id, images.c.image_type,
+                                                      images.c.security_version)
+                                               .where(and_(images.c.tenant_id == g.tenant_id, images.c.id.in_(ids))))}
+            imgs = tuple(reconcile.Image(i, rows[i].component_id, rows[i].image_type, rows[i].security_version)
+                         for i in ids if i in rows)
+        return reconcile.GroupView(g.id, g.name, g.os_feed_type, g.update_policy, g.current_deployment_id, imgs)
+
+    @staticmethod
+    def _states(c: Connection, device: str) -> dict[str, reconcile.ImageState]:
+        return {r.image_id: _state(r)
+                for r in c.execute(select(device_image_states).where(device_image_states.c.device_id == device))}
