@@ -55,6 +55,39 @@ users = Table(
     Column("name", String(200), nullable=False, unique=True),
     Column("token_sha256", String(64), nullable=False, unique=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("token_expires_at", UtcDateTime, nullable=True),     # NULL: issued before tokens expired (refused)
+)
+
+# Service-wide roles, outside any tenant (Manufacturing: enrols devices in the registry).
+service_roles = Table(
+    "service_roles", metadata,
+    Column("user_id", ID(), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("role", String(32), primary_key=True),
+)
+
+# Every chip the service will accept: its device ID and attestation public key, as the manufacturer enrolled it
+# (Microsoft keeps such a registry of every chip's Pluton key). A claim binds a registered device to a tenant.
+device_registry = Table(
+    "device_registry", metadata,
+    Column("device_id", DEVICE_ID(), primary_key=True),
+    Column("attestation_key", String(128), nullable=False),
+    Column("registered_at", UtcDateTime, nullable=False),
+    Column("registered_by", String(200), nullable=False),
+)
+
+# Every management write (POST, PUT, PATCH, DELETE), answered or refused.
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("user_name", String(200), nullable=True),
+    Column("tenant_id", ID(), nullable=True),
+    Column("method", String(8), nullable=False),
+    Column("path", String(400), nullable=False),
+    Column("operation", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("detail", Text, nullable=False),
+    Index("ix_audit_log_tenant", "tenant_id", "id"),
 )
 
 tenants = Table(
@@ -221,6 +254,7 @@ operations = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("lease_until", UtcDateTime, nullable=True),
+    Column("lease_owner", String(200), nullable=True),   # host:pid of the worker holding the lease
     Index("ix_operations_pending", "state", "created_at"),
 )
 

@@ -59,6 +59,8 @@ class Forbidden(DomainError):
 # ---- users, tenants and roles ---------------------------------------------------------------------------------
 
 ROLES = ("Administrator", "Contributor", "Reader")
+MANUFACTURING = "Manufacturing"     # service-wide: enrols devices in the registry
+SERVICE_ROLES = (MANUFACTURING,)
 ROLE_RANK = {"Reader": 1, "Contributor": 2, "Administrator": 3}
 
 
@@ -80,6 +82,14 @@ class Tenant:
 class RoleAssignment:
     user: str
     role: str
+
+
+@dataclass(frozen=True)
+class RegisteredDevice:
+    device_id: str
+    attestation_key: str               # 128 hex digits, P-256 X||Y
+    registered_at: _dt.datetime
+    registered_by: str
 
 
 # ---- products, device groups, images, deployments -------------------------------------------------------------

@@ -34,8 +34,10 @@ from . import db, pki, reconcile
 from .api.device import DeviceApi
 from .api.management import ManagementApi
 from .api.routing import Call, Reply, error_reply
+from .domain import MANUFACTURING
 from .services import Services
 from .services.images import make_inspector, service_keystore
+from .services.users import DEFAULT_TOKEN_LIFETIME
 
 log = logging.getLogger("mt3620.cloud.server")
 HANDSHAKE_TIMEOUT = 15.0
@@ -133,13 +135,14 @@ class Service:
     def __init__(self, data_dir: str | os.PathLike | None = None, url: str | None = None, host: str = "127.0.0.1",
                  port: int = 0, device_port: int = 0, now: Now | None = None,
                  action_timeout: _dt.timedelta = reconcile.DEFAULT_ACTION_TIMEOUT,
-                 keystore_dir: str | os.PathLike | None = None, worker: bool = True) -> None:
+                 keystore_dir: str | os.PathLike | None = None, worker: bool = True,
+                 token_lifetime: _dt.timedelta = DEFAULT_TOKEN_LIFETIME) -> None:
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.url = url or db.sqlite_url(self.data_dir)
         keystore = service_keystore(keystore_dir or self.data_dir / "keystore")
         self.services = Services(self.url, now=now, action_timeout=action_timeout,
-                                 image_inspector=make_inspector(keystore))
+                                 image_inspector=make_inspector(keystore), token_lifetime=token_lifetime)
         self.now = self.services.now    # the service clock: what every date the service issues or judges is relative to
         self.host, self.port, self.device_port = host, port, device_port
         self.with_worker = worker
@@ -177,11 +180,12 @@ class Service:
 
     # ---- life cycle -----------------------------------------------------------------------------------------
     def bootstrap_admin(self) -> str | None:
-        """On an empty database, make user 'admin' and write its token to <data>/admin.token (mode 0600)."""
+        """On an empty database, make user 'admin' (with the Manufacturing service role, so a fresh service can
+        enrol its first devices) and write its token to <data>/admin.token (mode 0600)."""
         if self.services.users.count():
             return None
         try:
-            _, token = self.services.users.create("admin")
+            _, token = self.services.users.create("admin", roles=(MANUFACTURING,))
         except Exception:  # noqa: BLE001 - another process bootstrapped concurrently
             return None
         path = self.data_dir / "admin.token"

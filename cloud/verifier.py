@@ -32,6 +32,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from mt3620 import attestation as ae
 from mt3620.attestation import CLIENT_KEY_CONTEXT, attestation_challenge  # noqa: F401 - the protocol's binding
 
@@ -69,9 +71,18 @@ class NonceRecord:
 
 @dataclass(frozen=True)
 class DeviceRecord:
+    """A registered device: its attestation key from the device registry, its tenant once claimed."""
     device_id: str
-    tenant_id: str | None
-    attestation_key: bytes | None   # 64-byte X||Y learned at claim time; None = identity key also attests
+    tenant_id: str | None           # None: registered but not claimed
+    attestation_key: bytes          # 64-byte X||Y, as the manufacturer enrolled it
+
+
+# Before the evidence's signature verifies, the caller has proven nothing: every refusal from then on is this one
+# answer, whether the device is unknown, or the signature is bad (unclaimed, wrong tenant and nonce problems are
+# only told to a caller whose evidence verified). The time spent is the same too: an unknown device's evidence is
+# checked against a fixed key.
+NOT_VERIFIED_MESSAGE = "the evidence's signature does not verify under a registered device's attestation key"
+_STAND_IN_KEY = ae.public_key_to_raw(ec.derive_private_key(0x4D543336323020, ec.SECP256R1()))
 
 
 @dataclass(frozen=True)
@@ -175,7 +186,16 @@ def verify(evidence_bytes: bytes, nonce: NonceRecord | None, device: DeviceRecor
         ae.public_key_from_raw(client_public_key)
     except ValueError as exc:
         return _fail(MALFORMED, f"client public key is not a P-256 point: {exc}", device_id=device_id)
-    if device is None or device.tenant_id is None:
+    key = device.attestation_key if device is not None and device.device_id == device_id else None
+    try:
+        ae.verify_evidence(evidence_bytes, key or _STAND_IN_KEY)
+        verified = key is not None
+    except ae.AttestationError:
+        verified = False
+    if not verified:
+        return _fail(BAD_SIGNATURE, NOT_VERIFIED_MESSAGE)
+    # From here on the caller is the device: it may learn why it is refused.
+    if device.tenant_id is None:
         return _fail(UNKNOWN_DEVICE, f"device {device_id[:16]}... is not claimed by any tenant", device_id=device_id)
     if expected_tenant is not None and expected_tenant != device.tenant_id:
         return _fail(WRONG_TENANT, f"device is claimed by another tenant than {expected_tenant}", device_id=device_id)
@@ -188,11 +208,6 @@ def verify(evidence_bytes: bytes, nonce: NonceRecord | None, device: DeviceRecor
     if evidence.nonce != attestation_challenge(nonce.nonce, client_public_key):
         return _fail(STALE_NONCE, "evidence is not bound to this nonce and client key (its nonce field is not "
                                   "SHA-256(context || nonce || client public key))", device_id=device_id)
-    key = device.attestation_key or bytes.fromhex(device_id)
-    try:
-        ae.verify_evidence(evidence_bytes, key)
-    except ae.AttestationError as exc:
-        return _fail(BAD_SIGNATURE, f"evidence signature does not verify ({exc.reason})", device_id=device_id)
     failure, message, report = software_status(evidence, policy)
     if failure:
         return _fail(failure, message, device_id=device_id, tenant_id=device.tenant_id, evidence=evidence)

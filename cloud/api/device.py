@@ -139,7 +139,7 @@ class DeviceApi:
             image_id = str(uuid.UUID(imageId))
         except ValueError:
             raise Invalid("image ID is not a GUID") from None
-        return Reply(200, self.services.images.content(call.device.tenant_id, image_id), "application/octet-stream")
+        return Reply(200, self.services.deployments.download(call.device, image_id), "application/octet-stream")
 
     @route("POST", "/device/v1/errorreports", "ErrorReports_Upload", "Upload error events (at most 1,000); events "
            "dated more than 14 days before or more than 5 minutes after the service's time are dropped and listed "

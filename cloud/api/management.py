@@ -13,8 +13,9 @@ import uuid
 from typing import Callable
 
 from .. import pki
-from ..domain import ROLE_RANK, Forbidden, Invalid, NotFound, Unauthenticated
+from ..domain import MANUFACTURING, ROLE_RANK, SERVICE_ROLES, Forbidden, Invalid, NotFound, Unauthenticated
 from ..services import BULK_CLAIM, IMAGE_UPLOAD, Services
+from ..services.base import iso
 from ..services.error_reports import MAX_EVENTS
 from . import shapes
 from .routing import Call, Reply, Route, Router, json_reply, route
@@ -29,7 +30,7 @@ class ManagementApi:
     def __init__(self, services: Services, wake_worker: Callable[[], None] | None = None) -> None:
         self.services = services
         self.wake_worker = wake_worker or (lambda: None)
-        self.router = Router(self, BODY, self.authorise)
+        self.router = Router(self, BODY, self.authorise, self.audit)
 
     def __call__(self, call: Call) -> Reply:
         return self.router(call)
@@ -42,8 +43,10 @@ class ManagementApi:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("send 'Authorization: Bearer <token>'")
         call.user = self.services.users.authenticate(token.strip())
-        if call.user is None:
-            raise Unauthenticated("the token is not valid")
+        if r.role in SERVICE_ROLES:
+            if r.role not in self.services.users.service_roles(call.user):
+                raise Forbidden(f"{r.op_id} needs the service role {r.role}")
+            return
         if "tenantId" not in params:
             return
         try:
@@ -55,6 +58,31 @@ class ManagementApi:
             raise NotFound("tenant")
         if ROLE_RANK[call.role] < ROLE_RANK[r.role]:
             raise Forbidden(f"{r.op_id} needs the {r.role} role; you are {call.role}")
+
+    def audit(self, call: Call, r: Route | None, params: dict, reply: Reply) -> None:
+        """Every management write goes to the audit log, answered or refused."""
+        if call.method in ("GET", "HEAD", "OPTIONS") or r is None or r.role == "public":
+            return
+        tenant = params.get("tenantId")
+        detail = ""
+        if reply.content_type == "application/json" and reply.body:
+            try:
+                answer = json.loads(reply.body)
+            except ValueError:
+                answer = {}
+            if isinstance(answer, dict):
+                if reply.status >= 400:
+                    detail = f"{answer.get('Code')}: {answer.get('Message')}"
+                elif r.op_id == "Tenants_Create":
+                    tenant = answer.get("Id")
+                elif answer.get("Id") or answer.get("DeviceId"):
+                    detail = str(answer.get("Id") or answer.get("DeviceId"))
+        try:
+            tenant = str(uuid.UUID(tenant)) if tenant else None
+        except ValueError:
+            tenant = None
+        self.services.audit.record(call.user.name if call.user else None, tenant, call.method, call.path, r.op_id,
+                                   reply.status, detail)
 
     def _operation(self, op) -> Reply:
         self.wake_worker()
@@ -104,6 +132,45 @@ class ManagementApi:
            status=204, tag="Roles")
     def delete_role(self, call: Call, tenantId: str, userName: str):
         self.services.users.revoke(tenantId, userName)
+
+    @route("GET", T + "/auditlog", "AuditLog_List", "Every management write to the tenant, newest first",
+           role="Administrator", response=arr(ref("AuditEntry")),
+           query=[("before", {"type": "integer", "minimum": 1, "maximum": 2 ** 53}, "entries older than this ID"),
+                  ("maxPageSize", {"type": "integer", "minimum": 1, "maximum": 1000}, "entries (100)")],
+           tag="AuditLog")
+    def audit_log(self, call: Call, tenantId: str):
+        before = call.query.get("before")
+        entries = self.services.audit.entries(tenantId, int(before) if before else None,
+                                              int(call.query.get("maxPageSize", 100)))
+        return [shapes.audit_entry(e) for e in entries]
+
+    # ---- users' own tokens, the device registry (service-wide) --------------------------------------------
+    @route("POST", "/v2/users/me/token", "Users_RotateToken", "A new token for you (the one used here stops "
+           "working); tokens expire after their lifetime", response=ref("Token"), tag="Users")
+    def rotate_token(self, call: Call):
+        token = self.services.users.rotate_token(call.user.name)
+        return {"Token": token, "ExpiresAt": iso(self.services.users.token_expiry(call.user))}
+
+    @route("GET", "/v2/users/me", "Users_Me", "Who you are: name, service roles, token expiry", response=ref("Me"),
+           tag="Users")
+    def me(self, call: Call):
+        return {"Name": call.user.name, "ServiceRoles": sorted(self.services.users.service_roles(call.user)),
+                "TokenExpiresAt": iso(self.services.users.token_expiry(call.user))}
+
+    @route("POST", "/v2/registry/devices", "Registry_Enrol", "Enrol devices (ID and attestation public key) in the "
+           "device registry: only registered devices can be claimed", role=MANUFACTURING, body="RegistryEnrol",
+           response=ref("RegistryResult"), tag="Registry")
+    def enrol_devices(self, call: Call):
+        added, refused = self.services.registry.register(
+            [(d["DeviceId"], d["AttestationPublicKey"]) for d in call.json["Devices"]], call.user.name)
+        return {"Registered": added, "Refused": [{"DeviceId": i, "Message": m} for i, m in refused]}
+
+    @route("GET", "/v2/registry/devices/{deviceId}", "Registry_Get", "A registered device", role=MANUFACTURING,
+           response=ref("RegisteredDevice"), tag="Registry")
+    def registered_device(self, call: Call, deviceId: str):
+        found = self.services.registry.get(deviceId)
+        return {"DeviceId": found.device_id, "AttestationPublicKey": found.attestation_key,
+                "RegisteredAt": iso(found.registered_at), "RegisteredBy": found.registered_by}
 
     # ---- products ---------------------------------------------------------------------------------------------
     @route("GET", T + "/products", "Products_List", "List products", role="Reader", response=arr(ref("Product")),

@@ -133,15 +133,18 @@ class Router:
     query and body against the declared schemas, runs the handler and turns what it returns (a JSON value or a
     Reply) or raises (a DomainError) into a Reply."""
 
-    def __init__(self, app, bodies: dict[str, dict] | None, authorise: Callable[[Call, Route, dict], None]) -> None:
+    def __init__(self, app, bodies: dict[str, dict] | None, authorise: Callable[[Call, Route, dict], None],
+                 after: Callable[[Call, Route | None, dict, Reply], None] | None = None) -> None:
         """`bodies`: the request schemas routes name; None when the handlers read their bodies themselves (the
-        route's `body` then only names the schema in the OpenAPI document)."""
+        route's `body` then only names the schema in the OpenAPI document). `after(call, route, params, reply)`
+        sees every answer (the audit log)."""
         self.app = app
         self.routes = routes_of(app)
         self.compiled = [(_compile(r.path), r) for r in self.routes]
         self.body_validators = None if bodies is None else {name: validator(s) for name, s in bodies.items()}
         self.query_validators = {id(schema): validator(schema) for r in self.routes for _, schema, _ in r.query}
         self.authorise = authorise
+        self.after = after
 
     def match(self, method: str, path: str) -> tuple[Route, dict]:
         allowed = set()
@@ -158,6 +161,20 @@ class Router:
         raise ApiError(404, "NotFound", f"no route {path}")
 
     def __call__(self, call: Call) -> Reply:
+        r, params = None, {}
+        reply = self._answer(call)
+        if self.after is not None:
+            try:
+                r, params = self.match(call.method, call.path)
+            except DomainError:
+                pass
+            try:
+                self.after(call, r, params, reply)
+            except Exception:  # noqa: BLE001 - the answer stands; the failure is logged
+                log.exception("after-request hook failed on %s %s", call.method, call.path)
+        return reply
+
+    def _answer(self, call: Call) -> Reply:
         try:
             r, params = self.match(call.method, call.path)
             self.authorise(call, r, params)

@@ -9,7 +9,8 @@ S = lambda **kw: {"type": "string", **kw}  # noqa: E731
 NS = lambda **kw: {"type": "string", "nullable": True, **kw}  # noqa: E731
 GUID = {"type": "string", "format": "uuid"}
 GUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-INT = {"type": "integer"}
+INT32_MAX = 2 ** 31 - 1             # the databases' INTEGER (PostgreSQL refuses more)
+INT = {"type": "integer", "minimum": 0, "maximum": INT32_MAX}   # every integer field is bounded
 
 
 def obj(props: dict, required: list | None = None, extra: bool = True) -> dict:
@@ -68,6 +69,18 @@ SCHEMAS = {
 }
 
 
+SCHEMAS.update({
+    "AuditEntry": obj({"Id": INT, "Time": S(), "User": NS(), "TenantId": NS(), "Method": S(), "Path": S(),
+                       "Operation": S(), "Status": INT, "Detail": S()}, ["Id", "Time", "Method", "Path", "Status"]),
+    "Token": obj({"Token": S(), "ExpiresAt": S()}, ["Token", "ExpiresAt"]),
+    "Me": obj({"Name": S(), "ServiceRoles": arr(S()), "TokenExpiresAt": NS()}, ["Name", "ServiceRoles"]),
+    "RegistryResult": obj({"Registered": INT, "Refused": arr(obj({"DeviceId": S(), "Message": S()}))},
+                          ["Registered", "Refused"]),
+    "RegisteredDevice": obj({"DeviceId": S(), "AttestationPublicKey": S(), "RegisteredAt": S(), "RegisteredBy": S()},
+                            ["DeviceId", "AttestationPublicKey"]),
+})
+
+
 def page_of(item: str) -> dict:
     return obj({"Items": arr(ref(item)), "ContinuationToken": NS()}, ["Items"])
 
@@ -103,6 +116,10 @@ BODY = {
     "SvnFloor": obj({"MinimumSecurityVersion": {"type": "integer", "minimum": 0, "maximum": 4294967295}},
                     ["MinimumSecurityVersion"]),
 }
+BODY["RegistryEnrol"] = obj({"Devices": {"type": "array", "minItems": 1, "maxItems": 10000, "items": obj(
+    {"DeviceId": BODY["Claim"]["properties"]["DeviceId"],
+     "AttestationPublicKey": {"type": "string", "pattern": "^[0-9A-Fa-f]{128}$"}},
+    ["DeviceId", "AttestationPublicKey"])}}, ["Devices"])
 BODY["BulkClaim"] = obj({"Devices": {"type": "array", "items": BODY["Claim"], "minItems": 1, "maxItems": 5000}},
                         ["Devices"])
 
@@ -154,11 +171,11 @@ DEVICE_SCHEMAS = {
     "ErrorReportUpload": obj({"Events": {"type": "array", "maxItems": 1000, "items": obj(
         {"EventTime": S(description="ISO 8601; UTC when it carries no offset"), "EventCategory": S(),
          "EventClass": S(), "EventType": S(),
-         "Description": S(), "EventCount": {"type": "integer", "minimum": 1}, "OsVersion": S(), "ComponentId": S(),
+         "Description": S(), "EventCount": {"type": "integer", "minimum": 1, "maximum": INT32_MAX}, "OsVersion": S(), "ComponentId": S(),
          "ImageId": S()}, ["EventTime"])}}, ["Events"]),
     "ErrorReportResult": obj({
-        "Accepted": {"type": "integer", "minimum": 0, "description": "events stored"},
-        "Dropped": arr(obj({"Index": {"type": "integer", "minimum": 0, "description": "position in Events"},
+        "Accepted": {"type": "integer", "minimum": 0, "maximum": 1000, "description": "events stored"},
+        "Dropped": arr(obj({"Index": {"type": "integer", "minimum": 0, "maximum": 999, "description": "position in Events"},
                             "Reason": S(enum=[EVENT_TOO_OLD, EVENT_IN_FUTURE]),
                             "Message": S()}, ["Index", "Reason", "Message"]))}, ["Accepted", "Dropped"]),
 }

@@ -110,3 +110,8 @@ def update_offer(o: d.UpdateOffer) -> dict:
                              for t in o.targets],
             "Os": {"Feed": o.os_target[0], "TargetVersion": o.os_target[1]} if o.os_target else None,
             "Reasons": [reason(r) for r in o.reasons], "NextCheckSeconds": o.next_check_seconds}
+
+
+def audit_entry(e) -> dict:
+    return {"Id": e.id, "Time": iso(e.at), "User": e.user, "TenantId": e.tenant_id, "Method": e.method,
+            "Path": e.path, "Operation": e.operation, "Status": e.status, "Detail": e.detail}

@@ -17,13 +17,14 @@ from .base import Service, device_id as checked_device_id
 from .certificates import CertificateService
 from .devices import DeviceService
 from .images import ImageService
+from .registry import RegistryService
 
 
 class AttestationService(Service):
     def __init__(self, database, now, certificates: CertificateService, devices_: DeviceService,
-                 images_: ImageService) -> None:
+                 images_: ImageService, registry: RegistryService) -> None:
         super().__init__(database, now)
-        self.certificates, self.devices, self.images = certificates, devices_, images_
+        self.certificates, self.devices, self.images, self.registry = certificates, devices_, images_, registry
 
     def issue_nonce(self, device: str) -> IssuedNonce:
         device = checked_device_id(device)
@@ -55,13 +56,14 @@ class AttestationService(Service):
             parsed = None
         if parsed is not None:
             with self.db.read() as c:
-                d = c.execute(select(devices.c.id, devices.c.tenant_id, devices.c.attestation_key,
-                                     devices.c.capabilities)
-                              .where(devices.c.id == parsed.device_id_hex)).first()
-                if d is not None:
-                    device_rec = verifier.DeviceRecord(d.id, d.tenant_id,
-                                                       bytes.fromhex(d.attestation_key) if d.attestation_key else None)
-                    policy = self.trust_policy(c, d.tenant_id, d.capabilities)
+                registered = self.registry.find(parsed.device_id_hex, c)
+                if registered is not None:
+                    d = c.execute(select(devices.c.tenant_id, devices.c.capabilities)
+                                  .where(devices.c.id == registered.device_id)).first()
+                    device_rec = verifier.DeviceRecord(registered.device_id, d.tenant_id if d else None,
+                                                       bytes.fromhex(registered.attestation_key))
+                    if d is not None:
+                        policy = self.trust_policy(c, d.tenant_id, d.capabilities)
         outcome = verifier.verify(evidence, nonce_rec, device_rec, policy, now, expected_tenant=tenant_id,
                                   client_public_key=client_public_key)
         if not outcome.ok:

@@ -8,7 +8,7 @@ from sqlalchemy import and_, insert, select, update
 
 from .. import pki, reconcile
 from ..db import deployments, device_groups, device_image_states, devices, images
-from ..domain import Deployment, DeploymentStatus, DeviceProgress, Invalid, User
+from ..domain import Deployment, DeploymentStatus, Device, DeviceProgress, Forbidden, Invalid, User
 from .base import Service, guid
 from .device_groups import DeviceGroupService
 from .images import ImageService
@@ -72,6 +72,26 @@ class DeploymentService(Service):
 
     def get(self, tenant_id: str, deployment_id: str) -> Deployment:
         return _deployment(self._one(deployments, tenant_id, deployment_id, "deployment"))
+
+    def download(self, device: Device, image_id: str) -> bytes:
+        """An image package for a device: only an unrevoked image of its group's current deployment (a device's
+        24 h update certificate does not outlive a revocation, nor reach other groups' images)."""
+        image_id = guid(image_id, "image ID")
+        with self.db.read() as c:
+            current = None
+            if device.device_group_id:
+                current = c.execute(select(device_groups.c.current_deployment_id)
+                                    .where(device_groups.c.id == device.device_group_id)).scalar()
+            deployed = json.loads(c.execute(select(deployments.c.image_ids).where(deployments.c.id == current))
+                                  .scalar() or "[]") if current else []
+            row = c.execute(select(images.c.trust_status, images.c.content).where(and_(
+                images.c.tenant_id == device.tenant_id, images.c.id == image_id))).first()
+        if row is None or image_id not in deployed:
+            raise Forbidden(f"image {image_id} is not in the current deployment of this device's group",
+                            "image-not-deployed")
+        if row.trust_status == "Revoked":
+            raise Forbidden(f"image {image_id} was revoked", "image-revoked")
+        return bytes(row.content)
 
     def status(self, tenant_id: str, group_id: str) -> DeploymentStatus:
         """Per-device progress of the group's current deployment (TimedOut derived from the action timeout)."""

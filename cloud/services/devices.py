@@ -8,14 +8,13 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from mt3620 import attestation as ae
-
 from .. import reconcile
 from ..db import deployments, device_groups, device_image_states, devices, images, os_releases
 from ..domain import (CAPABILITIES, ClaimFailure, ClaimReport, Conflict, Device, DomainError, ImageProgress, Invalid,
                       NotFound, TargetImage, Unauthenticated, UpdateOffer, UpdateStatus)
 from .base import Service, device_id as checked_device_id, guid
 from .device_groups import DeviceGroupService
+from .registry import RegistryService, checked_key
 
 NEXT_CHECK_SECONDS = 24 * 3600
 
@@ -32,29 +31,32 @@ def _state(r) -> reconcile.ImageState:
 
 
 class DeviceService(Service):
-    def __init__(self, database, now, groups: DeviceGroupService, action_timeout) -> None:
+    def __init__(self, database, now, groups: DeviceGroupService, registry: RegistryService, action_timeout) -> None:
         super().__init__(database, now)
-        self.groups = groups
+        self.groups, self.registry = groups, registry
         self.action_timeout = action_timeout
 
     # ---- claims ---------------------------------------------------------------------------------------------
     def claim(self, tenant_id: str, device: str, attestation_key: str | None = None,
               group_id: str | None = None) -> Device:
-        """Claim one device: one-time and irreversible (the primary key makes a second claim fail anywhere)."""
+        """Claim one registered device: one-time and irreversible (the primary key makes a second claim fail
+        anywhere). Its identity comes from the registry, never from the claimant: `attestation_key`, when given,
+        must be the registered key."""
         if group_id:
             group_id = self.groups.get(tenant_id, group_id).id
         did = checked_device_id(device)
-        if attestation_key:
-            attestation_key = str(attestation_key).strip()
-            try:
-                ae.public_key_from_raw(bytes.fromhex(attestation_key))
-            except ValueError:
-                raise Invalid("AttestationPublicKey must be 128 hex characters of a P-256 point (X||Y)") from None
-            attestation_key = attestation_key.upper()
+        attestation_key = checked_key(attestation_key) if attestation_key else None
+        registered = self.registry.find(did)
+        if registered is None:
+            raise NotFound(f"device {did[:16]}... in the device registry (only devices the manufacturer enrolled "
+                           "can be claimed)", "DeviceNotRegistered")
+        if attestation_key and attestation_key != registered.attestation_key:
+            raise Invalid("AttestationPublicKey is not the device's registered attestation key (a claim cannot "
+                          "choose a device's identity)", "AttestationKeyMismatch")
         try:
             with self.db.write() as c:
                 c.execute(insert(devices).values(
-                    id=did, tenant_id=tenant_id, attestation_key=attestation_key or None, device_group_id=group_id,
+                    id=did, tenant_id=tenant_id, attestation_key=registered.attestation_key, device_group_id=group_id,
                     capabilities="[]", reported_capabilities="[]", installed="{}", os_version="", boot_id="",
                     claimed_at=self.now()))
         except IntegrityError:
@@ -62,15 +64,20 @@ class DeviceService(Service):
                            "DeviceAlreadyClaimed") from None
         return self.get(tenant_id, did)
 
-    def claim_many(self, tenant_id: str, items: list[dict]) -> ClaimReport:
+    def claim_many(self, tenant_id: str, items: list[dict], resumed: bool = False) -> ClaimReport:
         """Claim many devices ({DeviceId, AttestationPublicKey?, DeviceGroupId?} each); each is claimed or reported
-        with its reason (the work of a bulk-claim operation)."""
+        with its reason (the work of a bulk-claim operation). `resumed`: the operation ran before and was cut off,
+        so a device this tenant already holds counts as claimed by it."""
         claimed, failed = [], []
         for item in items:
             try:
                 claimed.append(self.claim(tenant_id, item.get("DeviceId", ""), item.get("AttestationPublicKey"),
                                           item.get("DeviceGroupId")).id)
             except DomainError as exc:
+                if resumed and exc.code == "DeviceAlreadyClaimed" and self.tenant_of(
+                        str(item.get("DeviceId", "")).upper()) == tenant_id:
+                    claimed.append(str(item["DeviceId"]).upper())
+                    continue
                 failed.append(ClaimFailure(str(item.get("DeviceId", "")), exc.code, exc.message))
         return ClaimReport(tuple(claimed), tuple(failed))
 

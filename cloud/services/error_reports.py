@@ -19,6 +19,7 @@ CLOCK_SKEW = _dt.timedelta(minutes=5)
 EVENT_TOO_OLD = "event-time-too-old"
 EVENT_IN_FUTURE = "event-time-in-future"
 MAX_UPLOAD = 1000
+MAX_EVENT_COUNT = 2 ** 31 - 1      # the databases' INTEGER: SQLite's is 64-bit, PostgreSQL's 32-bit
 
 
 def _event(r) -> ErrorEvent:
@@ -44,8 +45,8 @@ class ErrorReportService(Service):
             except (KeyError, ValueError):
                 raise Invalid(f"event {i}: EventTime must be an ISO 8601 time") from None
             count = e.get("EventCount", 1)
-            if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-                raise Invalid(f"event {i}: EventCount must be a positive integer")
+            if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_EVENT_COUNT:
+                raise Invalid(f"event {i}: EventCount must be an integer from 1 to {MAX_EVENT_COUNT}")
             if t < oldest:
                 dropped.append(DroppedEvent(i, EVENT_TOO_OLD, f"EventTime is more than {MAX_AGE.days} days before "
                                                               f"the service's time {iso(now)}: outside the error "

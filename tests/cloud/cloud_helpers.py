@@ -21,6 +21,7 @@ UTC = dt.timezone.utc
 # The day every service and device clock of the cloud and end-to-end tests starts on: unset, the host's time;
 # scripts/run-tests runs those suites a second time with it set to AS3's last day (docs/cloud.md, "Time").
 CLOCK_ENV = "MT3620_TEST_CLOCK"
+LONG_TOKEN_LIFETIME = dt.timedelta(days=40 * 365)   # for services whose clock the test moves years ahead
 
 
 def clock_start() -> dt.datetime | None:
@@ -106,8 +107,17 @@ def upload(admin: Mgmt, tenant_id: str, data: bytes) -> dict:
     return admin.wait_operation(tenant_id, json.loads(payload))
 
 
+def register(admin: Mgmt, *devices: DeviceKeys) -> None:
+    """Enrol devices in the service's registry, as their manufacturer would (the bootstrap admin holds the
+    Manufacturing role): only registered devices can be claimed."""
+    out = admin.ok("POST", "/v2/registry/devices", {"Devices": [
+        {"DeviceId": k.device_id, "AttestationPublicKey": k.attestation_public_hex} for k in devices]})
+    assert not out["Refused"], out
+
+
 def claim(admin: Mgmt, tenant_id: str, group_id: str | None = None, keys: DeviceKeys | None = None) -> DeviceKeys:
     keys = keys or DeviceKeys()
+    register(admin, keys)
     body = {"DeviceId": keys.device_id, "AttestationPublicKey": keys.attestation_public_hex}
     if group_id:
         body["DeviceGroupId"] = group_id

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cloud_helpers import Clock, Mgmt  # noqa: E402
+from cloud_helpers import LONG_TOKEN_LIFETIME, Clock, Mgmt  # noqa: E402
 
 from mt3620.cloud.server import Service  # noqa: E402
 
@@ -23,7 +23,9 @@ def clock():
 
 @pytest.fixture
 def service(tmp_path, clock):
-    svc = Service(tmp_path / "data", now=clock, action_timeout=dt.timedelta(hours=48)).start()
+    # Tests move the clock years ahead (CA rotation); token lifetimes have tests of their own.
+    svc = Service(tmp_path / "data", now=clock, action_timeout=dt.timedelta(hours=48),
+                  token_lifetime=LONG_TOKEN_LIFETIME).start()
     yield svc
     svc.stop()
 

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from mt3620 import attestation as ae
 from mt3620.as3.device_client import DeviceApiError, DeviceKeys
 
-from cloud_helpers import Mgmt, claim, device, make_package, upload
+from cloud_helpers import Mgmt, claim, device, make_package, register, upload
 
 
 def test_openapi_published(service, admin):
@@ -86,6 +86,7 @@ def test_claim_is_one_time_and_bulk_claim_is_an_operation(admin, tenant):
     status, out = admin.call("POST", f"/v2/tenants/{tid}/devices/claim", {"DeviceId": keys.device_id})
     assert status == 409 and out["Code"] == "DeviceAlreadyClaimed"
     many = [DeviceKeys() for _ in range(5)]
+    register(admin, *many)
     body = {"Devices": [{"DeviceId": k.device_id} for k in many] + [{"DeviceId": keys.device_id}]}
     status, headers, payload = admin.raw("POST", f"/v2/tenants/{tid}/devices/bulkclaim", body)
     op = json.loads(payload)
@@ -310,6 +311,11 @@ def test_attestation_failures_over_the_wire(service, admin, tenant, root_pem):
     stranger = device(service, root_pem, DeviceKeys())
     with pytest.raises(DeviceApiError) as e:
         stranger.attest()
+    assert e.value.status == 403 and e.value.reason == "bad-signature"    # not registered: nothing is told
+    unclaimed = DeviceKeys()
+    register(admin, unclaimed)
+    with pytest.raises(DeviceApiError) as e:                             # registered, its evidence verifies
+        device(service, root_pem, unclaimed).attest()
     assert e.value.status == 403 and e.value.reason == "unknown-device"
     keys = claim(admin, tid)
     dev = device(service, root_pem, keys)

@@ -156,6 +156,8 @@ def test_pluton_model_as_attester(service, admin, tenant, root_pem):
     pluton = make_device(b"cloud-binding-test", TrustedKeystore(rom_keys()))
     os_release = release()
     assert pluton.boot([BootStage(t, os_release.images[t]) for t in os_release.chain]).booted
+    admin.ok("POST", "/v2/registry/devices", {"Devices": [
+        {"DeviceId": pluton.device_id_hex, "AttestationPublicKey": pluton.attestation_public_key.hex()}]})
     admin.ok("POST", f"/v2/tenants/{tenant['id']}/devices/claim",
              {"DeviceId": pluton.device_id_hex, "AttestationPublicKey": pluton.attestation_public_key.hex()})
 

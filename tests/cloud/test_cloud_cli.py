@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from mt3620.cli import main
 from mt3620.as3.device_client import DeviceKeys
 
-from cloud_helpers import device, make_package
+from cloud_helpers import Mgmt, device, make_package, register
 
 
 @pytest.fixture
@@ -47,12 +47,14 @@ def test_full_management_flow(az, service, tmp_path, root_pem, clock):
     assert js(az("device-group", "show", "--device-group", custom["Id"], "-o", "json")[1])["UpdatePolicy"] == 1
 
     keys = DeviceKeys()
+    listed = [DeviceKeys() for _ in range(3)]
+    register(Mgmt(service.mgmt_url, service.admin_token), keys, *listed)
     az("device", "claim", "--device", keys.device_id, "--attestation-key", keys.attestation_public_hex,
        "--device-group", "Lamp/Field Test")
     code, out, err = az("device", "claim", "--device", keys.device_id, ok=False)
     assert code == 2 and "DeviceAlreadyClaimed" in err and "Traceback" not in err
     bulk = tmp_path / "devices.txt"
-    bulk.write_text("\n".join(DeviceKeys().device_id for _ in range(3)) + "\n# comment\n")
+    bulk.write_text("\n".join(k.device_id for k in listed) + "\n# comment\n")
     assert "claimed 3 device(s)" in az("device", "claim", "--device-id-file", str(bulk))[1]
     assert len(js(az("device", "list", "-o", "json")[1])) == 4
     az("device", "update", "--device", keys.device_id, "--device-group", "Lamp/Production")
@@ -132,7 +134,7 @@ def test_operator_commands(tmp_path, capsys):
     assert main(["cloud", "migrate", "--data", data, "--revision", "base", "--down"]) == 0
     assert "base" in capsys.readouterr().out
     assert main(["cloud", "migrate", "--data", data]) == 0
-    assert "0001" in capsys.readouterr().out
+    assert "0002" in capsys.readouterr().out
     assert main(["cloud", "migrate", "--data", data, "--revision", "nope"]) == 2
 
 

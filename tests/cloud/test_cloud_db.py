@@ -29,7 +29,7 @@ def _check_migrations(url):
     engine = db.make_engine(url)
     try:
         migrate.upgrade(engine)
-        assert migrate.current(engine) == "0001"
+        assert migrate.current(engine) == "0002"
         with engine.connect() as c:
             assert TABLES <= set(inspect(c).get_table_names())
             diff = compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), db.metadata)
@@ -39,7 +39,7 @@ def _check_migrations(url):
         with engine.connect() as c:
             assert not (TABLES & set(inspect(c).get_table_names()))
         migrate.upgrade(engine)
-        assert migrate.current(engine) == "0001"
+        assert migrate.current(engine) == "0002"
     finally:
         engine.dispose()
 
@@ -74,7 +74,9 @@ def _race(url, tmp_path):
     store = Services(url, now=clock).initialise()
     user, _ = store.users.create("racer")
     tenant = store.tenants.create(user, "Race")
-    ids = [DeviceKeys().device_id for _ in range(15)]
+    made = [DeviceKeys() for _ in range(15)]
+    ids = [k.device_id for k in made]
+    store.registry.register([(k.device_id, k.attestation_public_hex) for k in made], "test")
     os.environ["MT3620_TEST_TENANT"] = tenant.id
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
@@ -92,6 +94,7 @@ def _race(url, tmp_path):
     # A nonce is consumed once even when two stores race for it.
     other = Services(url, now=clock)
     keys = DeviceKeys()
+    store.registry.register([(keys.device_id, keys.attestation_public_hex)], "test")
     store.devices.claim(tenant.id, keys.device_id)
     from mt3620 import attestation as ae
     from mt3620.attestation import attestation_challenge
@@ -99,7 +102,7 @@ def _race(url, tmp_path):
     pub = ae.public_key_to_raw(keys.client)
     from mt3620.as3.device_client import boot_measurements
     ev = ae.encode_evidence(attestation_challenge(nonce, pub), bytes.fromhex(keys.device_id), boot_measurements(),
-                            lambda d: ae.sign_raw(keys.identity, d))      # unclaimed attestation key: identity attests
+                            lambda d: ae.sign_raw(keys.attestation, d))
     outcomes = [s.attestation.attest(ev, pub, nonce)[0] for s in (store, other)]
     assert [o.ok for o in outcomes] == [True, False] and outcomes[1].reason == "stale-nonce"
     other.close()

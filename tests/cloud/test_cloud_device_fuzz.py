@@ -11,11 +11,14 @@ from mt3620.as3.device_client import DeviceApiError
 
 from cloud_helpers import claim, device
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+# Integers include the bounds every schema declares and far past them (2^31, 2^63, 2^70 once gave a 500).
+INTS = st.integers() | st.sampled_from([-1, 0, 1, 2 ** 31 - 1, 2 ** 31, 2 ** 63, 2 ** 70, -(2 ** 70)])
+JSON = st.recursive(st.none() | st.booleans() | INTS | st.text(max_size=20),
                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
                                                                                  max_size=4), max_leaves=12)
 KEYS = ["InstalledImages", "BootId", "OsVersion", "Capabilities", "FailedImages", "Events", "Evidence",
-        "ClientPublicKey", "Nonce", "ClientKeySignature", "TenantId", "DeviceId", "ComponentId", "ImageId", "EventTime"]
+        "ClientPublicKey", "Nonce", "ClientKeySignature", "TenantId", "DeviceId", "ComponentId", "ImageId", "EventTime",
+        "EventCount"]
 BODIES = st.dictionaries(st.sampled_from(KEYS), JSON | st.lists(st.dictionaries(st.sampled_from(KEYS), JSON,
                                                                                  max_size=3), max_size=3),
                          max_size=5) | JSON

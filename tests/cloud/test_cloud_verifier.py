@@ -4,6 +4,7 @@ import os
 import uuid
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings, strategies as st
 
 from mt3620 import attestation as ae
@@ -107,8 +108,29 @@ def test_unknown_applications_only_on_development_devices(keys):
 
 
 def test_unknown_device(keys):
+    """A registered device whose evidence verifies but that no tenant claimed is told it is unclaimed."""
     nonce = os.urandom(32)
-    assert judge(keys, evidence(keys, nonce), nonce, device=None).reason == v.UNKNOWN_DEVICE
+    registered = v.DeviceRecord(keys.device_id, None, bytes.fromhex(keys.attestation_public_hex))
+    assert judge(keys, evidence(keys, nonce), nonce, device=registered).reason == v.UNKNOWN_DEVICE
+
+
+def test_answers_before_the_signature_verifies_are_one_answer(keys):
+    """Issue 17: an unauthenticated caller learns nothing of the device's state. Unknown device, a bad signature of
+    a registered device (claimed or not, right tenant or wrong), and a bad signature with a stale nonce all get
+    the same reason and message, with no device ID (formerly unknown-device / wrong-tenant / stale-nonce)."""
+    nonce = os.urandom(32)
+    forged = evidence(keys, nonce, sign_key=ec.generate_private_key(ec.SECP256R1()))
+    answers = {
+        judge(keys, evidence(keys, nonce), nonce, device=None),                       # not registered
+        judge(keys, forged, nonce),                                                  # claimed, bad signature
+        judge(keys, forged, nonce, device=v.DeviceRecord(keys.device_id, None,
+                                                         bytes.fromhex(keys.attestation_public_hex))),
+        judge(keys, forged, nonce, expected_tenant="tenant-b"),
+        judge(keys, forged, nonce, nonce_rec=None),
+        judge(keys, forged, nonce, now=NOW + dt.timedelta(hours=1)),
+    }
+    assert {(a.reason, a.message, a.device_id, a.tenant_id) for a in answers} == \
+        {(v.BAD_SIGNATURE, v.NOT_VERIFIED_MESSAGE, None, None)}
 
 
 def test_wrong_tenant(keys):

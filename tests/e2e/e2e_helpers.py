@@ -25,6 +25,13 @@ class Admin:
         with urllib.request.urlopen(req, timeout=30) as r:
             return json.loads(r.read() or b"null")
 
+    def enrol(self, device_id: str, attestation_key: str) -> None:
+        """Enrol the device in the service's registry (the admin holds the Manufacturing role), as its manufacturer
+        would: only registered devices can be claimed."""
+        out = self.call("POST", "/v2/registry/devices",
+                        {"Devices": [{"DeviceId": device_id, "AttestationPublicKey": attestation_key}]})
+        assert not out["Refused"], out
+
     def upload(self, tenant: str, package: bytes) -> str:
         op = self.call("POST", f"/v2/tenants/{tenant}/images", data=package)
         for _ in range(600):

@@ -63,6 +63,7 @@ def world(service):
 
 
 def claim(admin, tenant, group, agent):
+    admin.enrol(agent.device_id, agent.keys.attestation_public_hex)
     admin.call("POST", f"/v2/tenants/{tenant}/devices/claim",
                {"DeviceId": agent.device_id, "AttestationPublicKey": agent.keys.attestation_public_hex,
                 "DeviceGroupId": group})
@@ -158,6 +159,7 @@ def test_the_cli_device_refuses_a_downgrade_across_runs(service, world, firmware
     ident = subprocess.run([sys.executable, "-m", "mt3620", "device", "id", "--seed", "e2e-cli-svn"],
                            capture_output=True, text=True, timeout=180, cwd=REPO)
     fields = dict(line.split(":", 1) for line in ident.stdout.strip().splitlines())
+    admin.enrol(fields["device id"].strip(), fields["attestation public key"].strip())
     admin.call("POST", f"/v2/tenants/{tenant}/devices/claim",
                {"DeviceId": fields["device id"].strip(), "AttestationPublicKey": fields["attestation public key"].strip(),
                 "DeviceGroupId": groups["Field Test"]})

@@ -32,6 +32,7 @@ def test_device_attests_receives_a_deployment_and_runs_it(service, tmp_path, fir
     machine = Machine(device_seed=b"e2e-device-1")
     trusted = Keystore([TrustedKey(SdkTestSigner().public_key, {SdkTestSigner().thumbprint}, "sdk-test")])
     agent = OsAgent(machine, service.device_url, root, keystore=trusted, now=clock)   # the device's calendar time
+    admin.enrol(agent.device_id, agent.keys.attestation_public_hex)
     admin.call("POST", f"/v2/tenants/{tenant}/devices/claim",
                {"DeviceId": agent.device_id, "AttestationPublicKey": agent.keys.attestation_public_hex,
                 "DeviceGroupId": field_test})
