@@ -136,13 +136,16 @@ class Service:
                  port: int = 0, device_port: int = 0, now: Now | None = None,
                  action_timeout: _dt.timedelta = reconcile.DEFAULT_ACTION_TIMEOUT,
                  keystore_dir: str | os.PathLike | None = None, worker: bool = True,
-                 token_lifetime: _dt.timedelta = DEFAULT_TOKEN_LIFETIME) -> None:
+                 token_lifetime: _dt.timedelta = DEFAULT_TOKEN_LIFETIME,
+                 kek_file: str | os.PathLike | None = None) -> None:
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)    # keys, tokens, the database: nobody else's business
         self.url = url or db.sqlite_url(self.data_dir)
         keystore = service_keystore(keystore_dir or self.data_dir / "keystore")
         self.services = Services(self.url, now=now, action_timeout=action_timeout,
-                                 image_inspector=make_inspector(keystore), token_lifetime=token_lifetime)
+                                 image_inspector=make_inspector(keystore), token_lifetime=token_lifetime,
+                                 kek_file=kek_file)
         self.now = self.services.now    # the service clock: what every date the service issues or judges is relative to
         self.host, self.port, self.device_port = host, port, device_port
         self.with_worker = worker

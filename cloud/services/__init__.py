@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
+from pathlib import Path
 from typing import Callable
 
 from mt3620.clock import Now, wall_clock
@@ -28,21 +30,51 @@ from .products import ProductService
 from .registry import RegistryService
 from .tenants import TenantService
 from .users import DEFAULT_TOKEN_LIFETIME, UserService
+from .vault import Vault, VaultError, load_or_create_kek
 
 IMAGE_UPLOAD, BULK_CLAIM = "ImageUpload", "BulkClaim"
+
+
+def sqlite_path(url: str) -> Path | None:
+    return Path(url.split("sqlite:///", 1)[1]) if url.startswith("sqlite:///") else None
+
+
+def kek_path(url: str, kek_file: str | os.PathLike | None = None) -> Path:
+    named = kek_file or os.environ.get("MT3620_CLOUD_KEK_FILE")
+    if named:
+        return Path(named)
+    path = sqlite_path(url)
+    if path is None:
+        raise VaultError("a PostgreSQL database needs the key-encryption key named: --kek-file FILE or "
+                         "$MT3620_CLOUD_KEK_FILE (the same file for every service process on the database)")
+    return path.parent / "kek.bin"
+
+
+def secure_sqlite_file(url: str) -> None:
+    """Create a SQLite database file 0600 before SQLite does (it would follow the umask, often 0644); its -wal and
+    -shm files take the database file's mode."""
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
 class Services:
     def __init__(self, url: str, now: Now | None = None,
                  action_timeout: _dt.timedelta = reconcile.DEFAULT_ACTION_TIMEOUT,
                  image_inspector: Callable[[bytes], Inspected] | None = None,
-                 token_lifetime: _dt.timedelta = DEFAULT_TOKEN_LIFETIME) -> None:
+                 token_lifetime: _dt.timedelta = DEFAULT_TOKEN_LIFETIME,
+                 kek_file: str | os.PathLike | None = None) -> None:
+        """`kek_file`: the key-encryption key (services/vault.py); default $MT3620_CLOUD_KEK_FILE, else kek.bin beside
+        a SQLite database (a PostgreSQL database needs one named)."""
+        secure_sqlite_file(url)
         self.db = Database(url)
+        self.vault = Vault(load_or_create_kek(kek_path(self.db.url, kek_file)))
         self.url = self.db.url
         self.now = now or wall_clock     # the service clock (docs/cloud.md, "Time")
         db, now = self.db, self.now
         self.users = UserService(db, now, token_lifetime)
-        self.certificates = CertificateService(db, now)
+        self.certificates = CertificateService(db, now, self.vault)
         self.tenants = TenantService(db, now, self.certificates)
         self.products = ProductService(db, now)
         self.groups = DeviceGroupService(db, now, self.products)
@@ -66,6 +98,7 @@ class Services:
     def initialise(self) -> "Services":
         """Migrate to the newest schema and make the service root and intermediate CAs once."""
         migrate.upgrade(self.db.engine)
+        self.certificates.seal_plaintext()
         self.certificates.service_cas()
         return self
 

@@ -18,15 +18,27 @@ from .. import pki
 from ..db import service_secrets, tenant_cas
 from ..domain import CaCertificate, Forbidden, NotFound, Unauthenticated
 from .base import Service
+from .vault import Vault, is_sealed
 
 SERVER_CERT_LIFETIME = 5 * 365 * pki.DAY
 SERVER_CERT_RENEW_BEFORE = 30 * pki.DAY
 CA_CACHE_SECONDS = 10            # tenant CAs change only by renewal; device requests read them from memory
 
 
+def _service_label(name: str) -> str:
+    return f"service_secrets:{name}"
+
+
+def _tenant_label(tenant_id: str, generation: int) -> str:
+    return f"tenant_cas:{tenant_id}:{generation}"
+
+
 class CertificateService(Service):
-    def __init__(self, database, now) -> None:
+    """Private keys are stored sealed by `vault` (services/vault.py)."""
+
+    def __init__(self, database, now, vault: Vault) -> None:
         super().__init__(database, now)
+        self.vault = vault
         self._lock = threading.Lock()
         self._root: pki.CertKey | None = None
         self._intermediate: pki.CertKey | None = None
@@ -46,12 +58,13 @@ class CertificateService(Service):
                     made = pki.make_root(now) if label == "root" else pki.make_intermediate(self._root, now)
                     try:
                         with self.db.write() as c:
-                            c.execute(insert(service_secrets).values(name=label, cert_pem=made.cert_pem(),
-                                                                     key_pem=made.key_pem(), created_at=now))
+                            c.execute(insert(service_secrets).values(
+                                name=label, cert_pem=made.cert_pem(),
+                                key_pem=self.vault.seal(made.key_pem(), _service_label(label)), created_at=now))
                     except IntegrityError:
                         pass  # another process made it first: use theirs
                     row = self._secret(label)
-                loaded = pki.CertKey.from_pem(row.cert_pem, row.key_pem)
+                loaded = pki.CertKey.from_pem(row.cert_pem, self.vault.open(row.key_pem, _service_label(label)))
                 if label == "root":
                     self._root = loaded
                 else:
@@ -69,8 +82,8 @@ class CertificateService(Service):
         return self.service_cas()[1].cert
 
     # ---- tenant CAs -----------------------------------------------------------------------------------------
-    @staticmethod
-    def _tenant_cas(c: Connection, tenant_id: str) -> list[tuple[pki.TenantCa, str]]:
+    def _tenant_cas(self, c: Connection, tenant_id: str) -> list[tuple[pki.TenantCa, str]]:
+        """The tenant's CA generations with their keys (sealed; `signing_ca` opens the one it needs)."""
         rows = c.execute(select(tenant_cas).where(tenant_cas.c.tenant_id == tenant_id)
                          .order_by(tenant_cas.c.generation)).all()
         return [(pki.TenantCa(tenant_id, pki.load_pem(r.cert_pem), r.active_from), r.key_pem) for r in rows]
@@ -90,7 +103,8 @@ class CertificateService(Service):
             with self.db.write() as c:
                 c.execute(insert(tenant_cas).values(
                     id=pki.new_id(), tenant_id=tenant_id, generation=generation, thumbprint=pki.thumbprint(made.cert),
-                    cert_pem=made.cert_pem(), key_pem=made.key_pem(), not_before=made.cert.not_valid_before_utc,
+                    cert_pem=made.cert_pem(), key_pem=self.vault.seal(made.key_pem(), _tenant_label(tenant_id, generation)),
+                    not_before=made.cert.not_valid_before_utc,
                     not_after=made.cert.not_valid_after_utc, active_from=active_from))
         except IntegrityError:
             pass  # renewed concurrently by another worker
@@ -119,8 +133,14 @@ class CertificateService(Service):
             self._ca_cache.pop(tenant_id, None)
             cas = self.tenant_cas(tenant_id)
             signer = pki.signing_ca([ca for ca, _ in cas], now)
-        key_pem = next(k for ca, k in cas if ca.thumbprint == signer.thumbprint)
+        generation = next(i for i, (ca, _) in enumerate(cas, 1) if ca.thumbprint == signer.thumbprint)
+        key_pem = self.vault.open(cas[generation - 1][1], _tenant_label(tenant_id, generation))
         return pki.CertKey.from_pem(pki.pem(signer.cert), key_pem)
+
+    def opened(self, tenant_id: str, generation: int) -> tuple[pki.TenantCa, str]:
+        """A tenant CA generation (1 = the first) with its key opened, as PEM (tests forge with it)."""
+        ca, sealed = self.tenant_cas(tenant_id)[generation - 1]
+        return ca, self.vault.open(sealed, _tenant_label(tenant_id, generation))
 
     def list(self, tenant_id: str) -> list[CaCertificate]:
         now = self.now()
@@ -192,7 +212,8 @@ class CertificateService(Service):
             made = _server_certificate(self.service_cas()[0], host, now)
             try:
                 with self.db.write() as c:
-                    values = dict(cert_pem=made.cert_pem(), key_pem=made.key_pem(), created_at=now)
+                    values = dict(cert_pem=made.cert_pem(), key_pem=self.vault.seal(made.key_pem(), _service_label(label)),
+                                  created_at=now)
                     if stale:   # another process may renew at the same time: either certificate is valid
                         c.execute(update(service_secrets).where(service_secrets.c.name == label).values(**values))
                     else:
@@ -200,7 +221,30 @@ class CertificateService(Service):
             except IntegrityError:
                 pass
             row = self._secret(label)
-        return row.cert_pem, row.key_pem
+        return row.cert_pem, self.vault.open(row.key_pem, _service_label(label))
+
+    def seal_plaintext(self) -> int:
+        """Seal every private key an earlier version stored in plain text; returns how many. Checks on the way that
+        the KEK opens the sealed ones (a wrong --kek-file fails here, at start, with the reason)."""
+        sealed = 0
+        with self.db.write() as c:
+            for r in c.execute(select(service_secrets.c.name, service_secrets.c.key_pem)).all():
+                if is_sealed(r.key_pem):
+                    self.vault.open(r.key_pem, _service_label(r.name))
+                    continue
+                c.execute(update(service_secrets).where(service_secrets.c.name == r.name)
+                          .values(key_pem=self.vault.seal(r.key_pem, _service_label(r.name))))
+                sealed += 1
+            for r in c.execute(select(tenant_cas.c.id, tenant_cas.c.tenant_id, tenant_cas.c.generation,
+                                      tenant_cas.c.key_pem)).all():
+                label = _tenant_label(r.tenant_id, r.generation)
+                if is_sealed(r.key_pem):
+                    self.vault.open(r.key_pem, label)
+                    continue
+                c.execute(update(tenant_cas).where(tenant_cas.c.id == r.id)
+                          .values(key_pem=self.vault.seal(r.key_pem, label)))
+                sealed += 1
+        return sealed
 
 
 def _server_certificate(root: pki.CertKey, host: str, now: _dt.datetime) -> pki.CertKey:

@@ -42,7 +42,7 @@ def _database_url(args) -> str:
 def _services(args):
     from mt3620.cloud.services import Services
     try:
-        return Services(_database_url(args)).initialise()
+        return Services(_database_url(args), kek_file=args.kek_file).initialise()
     except OSError:
         raise
     except Exception as exc:  # noqa: BLE001 - unreachable database, bad URL
@@ -73,7 +73,8 @@ def cmd_serve(args) -> int:
     try:
         service = Service(args.data, url=args.db_url or os.environ.get("MT3620_CLOUD_DB_URL"), host=args.host,
                           port=args.port or 0, device_port=args.device_port or 0, now=now,
-                          action_timeout=_dt.timedelta(hours=args.action_timeout_hours), keystore_dir=args.keystore)
+                          action_timeout=_dt.timedelta(hours=args.action_timeout_hours), keystore_dir=args.keystore,
+                          kek_file=args.kek_file)
         service.start()
     except OSError as exc:
         raise UserError(f"cannot start the service: {exc.strerror or exc}") from None
@@ -134,6 +135,9 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="data folder (default $MT3620_CLOUD_DATA or ~/.local/share/mt3620/cloud)")
     p.add_argument("--db-url", help="database URL (default SQLite in the data folder; postgresql://... for "
                                     "PostgreSQL; or $MT3620_CLOUD_DB_URL)")
+    p.add_argument("--kek-file", help="key-encryption key that seals the stored private keys (default "
+                                      "$MT3620_CLOUD_KEK_FILE, else DATA/kek.bin made at first start; PostgreSQL: "
+                                      "required, the same file for every service process)")
 
 
 def add_commands(sub) -> None:

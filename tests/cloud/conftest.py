@@ -51,10 +51,13 @@ def tenant(admin):
 
 
 @pytest.fixture
-def pg_url():
+def pg_url(tmp_path_factory, monkeypatch):
+    """The test PostgreSQL server, with one key-encryption key for every service process on it (a PostgreSQL
+    deployment names its KEK file: docs/cloud.md "Keys at rest")."""
     url = os.environ.get("MT3620_TEST_POSTGRES_URL")
     if not url:
         pytest.skip("MT3620_TEST_POSTGRES_URL is unset: start a server with `eval \"$(bash scripts/ci-postgres)\"`")
+    monkeypatch.setenv("MT3620_CLOUD_KEK_FILE", str(tmp_path_factory.mktemp("kek") / "kek.bin"))
     return url
 
 

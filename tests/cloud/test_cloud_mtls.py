@@ -130,7 +130,7 @@ def test_certificate_outside_its_validity_is_refused(service, tmp_path, attested
     """Signed by the tenant's own CA, but dated (in days from the service's time) outside the service clock: the
     handshake passes (OpenSSL checks signatures only) and the service answers with the reason."""
     keys, out = attested
-    ca, ca_key_pem = service.services.certificates.tenant_cas(tenant["id"])[0]
+    ca, ca_key_pem = service.services.certificates.opened(tenant["id"], 1)
     ca_key = serialization.load_pem_private_key(ca_key_pem.encode(), None)
     now = clock()
     cert = _forge(tmp_path, "dated", ca.cert, ca_key, keys.client, now + dt.timedelta(days=window[0]),
@@ -153,7 +153,7 @@ def test_self_signed_certificate_is_refused(service, tmp_path, attested, tenant,
 def test_wrong_tenant_certificate_is_refused(service, admin, tmp_path, attested, tenant, clock):
     keys, _ = attested
     other = admin.ok("POST", "/v2/tenants", {"Name": "Other tenant"})
-    ca, ca_key_pem = service.services.certificates.tenant_cas(other["Id"])[0]
+    ca, ca_key_pem = service.services.certificates.opened(other["Id"], 1)
     ca_key = serialization.load_pem_private_key(ca_key_pem.encode(), None)
     now = clock()
     chain = pki.pem(ca.cert) + pki.pem(service.services.certificates.intermediate())
@@ -168,7 +168,7 @@ def test_wrong_tenant_certificate_is_refused(service, admin, tmp_path, attested,
 def test_certificate_of_unclaimed_device_is_refused(service, tmp_path, attested, tenant, clock):
     from mt3620.as3.device_client import DeviceKeys
     keys, out = attested
-    ca, ca_key_pem = service.services.certificates.tenant_cas(tenant["id"])[0]
+    ca, ca_key_pem = service.services.certificates.opened(tenant["id"], 1)
     ca_key = serialization.load_pem_private_key(ca_key_pem.encode(), None)
     now = clock()
     stranger = DeviceKeys()

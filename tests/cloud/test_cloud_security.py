@@ -130,3 +130,59 @@ def test_event_count_out_of_bounds_is_refused_not_a_500(service, admin, tenant, 
         dev.upload_errors([{"EventTime": clock.iso(), "EventCount": count}])
     assert e.value.status == 400 and "EventCount" in e.value.body["Message"]
     assert dev.upload_errors([{"EventTime": clock.iso(), "EventCount": 2 ** 31 - 1}])["Accepted"] == 1
+
+
+def _stored_keys(services) -> list[str]:
+    from sqlalchemy import select
+    from mt3620.cloud.db import service_secrets, tenant_cas
+    with services.db.read() as c:
+        return [r[0] for r in c.execute(select(service_secrets.c.key_pem))] + \
+               [r[0] for r in c.execute(select(tenant_cas.c.key_pem))]
+
+
+def test_keys_at_rest_are_sealed_and_the_data_folder_is_private(tmp_path, clock):
+    """CA private keys (root, intermediate, tenant CAs, the TLS key) were plain text in a 0644 SQLite file in a 0755
+    folder: any local user could mint device certificates."""
+    data = tmp_path / "data"
+    with Service(data, now=clock) as svc:
+        admin = Mgmt(svc.mgmt_url, svc.admin_token)
+        admin.ok("POST", "/v2/tenants", {"Name": "Sealed"})
+        keys = _stored_keys(svc.services)
+        assert len(keys) >= 4 and all(k.startswith("kek1:") for k in keys)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in [data, *data.iterdir()] if p.is_file() or p == data}
+    assert modes.pop("data") == 0o700
+    assert modes and all(mode == 0o600 for mode in modes.values()), modes
+    assert {"as3.sqlite3", "kek.bin", "admin.token"} <= set(modes)
+    raw = b"".join(p.read_bytes() for p in data.iterdir() if p.name.startswith("as3.sqlite3"))
+    assert b"PRIVATE KEY" not in raw
+    # Another service's KEK does not open these keys: the start fails with the reason, nothing is overwritten.
+    other = tmp_path / "other-kek.bin"
+    other.write_bytes(bytes(32))
+    other.chmod(0o600)
+    with pytest.raises(Exception) as e:
+        Service(data, now=clock, kek_file=other).start()
+    assert "does not open the stored key" in str(e.value)
+    (data / "kek.bin").chmod(0o644)
+    with pytest.raises(Exception) as e:
+        Service(data, now=clock).start()
+    assert "readable by others" in str(e.value)
+
+
+def test_plain_text_keys_of_an_earlier_version_are_sealed_at_start(tmp_path, clock):
+    from sqlalchemy import update
+    from mt3620.cloud.db import tenant_cas
+    data = tmp_path / "data"
+    with Service(data, now=clock) as svc:
+        tid = Mgmt(svc.mgmt_url, svc.admin_token).ok("POST", "/v2/tenants", {"Name": "Old"})["Id"]
+        _, key_pem = svc.services.certificates.opened(tid, 1)
+        with svc.services.db.write() as c:         # as version 0001 stored it
+            c.execute(update(tenant_cas).values(key_pem=key_pem))
+    with Service(data, now=clock) as svc:
+        assert all(k.startswith("kek1:") for k in _stored_keys(svc.services))
+
+
+def test_keys_at_rest_are_sealed_on_postgresql(pg_clean, tmp_path, clock):
+    with Service(tmp_path / "pg", url=pg_clean, now=clock) as svc:
+        Mgmt(svc.mgmt_url, svc.admin_token).ok("POST", "/v2/tenants", {"Name": "SealedPg"})
+        keys = _stored_keys(svc.services)
+    assert len(keys) >= 4 and all(k.startswith("kek1:") for k in keys)
