@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime as _dt
+import ipaddress
 import logging
 import os
 import socket
@@ -48,6 +49,26 @@ MAX_BODY = 64 * 1024 * 1024 + 1024
 # OpenSSL's X509_V_FLAG_NO_CHECK_TIME (x509_vfy.h, OpenSSL >= 1.1.0): verify signatures and constraints but not the
 # validity dates, which the service judges with its own clock. The ssl module passes verify_flags bits through.
 X509_V_FLAG_NO_CHECK_TIME = 0x200000
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def management_over_tls(host: str, tls: bool | None, insecure_http: bool) -> bool:
+    """Whether the management API is served over TLS: on loopback plain HTTP is the default; beyond loopback tokens
+    would cross the network in clear, so TLS is the default and plain HTTP needs the explicit `insecure_http`."""
+    if tls is None:
+        tls = not is_loopback(host) and not insecure_http
+    if not tls and not is_loopback(host) and not insecure_http:
+        raise ValueError(f"refusing to serve the management API over plain HTTP on {host} (not loopback): serve it "
+                         "over TLS (the default), or pass --insecure-http to accept tokens in clear")
+    return tls
 
 
 def default_data_dir() -> Path:
@@ -137,7 +158,8 @@ class Service:
                  action_timeout: _dt.timedelta = reconcile.DEFAULT_ACTION_TIMEOUT,
                  keystore_dir: str | os.PathLike | None = None, worker: bool = True,
                  token_lifetime: _dt.timedelta = DEFAULT_TOKEN_LIFETIME,
-                 kek_file: str | os.PathLike | None = None) -> None:
+                 kek_file: str | os.PathLike | None = None, management_tls: bool | None = None,
+                 insecure_http: bool = False) -> None:
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.data_dir.chmod(0o700)    # keys, tokens, the database: nobody else's business
@@ -148,6 +170,7 @@ class Service:
                                  kek_file=kek_file)
         self.now = self.services.now    # the service clock: what every date the service issues or judges is relative to
         self.host, self.port, self.device_port = host, port, device_port
+        self.management_tls = management_over_tls(host, management_tls, insecure_http)
         self.with_worker = worker
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -159,7 +182,9 @@ class Service:
         self.admin_token: str | None = None
         self.tls_certificate_pem: str | None = None   # the device endpoint's certificate, once started
 
-    def _tls_context(self) -> ssl.SSLContext:
+    def _tls_context(self, client_certificates: bool = True) -> ssl.SSLContext:
+        """The device endpoint's context (client certificates optional), or with `client_certificates` False the
+        management API's (server authentication only)."""
         cert_pem, key_pem = self.services.certificates.server_certificate(self.host)
         self.tls_certificate_pem = cert_pem
         tls_dir = self.data_dir / "tls"
@@ -176,6 +201,8 @@ class Service:
         finally:
             cert_file.unlink()
             key_file.unlink()
+        if not client_certificates:
+            return ctx
         ctx.load_verify_locations(cadata=pki.pem(self.services.certificates.root()))
         ctx.verify_mode = ssl.CERT_OPTIONAL
         ctx.verify_flags |= X509_V_FLAG_NO_CHECK_TIME   # dates: CertificateService, by the service clock
@@ -201,8 +228,13 @@ class Service:
     def start(self) -> "Service":
         self.services.initialise()
         self.bootstrap_admin()
+        # The service root, public: what management clients (login --ca-file) and devices (--root-ca) trust.
+        fd = os.open(self.data_dir / "rootca.pem", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(pki.pem(self.services.certificates.root()))
         self._pool = concurrent.futures.ThreadPoolExecutor(HANDLER_THREADS, thread_name_prefix="mt3620-cloud-handler")
-        self.mgmt = Listener(ManagementApi(self.services, self._wake.set), self.host, self.port, None, self._pool)
+        self.mgmt = Listener(ManagementApi(self.services, self._wake.set), self.host, self.port,
+                             self._tls_context(client_certificates=False) if self.management_tls else None, self._pool)
         self.device = Listener(DeviceApi(self.services), self.host, self.device_port, self._tls_context(), self._pool)
         self._loop = asyncio.new_event_loop()
         started = concurrent.futures.Future()
@@ -259,7 +291,7 @@ class Service:
 
     @property
     def mgmt_url(self) -> str:
-        return f"http://{_fmt_host(self.host)}:{self.mgmt.port}"
+        return f"{self.mgmt.scheme}://{_fmt_host(self.host)}:{self.mgmt.port}"
 
     @property
     def device_url(self) -> str:

@@ -87,11 +87,12 @@ class Services:
         self.os_releases = OsReleaseService(db, now)
         self.operations = OperationService(db, now)
         self.audit = AuditService(db, now)
-        self.operations.runners[IMAGE_UPLOAD] = lambda tenant, payload: {"ImageId": self.images.add(tenant, payload).id}
+        self.operations.runners[IMAGE_UPLOAD] = lambda tenant, payload, resumed: {
+            "ImageId": self.images.add(tenant, payload).id}     # the same content again is the same image
         self.operations.runners[BULK_CLAIM] = self._bulk_claim
 
-    def _bulk_claim(self, tenant_id: str, payload: bytes) -> dict:
-        report = self.devices.claim_many(tenant_id, json.loads(payload))
+    def _bulk_claim(self, tenant_id: str, payload: bytes, resumed: bool) -> dict:
+        report = self.devices.claim_many(tenant_id, json.loads(payload), resumed)
         return {"Claimed": list(report.claimed),
                 "Failed": [{"DeviceId": f.device_id, "Code": f.code, "Message": f.message} for f in report.failed]}
 
@@ -99,6 +100,7 @@ class Services:
         """Migrate to the newest schema and make the service root and intermediate CAs once."""
         migrate.upgrade(self.db.engine)
         self.certificates.seal_plaintext()
+        self.operations.recover()
         self.certificates.service_cas()
         return self
 

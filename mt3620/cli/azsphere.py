@@ -11,6 +11,7 @@ import argparse
 import http.client
 import json
 import os
+import ssl
 import time
 import urllib.parse
 import uuid
@@ -59,8 +60,14 @@ class Api:
         if not cfg.get("url") or not cfg.get("token"):
             raise UserError("not logged in: run `mt3620 azsphere login --url URL --token-file DATA/admin.token`")
         self.url = cfg["url"].rstrip("/")
+        tls = None
+        if cfg.get("ca_file"):
+            try:
+                tls = ssl.create_default_context(cafile=cfg["ca_file"])
+            except (OSError, ssl.SSLError) as exc:
+                raise UserError(f"cannot use the CA file {cfg['ca_file']}: {exc}") from None
         try:
-            self.http = HttpClient(self.url, headers={"Authorization": f"Bearer {cfg['token']}"}, timeout=60)
+            self.http = HttpClient(self.url, headers={"Authorization": f"Bearer {cfg['token']}"}, timeout=60, tls=tls)
         except ValueError as exc:
             raise UserError(str(exc)) from None
 
@@ -159,16 +166,24 @@ def _write(path: str, data: bytes) -> None:
 # ---- `mt3620 azsphere` --------------------------------------------------------------------------------------
 
 def cmd_login(args) -> int:
+    cfg = load_config()
+    if args.rotate:    # a new token for the logged-in user; the old one stops working
+        out = Api(cfg).call("POST", "/v2/users/me/token")
+        cfg["token"] = out["Token"]
+        save_config(cfg)
+        print(f"new token saved; it expires {out['ExpiresAt']}")
+        return 0
     token = args.token
     if args.token_file:
         try:
             token = Path(args.token_file).read_text().strip()
         except OSError as exc:
             raise UserError(f"cannot read {args.token_file}: {exc.strerror or exc}") from None
-    if not token:
-        raise UserError("give --token or --token-file")
-    cfg = load_config()
+    if not token or not args.url:
+        raise UserError("give --url and --token or --token-file (or --rotate once logged in)")
     cfg.update(url=args.url.rstrip("/"), token=token)
+    if args.ca_file:
+        cfg["ca_file"] = str(Path(args.ca_file).resolve())
     api = Api(cfg)
     tenants = api.call("GET", "/v2/tenants")   # proves URL and token work
     save_config(cfg)
@@ -512,6 +527,12 @@ def cmd_ca_chain(args) -> int:
     return 0
 
 
+def cmd_ca_root(args) -> int:
+    _write(args.destination, _api(args).call("GET", "/rootca.pem", want="bytes"))
+    print(f"wrote the service root CA (PEM) to {args.destination}")
+    return 0
+
+
 # ---- parsers ------------------------------------------------------------------------------------------------
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -526,9 +547,11 @@ def add_commands(sub) -> None:
     az.set_defaults(func=lambda a: (az.print_help(), 2)[1])
 
     p = asub.add_parser("login", help="store the service URL and your token")
-    p.add_argument("--url", required=True, help="management API URL, as `mt3620 cloud serve` prints it")
+    p.add_argument("--url", help="management API URL, as `mt3620 cloud serve` prints it")
     p.add_argument("--token")
     p.add_argument("--token-file", help="file holding the token (e.g. DATA/admin.token)")
+    p.add_argument("--ca-file", help="the service root (DATA/rootca.pem) to trust an https:// management URL")
+    p.add_argument("--rotate", action="store_true", help="replace the saved token by a new one (tokens expire)")
     p.set_defaults(func=cmd_login)
 
     def group(name: str, help_: str):
@@ -618,3 +641,5 @@ def add_commands(sub) -> None:
         (("--destination",), req), (("--thumbprint",), {}))
     cmd(ca, "download-chain", cmd_ca_chain, "download the certificate chain as PKCS#7 (.p7b)",
         (("--destination",), req), (("--thumbprint",), {}))
+    cmd(ca, "download-root", cmd_ca_root, "download the service root CA (PEM): what `mt3620 device run --root-ca` "
+        "trusts", (("--destination",), req))

@@ -28,24 +28,60 @@ def _one_line(exc: BaseException) -> str:
     return f"{inner.__class__.__name__}: {text[0] if text else ''}"
 
 
-def _database_url(args) -> str:
+def running_service_file() -> Path:
+    """Where `serve` records the data it serves, so operator commands without --data act on it."""
+    state = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(state) / "mt3620" / "cloud-serve.json"
+
+
+def _running_service() -> dict | None:
+    try:
+        record = json.loads(running_service_file().read_text())
+        os.kill(int(record["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None     # none recorded, or its process is gone
+    return record
+
+
+def _database_url(args, create: bool = True) -> tuple[str, str | None]:
+    """(database URL, KEK file) of the command. `create` False (operator commands): only the running service's
+    data or an existing service database, never a new one made on the side."""
     from mt3620.cloud.db import sqlite_url
     from mt3620.cloud.server import default_data_dir
+    kek = getattr(args, "kek_file", None)
     url = args.db_url or os.environ.get("MT3620_CLOUD_DB_URL")
-    if not url:   # the embedded database lives in the data folder
-        data = Path(args.data) if args.data else default_data_dir()
-        data.mkdir(parents=True, exist_ok=True)
-        url = sqlite_url(data)
-    return url
+    if url:
+        return url, kek
+    if args.data:
+        data = Path(args.data)
+    else:
+        running = _running_service()
+        if running is not None:
+            return running["db_url"], kek or running.get("kek_file")
+        data = default_data_dir()
+    if not create and not (data / "as3.sqlite3").is_file():
+        raise UserError(f"no service data in {data}: no `mt3620 cloud serve` is running here, and none ever ran on "
+                        f"that folder (give the running service's --data or --db-url, or start `mt3620 cloud serve"
+                        f"{' --data ' + str(data) if args.data else ''}` first)")
+    if create:
+        data.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return sqlite_url(data), kek
 
 
 def _services(args):
+    from mt3620.cloud import migrate
     from mt3620.cloud.services import Services
+    url, kek = _database_url(args, create=False)
     try:
-        return Services(_database_url(args), kek_file=args.kek_file).initialise()
-    except OSError:
+        services = Services(url, kek_file=kek)
+        if migrate.current(services.db.engine) is None:
+            services.close()
+            raise UserError(f"no service schema in the database {url.split('@')[-1]}: start `mt3620 cloud serve` on "
+                            "it first (or `mt3620 cloud migrate`)")
+        return services.initialise()
+    except (OSError, UserError):
         raise
-    except Exception as exc:  # noqa: BLE001 - unreachable database, bad URL
+    except Exception as exc:  # noqa: BLE001 - unreachable database, bad URL, wrong KEK
         raise UserError(f"cannot open the database: {_one_line(exc)}") from None
 
 
@@ -74,12 +110,18 @@ def cmd_serve(args) -> int:
         service = Service(args.data, url=args.db_url or os.environ.get("MT3620_CLOUD_DB_URL"), host=args.host,
                           port=args.port or 0, device_port=args.device_port or 0, now=now,
                           action_timeout=_dt.timedelta(hours=args.action_timeout_hours), keystore_dir=args.keystore,
-                          kek_file=args.kek_file)
+                          kek_file=args.kek_file, management_tls=True if args.management_tls else None,
+                          insecure_http=args.insecure_http)
         service.start()
     except OSError as exc:
         raise UserError(f"cannot start the service: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - e.g. a database URL that does not answer
         raise UserError(f"cannot start the service: {_one_line(exc)}") from None
+    if args.insecure_http and not service.management_tls:
+        print(f"mt3620 cloud: WARNING: management API over plain HTTP on {args.host}: tokens cross the network in "
+              "clear", file=sys.stderr)
     if now is not None:
         print(f"mt3620 cloud: test clock: service time starts at {now.start:%Y-%m-%dT%H:%M:%SZ}")
     print(f"mt3620 cloud: management API on {service.mgmt_url} (OpenAPI at {service.mgmt_url}/openapi.json)")
@@ -88,18 +130,51 @@ def cmd_serve(args) -> int:
     if service.admin_token:
         print(f"mt3620 cloud: created user 'admin'; token in {service.data_dir / 'admin.token'}")
     sys.stdout.flush()
+    record = running_service_file()
+    _record_running(record, service, args)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
     while not done.wait(0.5):
         pass
     service.stop()
+    try:
+        if json.loads(record.read_text()).get("pid") == os.getpid():
+            record.unlink()
+    except (OSError, ValueError):
+        pass
     print("mt3620 cloud: stopped")
     return 0
 
 
+def _record_running(path: Path, service, args) -> None:
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump({"pid": os.getpid(), "data": str(service.data_dir), "db_url": service.url,
+                       "kek_file": args.kek_file, "management": service.mgmt_url, "device": service.device_url}, f)
+    except OSError as exc:   # operator commands then need --data; serving goes on
+        print(f"mt3620 cloud: cannot record the running service in {path}: {exc.strerror or exc}", file=sys.stderr)
+
+
+def cmd_registry_import(args) -> int:
+    from mt3620.cloud.services.registry import parse_list
+    try:
+        text = Path(args.file).read_text()
+    except OSError as exc:
+        raise UserError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    added, refused = _operate(args, lambda s: s.registry.register(parse_list(text, args.file),
+                                                                  f"import:{Path(args.file).name}"))
+    print(f"registered {added} device(s); {len(refused)} refused")
+    for device_id, why in refused:
+        print(f"  {device_id[:16]}...: {why}")
+    return 0 if not refused else 1
+
+
 def cmd_user_create(args) -> int:
-    _, token = _operate(args, lambda s: s.users.create(args.name))
+    roles = ("Manufacturing",) if args.manufacturing else ()
+    _, token = _operate(args, lambda s: s.users.create(args.name, roles))
     print(token)
     return 0
 
@@ -117,7 +192,7 @@ def cmd_os_release(args) -> int:
 
 def cmd_migrate(args) -> int:
     from mt3620.cloud import db, migrate
-    engine = db.make_engine(_database_url(args))
+    engine = db.make_engine(_database_url(args)[0])
     try:
         if args.revision == "base" or (args.down and args.revision):
             migrate.downgrade(engine, args.revision)
@@ -149,6 +224,11 @@ def add_commands(sub) -> None:
     p.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="management API port (default: a free port)")
     p.add_argument("--device-port", type=int, default=0, help="device API (mutual TLS) port (default: a free port)")
+    p.add_argument("--management-tls", action="store_true",
+                   help="serve the management API over TLS on loopback too (always beyond loopback; clients trust "
+                        "the service root: `mt3620 azsphere ca-certificate download-root`, `login --ca-file`)")
+    p.add_argument("--insecure-http", action="store_true",
+                   help="allow the management API over plain HTTP on a non-loopback address (tokens in clear)")
     p.add_argument("--keystore", help="folder of trusted image signing keys (default DATA/keystore; the SDK test "
                                       "key is always trusted)")
     p.add_argument("--action-timeout-hours", type=float, default=48.0,
@@ -163,6 +243,7 @@ def add_commands(sub) -> None:
     q = usub.add_parser("create", help="create a user and print its token")
     _data_args(q)
     q.add_argument("name")
+    q.add_argument("--manufacturing", action="store_true", help="may enrol devices in the device registry")
     q.set_defaults(func=cmd_user_create)
     q = usub.add_parser("token", help="issue a new token for a user (the old one stops working)")
     _data_args(q)
@@ -173,6 +254,13 @@ def add_commands(sub) -> None:
     p.add_argument("--feed", choices=tuple(FEEDS), required=True)
     p.add_argument("--version", required=True)
     p.set_defaults(func=cmd_os_release)
+    p = csub.add_parser("registry", help="the device registry (operator side)")
+    rsub = p.add_subparsers(dest="registry_command", metavar="COMMAND")
+    p.set_defaults(func=lambda a: (print("use `mt3620 cloud registry import FILE`"), 2)[1])
+    q = rsub.add_parser("import", help="import the manufacturer's list: DEVICE_ID,ATTESTATION_PUBLIC_KEY per line")
+    _data_args(q)
+    q.add_argument("file")
+    q.set_defaults(func=cmd_registry_import)
     p = csub.add_parser("migrate", help="migrate the database schema (alembic) up or down")
     _data_args(p)
     p.add_argument("--revision", default="head", help="head (default), base, or a revision ID")

@@ -16,6 +16,13 @@ from cloud_helpers import LONG_TOKEN_LIFETIME, Clock, Mgmt  # noqa: E402
 from mt3620.cloud.server import Service  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _private_state(tmp_path, monkeypatch):
+    """`mt3620 cloud serve` records where it serves in $XDG_STATE_HOME: the test's own, never the user's."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("MT3620_CLOUD_DATA", raising=False)
+
+
 @pytest.fixture
 def clock():
     return Clock()

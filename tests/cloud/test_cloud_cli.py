@@ -1,7 +1,10 @@
 """The azsphere-shaped CLI against a live service, in-process through the `mt3620` dispatcher."""
 import json
+import os
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.serialization import pkcs7
@@ -125,6 +128,8 @@ def test_not_logged_in_and_unreachable(tmp_path, monkeypatch, capsys):
 
 def test_operator_commands(tmp_path, capsys):
     data = str(tmp_path / "d")
+    assert main(["cloud", "migrate", "--data", data]) == 0       # a service's database (serve makes one too)
+    capsys.readouterr()
     assert main(["cloud", "user", "create", "--data", data, "carol"]) == 0
     token = capsys.readouterr().out.strip()
     assert token.startswith("mt3620_")
@@ -142,3 +147,28 @@ def test_serve_rejects_bad_port():
     proc = subprocess.run([sys.executable, "-m", "mt3620", "cloud", "serve", "--port", "70000"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "port" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_user_create_acts_on_the_running_service_or_fails_with_the_reason(tmp_path, capsys):
+    """`cloud user create` without --data silently made a second database in the home folder."""
+    home_data = tmp_path / "home-data"
+    os.environ["MT3620_CLOUD_DATA"] = str(home_data)        # the default data folder (monkeypatched back below)
+    try:
+        assert main(["cloud", "user", "create", "dave"]) == 2
+        err = capsys.readouterr().err
+        assert "no service data in" in err and "mt3620 cloud serve" in err and not home_data.exists()
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from test_cloud_db import _serve
+        proc, mgmt, _ = _serve(tmp_path / "served")
+        try:
+            assert main(["cloud", "user", "create", "dave"]) == 0    # no --data: the running service's data
+            token = capsys.readouterr().out.strip()
+            assert Mgmt(mgmt, token).call("GET", "/v2/tenants")[0] == 200
+            assert not home_data.exists()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+        assert main(["cloud", "user", "create", "erin"]) == 2        # stopped: nothing runs, nothing is made
+        assert "no service data" in capsys.readouterr().err and not home_data.exists()
+    finally:
+        del os.environ["MT3620_CLOUD_DATA"]

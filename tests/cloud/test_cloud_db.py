@@ -236,3 +236,34 @@ def test_two_services_on_one_postgresql(pg_clean, tmp_path):
     finally:
         a.stop()
         b.stop()
+
+
+def test_operations_of_a_killed_worker_resume_at_start(tmp_path):
+    """After kill -9 a bulk claim stayed InProgress until its 5-minute lease ran out. A process starting on the
+    host takes back at once the leases of its host's dead workers; the resumed claim counts the devices the killed
+    run already claimed."""
+    from sqlalchemy import update
+    from mt3620.cloud.db import operations
+    from mt3620.cloud.server import Service
+    from mt3620.cloud.services.operations import HOST, OPERATION_LEASE
+    from cloud_helpers import Mgmt
+    clock = Clock()
+    data = tmp_path / "data"
+    first = Services(db.sqlite_url(data), now=clock).initialise()
+    user, _ = first.users.create("ops")
+    tenant = first.tenants.create(user, "Resume")
+    devices = [DeviceKeys() for _ in range(3)]
+    first.registry.register([(k.device_id, k.attestation_public_hex) for k in devices], "test")
+    first.devices.claim(tenant.id, devices[0].device_id)        # what the killed run got done
+    op = first.operations.create(tenant.id, "BulkClaim", json.dumps([{"DeviceId": k.device_id}
+                                                                      for k in devices]).encode(), user)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    with first.db.write() as c:                                 # leased by a worker of this host that was killed
+        c.execute(update(operations).where(operations.c.id == op.id).values(
+            state="InProgress", lease_until=clock() + OPERATION_LEASE, lease_owner=f"{HOST}:{gone.stdout.strip()}"))
+    first.close()
+    with Service(data, now=clock) as svc:
+        token = svc.services.users.rotate_token("ops")
+        done = Mgmt(svc.mgmt_url, token).wait_operation(tenant.id, {"Id": op.id, "State": "InProgress"})
+    assert done["State"] == "Complete"
+    assert sorted(done["Result"]["Claimed"]) == sorted(k.device_id for k in devices) and not done["Result"]["Failed"]

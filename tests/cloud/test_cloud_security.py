@@ -186,3 +186,35 @@ def test_keys_at_rest_are_sealed_on_postgresql(pg_clean, tmp_path, clock):
         Mgmt(svc.mgmt_url, svc.admin_token).ok("POST", "/v2/tenants", {"Name": "SealedPg"})
         keys = _stored_keys(svc.services)
     assert len(keys) >= 4 and all(k.startswith("kek1:") for k in keys)
+
+
+def test_management_beyond_loopback_is_tls_or_refused():
+    """`cloud serve --host` on a non-loopback address served tokens over plain HTTP with no warning."""
+    from mt3620.cloud.server import management_over_tls
+    assert management_over_tls("127.0.0.1", None, False) is False and management_over_tls("::1", None, False) is False
+    assert management_over_tls("0.0.0.0", None, False) is True
+    assert management_over_tls("192.0.2.7", None, False) is True
+    with pytest.raises(ValueError, match="--insecure-http"):
+        management_over_tls("192.0.2.7", False, False)
+    assert management_over_tls("192.0.2.7", False, True) is False
+    assert management_over_tls("127.0.0.1", True, False) is True
+
+
+def test_management_over_tls_with_the_azsphere_cli(tmp_path, clock, monkeypatch, capsys):
+    from mt3620.cli import main
+    monkeypatch.setenv("MT3620_AZSPHERE_CONFIG", str(tmp_path / "az.json"))
+    with Service(tmp_path / "data", now=clock, management_tls=True, token_lifetime=dt.timedelta(days=1)) as svc:
+        assert svc.mgmt_url.startswith("https://")
+        root = svc.data_dir / "rootca.pem"
+        token = str(svc.data_dir / "admin.token")
+        assert main(["azsphere", "login", "--url", svc.mgmt_url, "--token-file", token]) == 2   # untrusted
+        assert "cannot reach" in capsys.readouterr().err
+        assert main(["azsphere", "login", "--url", svc.mgmt_url, "--token-file", token, "--ca-file", str(root)]) == 0
+        assert main(["azsphere", "ca-certificate", "download-root", "--destination", str(tmp_path / "r.pem")]) == 0
+        assert (tmp_path / "r.pem").read_text() == root.read_text()
+        assert main(["azsphere", "login", "--rotate"]) == 0
+        assert "new token saved" in capsys.readouterr().out
+        assert main(["azsphere", "tenant", "list"]) == 0
+        import urllib.request
+        with pytest.raises(Exception):   # plain HTTP to the TLS port gets no answer
+            urllib.request.urlopen(svc.mgmt_url.replace("https://", "http://") + "/healthz", timeout=10)

@@ -58,7 +58,8 @@ def test_claim_deploy_and_run_an_emulated_device_from_the_command_line(service, 
     assert f"installed hello (image {image}) on io0" in run.stdout
     assert "[io0.io0_uart] hello: Hello from the MT3620 IO core" in run.stdout
 
-    # Another seed is another device: never claimed, so the service refuses it with its reason.
+    # Another seed is another device: never registered, so the service refuses it, telling nothing more than that
+    # its evidence does not verify under a registered device's key.
     stranger = mt3620("device", "run", "--seed", "someone-else", "--device-url", service.device_url,
                       "--root-ca", str(root), "--for", "1s", "--clock", clock.iso())
-    assert stranger.returncode == 2 and "unknown-device" in stranger.stderr and "Traceback" not in stranger.stderr
+    assert stranger.returncode == 2 and "bad-signature" in stranger.stderr and "Traceback" not in stranger.stderr
