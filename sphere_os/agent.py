@@ -142,6 +142,12 @@ class OsAgent:
                 result.failed.append((target["ImageId"], reason))
                 self.failed.append(target["ImageId"])
                 self.events.append(self._event("AppInstallFailed", reason, target))
+        if result.installed or result.failed:
+            # Report the installation at once (as the real OS does once an update is applied), so the service's
+            # update status follows without waiting for the next scheduled check.
+            self.client.update_check({c: i.image_id for c, i in self.installed.items()}, boot_id=self.boot_id,
+                                     os_version=self.os_version, failed_images=list(self.failed))
+            self.failed.clear()
         if self.events:
             answer = self.client.upload_errors(self.events)
             for dropped in answer.get("Dropped") or []:   # e.g. a device clock far from the service's

@@ -57,6 +57,11 @@ def test_claim_deploy_and_run_an_emulated_device_from_the_command_line(service, 
     assert "attestation passed" in run.stdout
     assert f"installed hello (image {image}) on io0" in run.stdout
     assert "[io0.io0_uart] hello: Hello from the MT3620 IO core" in run.stdout
+    # With the default single check the device still reports what it installed: the status follows (it said
+    # update-pending after the app was installed).
+    status = admin.call("GET", f"/v2/tenants/{tenant}/devices/{device_id}/updatestatus")
+    assert [r["Code"] for r in status["Reasons"]] == ["up-to-date"], status
+    assert [i["State"] for i in status["Images"]] == ["Installed"], status
 
     # Another seed is another device: never registered, so the service refuses it, telling nothing more than that
     # its evidence does not verify under a registered device's key.
