@@ -24,8 +24,9 @@ from typing import Mapping, Sequence
 OFFERED, INSTALLED, FAILED, TIMED_OUT = "Offered", "Installed", "Failed", "TimedOut"
 STATES = (OFFERED, INSTALLED, FAILED, TIMED_OUT)
 
-UPDATE_ALL, NO_3RD_PARTY_APP_UPDATES = 0, 1
-UPDATE_POLICIES = {"UpdateAll": UPDATE_ALL, "No3rdPartyAppUpdates": NO_3RD_PARTY_APP_UPDATES}
+UPDATE_ALL, NO_3RD_PARTY_APP_UPDATES, NO_UPDATES = 0, 1, 2
+UPDATE_POLICIES = {"UpdateAll": UPDATE_ALL, "No3rdPartyAppUpdates": NO_3RD_PARTY_APP_UPDATES,
+                   "NoUpdates": NO_UPDATES}     # NoUpdates: neither applications nor the OS
 RETAIL, RETAIL_EVAL = 0, 1
 APP_DEVELOPMENT = "appDevelopment"
 DEFAULT_ACTION_TIMEOUT = _dt.timedelta(hours=48)
@@ -33,6 +34,7 @@ DEFAULT_ACTION_TIMEOUT = _dt.timedelta(hours=48)
 # Why-not-updating reason codes (stable strings).
 NOT_IN_GROUP = "not-in-device-group"
 UPDATE_POLICY = "update-policy-no-app-updates"
+NO_UPDATES_POLICY = "update-policy-no-updates"
 APP_DEVELOPMENT_CAPABILITY = "app-development-capability"
 NO_DEPLOYMENT = "no-deployment"
 IMAGE_FAILED_BEFORE = "image-failed-on-device"
@@ -114,6 +116,9 @@ def app_updates_blocked(group: GroupView | None, capabilities: frozenset[str]) -
     if group is None:
         reasons.append(Reason(NOT_IN_GROUP, "the device is not in a device group"))
         return reasons
+    if group.update_policy == NO_UPDATES:
+        reasons.append(Reason(NO_UPDATES_POLICY, f"device group '{group.name}' has UpdatePolicy NoUpdates: no "
+                                                 "application or OS updates"))
     if group.update_policy == NO_3RD_PARTY_APP_UPDATES:
         reasons.append(Reason(UPDATE_POLICY, f"device group '{group.name}' has UpdatePolicy No3rdPartyAppUpdates "
                                              "(Development groups get no cloud application updates)"))
@@ -170,7 +175,8 @@ def reconcile(group: GroupView | None, report: Report, states: Mapping[str, Imag
         if targets:
             reasons.append(Reason(PENDING, f"{len(targets)} image(s) to install"))
     os_out = None
-    if os_target is not None and os_target.version and report.os_version != os_target.version:
+    os_blocked = group is not None and group.update_policy == NO_UPDATES
+    if os_target is not None and os_target.version and report.os_version != os_target.version and not os_blocked:
         os_out = os_target
         reasons.append(Reason(OS_UPDATE, f"OS {os_target.version} is available on this feed"))
     if not targets and not any(r.code in (IMAGE_FAILED_BEFORE, NO_DEPLOYMENT) for r in reasons) \

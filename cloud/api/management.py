@@ -118,6 +118,11 @@ class ManagementApi:
     def get_tenant(self, call: Call, tenantId: str):
         return shapes.tenant(self.services.tenants.get(tenantId, call.role))
 
+    @route("PATCH", T, "Tenants_Update", "Rename a tenant", role="Administrator", body="TenantPatch",
+           response=ref("Tenant"), tag="Tenants")
+    def rename_tenant(self, call: Call, tenantId: str):
+        return shapes.tenant(self.services.tenants.rename(call.user, tenantId, call.json["Name"]))
+
     @route("GET", T + "/roles", "Roles_List", "List role assignments", role="Reader", response=arr(ref("Role")),
            tag="Roles")
     def list_roles(self, call: Call, tenantId: str):

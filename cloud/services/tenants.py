@@ -1,7 +1,7 @@
 """Tenants: created by a user, who becomes its Administrator; each gets its CA at once."""
 from __future__ import annotations
 
-from sqlalchemy import and_, insert, select
+from sqlalchemy import and_, insert, select, update
 
 from .. import pki
 from ..db import role_assignments, tenants
@@ -35,6 +35,12 @@ class TenantService(Service):
                              .join(role_assignments, role_assignments.c.tenant_id == tenants.c.id)
                              .where(role_assignments.c.user_id == user.id).order_by(tenants.c.name)).all()
         return [Tenant(r.id, r.name, r.created_at, r.role) for r in rows]
+
+    def rename(self, user: User, tenant_id: str, new_name: str) -> Tenant:
+        new_name = checked_name(new_name, "tenant name")
+        with self.db.write() as c:
+            c.execute(update(tenants).where(tenants.c.id == tenant_id).values(name=new_name))
+        return self.get(tenant_id, "Administrator")
 
     def get(self, tenant_id: str, role: str | None = None) -> Tenant:
         with self.db.read() as c:

@@ -220,6 +220,12 @@ def cmd_tenant_select(args) -> int:
     return 0
 
 
+def cmd_tenant_update(args) -> int:
+    api = _api(args)
+    _print(args, api.call("PATCH", f"/v2/tenants/{_tenant(args)}", {"Name": args.new_name}), ["Id", "Name", "Roles"])
+    return 0
+
+
 def cmd_tenant_show_selected(args) -> int:
     api = _api(args)
     _print(args, api.call("GET", f"/v2/tenants/{_tenant(args)}"), ["Id", "Name", "Roles"])
@@ -262,7 +268,7 @@ DEVICE_COLS = ["DeviceId", "DeviceGroupId", "OsVersion", "LastAttestedAt"]
 IMAGE_COLS = ["Id", "ComponentId", "ImageType", "Name", "SecurityVersion", "TrustStatus"]
 DEPLOY_COLS = ["Id", "DeployedImages", "DeploymentDateUtc", "Current"]
 FEEDS = {"Retail": 0, "RetailEval": 1}
-POLICIES = {"UpdateAll": 0, "No3rdPartyAppUpdates": 1}
+POLICIES = {"UpdateAll": 0, "No3rdPartyAppUpdates": 1, "NoUpdates": 2}
 
 
 def cmd_product_create(args) -> int:
@@ -577,6 +583,7 @@ def add_commands(sub) -> None:
     p.add_argument("--tenant", required=True, help="tenant ID or name")
     p.set_defaults(func=cmd_tenant_select)
     cmd(t, "show-selected", cmd_tenant_show_selected, "show the selected tenant")
+    cmd(t, "update", cmd_tenant_update, "rename the tenant", (("--new-name",), req))
     cmd(t, "download-error-report", cmd_error_report, "download error events (CSV; 14 days, at most 1,000)",
         (("--destination",), {"default": "AzureSphereErrorReport.csv"}), (("--device-group",), {}))
 

@@ -394,3 +394,12 @@ def test_certificates_from_old_and_new_tenant_ca_both_work(service, admin, tenan
         before.update_check({})
     assert (e.value.status, e.value.reason) == (401, "expired-certificate")
     assert after.update_check({})["DeviceId"] == keys.device_id
+
+
+def test_tenant_rename_and_no_updates_policy(admin, tenant):
+    tid = tenant["id"]
+    assert admin.ok("PATCH", f"/v2/tenants/{tid}", {"Name": "Contoso Ltd"})["Name"] == "Contoso Ltd"
+    assert admin.ok("GET", f"/v2/tenants/{tid}")["Name"] == "Contoso Ltd"
+    gid = tenant["groups"]["Production"]["Id"]
+    assert admin.ok("PATCH", f"/v2/tenants/{tid}/devicegroups/{gid}", {"UpdatePolicy": 2})["UpdatePolicy"] == 2
+    assert admin.call("PATCH", f"/v2/tenants/{tid}/devicegroups/{gid}", {"UpdatePolicy": 3})[0] == 400

@@ -179,3 +179,13 @@ class DeviceFleetMachine(RuleBasedStateMachine):
 
 DeviceFleetMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
 TestDeviceFleet = DeviceFleetMachine.TestCase
+
+
+def test_no_updates_policy_blocks_applications_and_the_os():
+    """UpdatePolicy 2 (NoUpdates): neither application images nor the OS target flow; the reason says why."""
+    group = rc.GroupView("g", "Frozen", rc.RETAIL, rc.NO_UPDATES, "d1", (rc.Image("i1", "c1"),))
+    now = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+    decision = rc.reconcile(group, rc.Report({}, "boot"), {}, now, rc.OsTarget(rc.RETAIL, "25.01"))
+    assert decision.targets == () and decision.os_target is None
+    assert [r.code for r in decision.reasons] == [rc.NO_UPDATES_POLICY]
+    assert [r.code for r in rc.why_not_updating(group, {}, frozenset(), {}, now)] == [rc.NO_UPDATES_POLICY]
