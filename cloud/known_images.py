@@ -24,16 +24,21 @@ def _known(pkg: ip.ImagePackage, origin: str) -> verifier.KnownImage:
     return verifier.KnownImage(pkg.image_id, pkg.component_id, pkg.image_type, pkg.security_version, origin)
 
 
+_release: dict[bytes, verifier.KnownImage] | None = None
+
+
 def os_release_images() -> dict[bytes, verifier.KnownImage]:
-    """Every OS image the service knows, by content digest."""
-    from mt3620.firmware.boot import release
-    known = {}
-    for data in release().images.values():
-        pkg = ip.parse(data)
-        known[pkg.content_digest] = _known(pkg, verifier.OS_RELEASE)
+    """Every OS image the service knows, by content digest (the project's release is parsed once)."""
+    global _release
+    if _release is None:
+        from mt3620.firmware.boot import release
+        parsed = {}
+        for data in release().images.values():
+            pkg = ip.parse(data)
+            parsed[pkg.content_digest] = _known(pkg, verifier.OS_RELEASE)
+        _release = parsed
     with _lock:
-        known.update(_registered)
-    return known
+        return {**_release, **_registered}
 
 
 def register_os_images(images: list[bytes]) -> list[verifier.KnownImage]:

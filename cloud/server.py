@@ -269,6 +269,7 @@ class Service:
     def _worker(self) -> None:
         while not self._stop.is_set():
             try:
+                self.services.devices.flush_touches()
                 while self.services.operations.run_next() and not self._stop.is_set():
                     pass
             except Exception:  # noqa: BLE001 - the worker must survive a database hiccup
@@ -287,6 +288,10 @@ class Service:
             t.join(timeout=10)
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        try:
+            self.services.devices.flush_touches()
+        except Exception:  # noqa: BLE001 - stopping goes on; last-seen times are bookkeeping
+            log.exception("last-seen times not written at stop")
         self.services.close()
 
     @property

@@ -1,12 +1,26 @@
 """Attestation: single-use nonces, the verifier's judgement of evidence (cloud/verifier.py) against what the
-service knows, and the 24 h client and update certificates of a device that passes."""
+service knows, and the 24 h client and update certificates of a device that passes.
+
+Nonces are self-describing (emulator-defined): 8 random bytes, the expiry (u32 Unix seconds, big-endian), the first
+4 bytes of SHA-256 of the device ID (so a nonce of another device is told apart) and a 16-byte HMAC-SHA256 tag over
+the whole device ID and the preceding 16 bytes under the service's nonce key (one key per database, sealed like the
+CA keys). Issuing one writes nothing; the service knows at attestation that it issued
+the nonce, to which device and until when. Single use is kept by recording the used nonce (its primary key refuses a
+second use in any process) in a commit that does not wait for the disk: an OS crash could forget a nonce used in the
+last moment before it, and evidence replayed with it would still name a client key only its device holds.
+"""
 from __future__ import annotations
 
+import datetime as _dt
+import hashlib
+import hmac
 import json
 import secrets
+import struct
 import uuid
 
 from sqlalchemy import and_, delete, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from mt3620 import attestation as ae
 
@@ -19,21 +33,58 @@ from .devices import DeviceService
 from .images import ImageService
 from .registry import RegistryService
 
+NONCE_CONTEXT = b"MT3620-NONCE\x00"
+
 
 class AttestationService(Service):
     def __init__(self, database, now, certificates: CertificateService, devices_: DeviceService,
                  images_: ImageService, registry: RegistryService) -> None:
         super().__init__(database, now)
         self.certificates, self.devices, self.images, self.registry = certificates, devices_, images_, registry
+        self._key: bytes | None = None
+
+    def _nonce_key(self) -> bytes:
+        if self._key is None:
+            self._key = self.certificates.service_secret("nonce-key", lambda: secrets.token_bytes(32))
+        return self._key
+
+    def _tag(self, device: str, head: bytes) -> bytes:
+        return hmac.new(self._nonce_key(), NONCE_CONTEXT + bytes.fromhex(device) + head, hashlib.sha256).digest()[:16]
+
+    @staticmethod
+    def _device_hint(device: str) -> bytes:
+        return hashlib.sha256(bytes.fromhex(device)).digest()[:4]
 
     def issue_nonce(self, device: str) -> IssuedNonce:
         device = checked_device_id(device)
-        nonce, now = secrets.token_bytes(ae.NONCE_SIZE), self.now()
-        expires = now + verifier.NONCE_LIFETIME
-        with self.db.write() as c:
-            c.execute(delete(nonces).where(nonces.c.expires_at < now))
-            c.execute(insert(nonces).values(nonce=nonce.hex(), device_id=device, expires_at=expires))
-        return IssuedNonce(nonce, expires)
+        expires = self.now().replace(microsecond=0) + verifier.NONCE_LIFETIME
+        head = secrets.token_bytes(8) + struct.pack(">I", int(expires.timestamp())) + self._device_hint(device)
+        return IssuedNonce(head + self._tag(device, head), expires)
+
+    def _issued(self, nonce: bytes, device: str | None) -> verifier.NonceRecord | None:
+        """The record of a nonce this service issued to `device`; one issued to another device keeps its device
+        (the verifier names the mismatch); None when this service never issued it."""
+        if device is None or len(nonce) != ae.NONCE_SIZE:
+            return None
+        head, tag = nonce[:16], nonce[16:]
+        expires = _dt.datetime.fromtimestamp(struct.unpack(">I", head[8:12])[0], _dt.timezone.utc)
+        if hmac.compare_digest(tag, self._tag(device, head)):
+            return verifier.NonceRecord(nonce, device, expires)
+        if head[12:] != self._device_hint(device):
+            return verifier.NonceRecord(nonce, "another device", expires)   # the tag cannot be checked without it
+        return None
+
+    def _consume(self, record: verifier.NonceRecord, now: _dt.datetime) -> bool:
+        """Record the nonce as used; False when it was used before (here or by another process)."""
+        try:
+            with self.db.write(durable=False) as c:
+                c.execute(insert(nonces).values(nonce=record.nonce.hex(), device_id=record.device_id,
+                                                expires_at=record.expires_at))
+                if secrets.randbelow(64) == 0:    # now and then, forget nonces that expired anyway
+                    c.execute(delete(nonces).where(nonces.c.expires_at < now))
+        except IntegrityError:
+            return False
+        return True
 
     def attest(self, evidence: bytes, client_public_key: bytes, nonce: bytes,
                tenant_id: str | None = None) -> tuple[verifier.Outcome, AttestationGrant | None]:
@@ -44,16 +95,15 @@ class AttestationService(Service):
         nonce = bytes(nonce)
         nonce_rec = device_rec = None
         policy = verifier.TrustPolicy()
-        with self.db.write() as c:
-            # Single use: the DELETE that returns the row is the only way to read a nonce.
-            row = c.execute(delete(nonces).where(nonces.c.nonce == nonce.hex())
-                            .returning(nonces.c.device_id, nonces.c.expires_at)).first()
-            if row is not None:
-                nonce_rec = verifier.NonceRecord(nonce, row.device_id, row.expires_at)
         try:
             parsed = ae.parse_evidence(evidence)
         except ae.AttestationFormatError:
             parsed = None
+        issued = self._issued(nonce, parsed.device_id_hex if parsed is not None else None)
+        if issued is not None and issued.device_id != parsed.device_id_hex:
+            nonce_rec = issued          # another device's: refused by the verifier, not recorded (its tag is unchecked)
+        elif issued is not None and self._consume(issued, now):    # single use, whatever the outcome
+            nonce_rec = issued
         if parsed is not None:
             with self.db.read() as c:
                 registered = self.registry.find(parsed.device_id_hex, c)

@@ -26,8 +26,11 @@ class Database:
         self.url = db.normalise_url(url)
         self.engine: Engine = db.make_engine(self.url)
 
-    def write(self) -> "_Tx":
-        return _Tx(self.engine, write=True)
+    def write(self, durable: bool = True) -> "_Tx":
+        """A write transaction. `durable` False (SQLite): committed without waiting for the disk (synchronous=NORMAL
+        for this transaction: safe against a killed process, made durable by the next durable commit or checkpoint;
+        an OS crash may lose it). Only for bookkeeping whose loss is harmless (used nonces, last-seen times)."""
+        return _Tx(self.engine, write=True, durable=durable)
 
     def read(self) -> "_Tx":
         return _Tx(self.engine, write=False)
@@ -37,11 +40,14 @@ class Database:
 
 
 class _Tx:
-    def __init__(self, engine: Engine, write: bool) -> None:
+    def __init__(self, engine: Engine, write: bool, durable: bool = True) -> None:
         self.engine, self.write = engine, write
+        self.relaxed = write and not durable and engine.dialect.name == "sqlite"
 
     def __enter__(self) -> Connection:
         self.conn = self.engine.connect().execution_options(mt_write=self.write)
+        if self.relaxed:   # on the driver's connection: through SQLAlchemy it would open a transaction first
+            self.conn.connection.driver_connection.execute("PRAGMA synchronous=NORMAL")
         self.tx = self.conn.begin()
         return self.conn
 
@@ -52,6 +58,8 @@ class _Tx:
             else:
                 self.tx.rollback()
         finally:
+            if self.relaxed:
+                self.conn.connection.driver_connection.execute("PRAGMA synchronous=FULL")
             self.conn.close()
 
 

@@ -71,6 +71,21 @@ class CertificateService(Service):
                     self._intermediate = loaded
             return self._root, self._intermediate
 
+    def service_secret(self, label: str, make) -> bytes:
+        """A secret of the service (e.g. the nonce key) shared by every process on the database: made once by
+        `make()`, stored sealed; the first process to insert wins."""
+        row = self._secret(label)
+        if row is None:
+            try:
+                with self.db.write() as c:
+                    c.execute(insert(service_secrets).values(
+                        name=label, cert_pem="", key_pem=self.vault.seal(make().hex(), _service_label(label)),
+                        created_at=self.now()))
+            except IntegrityError:
+                pass
+            row = self._secret(label)
+        return bytes.fromhex(self.vault.open(row.key_pem, _service_label(label)))
+
     def _secret(self, label: str):
         with self.db.read() as c:
             return c.execute(select(service_secrets).where(service_secrets.c.name == label)).first()

@@ -3,6 +3,7 @@ failed), with the device side's update check and the "why not updating" answer (
 from __future__ import annotations
 
 import json
+import threading
 
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.engine import Connection
@@ -35,6 +36,8 @@ class DeviceService(Service):
         super().__init__(database, now)
         self.groups, self.registry = groups, registry
         self.action_timeout = action_timeout
+        self._touch_lock = threading.Lock()
+        self._touched: dict[tuple[str, str], object] = {}
 
     # ---- claims ---------------------------------------------------------------------------------------------
     def claim(self, tenant_id: str, device: str, attestation_key: str | None = None,
@@ -83,6 +86,7 @@ class DeviceService(Service):
 
     # ---- management ------------------------------------------------------------------------------------------
     def list(self, tenant_id: str, group_id: str | None = None) -> list[Device]:
+        self.flush_touches()     # what this process saw is shown at once
         q = select(devices).where(devices.c.tenant_id == tenant_id)
         if group_id is not None:
             q = q.where(devices.c.device_group_id == self.groups.get(tenant_id, group_id).id)
@@ -91,6 +95,7 @@ class DeviceService(Service):
         return [_device(r) for r in rows]
 
     def get(self, tenant_id: str, device: str) -> Device:
+        self.flush_touches()
         did = checked_device_id(device)
         with self.db.read() as c:
             r = c.execute(select(devices).where(and_(devices.c.tenant_id == tenant_id, devices.c.id == did))).first()
@@ -144,14 +149,40 @@ class DeviceService(Service):
         return _device(r)
 
     def attested(self, device: str) -> None:
-        with self.db.write() as c:
-            c.execute(update(devices).where(devices.c.id == device).values(last_attested_at=self.now()))
+        self._touch(device, "last_attested_at")
+
+    # Last-seen times (LastAttestedAt, LastUpdateCheckAt) are coalesced: recorded in memory and written for every
+    # device at once by `flush_touches` (the worker calls it every second, and at stop), in a commit that does not
+    # wait for the disk. A killed process loses at most the last second of them; what devices report is written
+    # at once, in the request's own transaction.
+    def _touch(self, device: str, column: str) -> None:
+        with self._touch_lock:
+            self._touched[(device, column)] = self.now()
+
+    def flush_touches(self) -> int:
+        with self._touch_lock:
+            touched, self._touched = self._touched, {}
+        if not touched:
+            return 0
+        with self.db.write(durable=False) as c:
+            for (device, column), at in sorted(touched.items()):
+                c.execute(update(devices).where(devices.c.id == device).values({column: at}))
+        return len(touched)
 
     def update_check(self, device: str, report: reconcile.Report) -> UpdateOffer:
-        """One update check: record what the device reports, decide what it should install (and why not)."""
+        """One update check: record what the device reports, decide what it should install (and why not). A check
+        that changes nothing (the usual one: same report, nothing new to offer) writes nothing but its time."""
+        decision = self._decide(device, report, write=False)
+        if decision is None:
+            decision = self._decide(device, report, write=True)
+        self._touch(device, "last_update_check_at")
+        return decision
+
+    def _decide(self, device: str, report: reconcile.Report, write: bool) -> UpdateOffer | None:
         now = self.now()
-        with self.db.write() as c:
-            d = c.execute(select(devices).where(devices.c.id == device).with_for_update()).first()
+        with (self.db.write() if write else self.db.read()) as c:
+            q = select(devices).where(devices.c.id == device)
+            d = c.execute(q.with_for_update() if write else q).first()
             if d is None:
                 raise Unauthenticated("device not claimed", "unknown-device")
             group = self._group_view(c, d.device_group_id)
@@ -164,6 +195,12 @@ class DeviceService(Service):
                                                                    caps, report.failed_images),
                                            states, now, reconcile.OsTarget(feed, os_version) if os_version else None,
                                            self.action_timeout)
+            reported = dict(installed=json.dumps(dict(report.installed), sort_keys=True), os_version=report.os_version,
+                            boot_id=report.boot_id, reported_capabilities=json.dumps(sorted(report.capabilities)))
+            changed = (any(getattr(d, k) != v for k, v in reported.items())
+                       or any(states.get(i) != st for i, st in decision.states.items()))
+            if not write:
+                return None if changed else self._offer(device, group, decision)
             for image_id, st in decision.states.items():
                 if states.get(image_id) == st:
                     continue
@@ -175,10 +212,11 @@ class DeviceService(Service):
                               .values(**values))
                 else:
                     c.execute(insert(device_image_states).values(device_id=device, image_id=image_id, **values))
-            c.execute(update(devices).where(devices.c.id == device).values(
-                installed=json.dumps(dict(report.installed), sort_keys=True), os_version=report.os_version,
-                boot_id=report.boot_id, reported_capabilities=json.dumps(sorted(report.capabilities)),
-                last_update_check_at=now))
+            c.execute(update(devices).where(devices.c.id == device).values(**reported, last_update_check_at=now))
+        return self._offer(device, group, decision)
+
+    @staticmethod
+    def _offer(device: str, group, decision) -> UpdateOffer:
         return UpdateOffer(device, group.group_id if group else None, group.deployment_id if group else None,
                            tuple(TargetImage(i.image_id, i.component_id, i.image_type, i.security_version)
                                  for i in decision.targets),
