@@ -200,14 +200,6 @@ device_image_states = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
-nonces = Table(
-    "nonces", metadata,
-    Column("nonce", String(64), primary_key=True),
-    Column("device_id", DEVICE_ID(), nullable=False),
-    Column("expires_at", UtcDateTime, nullable=False),
-    Index("ix_nonces_expiry", "expires_at"),
-)
-
 svn_floors = Table(
     "svn_floors", metadata,
     Column("tenant_id", ID(), ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),

@@ -89,8 +89,9 @@ class Listener:
     """One aiohttp server on the shared loop: requests become `Call`s, run by `app` in the handler pool."""
 
     def __init__(self, app: Callable[[Call], Reply], host: str, port: int, tls: ssl.SSLContext | None,
-                 pool: concurrent.futures.Executor) -> None:
+                 pool: concurrent.futures.Executor, reuse_port: bool = False) -> None:
         self.app, self.host, self.port, self.tls, self.pool = app, host, port, tls, pool
+        self.reuse_port = reuse_port
         self.server: asyncio.AbstractServer | None = None
         self.http: web.Server | None = None
         self.scheme = "https" if tls else "http"
@@ -103,7 +104,8 @@ class Listener:
                 return _Refuse()
             return self.http()
         self.server = await loop.create_server(protocol, self.host, self.port, ssl=self.tls, backlog=512,
-                                               ssl_handshake_timeout=HANDSHAKE_TIMEOUT if self.tls else None)
+                                               ssl_handshake_timeout=HANDSHAKE_TIMEOUT if self.tls else None,
+                                               reuse_port=self.reuse_port or None)
         self.port = self.server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
@@ -159,7 +161,9 @@ class Service:
                  keystore_dir: str | os.PathLike | None = None, worker: bool = True,
                  token_lifetime: _dt.timedelta = DEFAULT_TOKEN_LIFETIME,
                  kek_file: str | os.PathLike | None = None, management_tls: bool | None = None,
-                 insecure_http: bool = False) -> None:
+                 insecure_http: bool = False, reuse_port: bool = False) -> None:
+        """`reuse_port`: several processes listen on the same ports (SO_REUSEPORT; the kernel spreads connections),
+        as `mt3620 cloud serve --processes N` runs them."""
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.data_dir.chmod(0o700)    # keys, tokens, the database: nobody else's business
@@ -170,6 +174,7 @@ class Service:
                                  kek_file=kek_file)
         self.now = self.services.now    # the service clock: what every date the service issues or judges is relative to
         self.host, self.port, self.device_port = host, port, device_port
+        self.reuse_port = reuse_port
         self.management_tls = management_over_tls(host, management_tls, insecure_http)
         self.with_worker = worker
         self._wake = threading.Event()
@@ -234,8 +239,10 @@ class Service:
             f.write(pki.pem(self.services.certificates.root()))
         self._pool = concurrent.futures.ThreadPoolExecutor(HANDLER_THREADS, thread_name_prefix="mt3620-cloud-handler")
         self.mgmt = Listener(ManagementApi(self.services, self._wake.set), self.host, self.port,
-                             self._tls_context(client_certificates=False) if self.management_tls else None, self._pool)
-        self.device = Listener(DeviceApi(self.services), self.host, self.device_port, self._tls_context(), self._pool)
+                             self._tls_context(client_certificates=False) if self.management_tls else None, self._pool,
+                             self.reuse_port)
+        self.device = Listener(DeviceApi(self.services), self.host, self.device_port, self._tls_context(), self._pool,
+                               self.reuse_port)
         self._loop = asyncio.new_event_loop()
         started = concurrent.futures.Future()
         t = threading.Thread(target=self._serve, args=(started,), name="mt3620-cloud-loop", daemon=True)

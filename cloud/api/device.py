@@ -13,8 +13,6 @@ import binascii
 import json
 import uuid
 
-from cryptography import x509
-
 from mt3620 import attestation as ae
 
 from .. import pki, verifier
@@ -72,10 +70,8 @@ class DeviceApi:
         if not call.peer_certificate:
             raise Unauthenticated("this endpoint requires a client certificate from attestation (mutual TLS)",
                                   "client-certificate-required")
-        leaf = x509.load_der_x509_certificate(call.peer_certificate)
-        ident = self.services.certificates.check_device_certificate(leaf, r.client_certificate,
-                                                                    self.services.devices.tenant_of)
-        call.device = self.services.devices.record(ident.device_id)
+        _, call.device = self.services.certificates.check_device_certificate(
+            call.peer_certificate, r.client_certificate, self.services.devices.find)
 
     @route("GET", "/device/v1/openapi.json", "OpenApi", "This document", hidden=True)
     def openapi(self, call: Call):

@@ -1,13 +1,14 @@
 """Attestation: single-use nonces, the verifier's judgement of evidence (cloud/verifier.py) against what the
 service knows, and the 24 h client and update certificates of a device that passes.
 
-Nonces are self-describing (emulator-defined): 8 random bytes, the expiry (u32 Unix seconds, big-endian), the first
-4 bytes of SHA-256 of the device ID (so a nonce of another device is told apart) and a 16-byte HMAC-SHA256 tag over
-the whole device ID and the preceding 16 bytes under the service's nonce key (one key per database, sealed like the
-CA keys). Issuing one writes nothing; the service knows at attestation that it issued
-the nonce, to which device and until when. Single use is kept by recording the used nonce (its primary key refuses a
-second use in any process) in a commit that does not wait for the disk: an OS crash could forget a nonce used in the
-last moment before it, and evidence replayed with it would still name a client key only its device holds.
+Nonces are self-describing (emulator-defined): 4 random bytes, 4 bytes naming the serving process (random at each
+start), the expiry (u32 Unix seconds, big-endian), the first 4 bytes of SHA-256 of the device ID (so a nonce of
+another device is told apart) and a 16-byte HMAC-SHA256 tag over the whole device ID and the preceding 16 bytes
+under the service's nonce key (one per database, sealed like the CA keys). Issuing one writes nothing, and neither
+does using one: a process accepts only the nonces it issued since it started and remembers those used until they
+expire, so each is used once without a database write (a restarted process refuses its former nonces). A device
+asks for its nonce and attests on one connection (mt3620.as3's client keeps it alive), so both reach the same
+process; one that reconnected to another process in between is refused `stale-nonce` and attests again.
 """
 from __future__ import annotations
 
@@ -17,15 +18,15 @@ import hmac
 import json
 import secrets
 import struct
+import threading
 import uuid
 
-from sqlalchemy import and_, delete, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, select
 
 from mt3620 import attestation as ae
 
 from .. import known_images, pki, reconcile, verifier
-from ..db import devices, images, nonces
+from ..db import devices, images
 from ..domain import AttestationGrant, IssuedNonce
 from .base import Service, device_id as checked_device_id
 from .certificates import CertificateService
@@ -34,6 +35,7 @@ from .images import ImageService
 from .registry import RegistryService
 
 NONCE_CONTEXT = b"MT3620-NONCE\x00"
+USED_PURGE_AT = 100_000
 
 
 class AttestationService(Service):
@@ -42,6 +44,9 @@ class AttestationService(Service):
         super().__init__(database, now)
         self.certificates, self.devices, self.images, self.registry = certificates, devices_, images_, registry
         self._key: bytes | None = None
+        self._incarnation = secrets.token_bytes(4)      # this process since it started
+        self._used: dict[bytes, _dt.datetime] = {}      # nonces used, until they expire
+        self._used_lock = threading.Lock()
 
     def _nonce_key(self) -> bytes:
         if self._key is None:
@@ -58,13 +63,14 @@ class AttestationService(Service):
     def issue_nonce(self, device: str) -> IssuedNonce:
         device = checked_device_id(device)
         expires = self.now().replace(microsecond=0) + verifier.NONCE_LIFETIME
-        head = secrets.token_bytes(8) + struct.pack(">I", int(expires.timestamp())) + self._device_hint(device)
+        head = (secrets.token_bytes(4) + self._incarnation + struct.pack(">I", int(expires.timestamp()))
+                + self._device_hint(device))
         return IssuedNonce(head + self._tag(device, head), expires)
 
     def _issued(self, nonce: bytes, device: str | None) -> verifier.NonceRecord | None:
         """The record of a nonce this service issued to `device`; one issued to another device keeps its device
         (the verifier names the mismatch); None when this service never issued it."""
-        if device is None or len(nonce) != ae.NONCE_SIZE:
+        if device is None or len(nonce) != ae.NONCE_SIZE or nonce[4:8] != self._incarnation:
             return None
         head, tag = nonce[:16], nonce[16:]
         expires = _dt.datetime.fromtimestamp(struct.unpack(">I", head[8:12])[0], _dt.timezone.utc)
@@ -75,15 +81,13 @@ class AttestationService(Service):
         return None
 
     def _consume(self, record: verifier.NonceRecord, now: _dt.datetime) -> bool:
-        """Record the nonce as used; False when it was used before (here or by another process)."""
-        try:
-            with self.db.write(durable=False) as c:
-                c.execute(insert(nonces).values(nonce=record.nonce.hex(), device_id=record.device_id,
-                                                expires_at=record.expires_at))
-                if secrets.randbelow(64) == 0:    # now and then, forget nonces that expired anyway
-                    c.execute(delete(nonces).where(nonces.c.expires_at < now))
-        except IntegrityError:
-            return False
+        """Remember the nonce as used; False when it was used before."""
+        with self._used_lock:
+            if record.nonce in self._used:
+                return False
+            if len(self._used) >= USED_PURGE_AT:     # forget the nonces that expired anyway
+                self._used = {n: t for n, t in self._used.items() if t > now}
+            self._used[record.nonce] = record.expires_at
         return True
 
     def attest(self, evidence: bytes, client_public_key: bytes, nonce: bytes,

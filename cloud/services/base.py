@@ -1,6 +1,6 @@
 """What every service shares: the database (one transaction per operation), the service clock, input checks.
 
-Several processes may share one database: uniqueness (claims, CA generations, nonces) is enforced by the database
+Several processes may share one database: uniqueness (claims, CA generations, registrations) is enforced by the database
 (primary keys, DELETE ... RETURNING), never by an in-process check alone.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ class Database:
     def write(self, durable: bool = True) -> "_Tx":
         """A write transaction. `durable` False (SQLite): committed without waiting for the disk (synchronous=NORMAL
         for this transaction: safe against a killed process, made durable by the next durable commit or checkpoint;
-        an OS crash may lose it). Only for bookkeeping whose loss is harmless (used nonces, last-seen times)."""
+        an OS crash may lose it). Only for bookkeeping whose loss is harmless (last-seen times)."""
         return _Tx(self.engine, write=True, durable=durable)
 
     def read(self) -> "_Tx":

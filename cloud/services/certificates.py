@@ -3,6 +3,7 @@ TLS certificate, and the check of a device's client certificate (the pure rules 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import ipaddress
 import threading
 import time
@@ -22,6 +23,7 @@ from .vault import Vault, is_sealed
 
 SERVER_CERT_LIFETIME = 5 * 365 * pki.DAY
 SERVER_CERT_RENEW_BEFORE = 30 * pki.DAY
+LEAF_CACHE_SIZE = 4096          # client certificates remembered (a device's is 24 h; a few hundred bytes each)
 CA_CACHE_SECONDS = 10            # tenant CAs change only by renewal; device requests read them from memory
 
 
@@ -43,6 +45,7 @@ class CertificateService(Service):
         self._root: pki.CertKey | None = None
         self._intermediate: pki.CertKey | None = None
         self._ca_cache: dict[str, tuple[float, list[tuple[pki.TenantCa, str]]]] = {}
+        self._leaf_cache: dict[bytes, tuple] = {}     # certificate digest -> (certificate, identity, issuer)
 
     # ---- service CAs ----------------------------------------------------------------------------------------
     def service_cas(self) -> tuple[pki.CertKey, pki.CertKey]:
@@ -187,32 +190,51 @@ class CertificateService(Service):
         return [self.certificate(tenant_id, thumbprint), self.intermediate(), self.root()]
 
     # ---- device client certificates -----------------------------------------------------------------------
-    def check_device_certificate(self, leaf: x509.Certificate, role: str, tenant_of_device) -> pki.DeviceIdentity:
-        """Check a client certificate the TLS layer already chained to the service root (signatures only: the TLS
-        layer leaves dates to the service clock): of the right role, issued by a trusted CA of the tenant that
-        claimed the device (`tenant_of_device(device_id)`, None when unclaimed), every certificate of the path valid
-        now."""
+    def check_device_certificate(self, der: bytes, role: str, device_of):
+        """Check a client certificate (DER) the TLS layer already chained to the service root (signatures only: the
+        TLS layer leaves dates to the service clock): of the right role, issued by a trusted CA of the tenant that
+        claimed the device (`device_of(device_id)`: the claimed device, or None), every certificate of the path valid
+        now. Returns (identity, device).
+
+        What a certificate says and which CA signed it never change: both are remembered by the certificate's
+        digest (a few thousand entries), so a device's requests on a keep-alive connection cost no signature
+        verification; the dates, the claim and the CA's trust are judged at every request."""
         now = self.now()
-        try:
-            ident = pki.read_device_certificate(leaf)
-        except pki.PkiError as exc:
-            raise Unauthenticated(str(exc), exc.reason) from None
+        key = hashlib.sha256(der).digest()
+        hit = self._leaf_cache.get(key)
+        if hit is None:
+            try:
+                leaf = x509.load_der_x509_certificate(der)
+                ident = pki.read_device_certificate(leaf)
+            except (ValueError, pki.PkiError) as exc:
+                raise Unauthenticated(str(exc), getattr(exc, "reason", "not-a-device-certificate")) from None
+            hit = (leaf, ident, None)
+        leaf, ident, issuer = hit
         if ident.role != role:
             raise Forbidden(f"this endpoint needs the {role} certificate, got the {ident.role} certificate",
                             "wrong-certificate-role")
-        tenant_id = tenant_of_device(ident.device_id)
-        if tenant_id is None:
+        device = device_of(ident.device_id)
+        if device is None:
             raise Unauthenticated("the certificate's device is not claimed", "unknown-device")
         try:
-            pki.check_device_chain(leaf, [ca for ca, _ in self.tenant_cas(tenant_id)], now)
+            cas = [ca for ca, _ in self.tenant_cas(device.tenant_id)]
+            trusted = {ca.thumbprint for ca in pki.trusted_cas(cas, now)}
+            if issuer is not None and issuer in trusted:
+                pki.check_validity(leaf, now)
+            else:
+                issuer = pki.check_device_chain(leaf, cas, now).thumbprint
+                with self._lock:
+                    if len(self._leaf_cache) >= LEAF_CACHE_SIZE:
+                        self._leaf_cache.pop(next(iter(self._leaf_cache)))
+                    self._leaf_cache[key] = (leaf, ident, issuer)
             root, intermediate = self.service_cas()    # the rest of the path OpenSSL verified, minus its dates
             pki.check_validity(intermediate.cert, now, "the service's intermediate CA")
             pki.check_validity(root.cert, now, "the service root CA")
         except pki.PkiError as exc:
             raise Unauthenticated(str(exc), exc.reason) from None
-        if ident.tenant_id != tenant_id:
+        if ident.tenant_id != device.tenant_id:
             raise Unauthenticated("the certificate names another tenant than the device's", "wrong-tenant")
-        return ident
+        return ident, device
 
     # ---- the device endpoint's TLS certificate ------------------------------------------------------------
     def server_certificate(self, host: str) -> tuple[str, str]:

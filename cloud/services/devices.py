@@ -140,6 +140,12 @@ class DeviceService(Service):
         with self.db.read() as c:
             return c.execute(select(devices.c.tenant_id).where(devices.c.id == device)).scalar()
 
+    def find(self, device: str) -> Device | None:
+        """A claimed device by ID alone, None when unclaimed."""
+        with self.db.read() as c:
+            r = c.execute(select(devices).where(devices.c.id == device)).first()
+        return None if r is None else _device(r)
+
     def record(self, device: str) -> Device:
         """A claimed device by ID alone (the device side authenticates by certificate, not by tenant)."""
         with self.db.read() as c:

@@ -12,6 +12,7 @@ import datetime as _dt
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -102,6 +103,8 @@ def cmd_serve(args) -> int:
     for name in ("port", "device_port"):
         if not 0 <= (getattr(args, name) or 0) <= 65535:
             raise UserError(f"--{name.replace('_', '-')} must be 0 .. 65535")
+    if not 1 <= args.processes <= 64:
+        raise UserError("--processes must be 1 .. 64")
     if args.data and Path(args.data).exists() and not Path(args.data).is_dir():
         raise UserError(f"--data {args.data} is a file, not a folder")
     from mt3620.clock import clock_option
@@ -111,7 +114,7 @@ def cmd_serve(args) -> int:
                           port=args.port or 0, device_port=args.device_port or 0, now=now,
                           action_timeout=_dt.timedelta(hours=args.action_timeout_hours), keystore_dir=args.keystore,
                           kek_file=args.kek_file, management_tls=True if args.management_tls else None,
-                          insecure_http=args.insecure_http)
+                          insecure_http=args.insecure_http, reuse_port=args.processes > 1 or args.reuse_port)
         service.start()
     except OSError as exc:
         raise UserError(f"cannot start the service: {exc.strerror or exc}") from None
@@ -130,14 +133,12 @@ def cmd_serve(args) -> int:
     if service.admin_token:
         print(f"mt3620 cloud: created user 'admin'; token in {service.data_dir / 'admin.token'}")
     sys.stdout.flush()
+    if args.reuse_port:       # one of the processes of a `--processes N` service: the first one speaks for it
+        return _serve_until_signalled(service)
+    helpers = _start_processes(args, service)
     record = running_service_file()
     _record_running(record, service, args)
-    done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
-    while not done.wait(0.5):
-        pass
-    service.stop()
+    _serve_until_signalled(service, helpers)
     try:
         if json.loads(record.read_text()).get("pid") == os.getpid():
             record.unlink()
@@ -145,6 +146,42 @@ def cmd_serve(args) -> int:
         pass
     print("mt3620 cloud: stopped")
     return 0
+
+
+def _serve_until_signalled(service, helpers=()) -> int:
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    while not done.wait(0.5):
+        if any(p.poll() is not None for p in helpers):
+            print("mt3620 cloud: a serving process ended; stopping", file=sys.stderr)
+            break
+    for p in helpers:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in helpers:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    service.stop()
+    return 0
+
+
+def _start_processes(args, service) -> list:
+    """The other `--processes N - 1` processes: the same command on the ports this one bound (SO_REUSEPORT)."""
+    argv = [sys.executable, "-m", "mt3620", "cloud", "serve", "--reuse-port", "--host", args.host,
+            "--port", str(service.mgmt.port), "--device-port", str(service.device.port), "--data",
+            str(service.data_dir), "--db-url", service.url, "--action-timeout-hours", str(args.action_timeout_hours)]
+    for flag, value in (("--kek-file", args.kek_file), ("--keystore", args.keystore), ("--clock", args.clock)):
+        if value:
+            argv += [flag, value]
+    argv += [flag for flag, on in (("--management-tls", args.management_tls), ("--insecure-http", args.insecure_http))
+             if on]
+    helpers = [subprocess.Popen(argv, stdout=subprocess.DEVNULL) for _ in range(args.processes - 1)]
+    if helpers:
+        print(f"mt3620 cloud: {args.processes} processes serve these ports", flush=True)
+    return helpers
 
 
 def _record_running(path: Path, service, args) -> None:
@@ -229,6 +266,9 @@ def add_commands(sub) -> None:
                         "the service root: `mt3620 azsphere ca-certificate download-root`, `login --ca-file`)")
     p.add_argument("--insecure-http", action="store_true",
                    help="allow the management API over plain HTTP on a non-loopback address (tokens in clear)")
+    p.add_argument("--processes", type=int, default=1,
+                   help="serving processes sharing the ports and the database (default 1; one per core)")
+    p.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)   # one of --processes N
     p.add_argument("--keystore", help="folder of trusted image signing keys (default DATA/keystore; the SDK test "
                                       "key is always trusted)")
     p.add_argument("--action-timeout-hours", type=float, default=48.0,

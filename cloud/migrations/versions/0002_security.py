@@ -1,4 +1,4 @@
-"""Security: token lifetimes, operation lease owners, service roles (Manufacturing), the device registry, the audit log.
+"""Security: self-describing nonces (the nonces table goes), token lifetimes, operation lease owners, service roles (Manufacturing), the device registry, the audit log.
 
 Revision ID: 0002
 Revises: 0001
@@ -39,6 +39,9 @@ def upgrade() -> None:
                     sa.Column("status", sa.Integer, nullable=False),
                     sa.Column("detail", sa.Text, nullable=False))
     op.create_index("ix_audit_log_tenant", "audit_log", ["tenant_id", "id"])
+    # Nonces are self-describing and used ones are remembered by the process that issued them (services/attestation.py).
+    op.drop_index("ix_nonces_expiry", table_name="nonces")
+    op.drop_table("nonces")
     # Devices claimed before the registry existed keep working: their claim-time key (or, without one, the device
     # ID, which was then taken as the attestation key) becomes their registration.
     op.execute("INSERT INTO device_registry (device_id, attestation_key, registered_at, registered_by) "
@@ -46,6 +49,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.create_table("nonces",
+                    sa.Column("nonce", sa.String(64), primary_key=True),
+                    sa.Column("device_id", sa.String(128), nullable=False),
+                    sa.Column("expires_at", UtcDateTime, nullable=False))
+    op.create_index("ix_nonces_expiry", "nonces", ["expires_at"])
     op.drop_index("ix_audit_log_tenant", table_name="audit_log")
     for table in ("audit_log", "device_registry", "service_roles"):
         op.drop_table(table)
