@@ -177,6 +177,7 @@ class Device:
     last_attested_at: _dt.datetime | None
     last_update_check_at: _dt.datetime | None
     chip_sku: str = "MT3620AN"
+    boot_id: str = ""                  # the boot the device last reported (a new one: offered images it lacks failed)
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,7 @@ class DeviceApi:
         devices = self.services.devices
         report = devices.report(body.get("InstalledImages", []), body.get("BootId", ""), body.get("OsVersion", ""),
                                 body.get("Capabilities", []), body.get("FailedImages", []))
-        return shapes.update_offer(devices.update_check(call.device.id, report))
+        return shapes.update_offer(devices.update_check(call.device, report))
 
     @route("GET", "/device/v1/images/{imageId}", "Images_Download", "An offered image package",
            client_certificate=UPDATE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -23,7 +23,16 @@ NEXT_CHECK_SECONDS = 24 * 3600
 def _device(r) -> Device:
     return Device(r.id, r.tenant_id, r.device_group_id, tuple(json.loads(r.capabilities)),
                   tuple(json.loads(r.reported_capabilities)), r.os_version, json.loads(r.installed), r.claimed_at,
-                  r.last_attested_at, r.last_update_check_at)
+                  r.last_attested_at, r.last_update_check_at, boot_id=r.boot_id)
+
+
+# The update check's reads, built once (the hot path of the device API).
+_GROUP = select(device_groups).where(device_groups.c.id == bindparam("group"))
+_DEPLOYED = select(deployments.c.tenant_id, deployments.c.image_ids).where(deployments.c.id == bindparam("deployment"))
+_STATES = select(device_image_states).where(device_image_states.c.device_id == bindparam("device"))
+_OS = (select(os_releases.c.version).where(os_releases.c.feed == bindparam("feed"))
+       .order_by(os_releases.c.released_at.desc()).limit(1))
+DEPLOYMENT_CACHE_SIZE = 1024
 
 
 def _state(r) -> reconcile.ImageState:
@@ -38,6 +47,7 @@ class DeviceService(Service):
         self.action_timeout = action_timeout
         self._touch_lock = threading.Lock()
         self._touched: dict[tuple[str, str], object] = {}
+        self._deployments: dict[str, tuple[reconcile.Image, ...]] = {}
 
     # ---- claims ---------------------------------------------------------------------------------------------
     def claim(self, tenant_id: str, device: str, attestation_key: str | None = None,
@@ -175,35 +185,38 @@ class DeviceService(Service):
                 c.execute(update(devices).where(devices.c.id == device).values({column: at}))
         return len(touched)
 
-    def update_check(self, device: str, report: reconcile.Report) -> UpdateOffer:
-        """One update check: record what the device reports, decide what it should install (and why not). A check
-        that changes nothing (the usual one: same report, nothing new to offer) writes nothing but its time."""
+    def update_check(self, device: Device, report: reconcile.Report) -> UpdateOffer:
+        """One update check of `device` (as its certificate's check read it): record what it reports, decide what it
+        should install (and why not). A check that changes nothing (the usual one: same report, nothing new to
+        offer) writes nothing but its time."""
         decision = self._decide(device, report, write=False)
         if decision is None:
             decision = self._decide(device, report, write=True)
-        self._touch(device, "last_update_check_at")
+        self._touch(device.id, "last_update_check_at")
         return decision
 
-    def _decide(self, device: str, report: reconcile.Report, write: bool) -> UpdateOffer | None:
-        now = self.now()
+    def _decide(self, known: Device, report: reconcile.Report, write: bool) -> UpdateOffer | None:
+        now, device = self.now(), known.id
         with (self.db.write() if write else self.db.read()) as c:
-            q = select(devices).where(devices.c.id == device)
-            d = c.execute(q.with_for_update() if write else q).first()
-            if d is None:
-                raise Unauthenticated("device not claimed", "unknown-device")
+            d = known
+            if write:   # the row again, locked: what the device reported may have moved since
+                row = c.execute(select(devices).where(devices.c.id == device).with_for_update()).first()
+                if row is None:
+                    raise Unauthenticated("device not claimed", "unknown-device")
+                d = _device(row)
             group = self._group_view(c, d.device_group_id)
             states = self._states(c, device)
-            caps = report.capabilities | frozenset(json.loads(d.capabilities))
+            caps = report.capabilities | frozenset(d.capabilities)
             feed = group.os_feed_type if group else reconcile.RETAIL
-            os_version = c.execute(select(os_releases.c.version).where(os_releases.c.feed == feed)
-                                   .order_by(os_releases.c.released_at.desc()).limit(1)).scalar()
+            os_version = c.execute(_OS, {"feed": feed}).scalar()
             decision = reconcile.reconcile(group, reconcile.Report(report.installed, report.boot_id, report.os_version,
                                                                    caps, report.failed_images),
                                            states, now, reconcile.OsTarget(feed, os_version) if os_version else None,
                                            self.action_timeout)
             reported = dict(installed=json.dumps(dict(report.installed), sort_keys=True), os_version=report.os_version,
                             boot_id=report.boot_id, reported_capabilities=json.dumps(sorted(report.capabilities)))
-            changed = (any(getattr(d, k) != v for k, v in reported.items())
+            changed = (dict(report.installed) != d.installed or report.os_version != d.os_version
+                       or report.boot_id != d.boot_id or sorted(report.capabilities) != list(d.reported_capabilities)
                        or any(states.get(i) != st for i, st in decision.states.items()))
             if not write:
                 return None if changed else self._offer(device, group, decision)
@@ -239,25 +252,33 @@ class DeviceService(Service):
                                 frozenset(guid(i, "FailedImages entry") for i in failed_images))
 
     # ---- reading the update state ----------------------------------------------------------------------------
-    @staticmethod
-    def _group_view(c: Connection, group_id: str | None) -> reconcile.GroupView | None:
+    def _group_view(self, c: Connection, group_id: str | None) -> reconcile.GroupView | None:
         if group_id is None:
             return None
-        g = c.execute(select(device_groups).where(device_groups.c.id == group_id)).first()
+        g = c.execute(_GROUP, {"group": group_id}).first()
         if g is None:
             return None
-        imgs: tuple[reconcile.Image, ...] = ()
-        if g.current_deployment_id:
-            ids = json.loads(c.execute(select(deployments.c.image_ids)
-                                       .where(deployments.c.id == g.current_deployment_id)).scalar() or "[]")
-            rows = {r.id: r for r in c.execute(select(images.c.id, images.c.component_id, images.c.image_type,
-                                                      images.c.security_version)
-                                               .where(and_(images.c.tenant_id == g.tenant_id, images.c.id.in_(ids))))}
-            imgs = tuple(reconcile.Image(i, rows[i].component_id, rows[i].image_type, rows[i].security_version)
-                         for i in ids if i in rows)
+        imgs = self._deployed(c, g.current_deployment_id) if g.current_deployment_id else ()
         return reconcile.GroupView(g.id, g.name, g.os_feed_type, g.update_policy, g.current_deployment_id, imgs)
+
+    def _deployed(self, c: Connection, deployment_id: str) -> tuple[reconcile.Image, ...]:
+        """A deployment's images, remembered: a deployment and its images' identities never change."""
+        hit = self._deployments.get(deployment_id)
+        if hit is not None:
+            return hit
+        row = c.execute(_DEPLOYED, {"deployment": deployment_id}).first()
+        ids = json.loads(row.image_ids) if row else []
+        rows = {r.id: r for r in c.execute(select(images.c.id, images.c.component_id, images.c.image_type,
+                                                  images.c.security_version)
+                                           .where(and_(images.c.tenant_id == row.tenant_id, images.c.id.in_(ids))))} \
+            if ids else {}
+        found = tuple(reconcile.Image(i, rows[i].component_id, rows[i].image_type, rows[i].security_version)
+                      for i in ids if i in rows)
+        if len(self._deployments) >= DEPLOYMENT_CACHE_SIZE:
+            self._deployments.clear()
+        self._deployments[deployment_id] = found
+        return found
 
     @staticmethod
     def _states(c: Connection, device: str) -> dict[str, reconcile.ImageState]:
-        return {r.image_id: _state(r)
-                for r in c.execute(select(device_image_states).where(device_image_states.c.device_id == device))}
+        return {r.image_id: _state(r) for r in c.execute(_STATES, {"device": device})}
