@@ -37,7 +37,7 @@ from .api.management import ManagementApi
 from .api.routing import Call, Reply, error_reply
 from .domain import MANUFACTURING
 from .services import Services
-from .services.images import make_inspector, service_keystore
+from .services.images import service_keystore
 from .services.users import DEFAULT_TOKEN_LIFETIME
 
 log = logging.getLogger("mt3620.cloud.server")
@@ -170,7 +170,7 @@ class Service:
         self.url = url or db.sqlite_url(self.data_dir)
         keystore = service_keystore(keystore_dir or self.data_dir / "keystore")
         self.services = Services(self.url, now=now, action_timeout=action_timeout,
-                                 image_inspector=make_inspector(keystore), token_lifetime=token_lifetime,
+                                 keystore=keystore, token_lifetime=token_lifetime,
                                  kek_file=kek_file)
         self.now = self.services.now    # the service clock: what every date the service issues or judges is relative to
         self.host, self.port, self.device_port = host, port, device_port

@@ -81,6 +81,8 @@ class OsAgent:
         self.now = now or wall_clock
         self.machine = machine
         self.keystore = keystore if keystore is not None else Keystore.load()
+        # Trust the keys the service delivers with the deployment (False: only the keystore it was provisioned with).
+        self.trust_service_keys = True
         self.boot_id = boot_id
         self.pluton = PlutonDriver(machine.view("a7"), self._wait)
         _, _, attestation_public = self.pluton.security_state()
@@ -129,6 +131,8 @@ class OsAgent:
                                           failed_images=list(self.failed))
         self.failed.clear()
         result = UpdateResult(reasons=list(answer.get("Reasons") or []))
+        if self.trust_service_keys:
+            self._trust_signing_keys(answer.get("SigningKeys") or [])
         for target in answer.get("TargetImages") or []:
             if installed.get(target["ComponentId"]) == target["ImageId"]:
                 continue
@@ -155,6 +159,24 @@ class OsAgent:
                             dropped.get("Reason"), dropped.get("Message"))
             self.events.clear()
         return result
+
+    def _trust_signing_keys(self, keys: list[dict]) -> None:
+        """The keys that signed the offered images, as the service delivers them with the deployment: trusted
+        because they come over the mutually authenticated channel to the service root this device pinned (the chain
+        of trust), not because anyone passed --trusted-key. Pluton still verifies every package against them."""
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+        from mt3620.imagepackage import TrustedKey
+        known = {t for k in self.keystore.keys for t in k.thumbprints}
+        for entry in keys:
+            try:
+                thumb = bytes.fromhex(entry["Thumbprint"])
+                key = load_pem_public_key(entry["PublicKey"].encode())
+            except (KeyError, TypeError, ValueError):
+                log.warning("ignored a malformed signing key from the service")
+                continue
+            if thumb not in known:
+                self.keystore.add(TrustedKey(key, {thumb}, "the security service (deployment)"))
+                known.add(thumb)
 
     def install(self, package_bytes: bytes) -> Installed:
         """Have Pluton verify, version-check and measure an application package, then start it on an IO core from

@@ -126,7 +126,9 @@ class DeviceApi:
         devices = self.services.devices
         report = devices.report(body.get("InstalledImages", []), body.get("BootId", ""), body.get("OsVersion", ""),
                                 body.get("Capabilities", []), body.get("FailedImages", []))
-        return shapes.update_offer(devices.update_check(call.device, report))
+        offer = devices.update_check(call.device, report)
+        keys = self.services.images.signing_keys(call.device.tenant_id, [t.image_id for t in offer.targets])
+        return dict(shapes.update_offer(offer), SigningKeys=[{"Thumbprint": t, "PublicKey": pem} for t, pem in keys])
 
     @route("GET", "/device/v1/images/{imageId}", "Images_Download", "An offered image package",
            client_certificate=UPDATE)

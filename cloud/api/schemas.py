@@ -167,7 +167,9 @@ DEVICE_SCHEMAS = {
                         "Os": {"type": "object", "nullable": True,
                                "properties": {"Feed": INT, "TargetVersion": S()}},
                         "Reasons": arr(obj({"Code": S(), "Message": S()}, ["Code", "Message"])),
-                        "NextCheckSeconds": INT},
+                        "NextCheckSeconds": INT,
+                        "SigningKeys": arr(obj({"Thumbprint": S(), "PublicKey": S(description="PEM, P-256")},
+                                               ["Thumbprint", "PublicKey"]))},
                        ["DeviceId", "TargetImages", "Os", "Reasons", "NextCheckSeconds"]),
     "ErrorReportUpload": obj({"Events": {"type": "array", "maxItems": 1000, "items": obj(
         {"EventTime": S(description="ISO 8601; UTC when it carries no offset"), "EventCategory": S(),

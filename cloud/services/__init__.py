@@ -10,8 +10,8 @@ import datetime as _dt
 import json
 import os
 from pathlib import Path
-from typing import Callable
 
+from mt3620 import imagepackage as ip
 from mt3620.clock import Now, wall_clock
 
 from .. import migrate, reconcile
@@ -23,7 +23,7 @@ from .deployments import DeploymentService
 from .device_groups import DeviceGroupService
 from .devices import DeviceService
 from .error_reports import ErrorReportService
-from .images import ImageService, Inspected
+from .images import ImageService
 from .operations import OperationService
 from .os_releases import OsReleaseService
 from .products import ProductService
@@ -62,7 +62,7 @@ def secure_sqlite_file(url: str) -> None:
 class Services:
     def __init__(self, url: str, now: Now | None = None,
                  action_timeout: _dt.timedelta = reconcile.DEFAULT_ACTION_TIMEOUT,
-                 image_inspector: Callable[[bytes], Inspected] | None = None,
+                 keystore: ip.Keystore | None = None,
                  token_lifetime: _dt.timedelta = DEFAULT_TOKEN_LIFETIME,
                  kek_file: str | os.PathLike | None = None) -> None:
         """`kek_file`: the key-encryption key (services/vault.py); default $MT3620_CLOUD_KEK_FILE, else kek.bin beside
@@ -78,7 +78,7 @@ class Services:
         self.tenants = TenantService(db, now, self.certificates)
         self.products = ProductService(db, now)
         self.groups = DeviceGroupService(db, now, self.products)
-        self.images = ImageService(db, now, image_inspector)
+        self.images = ImageService(db, now, keystore)
         self.deployments = DeploymentService(db, now, self.groups, self.images)
         self.registry = RegistryService(db, now)
         self.devices = DeviceService(db, now, self.groups, self.registry, action_timeout)

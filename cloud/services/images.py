@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import and_, delete, insert, select, update
 
 from mt3620 import imagepackage as ip
@@ -69,9 +70,26 @@ def _image(r) -> Image:
 
 
 class ImageService(Service):
-    def __init__(self, database, now, inspector: Callable[[bytes], Inspected] | None = None) -> None:
+    def __init__(self, database, now, keystore: ip.Keystore | None = None) -> None:
         super().__init__(database, now)
-        self.inspect = inspector or make_inspector(service_keystore(ip.keys.keystore_dir()))
+        self.keystore = keystore if keystore is not None else service_keystore(ip.keys.keystore_dir())
+        self.inspect = make_inspector(self.keystore)
+
+    def signing_keys(self, tenant_id: str, image_ids: list[str]) -> list[tuple[str, str]]:
+        """(thumbprint hex, public key PEM) of the keys that signed these images: the service accepted each upload
+        because its keystore holds that key, and hands it to the devices it offers the image to (their trust in
+        it comes from the service root they pinned, over the mutually authenticated channel)."""
+        if not image_ids:
+            return []
+        with self.db.read() as c:
+            thumbs = sorted({r[0] for r in c.execute(select(images.c.signing_thumbprint).where(and_(
+                images.c.tenant_id == tenant_id, images.c.id.in_(image_ids))))})
+        out = []
+        for thumb in thumbs:
+            for key in self.keystore.by_thumbprint(bytes.fromhex(thumb))[:1]:
+                out.append((thumb, key.public_key.public_bytes(serialization.Encoding.PEM,
+                                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()))
+        return out
 
     def add(self, tenant_id: str, data: bytes) -> Image:
         """Parse and signature-check an image package, then store it (the work of an upload operation)."""

@@ -56,7 +56,8 @@ def test_device_attests_receives_a_deployment_and_runs_it(service, tmp_path, fir
     untrusted = admin.upload(tenant, _package(firmware("gpt_timer"), tmp_path, "gpt_timer"))
     admin.call("POST", f"/v2/tenants/{tenant}/devicegroups/{field_test}/deployments",
                {"DeployedImages": [untrusted]})
-    agent.keystore = Keystore()   # this device trusts no signing key any more
+    agent.keystore = Keystore()   # this device trusts no signing key any more: only its (now empty) provisioned
+    agent.trust_service_keys = False   # keystore, not the keys the service delivers with the deployment
     refused = agent.check_for_updates()
     assert refused.installed == [] and [img for img, _ in refused.failed] == [untrusted]
     assert "io0" in {i.core for i in agent.installed.values()}
