@@ -25,6 +25,7 @@ def packages():
 setup(
     packages=packages(),
     package_dir=ROOTS,
-    package_data={"mt3620.platforms": ["*.repl", "**/*.repl"], "": ["*.json", "*.c", "*.ld", "*.h", "*.ini", "*.mako", "*.py27", "*.board"]},
+    package_data={"mt3620.platforms": ["*.repl", "**/*.repl"],
+                  "": ["*.json", "*.c", "*.ld", "*.h", "*.ini", "*.mako", "*.py27", "*.board", "*.html", "*.js", "*.css"]},
     include_package_data=True,
 )

@@ -17,7 +17,7 @@ from ..domain import MANUFACTURING, ROLE_RANK, SERVICE_ROLES, Forbidden, Invalid
 from ..services import BULK_CLAIM, IMAGE_UPLOAD, Services
 from ..services.base import iso
 from ..services.error_reports import MAX_EVENTS
-from . import shapes
+from . import console, shapes
 from .routing import Call, Reply, Route, Router, json_reply, route
 from .schemas import BODY, INT, S, arr, obj, page_of, ref
 
@@ -102,6 +102,15 @@ class ManagementApi:
            hidden=True)
     def root_ca(self, call: Call):
         return Reply(200, pki.pem(self.services.certificates.root()).encode(), "application/x-pem-file")
+
+    @route("GET", "/console/{name}", "Console", "The web console's files (static; it signs in with a token and "
+           "calls this API, so the same login and roles apply)", role="public", hidden=True)
+    def console_file(self, call: Call, name: str):
+        return console.serve(name)
+
+    @route("GET", "/console", "ConsoleIndex", "The web console", role="public", hidden=True)
+    def console_index(self, call: Call):
+        return console.serve("index.html")
 
     # ---- tenants and roles ------------------------------------------------------------------------------------
     @route("GET", "/v2/tenants", "Tenants_List", "List the tenants you hold a role in",
