@@ -35,6 +35,9 @@ def add_commands(subparsers) -> None:
 
     ident = sub.add_parser("id", help="print the device ID and attestation public key (for claiming)")
     _identity_options(ident)
+    ident.add_argument("--csv", action="store_true",
+                       help="one DEVICE_ID,ATTESTATION_KEY line: the manufacturer's list `mt3620 cloud registry import` "
+                            "reads")
     ident.set_defaults(func=cmd_id)
 
     run = sub.add_parser("run", help="attest, take the deployment, run it")
@@ -78,13 +81,14 @@ def _machine(args):
     except (EfuseError, OSError, MachineError) as exc:
         raise UserError(f"cannot power the device on: {exc}")
     result = machine.boot_result
+    out = sys.stderr if getattr(args, "csv", False) else sys.stdout   # --csv: stdout is the list line alone
     if args.boot_log or not result.booted:
         for line in result.describe():
-            print(f"boot: {line}", flush=True)
+            print(f"boot: {line}", file=out, flush=True)
     for glitch in machine.pluton.glitches.fired:
-        print(f"glitch fired: {glitch.describe()}", flush=True)
+        print(f"glitch fired: {glitch.describe()}", file=out, flush=True)
     if result.booted and not args.boot_log:
-        print(f"boot: {len(result.measurements)} stages verified and measured", flush=True)
+        print(f"boot: {len(result.measurements)} stages verified and measured", file=out, flush=True)
     return machine
 
 
@@ -96,6 +100,9 @@ def cmd_id(args) -> int:
     from mt3620.peripherals.pluton.a7_driver import PlutonDriver
     driver = PlutonDriver(machine.view("a7"), lambda cond, t: machine.run(duration_ps=t, until=cond))
     _, _, attestation = driver.security_state()
+    if args.csv:
+        print(f"{machine.pluton.device_id.hex().upper()},{attestation.hex().upper()}")
+        return EXIT_OK
     print(f"device id:              {machine.pluton.device_id.hex().upper()}")
     print(f"attestation public key: {attestation.hex().upper()}")
     return EXIT_OK
