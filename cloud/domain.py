@@ -212,15 +212,22 @@ class ClaimReport:
 
 # ---- operations (long-running requests) -------------------------------------------------------------------
 
-OPERATION_STATES = ("NotStarted", "InProgress", "Complete", "Failed")
+# The real API's enums (AS3 REST reference, Operation): State and OperationType as integers.
+OPERATION_STATES = {"NotStarted": 0, "InProgress": 1, "Complete": 2, "Failed": 3, "CompleteWithErrors": 4}
+OPERATION_TYPES = {"DeviceClaim": 0, "DeviceUnclaim": 1, "DeviceUpdateDeviceGroup": 2, "MigrateTenant": 3,
+                   "CreateProduct": 4, "DeployToDeviceGroup": 5, "DeployToOSFeed": 6, "ImageUpload": 7,
+                   "TenantCreation": 8, "DeleteDeviceGroup": 9, "DeleteProduct": 10, "BulkDeviceClaim": 11}
+# ErrorResponse.Code of the real API: what an HTTP status or a failed operation maps to.
+ERROR_CODES = {"OperationFailed": 0, "TenantInMigration": 1, "TenantMigrationRequired": 2, "ClientUpdateRequired": 3,
+               "InternalServerError": 4, "BadRequest": 5, "Forbidden": 6, "Conflict": 7, "NotFound": 8}
 
 
 @dataclass(frozen=True)
 class Operation:
     id: str
     tenant_id: str
-    kind: str                          # ImageUpload | BulkClaim
-    state: str                         # NotStarted | InProgress | Complete | Failed
+    kind: str                          # an OPERATION_TYPES name: ImageUpload | BulkDeviceClaim | DeviceClaim | ...
+    state: str                         # an OPERATION_STATES name
     created_at: _dt.datetime
     updated_at: _dt.datetime
     result: dict | None = None         # the kind's result document ({"ImageId"} or a claim report)

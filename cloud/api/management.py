@@ -18,7 +18,7 @@ from ..services import BULK_CLAIM, IMAGE_UPLOAD, Services
 from ..services.base import iso
 from ..services.error_reports import MAX_EVENTS
 from . import console, shapes
-from .routing import Call, Reply, Route, Router, json_reply, route
+from .routing import Call, Reply, Route, Router, json_reply, management_error_reply, route
 from .schemas import BODY, INT, S, arr, obj, page_of, ref
 
 T = "/v2/tenants/{tenantId}"
@@ -30,7 +30,7 @@ class ManagementApi:
     def __init__(self, services: Services, wake_worker: Callable[[], None] | None = None) -> None:
         self.services = services
         self.wake_worker = wake_worker or (lambda: None)
-        self.router = Router(self, BODY, self.authorise, self.audit)
+        self.router = Router(self, BODY, self.authorise, self.audit, errors=management_error_reply)
 
     def __call__(self, call: Call) -> Reply:
         return self.router(call)
@@ -72,7 +72,7 @@ class ManagementApi:
                 answer = {}
             if isinstance(answer, dict):
                 if reply.status >= 400:
-                    detail = f"{answer.get('Code')}: {answer.get('Message')}"
+                    detail = f"{answer.get('ErrorCode')}: {answer.get('Message')}"
                 elif r.op_id == "Tenants_Create":
                     tenant = answer.get("Id")
                 elif answer.get("Id") or answer.get("DeviceId"):
@@ -355,10 +355,11 @@ class ManagementApi:
            response=ref("Operation"), tag="Operations")
     def get_operation(self, call: Call, tenantId: str, operationId: str):
         op = self.services.operations.get(tenantId, operationId)
-        result = None
+        result = resource = None
         if op.kind == IMAGE_UPLOAD and op.result:
             result = shapes.image(self.services.images.get(tenantId, op.result["ImageId"]))
-        return shapes.operation(op, result)
+            resource = f"/v2/tenants/{tenantId}/images/{result['Id']}"
+        return shapes.operation(op, result, resource)
 
     # ---- certificates -----------------------------------------------------------------------------------------
     @route("GET", T + "/certificates", "Certificates_List", "List the tenant's CA certificates", role="Reader",

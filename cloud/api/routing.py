@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 
 import jsonschema
 
-from ..domain import Conflict, DomainError, Forbidden, Invalid, NotFound, TooLarge, Unauthenticated, User
+from ..domain import ERROR_CODES, Conflict, DomainError, Forbidden, Invalid, NotFound, TooLarge, Unauthenticated, User
 
 log = logging.getLogger("mt3620.cloud.api")
 MAX_JSON_BODY = 8 * 1024 * 1024   # a bulk claim of 5,000 devices fits
@@ -67,7 +67,21 @@ def json_reply(value: Any, status: int = 200, headers: dict | None = None) -> Re
 
 
 def error_reply(status: int, code: str, message: str, headers: dict | None = None) -> Reply:
+    """The device API's error: {"Code": the reason's name, "Message"} (emulator-defined protocol)."""
     return json_reply({"Code": code, "Message": message}, status, headers)
+
+
+# HTTP status -> the real management API's integer ErrorResponse.Code (ERROR_CODES).
+CODE_OF_STATUS = {400: "BadRequest", 401: "Forbidden", 403: "Forbidden", 404: "NotFound", 405: "BadRequest",
+                  409: "Conflict", 413: "BadRequest", 415: "BadRequest", 500: "InternalServerError"}
+
+
+def management_error_reply(status: int, code: str, message: str, headers: dict | None = None) -> Reply:
+    """The management API's error, shaped like the real API's ErrorResponse: an integer Code (5 BadRequest, 6
+    Forbidden, 7 Conflict, 8 NotFound, 4 InternalServerError), the Message, and ErrorCode naming this service's
+    specific reason (DeviceAlreadyClaimed, TokenExpired, ...)."""
+    number = ERROR_CODES[CODE_OF_STATUS.get(status, "BadRequest")]
+    return json_reply({"Code": number, "ErrorCode": code, "Message": message}, status, headers)
 
 
 @dataclass
@@ -134,7 +148,8 @@ class Router:
     Reply) or raises (a DomainError) into a Reply."""
 
     def __init__(self, app, bodies: dict[str, dict] | None, authorise: Callable[[Call, Route, dict], None],
-                 after: Callable[[Call, Route | None, dict, Reply], None] | None = None) -> None:
+                 after: Callable[[Call, Route | None, dict, Reply], None] | None = None,
+                 errors: Callable[..., Reply] = error_reply) -> None:
         """`bodies`: the request schemas routes name; None when the handlers read their bodies themselves (the
         route's `body` then only names the schema in the OpenAPI document). `after(call, route, params, reply)`
         sees every answer (the audit log)."""
@@ -145,6 +160,7 @@ class Router:
         self.query_validators = {id(schema): validator(schema) for r in self.routes for _, schema, _ in r.query}
         self.authorise = authorise
         self.after = after
+        self.errors = errors
 
     def match(self, method: str, path: str) -> tuple[Route, dict]:
         allowed = set()
@@ -187,10 +203,10 @@ class Router:
                 return Reply(r.status if result is None else 200, b"", "")
             return json_reply(result, r.status)
         except DomainError as exc:
-            return error_reply(status_of(exc), exc.code, exc.message, getattr(exc, "headers", None))
+            return self.errors(status_of(exc), exc.code, exc.message, getattr(exc, "headers", None))
         except Exception:  # noqa: BLE001 - a bug answers 500 with a JSON error, never a dropped connection
             log.exception("unhandled error on %s %s", call.method, call.path)
-            return error_reply(500, "InternalError", "internal error (see the service log)")
+            return self.errors(500, "InternalError", "internal error (see the service log)")
 
     def _query(self, call: Call, r: Route) -> None:
         """Present query parameters must match their declared schemas (an empty value is not 'absent')."""

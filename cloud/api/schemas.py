@@ -31,7 +31,10 @@ def ref(name: str) -> dict:
 
 
 SCHEMAS = {
-    "Error": obj({"Code": S(), "Message": S()}, ["Code", "Message"]),
+    # The real API's ErrorResponse: Code an integer (0 OperationFailed .. 8 NotFound); ErrorCode (extension) names
+    # this service's specific reason (DeviceAlreadyClaimed, TokenExpired, ...).
+    "Error": obj({"Code": {"type": "integer", "minimum": 0, "maximum": 8}, "ErrorCode": S(), "Message": S()},
+                 ["Code", "Message"]),
     "Tenant": obj({"Id": GUID, "Name": S(), "CreatedAt": NS(), "Roles": arr(S())}, ["Id", "Name"]),
     "Product": obj({"Id": GUID, "TenantId": GUID, "Name": S(), "Description": S()}, ["Id", "Name"]),
     "DeviceGroup": obj({"Id": GUID, "TenantId": GUID, "ProductId": GUID, "Name": S(), "Description": S(),
@@ -49,10 +52,12 @@ SCHEMAS = {
                    "Capabilities": arr(S()), "ReportedCapabilities": arr(S()), "OsVersion": S(),
                    "InstalledImages": {"type": "object", "additionalProperties": S()}, "ClaimedAt": NS(),
                    "LastAttestedAt": NS(), "LastUpdateCheckAt": NS()}, ["DeviceId", "TenantId"]),
-    "Operation": obj({"Id": GUID, "TenantId": GUID, "Kind": S(),
-                      "State": {"type": "string", "enum": ["NotStarted", "InProgress", "Complete", "Failed"]},
-                      "CreatedDateUtc": S(), "LastUpdatedDateUtc": S(), "Result": {}, "Error": ref("Error")},
-                     ["Id", "State"]),
+    "Operation": obj({"OperationId": GUID, "OperationType": {"type": "integer", "minimum": 0, "maximum": 11},
+                      "State": {"type": "integer", "enum": [0, 1, 2, 3, 4],
+                                "description": "0 NotStarted, 1 InProgress, 2 Complete, 3 Failed, 4 CompleteWithErrors"},
+                      "TenantId": GUID, "CreatedDateUTC": S(), "StartedDateUTC": NS(), "CompletedDateUTC": NS(),
+                      "ResourceLocation": NS(), "DetailsLocation": NS(), "Result": {}, "Error": ref("Error")},
+                     ["OperationId", "OperationType", "State"]),
     "Role": obj({"User": S(), "Roles": arr(S())}, ["User", "Roles"]),
     "Certificate": obj({"Thumbprint": S(), "Status": {"type": "string", "enum": ["Active", "Inactive", "Expired"]},
                         "StartDate": S(), "EndDate": S(), "ActiveFrom": S(), "Subject": S()}, ["Thumbprint", "Status"]),
@@ -142,7 +147,7 @@ DEVICE_API_VERSION = "1.1.0"   # 1.1: error uploads answer Dropped (events outsi
 B64 = {"type": "string", "format": "byte"}
 HEX128 = {"type": "string", "pattern": "^[0-9A-Fa-f]{128}$"}
 DEVICE_SCHEMAS = {
-    "Error": SCHEMAS["Error"],
+    "Error": obj({"Code": S(description="the reason's name"), "Message": S()}, ["Code", "Message"]),
     "Device": SCHEMAS["Device"],
     "NonceRequest": obj({"DeviceId": HEX128}, ["DeviceId"]),
     "Nonce": obj({"Nonce": B64, "ExpiresAt": S(format="date-time"), "ExpiresInSeconds": INT},

@@ -66,14 +66,21 @@ def update_status(s: d.UpdateStatus) -> dict:
                         "OfferedAt": iso(p.offered_at), "Deadline": iso(p.deadline)} for p in s.images]}
 
 
-def operation(o: d.Operation, result=None) -> dict:
-    """`result`: the shaped result (e.g. the uploaded image); default the operation's result document."""
-    out = {"Id": o.id, "TenantId": o.tenant_id, "Kind": o.kind, "State": o.state,
-           "CreatedDateUtc": iso(o.created_at), "LastUpdatedDateUtc": iso(o.updated_at)}
+def operation(o: d.Operation, result=None, resource: str | None = None) -> dict:
+    """The real API's Operation (integer OperationType and State), plus `Result` (emulator extension: the shaped
+    result, e.g. the uploaded image or the claim report) and `ErrorCode` in Error (this service's specific code)."""
+    location = f"/v2/tenants/{o.tenant_id}/operations/{o.id}"
+    started = o.state != "NotStarted"
+    finished = o.state in ("Complete", "Failed", "CompleteWithErrors")
+    out = {"OperationId": o.id, "OperationType": d.OPERATION_TYPES.get(o.kind, d.OPERATION_TYPES["BulkDeviceClaim"]),
+           "State": d.OPERATION_STATES[o.state], "TenantId": o.tenant_id, "CreatedDateUTC": iso(o.created_at),
+           "StartedDateUTC": iso(o.updated_at) if started else None,
+           "CompletedDateUTC": iso(o.updated_at) if finished else None,
+           "ResourceLocation": resource, "DetailsLocation": location}
     if result is not None or o.result is not None:
         out["Result"] = result if result is not None else o.result
     if o.error is not None:
-        out["Error"] = {"Code": o.error[0], "Message": o.error[1]}
+        out["Error"] = {"Code": d.ERROR_CODES["OperationFailed"], "ErrorCode": o.error[0], "Message": o.error[1]}
     return out
 
 

@@ -23,7 +23,7 @@ async function api(method, path, body) {
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await response.text();
   const data = text && (response.headers.get("Content-Type") || "").startsWith("application/json") ? JSON.parse(text) : text;
-  if (!response.ok) throw new Error(`${response.status} ${data.Code || ""}: ${data.Message || text}`);
+  if (!response.ok) throw new Error(`${response.status} ${data.ErrorCode || ""}: ${data.Message || text}`);
   return data;
 }
 

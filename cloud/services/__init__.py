@@ -32,7 +32,7 @@ from .tenants import TenantService
 from .users import DEFAULT_TOKEN_LIFETIME, UserService
 from .vault import Vault, VaultError, load_or_create_kek
 
-IMAGE_UPLOAD, BULK_CLAIM = "ImageUpload", "BulkClaim"
+IMAGE_UPLOAD, BULK_CLAIM = "ImageUpload", "BulkDeviceClaim"
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -90,6 +90,7 @@ class Services:
         self.operations.runners[IMAGE_UPLOAD] = lambda tenant, payload, resumed: {
             "ImageId": self.images.add(tenant, payload).id}     # the same content again is the same image
         self.operations.runners[BULK_CLAIM] = self._bulk_claim
+        self.operations.runners["BulkClaim"] = self._bulk_claim       # queued by a version before 0002
 
     def _bulk_claim(self, tenant_id: str, payload: bytes, resumed: bool) -> dict:
         report = self.devices.claim_many(tenant_id, json.loads(payload), resumed)

@@ -88,7 +88,9 @@ class OperationService(Service):
             return True
         try:
             result = self.runners[row.kind](row.tenant_id, bytes(row.payload), before == "InProgress")
-            state, values = "Complete", {"result": json.dumps(result), "payload": None}
+            # A bulk operation some of whose items failed completed with errors (the real API's state 4).
+            state = "CompleteWithErrors" if result.get("Failed") else "Complete"
+            values = {"result": json.dumps(result), "payload": None}
         except DomainError as exc:
             state, values = "Failed", {"error": json.dumps({"Code": exc.code, "Message": exc.message}),
                                        "payload": None}

@@ -81,7 +81,7 @@ class Api:
         if answer.status >= 400:
             try:
                 err = answer.json()
-                message = f"{err.get('Code')}: {err.get('Message')}"
+                message = f"{err.get('ErrorCode') or err.get('Code')}: {err.get('Message')}"
             except (ValueError, AttributeError):
                 message = answer.body[:200].decode(errors="replace")
             raise UserError(f"{method} {path} failed ({answer.status}) {message}")
@@ -269,6 +269,7 @@ IMAGE_COLS = ["Id", "ComponentId", "ImageType", "Name", "SecurityVersion", "Trus
 DEPLOY_COLS = ["Id", "DeployedImages", "DeploymentDateUtc", "Current"]
 FEEDS = {"Retail": 0, "RetailEval": 1}
 POLICIES = {"UpdateAll": 0, "No3rdPartyAppUpdates": 1, "NoUpdates": 2}
+STATES = ("NotStarted", "InProgress", "Complete", "Failed", "CompleteWithErrors")   # Operation.State
 
 
 def cmd_product_create(args) -> int:
@@ -357,14 +358,14 @@ def cmd_group_delete(args) -> int:
 
 def _wait_operation(api: Api, tenant: str, op: dict, timeout: float = 120.0) -> dict:
     deadline = time.monotonic() + timeout
-    while op["State"] in ("NotStarted", "InProgress"):
+    while op["State"] in (0, 1):        # NotStarted, InProgress
         if time.monotonic() > deadline:
-            raise UserError(f"operation {op['Id']} still {op['State']} after {timeout:.0f} s")
+            raise UserError(f"operation {op['OperationId']} still {STATES[op['State']]} after {timeout:.0f} s")
         time.sleep(0.2)
-        op = api.call("GET", f"/v2/tenants/{tenant}/operations/{op['Id']}")
-    if op["State"] == "Failed":
+        op = api.call("GET", f"/v2/tenants/{tenant}/operations/{op['OperationId']}")
+    if op["State"] == 3:                # Failed
         err = op.get("Error") or {}
-        raise UserError(f"operation failed: {err.get('Code')}: {err.get('Message')}")
+        raise UserError(f"operation failed: {err.get('ErrorCode')}: {err.get('Message')}")
     return op
 
 
@@ -464,7 +465,7 @@ def cmd_image_add(args) -> int:
         raise UserError(f"cannot read {args.image}: {exc.strerror or exc}") from None
     op = api.call("POST", f"/v2/tenants/{tenant}/images", raw=data)
     if args.no_wait:
-        _print(args, op, ["Id", "State"])
+        _print(args, op, ["OperationId", "State"])
         return 0
     op = _wait_operation(api, tenant, op)
     _print(args, op["Result"], IMAGE_COLS)

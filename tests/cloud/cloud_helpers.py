@@ -21,6 +21,7 @@ UTC = dt.timezone.utc
 # The day every service and device clock of the cloud and end-to-end tests starts on: unset, the host's time;
 # scripts/run-tests runs those suites a second time with it set to AS3's last day (docs/cloud.md, "Time").
 CLOCK_ENV = "MT3620_TEST_CLOCK"
+NOT_STARTED, IN_PROGRESS, COMPLETE, FAILED, COMPLETE_WITH_ERRORS = range(5)    # Operation.State (AS3's enum)
 LONG_TOKEN_LIFETIME = dt.timedelta(days=40 * 365)   # for services whose clock the test moves years ahead
 
 
@@ -84,10 +85,10 @@ class Mgmt:
     def wait_operation(self, tenant: str, op: dict) -> dict:
         import time
         deadline = time.monotonic() + 30
-        while op["State"] in ("NotStarted", "InProgress"):
+        while op["State"] in (NOT_STARTED, IN_PROGRESS):
             assert time.monotonic() < deadline, op
             time.sleep(0.05)
-            op = self.ok("GET", f"/v2/tenants/{tenant}/operations/{op['Id']}")
+            op = self.ok("GET", f"/v2/tenants/{tenant}/operations/{op['OperationId']}")
         return op
 
 

@@ -84,15 +84,15 @@ def test_claim_is_one_time_and_bulk_claim_is_an_operation(admin, tenant):
     tid = tenant["id"]
     keys = claim(admin, tid)
     status, out = admin.call("POST", f"/v2/tenants/{tid}/devices/claim", {"DeviceId": keys.device_id})
-    assert status == 409 and out["Code"] == "DeviceAlreadyClaimed"
+    assert status == 409 and (out["Code"], out["ErrorCode"]) == (7, "DeviceAlreadyClaimed")   # 7 Conflict
     many = [DeviceKeys() for _ in range(5)]
     register(admin, *many)
     body = {"Devices": [{"DeviceId": k.device_id} for k in many] + [{"DeviceId": keys.device_id}]}
     status, headers, payload = admin.raw("POST", f"/v2/tenants/{tid}/devices/bulkclaim", body)
     op = json.loads(payload)
-    assert status == 202 and headers["Location"].endswith(op["Id"])
+    assert status == 202 and headers["Location"].endswith(op["OperationId"]) and op["OperationType"] == 11
     op = admin.wait_operation(tid, op)
-    assert op["State"] == "Complete"
+    assert op["State"] == 4                                   # CompleteWithErrors: one device was claimed before
     assert sorted(op["Result"]["Claimed"]) == sorted(k.device_id for k in many)
     assert [f["Code"] for f in op["Result"]["Failed"]] == ["DeviceAlreadyClaimed"]
     assert len(admin.ok("GET", f"/v2/tenants/{tid}/devices")) == 6
@@ -102,20 +102,20 @@ def test_image_upload_parses_and_checks_signature(admin, tenant):
     tid = tenant["id"]
     data, comp, image = make_package(svn=7, name="blink")
     op = upload(admin, tid, data)
-    assert op["State"] == "Complete", op
+    assert op["State"] == 2 and op["OperationType"] == 7 and op["ResourceLocation"].endswith(op["Result"]["Id"]), op
     meta = admin.ok("GET", f"/v2/tenants/{tid}/images/{image}")
     assert (meta["ComponentId"], meta["ImageType"], meta["Name"], meta["SecurityVersion"]) == (comp, 10, "blink", 7)
     tampered = bytearray(data)
     tampered[10] ^= 1
     op = upload(admin, tid, bytes(tampered))
-    assert op["State"] == "Failed" and op["Error"]["Code"] == "InvalidImagePackage"
+    assert op["State"] == 3 and (op["Error"]["Code"], op["Error"]["ErrorCode"]) == (0, "InvalidImagePackage")
     from mt3620.imagepackage import KeySigner
     from mt3620.cloud import pki
     foreign, _, _ = make_package(signer=KeySigner(pki.new_key()))
     op = upload(admin, tid, foreign)
-    assert op["State"] == "Failed" and "untrusted" in op["Error"]["Message"]
+    assert op["State"] == 3 and "untrusted" in op["Error"]["Message"]
     op = upload(admin, tid, b"not a package at all")
-    assert op["State"] == "Failed"
+    assert op["State"] == 3
 
 
 def test_certificates_and_chain(admin, tenant):

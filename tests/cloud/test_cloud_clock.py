@@ -81,7 +81,7 @@ def test_service_clock_jumping_years_ahead_keeps_devices_working(tmp_path, clock
         out = dev.attest()
         assert dev.update_check({})["DeviceId"] == keys.device_id
         assert dev.upload_errors([{"EventTime": clock.iso(), "Description": "after the jump"}])["Accepted"] == 1
-        assert Mgmt(again.mgmt_url, first.admin_token).call("GET", "/v2/tenants")[1]["Code"] == "TokenExpired"
+        assert Mgmt(again.mgmt_url, first.admin_token).call("GET", "/v2/tenants")[1]["ErrorCode"] == "TokenExpired"
         fresh = again.services.users.rotate_token("admin")         # the operator's `mt3620 cloud user token admin`
         cas = Mgmt(again.mgmt_url, fresh).ok("GET", f"/v2/tenants/{tid}/certificates")
         assert sorted(c["Status"] for c in cas) == ["Active", "Expired"]

@@ -217,7 +217,7 @@ def test_two_services_on_one_postgresql(pg_clean, tmp_path):
         groups = {g["Name"]: g for g in ma.ok("GET", f"/v2/tenants/{tenant['Id']}/devicegroups")}
         gid = groups["Field Test"]["Id"]
         data, comp, image = make_package()
-        assert upload(mb, tenant["Id"], data)["State"] == "Complete"
+        assert upload(mb, tenant["Id"], data)["State"] == 2
         ma.ok("POST", f"/v2/tenants/{tenant['Id']}/devicegroups/{gid}/deployments", {"DeployedImages": [image]})
         a.services.os_releases.publish(0, "24.10")
         keys = claim(mb, tenant["Id"], gid)
@@ -264,6 +264,6 @@ def test_operations_of_a_killed_worker_resume_at_start(tmp_path):
     first.close()
     with Service(data, now=clock) as svc:
         token = svc.services.users.rotate_token("ops")
-        done = Mgmt(svc.mgmt_url, token).wait_operation(tenant.id, {"Id": op.id, "State": "InProgress"})
-    assert done["State"] == "Complete"
+        done = Mgmt(svc.mgmt_url, token).wait_operation(tenant.id, {"OperationId": op.id, "State": 1})
+    assert done["State"] == 2
     assert sorted(done["Result"]["Claimed"]) == sorted(k.device_id for k in devices) and not done["Result"]["Failed"]

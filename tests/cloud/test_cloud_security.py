@@ -27,14 +27,14 @@ def test_a_claim_cannot_choose_a_device_identity(service, admin, tenant, root_pe
     fake = DeviceKeys(identity=real.identity)            # the real device's ID, the attacker's attestation key
     status, out = mallory.call("POST", f"/v2/tenants/{tid}/devices/claim",
                                {"DeviceId": real.device_id, "AttestationPublicKey": fake.attestation_public_hex})
-    assert (status, out["Code"]) == (404, "DeviceNotRegistered")
+    assert (status, out["ErrorCode"]) == (404, "DeviceNotRegistered")
     status, out = mallory.call("POST", "/v2/registry/devices", {"Devices": [
         {"DeviceId": real.device_id, "AttestationPublicKey": fake.attestation_public_hex}]})
     assert status == 403                                  # enrolling takes the Manufacturing service role
     register(admin, real)                                 # the manufacturer enrols the chip with its real key
     status, out = mallory.call("POST", f"/v2/tenants/{tid}/devices/claim",
                                {"DeviceId": real.device_id, "AttestationPublicKey": fake.attestation_public_hex})
-    assert (status, out["Code"]) == (400, "AttestationKeyMismatch")
+    assert (status, out["ErrorCode"]) == (400, "AttestationKeyMismatch")
     out = admin.ok("POST", "/v2/registry/devices", {"Devices": [
         {"DeviceId": real.device_id, "AttestationPublicKey": fake.attestation_public_hex}]})
     assert out["Registered"] == 0 and "another attestation key" in out["Refused"][0]["Message"]
@@ -76,7 +76,7 @@ def test_downloads_only_of_the_devices_unrevoked_deployment(service, admin, tena
     deployed, _, deployed_id = make_package()
     elsewhere, _, elsewhere_id = make_package()
     for data in (deployed, elsewhere):
-        assert upload(admin, tid, data)["State"] == "Complete"
+        assert upload(admin, tid, data)["State"] == 2
     admin.ok("POST", f"/v2/tenants/{tid}/devicegroups/{field_test}/deployments", {"DeployedImages": [deployed_id]})
     admin.ok("POST", f"/v2/tenants/{tid}/devicegroups/{production}/deployments", {"DeployedImages": [elsewhere_id]})
     dev = device(service, root_pem, claim(admin, tid, field_test))
@@ -102,7 +102,7 @@ def test_tokens_expire_and_rotate(tmp_path, clock):
         assert admin.call("GET", "/v2/tenants")[0] == 200
         clock.advance(days=30, minutes=1)
         status, out = admin.call("GET", "/v2/tenants")
-        assert (status, out["Code"]) == (401, "TokenExpired") and "mt3620 cloud user token admin" in out["Message"]
+        assert (status, out["ErrorCode"]) == (401, "TokenExpired") and "mt3620 cloud user token admin" in out["Message"]
         assert Mgmt(svc.mgmt_url, svc.services.users.rotate_token("admin")).call("GET", "/v2/tenants")[0] == 200
 
 

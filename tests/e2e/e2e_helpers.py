@@ -35,10 +35,10 @@ class Admin:
     def upload(self, tenant: str, package: bytes) -> str:
         op = self.call("POST", f"/v2/tenants/{tenant}/images", data=package)
         for _ in range(600):
-            if op["State"] not in ("NotStarted", "InProgress"):
+            if op["State"] not in (0, 1):            # NotStarted, InProgress
                 break
-            op = self.call("GET", f"/v2/tenants/{tenant}/operations/{op['Id']}")
-        assert op["State"] == "Complete", op
+            op = self.call("GET", f"/v2/tenants/{tenant}/operations/{op['OperationId']}")
+        assert op["State"] == 2, op                  # Complete
         return str(parse(package).image_id)
 
 

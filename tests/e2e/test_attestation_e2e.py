@@ -184,10 +184,10 @@ def test_identity_is_signed_content_for_uploads_and_revocation(service, world, f
     other = build_application(tmp_path / "hello-1", SdkTestSigner(), build_time=5, image_id=uuid.UUID(image))
     op = admin.call("POST", f"/v2/tenants/{tenant}/images", data=other)
     for _ in range(600):
-        if op["State"] not in ("NotStarted", "InProgress"):
+        if op["State"] not in (0, 1):                    # NotStarted, InProgress
             break
-        op = admin.call("GET", f"/v2/tenants/{tenant}/operations/{op['Id']}")
-    assert op["State"] == "Failed" and "other content" in json.dumps(op)
+        op = admin.call("GET", f"/v2/tenants/{tenant}/operations/{op['OperationId']}")
+    assert op["State"] == 3 and "other content" in json.dumps(op)   # Failed
     # A device running the re-encoded copy is still running the revoked image.
     agent = OsAgent(Machine(device_seed=b"e2e-reencoded"), service.device_url, root, keystore=SDK, now=service.now)
     claim(admin, tenant, groups["Field Test"], agent)
