@@ -159,6 +159,20 @@ def make_tenant_ca(intermediate: CertKey, tenant_id: str, now: _dt.datetime, gen
     return CertKey(cert, key), active_from
 
 
+def proof_of_possession(ca: CertKey, verification_code: str, now: _dt.datetime) -> x509.Certificate:
+    """The verification certificate IoT Hub and DPS ask for to prove possession of a CA's key: subject CN = their
+    verification code, signed by the CA (facts: `azsphere ca-certificate download-proof`; Azure's "verify certificate
+    manually"). Emulator-defined: a fresh P-256 key nobody keeps, valid 30 days."""
+    key = new_key()
+    return (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, verification_code)]))
+            .issuer_name(ca.cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - BACKDATE).not_valid_after(now + 30 * DAY)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False)
+            .sign(ca.key, hashes.SHA256()))
+
+
 # ---- tenant CA rotation (pure) ------------------------------------------------------------------------------
 
 def trusted_cas(cas: Iterable[TenantCa], now: _dt.datetime) -> list[TenantCa]:

@@ -6,9 +6,11 @@ with an Operation to poll). Exact paths and fields beyond that are emulator-defi
 """
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
+import re
 import uuid
 from typing import Callable
 
@@ -22,6 +24,7 @@ from .routing import Call, Reply, Route, Router, json_reply, management_error_re
 from .schemas import BODY, INT, S, arr, obj, page_of, ref
 
 T = "/v2/tenants/{tenantId}"
+THUMBPRINT = {"type": "string", "pattern": "^[0-9A-Fa-f]{40}$"}
 
 
 class ManagementApi:
@@ -386,6 +389,31 @@ class ManagementApi:
     def certificate_chain(self, call: Call, tenantId: str, thumbprint: str):
         chain = self.services.certificates.chain(tenantId, None if thumbprint == "current" else thumbprint)
         return Reply(200, pki.p7b(chain), "application/x-pkcs7-certificates")
+
+    @route("GET", T + "/cert", "Tenants_GetCertificate", "The tenant CA certificate (base64 DER, a .cer), the active "
+           "one or ?thumbprint=", role="Reader", response={"type": "string", "format": "byte"},
+           query=[("thumbprint", THUMBPRINT, "SHA-1 thumbprint of a tenant CA generation")], tag="Certificates")
+    def tenant_certificate(self, call: Call, tenantId: str):
+        cert = self.services.certificates.certificate(tenantId, call.query.get("thumbprint"))
+        return base64.b64encode(pki.der(cert)).decode()
+
+    @route("GET", T + "/certchain", "Tenants_GetCertificateChain", "The tenant CA's chain (base64 PKCS#7, a .p7b)",
+           role="Reader", response={"type": "string", "format": "byte"},
+           query=[("thumbprint", THUMBPRINT, "SHA-1 thumbprint of a tenant CA generation")], tag="Certificates")
+    def tenant_certificate_chain(self, call: Call, tenantId: str):
+        chain = self.services.certificates.chain(tenantId, call.query.get("thumbprint"))
+        return base64.b64encode(pki.p7b(chain)).decode()
+
+    @route("GET", T + "/verification/{proofOfPossessionNonce}", "Tenants_GetProofOfPossession",
+           "A proof-of-possession certificate (base64 DER, a .cer): CN = the verification code IoT Hub or DPS gave, "
+           "signed by the tenant CA", role="Reader", response={"type": "string", "format": "byte"},
+           query=[("thumbprint", THUMBPRINT, "the tenant CA generation to sign with")], tag="Certificates")
+    def proof_of_possession(self, call: Call, tenantId: str, proofOfPossessionNonce: str):
+        if not re.fullmatch(r"[0-9A-Za-z._-]{1,64}", proofOfPossessionNonce):
+            raise Invalid("a verification code is 1 to 64 letters, digits, '.', '_' or '-' (it becomes the CN)")
+        cert = self.services.certificates.proof_of_possession(tenantId, proofOfPossessionNonce,
+                                                              call.query.get("thumbprint"))
+        return base64.b64encode(pki.der(cert)).decode()
 
     # ---- error reports ----------------------------------------------------------------------------------------
     @route("GET", T + "/errorreports", "ErrorReports_List",

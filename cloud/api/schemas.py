@@ -140,6 +140,7 @@ PATH_PARAMS = {
     "deviceId": {"type": "string", "pattern": "^[0-9A-Fa-f]{128}$"},
     "thumbprint": {"type": "string", "pattern": "^(current|[0-9A-Fa-f]{40})$"},
     "userName": {"type": "string", "minLength": 1, "maxLength": 200},
+    "proofOfPossessionNonce": {"type": "string", "pattern": "^[0-9A-Za-z._-]{1,64}$"},
 }
 
 

@@ -186,6 +186,14 @@ class CertificateService(Service):
                 raise NotFound("active certificate")
         return chosen.cert
 
+    def proof_of_possession(self, tenant_id: str, code: str, thumbprint: str | None = None) -> x509.Certificate:
+        """A verification certificate for `code` signed by the tenant CA (`thumbprint`, or the one signing now)."""
+        cert = self.certificate(tenant_id, thumbprint)
+        cas = self.tenant_cas(tenant_id)
+        generation = next(i for i, (ca, _) in enumerate(cas, 1) if ca.thumbprint == pki.thumbprint(cert))
+        _, key_pem = self.opened(tenant_id, generation)
+        return pki.proof_of_possession(pki.CertKey.from_pem(pki.pem(cert), key_pem), code, self.now())
+
     def chain(self, tenant_id: str, thumbprint: str | None = None) -> list[x509.Certificate]:
         return [self.certificate(tenant_id, thumbprint), self.intermediate(), self.root()]
 

@@ -8,6 +8,7 @@ override them. Not installed as a separate `azsphere` command, so it never shado
 from __future__ import annotations
 
 import argparse
+import base64
 import http.client
 import json
 import os
@@ -534,6 +535,16 @@ def cmd_ca_chain(args) -> int:
     return 0
 
 
+def cmd_ca_proof(args) -> int:
+    api, tenant = _api(args), _tenant(args)
+    query = {"thumbprint": args.thumbprint} if args.thumbprint else None
+    blob = api.call("GET", f"/v2/tenants/{tenant}/verification/{urllib.parse.quote(args.verification_code, safe='')}",
+                    query=query)
+    _write(args.destination, base64.b64decode(blob))
+    print(f"wrote the proof-of-possession certificate (DER) for {args.verification_code} to {args.destination}")
+    return 0
+
+
 def cmd_ca_root(args) -> int:
     _write(args.destination, _api(args).call("GET", "/rootca.pem", want="bytes"))
     print(f"wrote the service root CA (PEM) to {args.destination}")
@@ -649,5 +660,7 @@ def add_commands(sub) -> None:
         (("--destination",), req), (("--thumbprint",), {}))
     cmd(ca, "download-chain", cmd_ca_chain, "download the certificate chain as PKCS#7 (.p7b)",
         (("--destination",), req), (("--thumbprint",), {}))
+    cmd(ca, "download-proof", cmd_ca_proof, "download a proof-of-possession certificate (.cer) for an IoT Hub or DPS "
+        "verification code", (("--destination",), req), (("--verification-code",), req), (("--thumbprint",), {}))
     cmd(ca, "download-root", cmd_ca_root, "download the service root CA (PEM): what `mt3620 device run --root-ca` "
         "trusts", (("--destination",), req))

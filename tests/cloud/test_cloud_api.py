@@ -403,3 +403,30 @@ def test_tenant_rename_and_no_updates_policy(admin, tenant):
     gid = tenant["groups"]["Production"]["Id"]
     assert admin.ok("PATCH", f"/v2/tenants/{tid}/devicegroups/{gid}", {"UpdatePolicy": 2})["UpdatePolicy"] == 2
     assert admin.call("PATCH", f"/v2/tenants/{tid}/devicegroups/{gid}", {"UpdatePolicy": 3})[0] == 400
+
+
+def test_tenant_certificate_chain_and_proof_of_possession(admin, tenant, tmp_path, monkeypatch, service):
+    """The real API's /cert, /certchain (base64) and /verification/{code}: the proof-of-possession certificate IoT
+    Hub and DPS verify (CN = their code, signed by the tenant CA); `azsphere ca-certificate download-proof`."""
+    import base64
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+    from cryptography.hazmat.primitives.serialization import pkcs7
+    from mt3620.cli import main
+    tid = tenant["id"]
+    ca = x509.load_der_x509_certificate(base64.b64decode(admin.ok("GET", f"/v2/tenants/{tid}/cert")))
+    thumb = ca.fingerprint(__import__("cryptography.hazmat.primitives.hashes", fromlist=["SHA1"]).SHA1()).hex()
+    assert admin.ok("GET", f"/v2/tenants/{tid}/cert?thumbprint={thumb}") == admin.ok("GET", f"/v2/tenants/{tid}/cert")
+    chain = pkcs7.load_der_pkcs7_certificates(base64.b64decode(admin.ok("GET", f"/v2/tenants/{tid}/certchain")))
+    assert ca in chain and len(chain) == 3
+    proof = x509.load_der_x509_certificate(base64.b64decode(admin.ok("GET", f"/v2/tenants/{tid}/verification/"
+                                                                            "0F1E2D3C4B5A")))
+    assert proof.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "0F1E2D3C4B5A"
+    proof.verify_directly_issued_by(ca)
+    assert admin.call("GET", f"/v2/tenants/{tid}/verification/{'x' * 65}")[0] == 400
+    monkeypatch.setenv("MT3620_CLOUD_URL", service.mgmt_url)
+    monkeypatch.setenv("MT3620_CLOUD_TOKEN", service.admin_token)
+    monkeypatch.setenv("MT3620_AZSPHERE_CONFIG", str(tmp_path / "az.json"))
+    assert main(["azsphere", "ca-certificate", "download-proof", "--tenant", tid, "--destination",
+                 str(tmp_path / "proof.cer"), "--verification-code", "ABCDEF123"]) == 0
+    x509.load_der_x509_certificate((tmp_path / "proof.cer").read_bytes()).verify_directly_issued_by(ca)
