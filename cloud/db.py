@@ -140,6 +140,7 @@ device_groups = Table(
     Column("allow_crash_dumps", Boolean, nullable=False, default=False),
     Column("current_deployment_id", ID(), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("regional_data_boundary", Integer, nullable=False, server_default="0"),   # 0 None, 1 EU
     UniqueConstraint("product_id", "name", name="uq_device_group_name"),
 )
 

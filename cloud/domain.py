@@ -113,6 +113,8 @@ class DeviceGroup:
     update_policy: int
     allow_crash_dumps: bool
     current_deployment_id: str | None
+    regional_data_boundary: int = 0    # 0 None, 1 EU (the real API's enum)
+    current_deployment: "Deployment | None" = None
 
 
 @dataclass(frozen=True)

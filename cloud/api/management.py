@@ -224,13 +224,20 @@ class ManagementApi:
     def list_product_groups(self, call: Call, tenantId: str, productId: str):
         return [shapes.device_group(g) for g in self.services.groups.list(tenantId, productId)]
 
-    @route("POST", T + "/products/{productId}/devicegroups", "DeviceGroups_Create", "Create a device group",
-           role="Contributor", body="DeviceGroupCreate", status=201, response=ref("DeviceGroup"), tag="DeviceGroups")
-    def create_group(self, call: Call, tenantId: str, productId: str):
+    @route("POST", T + "/products/{productId}/devicegroups", "DeviceGroups_CreateDefaults",
+           "Create the product's five default device groups where missing", role="Contributor",
+           response=page_of("DeviceGroup"), tag="DeviceGroups")
+    def create_default_groups(self, call: Call, tenantId: str, productId: str):
+        return {"Items": [shapes.device_group(g) for g in self.services.groups.create_defaults(tenantId, productId)],
+                "ContinuationToken": None}
+
+    @route("POST", T + "/devicegroups", "DeviceGroups_Create", "Create a device group in a product (ProductId)",
+           role="Contributor", body="DeviceGroupCreate", response=ref("DeviceGroup"), tag="DeviceGroups")
+    def create_group(self, call: Call, tenantId: str):
         b = call.json
         return shapes.device_group(self.services.groups.create(
-            tenantId, productId, b["Name"], b.get("Description", ""), b.get("OsFeedType", 0),
-            b.get("UpdatePolicy", 0), b.get("AllowCrashDumpsCollection", False)))
+            tenantId, b["ProductId"], b["Name"], b.get("Description", ""), b.get("OsFeedType", 0),
+            b.get("UpdatePolicy", 0), b.get("AllowCrashDumpsCollection", False), b.get("RegionalDataBoundary", 0)))
 
     @route("GET", T + "/devicegroups", "DeviceGroups_List", "List all device groups", role="Reader",
            response=arr(ref("DeviceGroup")), tag="DeviceGroups")
@@ -250,7 +257,7 @@ class ManagementApi:
         return shapes.device_group(self.services.groups.update(
             tenantId, deviceGroupId, name=b.get("Name"), description=b.get("Description"),
             os_feed_type=b.get("OsFeedType"), update_policy=b.get("UpdatePolicy"),
-            allow_crash_dumps=b.get("AllowCrashDumpsCollection")))
+            allow_crash_dumps=b.get("AllowCrashDumpsCollection"), regional_data_boundary=b.get("RegionalDataBoundary")))
 
     @route("DELETE", T + "/devicegroups/{deviceGroupId}", "DeviceGroups_Delete", "Delete an empty device group",
            role="Administrator", status=204, tag="DeviceGroups")

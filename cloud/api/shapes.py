@@ -21,9 +21,15 @@ def product(p: d.Product) -> dict:
 
 
 def device_group(g: d.DeviceGroup) -> dict:
+    """The real API's DeviceGroupV2, plus CurrentDeploymentId (emulator extension, kept for earlier clients)."""
+    current = g.current_deployment
     return {"Id": g.id, "TenantId": g.tenant_id, "ProductId": g.product_id, "Name": g.name,
             "Description": g.description, "OsFeedType": g.os_feed_type, "UpdatePolicy": g.update_policy,
-            "AllowCrashDumpsCollection": g.allow_crash_dumps, "CurrentDeploymentId": g.current_deployment_id}
+            "AllowCrashDumpsCollection": g.allow_crash_dumps, "RegionalDataBoundary": g.regional_data_boundary,
+            "CurrentDeployment": None if current is None else {
+                "Id": current.id, "TenantId": g.tenant_id, "DeployedImages": list(current.image_ids),
+                "DeploymentDateUtc": iso(current.deployed_at)},
+            "CurrentDeploymentId": g.current_deployment_id}
 
 
 def image(i: d.Image) -> dict:

@@ -311,9 +311,8 @@ def cmd_product_delete(args) -> int:
 def cmd_group_create(args) -> int:
     api, tenant = _api(args), _tenant(args)
     body = {"Name": args.name, "Description": args.description or "", "OsFeedType": FEEDS[args.os_feed],
-            "UpdatePolicy": POLICIES[args.update_policy]}
-    pid = _product_id(api, tenant, args.product)
-    _print(args, api.call("POST", f"/v2/tenants/{tenant}/products/{pid}/devicegroups", body), GROUP_COLS)
+            "UpdatePolicy": POLICIES[args.update_policy], "ProductId": _product_id(api, tenant, args.product)}
+    _print(args, api.call("POST", f"/v2/tenants/{tenant}/devicegroups", body), GROUP_COLS)
     return 0
 
 

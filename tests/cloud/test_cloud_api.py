@@ -430,3 +430,21 @@ def test_tenant_certificate_chain_and_proof_of_possession(admin, tenant, tmp_pat
     assert main(["azsphere", "ca-certificate", "download-proof", "--tenant", tid, "--destination",
                  str(tmp_path / "proof.cer"), "--verification-code", "ABCDEF123"]) == 0
     x509.load_der_x509_certificate((tmp_path / "proof.cer").read_bytes()).verify_directly_issued_by(ca)
+
+
+def test_device_groups_as_the_real_api_shapes_them(admin, tenant):
+    """DeviceGroups_Create is POST .../devicegroups with the ProductId; POST .../products/{p}/devicegroups makes the
+    default groups; a group carries CurrentDeployment and RegionalDataBoundary."""
+    tid, pid = tenant["id"], tenant["product"]
+    group = admin.ok("POST", f"/v2/tenants/{tid}/devicegroups", {"Name": "EU fleet", "ProductId": pid,
+                                                               "RegionalDataBoundary": 1})
+    assert (group["ProductId"], group["RegionalDataBoundary"], group["CurrentDeployment"]) == (pid, 1, None)
+    assert admin.call("POST", f"/v2/tenants/{tid}/devicegroups", {"Name": "x", "ProductId": pid,
+                                                                  "RegionalDataBoundary": 2})[0] == 400
+    defaults = admin.ok("POST", f"/v2/tenants/{tid}/products/{pid}/devicegroups")["Items"]
+    assert sorted(g["Name"] for g in defaults) == sorted(tenant["groups"])           # already there: unchanged
+    data, _, image = make_package()
+    upload(admin, tid, data)
+    dep = admin.ok("POST", f"/v2/tenants/{tid}/devicegroups/{group['Id']}/deployments", {"DeployedImages": [image]})
+    current = admin.ok("GET", f"/v2/tenants/{tid}/devicegroups/{group['Id']}")["CurrentDeployment"]
+    assert (current["Id"], current["DeployedImages"], current["TenantId"]) == (dep["Id"], [image], tid)

@@ -1,4 +1,4 @@
-"""Security: self-describing nonces (the nonces table goes), token lifetimes, operation lease owners, service roles (Manufacturing), the device registry, the audit log.
+"""Security and fidelity: device groups' RegionalDataBoundary, self-describing nonces (the nonces table goes), token lifetimes, operation lease owners, service roles (Manufacturing), the device registry, the audit log.
 
 Revision ID: 0002
 Revises: 0001
@@ -19,6 +19,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("token_expires_at", UtcDateTime, nullable=True))
     with op.batch_alter_table("operations") as batch:
         batch.add_column(sa.Column("lease_owner", sa.String(200), nullable=True))
+    with op.batch_alter_table("device_groups") as batch:
+        batch.add_column(sa.Column("regional_data_boundary", sa.Integer, nullable=False, server_default="0"))
     op.create_table("service_roles",
                     sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"),
                               primary_key=True),
@@ -59,5 +61,7 @@ def downgrade() -> None:
         op.drop_table(table)
     with op.batch_alter_table("operations") as batch:
         batch.drop_column("lease_owner")
+    with op.batch_alter_table("device_groups") as batch:
+        batch.drop_column("regional_data_boundary")
     with op.batch_alter_table("users") as batch:
         batch.drop_column("token_expires_at")
