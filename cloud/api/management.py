@@ -16,7 +16,7 @@ from typing import Callable
 
 from .. import pki
 from ..domain import MANUFACTURING, ROLE_RANK, SERVICE_ROLES, Forbidden, Invalid, NotFound, Unauthenticated
-from ..services import BULK_CLAIM, IMAGE_UPLOAD, Services
+from ..services import BULK_CLAIM, CREATE_PRODUCT, DEVICE_CLAIM, IMAGE_UPLOAD, TENANT_CREATION, Services
 from ..services.base import iso
 from ..services.error_reports import MAX_EVENTS
 from . import console, shapes
@@ -126,6 +126,15 @@ class ManagementApi:
     def create_tenant(self, call: Call):
         return shapes.tenant(self.services.tenants.create(call.user, call.json["Name"]))
 
+    @route("POST", "/v2/tenants/create", "Tenants_CreateForDevice", "Create a tenant, authorised by a registered "
+           "device no tenant claimed (the real API's Tenants - Create); you become its Administrator",
+           body="TenantCreateForDevice", response=ref("Operation"), tag="Tenants")
+    def create_tenant_for_device(self, call: Call):
+        tenant = self.services.tenants.create_for_device(call.user, call.json["DeviceId"], call.json["TenantFriendlyName"],
+                                                         self.services.registry)
+        op = self.services.operations.record(tenant.id, TENANT_CREATION, {"TenantId": tenant.id}, call.user)
+        return shapes.operation(op, shapes.tenant(tenant), f"/v2/tenants/{tenant.id}")
+
     @route("GET", T, "Tenants_Get", "Show a tenant", role="Reader", response=ref("Tenant"), tag="Tenants")
     def get_tenant(self, call: Call, tenantId: str):
         return shapes.tenant(self.services.tenants.get(tenantId, call.role))
@@ -195,12 +204,16 @@ class ManagementApi:
     def list_products(self, call: Call, tenantId: str):
         return [shapes.product(p) for p in self.services.products.list(tenantId)]
 
-    @route("POST", T + "/products", "Products_Create", "Create a product and its five default device groups",
-           role="Contributor", body="ProductCreate", status=201, response=ref("Product"), tag="Products")
+    @route("POST", T + "/products", "Products_Create", "Create a product and its five default device groups (202 "
+           "Operation, completed by the request; Result: the product)", role="Contributor", body="ProductCreate",
+           status=202, response=ref("Operation"), tag="Products")
     def create_product(self, call: Call, tenantId: str):
         b = call.json
-        return shapes.product(self.services.products.create(tenantId, b["Name"], b.get("Description", ""),
-                                                             b.get("CreateDefaultGroups", True)))
+        product = self.services.products.create(tenantId, b["Name"], b.get("Description", ""),
+                                                b.get("CreateDefaultGroups", True))
+        op = self.services.operations.record(tenantId, CREATE_PRODUCT, {"ProductId": product.id}, call.user)
+        location = f"/v2/tenants/{tenantId}/products/{product.id}"
+        return json_reply(shapes.operation(op, shapes.product(product), location), 202, {"Location": location})
 
     @route("GET", T + "/products/{productId}", "Products_Get", "Show a product", role="Reader",
            response=ref("Product"), tag="Products")
@@ -297,12 +310,26 @@ class ManagementApi:
     def list_devices(self, call: Call, tenantId: str):
         return [shapes.device(x) for x in self.services.devices.list(tenantId)]
 
-    @route("POST", T + "/devices/claim", "Devices_Claim", "Claim a device (one-time, irreversible)",
+    @route("POST", T + "/devices/claim", "Devices_ClaimNow", "Claim a device at once (emulator alias of PUT "
+           ".../devices/{deviceId}/claim; one-time, irreversible)",
            role="Contributor", body="Claim", status=201, response=ref("Device"), tag="Devices")
     def claim_device(self, call: Call, tenantId: str):
         b = call.json
         return shapes.device(self.services.devices.claim(tenantId, b["DeviceId"], b.get("AttestationPublicKey"),
                                                          b.get("DeviceGroupId")))
+
+    @route("PUT", T + "/devices/{deviceId}/claim", "Devices_Claim", "Claim a registered device (202 Operation; "
+           "one-time, irreversible)", role="Contributor", status=202, response=ref("Operation"), tag="Devices")
+    def claim_device_operation(self, call: Call, tenantId: str, deviceId: str):
+        return self._operation(self.services.operations.create(
+            tenantId, DEVICE_CLAIM, json.dumps({"DeviceId": deviceId.upper()}).encode(), call.user))
+
+    @route("PUT", T + "/devices", "Devices_BulkClaimIds", "Claim registered devices: a list of at most 1,000 device "
+           "IDs (202 Operation)", role="Contributor", body="BulkClaimIds", status=202, response=ref("Operation"),
+           tag="Devices")
+    def bulk_claim_ids(self, call: Call, tenantId: str):
+        return self._operation(self.services.operations.create(
+            tenantId, BULK_CLAIM, json.dumps([{"DeviceId": d} for d in call.json]).encode(), call.user))
 
     @route("POST", T + "/devices/bulkclaim", "Devices_BulkClaim", "Claim many devices (202 Operation)",
            role="Contributor", body="BulkClaim", status=202, response=ref("Operation"), tag="Devices")
@@ -366,9 +393,16 @@ class ManagementApi:
     def get_operation(self, call: Call, tenantId: str, operationId: str):
         op = self.services.operations.get(tenantId, operationId)
         result = resource = None
-        if op.kind == IMAGE_UPLOAD and op.result:
-            result = shapes.image(self.services.images.get(tenantId, op.result["ImageId"]))
+        done = op.result or {}
+        if op.kind == IMAGE_UPLOAD and done:
+            result = shapes.image(self.services.images.get(tenantId, done["ImageId"]))
             resource = f"/v2/tenants/{tenantId}/images/{result['Id']}"
+        elif op.kind == CREATE_PRODUCT and done:
+            resource = f"/v2/tenants/{tenantId}/products/{done['ProductId']}"
+        elif op.kind == DEVICE_CLAIM and done:
+            resource = f"/v2/tenants/{tenantId}/devices/{done['DeviceId']}"
+        elif op.kind == TENANT_CREATION and done:
+            resource = f"/v2/tenants/{done['TenantId']}"
         return shapes.operation(op, result, resource)
 
     # ---- certificates -----------------------------------------------------------------------------------------

@@ -132,6 +132,10 @@ BODY["RegistryEnrol"] = obj({"Devices": {"type": "array", "minItems": 1, "maxIte
     {"DeviceId": BODY["Claim"]["properties"]["DeviceId"],
      "AttestationPublicKey": {"type": "string", "pattern": "^[0-9A-Fa-f]{128}$"}},
     ["DeviceId", "AttestationPublicKey"])}}, ["Devices"])
+BODY["TenantCreateForDevice"] = obj({"DeviceId": BODY["Claim"]["properties"]["DeviceId"], "TenantFriendlyName": NAME},
+                                    ["DeviceId", "TenantFriendlyName"])
+BODY["BulkClaimIds"] = {"type": "array", "minItems": 1, "maxItems": 1000,
+                        "items": BODY["Claim"]["properties"]["DeviceId"]}
 BODY["BulkClaim"] = obj({"Devices": {"type": "array", "items": BODY["Claim"], "minItems": 1, "maxItems": 5000}},
                         ["Devices"])
 

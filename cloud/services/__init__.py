@@ -15,6 +15,7 @@ from mt3620 import imagepackage as ip
 from mt3620.clock import Now, wall_clock
 
 from .. import migrate, reconcile
+from ..domain import DomainError
 from .attestation import AttestationService
 from .audit import AuditService
 from .base import Database
@@ -32,7 +33,8 @@ from .tenants import TenantService
 from .users import DEFAULT_TOKEN_LIFETIME, UserService
 from .vault import Vault, VaultError, load_or_create_kek
 
-IMAGE_UPLOAD, BULK_CLAIM = "ImageUpload", "BulkDeviceClaim"
+IMAGE_UPLOAD, BULK_CLAIM, DEVICE_CLAIM = "ImageUpload", "BulkDeviceClaim", "DeviceClaim"
+CREATE_PRODUCT, TENANT_CREATION = "CreateProduct", "TenantCreation"
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -91,6 +93,18 @@ class Services:
             "ImageId": self.images.add(tenant, payload).id}     # the same content again is the same image
         self.operations.runners[BULK_CLAIM] = self._bulk_claim
         self.operations.runners["BulkClaim"] = self._bulk_claim       # queued by a version before 0002
+        self.operations.runners[DEVICE_CLAIM] = self._claim
+
+    def _claim(self, tenant_id: str, payload: bytes, resumed: bool) -> dict:
+        item = json.loads(payload)
+        try:
+            return {"DeviceId": self.devices.claim(tenant_id, item["DeviceId"], item.get("AttestationPublicKey"),
+                                                   item.get("DeviceGroupId")).id}
+        except DomainError as exc:
+            if resumed and exc.code == "DeviceAlreadyClaimed" and self.devices.tenant_of(
+                    str(item["DeviceId"]).upper()) == tenant_id:
+                return {"DeviceId": str(item["DeviceId"]).upper()}
+            raise
 
     def _bulk_claim(self, tenant_id: str, payload: bytes, resumed: bool) -> dict:
         report = self.devices.claim_many(tenant_id, json.loads(payload), resumed)

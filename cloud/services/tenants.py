@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import and_, insert, select, update
 
 from .. import pki
-from ..db import role_assignments, tenants
+from ..db import devices, role_assignments, tenants
 from ..domain import Conflict, NotFound, Tenant, User
 from .base import Service, name as checked_name
 from .certificates import CertificateService
@@ -35,6 +35,18 @@ class TenantService(Service):
                              .join(role_assignments, role_assignments.c.tenant_id == tenants.c.id)
                              .where(role_assignments.c.user_id == user.id).order_by(tenants.c.name)).all()
         return [Tenant(r.id, r.name, r.created_at, r.role) for r in rows]
+
+    def create_for_device(self, user: User, device_id: str, tenant_name: str, registry) -> Tenant:
+        """The real API's tenant creation: authorised by a device that is registered and claimed by no tenant (it
+        stays unclaimed; claim it next)."""
+        from .base import device_id as checked_device_id
+        did = checked_device_id(device_id)
+        if registry.find(did) is None:
+            raise NotFound(f"device {did[:16]}... in the device registry", "DeviceNotRegistered")
+        with self.db.read() as c:
+            if c.execute(select(devices.c.id).where(devices.c.id == did)).first() is not None:
+                raise Conflict("the device that authorises a new tenant must not be claimed", "DeviceAlreadyClaimed")
+        return self.create(user, tenant_name)
 
     def rename(self, user: User, tenant_id: str, new_name: str) -> Tenant:
         new_name = checked_name(new_name, "tenant name")

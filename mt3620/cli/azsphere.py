@@ -277,7 +277,7 @@ def cmd_product_create(args) -> int:
     api = _api(args)
     body = {"Name": args.name, "Description": args.description or "",
             "CreateDefaultGroups": not args.no_default_device_groups}
-    _print(args, api.call("POST", f"/v2/tenants/{_tenant(args)}/products", body), PRODUCT_COLS)
+    _print(args, api.call("POST", f"/v2/tenants/{_tenant(args)}/products", body)["Result"], PRODUCT_COLS)
     return 0
 
 

@@ -52,7 +52,7 @@ def root_pem(service):
 def tenant(admin):
     """A tenant with one product (five default groups); returns dict with ids."""
     t = admin.ok("POST", "/v2/tenants", {"Name": "Contoso"})
-    p = admin.ok("POST", f"/v2/tenants/{t['Id']}/products", {"Name": "Thermostat"})
+    p = admin.ok("POST", f"/v2/tenants/{t['Id']}/products", {"Name": "Thermostat"})["Result"]
     groups = {g["Name"]: g for g in admin.ok("GET", f"/v2/tenants/{t['Id']}/products/{p['Id']}/devicegroups")}
     return {"id": t["Id"], "product": p["Id"], "groups": groups}
 

@@ -45,8 +45,9 @@ def test_roles_enforced_and_tenants_isolated(service, admin, tenant):
     rita, carl, ada = users["rita"], users["carl"], users["ada"]
     assert rita.call("GET", f"/v2/tenants/{tid}/products")[0] == 200
     assert rita.call("POST", f"/v2/tenants/{tid}/products", {"Name": "x"})[0] == 403
-    status, p = carl.call("POST", f"/v2/tenants/{tid}/products", {"Name": "x"})
-    assert status == 201
+    status, op = carl.call("POST", f"/v2/tenants/{tid}/products", {"Name": "x"})
+    assert (status, op["OperationType"], op["State"]) == (202, 4, 2)      # CreateProduct, Complete
+    p = op["Result"]
     assert carl.call("DELETE", f"/v2/tenants/{tid}/products/{p['Id']}")[0] == 403
     assert carl.call("POST", f"/v2/tenants/{tid}/roles", {"User": "rita", "Role": "Administrator"})[0] == 403
     assert ada.call("DELETE", f"/v2/tenants/{tid}/products/{p['Id']}")[0] == 204
@@ -448,3 +449,29 @@ def test_device_groups_as_the_real_api_shapes_them(admin, tenant):
     dep = admin.ok("POST", f"/v2/tenants/{tid}/devicegroups/{group['Id']}/deployments", {"DeployedImages": [image]})
     current = admin.ok("GET", f"/v2/tenants/{tid}/devicegroups/{group['Id']}")["CurrentDeployment"]
     assert (current["Id"], current["DeployedImages"], current["TenantId"]) == (dep["Id"], [image], tid)
+
+
+def test_the_real_apis_tenant_creation_and_claims(service, admin, tenant):
+    """Tenants - Create (POST /v2/tenants/create with an unclaimed registered device), Devices - Claim (PUT
+    .../devices/{id}/claim, 202 DeviceClaim) and Bulk Claim (PUT .../devices with a list of IDs, 202)."""
+    from cloud_helpers import register
+    tid = tenant["id"]
+    witness, one, *many = [DeviceKeys() for _ in range(4)]
+    register(admin, witness, one, *many)
+    op = admin.ok("POST", "/v2/tenants/create", {"DeviceId": witness.device_id, "TenantFriendlyName": "Fabrikam"})
+    assert (op["OperationType"], op["State"]) == (8, 2) and op["ResourceLocation"] == f"/v2/tenants/{op['TenantId']}"
+    assert admin.ok("GET", op["ResourceLocation"])["Name"] == "Fabrikam"
+    assert admin.call("POST", "/v2/tenants/create", {"DeviceId": DeviceKeys().device_id,
+                                                     "TenantFriendlyName": "X"})[1]["ErrorCode"] == "DeviceNotRegistered"
+    status, _, payload = admin.raw("PUT", f"/v2/tenants/{tid}/devices/{one.device_id}/claim")
+    op = admin.wait_operation(tid, json.loads(payload))
+    assert (status, op["OperationType"], op["State"]) == (202, 0, 2)
+    assert op["ResourceLocation"].endswith(one.device_id)
+    status, _, payload = admin.raw("PUT", f"/v2/tenants/{tid}/devices/{one.device_id}/claim")
+    op = admin.wait_operation(tid, json.loads(payload))                      # a second claim fails
+    assert op["State"] == 3 and op["Error"]["ErrorCode"] == "DeviceAlreadyClaimed"
+    status, op = admin.call("PUT", f"/v2/tenants/{tid}/devices", [k.device_id for k in many] + [witness.device_id])
+    op = admin.wait_operation(tid, op)
+    assert (status, op["OperationType"], op["State"]) == (202, 11, 2)
+    assert sorted(op["Result"]["Claimed"]) == sorted(k.device_id for k in many + [witness])
+    assert admin.call("PUT", f"/v2/tenants/{tid}/devices", ["AB" * 64] * 1001)[0] == 400    # at most 1,000

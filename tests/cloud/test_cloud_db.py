@@ -167,7 +167,7 @@ def test_serve_prints_where_it_listens_and_survives_kill(tmp_path):
                     if stop.is_set():
                         return
                     try:
-                        committed.append(post(f"/v2/tenants/{tenant['Id']}/products", {"Name": f"w{n}-{i}"})["Id"])
+                        committed.append(post(f"/v2/tenants/{tenant['Id']}/products", {"Name": f"w{n}-{i}"})["Result"]["Id"])
                     except REQUEST_CUT:
                         return               # unanswered: not counted as committed
                     if len(committed) >= 40:

@@ -57,7 +57,7 @@ def world(service):
     with urllib.request.urlopen(service.mgmt_url + "/rootca.pem", timeout=10) as r:
         root = r.read().decode()
     tenant = admin.call("POST", "/v2/tenants", {"Name": "Contoso"})["Id"]
-    product = admin.call("POST", f"/v2/tenants/{tenant}/products", {"Name": "Thermostat"})["Id"]
+    product = admin.call("POST", f"/v2/tenants/{tenant}/products", {"Name": "Thermostat"})["Result"]["Id"]
     groups = {g["Name"]: g["Id"] for g in admin.call("GET", f"/v2/tenants/{tenant}/products/{product}/devicegroups")}
     return admin, root, tenant, groups
 

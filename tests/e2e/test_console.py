@@ -39,7 +39,7 @@ def world(service, clock):
     admin = Mgmt(service.mgmt_url, service.admin_token)
     root = (service.data_dir / "rootca.pem").read_text()
     tid = admin.ok("POST", "/v2/tenants", {"Name": "Contoso"})["Id"]
-    pid = admin.ok("POST", f"/v2/tenants/{tid}/products", {"Name": "Thermostat"})["Id"]
+    pid = admin.ok("POST", f"/v2/tenants/{tid}/products", {"Name": "Thermostat"})["Result"]["Id"]
     groups = {g["Name"]: g["Id"] for g in admin.ok("GET", f"/v2/tenants/{tid}/products/{pid}/devicegroups")}
     data, _, image = make_package(name="thermo")
     upload(admin, tid, data)

@@ -34,7 +34,7 @@ def test_claim_deploy_and_run_an_emulated_device_from_the_command_line(service, 
 
     admin = Admin(service.mgmt_url, service.admin_token)
     tenant = admin.call("POST", "/v2/tenants", {"Name": "Northwind"})["Id"]
-    product = admin.call("POST", f"/v2/tenants/{tenant}/products", {"Name": "Gateway"})["Id"]
+    product = admin.call("POST", f"/v2/tenants/{tenant}/products", {"Name": "Gateway"})["Result"]["Id"]
     groups = {g["Name"]: g["Id"] for g in admin.call("GET", f"/v2/tenants/{tenant}/products/{product}/devicegroups")}
     admin.enrol(device_id, attestation_key)
     admin.call("POST", f"/v2/tenants/{tenant}/devices/claim",

@@ -25,7 +25,7 @@ def test_device_attests_receives_a_deployment_and_runs_it(service, tmp_path, fir
     with urllib.request.urlopen(service.mgmt_url + "/rootca.pem", timeout=10) as r:
         root = r.read().decode()
     tenant = admin.call("POST", "/v2/tenants", {"Name": "Fabrikam"})["Id"]
-    product = admin.call("POST", f"/v2/tenants/{tenant}/products", {"Name": "Sensor"})["Id"]
+    product = admin.call("POST", f"/v2/tenants/{tenant}/products", {"Name": "Sensor"})["Result"]["Id"]
     groups = {g["Name"]: g["Id"] for g in admin.call("GET", f"/v2/tenants/{tenant}/products/{product}/devicegroups")}
     field_test = groups["Field Test"]
 
