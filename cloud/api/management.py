@@ -457,6 +457,20 @@ class ManagementApi:
         return base64.b64encode(pki.der(cert)).decode()
 
     # ---- error reports ----------------------------------------------------------------------------------------
+    @route("GET", T + "/getDeviceInsights", "DeviceInsights_Get", "Error events of the last 14 days as the real "
+           "API's device insights (Unix timestamps), newest first; page on with the Sphere-Continuation request "
+           "header", role="Reader", response=page_of("DeviceInsight"),
+           query=[("maxPageSize", {"type": "integer", "minimum": 1, "maximum": 1000}, "insights per page (100)")],
+           tag="ErrorReports")
+    def device_insights(self, call: Call, tenantId: str):
+        token = call.headers.get("Sphere-Continuation") or None
+        if token is not None and not re.fullmatch(r"[0-9]{1,18}", token):
+            raise Invalid("Sphere-Continuation is not a continuation token this service gave")
+        page = self.services.error_reports.query(tenantId, None, int(token) if token else None,
+                                                 int(call.query.get("maxPageSize", 100)))
+        return {"Items": [shapes.device_insight(e) for e in page.events],
+                "ContinuationToken": None if page.continuation is None else str(page.continuation)}
+
     @route("GET", T + "/errorreports", "ErrorReports_List",
            "Error events of the last 14 days, at most 1,000 per query, newest first (JSON pages; ?format=csv)",
            role="Reader", response=page_of("ErrorEvent"), extra_media={"text/csv": {"type": "string"}},

@@ -121,7 +121,9 @@ def routes_of(obj) -> list[Route]:
     return sorted(out, key=lambda r: (r.handler.__code__.co_firstlineno, r.path))
 
 
-PARAM_PATTERNS = {"deviceId": "[0-9A-Fa-f]{128}"}   # so /devices/claim is never read as a device ID
+# So /devices/claim is never read as a device ID, nor /tenants/create as a tenant.
+PARAM_PATTERNS = {"deviceId": "[0-9A-Fa-f]{128}",
+                  "tenantId": "[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"}
 
 
 def _compile(path: str) -> re.Pattern:

@@ -1,6 +1,8 @@
 """Domain objects as the REST API's JSON (PascalCase fields, ISO 8601 UTC times): the one place answers are shaped."""
 from __future__ import annotations
 
+import hashlib
+
 from .. import domain as d
 from ..services.base import iso
 
@@ -104,6 +106,16 @@ def error_event(e: d.ErrorEvent) -> dict:
             "EventCategory": e.category, "EventClass": e.event_class, "EventType": e.event_type,
             "Description": e.description, "EventCount": e.count, "OsVersion": e.os_version,
             "ComponentId": e.component_id, "ImageId": e.image_id}
+
+
+def device_insight(e: d.ErrorEvent) -> dict:
+    """An error event as the real API's device insight: Unix timestamps, the description cleaned of device
+    specifics (here: as uploaded) with a code (emulator-defined: the first 7 hex digits of its SHA-256, as an integer)."""
+    at = int(e.event_time.timestamp())
+    code = int(hashlib.sha256(e.description.encode()).hexdigest()[:7], 16)
+    return {"DeviceId": e.device_id, "DescriptionCode": code, "DescriptionCleaned": e.description,
+            "StartTimestampInUnix": at, "EndTimestampInUnix": at, "EventCategory": e.category,
+            "EventClass": e.event_class, "EventType": e.event_type, "EventCount": e.count}
 
 
 def dropped_event(e: d.DroppedEvent) -> dict:

@@ -475,3 +475,22 @@ def test_the_real_apis_tenant_creation_and_claims(service, admin, tenant):
     assert (status, op["OperationType"], op["State"]) == (202, 11, 2)
     assert sorted(op["Result"]["Claimed"]) == sorted(k.device_id for k in many + [witness])
     assert admin.call("PUT", f"/v2/tenants/{tid}/devices", ["AB" * 64] * 1001)[0] == 400    # at most 1,000
+
+
+def test_device_insights_page_with_sphere_continuation(service, admin, tenant, root_pem, clock):
+    """getDeviceInsights as the real API: Unix timestamps, paged by the Sphere-Continuation request header."""
+    tid = tenant["id"]
+    dev = device(service, root_pem, claim(admin, tid, tenant["groups"]["Field Test"]["Id"]))
+    dev.attest()
+    events = [{"EventTime": clock.iso(minutes=-i), "EventType": f"t{i}", "EventCount": i + 1} for i in range(5)]
+    assert dev.upload_errors(events)["Accepted"] == 5
+    first = admin.ok("GET", f"/v2/tenants/{tid}/getDeviceInsights?maxPageSize=3")
+    assert [i["EventType"] for i in first["Items"]] == ["t0", "t1", "t2"] and first["ContinuationToken"]
+    start = first["Items"][0]["StartTimestampInUnix"]
+    assert isinstance(start, int) and abs(start - int(clock().timestamp())) < 120
+    status, _, payload = admin.raw("GET", f"/v2/tenants/{tid}/getDeviceInsights?maxPageSize=3",
+                                   headers={"Sphere-Continuation": first["ContinuationToken"]})
+    rest = json.loads(payload)
+    assert status == 200 and [i["EventType"] for i in rest["Items"]] == ["t3", "t4"]
+    assert rest["ContinuationToken"] is None
+    assert admin.raw("GET", f"/v2/tenants/{tid}/getDeviceInsights", headers={"Sphere-Continuation": "x"})[0] == 400
