@@ -19,6 +19,7 @@ nothing or already holds the same component.
 """
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import hashlib
 import logging
@@ -128,7 +129,9 @@ class OsAgent:
         """One update check; installs every offered application image it can and reports the rest."""
         installed = {c: i.image_id for c, i in self.installed.items()}
         answer = self.client.update_check(installed, boot_id=self.boot_id, os_version=self.os_version,
-                                          failed_images=list(self.failed))
+                                          capabilities=self.capabilities, failed_images=list(self.failed))
+        for image in answer.get("CapabilityImages") or []:
+            self.apply_capability(base64.b64decode(image))
         self.failed.clear()
         result = UpdateResult(reasons=list(answer.get("Reasons") or []))
         if self.trust_service_keys:
@@ -146,11 +149,12 @@ class OsAgent:
                 result.failed.append((target["ImageId"], reason))
                 self.failed.append(target["ImageId"])
                 self.events.append(self._event("AppInstallFailed", reason, target))
-        if result.installed or result.failed:
+        if result.installed or result.failed or answer.get("CapabilityImages"):
             # Report the installation at once (as the real OS does once an update is applied), so the service's
             # update status follows without waiting for the next scheduled check.
             self.client.update_check({c: i.image_id for c, i in self.installed.items()}, boot_id=self.boot_id,
-                                     os_version=self.os_version, failed_images=list(self.failed))
+                                     os_version=self.os_version, capabilities=self.capabilities,
+                                     failed_images=list(self.failed))
             self.failed.clear()
         if self.events:
             answer = self.client.upload_errors(self.events)
@@ -159,6 +163,24 @@ class OsAgent:
                             dropped.get("Reason"), dropped.get("Message"))
             self.events.clear()
         return result
+
+    @property
+    def capabilities(self) -> list[str]:
+        """The capabilities Pluton holds, by the names the service uses (appDevelopment, fieldServicing, rfTest)."""
+        from mt3620.imagepackage import capability
+        names = {v: k for k, v in capability.BY_NAME.items() if isinstance(k, str) and k[0].islower()}
+        return sorted(names[c] for c in self.machine.pluton.capabilities if c in names)
+
+    def apply_capability(self, data: bytes) -> tuple[int, ...]:
+        """Hand a capability file to Pluton, which verifies its signature (its ROM keystore) and its device binding
+        before holding the capabilities; a refused file is an error report event, never a crash."""
+        from mt3620.imagepackage.capability import CapabilityError
+        try:
+            return self.machine.pluton.install_capability(data)
+        except (CapabilityError, ImagePackageError, ValueError) as exc:
+            log.warning("capability file refused: %s", exc)
+            self.events.append(self._event("CapabilityRefused", str(exc), {}))
+            return ()
 
     def _trust_signing_keys(self, keys: list[dict]) -> None:
         """The keys that signed the offered images, as the service delivers them with the deployment: trusted

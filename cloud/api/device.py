@@ -128,7 +128,9 @@ class DeviceApi:
                                 body.get("Capabilities", []), body.get("FailedImages", []))
         offer = devices.update_check(call.device, report)
         keys = self.services.images.signing_keys(call.device.tenant_id, [t.image_id for t in offer.targets])
-        return dict(shapes.update_offer(offer), SigningKeys=[{"Thumbprint": t, "PublicKey": pem} for t, pem in keys])
+        capabilities = devices.capability_images_due(call.device, report.capabilities)
+        return dict(shapes.update_offer(offer), SigningKeys=[{"Thumbprint": t, "PublicKey": pem} for t, pem in keys],
+                    CapabilityImages=[base64.b64encode(c).decode() for c in capabilities])
 
     @route("GET", "/device/v1/images/{imageId}", "Images_Download", "An offered image package",
            client_certificate=UPDATE)

@@ -353,6 +353,17 @@ class ManagementApi:
     def set_capabilities(self, call: Call, tenantId: str, deviceId: str):
         return shapes.device(self.services.devices.set_capabilities(tenantId, deviceId, call.json["Capabilities"]))
 
+    @route("POST", T + "/devices/{deviceId}/capabilities/image", "Devices_CapabilityImage",
+           "A signed capability file for the device (default: the capabilities the tenant granted it), to apply "
+           "with `mt3620 device run --capability FILE`", role="Contributor", body="CapabilityImageRequest",
+           response=ref("CapabilityImage"), tag="Devices")
+    def capability_image(self, call: Call, tenantId: str, deviceId: str):
+        names = call.json.get("Capabilities")
+        image = self.services.devices.capability_image(tenantId, deviceId, names)
+        device = self.services.devices.get(tenantId, deviceId)
+        return {"DeviceId": device.id, "Capabilities": list(device.capabilities if names is None else names),
+                "Image": base64.b64encode(image).decode()}
+
     @route("GET", T + "/devices/{deviceId}/updatestatus", "Devices_UpdateStatus", "Why is this device (not) updating",
            role="Reader", response=ref("UpdateStatus"), tag="Devices")
     def update_status(self, call: Call, tenantId: str, deviceId: str):

@@ -81,6 +81,8 @@ SCHEMAS.update({
     "AuditEntry": obj({"Id": INT, "Time": S(), "User": NS(), "TenantId": NS(), "Method": S(), "Path": S(),
                        "Operation": S(), "Status": INT, "Detail": S()}, ["Id", "Time", "Method", "Path", "Status"]),
     "Token": obj({"Token": S(), "ExpiresAt": S()}, ["Token", "ExpiresAt"]),
+    "CapabilityImage": obj({"DeviceId": S(), "Capabilities": arr(S()), "Image": S(format="byte")},
+                           ["DeviceId", "Capabilities", "Image"]),
     "DeviceInsight": obj({"DeviceId": S(), "DescriptionCode": INT, "DescriptionCleaned": S(),
                           "StartTimestampInUnix": {"type": "integer", "minimum": 0, "maximum": 2 ** 40},
                           "EndTimestampInUnix": {"type": "integer", "minimum": 0, "maximum": 2 ** 40},
@@ -125,6 +127,8 @@ BODY = {
                   "DeviceGroupId": {"type": "string", "format": "uuid", "pattern": GUID_PATTERN}}, ["DeviceId"]),
     "MoveDevice": obj({"DeviceGroupId": {"type": "string", "format": "uuid", "pattern": GUID_PATTERN}},
                       ["DeviceGroupId"]),
+    "CapabilityImageRequest": obj({"Capabilities": {"type": "array", "maxItems": 3, "items": {
+        "type": "string", "enum": ["appDevelopment", "fieldServicing", "rfTest"]}}}),
     "Capabilities": obj({"Capabilities": {"type": "array", "items": {"type": "string", "enum": [
         "appDevelopment", "fieldServicing", "rfTest"]}, "maxItems": 8}},
                         ["Capabilities"]),
@@ -190,7 +194,8 @@ DEVICE_SCHEMAS = {
                         "Reasons": arr(obj({"Code": S(), "Message": S()}, ["Code", "Message"])),
                         "NextCheckSeconds": INT,
                         "SigningKeys": arr(obj({"Thumbprint": S(), "PublicKey": S(description="PEM, P-256")},
-                                               ["Thumbprint", "PublicKey"]))},
+                                               ["Thumbprint", "PublicKey"])),
+                        "CapabilityImages": arr(B64)},
                        ["DeviceId", "TargetImages", "Os", "Reasons", "NextCheckSeconds"]),
     "ErrorReportUpload": obj({"Events": {"type": "array", "maxItems": 1000, "items": obj(
         {"EventTime": S(description="ISO 8601; UTC when it carries no offset"), "EventCategory": S(),

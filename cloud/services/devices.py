@@ -144,6 +144,27 @@ class DeviceService(Service):
                                                 s.offered_at, s.deadline)
                                   for s in sorted(states.values(), key=lambda s: s.image_id)))
 
+    # ---- capability images -------------------------------------------------------------------------------------
+    def capability_image(self, tenant_id: str, device: str, names: list[str] | None = None) -> bytes:
+        """A capability file granting `names` (default: what the tenant granted) to this device, signed with the key
+        the device's Pluton trusts for capabilities (emulator-defined: the project's root key, standing in for
+        Microsoft's; mt3620.imagepackage.capability has the format)."""
+        found = self.get(tenant_id, device)
+        names = list(found.capabilities if names is None else names)
+        bad = [n for n in names if n not in CAPABILITIES]
+        if bad:
+            raise Invalid(f"unknown capabilities: {', '.join(bad)} (known: {', '.join(CAPABILITIES)})")
+        from mt3620.firmware.boot import root_signer
+        from mt3620.imagepackage import capability
+        return capability.build(bytes.fromhex(found.id), [capability.BY_NAME[n] for n in names], root_signer(),
+                                build_time=int(self.now().timestamp()))
+
+    def capability_images_due(self, device: Device, reported: frozenset[str]) -> list[bytes]:
+        """What the update check hands the device: one capability file with every capability the tenant granted
+        that the device does not report holding yet."""
+        missing = [c for c in device.capabilities if c not in reported]
+        return [self.capability_image(device.tenant_id, device.id, list(device.capabilities))] if missing else []
+
     # ---- the device side --------------------------------------------------------------------------------------
     def tenant_of(self, device: str) -> str | None:
         """The tenant that claimed the device, None when unclaimed."""

@@ -447,6 +447,16 @@ def cmd_device_capabilities(args) -> int:
     return 0
 
 
+def cmd_device_capability_image(args) -> int:
+    api, tenant = _api(args), _tenant(args)
+    body = {"Capabilities": args.capability} if args.capability else {}
+    out = api.call("POST", f"/v2/tenants/{tenant}/devices/{args.device}/capabilities/image", body)
+    _write(args.destination, base64.b64decode(out["Image"]))
+    print(f"wrote the capability file ({', '.join(out['Capabilities']) or 'no capabilities'}) for "
+          f"{out['DeviceId'][:16]}... to {args.destination}")
+    return 0
+
+
 def cmd_device_update_status(args) -> int:
     out = _api(args).call("GET", f"/v2/tenants/{_tenant(args)}/devices/{args.device}/updatestatus")
     if getattr(args, "output", "table") == "json":
@@ -638,6 +648,10 @@ def add_commands(sub) -> None:
     cmd(dv, "capabilities", cmd_device_capabilities, "set the capabilities granted to a device",
         (("--device",), req), (("--capability",), {"action": "append", "choices": ("appDevelopment",
                                                                                       "fieldServicing", "rfTest")}))
+    cmd(dv, "capability-image", cmd_device_capability_image, "download a signed capability file for the device "
+        "(default: what the tenant granted; apply it with `mt3620 device run --capability FILE`)",
+        (("--device",), req), (("--destination",), req),
+        (("--capability",), {"action": "append", "choices": ("appDevelopment", "fieldServicing", "rfTest")}))
     cmd(dv, "update-status", cmd_device_update_status, "why is this device (not) updating", (("--device",), req))
 
     im = group("image", "images")

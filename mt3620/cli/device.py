@@ -51,6 +51,9 @@ def add_commands(subparsers) -> None:
     run.add_argument("--for", dest="duration", default="10s", help="virtual time to run the apps (default 10s)")
     run.add_argument("--checks", type=int, default=1, help="update checks, one per --for period (default 1)")
     run.add_argument("--quiet", action="store_true", help="do not stream UART output")
+    run.add_argument("--capability", action="append", default=[], metavar="FILE",
+                     help="apply a signed capability file first (as `azsphere device capability update` does; get "
+                          "one with `mt3620 azsphere device capability-image`)")
     # Test-only (docs/cloud.md, "Time"): the device's calendar clock starts at this ISO 8601 instant, to match a
     # service started with `mt3620 cloud serve --clock`. Hidden: a real device takes the host's time.
     run.add_argument("--clock", metavar="START", help=argparse.SUPPRESS)
@@ -141,6 +144,15 @@ def cmd_run(args) -> int:
     from mt3620.as3.device_client import DeviceApiError
     try:
         agent = OsAgent(machine, args.device_url, root, keystore=keystore, now=now)
+        for path in args.capability:
+            try:
+                data = Path(path).read_bytes()
+            except OSError as exc:
+                raise UserError(f"--capability {path}: {exc.strerror or exc}")
+            granted = agent.apply_capability(data)
+            if not granted:
+                raise UserError(f"--capability {path}: refused by the device's Pluton (see the log)")
+            print(f"capabilities applied: {', '.join(agent.capabilities) or 'none the service names'}", flush=True)
         print(f"device {agent.device_id[:16]}...: OS {agent.os_version or '?'}, attesting to {args.device_url}",
               flush=True)
         agent.attest(tenant_id=args.tenant)
