@@ -215,6 +215,16 @@ os_releases = Table(
     Column("released_at", UtcDateTime, nullable=False),
 )
 
+# The stage images of an OS release (signed by the project's root key), what devices on its feed install.
+os_release_images = Table(
+    "os_release_images", metadata,
+    Column("version", String(64), primary_key=True),
+    Column("image_type", Integer, primary_key=True),
+    Column("image_id", ID(), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+)
+
 error_events = Table(
     "error_events", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),

@@ -284,6 +284,7 @@ class UpdateOffer:
     os_target: tuple[int, str] | None  # (feed, version)
     reasons: tuple[Reason, ...]
     next_check_seconds: int = 24 * 3600
+    os_images: tuple[tuple[int, str], ...] = ()   # (image type, image ID) of the OS target's stage images
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,7 @@ class UpdateResult:
     installed: list[Installed] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)   # (image ID, reason)
     reasons: list[dict] = field(default_factory=list)             # the service's "why not updating" answer
+    os_installed: str | None = None                               # the OS version it rebooted into
 
 
 class OsAgent:
@@ -134,6 +135,13 @@ class OsAgent:
             self.apply_capability(base64.b64decode(image))
         self.failed.clear()
         result = UpdateResult(reasons=list(answer.get("Reasons") or []))
+        if (answer.get("Os") or {}).get("Images") and answer["Os"]["TargetVersion"] != self.os_version:
+            result.os_installed = self.install_os(answer["Os"])
+            if result.os_installed:      # rebooted into it: attest what now runs, then look again
+                self.attest()
+                answer = self.client.update_check({}, boot_id=self.boot_id, os_version=self.os_version,
+                                                  capabilities=self.capabilities)
+                installed = {}
         if self.trust_service_keys:
             self._trust_signing_keys(answer.get("SigningKeys") or [])
         for target in answer.get("TargetImages") or []:
@@ -181,6 +189,53 @@ class OsAgent:
             log.warning("capability file refused: %s", exc)
             self.events.append(self._event("CapabilityRefused", str(exc), {}))
             return ()
+
+    def install_os(self, offer: dict) -> str | None:
+        """Install an OS release as the device does: download its stage images, check each is a root-key-signed
+        image of the stage it claims to be, write them to the primary flash copies (the running release stays in
+        the backup copies), and reboot through secure boot. A release whose chain does not boot leaves the device
+        on the backup copies, the release it ran; that is reported as an error event. Returns the OS version that
+        booted when it is the offered one, else None.
+
+        Emulator-defined (docs/cloud.md "OS updates"): what ran on the cores before the reboot is released; the
+        agent installs the OS before the applications of the same check."""
+        from mt3620.firmware.boot import release, rom_keys
+        from mt3620.imagepackage import TrustedKey
+        from mt3620.attestation import public_key_from_raw
+        rom = Keystore([TrustedKey(public_key_from_raw(pub), {thumb}, "rom keystore") for thumb, pub in rom_keys().items()])
+        images = {}
+        try:
+            for entry in offer["Images"]:
+                data = self.client.download(entry["DownloadPath"])
+                package = parse_package(data)
+                package.verify(rom, strict_thumbprint=True)
+                if package.image_type != int(entry["ImageType"]):
+                    raise ValueError(f"stage image {entry['ImageId']} is of type {package.image_type}, not "
+                                     f"{entry['ImageType']}")
+                images[package.image_type] = data
+        except (ImagePackageError, ValueError, KeyError, TypeError) as exc:
+            self.events.append(self._event("OsInstallFailed", f"OS {offer.get('TargetVersion')}: {exc}", {}))
+            return None
+        for image_type, data in images.items():
+            self.machine.boot_flash.write(image_type, "primary", data)
+        self.reboot(release().chain)
+        if self.os_version != offer["TargetVersion"]:
+            self.events.append(self._event("OsInstallFailed", f"OS {offer['TargetVersion']} did not boot; running "
+                                           f"{self.os_version or 'nothing'} from the backup copies", {}))
+            return None
+        log.info("OS %s installed and booted", self.os_version)
+        return self.os_version
+
+    def reboot(self, chain: tuple[int, ...]) -> None:
+        """Power-cycle the OS side: Pluton boots the flash again; a chain that boots commits its security versions
+        (A/B: the other copies are made bootable under them first); what ran is released; a new boot ID."""
+        for entry in list(self.installed.values()):
+            self.machine.release_application(entry.core)
+        self.installed.clear()
+        self.machine.boot_result = self.machine.pluton.boot(self.machine.boot_flash.stages(chain))
+        if self.machine.pluton.booted:
+            self.machine.pluton.commit_security_versions(self.machine.boot_flash)
+        self.boot_id = str(int(self.boot_id) + 1) if str(self.boot_id).isdigit() else self.boot_id + "+1"
 
     def _trust_signing_keys(self, keys: list[dict]) -> None:
         """The keys that signed the offered images, as the service delivers them with the deployment: trusted

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import uuid
 
@@ -127,6 +128,8 @@ class DeviceApi:
         report = devices.report(body.get("InstalledImages", []), body.get("BootId", ""), body.get("OsVersion", ""),
                                 body.get("Capabilities", []), body.get("FailedImages", []))
         offer = devices.update_check(call.device, report)
+        if offer.os_target:
+            offer = dataclasses.replace(offer, os_images=tuple(self.services.os_releases.images(offer.os_target[1])))
         keys = self.services.images.signing_keys(call.device.tenant_id, [t.image_id for t in offer.targets])
         capabilities = devices.capability_images_due(call.device, report.capabilities)
         return dict(shapes.update_offer(offer), SigningKeys=[{"Thumbprint": t, "PublicKey": pem} for t, pem in keys],
@@ -140,6 +143,18 @@ class DeviceApi:
         except ValueError:
             raise Invalid("image ID is not a GUID") from None
         return Reply(200, self.services.deployments.download(call.device, image_id), "application/octet-stream")
+
+    @route("GET", "/device/v1/os/{version}/{imageType}", "Os_Download", "A stage image of the OS release offered to "
+           "the device (its feed's latest)", client_certificate=UPDATE)
+    def os_image(self, call: Call, version: str, imageType: str):
+        if not imageType.isdigit() or len(imageType) > 3:
+            raise Invalid("image type is a small integer")
+        group = self.services.groups.get(call.device.tenant_id, call.device.device_group_id) \
+            if call.device.device_group_id else None
+        if group is not None and group.update_policy == 2:    # NoUpdates: no OS either
+            raise Forbidden("the device's group has UpdatePolicy NoUpdates", "os-not-offered")
+        offered = self.services.os_releases.latest(group.os_feed_type if group else 0)
+        return Reply(200, self.services.os_releases.image(version, int(imageType), offered), "application/octet-stream")
 
     @route("POST", "/device/v1/errorreports", "ErrorReports_Upload", "Upload error events (at most 1,000); events "
            "dated more than 14 days before or more than 5 minutes after the service's time are dropped and listed "

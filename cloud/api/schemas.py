@@ -159,6 +159,8 @@ PATH_PARAMS = {
     "deviceId": {"type": "string", "pattern": "^[0-9A-Fa-f]{128}$"},
     "thumbprint": {"type": "string", "pattern": "^(current|[0-9A-Fa-f]{40})$"},
     "userName": {"type": "string", "minLength": 1, "maxLength": 200},
+    "version": {"type": "string", "minLength": 1, "maxLength": 64},
+    "imageType": {"type": "string", "pattern": "^[0-9]{1,3}$"},
     "proofOfPossessionNonce": {"type": "string", "pattern": "^[0-9A-Za-z._-]{1,64}$"},
 }
 
@@ -190,7 +192,9 @@ DEVICE_SCHEMAS = {
                                                  "SecurityVersion": INT, "DownloadPath": S()},
                                                 ["ImageId", "ComponentId", "DownloadPath"])),
                         "Os": {"type": "object", "nullable": True,
-                               "properties": {"Feed": INT, "TargetVersion": S()}},
+                               "properties": {"Feed": INT, "TargetVersion": S(), "Images": arr(obj(
+                                   {"ImageType": INT, "ImageId": GUID, "DownloadPath": S()},
+                                   ["ImageType", "ImageId", "DownloadPath"]))}},
                         "Reasons": arr(obj({"Code": S(), "Message": S()}, ["Code", "Message"])),
                         "NextCheckSeconds": INT,
                         "SigningKeys": arr(obj({"Thumbprint": S(), "PublicKey": S(description="PEM, P-256")},

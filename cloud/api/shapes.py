@@ -133,7 +133,9 @@ def update_offer(o: d.UpdateOffer) -> dict:
             "TargetImages": [{"ImageId": t.image_id, "ComponentId": t.component_id, "ImageType": t.image_type,
                               "SecurityVersion": t.security_version, "DownloadPath": f"/device/v1/images/{t.image_id}"}
                              for t in o.targets],
-            "Os": {"Feed": o.os_target[0], "TargetVersion": o.os_target[1]} if o.os_target else None,
+            "Os": {"Feed": o.os_target[0], "TargetVersion": o.os_target[1],
+                   "Images": [{"ImageType": t, "ImageId": i, "DownloadPath": f"/device/v1/os/{o.os_target[1]}/{t}"}
+                              for t, i in o.os_images]} if o.os_target else None,
             "Reasons": [reason(r) for r in o.reasons], "NextCheckSeconds": o.next_check_seconds}
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from mt3620 import imagepackage as ip
 from mt3620.clock import Now, wall_clock
 
-from .. import migrate, reconcile
+from .. import known_images, migrate, reconcile
 from ..domain import DomainError
 from .attestation import AttestationService
 from .audit import AuditService
@@ -116,6 +116,7 @@ class Services:
         migrate.upgrade(self.db.engine)
         self.certificates.seal_plaintext()
         self.operations.recover()
+        known_images.register_os_images(self.os_releases.known())   # the verifier knows every published OS image
         self.certificates.service_cas()
         return self
 

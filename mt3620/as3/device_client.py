@@ -194,7 +194,12 @@ class DeviceClient:
         return self._request("POST", "/device/v1/updates/check", body, self.client_chain_pem)
 
     def download_image(self, image_id: str) -> bytes:
-        return self._request("GET", f"/device/v1/images/{image_id}", None, self.update_chain_pem)
+        return self.download(f"/device/v1/images/{image_id}")
+
+    def download(self, path: str) -> bytes:
+        """A download path the service gave (an image of the deployment, a stage of the offered OS release), with the
+        update certificate."""
+        return self._request("GET", path, None, self.update_chain_pem)
 
     def upload_errors(self, events: list[dict]) -> dict:
         return self._request("POST", "/device/v1/errorreports", {"Events": events}, self.client_chain_pem)

@@ -222,7 +222,14 @@ def cmd_user_token(args) -> int:
 
 
 def cmd_os_release(args) -> int:
-    release = _operate(args, lambda s: s.os_releases.publish(FEEDS[args.feed], args.version))
+    images = []
+    if args.images:
+        folder = Path(args.images)
+        files = sorted(folder.glob("*.imagepackage")) if folder.is_dir() else []
+        if not files:
+            raise UserError(f"--images {args.images}: no *.imagepackage files (the release's stage images)")
+        images = [f.read_bytes() for f in files]
+    release = _operate(args, lambda s: s.os_releases.publish(FEEDS[args.feed], args.version, images))
     print(json.dumps({"Feed": release.feed, "Version": release.version}))
     return 0
 
@@ -293,6 +300,8 @@ def add_commands(sub) -> None:
     _data_args(p)
     p.add_argument("--feed", choices=tuple(FEEDS), required=True)
     p.add_argument("--version", required=True)
+    p.add_argument("--images", metavar="DIR", help="the release's signed stage images (*.imagepackage), which devices "
+                                                   "on the feed download and install")
     p.set_defaults(func=cmd_os_release)
     p = csub.add_parser("registry", help="the device registry (operator side)")
     rsub = p.add_subparsers(dest="registry_command", metavar="COMMAND")

@@ -62,7 +62,8 @@ def test_device_api_description_is_published(attested_client):
     doc = attested_client._request("GET", "/device/v1/openapi.json")
     schemathesis = pytest.importorskip("schemathesis", reason="schemathesis not installed (test extra)")
     operations = [op.ok().label for op in schemathesis.openapi.from_dict(doc).get_all_operations()]
-    assert "POST /device/v1/errorreports" in operations and len(operations) == 6
+    assert "POST /device/v1/errorreports" in operations and "GET /device/v1/os/{version}/{imageType}" in operations
+    assert len(operations) == 7
     result = doc["components"]["schemas"]["ErrorReportResult"]
     assert result["required"] == ["Accepted", "Dropped"]
 

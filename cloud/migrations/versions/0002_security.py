@@ -1,4 +1,4 @@
-"""Security and fidelity: device groups' RegionalDataBoundary, self-describing nonces (the nonces table goes), token lifetimes, operation lease owners, service roles (Manufacturing), the device registry, the audit log.
+"""Security and fidelity: OS release images, device groups' RegionalDataBoundary, self-describing nonces (the nonces table goes), token lifetimes, operation lease owners, service roles (Manufacturing), the device registry, the audit log.
 
 Revision ID: 0002
 Revises: 0001
@@ -41,6 +41,12 @@ def upgrade() -> None:
                     sa.Column("status", sa.Integer, nullable=False),
                     sa.Column("detail", sa.Text, nullable=False))
     op.create_index("ix_audit_log_tenant", "audit_log", ["tenant_id", "id"])
+    op.create_table("os_release_images",
+                    sa.Column("version", sa.String(64), primary_key=True),
+                    sa.Column("image_type", sa.Integer, primary_key=True),
+                    sa.Column("image_id", sa.String(36), nullable=False),
+                    sa.Column("sha256", sa.String(64), nullable=False),
+                    sa.Column("content", sa.LargeBinary, nullable=False))
     # Nonces are self-describing and used ones are remembered by the process that issued them (services/attestation.py).
     op.drop_index("ix_nonces_expiry", table_name="nonces")
     op.drop_table("nonces")
@@ -57,7 +63,7 @@ def downgrade() -> None:
                     sa.Column("expires_at", UtcDateTime, nullable=False))
     op.create_index("ix_nonces_expiry", "nonces", ["expires_at"])
     op.drop_index("ix_audit_log_tenant", table_name="audit_log")
-    for table in ("audit_log", "device_registry", "service_roles"):
+    for table in ("os_release_images", "audit_log", "device_registry", "service_roles"):
         op.drop_table(table)
     with op.batch_alter_table("operations") as batch:
         batch.drop_column("lease_owner")
