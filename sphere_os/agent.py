@@ -202,7 +202,8 @@ class OsAgent:
         from mt3620.firmware.boot import release, rom_keys
         from mt3620.imagepackage import TrustedKey
         from mt3620.attestation import public_key_from_raw
-        rom = Keystore([TrustedKey(public_key_from_raw(pub), {thumb}, "rom keystore") for thumb, pub in rom_keys().items()])
+        rom = Keystore([TrustedKey(public_key_from_raw(pub), {thumb}, "rom keystore")
+                        for thumb, pub in rom_keys().items()])
         images = {}
         try:
             for entry in offer["Images"]:

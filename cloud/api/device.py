@@ -17,7 +17,7 @@ import uuid
 from mt3620 import attestation as ae
 
 from .. import pki, verifier
-from ..domain import Invalid, TooLarge, Unauthenticated
+from ..domain import Forbidden, Invalid, TooLarge, Unauthenticated
 from ..services import Services
 from ..services.base import iso
 from . import shapes

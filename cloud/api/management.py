@@ -130,8 +130,8 @@ class ManagementApi:
            "device no tenant claimed (the real API's Tenants - Create); you become its Administrator",
            body="TenantCreateForDevice", response=ref("Operation"), tag="Tenants")
     def create_tenant_for_device(self, call: Call):
-        tenant = self.services.tenants.create_for_device(call.user, call.json["DeviceId"], call.json["TenantFriendlyName"],
-                                                         self.services.registry)
+        tenant = self.services.tenants.create_for_device(call.user, call.json["DeviceId"],
+                                                         call.json["TenantFriendlyName"], self.services.registry)
         op = self.services.operations.record(tenant.id, TENANT_CREATION, {"TenantId": tenant.id}, call.user)
         return shapes.operation(op, shapes.tenant(tenant), f"/v2/tenants/{tenant.id}")
 

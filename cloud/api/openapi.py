@@ -12,7 +12,8 @@ MANAGEMENT_ERRORS = ((400, "Bad request"), (401, "Missing or invalid token"), (4
                      (404, "Not found (or not visible to you)"), (405, "Method not allowed"), (409, "Conflict"),
                      (413, "Body too large"), (415, "Wrong content type"))
 DEVICE_ERRORS = ((400, "Bad request"), (401, "Client certificate missing, expired or not this tenant's"),
-                 (403, "Wrong certificate role, or an image the device may not download"), (404, "Not found"), (413, "Body too large"))
+                 (403, "Wrong certificate role, or an image the device may not download"), (404, "Not found"),
+                 (413, "Body too large"))
 
 
 def _errors(table) -> dict:

@@ -57,7 +57,8 @@ SCHEMAS = {
                    "LastAttestedAt": NS(), "LastUpdateCheckAt": NS()}, ["DeviceId", "TenantId"]),
     "Operation": obj({"OperationId": GUID, "OperationType": {"type": "integer", "minimum": 0, "maximum": 11},
                       "State": {"type": "integer", "enum": [0, 1, 2, 3, 4],
-                                "description": "0 NotStarted, 1 InProgress, 2 Complete, 3 Failed, 4 CompleteWithErrors"},
+                                "description": "0 NotStarted, 1 InProgress, 2 Complete, 3 Failed, "
+                                               "4 CompleteWithErrors"},
                       "TenantId": GUID, "CreatedDateUTC": S(), "StartedDateUTC": NS(), "CompletedDateUTC": NS(),
                       "ResourceLocation": NS(), "DetailsLocation": NS(), "Result": {}, "Error": ref("Error")},
                      ["OperationId", "OperationType", "State"]),
@@ -204,11 +205,13 @@ DEVICE_SCHEMAS = {
     "ErrorReportUpload": obj({"Events": {"type": "array", "maxItems": 1000, "items": obj(
         {"EventTime": S(description="ISO 8601; UTC when it carries no offset"), "EventCategory": S(),
          "EventClass": S(), "EventType": S(),
-         "Description": S(), "EventCount": {"type": "integer", "minimum": 1, "maximum": INT32_MAX}, "OsVersion": S(), "ComponentId": S(),
+         "Description": S(), "EventCount": {"type": "integer", "minimum": 1, "maximum": INT32_MAX}, "OsVersion": S(),
+         "ComponentId": S(),
          "ImageId": S()}, ["EventTime"])}}, ["Events"]),
     "ErrorReportResult": obj({
         "Accepted": {"type": "integer", "minimum": 0, "maximum": 1000, "description": "events stored"},
-        "Dropped": arr(obj({"Index": {"type": "integer", "minimum": 0, "maximum": 999, "description": "position in Events"},
+        "Dropped": arr(obj({"Index": {"type": "integer", "minimum": 0, "maximum": 999,
+                                      "description": "position in Events"},
                             "Reason": S(enum=[EVENT_TOO_OLD, EVENT_IN_FUTURE]),
                             "Message": S()}, ["Index", "Reason", "Message"]))}, ["Accepted", "Dropped"]),
 }

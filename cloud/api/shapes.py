@@ -110,7 +110,8 @@ def error_event(e: d.ErrorEvent) -> dict:
 
 def device_insight(e: d.ErrorEvent) -> dict:
     """An error event as the real API's device insight: Unix timestamps, the description cleaned of device
-    specifics (here: as uploaded) with a code (emulator-defined: the first 7 hex digits of its SHA-256, as an integer)."""
+    specifics (here: as uploaded) with a code (emulator-defined: the first 7 hex digits of its SHA-256, as an
+    integer)."""
     at = int(e.event_time.timestamp())
     code = int(hashlib.sha256(e.description.encode()).hexdigest()[:7], 16)
     return {"DeviceId": e.device_id, "DescriptionCode": code, "DescriptionCleaned": e.description,

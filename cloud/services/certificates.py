@@ -121,7 +121,8 @@ class CertificateService(Service):
             with self.db.write() as c:
                 c.execute(insert(tenant_cas).values(
                     id=pki.new_id(), tenant_id=tenant_id, generation=generation, thumbprint=pki.thumbprint(made.cert),
-                    cert_pem=made.cert_pem(), key_pem=self.vault.seal(made.key_pem(), _tenant_label(tenant_id, generation)),
+                    cert_pem=made.cert_pem(),
+                    key_pem=self.vault.seal(made.key_pem(), _tenant_label(tenant_id, generation)),
                     not_before=made.cert.not_valid_before_utc,
                     not_after=made.cert.not_valid_after_utc, active_from=active_from))
         except IntegrityError:
@@ -257,8 +258,8 @@ class CertificateService(Service):
             made = _server_certificate(self.service_cas()[0], host, now)
             try:
                 with self.db.write() as c:
-                    values = dict(cert_pem=made.cert_pem(), key_pem=self.vault.seal(made.key_pem(), _service_label(label)),
-                                  created_at=now)
+                    values = dict(cert_pem=made.cert_pem(), created_at=now,
+                                  key_pem=self.vault.seal(made.key_pem(), _service_label(label)))
                     if stale:   # another process may renew at the same time: either certificate is valid
                         c.execute(update(service_secrets).where(service_secrets.c.name == label).values(**values))
                     else:

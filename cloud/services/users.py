@@ -71,9 +71,7 @@ class UserService(Service):
         if role not in SERVICE_ROLES:
             raise Invalid(f"service roles are {', '.join(SERVICE_ROLES)}")
         with self.db.write() as c:
-            uid = c.execute(select(users.c.id).where(users.c.name == user_name)).scalar()
-            if uid is None:
-                raise NotFound(f"user {user_name!r}")
+            uid = self._user_id(c, user_name)
             if c.execute(select(service_roles.c.role).where(and_(service_roles.c.user_id == uid,
                                                                  service_roles.c.role == role))).first() is None:
                 c.execute(insert(service_roles).values(user_id=uid, role=role))
@@ -117,9 +115,7 @@ class UserService(Service):
         if role not in ROLES:
             raise Invalid(f"role must be one of {', '.join(ROLES)}")
         with self.db.write() as c:
-            uid = c.execute(select(users.c.id).where(users.c.name == user_name)).scalar()
-            if uid is None:
-                raise NotFound(f"user {user_name!r}")
+            uid = self._user_id(c, user_name)
             existing = self._role(c, tenant_id, uid)
             if existing is None:
                 c.execute(insert(role_assignments).values(tenant_id=tenant_id, user_id=uid, role=role))
@@ -140,6 +136,13 @@ class UserService(Service):
                 self._keep_one_admin(c, tenant_id, uid)
             c.execute(delete(role_assignments).where(and_(role_assignments.c.tenant_id == tenant_id,
                                                           role_assignments.c.user_id == uid)))
+
+    @staticmethod
+    def _user_id(c: Connection, user_name: str) -> str:
+        uid = c.execute(select(users.c.id).where(users.c.name == user_name)).scalar()
+        if uid is None:
+            raise NotFound(f"user {user_name!r}")
+        return uid
 
     @staticmethod
     def _role(c: Connection, tenant_id: str, uid: str) -> str | None:

@@ -316,14 +316,19 @@ def cmd_group_create(args) -> int:
     return 0
 
 
-def cmd_group_list(args) -> int:
+def _list(args, collection: str, scope: str | None, resolve, columns: list[str]) -> int:
+    """List a tenant's `collection`, or only those under `scope` (a product or device group, by name or ID)."""
     api, tenant = _api(args), _tenant(args)
-    if args.product:
-        path = f"/v2/tenants/{tenant}/products/{_product_id(api, tenant, args.product)}/devicegroups"
-    else:
-        path = f"/v2/tenants/{tenant}/devicegroups"
-    _print(args, api.call("GET", path), GROUP_COLS)
+    prefix = f"/v2/tenants/{tenant}"
+    if scope:
+        prefix += resolve(api, tenant, scope)
+    _print(args, api.call("GET", f"{prefix}/{collection}"), columns)
     return 0
+
+
+def cmd_group_list(args) -> int:
+    return _list(args, "devicegroups", args.product,
+                 lambda api, tenant, ref: f"/products/{_product_id(api, tenant, ref)}", GROUP_COLS)
 
 
 def cmd_group_show(args) -> int:
@@ -418,13 +423,8 @@ def cmd_device_claim(args) -> int:
 
 
 def cmd_device_list(args) -> int:
-    api, tenant = _api(args), _tenant(args)
-    if args.device_group:
-        path = f"/v2/tenants/{tenant}/devicegroups/{_group_id(api, tenant, args.device_group)}/devices"
-    else:
-        path = f"/v2/tenants/{tenant}/devices"
-    _print(args, api.call("GET", path), DEVICE_COLS)
-    return 0
+    return _list(args, "devices", args.device_group,
+                 lambda api, tenant, ref: f"/devicegroups/{_group_id(api, tenant, ref)}", DEVICE_COLS)
 
 
 def cmd_device_show(args) -> int:

@@ -58,3 +58,18 @@ def test_a_release_not_signed_by_the_os_key_is_refused_at_publish(service):
         service.services.os_releases.publish(0, "24.10-emu.3", [forged])
     with pytest.raises(Invalid, match="RootFs"):
         service.services.os_releases.publish(0, "24.10-emu.9", list(nxt.images.values()))   # names another version
+
+
+def test_no_updates_groups_get_no_os(service):
+    """UpdatePolicy NoUpdates: the OS is neither offered nor downloadable."""
+    from mt3620.as3.device_client import DeviceApiError
+    from mt3620.firmware.boot import release
+    admin, tid, agent = _claimed_agent(service, b"e2e-os-frozen")
+    group = admin.ok("GET", f"/v2/tenants/{tid}/devices/{agent.device_id}")["DeviceGroupId"]
+    admin.ok("PATCH", f"/v2/tenants/{tid}/devicegroups/{group}", {"UpdatePolicy": 2})
+    agent.attest()
+    service.services.os_releases.publish(0, NEXT, list(release(build="2", os_version=NEXT).images.values()))
+    assert agent.check_for_updates().os_installed is None and agent.os_version != NEXT
+    with pytest.raises(DeviceApiError) as e:
+        agent.client.download(f"/device/v1/os/{NEXT}/8")
+    assert (e.value.status, e.value.reason) == (403, "os-not-offered")

@@ -1,4 +1,6 @@
-"""Security and fidelity: OS release images, device groups' RegionalDataBoundary, self-describing nonces (the nonces table goes), token lifetimes, operation lease owners, service roles (Manufacturing), the device registry, the audit log.
+"""Security and fidelity: OS release images, device groups' RegionalDataBoundary, self-describing nonces (the
+nonces table goes), token lifetimes, operation lease owners, service roles (Manufacturing), the device registry,
+the audit log.
 
 Revision ID: 0002
 Revises: 0001
