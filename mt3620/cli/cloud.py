@@ -46,7 +46,8 @@ def _running_service() -> dict | None:
 
 def _database_url(args, create: bool = True) -> tuple[str, str | None]:
     """(database URL, KEK file) of the command. `create` False (operator commands): only the running service's
-    data or an existing service database, never a new one made on the side."""
+    data or an existing service database, never a new one made on the side. Acting on the running service's data,
+    the command also keeps its time (`_clock`)."""
     from mt3620.cloud.db import sqlite_url
     from mt3620.cloud.server import default_data_dir
     kek = getattr(args, "kek_file", None)
@@ -58,6 +59,7 @@ def _database_url(args, create: bool = True) -> tuple[str, str | None]:
     else:
         running = _running_service()
         if running is not None:
+            args.clock_offset = float(running.get("clock_offset", 0.0))
             return running["db_url"], kek or running.get("kek_file")
         data = default_data_dir()
     if not create and not (data / "as3.sqlite3").is_file():
@@ -69,12 +71,22 @@ def _database_url(args, create: bool = True) -> tuple[str, str | None]:
     return sqlite_url(data), kek
 
 
+def _clock(args):
+    """The running service's time when acting on its data (a service started with `--clock` runs on another day:
+    tokens made here must expire by its time), else the host's."""
+    offset = getattr(args, "clock_offset", 0.0)
+    if not offset:
+        return None
+    from mt3620.clock import StartedClock, wall_clock
+    return StartedClock(wall_clock() + _dt.timedelta(seconds=offset))
+
+
 def _services(args):
     from mt3620.cloud import migrate
     from mt3620.cloud.services import Services
     url, kek = _database_url(args, create=False)
     try:
-        services = Services(url, kek_file=kek)
+        services = Services(url, kek_file=kek, now=_clock(args))
         if migrate.current(services.db.engine) is None:
             services.close()
             raise UserError(f"no service schema in the database {url.split('@')[-1]}: start `mt3620 cloud serve` on "
@@ -185,12 +197,14 @@ def _start_processes(args, service) -> list:
 
 
 def _record_running(path: Path, service, args) -> None:
+    from mt3620.clock import wall_clock
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             json.dump({"pid": os.getpid(), "data": str(service.data_dir), "db_url": service.url,
-                       "kek_file": args.kek_file, "management": service.mgmt_url, "device": service.device_url}, f)
+                       "kek_file": args.kek_file, "management": service.mgmt_url, "device": service.device_url,
+                       "clock_offset": (service.now() - wall_clock()).total_seconds()}, f)
     except OSError as exc:   # operator commands then need --data; serving goes on
         print(f"mt3620 cloud: cannot record the running service in {path}: {exc.strerror or exc}", file=sys.stderr)
 
