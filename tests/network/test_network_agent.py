@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("werkzeug", reason="the cloud extra is not installed (pip install -e .[cloud])")
+pytest.importorskip("aiohttp", reason="the cloud extra is not installed (pip install -e .[cloud])")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cloud"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 
@@ -39,7 +39,7 @@ def test_update_check_needs_the_network_and_retries_with_back_off(service):
     with urllib.request.urlopen(service.mgmt_url + "/rootca.pem", timeout=10) as r:
         root = r.read().decode()
     tenant = admin.call("POST", "/v2/tenants", {"Name": "Contoso"})["Id"]
-    product = admin.call("POST", f"/v2/tenants/{tenant}/products", {"Name": "Thermostat"})["Id"]
+    product = admin.call("POST", f"/v2/tenants/{tenant}/products", {"Name": "Thermostat"})["Result"]["Id"]
     groups = {g["Name"]: g["Id"] for g in admin.call("GET", f"/v2/tenants/{tenant}/products/{product}/devicegroups")}
 
     port = urllib.parse.urlsplit(service.device_url).port
@@ -52,6 +52,7 @@ def test_update_check_needs_the_network_and_retries_with_back_off(service):
     trusted = Keystore([TrustedKey(SdkTestSigner().public_key, {SdkTestSigner().thumbprint}, "sdk-test")])
     agent = OsAgent(machine, "https://prod.device.sphere.example:443", root, keystore=trusted,
                     now=service.test_clock, network=network)
+    admin.enrol(agent.device_id, agent.keys.attestation_public_hex)     # the registry: only enrolled devices
     admin.call("POST", f"/v2/tenants/{tenant}/devices/claim",
                {"DeviceId": agent.device_id, "AttestationPublicKey": agent.keys.attestation_public_hex,
                 "DeviceGroupId": groups["Field Test"]})
