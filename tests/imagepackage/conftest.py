@@ -16,15 +16,39 @@ def shared_keys_dir() -> Path:
     return shared_dir() / "keys"
 
 
-def _sdk_package(name: str) -> bytes:
-    """Packages built by the real Azure Sphere SDK are public sample data the project does not ship; the tests use
-    them when they are provided under <shared>/sdk-packages/ (for example azure_sphere_blink.imagepackage and
-    MutableStorage.imagepackage from Azure/azure-sphere-samples, Manufacturing/.../helpers/images/)."""
-    path = shared_dir() / "sdk-packages" / name
-    if not path.is_file():
-        pytest.skip(f"SDK-built package {name} not provided at {path} (the project ships no third-party "
-                    f"packages; set MT3620_SHARED_DIR to a folder with sdk-packages/)")
-    return path.read_bytes()
+def _provided_sdk_packages() -> list[Path]:
+    """Packages built by the real Azure Sphere SDK (for example azure_sphere_blink.imagepackage and
+    MutableStorage.imagepackage from Azure/azure-sphere-samples, Manufacturing/.../helpers/images/) are public sample
+    data the project does not ship. When a folder <shared>/sdk-packages/ provides some, the SDK-format tests run on
+    them as well; the tests never depend on them."""
+    folder = shared_dir() / "sdk-packages"
+    return sorted(folder.glob("*.imagepackage")) if folder.is_dir() else []
+
+
+def _project_package(name: str) -> bytes:
+    """A high-level app package the project builds the way `azsphere image-package pack-application` does: the
+    app's ELF and manifest in an ASXipFS image, signed with the SDK test key (firmware/toolchain.py)."""
+    from mt3620.firmware import toolchain
+    try:
+        toolchain.check_sysroot()
+        return toolchain.hl_app_path(name).read_bytes()
+    except toolchain.ToolchainError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"high-level app {name} cannot be built: {exc}")
+        pytest.skip(f"high-level app {name} cannot be built here: {exc}")
+
+
+SDK_FORMAT_PACKAGES = [("hl_blink", "project"), ("hl_storage", "project")] + [
+    (path.name, "sdk") for path in _provided_sdk_packages()]
+
+
+@pytest.fixture(params=SDK_FORMAT_PACKAGES, ids=[name for name, _ in SDK_FORMAT_PACKAGES])
+def sdk_format_package(request) -> bytes:
+    """Each package in the SDK's format: the project's own, and SDK-built ones when provided."""
+    name, origin = request.param
+    if origin == "project":
+        return _project_package(name)
+    return (shared_dir() / "sdk-packages" / name).read_bytes()
 
 
 @pytest.fixture
@@ -33,16 +57,6 @@ def sdk_public_key_path() -> Path:
     if not path.is_file():
         pytest.skip(f"SDK test signing public key not found at {path} (set MT3620_SHARED_DIR)")
     return path
-
-
-@pytest.fixture
-def sdk_blink() -> bytes:
-    return _sdk_package("azure_sphere_blink.imagepackage")
-
-
-@pytest.fixture
-def sdk_mutable_storage() -> bytes:
-    return _sdk_package("MutableStorage.imagepackage")
 
 
 @pytest.fixture

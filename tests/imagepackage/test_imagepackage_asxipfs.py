@@ -1,3 +1,4 @@
+import json
 import stat
 import zlib
 
@@ -7,14 +8,14 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from mt3620.imagepackage import asxipfs
 
 
-def test_sdk_filesystem_parses_and_rebuilds_byte_identical(sdk_blink):
-    size = int.from_bytes(sdk_blink[4:8], "little")
-    fs = asxipfs.parse(sdk_blink[:size])
-    assert [e.path for e in fs.entries] == ["/app_manifest.json", "/bin", "/bin/app"]
-    assert fs.read("/app_manifest.json").startswith(b'{"SchemaVersion":1')
+def test_sdk_format_filesystem_parses_and_rebuilds_byte_identical(sdk_format_package):
+    size = int.from_bytes(sdk_format_package[4:8], "little")
+    fs = asxipfs.parse(sdk_format_package[:size])
+    assert {"/app_manifest.json", "/bin", "/bin/app"} <= {e.path for e in fs.entries}
+    assert json.loads(fs.read("/app_manifest.json"))["SchemaVersion"] == 1
     assert fs.read("bin/app")[:4] == b"\x7fELF"
     files = {e.path: (fs.files[e.path], e.mode) for e in fs.entries if not e.is_dir}
-    assert asxipfs.build(files) == sdk_blink[:size]
+    assert asxipfs.build(files) == sdk_format_package[:size]
 
 
 def test_build_layout_is_aligned_and_crc_checked():

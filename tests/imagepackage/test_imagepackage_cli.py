@@ -39,11 +39,11 @@ def test_pack_then_show_with_trusted_key(tmp_path, approot, user_key, capsys):
     assert main(["image-package", "show", "--image-package", str(out)]) == 0
 
 
-def test_show_sdk_package_after_trusting_sdk_key(sdk_public_key_path, sdk_blink, tmp_path, capsys):
+def test_show_sdk_format_package_after_trusting_sdk_key(sdk_public_key_path, sdk_format_package, tmp_path, capsys):
     assert main(["image-package", "trust-key", str(sdk_public_key_path), "--thumbprint",
                  "a8d5cc6958f48710140d7a26160fc1cfc31f5df0"]) == 0
-    package = tmp_path / "azure_sphere_blink.imagepackage"
-    package.write_bytes(sdk_blink)
+    package = tmp_path / "app.imagepackage"
+    package.write_bytes(sdk_format_package)
     assert main(["image-package", "show", str(package)]) == 0
     assert "thumbprint match" in capsys.readouterr().out
 

@@ -16,38 +16,37 @@ from mt3620.imagepackage.metadata import (MetadataError, Revocation, decode_sect
 SDK_THUMBPRINT = "a8d5cc6958f48710140d7a26160fc1cfc31f5df0"
 
 
-def test_sdk_built_package_parses_and_verifies_with_sdk_public_key(sdk_blink, sdk_mutable_storage, sdk_public_key_path):
+def test_sdk_format_package_parses_and_verifies_with_sdk_public_key(sdk_format_package, sdk_public_key_path):
     keystore = Keystore([load_trusted_key(sdk_public_key_path)])
-    for data, name in ((sdk_blink, "AzureSphereBlinkTest"), (sdk_mutable_storage, "MutableStorage")):
-        pkg = parse(data)
-        assert pkg.image_type == 10
-        assert pkg.thumbprint.hex() == SDK_THUMBPRINT
-        assert pkg.metadata.debug.name == name
-        assert pkg.manifest()["Name"] == name
-        assert str(pkg.component_id) == pkg.manifest()["ComponentId"]
-        assert pkg.verify(keystore).source == str(sdk_public_key_path)
+    pkg = parse(sdk_format_package)
+    assert pkg.image_type == 10
+    assert pkg.thumbprint.hex() == SDK_THUMBPRINT
+    assert pkg.metadata.debug.name == pkg.manifest()["Name"]
+    assert str(pkg.component_id) == pkg.manifest()["ComponentId"]
+    assert pkg.verify(keystore).source == str(sdk_public_key_path)
+    assert ReferenceImage(sdk_format_package).has_valid_signature()
 
 
-def test_sdk_package_fields_match_reference_library(sdk_blink):
-    ref = ReferenceImage(sdk_blink)
-    pkg = parse(sdk_blink)
+def test_sdk_format_package_fields_match_reference_library(sdk_format_package):
+    ref = ReferenceImage(sdk_format_package)
+    pkg = parse(sdk_format_package)
     assert str(pkg.component_id) == ref.metadata.identity.component_uid
     assert str(pkg.image_id) == ref.metadata.identity.image_uid
     assert pkg.metadata.debug.build_time == ref.metadata.debug.debug_time
     assert pkg.signed.payload == ref.data and pkg.signed.signature == ref.signature
 
 
-def test_repacking_the_sdk_approot_reproduces_the_sdk_bytes(sdk_blink, tmp_path):
-    pkg = parse(sdk_blink)
+def test_repacking_the_approot_reproduces_the_package_bytes(sdk_format_package, tmp_path):
+    pkg = parse(sdk_format_package)
     for path, data in pkg.filesystem().files.items():
         target = tmp_path / path.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
     (tmp_path / "bin" / "app").chmod(0o755)
-    elf = ELFFile(io.BytesIO((tmp_path / "bin" / "app").read_bytes()))      # a real ARM ELF built by the SDK
+    elf = ELFFile(io.BytesIO((tmp_path / "bin" / "app").read_bytes()))      # a real ARM ELF
     assert elf.get_machine_arch() == "ARM" and elf.header.e_type in ("ET_DYN", "ET_EXEC")
     out = build_application(tmp_path, SdkTestSigner(), build_time=pkg.metadata.debug.build_time, image_id=pkg.image_id)
-    assert out[:-64] == sdk_blink[:-64]          # everything but the (randomised in the SDK) ECDSA signature
+    assert out[:-64] == sdk_format_package[:-64]     # everything but the ECDSA signature (randomised in the SDK)
     assert ReferenceImage(out).has_valid_signature()
 
 
