@@ -4,18 +4,25 @@ Commands talk to a running service over its REST API with a user token, through 
 uses too (mt3620.http_client). Connection settings live in $MT3620_AZSPHERE_CONFIG (default
 ~/.config/mt3620/azsphere.json), written by `mt3620 azsphere login`; $MT3620_CLOUD_URL and $MT3620_CLOUD_TOKEN
 override them. Not installed as a separate `azsphere` command, so it never shadows Microsoft's.
+
+Other parts of the project add commands to this tree (for example `azsphere device ...` commands that talk to a
+local emulated device rather than to the service): a module named in EXTENSION_MODULES defines
+`add_azsphere_commands(tree)` and uses `tree.group(...)` and `tree.command(...)` (CommandTree below); a module not
+present in this tree is skipped.
 """
 from __future__ import annotations
 
 import argparse
 import base64
 import http.client
+import importlib
 import json
 import os
 import ssl
 import time
 import urllib.parse
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from mt3620.errors import UserError
@@ -562,47 +569,75 @@ def cmd_ca_root(args) -> int:
 
 # ---- parsers ------------------------------------------------------------------------------------------------
 
+# Modules that add commands to the azsphere tree, each with `add_azsphere_commands(tree: CommandTree)`.
+EXTENSION_MODULES = (
+    "mt3620.cli.azsphere_device",   # `azsphere device ...` commands on a local emulated device (sphere_os)
+)
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tenant", help="tenant ID (default: the selected tenant)")
     p.add_argument("-o", "--output", choices=("table", "json"), default="table")
 
 
+class CommandTree:
+    """The `mt3620 azsphere` command tree: groups by their path ("device", "device app") and their commands."""
 
-def add_commands(sub) -> None:
-    az = sub.add_parser("azsphere", help="azsphere-shaped management CLI for the security service")
-    asub = az.add_subparsers(dest="az_command", metavar="GROUP")
-    az.set_defaults(func=lambda a: (az.print_help(), 2)[1])
+    def __init__(self, root: argparse.ArgumentParser) -> None:
+        self._groups: dict[str, argparse._SubParsersAction] = {}
+        self._groups[""] = self._subparsers(root, "az_command", "GROUP")
 
-    p = asub.add_parser("login", help="store the service URL and your token")
-    p.add_argument("--url", help="management API URL, as `mt3620 cloud serve` prints it")
-    p.add_argument("--token")
-    p.add_argument("--token-file", help="file holding the token (e.g. DATA/admin.token)")
-    p.add_argument("--ca-file", help="the service root (DATA/rootca.pem) to trust an https:// management URL")
-    p.add_argument("--rotate", action="store_true", help="replace the saved token by a new one (tokens expire)")
-    p.set_defaults(func=cmd_login)
+    @staticmethod
+    def _subparsers(parser: argparse.ArgumentParser, dest: str, metavar: str) -> argparse._SubParsersAction:
+        sub = parser.add_subparsers(dest=dest, metavar=metavar)
+        parser.set_defaults(func=lambda a: (parser.print_help(), 2)[1])
+        return sub
 
-    def group(name: str, help_: str):
-        g = asub.add_parser(name, help=help_)
-        gs = g.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
-        g.set_defaults(func=lambda a: (g.print_help(), 2)[1])
-        return gs
+    def group(self, path: str, help_: str = "") -> str:
+        """The group at `path` (words separated by spaces), made with `help_` unless it exists; returns `path`."""
+        if path in self._groups:
+            return path
+        parent, _, name = path.rpartition(" ")
+        if parent not in self._groups:
+            raise ValueError(f"azsphere: no command group {parent!r} to hold {name!r}")
+        parser = self._groups[parent].add_parser(name, help=help_)
+        self._groups[path] = self._subparsers(parser, f"az_{path.replace(' ', '_').replace('-', '_')}_command",
+                                              "COMMAND")
+        return path
 
-    def cmd(gs, name: str, func, help_: str, *arguments):
-        p = gs.add_parser(name, help=help_)
-        _common(p)
+    def command(self, group: str, name: str, func: Callable[[argparse.Namespace], int], help_: str,
+                *arguments: tuple[tuple[str, ...], dict], service: bool = True) -> argparse.ArgumentParser:
+        """A command `group name` running `func(args) -> int`; `service` commands (the default) take --tenant and
+        -o like every command that talks to the security service."""
+        if group not in self._groups:
+            raise ValueError(f"azsphere: no command group {group!r}")
+        p = self._groups[group].add_parser(name, help=help_)
+        if service:
+            _common(p)
         for flags, kw in arguments:
             p.add_argument(*flags, **kw)
         p.set_defaults(func=func)
         return p
+
+
+def add_commands(sub) -> None:
+    az = sub.add_parser("azsphere", help="azsphere-shaped management CLI for the security service")
+    tree = CommandTree(az)
+    group, cmd = tree.group, tree.command
+    cmd("", "login", cmd_login, "store the service URL and your token",
+        (("--url",), {"help": "management API URL, as `mt3620 cloud serve` prints it"}), (("--token",), {}),
+        (("--token-file",), {"help": "file holding the token (e.g. DATA/admin.token)"}),
+        (("--ca-file",), {"help": "the service root (DATA/rootca.pem) to trust an https:// management URL"}),
+        (("--rotate",), {"action": "store_true", "help": "replace the saved token by a new one (tokens expire)"}),
+        service=False)
 
     req = {"required": True}
     t = group("tenant", "tenants")
     cmd(t, "create", cmd_tenant_create, "create a tenant", (("--name",), req),
         (("--select",), {"action": "store_true", "help": "select it"}))
     cmd(t, "list", cmd_tenant_list, "list your tenants")
-    p = t.add_parser("select", help="select the default tenant")
-    p.add_argument("--tenant", required=True, help="tenant ID or name")
-    p.set_defaults(func=cmd_tenant_select)
+    tree.command(t, "select", cmd_tenant_select, "select the default tenant",
+                 (("--tenant",), {"required": True, "help": "tenant ID or name"}), service=False)
     cmd(t, "show-selected", cmd_tenant_show_selected, "show the selected tenant")
     cmd(t, "update", cmd_tenant_update, "rename the tenant", (("--new-name",), req))
     cmd(t, "download-error-report", cmd_error_report, "download error events (CSV; 14 days, at most 1,000)",
@@ -677,3 +712,12 @@ def add_commands(sub) -> None:
         "verification code", (("--destination",), req), (("--verification-code",), req), (("--thumbprint",), {}))
     cmd(ca, "download-root", cmd_ca_root, "download the service root CA (PEM): what `mt3620 device run --root-ca` "
         "trusts", (("--destination",), req))
+
+    for name in EXTENSION_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and (exc.name == name or name.startswith(exc.name + ".")):
+                continue   # that part is not in this tree
+            raise
+        module.add_azsphere_commands(tree)

@@ -172,3 +172,29 @@ def test_user_create_acts_on_the_running_service_or_fails_with_the_reason(tmp_pa
         assert "no service data" in capsys.readouterr().err and not home_data.exists()
     finally:
         del os.environ["MT3620_CLOUD_DATA"]
+
+
+def test_other_parts_extend_the_azsphere_tree(tmp_path, monkeypatch, capsys):
+    """A module in EXTENSION_MODULES adds groups and commands (e.g. `azsphere device ...` on a local device);
+    a module absent from the tree is skipped; a group that does not exist is a clear error."""
+    from mt3620.cli import azsphere
+    (tmp_path / "az_extension_example.py").write_text(
+        "def hello(args):\n"
+        "    print('hello', args.name)\n"
+        "    return 0\n"
+        "def add_azsphere_commands(tree):\n"
+        "    app = tree.group('device app', 'applications on the attached device')\n"
+        "    tree.command(app, 'hello', hello, 'say hello', (('--name',), {'required': True}), service=False)\n"
+        "    tree.command(tree.group('device'), 'hello', hello, 'say hello', (('--name',), {'default': 'dev'}),\n"
+        "                 service=False)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(azsphere, "EXTENSION_MODULES", ("az_extension_example", "az_extension_not_here"))
+    capsys.readouterr()
+    assert main(["azsphere", "device", "app", "hello", "--name", "x"]) == 0
+    assert main(["azsphere", "device", "hello"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["hello x", "hello dev"]
+    assert main(["azsphere", "device", "app"]) == 2                  # a group alone prints its help
+    assert "hello" in capsys.readouterr().out
+    tree = azsphere.CommandTree(__import__("argparse").ArgumentParser())
+    with pytest.raises(ValueError, match="no command group 'nope'"):
+        tree.group("nope app")
