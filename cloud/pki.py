@@ -11,6 +11,7 @@ subject layout are emulator-defined (docs/cloud.md).
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import json
 import uuid
@@ -88,8 +89,8 @@ class TenantCa:
     def not_after(self) -> _dt.datetime:
         return self.cert.not_valid_after_utc
 
-    @property
-    def thumbprint(self) -> str:
+    @functools.cached_property
+    def thumbprint(self) -> str:   # remembered: every device request compares it
         return thumbprint(self.cert)
 
 

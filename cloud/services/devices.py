@@ -27,6 +27,7 @@ def _device(r) -> Device:
 
 
 # The update check's reads, built once (the hot path of the device API).
+_DEVICE = select(devices).where(devices.c.id == bindparam("device"))   # statements built once (no per-call cache key)
 _GROUP = select(device_groups).where(device_groups.c.id == bindparam("group"))
 _DEPLOYED = select(deployments.c.tenant_id, deployments.c.image_ids).where(deployments.c.id == bindparam("deployment"))
 _STATES = select(device_image_states).where(device_image_states.c.device_id == bindparam("device"))
@@ -174,13 +175,13 @@ class DeviceService(Service):
     def find(self, device: str) -> Device | None:
         """A claimed device by ID alone, None when unclaimed."""
         with self.db.read() as c:
-            r = c.execute(select(devices).where(devices.c.id == device)).first()
+            r = c.execute(_DEVICE, {"device": device}).first()
         return None if r is None else _device(r)
 
     def record(self, device: str) -> Device:
         """A claimed device by ID alone (the device side authenticates by certificate, not by tenant)."""
         with self.db.read() as c:
-            r = c.execute(select(devices).where(devices.c.id == device)).first()
+            r = c.execute(_DEVICE, {"device": device}).first()
         if r is None:
             raise Unauthenticated("device not claimed", "unknown-device")
         return _device(r)
