@@ -68,9 +68,10 @@ const views = {
   },
 
   async devices() {
-    const devices = await api("GET", `${T()}/devices`);
+    const [devices, groups] = await Promise.all([api("GET", `${T()}/devices`), api("GET", `${T()}/devicegroups`)]);
     const statuses = await Promise.all(devices.map((d) => api("GET", `${T()}/devices/${d.DeviceId}/updatestatus`)));
-    return [el("h2", {}, "Devices"), deviceTable("devices", devices, statuses)];
+    const groupName = new Map(groups.map((g) => [g.Id, g.Name]));
+    return [el("h2", {}, "Devices"), deviceTable("devices", devices, statuses, groupName)];
   },
 
   async images() {
@@ -140,8 +141,9 @@ async function groupDetail(group) {
     deviceTable("group-devices", devices, statuses)];
 }
 
-function deviceTable(id, devices, statuses) {
-  return table(id, [["Device", (d) => d.DeviceId.slice(0, 16) + "…"], ["OS", (d) => d.OsVersion],
+function deviceTable(id, devices, statuses, groupName = null) {
+  const group = groupName ? [["Device group", (d) => groupName.get(d.DeviceGroupId) || d.DeviceGroupId || ""]] : [];
+  return table(id, [["Device", (d) => d.DeviceId.slice(0, 16) + "…"], ...group, ["OS", (d) => d.OsVersion],
     ["Last update check", (d) => d.LastUpdateCheckAt],
     ["Update status", (d) => {
       const status = statuses[devices.indexOf(d)];
@@ -151,13 +153,22 @@ function deviceTable(id, devices, statuses) {
 }
 
 function chart(events) {
-  // Events per day over the report's 14 days, newest on the right (SVG, no library).
-  const days = new Map();
+  // Events per day over the 14 days of the report that end on the newest event's day (days without events are
+  // empty bars: the axis is time), newest on the right (SVG, no library). The newest event, not the browser's
+  // clock, anchors it: the service's clock may differ from the browser's.
+  const DAY_MS = 86400000, SPAN = 14;
+  const counts = new Map();
   for (const e of events) {
     const day = e.EventTime.slice(0, 10);
-    days.set(day, (days.get(day) || 0) + (e.EventCount || 1));
+    counts.set(day, (counts.get(day) || 0) + (e.EventCount || 1));
   }
-  const keys = [...days.keys()].sort();
+  const newest = [...counts.keys()].sort().pop();
+  const keys = [];
+  if (newest) {
+    const end = Date.parse(`${newest}T00:00:00Z`);
+    for (let i = SPAN - 1; i >= 0; i -= 1) keys.push(new Date(end - i * DAY_MS).toISOString().slice(0, 10));
+  }
+  const days = new Map(keys.map((day) => [day, counts.get(day) || 0]));
   const width = 560, height = 140, bar = keys.length ? Math.min(36, (width - 20) / keys.length - 4) : 0;
   const max = Math.max(1, ...days.values());
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");

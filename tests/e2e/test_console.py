@@ -80,7 +80,7 @@ def _sign_in(driver, service, token):
     WebDriverWait(driver, WAIT).until(ec.visibility_of_element_located((By.ID, "app")))
 
 
-def test_console_shows_groups_updates_errors_and_roles(service, world, browser):
+def test_console_shows_groups_updates_errors_and_roles(service, world, browser, clock):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
@@ -96,10 +96,18 @@ def test_console_shows_groups_updates_errors_and_roles(service, world, browser):
     assert "Offered: 1" in browser.find_element(By.ID, "deployment-summary").text
     assert "yes" in browser.find_element(By.ID, "deployments").text
 
+    browser.find_element(By.CSS_SELECTOR, "nav button[data-view=devices]").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "devices"), "update-pending"))
+    assert "Field Test" in browser.find_element(By.ID, "devices").text          # each device's group, by name
+
     browser.find_element(By.CSS_SELECTOR, "nav button[data-view=errors]").click()
     wait.until(ec.text_to_be_present_in_element((By.ID, "error-count"), "2 event(s)"))
     bars = browser.find_elements(By.CSS_SELECTOR, "#error-chart rect")
-    assert sorted(int(b.get_attribute("data-count")) for b in bars) == [1, 3]   # events per day
+    per_day = [(b.get_attribute("data-day"), int(b.get_attribute("data-count"))) for b in bars]
+    crash_day, exit_day = clock.iso(days=-2)[:10], clock.iso(minutes=-5)[:10]
+    assert len(per_day) == 14 and per_day[-1][0] == exit_day              # 14 days, ending on the newest event's
+    assert [day for day, _ in per_day] == sorted(day for day, _ in per_day)
+    assert {day: n for day, n in per_day if n} == {crash_day: 3, exit_day: 1}   # days without events are 0
     browser.find_element(By.ID, "error-category").send_keys("crash")
     wait.until(ec.text_to_be_present_in_element((By.ID, "error-count"), "1 event(s)"))
 
