@@ -26,6 +26,6 @@ setup(
     packages=packages(),
     package_dir=ROOTS,
     package_data={"mt3620.platforms": ["*.repl", "**/*.repl"],
-                  "": ["*.json", "*.c", "*.ld", "*.h", "*.ini", "*.mako", "*.py27", "*.board", "*.html", "*.js", "*.css"]},
+                  "": ["*.json", "*.c", "*.ld", "*.h", "*.ini", "*.mako", "*.cs", "*.board", "*.html", "*.js", "*.css"]},
     include_package_data=True,
 )

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from mt3620.engine.cortex_a import CortexA7
 from mt3620.engine.cortex_m import CortexM4, GuestFault
-from mt3620.engine.repl import parser as repl
+from mt3620.engine import repl
 from mt3620.engine.simulation.access import TEST_ACCESS
 from mt3620.engine.simulation.bus import AddressSpace, Memory
 from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock, format_ps
@@ -33,7 +33,8 @@ from mt3620.engine.simulation.protocols import IrqInputs, SerialLine, SerialOutp
 from . import secure_boot
 from .guards import guarded
 from .loader import LoadedImage, LoadError, load_elf
-from .models import DEFAULT_DEVICE_SEED, bind_links, cpu_clock, import_model, instantiate, make_pluton
+from .models import (DEFAULT_DEVICE_SEED, ModelError, bind_links, cpu_clock, instantiate, make_pluton,
+                     model_class)
 
 log = logging.getLogger("mt3620.machine")
 
@@ -164,19 +165,15 @@ class Machine:
         return list(self.views.values())
 
     def _build_device(self, entry: repl.Entry, regs: list[repl.Registration]) -> None:
-        model_path = repl.model_for(entry, missing_ok=True) if entry.type == "Python.PythonPeripheral" else None
         cpus = sorted({self.cpu_names[r.cpu] for r in regs if r.cpu in self.cpu_names}) or None
         cpu = cpus[0] if cpus and len(cpus) == 1 else None
-        size = self.platform.region_size(entry, regs[0]) or 0x1000
-        if model_path:
-            try:
-                cls = import_model(model_path)
-            except (ImportError, AttributeError) as exc:
-                raise MachineError(f"{_where(entry)}: model {model_path} for {entry.name} cannot be imported: "
-                                   f"{exc}") from None
-        else:
-            # A Renode-native block the engine has no model for: known, unmodelled, logged.
-            cls = LoggingRegion
+        try:
+            model_cls = model_class(entry)
+        except ModelError as exc:
+            raise MachineError(str(exc)) from None
+        size = self.platform.region_size(entry, regs[0]) or getattr(model_cls, "SIZE", None) or 0x1000
+        # A Renode-native block without a model: known to the memory map, not emulated, each access logged.
+        cls = model_cls or LoggingRegion
         cpus_seen = [self.cpu_names[r.cpu] for r in regs if r.cpu in self.cpu_names]
         memory_view = cpus_seen[0] if cpus_seen else ("a7" if "a7" in self.views else next(iter(self.views)))
         try:

@@ -1,4 +1,10 @@
-"""Instantiating the CPython models of a platform's entries: shared by the embedded machine and the Renode bridge.
+"""Which CPython model serves a .repl entry, and instantiating it: shared by the embedded machine and the bridge.
+
+The model is named in the platform, by a `model: "package.module:Class"` attribute on the entry in a file Renode
+never loads (platforms/mt3620-bridged.repl). An entry of a bridged type (`MT3620.BridgedPeripheral`, the Renode
+shim that forwards every access to the bridge, or Renode's `Python.PythonPeripheral`) is nothing without its
+model: a missing or unimportable model is a load error (`ModelError`), in the embedded engine and in the bridge.
+Any other Renode type without a model is a block the engine does not emulate: it becomes a LoggingRegion.
 
 Both engines build every model in two steps, so they resolve the platform the same way:
 1. `instantiate(cls, name, clock, entry.attributes, ...)` constructs one model as
@@ -17,24 +23,71 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 from pathlib import Path
 from typing import Any, Callable
 
-from mt3620.engine.repl import parser as repl
+from mt3620.engine import repl
 from mt3620.engine.simulation.clock import VirtualClock
 from mt3620.engine.simulation.links import LinkError
 from mt3620.engine.simulation.peripheral import LoggingRegion, Peripheral
 from mt3620.engine.simulation.protocols import ClockSource
 
-RENODE_ONLY_ATTRIBUTES = frozenset({"size", "initable", "filename", "script"})
+MODEL_ATTRIBUTE = "model"
+# Renode types that are only a shell around a model of this project (the bridge serves MT3620.BridgedPeripheral).
+BRIDGED_TYPE = "MT3620.BridgedPeripheral"
+MODEL_REQUIRED_TYPES = frozenset({BRIDGED_TYPE, "Python.PythonPeripheral"})
+# Attributes that configure the Renode object, not the model.
+RENODE_ONLY_ATTRIBUTES = frozenset({"size", "initable", "filename", "script", MODEL_ATTRIBUTE})
 DEFAULT_DEVICE_SEED = b"mt3620-emulated-device-0"
 CPU_CLOCK_LINK = "hclk"           # attribute of a CPU entry: the block whose clock sets the core's instruction rate
+MODEL_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+class ModelError(ValueError):
+    """An entry's model cannot be resolved; str() is "file:line:col: entry: reason"."""
+
+    def __init__(self, entry: repl.Entry, reason: str) -> None:
+        loc = entry.attribute_locations.get(MODEL_ATTRIBUTE, entry.location)
+        self.entry = entry.name
+        self.reason = reason
+        super().__init__(f"{loc[0]}:{loc[1]}:{loc[2]}: {entry.name}: {reason}")
 
 
 def import_model(spec: str) -> type:
-    """'package.module:Class' -> the class."""
+    """'package.module:Class' -> the class (ImportError / AttributeError when it does not exist)."""
     module, _, name = spec.partition(":")
     return getattr(importlib.import_module(module), name)
+
+
+def model_spec(entry: repl.Entry) -> str | None:
+    """The entry's `model:` attribute, or None when it names none (and its type does not need one)."""
+    spec = entry.attr(MODEL_ATTRIBUTE)
+    if spec is None:
+        if entry.type in MODEL_REQUIRED_TYPES:
+            raise ModelError(entry, f"a {entry.type} needs a `{MODEL_ATTRIBUTE}: \"package.module:Class\"` "
+                                    f"attribute (in the file Renode does not load: platforms/mt3620-bridged.repl)")
+        return None
+    if not isinstance(spec, str) or not MODEL_SPEC.match(spec):
+        raise ModelError(entry, f"`{MODEL_ATTRIBUTE}` must be a string \"package.module:Class\", not {spec!r}")
+    return spec
+
+
+def model_class(entry: repl.Entry) -> type | None:
+    """The class of the entry's model (None when it names none); ModelError when it cannot be imported."""
+    spec = model_spec(entry)
+    if spec is None:
+        return None
+    try:
+        cls = import_model(spec)
+    except ImportError as exc:
+        raise ModelError(entry, f"model {spec}: {exc}") from None
+    except AttributeError:
+        raise ModelError(entry, f"model {spec}: {spec.partition(':')[0]} has no class "
+                                f"{spec.partition(':')[2]!r}") from None
+    if not isinstance(cls, type):
+        raise ModelError(entry, f"model {spec} is not a class")
+    return cls
 
 
 def device_state_paths(efuse_path: str | Path | None) -> tuple[Path | None, Path | None]:

@@ -1,32 +1,41 @@
-"""The Renode bridge: serves the project's CPython peripheral models to Renode's IronPython shims over loopback.
+"""The Renode bridge: serves the project's CPython peripheral models to Renode's MT3620.BridgedPeripheral shims.
 
-Renode runs each Python.PythonPeripheral shim (peripherals/renode/*.py27) inside its IronPython 2.7, which cannot
-import the project's models (they need CPython 3 and `cryptography`). The shim forwards every access to this
-server; the server owns the models (built from the same .repl files as the embedded engine) on one VirtualClock.
+Renode cannot run the models (they need CPython 3 and `cryptography`), so the blocks Renode does not serve natively
+are MT3620.BridgedPeripheral shims (peripherals/renode/MT3620Bridge.cs) that forward every access to this server.
+The server owns one model per bridged entry of the platform (platforms/mt3620.repl; the `model:` attribute names
+it) on one VirtualClock. mt3620.resc starts it from inside Renode (`machine StartMT3620Bridge`), one per machine.
 
-Transport: TCP on 127.0.0.1 only; every frame is a 4-byte big-endian length and that many bytes of ASCII text
-(at most MAX_FRAME). The first frame of a connection must be `HELLO <token> <protocol>`; a wrong token closes it.
-Requests (one reply each; `t` = Renode virtual time in nanoseconds, `cpu` = the requesting CPU entry or `-`):
-    ATTACH <entry>                          -> OK <module:Class> <size>
-    INIT <entry> <t>                        -> reset the model (Renode sends INIT on machine reset)
+Transport: TCP on 127.0.0.1 only, one connection per Renode machine; every frame is a 4-byte big-endian length and
+that many bytes of ASCII text (at most MAX_FRAME). The first frame must be `HELLO <token> <protocol>`; a wrong
+token closes the connection. Requests (one reply each; `t` = the machine's virtual time in nanoseconds since the
+last RESET, `cpu` = the requesting CPU entry or `-`):
+    ATTACH <entry>                          -> OK <module:Class> <size>     (refused: ERR, an entry not served)
+    RESET                                   -> rebuild every model at t = 0 (a new session, a machine reset)
     READ <entry> <offset> <width> <t> <cpu>
     WRITE <entry> <offset> <width> <value> <t> <cpu>
+    IN <entry> <input> <0|1> <t>            -> a line into the block (a button on a GPIO pin)
     TICK <t>                                -> only advance time (the shim's scheduled wake-up)
     BYE
 Replies: `ERR <message>`, or a first line `OK <value> <next>` (next = virtual time in ns of the models' next
 event, `-` if none) followed by lines
-    IRQ <target> <input> <0|1>   a receiver input changed level (OR of every output wired to it)
-    RST <cpu>                    an output wired to a CPU's input 1 rose: reset that core
+    GPIO <entry> <output> <0|1>  an output of a bridged block changed level; Renode's wiring (the `->` lines of the
+                                 files Renode loads) takes it from there. After RESET every such output is sent.
+    RST <cpu> <entry>...         an output wired to a CPU's input 1 rose: reset that core and the Renode blocks
+                                 private to it (the bridge has reset the models private to it)
     CLK <cpu> <nvic|-> <hz>      the core's clock block switched HCLK: new instruction rate and SysTick clock
-    LINE <entry> <hex>           a complete line a UART model transmitted (without its CR/LF)
+    LOG <entry> <level> <hex>    a message a model logged while serving the request (info, warning, error)
 While serving a request the server may ask the same connection for guest memory (models that reach shared
 buffers, like the Pluton mailbox): `MEMR <cpu> <address> <count>` answered by `DATA <hex>`, and
 `MEMW <cpu> <address> <hex>` answered by `DONE`; `cpu` is the CPU whose view to use, or `-`.
 
-Virtual time: before each request the clock advances to the request's time (never backwards: Renode's time at a
-sync point can lag a core inside its quantum), which fires due model events; the reply's `next` lets the shim
-schedule a TICK at that time with Renode's machine.ScheduleAction, so timers and UART transmission progress
-while the guest is not touching the block. Everything runs in one thread: models never see concurrency.
+Outputs: output n of an entry is output n of its model (IRQS order). A line from one bridged model to another
+(a GPIO pin into the EINT blocks) is delivered here and not reported; a line into input 1 of a CPU entry becomes
+RST; every other output is reported as GPIO. Models with pins (GPIO blocks: `add_output_listener`) also report the
+level each pin drives as output PAD_OUTPUT_BASE + k (1 when the pin's driver is off), where board LEDs attach.
+
+Virtual time: before each request the clock advances to the request's time (never backwards: two cores run in
+parallel inside a Renode quantum), which fires due model events; the reply's `next` lets the shim schedule a TICK
+at that time. Everything runs in one thread: models never see concurrency.
 """
 from __future__ import annotations
 
@@ -37,30 +46,33 @@ import selectors
 import socket
 import struct
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from mt3620.engine.machine.models import (DEFAULT_DEVICE_SEED, bind_links, cpu_clock, import_model, instantiate,
-                                          make_pluton)
-from mt3620.engine.repl import parser as repl
+from mt3620.engine import repl
+from mt3620.engine.machine.models import (BRIDGED_TYPE, DEFAULT_DEVICE_SEED, ModelError, bind_links, cpu_clock,
+                                          instantiate, make_pluton, model_class)
 from mt3620.engine.simulation.access import Access, BusError
 from mt3620.engine.simulation.clock import VirtualClock
 from mt3620.engine.simulation.links import LinkError
-from mt3620.engine.simulation.protocols import IrqInputs, SerialLine, SerialOutput
+from mt3620.engine.simulation.protocols import IrqInputs
+from mt3620.engine.simulation.registers import ResetKind
 
 log = logging.getLogger("mt3620.renode_bridge")
 
-PROTOCOL = 1
+PROTOCOL = 2
 MAX_FRAME = 1 << 20
-MAX_LINE = 4096               # a UART line longer than this is cut (the rest until the newline is dropped)
-RPC_TIMEOUT = 5.0             # seconds a shim has to answer a memory request
+RPC_TIMEOUT = 5.0             # seconds Renode has to answer a memory request
 HANDSHAKE_TIMEOUT = 5.0       # seconds a new connection has to say HELLO
-MAX_CLIENTS = 256             # shim connections at once (the MT3620 platform has under 100 bridged blocks)
+MAX_CLIENTS = 16              # Renode machines at once (one connection each)
 CPU_RESET_INPUT = 1
+PAD_OUTPUT_BASE = 16          # output 16 + k of a block with pins: the level pin k drives
+SHIM_OUTPUTS = 32             # GPIO outputs of an MT3620.BridgedPeripheral (MT3620Bridge.cs)
+MAX_LOG_LINES = 32            # model log lines forwarded per request
 DEFAULT_SEED = DEFAULT_DEVICE_SEED
 IO_CORE_TYPES = {"CPU.CortexM"}
+ANNOUNCE = "MT3620-BRIDGE"
 
 
 class BridgeError(Exception):
@@ -122,8 +134,28 @@ def read_connection_file(path: Path) -> tuple[str, int, str]:
 
 
 # ---- models -------------------------------------------------------------------------------------------------
+def bridged_entries(platform: repl.Platform) -> list[repl.Entry]:
+    """The entries Renode serves through the bridge (MT3620.BridgedPeripheral shims)."""
+    return [e for e in platform.entries.values() if e.type == BRIDGED_TYPE]
+
+
+def resolve_models(platform: repl.Platform) -> dict[str, type]:
+    """entry -> model class for every bridged entry; BridgeError listing every entry whose model cannot be
+    resolved (a missing or mistyped `model:` is a load error, not a silent block)."""
+    found: dict[str, type] = {}
+    problems: list[str] = []
+    for entry in bridged_entries(platform):
+        try:
+            found[entry.name] = model_class(entry)
+        except ModelError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise BridgeError("cannot serve the platform: " + "; ".join(problems))
+    return found
+
+
 class RemoteMemory:
-    """Guest memory reached through the shim connection that is being served (see MEMR/MEMW)."""
+    """Guest memory reached through the Renode connection that is being served (see MEMR/MEMW)."""
 
     def __init__(self, bridge: "BridgeModels", cpu: str | None) -> None:
         self.bridge = bridge
@@ -136,7 +168,10 @@ class RemoteMemory:
         reply = rpc(f"MEMR {self.cpu or '-'} {address} {size}")
         if not reply.startswith("DATA"):
             raise BusError(address, size, False, f"Renode answered {reply[:60]!r}")
-        data = bytes.fromhex(reply[4:].strip())
+        try:
+            data = bytes.fromhex(reply[4:].strip())
+        except ValueError:
+            raise BusError(address, size, False, "Renode answered malformed data") from None
         if len(data) != size:
             raise BusError(address, size, False, f"Renode returned {len(data)} bytes")
         return data
@@ -157,34 +192,33 @@ class BridgedBlock:
     spec: str
     size: int
     cpu: str | None            # core name ("io0", "io1", "a7") for per-CPU blocks
+    levels: dict[int, bool] = field(default_factory=dict)   # reported outputs -> last level sent
 
 
-@dataclass
-class Status:
-    value: int = 0
-    lines: list[str] = field(default_factory=list)
+class _LogCapture(logging.Handler):
+    """Collects what models log while a request is served, to forward it to Renode's log."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if len(self.records) < MAX_LOG_LINES and record.name != log.name:
+            self.records.append(record)
 
 
 class BridgeModels:
-    """The models of every Python.PythonPeripheral entry, their IRQ wiring and the shared clock."""
+    """The models of every bridged entry, their lines, and the shared clock; RESET builds them again."""
 
     def __init__(self, platform: repl.Platform, device_seed: bytes = DEFAULT_SEED,
-                 efuse_path: str | None = None) -> None:
+                 efuse_path: str | None = None, board: Any = None) -> None:
         self.platform = platform
-        self.clock = VirtualClock()
+        self.board = board
+        self.board_devices = None
         self.device_seed = device_seed
         self.efuse_path = efuse_path
-        self.blocks: dict[str, BridgedBlock] = {}
-        self.unavailable: dict[str, str] = {}          # entry -> why its model could not be built
-        self.shared_objects: dict[str, Any] = {}
+        self.classes = resolve_models(platform)
         self.rpc: Callable[[str], str] | None = None   # set while a request is being served
-        self._pluton = None
-        self._levels: dict[tuple[str, int | str], bool] = {}        # receiver input -> combined level
-        self._sources: dict[tuple[str, int | str], dict[tuple, bool]] = {}
-        self._pending: list[str] = []
-        self._out: dict[str, bytearray] = {}            # UART -> bytes of the line being sent
-        self.lines: deque[tuple[str, str]] = deque(maxlen=10000)   # recent complete UART lines (logs, tests)
-        self.uart_listeners: list[Callable[[str, bytes], None]] = []
         self.cpu_names: dict[str, str] = {}
         io = 0
         for cpu in platform.cpus():
@@ -193,14 +227,46 @@ class BridgeModels:
                 io += 1
             else:
                 self.cpu_names[cpu.name] = "a7"
-        for entry in platform.entries.values():
-            if entry.type == repl.PYTHON_PERIPHERAL:
-                self._build(entry)
+        self.resets = 0
+        self.build()
+
+    # -- building
+    def build(self) -> None:
+        """Every model fresh, at t = 0 on a new clock (a new Renode session or a machine reset)."""
+        self.clock = VirtualClock()
+        self.blocks: dict[str, BridgedBlock] = {}
+        self.shared_objects: dict[str, Any] = {}
+        self._pluton = None
+        self._pending: list[str] = []
+        self._clocks: dict[str, tuple[Any, str]] = {}   # CPU entry -> (its clock source, its NVIC or "-")
+        for entry in bridged_entries(self.platform):
+            self._build(entry)
         self._link()
         for block in self.blocks.values():
             self._wire(block)
+        self._attach_board()
 
-    # -- building
+    def _attach_board(self) -> None:
+        """The devices around the chip on the bridged buses, built again with the models (a reset closes the old
+        ones first, so they write their files as at the end of a run)."""
+        from mt3620.peripherals.board.board import BoardError, build_board
+        if self.board_devices is not None:
+            self.board_devices.close()
+        try:
+            self.board_devices = build_board({n: b.model for n, b in self.blocks.items()}, self.clock, self.board)
+        except BoardError as exc:
+            raise BridgeError(str(exc)) from None
+
+    def reset(self) -> None:
+        self.build()
+        self.resets += 1
+        for block in self.blocks.values():
+            block.model.update_irq()
+            for n in list(block.levels):
+                self._pending.append(f"GPIO {block.entry.name} {n} {1 if block.levels[n] else 0}")
+        for cpu, (source, nvic) in self._clocks.items():
+            self._pending.append(f"CLK {cpu} {nvic} {int(source.hz)}")
+
     @property
     def pluton(self):
         if self._pluton is None:
@@ -211,17 +277,10 @@ class BridgeModels:
 
     def _build(self, entry: repl.Entry) -> None:
         regs = [r for r in entry.registrations if r.address is not None]
-        try:
-            spec = repl.model_for(entry)
-            cls = import_model(spec)
-        except (repl.ReplError, ImportError, AttributeError) as exc:
-            self.unavailable[entry.name] = str(exc)
-            log.warning("%s: not served: %s", entry.name, exc)
-            return
+        cls = self.classes[entry.name]
         cpus = sorted({self.cpu_names[r.cpu] for r in regs if r.cpu in self.cpu_names})
         cpu = cpus[0] if len(cpus) == 1 else None
-        size = entry.attr("size") if isinstance(entry.attr("size"), int) else (
-            self.platform.region_size(entry, regs[0]) if regs else 0x1000)
+        size = (self.platform.region_size(entry, regs[0]) if regs else None) or getattr(cls, "SIZE", None) or 0x1000
         mem_cpu = next((r.cpu for r in regs if r.cpu), None) or next(
             (n for n, c in self.cpu_names.items() if c == "a7"), None)
         try:
@@ -229,119 +288,129 @@ class BridgeModels:
                                 base_address=regs[0].address if regs else None, cpu=cpu, size=size,
                                 shared_objects=self.shared_objects, memory=lambda: RemoteMemory(self, mem_cpu),
                                 pluton=lambda: self.pluton)
-        except Exception as exc:  # noqa: BLE001 - a model that cannot be built is reported, not fatal
-            self.unavailable[entry.name] = f"{type(exc).__name__}: {exc}"
-            log.warning("%s: model %s could not be built: %s", entry.name, spec, exc)
-            return
-        self.blocks[entry.name] = BridgedBlock(entry, model, spec, int(size or 0x1000), cpu)
-        if isinstance(model, SerialOutput):
-            model.add_tx_listener(lambda byte, name=entry.name: self._uart_byte(name, byte))
+        except Exception as exc:  # noqa: BLE001 - a model that cannot be built is a configuration error
+            raise BridgeError(f"{entry.name}: model {cls.__module__}:{cls.__name__} could not be built: "
+                              f"{type(exc).__name__}: {exc}") from None
+        spec = f"{cls.__module__}:{cls.__name__}"
+        block = BridgedBlock(entry, model, spec, int(size), cpu)
+        self.blocks[entry.name] = block
+        if hasattr(model, "add_output_listener") and hasattr(model, "pins"):
+            first = model.pins[0]
+            for k, pin in enumerate(model.pins):
+                level = model.output_level(pin)
+                block.levels[PAD_OUTPUT_BASE + k] = level is None or bool(level)
+            model.add_output_listener(lambda pin, level, b=block, first=first: self._report(
+                b, PAD_OUTPUT_BASE + pin - first, level is None or bool(level)))
 
     def _model_for(self, name: str) -> Any:
         block = self.blocks.get(name)
         if block is None:
-            raise LinkError(f"{name} is not a bridged block" + (f" ({self.unavailable[name]})"
-                                                                 if name in self.unavailable else ""))
+            raise LinkError(f"{name} is not a bridged block")
         return block.model
 
     def _link(self) -> None:
         """The platform's typed links between models (as the embedded machine makes them), and the CPUs' clock
-        sources: a change of a core's HCLK goes to Renode as a CLK line."""
-        for name, block in list(self.blocks.items()):
+        sources: a change of a core's HCLK goes to Renode as a CLK line. A link that cannot be made is a
+        configuration error, as in the embedded engine."""
+        for name, block in self.blocks.items():
             try:
                 bind_links(block.model, block.entry, self._model_for)
             except LinkError as exc:
-                self.unavailable[name] = str(exc)
-                log.warning("%s: not served: %s", name, exc)
-                del self.blocks[name]
+                raise BridgeError(f"{name}: {exc}") from None
         for cpu in self.platform.cpus():
             try:
                 source = cpu_clock(cpu, self._model_for)
             except LinkError as exc:
-                log.warning("%s: clock not followed: %s", cpu.name, exc)
-                continue
+                raise BridgeError(f"{cpu.name}: {exc}") from None
             if source is not None:
-                nvic = cpu.attr("nvic")
-                nvic_name = getattr(nvic, "name", None) or "-"
+                nvic = getattr(cpu.attr("nvic"), "name", None) or "-"
+                self._clocks[cpu.name] = (source, nvic)
                 source.add_clock_listener(
-                    lambda hz, c=cpu.name, n=nvic_name: self._pending.append(f"CLK {c} {n} {int(hz)}"))
+                    lambda hz, c=cpu.name, n=nvic: self._pending.append(f"CLK {c} {n} {int(hz)}"))
 
     def _wire(self, block: BridgedBlock) -> None:
         model = block.model
         names = list(getattr(model, "IRQS", ()))
         outputs = getattr(model, "irq", [])
+        internal: dict[int, int] = {}      # output -> connections delivered here
+        external: set[int] = set()
         for conn in block.entry.irqs:
             src = conn.source if conn.source is not None else 0
             if isinstance(src, str):
                 if src not in names:
-                    log.warning("%s: no output %r (has %s)", block.entry.name, src, names)
-                    continue
+                    raise BridgeError(f"{block.entry.name}: no output {src!r} (the model has {names})")
                 src = names.index(src)
+            if hasattr(model, "add_output_listener") and PAD_OUTPUT_BASE <= src < SHIM_OUTPUTS:
+                continue                                  # a pin level, reported by the output listener
             if not 0 <= src < len(outputs):
-                log.warning("%s: no output %s", block.entry.name, src)
-                continue
+                raise BridgeError(f"{block.entry.name}: no output {src} (the model has {len(outputs)})")
             peer = self.blocks.get(conn.target)
-            if peer is not None and isinstance(peer.model, IrqInputs):
-                # Model to model (GPIO pin -> EINT block): delivered inside the bridge, not through Renode.
-                outputs[src].connect(lambda level, m=peer.model, n=conn.target_input: m.irq_input(n, level))
-                if outputs[src].level:
-                    peer.model.irq_input(conn.target_input, True)
-                continue
-            key = (conn.target, conn.target_input)
-            self._sources.setdefault(key, {})
-            self._levels.setdefault(key, False)
             target = self.platform.entries.get(conn.target)
-            is_cpu = bool(target and target.type and target.type.split(".")[0] == "CPU")
-            skey = (block.entry.name, src)
-            self._sources[key][skey] = outputs[src].level
-            outputs[src].connect(lambda level, key=key, skey=skey, is_cpu=is_cpu: self._line(key, skey, level, is_cpu))
+            if peer is not None and isinstance(peer.model, IrqInputs):
+                # Model to model (a GPIO pin into an EINT block): delivered here, not through Renode.
+                outputs[src].connect(lambda level, m=peer.model, n=conn.target_input: m.irq_input(n, level))
+                internal[src] = internal.get(src, 0) + 1
+            elif target is not None and target.type and target.type.split(".")[0] == "CPU" \
+                    and conn.target_input == CPU_RESET_INPUT:
+                outputs[src].connect(lambda level, cpu=conn.target: level and self._core_reset(cpu))
+                internal[src] = internal.get(src, 0) + 1
+            else:
+                external.add(src)
+        for n, line in enumerate(outputs):
+            if n in internal and n not in external:
+                continue
+            if n >= (PAD_OUTPUT_BASE if hasattr(model, "add_output_listener") else SHIM_OUTPUTS):
+                raise BridgeError(f"{block.entry.name}: its model has more outputs than the shim numbers")
+            block.levels[n] = bool(line.level)
+            line.connect(lambda level, b=block, n=n: self._report(b, n, bool(level)))
 
     # -- signals
-    def _line(self, key: tuple, skey: tuple, level: bool, is_cpu: bool) -> None:
-        self._sources[key][skey] = level
-        combined = any(self._sources[key].values())
-        if combined == self._levels[key]:
-            return
-        self._levels[key] = combined
-        target, number = key
-        if is_cpu and number == CPU_RESET_INPUT:
-            if combined:
-                self._pending.append(f"RST {target}")
-            return
-        self._pending.append(f"IRQ {target} {number} {1 if combined else 0}")
+    def _core_reset(self, cpu_entry: str) -> None:
+        """A reset request for one core (its watchdog): as the embedded engine does, the blocks private to that core
+        receive a core reset (each model says what survives it, such as the watchdog's status); Renode resets the
+        core and its own private blocks (its NVIC, its debug UART), named in the RST line."""
+        core = self.cpu_names.get(cpu_entry)
+        for block in self.blocks.values():
+            if core is not None and block.cpu == core:
+                block.model.reset(ResetKind.CORE)
+        native = [e.name for e in self.platform.entries.values()
+                  if e.type not in (BRIDGED_TYPE, None) and not e.type.startswith(("Memory.", "CPU."))
+                  and e.registrations and all(r.cpu == cpu_entry for r in e.registrations)]
+        self._pending.append(" ".join(["RST", cpu_entry, *native]))
 
-    def _uart_byte(self, name: str, byte: int) -> None:
-        byte &= 0xFF
-        partial = self._out.setdefault(name, bytearray())
-        if byte == 0x0A:
-            line = bytes(partial).rstrip(b"\r")
-            self._pending.append(f"LINE {name} {line.hex()}")
-            self.lines.append((name, line.decode("latin-1")))
-            partial.clear()
-        elif len(partial) < MAX_LINE:
-            partial.append(byte)
-        for fn in self.uart_listeners:
-            fn(name, bytes([byte]))
+    def _report(self, block: BridgedBlock, output: int, level: bool) -> None:
+        if block.levels.get(output) == level:
+            return
+        block.levels[output] = level
+        self._pending.append(f"GPIO {block.entry.name} {output} {1 if level else 0}")
 
-    def levels(self) -> dict[tuple[str, int | str], bool]:
-        return dict(self._levels)
+    def input(self, block: BridgedBlock, number: int, level: bool) -> None:
+        model = block.model
+        if isinstance(model, IrqInputs):
+            model.irq_input(number, level)
+        elif hasattr(model, "drive_input") and hasattr(model, "pins"):
+            if not 0 <= number < len(model.pins):
+                raise BridgeError(f"{block.entry.name}: no pin {number} (it has {len(model.pins)})")
+            model.drive_input(model.pins[number], int(level))
+        else:
+            raise BridgeError(f"{block.entry.name}: its model takes no input lines")
 
     # -- requests
     def _advance(self, t_ns: int) -> None:
         self.clock.advance_to(max(self.clock.now, t_ns * 1000))
 
-    def _status(self, value: int = 0) -> str:
+    def _status(self, value: int = 0, logs: list[str] = ()) -> str:
         nxt = self.clock.next_event_time()
         nxt_ns = "-" if nxt is None else str(-(-nxt // 1000))
-        lines = [f"OK {value} {nxt_ns}"] + self._pending
+        lines = [f"OK {value} {nxt_ns}", *self._pending, *logs]
         self._pending = []
         return "\n".join(lines)
 
     def block(self, name: str) -> BridgedBlock:
         b = self.blocks.get(name)
         if b is None:
-            why = self.unavailable.get(name)
-            raise BridgeError(f"{name}: {why}" if why else f"no bridged block named {name!r}")
+            raise BridgeError(f"no bridged block named {name!r} (the platform's MT3620.BridgedPeripheral entries "
+                              f"are the ones served)")
         return b
 
     def access_for(self, block: BridgedBlock, cpu_entry: str) -> Access:
@@ -349,30 +418,41 @@ class BridgeModels:
         return Access(who)
 
     def handle(self, request: str) -> str:
+        capture = _LogCapture()
+        root = logging.getLogger("mt3620")
+        level, propagate = root.level, root.propagate
+        root.addHandler(capture)
+        root.setLevel(logging.INFO)
+        root.propagate = False          # what models log goes to Renode's log (LOG lines), not twice
+        try:
+            value, entry = self._dispatch(request)
+        finally:
+            root.removeHandler(capture)
+            root.setLevel(level)
+            root.propagate = propagate
+        logs = [f"LOG {entry} {_level_name(r.levelno)} {r.getMessage().encode('utf-8', 'replace').hex()}"
+                for r in capture.records]
+        return self._status(value, logs)
+
+    def _dispatch(self, request: str) -> tuple[int, str]:
         parts = request.split()
         if not parts:
             raise BridgeError("empty request")
         cmd, args = parts[0], parts[1:]
         try:
-            if cmd == "ATTACH" and len(args) == 1:
-                b = self.block(args[0])
-                return f"OK {b.spec} {b.size}"
             if cmd == "TICK" and len(args) == 1:
                 self._advance(_num(args[0]))
-                return self._status()
-            if cmd == "INIT" and len(args) == 2:
-                b = self.block(args[0])
-                self._advance(_num(args[1]))
-                b.model.reset()
-                b.model.update_irq()
-                return self._status()
+                return 0, "-"
+            if cmd == "RESET" and not args:
+                self.reset()
+                return 0, "-"
             if cmd == "READ" and len(args) == 5:
                 b = self.block(args[0])
                 offset, width, t = _num(args[1]), _width(args[2]), _num(args[3])
                 self._check_offset(b, offset, width)
                 self._advance(t)
                 value = b.model.read(offset, width, self.access_for(b, args[4]))
-                return self._status(int(value) & ((1 << (8 * width)) - 1))
+                return int(value) & ((1 << (8 * width)) - 1), b.entry.name
             if cmd == "WRITE" and len(args) == 6:
                 b = self.block(args[0])
                 offset, width, value, t = _num(args[1]), _width(args[2]), _num(args[3]), _num(args[4])
@@ -381,15 +461,33 @@ class BridgeModels:
                     raise BridgeError(f"value 0x{value:x} does not fit in {width} byte(s)")
                 self._advance(t)
                 b.model.write(offset, width, value, self.access_for(b, args[5]))
-                return self._status()
+                return 0, b.entry.name
+            if cmd == "IN" and len(args) == 4:
+                b = self.block(args[0])
+                number, level, t = _num(args[1]), _num(args[2]), _num(args[3])
+                if level not in (0, 1):
+                    raise BridgeError(f"a line level is 0 or 1, not {level}")
+                self._advance(t)
+                self.input(b, number, bool(level))
+                return 0, b.entry.name
         except BusError as exc:
-            return f"ERR bus error: {exc}"
+            raise BridgeError(f"bus error: {exc}") from None
         raise BridgeError(f"bad request {request[:80]!r}")
+
+    def attach(self, name: str) -> str:
+        b = self.block(name)
+        return f"OK {b.spec} {b.size}"
 
     @staticmethod
     def _check_offset(b: BridgedBlock, offset: int, width: int) -> None:
         if offset < 0 or offset + width > b.size:
             raise BridgeError(f"{b.entry.name}: offset 0x{offset:x} (+{width}) outside its 0x{b.size:x} bytes")
+
+
+def _level_name(levelno: int) -> str:
+    if levelno >= logging.ERROR:
+        return "error"
+    return "warning" if levelno >= logging.WARNING else "info"
 
 
 def _num(text: str) -> int:
@@ -417,66 +515,35 @@ class _Client:
     buf: bytearray = field(default_factory=bytearray)
     authed: bool = False
     opened: float = field(default_factory=time.monotonic)   # handshake deadline only (not model time)
-    kind: str = "shim"                                     # "shim" or "uart:<entry>"
 
 
 class BridgeServer:
-    """Single-threaded loopback server: shim connections plus optional raw TCP ports per UART."""
+    """Single-threaded loopback server for the shims of one Renode machine (a new connection starts a session:
+    Renode sends RESET first)."""
 
-    def __init__(self, models: BridgeModels, token: str | None = None, port: int = 0,
-                 uart_ports: dict[str, int] | None = None) -> None:
+    def __init__(self, models: BridgeModels, token: str | None = None, port: int = 0) -> None:
         self.models = models
         self.token = token or secrets.token_hex(16)
         self.sel = selectors.DefaultSelector()
         self.listener = socket.create_server(("127.0.0.1", port))
         self.listener.setblocking(False)
         self.port = self.listener.getsockname()[1]
-        self.sel.register(self.listener, selectors.EVENT_READ, ("listen", "shim"))
-        self.uart_listeners: dict[str, socket.socket] = {}
-        self.uart_clients: dict[str, list[socket.socket]] = {}
-        self.uart_input: dict[str, bytearray] = {}
-        for name, uport in (uart_ports or {}).items():
-            block = models.block(name)
-            if not isinstance(block.model, SerialLine):
-                raise BridgeError(f"{name} is not a UART")
-            ls = socket.create_server(("127.0.0.1", uport))
-            ls.setblocking(False)
-            self.uart_listeners[name] = ls
-            self.uart_clients[name] = []
-            self.uart_input[name] = bytearray()
-            self.sel.register(ls, selectors.EVENT_READ, ("listen", f"uart:{name}"))
-        models.uart_listeners.append(self._uart_out)
+        self.sel.register(self.listener, selectors.EVENT_READ, ("listen", None))
         self.clients: list[_Client] = []
         self.requests = 0
         self.closed = False
+        self.lifeline: Any = None
 
-    def uart_port(self, name: str) -> int:
-        return self.uart_listeners[name].getsockname()[1]
+    def watch_lifeline(self, fileobj: Any) -> None:
+        """Stop serving when `fileobj` (the stdin pipe of the Renode that started us) reaches end of file."""
+        self.lifeline = fileobj
+        self.sel.register(fileobj, selectors.EVENT_READ, ("lifeline", None))
 
-    # -- UART side channels
-    def _uart_out(self, name: str, data: bytes) -> None:
-        for s in list(self.uart_clients.get(name, [])):
-            try:
-                s.sendall(data)
-            except OSError:
-                self._drop_uart(name, s)
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.port}:{self.token}"
 
-    def _drop_uart(self, name: str, s: socket.socket) -> None:
-        if s in self.uart_clients.get(name, []):
-            self.uart_clients[name].remove(s)
-        try:
-            self.sel.unregister(s)
-        except (KeyError, ValueError):
-            pass
-        s.close()
-
-    def _feed_uarts(self) -> None:
-        for name, data in self.uart_input.items():
-            if data:
-                self.models.block(name).model.feed(bytes(data))
-                data.clear()
-
-    # -- shim side
+    # -- memory requests back to Renode
     def _rpc_on(self, client: _Client) -> Callable[[str], str]:
         def rpc(text: str) -> str:
             client.sock.setblocking(True)
@@ -495,7 +562,7 @@ class BridgeServer:
                 return frame
             chunk = client.sock.recv(65536)
             if not chunk:
-                raise ConnectionError("shim closed the connection during a memory request")
+                raise ConnectionError("Renode closed the connection during a memory request")
             client.buf += chunk
 
     @staticmethod
@@ -528,7 +595,7 @@ class BridgeServer:
             parts = frame.split()
             if len(parts) == 3 and parts[0] == "HELLO" and secrets.compare_digest(parts[1], self.token):
                 if parts[2] != str(PROTOCOL):
-                    self._reply(client, f"ERR protocol {parts[2]} not supported (bridge speaks {PROTOCOL})")
+                    self._reply(client, f"ERR protocol {parts[2]} not supported (this bridge speaks {PROTOCOL})")
                     return False
                 client.authed = True
                 self._reply(client, f"OK mt3620-bridge {PROTOCOL}")
@@ -539,10 +606,13 @@ class BridgeServer:
         if frame.strip() == "BYE":
             return False
         self.requests += 1
-        self._feed_uarts()
         self.models.rpc = self._rpc_on(client)
         try:
-            reply = self.models.handle(frame)
+            parts = frame.split()
+            if len(parts) == 2 and parts[0] == "ATTACH":
+                reply = self.models.attach(parts[1])
+            else:
+                reply = self.models.handle(frame)
         except BridgeError as exc:
             reply = f"ERR {exc}"
         except (ConnectionError, socket.timeout, OSError) as exc:
@@ -553,10 +623,6 @@ class BridgeServer:
             reply = f"ERR model error: {type(exc).__name__}: {exc}"
         finally:
             self.models.rpc = None
-        for line in reply.split("\n")[1:]:
-            if line.startswith("LINE "):
-                _, name, hexdata = line.split(" ", 2)
-                log.info("%s: %s", name, bytes.fromhex(hexdata).decode("latin-1"))
         self._reply(client, reply)
         return True
 
@@ -571,32 +637,23 @@ class BridgeServer:
 
     def serve_once(self, timeout: float = 0.2) -> None:
         for key, _ in self.sel.select(timeout):
-            kind, what = key.data if isinstance(key.data, tuple) else (None, None)
+            kind, what = key.data
             if kind == "listen":
                 conn, addr = key.fileobj.accept()
                 conn.setblocking(False)
-                if what == "shim":
-                    if len(self.clients) >= MAX_CLIENTS:
-                        log.warning("refusing %s: %d connections already", addr, MAX_CLIENTS)
-                        conn.close()
-                        continue
-                    client = _Client(conn, addr)
-                    self.clients.append(client)
-                    self.sel.register(conn, selectors.EVENT_READ, ("client", client))
-                else:
-                    name = what.split(":", 1)[1]
-                    self.uart_clients[name].append(conn)
-                    self.sel.register(conn, selectors.EVENT_READ, ("uart", name))
-            elif kind == "uart":
-                s = key.fileobj
-                try:
-                    data = s.recv(4096)
-                except OSError:
-                    data = b""
-                if not data:
-                    self._drop_uart(what, s)
-                else:
-                    self.uart_input[what] += data
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if len(self.clients) >= MAX_CLIENTS:
+                    log.warning("refusing %s: %d connections already", addr, MAX_CLIENTS)
+                    conn.close()
+                    continue
+                client = _Client(conn, addr)
+                self.clients.append(client)
+                self.sel.register(conn, selectors.EVENT_READ, ("client", client))
+            elif kind == "lifeline":
+                if not os.read(key.fileobj.fileno(), 4096):
+                    log.info("the process that started the bridge is gone: stopping")
+                    self.closed = True
+                    return
             elif kind == "client":
                 client = what
                 try:
@@ -629,35 +686,29 @@ class BridgeServer:
             self.serve_once()
 
     def close(self) -> None:
-        if self.closed:
+        if self.sel is None:
             return
         self.closed = True
-        board = getattr(self.models, "board_devices", None)
+        board = self.models.board_devices
         if board is not None:
             board.close()                        # board devices write their PNG / WAV / image files
         for client in list(self.clients):
             self._close_client(client)
-        for name, socks in self.uart_clients.items():
-            for s in list(socks):
-                self._drop_uart(name, s)
-        for ls in [self.listener, *self.uart_listeners.values()]:
+        for obj in (self.listener, self.lifeline):
+            if obj is None:
+                continue
             try:
-                self.sel.unregister(ls)
+                self.sel.unregister(obj)
             except (KeyError, ValueError):
                 pass
-            ls.close()
+        self.listener.close()
         self.sel.close()
+        self.sel = None
 
 
 def build_server(platform_path: str | Path | None = None, token: str | None = None, port: int = 0,
-                 uart_ports: dict[str, int] | None = None, device_seed: bytes = DEFAULT_SEED,
-                 board: Any = None) -> BridgeServer:
+                 device_seed: bytes = DEFAULT_SEED, board: Any = None) -> BridgeServer:
     """`board`: board description file(s) whose devices sit on the bridged buses (docs/peripherals.md)."""
     path = Path(platform_path) if platform_path else repl.default_platform_path()
-    models = BridgeModels(repl.load_platform(path), device_seed=device_seed)
-    from mt3620.peripherals.board.board import BoardError, build_board
-    try:
-        models.board_devices = build_board({n: b.model for n, b in models.blocks.items()}, models.clock, board)
-    except BoardError as exc:
-        raise BridgeError(str(exc)) from None
-    return BridgeServer(models, token=token, port=port, uart_ports=uart_ports)
+    models = BridgeModels(repl.load_platform(path), device_seed=device_seed, board=board)
+    return BridgeServer(models, token=token, port=port)

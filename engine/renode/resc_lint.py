@@ -1,32 +1,24 @@
-"""Checks of the Renode-side files that cannot be run here: the .resc script and the IronPython 2.7 shims.
+"""The project's linter for Renode Monitor scripts (.resc): what Renode would only find when a line runs.
 
-`lint_resc(path, platform=None)` reads a Renode Monitor script and reports, with file:line:col:
+Renode itself checks a script by running it (tests/renode runs mt3620.resc in the real Renode of ../shared/);
+this linter reads it without Renode and reports, with file:line:col:
   * unknown commands: the first word of a line must be a Monitor command, `machine`/`emulation`/`sysbus`/...,
     or a peripheral of the platform (names resolve through `using` prefixes, as in the Monitor);
   * variables used before any definition (`$name=...` or `$name?=...`; `$ORIGIN` always exists);
-  * `$ORIGIN/...` paths that do not exist next to the script (errors for platform descriptions and included
-    scripts; warnings for images, which may be build outputs not built yet);
+  * `$ORIGIN/...` paths that do not exist next to the script (errors, except for images: ELF and image
+    packages may be build outputs not built yet, warnings);
   * macros: `runMacro $x` names a macro defined in the script, every triple-quoted block is closed;
   * GDB servers (`machine StartGdbServer PORT ...`, also in comments that document them): unique ports, and the
     CPU named exists in the platform.
-`check_py27(source, filename)` reports syntax that IronPython 2.7 does not accept, for code written in the
-common subset of Python 2.7 and 3 (the shims run under CPython 3 in tests too): f-strings, annotations, walrus,
-nonlocal, async/await, keyword-only and positional-only parameters, `yield from`, `raise ... from`, starred
-assignment targets and unpacking in literals or calls beyond one `*args`/`**kwargs`, the `@` operator,
-`print` used as a function without `from __future__ import print_function`, numeric literals with `_`,
-non-ASCII identifiers, `...` outside subscripts, bytes-and-raw `rb''` prefixes, and `exec`/`print` as names.
 """
 from __future__ import annotations
 
-import ast
-import io
 import re
-import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
 from mt3620.engine.repl.check import Problem
-from mt3620.engine.repl.parser import Platform
+from mt3620.engine.repl import Platform
 
 # Monitor commands (renode-infrastructure src/Emulator/Main/UserInterface/Commands, renode
 # src/Renode/UserInterface/Commands) and the objects a script addresses directly.
@@ -42,7 +34,7 @@ VAR_DEF_RE = re.compile(r"^\s*\$([A-Za-z_][A-Za-z0-9_.]*)\s*(\?=|=)\s*(.*)$")
 VAR_USE_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_.]*[A-Za-z0-9_])")
 ORIGIN_PATH_RE = re.compile(r"@?\$ORIGIN(/[^\s\"']*)")
 BUILTIN_VARIABLES = {"ORIGIN", "CWD"}
-PATH_COMMANDS = ("LoadPlatformDescription", "include", "i")
+IMAGE_SUFFIXES = (".elf", ".out", ".bin", ".imagepackage")
 
 
 @dataclass
@@ -180,10 +172,10 @@ def lint_resc(path: str | Path, platform: Platform | None = None) -> list[Proble
         for om in ORIGIN_PATH_RE.finditer(code):
             target = path.parent / om.group(1).lstrip("/")
             if not target.exists():
-                is_structural = any(k in code for k in PATH_COMMANDS) or (dm and dm.group(1) == "platform")
+                is_image = target.suffix in IMAGE_SUFFIXES
                 add(ln.number, om.start() + 1,
-                    f"{target} does not exist" + ("" if is_structural else " (build it first?)"),
-                    "error" if is_structural else "warning")
+                    f"{target} does not exist" + (" (build it first?)" if is_image else ""),
+                    "warning" if is_image else "error")
         if dm:
             defined.add(dm.group(1))
             continue
@@ -234,127 +226,3 @@ def _resolves(word: str, names: set[str], prefixes: list[str]) -> bool:
         if not parts or parts[0] in names or parts[0] == "sysbus":
             return True
     return base[0] in names
-
-
-# ---- Python 2.7 syntax ------------------------------------------------------------------------------------------
-def check_py27(source: str, filename: str = "<shim>") -> list[Problem]:
-    problems: list[Problem] = []
-
-    def add(node_or_pos, msg: str) -> None:
-        if isinstance(node_or_pos, tuple):
-            line, col = node_or_pos
-        else:
-            line, col = getattr(node_or_pos, "lineno", 0), getattr(node_or_pos, "col_offset", -1) + 1
-        problems.append(Problem((filename, line, col), f"not Python 2.7: {msg}"))
-
-    try:
-        tree = ast.parse(source, filename=filename)
-    except SyntaxError as exc:
-        return [Problem((filename, exc.lineno or 0, exc.offset or 0), f"syntax error: {exc.msg}")]
-
-    # tokens: numeric literals with '_', string prefixes, non-ASCII names, print_function import
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
-    except (tokenize.TokenError, SyntaxError) as exc:
-        return [Problem((filename, 0, 0), f"tokenize error: {exc}")]
-    for tok in tokens:
-        if tok.type == tokenize.NUMBER and "_" in tok.string:
-            add(tok.start[0:1] + (tok.start[1] + 1,), f"numeric literal with '_' ({tok.string})")
-        elif tok.type == tokenize.STRING:
-            prefix = re.match(r"^[A-Za-z]*", tok.string).group().lower()
-            if "f" in prefix:
-                add((tok.start[0], tok.start[1] + 1), "f-string")
-            elif "b" in prefix and "r" in prefix and prefix.index("r") < prefix.index("b"):
-                add((tok.start[0], tok.start[1] + 1), f"string prefix {prefix!r}")
-        elif tok.type == tokenize.NAME and not tok.string.isascii():
-            add((tok.start[0], tok.start[1] + 1), f"non-ASCII identifier {tok.string!r}")
-    print_function = any(isinstance(n, ast.ImportFrom) and n.module == "__future__" and
-                         any(a.name == "print_function" for a in n.names) for n in ast.walk(tree))
-
-    subscript_ellipsis = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Subscript):
-            for sub in ast.walk(node.slice):
-                if isinstance(sub, ast.Constant) and sub.value is Ellipsis:
-                    subscript_ellipsis.add(id(sub))
-
-    for node in ast.walk(tree):
-        if isinstance(node, ast.JoinedStr):
-            add(node, "f-string")
-        elif isinstance(node, ast.AnnAssign):
-            add(node, "variable annotation")
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            if isinstance(node, ast.AsyncFunctionDef):
-                add(node, "async def")
-            a = node.args
-            if a.posonlyargs:
-                add(node, "positional-only parameters")
-            if a.kwonlyargs:
-                add(node, "keyword-only parameters")
-            for arg in a.posonlyargs + a.args + a.kwonlyargs + [x for x in (a.vararg, a.kwarg) if x]:
-                if arg.annotation is not None:
-                    add(arg, "parameter annotation")
-            if not isinstance(node, ast.Lambda) and node.returns is not None:
-                add(node, "return annotation")
-        elif isinstance(node, ast.NamedExpr):
-            add(node, "assignment expression (:=)")
-        elif isinstance(node, ast.Nonlocal):
-            add(node, "nonlocal")
-        elif isinstance(node, (ast.Await, ast.AsyncFor, ast.AsyncWith)):
-            add(node, "async/await")
-        elif isinstance(node, ast.YieldFrom):
-            add(node, "yield from")
-        elif isinstance(node, ast.Raise) and node.cause is not None:
-            add(node, "raise ... from")
-        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
-            add(node, "@ operator")
-        elif isinstance(node, ast.AugAssign) and isinstance(node.op, ast.MatMult):
-            add(node, "@= operator")
-        elif isinstance(node, (ast.Assign, ast.For, ast.comprehension)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for t in targets:
-                for sub in ast.walk(t):
-                    if isinstance(sub, ast.Starred):
-                        add(sub, "starred assignment target")
-        elif isinstance(node, (ast.List, ast.Tuple, ast.Set)) and isinstance(node.ctx if hasattr(node, "ctx") else ast.Load(), ast.Load):
-            if any(isinstance(e, ast.Starred) for e in node.elts):
-                add(node, "unpacking in a literal")
-        elif isinstance(node, ast.Dict):
-            if any(k is None for k in node.keys):
-                add(node, "** unpacking in a dict literal")
-        elif isinstance(node, ast.Call):
-            stars = [a for a in node.args if isinstance(a, ast.Starred)]
-            if len(stars) > 1 or (stars and node.args[-1] is not stars[0]):
-                add(node, "more than one *args or positional arguments after *args")
-            kw_unpack = [k for k in node.keywords if k.arg is None]
-            if len(kw_unpack) > 1 or (kw_unpack and node.keywords[-1] is not kw_unpack[0]):
-                add(node, "more than one **kwargs or keywords after **kwargs")
-            if isinstance(node.func, ast.Name) and node.func.id == "print" and not print_function:
-                if len(node.args) != 1 or node.keywords:
-                    add(node, "print() with several arguments or keywords needs "
-                              "`from __future__ import print_function`")
-        elif isinstance(node, ast.Constant) and node.value is Ellipsis and id(node) not in subscript_ellipsis:
-            add(node, "... outside a subscript")
-        elif isinstance(node, ast.Name) and node.id in ("print", "exec") and isinstance(node.ctx, ast.Store):
-            add(node, f"{node.id} is a keyword in Python 2.7")
-        elif isinstance(node, ast.Match):
-            add(node, "match statement")
-        elif isinstance(node, ast.ClassDef) and node.keywords:
-            add(node, "class keywords (metaclass=...)")
-    if hasattr(ast, "TryStar"):
-        for node in ast.walk(tree):
-            if isinstance(node, ast.TryStar):
-                add(node, "except*")
-    unique = {(p.location, p.message): p for p in problems}
-    return sorted(unique.values(), key=lambda p: (p.location[1], p.location[2], p.message))
-
-
-def check_shim_file(path: str | Path) -> list[Problem]:
-    path = Path(path)
-    try:
-        source = path.read_text(encoding="ascii")
-    except UnicodeDecodeError:
-        return [Problem((str(path), 1, 1), "not ASCII: IronPython 2.7 reads source as ASCII without a coding line")]
-    except OSError as exc:
-        return [Problem((str(path), 0, 0), f"cannot read: {exc}")]
-    return check_py27(source, str(path))

@@ -1,0 +1,19 @@
+"""Renode platform descriptions (.repl): the format both engines read (docs/renode.md, "The parser API").
+
+Layers, each importing only the ones above it:
+  values.py   values and the data model (Entry, Platform, ...), ReplError;
+  lexer.py    characters to tokens, Renode's indentation rule;
+  parser.py   tokens to the raw entries of one file;
+  loading.py  `using` resolution and merging into one Platform;
+  check.py    semantic checks of a loaded Platform (names, wiring, memory map, models).
+"""
+from .loading import default_platform_path, load_platform, resolve_using
+from .parser import parse_text
+from .values import (BUILTIN_NAMES, EMPTY, AddressRange, Entry, EnumValue, InlineObject, IrqConnection, Platform,
+                     Reference, Registration, ReplError)
+
+__all__ = [
+    "ReplError", "Registration", "IrqConnection", "Entry", "Platform", "Reference", "EnumValue", "AddressRange",
+    "InlineObject", "EMPTY", "BUILTIN_NAMES", "parse_text", "load_platform", "resolve_using",
+    "default_platform_path",
+]

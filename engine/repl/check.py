@@ -1,4 +1,9 @@
-"""Semantic checks of a loaded platform description, beyond what the parser enforces.
+"""The project's rules for a loaded platform description, beyond what the parser enforces.
+
+Renode's own loader (`machine LoadPlatformDescription`, run in CI by tests/renode against the runtime in
+../shared/) is the judge of Renode's types, constructor parameters and property names; these checks are what it
+cannot know: the project's models, the split between what Renode loads and what only the project's engines read,
+and the memory map rules of the embedded engine (docs/renode.md, "Checks").
 
 `check_platform(platform)` returns a list of `Problem`s (location + message), empty when the platform is sound:
   * names: aliases do not clash with other variables;
@@ -9,8 +14,13 @@
   * memory map, per CPU view (global registrations plus that CPU's own): no two regions overlap; every region has
     a known size; memories are 4 KB-aligned in address and size (the embedded engine maps whole pages), other
     blocks either are too or stay inside one page (sub-page blocks sharing a page, like the ISU sub-blocks);
-  * Python.PythonPeripheral entries: `size` given, the shim file exists, its `# mt3620-model:` header names a
-    model that can be imported.
+  * models: every entry that names one (`model: "package.module:Class"`) names a class that imports, and every
+    bridged entry (MT3620.BridgedPeripheral) names one;
+  * the split: a file with `model:` attributes is one Renode never loads (Renode would refuse the attribute).
+    Lines between two models (a GPIO pin into an EINT block) and into input 1 of a CPU (a core reset) belong there:
+    the bridge delivers them, Renode must not see them. Every other line (into an NVIC, the GIC, a board LED) must
+    be in a file Renode loads, or Renode never delivers it;
+  * fan-in: no input is driven by two outputs (Renode does not OR them: the last change wins).
 `check_file(path)` loads and checks, turning a ReplError into a problem.
 """
 from __future__ import annotations
@@ -21,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from .parser import (BUILTIN_NAMES, PYTHON_PERIPHERAL, Entry, InlineObject, Platform, Reference, ReplError,
-                     load_platform, model_for, shim_path)
+from .loading import load_platform
+from .values import BUILTIN_NAMES, Entry, InlineObject, Platform, Reference, ReplError
 
 ALLOWED_CPU_TYPES = ("cortex-m4", "cortex-a7", "cortex-a15")
 CPU_IRQ_INPUT = 0      # a CPU's input 0: its interrupt line (Renode: NVIC/GIC -> cpu@0)
@@ -30,7 +40,10 @@ CPU_RESET_INPUT = 1    # a CPU's input 1: reset request (emulator-defined, see p
 PAGE = 0x1000
 
 # Sizes of Renode models that are not given in the description (Renode's IKnownSize of those types).
-KNOWN_SIZES = {"IRQControllers.NVIC": 0x1000}
+KNOWN_SIZES = {"IRQControllers.NVIC": 0x1000, "UART.NS16550": 0x100}
+MODEL_ATTRIBUTE = "model"
+BRIDGED_TYPE = "MT3620.BridgedPeripheral"      # the Renode shim served by the bridge (peripherals/renode)
+PAD_OUTPUT_BASE = 16                           # outputs 16.. of a block with pins: pin levels (engine/renode/bridge.py)
 # Largest input number of interrupt receivers, by type (NVIC: 240 external lines on ARMv7-M; GIC: 988 SPIs).
 RECEIVER_INPUTS = {"IRQControllers.NVIC": 240, "IRQControllers.ARM_GenericInterruptController": 988}
 
@@ -65,12 +78,7 @@ def _references(value: Any) -> Iterable[str]:
             yield from _references(v)
 
 
-PYTHON_PERIPHERAL_CTOR = {"size", "initable", "filename", "script"}
-
-
-def check_platform(platform: Platform, for_renode: bool = False) -> list[Problem]:
-    """`for_renode`: the file is loaded by Renode itself, so Python.PythonPeripheral entries may carry only the
-    constructor's attributes and no `->` (Renode rejects both: PythonPeripheral has no GPIO outputs)."""
+def check_platform(platform: Platform) -> list[Problem]:
     problems: list[Problem] = []
     entries = platform.entries
     known = set(entries) | set(BUILTIN_NAMES)
@@ -97,19 +105,6 @@ def check_platform(platform: Platform, for_renode: bool = False) -> list[Problem
                     if ref not in known:
                         add(loc, f"{e.name}: registration refers to undefined {ref!r}")
 
-    # ---- what Renode itself would reject
-    if for_renode:
-        for e in entries.values():
-            if e.type != PYTHON_PERIPHERAL:
-                continue
-            for c in e.irqs:
-                add(c.location or e.location, f"{e.name}: Renode rejects '->' on Python.PythonPeripheral (no GPIO "
-                                              f"outputs); wire it in a file only the engine and bridge load")
-            for attr in e.attributes:
-                if attr not in PYTHON_PERIPHERAL_CTOR:
-                    add(e.location, f"{e.name}: Python.PythonPeripheral takes only size, initable, filename and "
-                                    f"script; Renode rejects {attr!r}")
-
     # ---- CPUs
     for e in platform.cpus():
         cpu_type = e.attr("cpuType")
@@ -119,36 +114,31 @@ def check_platform(platform: Platform, for_renode: bool = False) -> list[Problem
             hint = " (\"cortex-m4f\" reports a Cortex-M7 ID in Renode: use \"cortex-m4\")" if cpu_type == "cortex-m4f" else ""
             add(e.location, f"{e.name}: cpuType {cpu_type!r} is not one of {', '.join(ALLOWED_CPU_TYPES)}{hint}")
 
-    # ---- Python peripherals: shim and model
+    # ---- models
     models: dict[str, type | None] = {}
+    engine_only_files = {e.attribute_locations[MODEL_ATTRIBUTE][0] for e in entries.values()
+                         if MODEL_ATTRIBUTE in e.attribute_locations}
     for e in entries.values():
-        if e.type != PYTHON_PERIPHERAL:
+        if e.type == BRIDGED_TYPE:
+            size = e.attr("size")
+            if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+                add(e.location, f"{e.name}: a {BRIDGED_TYPE} needs a positive 'size'")
+        spec = e.attr(MODEL_ATTRIBUTE)
+        if spec is None:
+            if e.type == BRIDGED_TYPE:
+                add(e.location, f"{e.name}: a {BRIDGED_TYPE} needs a `model: \"package.module:Class\"` attribute in a "
+                                f"file Renode does not load (platforms/mt3620-bridged.repl)")
             continue
-        size = e.attr("size")
-        if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
-            add(e.location, f"{e.name}: Python.PythonPeripheral needs a positive 'size'")
-        if "script" in e.attributes and "filename" in e.attributes:
-            add(e.location, f"{e.name}: give either 'script' or 'filename', not both")
-        if "filename" not in e.attributes:
-            add(e.location, f"{e.name}: no 'filename' naming its shim")
+        if not isinstance(spec, str) or ":" not in spec:
+            add(e.location, f"{e.name}: `model` must be a string \"package.module:Class\", not {spec!r}")
             continue
-        if shim_path(e) is None:
-            add(e.location, f"{e.name}: shim file {e.attr('filename')!r} not found")
-            continue
-        try:
-            spec = model_for(e)
-        except ReplError as exc:
-            add(e.location, exc.message)
-            continue
-        assert spec is not None
         module, _, cls_name = spec.partition(":")
         try:
             found = importlib.util.find_spec(module)
         except (ModuleNotFoundError, ValueError):
             found = None
         if found is None:
-            add(e.location, f"{e.name}: model module {module!r} (from {Path(str(shim_path(e))).name}) is not "
-                            f"installed", "model-missing")
+            add(e.location, f"{e.name}: model module {module!r} is not installed", "model-missing")
             models[e.name] = None
             continue
         try:
@@ -173,9 +163,10 @@ def check_platform(platform: Platform, for_renode: bool = False) -> list[Problem
                 continue
             if c.target == e.name:
                 add(loc, f"{e.name}: interrupt connected to itself")
-            if irq_names is not None and e.type == PYTHON_PERIPHERAL and \
-                    not (cls is not None and cls.__name__ == "LoggingRegion"):
-                if isinstance(c.source, int) and not 0 <= c.source < len(irq_names):
+            if irq_names is not None and not (cls is not None and cls.__name__ == "LoggingRegion"):
+                if _pad_output(cls, c.source):
+                    pass
+                elif isinstance(c.source, int) and not 0 <= c.source < len(irq_names):
                     add(loc, f"{e.name}: output {c.source} does not exist (model has {len(irq_names)}: "
                              f"{', '.join(irq_names) or 'none'})")
                 elif isinstance(c.source, str) and c.source not in irq_names:
@@ -196,6 +187,30 @@ def check_platform(platform: Platform, for_renode: bool = False) -> list[Problem
                 if limit is not None and not 0 <= c.target_input < limit:
                     add(loc, f"{e.name}: {c.target} has inputs 0..{limit - 1}, not {c.target_input}")
 
+    # ---- the split between what Renode loads and what only the project's engines read
+    drivers: dict[tuple[str, object], tuple] = {}
+    for e in entries.values():
+        for c in e.irqs:
+            loc = c.location or e.location
+            target = entries.get(c.target)
+            if target is None:
+                continue
+            between_models = e.type == BRIDGED_TYPE and target.type == BRIDGED_TYPE
+            core_reset = _is_cpu(target) and c.target_input == CPU_RESET_INPUT
+            in_engine_file = loc[0] in engine_only_files
+            if (between_models or core_reset) and not in_engine_file and engine_only_files:
+                what = "a line between two bridged models" if between_models else "a core reset line"
+                add(loc, f"{e.name}: {what} belongs in the file Renode does not load (the bridge delivers it; "
+                         f"Renode would deliver it too)")
+            elif not (between_models or core_reset) and in_engine_file:
+                add(loc, f"{e.name}: the line to {c.target}@{c.target_input} is in a file Renode does not load, "
+                         f"so Renode never delivers it: move it next to the entry in the file Renode loads")
+            key = (c.target, c.target_input, c.local_index)
+            if key in drivers and drivers[key][0] != e.name:
+                add(loc, f"{e.name}: {c.target}@{c.target_input} is already driven by {drivers[key][0]} "
+                         f"(Renode does not OR two outputs into one input)")
+            drivers.setdefault(key, (e.name, c.source))
+
     # ---- memory map per CPU view
     cpus = [c.name for c in platform.cpus()] or [None]
     sized: dict[tuple[str, int], int | None] = {}
@@ -209,7 +224,9 @@ def check_platform(platform: Platform, for_renode: bool = False) -> list[Problem
             sized[(e.name, id(reg))] = size
             loc = reg.location or e.location
             if size is None:
-                add(loc, f"{e.name}: size of the region at 0x{reg.address:08x} is unknown (give a range or 'size')")
+                # Renode knows the size of its own types; the embedded engine needs it to map the block.
+                add(loc, f"{e.name}: size of the region at 0x{reg.address:08x} is unknown to the embedded engine "
+                         f"(give a range or 'size'; it assumes 0x1000)", "warning")
                 continue
             if size <= 0:
                 add(loc, f"{e.name}: region size must be positive")
@@ -251,9 +268,15 @@ def check_platform(platform: Platform, for_renode: bool = False) -> list[Problem
     return unique
 
 
-def check_file(path: str | Path, for_renode: bool = False) -> tuple[Platform | None, list[Problem]]:
+def _pad_output(cls: type | None, source: object) -> bool:
+    """Outputs PAD_OUTPUT_BASE.. of a block with pins are its pin levels, not IRQS (engine/renode/bridge.py)."""
+    return cls is not None and hasattr(cls, "add_output_listener") and isinstance(source, int) and \
+        PAD_OUTPUT_BASE <= source < 2 * PAD_OUTPUT_BASE
+
+
+def check_file(path: str | Path) -> tuple[Platform | None, list[Problem]]:
     try:
         platform = load_platform(path)
     except ReplError as exc:
         return None, [Problem((exc.file, exc.line, exc.column), exc.message)]
-    return platform, check_platform(platform, for_renode)
+    return platform, check_platform(platform)

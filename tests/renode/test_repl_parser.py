@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from mt3620.engine.repl.parser import (EMPTY, AddressRange, EnumValue, InlineObject, IrqConnection, Reference,
-                                       Registration, ReplError, default_platform_path, load_platform, model_for, parse_text)
+from mt3620.engine.repl import (EMPTY, AddressRange, EnumValue, InlineObject, IrqConnection, Reference, Registration,
+                                ReplError, default_platform_path, load_platform, parse_text)
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -184,10 +184,11 @@ def test_shipped_platform_loads_with_every_core_and_block():
     assert p["cpuM4_0"].attr("cpuType") == p["cpuM4_1"].attr("cpuType") == "cortex-m4"
     assert p["nvic0"].registrations == [Registration("sysbus", 0xE000E000, None, "cpuM4_0")]
     assert p["nvic1"].registrations == [Registration("sysbus", 0xE000E000, None, "cpuM4_1")]
-    assert model_for(p["io0_uart"]) == "mt3620.peripherals.uart.mt3620_uart:Mt3620Uart"
-    assert model_for(p["io1_gpt"]) == "mt3620.peripherals.timers.gpt:Gpt"
-    assert model_for(p["adc"]) == "mt3620.peripherals.adc.adc:Adc"
-    assert model_for(p["cpuA7"]) is None
+    assert p["io0_uart"].type == "UART.MT3620_UART" and p["io0_gpt"].type == "MT3620.BridgedPeripheral"
+    assert p["io0_uart"].attr("model") == "mt3620.peripherals.uart.mt3620_uart:Mt3620Uart"
+    assert p["io1_gpt"].attr("model") == "mt3620.peripherals.timers.gpt:Gpt"
+    assert p["adc"].attr("model") == "mt3620.peripherals.adc.adc:Adc"
+    assert p["cpuA7"].attr("model") is None
     view = {e.name: (a, s) for a, s, e, r in p.bus_view("cpuM4_1")}
     assert view["io1_tcm"] == (0x00100000, 0x30000) and "io0_tcm" not in view
     assert view["isu2_uart"] == (0x38090500, 0x400)
@@ -199,7 +200,7 @@ def test_shipped_platform_loads_with_every_core_and_block():
         (4, "nvic0", 76), (4, "nvic1", 76)}                        # the GPIOIF counters' interrupt
     eint = {(c.source, c.target, c.target_input) for c in p["io1_irqcfg"].irqs}
     assert eint == {(k, "nvic1", 20 + k) for k in range(24)}
-    assert model_for(p["io0_irqcfg"]) == "mt3620.peripherals.gpio.eint:EintController"
+    assert p["io0_irqcfg"].attr("model") == "mt3620.peripherals.gpio.eint:EintController"
     assert {(c.target, c.target_input) for c in p["isu4_uart"].irqs} == {("nvic0", 63), ("nvic1", 63), ("gic", 96)}
 
 
