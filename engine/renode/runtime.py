@@ -126,12 +126,14 @@ def load_with_renode(runtime: Runtime, files: list[Path], *, on_top_of: list[Pat
     commands += [f"machine LoadPlatformDescription @{p}" for p in [*on_top_of, *files]]
     commands += [f'echo "{LOADED}"']
     res = runtime.monitor(commands, tmpdir=tmpdir, timeout=300)
-    out = res.stdout
+    out = res.stdout + ANSI.sub("", res.stderr)
     if any(line.strip() == LOADED for line in out.splitlines()) and "There was an error executing command" not in out:
         return LoadResult(Path(files[-1]), None)
     i = out.find("There was an error executing command")
-    detail = out[i:] if i >= 0 else (out[-2000:] + res.stderr[-1000:])
-    lines = [ln for ln in detail.splitlines() if ln.strip() and not ln.startswith("  Parameter ")
+    if i < 0:
+        i = out.find("Fatal error:")        # Renode 1.16.1 dies on some mistakes (an unknown enum value)
+    detail = out[i:] if i >= 0 else out[-3000:]
+    lines = [ln for ln in detail.splitlines() if ln.strip() and not ln.startswith(("  Parameter ", "  at "))
              and "[INFO]" not in ln and not ln.startswith("(")]
     return LoadResult(Path(files[-1]), "\n".join(lines[:40]) or "Renode stopped without a message")
 

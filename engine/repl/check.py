@@ -10,7 +10,8 @@ and the memory map rules of the embedded engine (docs/renode.md, "Checks").
   * references: every `name` used as a value, as a registration bus or as a per-CPU registration's `cpu` exists;
   * IRQs: every target exists; integer sources are valid output indices of the entry's model and named sources
     are among its IRQS (when the model can be imported); a CPU target takes input 0 (IRQ) or 1 (reset request);
-  * CPUs: cpuType is one the project supports ("cortex-m4", "cortex-a7", "cortex-a15");
+  * CPUs: cpuType is one the project supports ("cortex-m4f", "cortex-a7", "cortex-a15"; Renode also has a
+    "cortex-m4", without the FPU the IO cores have);
   * memory map, per CPU view (global registrations plus that CPU's own): no two regions overlap; every region has
     a known size; memories are 4 KB-aligned in address and size (the embedded engine maps whole pages), other
     blocks either are too or stay inside one page (sub-page blocks sharing a page, like the ISU sub-blocks);
@@ -34,7 +35,7 @@ from typing import Any, Iterable
 from .loading import load_platform
 from .values import BUILTIN_NAMES, Entry, InlineObject, Platform, Reference, ReplError
 
-ALLOWED_CPU_TYPES = ("cortex-m4", "cortex-a7", "cortex-a15")
+ALLOWED_CPU_TYPES = ("cortex-m4f", "cortex-a7", "cortex-a15")
 CPU_IRQ_INPUT = 0      # a CPU's input 0: its interrupt line (Renode: NVIC/GIC -> cpu@0)
 CPU_RESET_INPUT = 1    # a CPU's input 1: reset request (emulator-defined, see platforms/mt3620-bridged.repl)
 PAGE = 0x1000
@@ -111,7 +112,8 @@ def check_platform(platform: Platform) -> list[Problem]:
         if cpu_type is None:
             add(e.location, f"{e.name}: no cpuType")
         elif cpu_type not in ALLOWED_CPU_TYPES:
-            hint = " (\"cortex-m4f\" reports a Cortex-M7 ID in Renode: use \"cortex-m4\")" if cpu_type == "cortex-m4f" else ""
+            hint = " (Renode's \"cortex-m4\" has no FPU: the MT3620's IO cores are \"cortex-m4f\")" \
+                if cpu_type == "cortex-m4" else ""
             add(e.location, f"{e.name}: cpuType {cpu_type!r} is not one of {', '.join(ALLOWED_CPU_TYPES)}{hint}")
 
     # ---- models

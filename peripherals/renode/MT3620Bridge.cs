@@ -30,6 +30,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Net.Sockets;
+using System.Reflection;
 using System.Text;
 
 using Antmicro.Renode.Core;
@@ -178,7 +179,27 @@ namespace Antmicro.Renode.Peripherals.MT3620
             var path = a7 ? a7Platform : a15Platform;
             Logger.Log(LogLevel.Info, "mt3620: this Renode {0} cortex-a7: loading {1}", a7 ? "has" : "has no", (string)path);
             machine.LoadPlatformDescription(path);
+            ReportCortexM4Id(machine);
         }
+
+        // CPUID of the IO cores: Renode's "cortex-m4f" (the Cortex-M4 with the FPU) reports a Cortex-M7's
+        // (0x411FC272), and NVIC keeps it in a private field with no setter; the MT3620's IO cores are Cortex-M4F,
+        // reported as r0p1 (0x410FC241) as the embedded engine does (engine/cortex_m/scs.py).
+        public static void ReportCortexM4Id(Machine machine)
+        {
+            var field = typeof(NVIC).GetField("cpuId", BindingFlags.NonPublic | BindingFlags.Instance);
+            if(field == null)
+            {
+                Logger.Log(LogLevel.Warning, "mt3620: this Renode's NVIC keeps no cpuId field: CPUID stays as its model says");
+                return;
+            }
+            foreach(var nvic in machine.GetPeripheralsOfType<NVIC>())
+            {
+                field.SetValue(nvic, CortexM4r0p1);
+            }
+        }
+
+        private const uint CortexM4r0p1 = 0x410FC241;
 
         // `emulation MT3620HasCpuType "cortex-a7"`: what LoadMT3620Platform asks, for scripts and tests.
         public static bool MT3620HasCpuType(this Emulation emulation, string cpuType)
@@ -221,6 +242,37 @@ namespace Antmicro.Renode.Peripherals.MT3620
             return BridgeConnection.For(machine).Status();
         }
 
+        // A core without an app sleeps in WFI forever instead of being halted (emulator-defined): Renode fires its
+        // clock events (timers, UART frames, the bridge's wake-ups) when every enabled core has reached them, and a
+        // halted core only catches up at quantum ends, which would delay the other core's events to those.
+        // The idle image is a vector table (SP at the top of TCM, reset to 0x00100009) and `wfi; b .-2` in TCM.
+        public static void IdleInWfi(CortexM cpu)
+        {
+            var machine = cpu.GetMachine();
+            var image = new byte[] { 0x00, 0x00, 0x13, 0x00, 0x09, 0x00, 0x10, 0x00, 0x30, 0xBF, 0xFD, 0xE7 };
+            machine.SystemBus.WriteBytes(image, IdleBase, true, cpu);
+            cpu.Reset();
+            cpu.VectorTableOffset = (uint)IdleBase;
+            lock(vectorTables)
+            {
+                vectorTables[cpu] = (uint)IdleBase;
+            }
+            cpu.IsHalted = false;
+        }
+
+        private const ulong IdleBase = 0x00100000;
+
+        // Where the core's app has its vector table, for a reset that does not load it again (a watchdog's).
+        public static uint? LoadedVectorTable(CortexM cpu)
+        {
+            lock(vectorTables)
+            {
+                return vectorTables.TryGetValue(cpu, out var vtor) ? vtor : (uint?)null;
+            }
+        }
+
+        private static readonly Dictionary<CortexM, uint> vectorTables = new Dictionary<CortexM, uint>();
+
         // An RTApp: every PT_LOAD into the core's own view, then the core starts from the vector table at e_entry
         // (MT3620-FACTS "Loading an RTApp": e_entry is the vector table, word 0 the initial SP, word 1 the reset
         // handler; an XIP app has it at 0x10000000).
@@ -228,7 +280,7 @@ namespace Antmicro.Renode.Peripherals.MT3620
         {
             if(string.IsNullOrWhiteSpace(elfPath))
             {
-                cpu.IsHalted = true;        // no app for this core: it stays halted
+                IdleInWfi(cpu);
                 return;
             }
             if(!File.Exists(elfPath))
@@ -244,6 +296,10 @@ namespace Antmicro.Renode.Peripherals.MT3620
             machine.SystemBus.LoadELF(elfPath, false, cpu);
             cpu.Reset();
             cpu.VectorTableOffset = checked((uint)entry);
+            lock(vectorTables)
+            {
+                vectorTables[cpu] = (uint)entry;
+            }
             cpu.IsHalted = false;
         }
     }
@@ -628,14 +684,31 @@ namespace Antmicro.Renode.Peripherals.MT3620
             }
             case "RST":
             {
-                // A watchdog's reset request: the core restarts from its vector table.
+                // RST <cpu> <entry>...: a watchdog's reset request. The core and its private Renode blocks reset and
+                // it restarts from the vector table it was loaded with, at the nearest synchronised point (a core
+                // cannot be reset from its own thread, which may be the one serving this reply).
                 var cpu = Peripheral<ICPU>(parts[1]);
-                if(cpu != null)
+                if(cpu == null)
                 {
-                    Logger.Log(LogLevel.Info, "mt3620: {0} reset by a bridged block", parts[1]);
-                    cpu.Reset();
-                    cpu.IsHalted = false;
+                    break;
                 }
+                var blocks = parts.Skip(2).Select(n => Peripheral<IPeripheral>(n)).Where(x => x != null).ToList();
+                Logger.Log(LogLevel.Info, "mt3620: {0} reset by a bridged block", parts[1]);
+                machine.LocalTimeSource.ExecuteInNearestSyncedState(_ =>
+                {
+                    foreach(var block in blocks)
+                    {
+                        block.Reset();
+                    }
+                    cpu.Reset();
+                    var m4 = cpu as CortexM;
+                    if(m4 != null && MT3620Extensions.LoadedVectorTable(m4).HasValue)
+                    {
+                        m4.VectorTableOffset = MT3620Extensions.LoadedVectorTable(m4).Value;
+                    }
+                    cpu.IsHalted = false;
+                    (cpu as BaseCPU)?.Resume();     // Reset pauses the core (as Renode's SAM4S_RSTC does it)
+                });
                 break;
             }
             case "CLK":
@@ -686,9 +759,12 @@ namespace Antmicro.Renode.Peripherals.MT3620
                 return;
             }
             wakeAt = dueNs;
-            var now = Now();
             var epoch = origin;
-            machine.ScheduleAction(TimeInterval.FromNanoseconds(dueNs > now ? dueNs - now : 0), _ => Tick(epoch, dueNs), "mt3620-bridge-tick");
+            // Renode schedules from the machine's time, the common time of its cores (trailing the running one).
+            var machineNs = machine.ElapsedVirtualTime.TimeElapsed.TotalNanoseconds;
+            var dueAbsolute = origin + dueNs;
+            machine.ScheduleAction(TimeInterval.FromNanoseconds(dueAbsolute > machineNs ? dueAbsolute - machineNs : 0),
+                _ => Tick(epoch, dueNs), "mt3620-bridge-tick");
         }
 
         private void Tick(ulong epoch, ulong dueNs)
@@ -703,17 +779,20 @@ namespace Antmicro.Renode.Peripherals.MT3620
                 {
                     wakeAt = null;
                 }
-                Request("TICK " + Now().ToString(CultureInfo.InvariantCulture));
+                // At the time it was due: the thread running Renode's clock entry may be a core that is ahead.
+                Request("TICK " + dueNs.ToString(CultureInfo.InvariantCulture));
             }
         }
 
+        // The virtual time of the core making the access (its own clock inside its quantum, as the embedded engine's
+        // models see it); outside a core's thread (a wake-up, the Monitor), the machine's time.
         private ulong RawNow()
         {
             if(machine.SystemBus.TryGetCurrentCPU(out var cpu))
             {
                 cpu.SyncTime();
             }
-            return machine.ElapsedVirtualTime.TimeElapsed.TotalNanoseconds;
+            return TimeDomainsManager.Instance.GetEffectiveVirtualTimeStamp().TimeElapsed.TotalNanoseconds;
         }
 
         private ulong Now()

@@ -20,6 +20,7 @@ using Antmicro.Renode.Core;
 using Antmicro.Renode.Logging;
 using Antmicro.Renode.Peripherals.Bus;
 using Antmicro.Renode.Time;
+using Antmicro.Renode.Utilities;
 
 namespace Antmicro.Renode.Peripherals.UART
 {
@@ -72,6 +73,11 @@ namespace Antmicro.Renode.Peripherals.UART
 
         [field: Transient]
         public event Action<byte> CharReceived;
+
+        // Each transmitted byte with the virtual time in nanoseconds at which its stop bit ended (what the
+        // embedded engine's UART listeners get; mt3620/testing/renode_backend.py records lines with it).
+        [field: Transient]
+        public event Action<byte, ulong> CharTransmitted;
 
         public void Reset()
         {
@@ -485,7 +491,8 @@ namespace Antmicro.Renode.Peripherals.UART
             }
         }
 
-        private void StartNextFrame()
+        // A frame starts when the previous one ends (startNs), or now when the transmitter was idle.
+        private void StartNextFrame(ulong? startNs = null)
         {
             if(txFifo.Count == 0)
             {
@@ -494,16 +501,18 @@ namespace Antmicro.Renode.Peripherals.UART
             var value = txFifo.Dequeue();
             txShifting = true;
             var gen = generation;
-            machine.ScheduleAction(TimeInterval.FromNanoseconds(FrameNanoseconds()), _ => TxDone(gen, value), "mt3620-uart-tx");
+            var done = (startNs ?? NowNanoseconds()) + FrameNanoseconds();
+            machine.ScheduleAction(DelayUntil(done), _ => TxDone(gen, value, done), "mt3620-uart-tx");
             if(ThrCondition() && (ier & IerEtbei) != 0)
             {
                 threPending = true;
             }
         }
 
-        private void TxDone(ulong gen, byte value)
+        private void TxDone(ulong gen, byte value, ulong doneNs)
         {
             Action<byte> sink = null;
+            Action<byte, ulong> timedSink = null;
             lock(sync)
             {
                 if(gen != generation)
@@ -518,8 +527,9 @@ namespace Antmicro.Renode.Peripherals.UART
                 else
                 {
                     sink = CharReceived;
+                    timedSink = CharTransmitted;
                 }
-                StartNextFrame();
+                StartNextFrame(doneNs);
                 if(ThrCondition() && (ier & IerEtbei) != 0)
                 {
                     threPending = true;
@@ -527,6 +537,25 @@ namespace Antmicro.Renode.Peripherals.UART
                 UpdateIrq();
             }
             sink?.Invoke(value);
+            timedSink?.Invoke(value, doneNs);
+        }
+
+        // The virtual time of the core that is accessing the UART (its own clock inside its quantum, as the embedded
+        // engine's models see it); outside a core's thread, the machine's time.
+        private ulong NowNanoseconds()
+        {
+            if(machine.SystemBus.TryGetCurrentCPU(out var cpu))
+            {
+                cpu.SyncTime();
+            }
+            return TimeDomainsManager.Instance.GetEffectiveVirtualTimeStamp().TimeElapsed.TotalNanoseconds;
+        }
+
+        // Renode schedules from the machine's time: the common time of its cores, which trails the running core.
+        private TimeInterval DelayUntil(ulong dueNs)
+        {
+            var machineNs = machine.ElapsedVirtualTime.TimeElapsed.TotalNanoseconds;
+            return TimeInterval.FromNanoseconds(dueNs > machineNs ? dueNs - machineNs : 0);
         }
 
         // ---- receiver -----------------------------------------------------------------------------------------
@@ -534,7 +563,7 @@ namespace Antmicro.Renode.Peripherals.UART
         {
             rxScheduled = true;
             var gen = generation;
-            machine.ScheduleAction(TimeInterval.FromNanoseconds(FrameNanoseconds()), _ => RxArrive(gen), "mt3620-uart-rx");
+            machine.ScheduleAction(DelayUntil(NowNanoseconds() + FrameNanoseconds()), _ => RxArrive(gen), "mt3620-uart-rx");
         }
 
         private void RxArrive(ulong gen)
@@ -583,7 +612,7 @@ namespace Antmicro.Renode.Peripherals.UART
             rxTimeoutArmed = true;
             var gen = generation;
             var tgen = timeoutGeneration;
-            machine.ScheduleAction(TimeInterval.FromNanoseconds(4 * FrameNanoseconds()), _ => RxTimeoutFire(gen, tgen), "mt3620-uart-rto");
+            machine.ScheduleAction(DelayUntil(NowNanoseconds() + 4 * FrameNanoseconds()), _ => RxTimeoutFire(gen, tgen), "mt3620-uart-rto");
         }
 
         private void RxTimeoutFire(ulong gen, ulong tgen)

@@ -41,11 +41,11 @@ def platform_from(tmp_path: Path, text: str):
 
 
 CORES = '''cpu0: CPU.CortexM @ sysbus
-    cpuType: "cortex-m4"
+    cpuType: "cortex-m4f"
     nvic: nvic0
 
 cpu1: CPU.CortexM @ sysbus
-    cpuType: "cortex-m4"
+    cpuType: "cortex-m4f"
     nvic: nvic1
 
 nvic0: IRQControllers.NVIC @ sysbus new Bus.BusPointRegistration { address: 0xE000E000; cpu: cpu0 }
@@ -83,7 +83,7 @@ ENGINE_ONLY = 'x:\n    model: "mt3620.peripherals.timers.gpt:Gpt"\n'    # in the
     ('x: Memory.MappedMemory @ sysbus 0x40000000\n    size: 0x1000\n    other: ghost\n', "", "undefined reference"),
     ('x: Memory.MappedMemory @ sysbus new Bus.BusPointRegistration { address: 0x40000000; cpu: nvic0 }\n'
      '    size: 0x1000\n', "", "not a CPU"),
-    ('cpu2: CPU.CortexM @ sysbus\n    cpuType: "cortex-m4f"\n    nvic: nvic0\n', "", "Cortex-M7"),
+    ('cpu2: CPU.CortexM @ sysbus\n    cpuType: "cortex-m4"\n    nvic: nvic0\n', "", "has no FPU"),
     (GPT, "", "needs a `model:"),
     (GPT, ENGINE_ONLY.replace(":Gpt", ":Gtp"), "has no class 'Gtp'"),
     (GPT, ENGINE_ONLY.replace('"mt3620', '"no_such_package_x'), "is not installed"),

@@ -181,7 +181,7 @@ def test_explicit_braces_make_indentation_irrelevant():
 def test_shipped_platform_loads_with_every_core_and_block():
     p = load_platform(default_platform_path())
     assert p["cpuA7"].attr("cpuType") == "cortex-a7"
-    assert p["cpuM4_0"].attr("cpuType") == p["cpuM4_1"].attr("cpuType") == "cortex-m4"
+    assert p["cpuM4_0"].attr("cpuType") == p["cpuM4_1"].attr("cpuType") == "cortex-m4f"
     assert p["nvic0"].registrations == [Registration("sysbus", 0xE000E000, None, "cpuM4_0")]
     assert p["nvic1"].registrations == [Registration("sysbus", 0xE000E000, None, "cpuM4_1")]
     assert p["io0_uart"].type == "UART.MT3620_UART" and p["io0_gpt"].type == "MT3620.BridgedPeripheral"
