@@ -65,11 +65,17 @@ def find() -> Runtime | None:
     return _search()[0]
 
 
+def locate() -> Path | None:
+    """The Renode folder the search would use, whether or not mono is there to run it (scripts/setup asks)."""
+    runtime, _ = _search(require_mono=False)
+    return runtime.root if runtime else None
+
+
 def absent_reason() -> str:
     return _search()[1]
 
 
-def _search() -> tuple[Runtime | None, str]:
+def _search(require_mono: bool = True) -> tuple[Runtime | None, str]:
     candidates: list[tuple[Path, str]] = []
     given = os.environ.get(ENV)
     if given:
@@ -88,7 +94,8 @@ def _search() -> tuple[Runtime | None, str]:
                 return None, f"Renode not found: ${ENV}={given} holds no `renode` launcher"
             continue
         root = launcher.resolve().parent
-        if (root / "output" / "bin" / "Release" / "Renode.exe").is_file() and shutil.which("mono") is None:
+        if require_mono and (root / "output" / "bin" / "Release" / "Renode.exe").is_file() \
+                and shutil.which("mono") is None:
             return None, (f"Renode at {root} ({how}) needs mono, which is not installed "
                           f"(`bash scripts/setup --test` as root installs it)")
         test = root / "renode-test"
@@ -144,3 +151,8 @@ def arm_cpu_type_available(runtime: Runtime, cpu_type: str, tmpdir: Path | None 
                           tmpdir=tmpdir, timeout=300)
     answers = [line.strip() for line in res.stdout.splitlines() if line.strip() in ("True", "False")]
     return answers[-1:] == ["True"]
+
+
+if __name__ == "__main__":      # `python -m mt3620.engine.renode.runtime`: the Renode folder, or nothing
+    folder = locate()
+    print(folder if folder else "")

@@ -115,7 +115,7 @@ def _verify_packages(paths, trusted_keys: list[str]) -> None:
 def _boot_and_run(apps: dict[str, str | Path], args: argparse.Namespace, presses: list[str] | None = None) -> int:
     from mt3620.engine.machine import LoadError
     from mt3620.engine.machine import Machine, MachineError
-    from mt3620.engine.repl import parser as repl
+    from mt3620.engine import repl
 
     hl_app = None
     try:

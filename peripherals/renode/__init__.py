@@ -1,1 +1,1 @@
-"""IronPython 2.7 shims that Renode runs as Python.PythonPeripheral scripts (*.py27 files, shipped as package data)."""
+"""The project's Renode types (C# compiled by Renode: MT3620Bridge.cs, the bridged-block shim; MT3620_UART.cs), shipped as package data; mt3620.resc includes them."""

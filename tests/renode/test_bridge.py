@@ -90,7 +90,7 @@ def broken(tmp_path, replacement: str):
     (GPT_MODEL.replace(".gpt:", ".gtp:"), "No module named 'mt3620.peripherals.timers.gtp'", "bridged.repl"),
     (GPT_MODEL.replace(":Gpt", ":Gtp"), "has no class 'Gtp'", "bridged.repl"),
     ('io0_gpt:\n    model: "gpt"\n', "must be a string \"package.module:Class\"", "bridged.repl"),
-    ("", "needs a `model: \"package.module:Class\"` attribute", "io-core.repl"),
+    ("io0_gpt:\n", "needs a `model: \"package.module:Class\"` attribute", "io-core.repl"),
 ])
 def test_a_model_that_cannot_be_resolved_is_a_load_error_in_both_engines(tmp_path, replacement, fragment, where):
     path = broken(tmp_path, replacement)
