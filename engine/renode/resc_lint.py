@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mt3620.engine.repl.check import Problem
+from mt3620.engine.renode.platform_check import Problem
 from mt3620.engine.repl import Platform
 
 # Monitor commands (renode-infrastructure src/Emulator/Main/UserInterface/Commands, renode

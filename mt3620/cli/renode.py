@@ -125,7 +125,7 @@ def _renode_files() -> list[list[Path]]:
 def _lint(args: argparse.Namespace) -> int:
     from mt3620.engine.renode.resc_lint import lint_resc
     from mt3620.engine.repl import load_platform, ReplError
-    from mt3620.engine.repl.check import check_file
+    from mt3620.engine.renode.platform_check import check_file
     errors = warnings = 0
 
     def report(problems) -> None:

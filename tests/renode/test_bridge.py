@@ -70,7 +70,8 @@ def test_every_bridged_entry_is_served_by_the_model_its_platform_names(platform)
     bridged = {e.name for e in platform.entries.values() if e.type == "MT3620.BridgedPeripheral"}
     assert set(models.blocks) == bridged and len(bridged) > 50
     assert models.blocks["io0_gpt"].spec == "mt3620.peripherals.timers.gpt:Gpt"
-    assert models.blocks["adc"].spec == "mt3620.engine.simulation.peripheral:LoggingRegion"
+    assert models.blocks["adc"].spec == "mt3620.peripherals.adc.adc:Adc"
+    assert models.blocks["rtc"].spec == "mt3620.engine.simulation.peripheral:LoggingRegion"   # known, not modelled
     assert "io0_uart" not in models.blocks          # a Renode UART: served by Renode itself
 
 
@@ -189,10 +190,10 @@ def test_pin_levels_are_outputs_where_leds_attach(bridge):
 def test_unmodelled_block_logs_each_access_into_renodes_log(bridge):
     with connect(bridge) as s:
         ask(s, "RESET")
-        reply = ask(s, "READ adc 0x10 4 0 cpuM4_0")
+        reply = ask(s, "READ rtc 0x10 4 0 cpuM4_0")
         assert value(reply) == 0
         logs = lines(reply, "LOG")
-        assert len(logs) == 1 and logs[0].startswith("LOG adc info ")
+        assert len(logs) == 1 and logs[0].startswith("LOG rtc info ")
         assert "unmodelled read at +0x10" in bytes.fromhex(logs[0].split()[3]).decode()
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from mt3620.engine import repl
 from mt3620.engine.renode import runtime
-from mt3620.engine.repl.check import check_platform
+from mt3620.engine.renode.platform_check import check_platform
 from mt3620.peripherals.board import rdb
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +26,7 @@ PLATFORMS = ROOT / "platforms"
 RENODE = runtime.find()
 FIRMWARE = ROOT / "firmware" / "build"
 
-pytestmark = pytest.mark.skipif(RENODE is None, reason=runtime.absent_reason())
+pytestmark = pytest.mark.usefixtures("renode_runtime")     # skips, or fails under CI, without Renode
 
 
 # ---- Renode's loader and the project's rules -------------------------------------------------------------------

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from mt3620.engine.renode import runtime
+from renode_required import renode_missing
 from mt3620.testing.device import Device
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +32,7 @@ MEASURED = {
 TIMED = [("gpt_timer", "uart_irq"), ("crc32", "hello")]
 
 RENODE = runtime.find()
-pytestmark = pytest.mark.skipif(RENODE is None, reason=runtime.absent_reason())
+pytestmark = pytest.mark.usefixtures("renode_runtime")     # skips, or fails under CI, without Renode
 
 
 def _elf(name: str) -> Path:
@@ -54,7 +55,7 @@ def renode_outputs() -> dict[tuple[str, str], dict[str, bytes]]:
     res = subprocess.run([sys.executable, "-m", "mt3620.testing.renode_backend", *args, "--for", RUN_FOR],
                          capture_output=True, text=True, timeout=900, env=dict(os.environ))
     if res.returncode == 2 and "renode_backend:" in res.stderr:
-        pytest.skip(res.stderr.strip().splitlines()[-1])
+        renode_missing(res.stderr.strip().splitlines()[-1])
     assert res.returncode == 0, res.stderr[-3000:]
     lines = [ln for ln in res.stdout.splitlines() if ln.startswith("{")]
     assert len(lines) == len(cases), res.stdout[-2000:]

@@ -1,4 +1,4 @@
-"""The project's platform rules (engine/repl/check.py), the .resc linter and the renode-* commands. What Renode's
+"""The project's platform rules (engine/renode/platform_check.py), the .resc linter and the renode-* commands. What Renode's
 own loader says of the same files is tested against the real Renode in test_in_renode.py."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from mt3620.engine.renode import bridge as rb
 from mt3620.engine.renode.resc_lint import lint_resc
 from mt3620.engine.repl import default_platform_path, load_platform
-from mt3620.engine.repl.check import check_file, check_platform
+from mt3620.engine.renode.platform_check import check_file, check_platform
 
 ROOT = default_platform_path().parent.parent
 PLATFORMS = ROOT / "platforms"

@@ -15,22 +15,25 @@ import pytest
 
 from mt3620.engine.renode import runtime
 
+from renode_required import renode_missing
+
 ROOT = Path(__file__).resolve().parents[2]
 SUITES = ROOT / "tests" / "robot"
 TEST_VENV = ROOT / "build" / "renode-test-venv"
 RENODE = runtime.find()
 
-pytestmark = pytest.mark.skipif(RENODE is None or RENODE.renode_test is None,
-                                reason=runtime.absent_reason() or "this Renode has no renode-test")
+pytestmark = pytest.mark.usefixtures("renode_runtime")     # skips, or fails under CI, without Renode
 
 
 def renode_test_env(tmpdir: Path) -> dict[str, str]:
+    if RENODE.renode_test is None:
+        renode_missing(f"the Renode at {RENODE.root} has no renode-test")
     env = RENODE.env(tmpdir)
     if (TEST_VENV / "bin" / "python3").exists():
         env["PATH"] = f"{TEST_VENV / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     probe = subprocess.run(["python3", "-c", "import robot, psutil, yaml"], env=env, capture_output=True, text=True)
     if probe.returncode != 0:
-        pytest.skip("renode-test's Python packages are missing (bash scripts/setup --test installs them into "
+        renode_missing("renode-test's Python packages are missing (bash scripts/setup --test installs them into "
                     "build/renode-test-venv)")
     return env
 

@@ -26,25 +26,22 @@ and the memory map rules of the embedded engine (docs/renode.md, "Checks").
 """
 from __future__ import annotations
 
-import importlib
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from .loading import load_platform
-from .values import BUILTIN_NAMES, Entry, InlineObject, Platform, Reference, ReplError
+from mt3620.engine.renode.bridge import CPU_RESET_INPUT, PAD_OUTPUT_BASE
+from mt3620.engine.machine.models import BRIDGED_TYPE, MODEL_ATTRIBUTE, ModelError, model_class, model_spec
+from mt3620.engine.repl import load_platform
+from mt3620.engine.repl.values import BUILTIN_NAMES, Entry, InlineObject, Platform, Reference, ReplError
 
 ALLOWED_CPU_TYPES = ("cortex-m4f", "cortex-a7", "cortex-a15")
 CPU_IRQ_INPUT = 0      # a CPU's input 0: its interrupt line (Renode: NVIC/GIC -> cpu@0)
-CPU_RESET_INPUT = 1    # a CPU's input 1: reset request (emulator-defined, see platforms/mt3620-bridged.repl)
 PAGE = 0x1000
 
 # Sizes of Renode models that are not given in the description (Renode's IKnownSize of those types).
 KNOWN_SIZES = {"IRQControllers.NVIC": 0x1000, "UART.NS16550": 0x100}
-MODEL_ATTRIBUTE = "model"
-BRIDGED_TYPE = "MT3620.BridgedPeripheral"      # the Renode shim served by the bridge (peripherals/renode)
-PAD_OUTPUT_BASE = 16                           # outputs 16.. of a block with pins: pin levels (engine/renode/bridge.py)
 # Largest input number of interrupt receivers, by type (NVIC: 240 external lines on ARMv7-M; GIC: 988 SPIs).
 RECEIVER_INPUTS = {"IRQControllers.NVIC": 240, "IRQControllers.ARM_GenericInterruptController": 988}
 
@@ -125,33 +122,28 @@ def check_platform(platform: Platform) -> list[Problem]:
             size = e.attr("size")
             if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
                 add(e.location, f"{e.name}: a {BRIDGED_TYPE} needs a positive 'size'")
-        spec = e.attr(MODEL_ATTRIBUTE)
-        if spec is None:
-            if e.type == BRIDGED_TYPE:
-                add(e.location, f"{e.name}: a {BRIDGED_TYPE} needs a `model: \"package.module:Class\"` attribute in a "
-                                f"file Renode does not load (platforms/mt3620-bridged.repl)")
-            continue
-        if not isinstance(spec, str) or ":" not in spec:
-            add(e.location, f"{e.name}: `model` must be a string \"package.module:Class\", not {spec!r}")
-            continue
-        module, _, cls_name = spec.partition(":")
         try:
-            found = importlib.util.find_spec(module)
+            spec = model_spec(e)               # the policy both engines follow (mt3620.engine.machine.models)
+        except ModelError as exc:
+            add(e.location, f"{e.name}: {exc.reason}")
+            continue
+        if spec is None:
+            continue
+        module = spec.partition(":")[0]
+        try:
+            installed = importlib.util.find_spec(module) is not None
         except (ModuleNotFoundError, ValueError):
-            found = None
-        if found is None:
+            installed = False
+        if not installed:
             add(e.location, f"{e.name}: model module {module!r} is not installed", "model-missing")
             models[e.name] = None
             continue
         try:
-            cls = getattr(importlib.import_module(module), cls_name)
-        except AttributeError:
-            add(e.location, f"{e.name}: {module} has no class {cls_name!r}")
-            continue
+            models[e.name] = model_class(e)
+        except ModelError as exc:
+            add(e.location, f"{e.name}: {exc.reason}")
         except Exception as exc:  # noqa: BLE001 - report any import failure of a model as a problem
             add(e.location, f"{e.name}: importing {module} failed: {type(exc).__name__}: {exc}")
-            continue
-        models[e.name] = cls
 
     # ---- IRQs
     for e in entries.values():
