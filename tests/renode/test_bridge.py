@@ -298,3 +298,18 @@ def test_bridge_stops_when_its_lifeline_closes(platform):
     finally:
         server.close()
         reader.close()
+
+
+def test_board_devices_are_built_again_with_the_models_at_each_reset(tmp_path):
+    board = tmp_path / "b.board"
+    board.write_text('oled: Video.SSD1306 @ isu1.i2c 0x3C\n    png_path: "oled.png"\n')
+    server = rb.build_server(token="0" * 32, board=str(board))
+    try:
+        models = server.models
+        first = models.board_devices.device("oled")
+        first.on = True
+        assert value(models.handle("RESET")) == 0
+        assert (tmp_path / "oled.png").exists()              # the old display wrote its file, as at a run's end
+        assert models.board_devices.device("oled") is not first and models.clock.now == 0
+    finally:
+        server.close()
