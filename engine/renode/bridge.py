@@ -24,6 +24,12 @@ event, `-` if none) followed by lines
                                  private to it (the bridge has reset the models private to it)
     CLK <cpu> <nvic|-> <hz>      the core's clock block switched HCLK: new instruction rate and SysTick clock
     LOG <entry> <level> <hex>    a message a model logged while serving the request (info, warning, error)
+    LIN <entry> <offset> <base> <start_ps> <num> <den> <down 0|1> <from_ps> <until_ps|->
+                                 (after a 4-byte READ) until any other request, or until the models' next event
+                                 (until_ps), a read of that register is (base +- (max(t, from) - start) * num // den)
+                                 & 0xFFFFFFFF (t in ps; num/den reduced so that 64-bit arithmetic is exact): the
+                                 shim answers it itself (a GPT counter polled in a
+                                 busy-wait costs no round trip; the value is the model's, to the picosecond)
 While serving a request the server may ask the same connection for guest memory (models that reach shared
 buffers, like the Pluton mailbox): `MEMR <cpu> <address> <count>` answered by `DATA <hex>`, and
 `MEMW <cpu> <address> <hex>` answered by `DONE`; `cpu` is the CPU whose view to use, or `-`.
@@ -40,6 +46,7 @@ at that time. Everything runs in one thread: models never see concurrency.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import secrets
 import selectors
@@ -54,14 +61,14 @@ from mt3620.engine import repl
 from mt3620.engine.machine.models import (BRIDGED_TYPE, DEFAULT_DEVICE_SEED, ModelError, bind_links, cpu_clock,
                                           instantiate, make_pluton, model_class)
 from mt3620.engine.simulation.access import Access, BusError
-from mt3620.engine.simulation.clock import VirtualClock
+from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock
 from mt3620.engine.simulation.links import LinkError
 from mt3620.engine.simulation.protocols import IrqInputs
 from mt3620.engine.simulation.registers import ResetKind
 
 log = logging.getLogger("mt3620.renode_bridge")
 
-PROTOCOL = 2
+PROTOCOL = 3
 MAX_FRAME = 1 << 20
 RPC_TIMEOUT = 5.0             # seconds Renode has to answer a memory request
 HANDSHAKE_TIMEOUT = 5.0       # seconds a new connection has to say HELLO
@@ -452,6 +459,10 @@ class BridgeModels:
                 self._check_offset(b, offset, width)
                 self._advance(t)
                 value = b.model.read(offset, width, self.access_for(b, args[4]))
+                linear = getattr(b.model, "linear_read", None)
+                hint = linear(offset) if linear is not None and width == 4 else None
+                if hint is not None:
+                    self._linear_hint(b, offset, *hint)
                 return int(value) & ((1 << (8 * width)) - 1), b.entry.name
             if cmd == "WRITE" and len(args) == 6:
                 b = self.block(args[0])
@@ -473,6 +484,19 @@ class BridgeModels:
         except BusError as exc:
             raise BridgeError(f"bus error: {exc}") from None
         raise BridgeError(f"bad request {request[:80]!r}")
+
+    def _linear_hint(self, b: BridgedBlock, offset: int, base: int, start: int, num: int, den: int,
+                     down: bool) -> None:
+        """A LIN line: ticks(t) = (t - start) * num // (den * 10^12), sent as num / d reduced so that the shim's
+        64-bit `(dt // d) * num + (dt % d) * num // d` is exact; not sent when it could not be."""
+        d = den * PS_PER_SECOND
+        g = math.gcd(num, d)
+        num, d = num // g, d // g
+        if (d - 1) * num >= 1 << 64 or num <= 0:
+            return
+        nxt = self.clock.next_event_time()
+        self._pending.append(f"LIN {b.entry.name} {offset} {base} {start} {num} {d} {int(down)} {self.clock.now} "
+                             f"{'-' if nxt is None else nxt}")
 
     def attach(self, name: str) -> str:
         b = self.block(name)

@@ -74,6 +74,9 @@ namespace Antmicro.Renode.Peripherals.MT3620
 
         public IReadOnlyDictionary<int, IGPIO> Connections { get; }
 
+        // Registers the bridge said read as a function of time until its next request (LIN); used under its lock.
+        public Dictionary<long, LinearRead> LinearReads { get; } = new Dictionary<long, LinearRead>();
+
         public long Size => size;
 
         public byte ReadByte(long offset) => (byte)bridge.Read(this, offset, 1);
@@ -432,7 +435,7 @@ namespace Antmicro.Renode.Peripherals.MT3620
                 {
                     return "not connected" + (failure != null ? " (" + failure + ")" : "");
                 }
-                return string.Format("connected to 127.0.0.1:{0} ({1}), {2} blocks, {3} requests", port, how, peripherals.Count, requests);
+                return string.Format("connected to 127.0.0.1:{0} ({1}), {2} blocks, {3} requests, {4} counter reads answered here", port, how, peripherals.Count, requests, localReads);
             }
         }
 
@@ -443,6 +446,15 @@ namespace Antmicro.Renode.Peripherals.MT3620
                 if(!Ready(peripheral))
                 {
                     return 0;
+                }
+                if(width == 4 && peripheral.LinearReads.Count > 0 && peripheral.LinearReads.TryGetValue(offset, out var counter))
+                {
+                    var nowPs = Now() * 1000UL;
+                    if(counter.Answers(nowPs))
+                    {
+                        localReads++;
+                        return counter.Value(nowPs);
+                    }
                 }
                 return Request(string.Format(CultureInfo.InvariantCulture, "READ {0} {1} {2} {3} {4}",
                     Name(peripheral), offset, width, Now(), CurrentCpuName()));
@@ -586,6 +598,11 @@ namespace Antmicro.Renode.Peripherals.MT3620
 
         private ulong Request(string text)
         {
+            foreach(var p in hinted)    // a LIN answer holds only until the next request (any may change the model)
+            {
+                p.LinearReads.Clear();
+            }
+            hinted.Clear();
             string reply;
             try
             {
@@ -724,6 +741,19 @@ namespace Antmicro.Renode.Peripherals.MT3620
                 if(nvic != null)
                 {
                     nvic.Frequency = hz;
+                }
+                break;
+            }
+            case "LIN":
+            {
+                // LIN <entry> <offset> <base> <start_ps> <num> <den> <down> <from_ps> <until_ps|->: a register that
+                // reads as a pure function of time (a running GPT counter) until the next request or model event.
+                if(Peripherals().TryGetValue(parts[1], out var p))
+                {
+                    var n = parts.Skip(3).Take(6).Select(x => ulong.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+                    p.LinearReads[long.Parse(parts[2], CultureInfo.InvariantCulture)] = new LinearRead(n[0], n[1], n[2],
+                        n[3], n[4] == 1, n[5], parts[9] == "-" ? (ulong?)null : ulong.Parse(parts[9], CultureInfo.InvariantCulture));
+                    hinted.Add(p);
                 }
                 break;
             }
@@ -1000,13 +1030,44 @@ namespace Antmicro.Renode.Peripherals.MT3620
         private ulong origin;
         private ulong? wakeAt;
         private ulong requests;
+        private ulong localReads;
+        private readonly List<BridgedPeripheral> hinted = new List<BridgedPeripheral>();
 
         private static readonly Dictionary<IMachine, BridgeConnection> registry = new Dictionary<IMachine, BridgeConnection>();
 
-        private const int Protocol = 2;
+        private const int Protocol = 3;
         private const int MaxFrame = 1 << 20;
         private const int ReplyTimeoutMs = 30000;
         private const int StartTimeoutSeconds = 60;
         private const string AnnouncePrefix = "MT3620-BRIDGE ";
+    }
+
+    // What a LIN line says of one register: value(t) = base +- (t - start) * num / den (integer, t >= from, in ps),
+    // wrapped to 32 bits, for t before `until`. num / den come reduced so that these 64-bit steps are exact.
+    public sealed class LinearRead
+    {
+        public LinearRead(ulong @base, ulong start, ulong num, ulong den, bool down, ulong from, ulong? until)
+        {
+            this.@base = @base;
+            this.start = start;
+            this.num = num;
+            this.den = den;
+            this.down = down;
+            this.from = from;
+            this.until = until;
+        }
+
+        public bool Answers(ulong nowPs) => !until.HasValue || nowPs < until.Value;
+
+        public ulong Value(ulong nowPs)
+        {
+            var dt = Math.Max(nowPs, from) - start;
+            var ticks = unchecked((dt / den) * num + (dt % den) * num / den);
+            return unchecked(down ? @base - ticks : @base + ticks) & 0xFFFFFFFFUL;
+        }
+
+        private readonly ulong @base, start, num, den, from;
+        private readonly bool down;
+        private readonly ulong? until;
     }
 }

@@ -144,6 +144,16 @@ class Gpt(Peripheral):
         num, den = self._freq(i)
         return num / den
 
+    def linear_read(self, offset: int) -> tuple[int, int, int, int, bool] | None:
+        """(base, start ps, num, den, down) when a read at `offset` is, until the next write or event, the pure
+        function (base +- (now - start) * num // (den * 10^12)) & 0xFFFFFFFF of virtual time: the running up-counters
+        GPT2-4. Renode's shim then answers a polling loop itself (engine/renode/bridge.py, `LIN`)."""
+        i = {0x34: 2, 0x58: 3, 0x68: 4}.get(offset)
+        if i is None or not self.c[i].running:
+            return None
+        c = self.c[i]
+        return c.base, c.start, c.freq[0], c.freq[1], c.down
+
     def count(self, i: int) -> int:
         c = self.c[i]
         if not c.running:

@@ -132,6 +132,40 @@ def test_virtual_time_never_goes_backwards(bridge):
         assert bridge.models.clock.now == 5_000_000
 
 
+def _shim_value(lin: str, t_ns: int) -> int | None:
+    """What MT3620Bridge.cs answers from a LIN line at t_ns (its 64-bit arithmetic), or None once it no longer may."""
+    _, _, _, base, start, num, den, down, frm, until = lin.split()
+    base, start, num, den, frm = map(int, (base, start, num, den, frm))
+    now = t_ns * 1000
+    if until != "-" and now >= int(until):
+        return None
+    dt = max(now, frm) - start
+    ticks = ((dt // den) * num + (dt % den) * num // den) % (1 << 64)
+    assert (dt % den) * num < 1 << 64                      # exact in 64 bits, as the shim needs
+    return ((base - ticks) if down == "1" else (base + ticks)) & 0xFFFFFFFF
+
+
+@pytest.mark.parametrize("offset, ctrl_offset, ctrl", [
+    (0x58, 0x50, 0x19 << 16 | 1),       # GPT3 at 1 MHz (OSC_CNT_1US = 25): the busy-wait of Azure's samples
+    (0x68, 0x60, 0b11),                 # GPT4 at the bus clock
+    (0x34, 0x30, 0b11),                 # GPT2 at 32.768 kHz
+])
+def test_a_polled_counter_is_answered_by_the_shim_exactly_as_the_model_would(bridge, offset, ctrl_offset, ctrl):
+    with connect(bridge) as s:
+        ask(s, "RESET")
+        ask(s, f"WRITE io0_gpt {ctrl_offset:#x} 4 {ctrl} 1000 cpuM4_0")
+        reply = ask(s, f"READ io0_gpt {offset:#x} 4 2000 cpuM4_0")
+        [lin] = lines(reply, "LIN")
+        assert lin.startswith(f"LIN io0_gpt {offset} ") and _shim_value(lin, 2000) == value(reply)
+        for t in (2000, 2001, 2999, 123_457, 999_999, 5_000_000_011):
+            shim = _shim_value(lin, t)
+            if shim is not None:
+                assert shim == value(ask(s, f"READ io0_gpt {offset:#x} 4 {t} cpuM4_0")), t
+        assert lines(ask(s, f"READ io0_gpt 0x0 4 {t} cpuM4_0"), "LIN") == []     # GPT_ISR: not a counter
+        ask(s, f"WRITE io0_gpt {ctrl_offset:#x} 4 0 {t} cpuM4_0")                  # stopped: held, no LIN
+        assert lines(ask(s, f"READ io0_gpt {offset:#x} 4 {t + 10} cpuM4_0"), "LIN") == []
+
+
 # ---- lines ---------------------------------------------------------------------------------------------------------
 def test_gpt_interrupt_is_an_output_line_and_the_next_event_is_announced(bridge):
     with connect(bridge) as s:
