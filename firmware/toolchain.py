@@ -59,6 +59,7 @@ FIRMWARE: dict[str, str] = {
     "rtos_threadx": "ThreadX-like kernel (PRIMASK, waits inside PendSV): demo_threadx's eight threads",
     "null_tick": "SysTick before the kernel's lists exist: reads and writes through NULL, a call to NULL",
     "tick_uart": "benchmark: 1 kHz SysTick and one UART interrupt per transmitted byte, WFI in between",
+    "eint_wake": "sleeps until GPT3's timeout or button A on EINT 12 (level low, POL 1), as MediaTek's LP sample",
     "crc32_qemu": "crc32's CRC kernel built for QEMU's mps2-an386 (Cortex-M4), for scripts/bench; not an RTApp",
     "crc32_qemu_0": "crc32_qemu with no rounds (QEMU's start-up cost, subtracted by scripts/bench)",
     "i2c_bus": "ISU2 I2C master: NACK probe, LSM6DS3 registers, EEPROM page write + polling, DMA loopback, 3 speeds",

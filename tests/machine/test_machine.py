@@ -110,7 +110,7 @@ def test_buttons_reach_the_nvic_only_through_an_enabled_eint():
     assert not core.state.line_level.get(32)           # reset: EINT disabled, the level goes nowhere
     m.board.release("A")
     view.write_u32(0x21000204, 1)                      # IRQ_SENS1 bit 0: IRQ 32 level-sensitive
-    view.write_u32(0x21000000 + 4 * 12, 1 << 9)        # DBNC_CON12: EN, active low (POL 0), no debounce
+    view.write_u32(0x21000000 + 4 * 12, 3 << 8)        # DBNC_CON12: EN, active low (POL 1), no debounce
     assert not core.state.line_level.get(32)           # released: high, inactive
     m.board.press("A")
     assert core.state.line_level.get(32)

@@ -307,7 +307,7 @@ def test_gpio_pins_reach_the_nvic_through_the_eint_block_inside_the_bridge(platf
     gpio3 = models.block("gpio3").model           # GPIO 12 (button A) is pin 0 of block 3
     gpio3.drive_input(12, 1)                        # released: the board's pull-up
     eint.write(0x204, 4, 1)                         # IRQ_SENS1 bit 0 = IRQ 32: level delivery
-    eint.write(4 * 12, 4, 1 << 9)                   # DBNC_CON12: EN, POL = 0 (active low), no debounce
+    eint.write(4 * 12, 4, 3 << 8)                   # DBNC_CON12: EN, POL = 1 (active low), no debounce
     assert models.levels().get(("nvic0", 32)) is False
     gpio3.drive_input(12, 0)                        # button pressed: the pin is low
     assert models.levels()[("nvic0", 32)] is True
