@@ -12,6 +12,13 @@ Register banks (classic 16550 plus the MediaTek "LCR = 0xBF" bank), selected by 
 Timing: a byte written to THR enters the TX FIFO; the transmitter shifts one frame (start + data + parity + stop
 bits) at the baud rate derived from DLL/DLM, HIGHSPEED, SAMPLE_COUNT and FRACDIV, all in virtual time. Bytes fed
 with `feed()` arrive one frame time apart, as on a real line.
+
+DMA (ISU UARTs; VFIFO_EN = 1 and EXTEND_ADD's TX/RX_DMA_HSK_EN, as MediaTek hdl_uart.c mtk_hdl_uart_dma_en and
+mtk_hdl_uart_tx/rx_dma_handshake set them for both kinds of transfer): the UART's DMA requests serve whichever of
+its channels runs, the virtual-FIFO channels 13 + 2n / 14 + 2n or the DREQ half-size channels 2n / 2n + 1
+(MediaTek os_hal_uart.c uart_vff_dma_chan / uart_half_dma_chan, chosen by mtk_os_hal_uart_dma_send_data's
+vff_mode). On a half-size channel the TX FIFO is filled through THR whenever it has room and the RX FIFO is drained
+through RBR whenever it holds a byte (peripherals/dma/m4_dma.py `request`).
 """
 from __future__ import annotations
 
@@ -142,6 +149,14 @@ class Mt3620Uart(Peripheral):
                          **attributes)
 
     @property
+    def dreq_channels(self) -> tuple[int, int]:
+        """(TX, RX) DREQ half-size DMA channels of an ISU UART: 2n and 2n + 1 (MediaTek os_hal_dma.h
+        DMA_ISUn_TX/RX, os_hal_uart.c uart_half_dma_chan)."""
+        if self.isu is None:
+            return ()
+        return (2 * self.isu, 2 * self.isu + 1)
+
+    @property
     def dma_channels(self) -> tuple[int, int]:
         """(TX, RX) virtual-FIFO DMA channels of an ISU UART: 13 + 2n and 14 + 2n (CTD uart.h MT3620_UART_DMA_TX/RX,
         MediaTek os_hal_dma.h VDMA_ISUn_TX/RX)."""
@@ -154,6 +169,8 @@ class Mt3620Uart(Peripheral):
             raise LinkError(f"{self.name}: a debug UART has no DMA handshake")
         for ch in self.dma_channels:
             dma.attach_vfifo_peer(ch, self)
+        for ch in self.dreq_channels:
+            dma.attach_dreq_peer(ch, self)
 
     def _dma_for(self, channel: int) -> DmaChannelHost | None:
         """The DMA serving `channel`: the one running it if any (an ISU is shared: either IO core's DMA may run
@@ -191,6 +208,29 @@ class Mt3620Uart(Peripheral):
                 dma.vfifo_tx_ready(self.dma_channels[0])
         if self._vfifo_rx():
             self.vfifo_rx_drain()
+        self._dreq_pump()
+
+    # DmaRequestPeer (see peripherals/dma/m4_dma.py attach_dreq_peer): the ISU's I2C and SPI blocks share the
+    # channels and are told too; the UART moves beats only while its own handshake is on.
+    def dma_started(self, channel: int) -> None:
+        self._dreq_pump()
+
+    def _dreq_pump(self) -> None:
+        """Move what the FIFOs allow on a running DREQ half-size channel: THR writes while the TX FIFO has room, RBR
+        reads while the RX FIFO holds a byte (each beat goes through the bus, as the DMA's)."""
+        if not self.dreq_channels or not self.dma:
+            return
+        tx, rx = self.dreq_channels
+        if self._vfifo_tx():
+            for dma in self.dma:
+                while dma.channel_running(tx) and len(self.tx_fifo) < self._depth:
+                    if not dma.request(tx, 1):
+                        break
+        if self._vfifo_rx():
+            for dma in self.dma:
+                while self.rx_fifo and dma.channel_running(rx):
+                    if not dma.request(rx, 1):
+                        break
 
     @property
     def irq_number(self) -> int | None:
@@ -451,6 +491,7 @@ class Mt3620Uart(Peripheral):
         if self._vfifo_tx():
             for dma in self.dma:
                 dma.vfifo_tx_ready(self.dma_channels[0])
+            self._dreq_pump()
         self.update_irq()
 
     # ---- receiver ---------------------------------------------------------------------------------------------
@@ -474,6 +515,8 @@ class Mt3620Uart(Peripheral):
         else:
             self.rx_fifo.append(byte & 0xFF)
         self._restart_rx_timeout()
+        if self._vfifo_rx():
+            self._dreq_pump()
         self.update_irq()
 
     def _restart_rx_timeout(self) -> None:
