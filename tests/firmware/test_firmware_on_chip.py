@@ -209,6 +209,19 @@ def test_uart_irq_transmit_and_receive(chip):
     assert b.texts()[-2:] == ["uart_irq: rx 0x41", "uart_irq: rx 0x7a"]
 
 
+def test_uart_dma_through_half_size_channels(chip):
+    """MediaTek's OS_HAL UART DMA (vff_mode 0) in small: ISU0's UART paced by DMA channels 0 (TX) and 1 (RX)."""
+    b = chip(io0="uart_dma")
+    b.run_until(r"^uart_dma: rx ready$", "20ms")
+    t = b.texts()
+    assert t[:2] == ["uart_dma: start", "uart_dma: tx done, RLCT 0, TX_OFFSET 16"]   # the last beat entered the FIFO
+    b.run_for("5ms")                                    # the rest of the line leaves at 115200 baud
+    assert b.device.output("isu0_uart") == "uart_dma: this line went out by DMA ch0\n"
+    b.device.send("isu0_uart", b"pong!")
+    b.run_until(r"^uart_dma: rx done", "10ms")
+    assert b.texts()[-1] == "uart_dma: rx done, RLCT 0: pong"
+
+
 def test_irq_storm_benchmark_completes(chip):
     b = chip(io0="irq_storm")
     b.run_until(r"^irq_storm: done$", "1500ms")
