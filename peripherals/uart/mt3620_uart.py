@@ -145,6 +145,8 @@ class Mt3620Uart(Peripheral):
         # FIFOs on). ISU UARTs start with FIFOs off until the app opens them.
         self.preconfigured = bool(attributes.get("preconfigured", self.isu is None))
         self._tx_listeners: list[Callable[[int], None]] = []
+        self._recorders: set[int] = set()       # ids of listeners that only record (add_tx_listener recorder=True)
+        self.fast_path: Any = None              # a core serving the transmitter (engine/cortex_m/native_devices.py)
         super().__init__(name or (f"isu{self.isu}_uart" if self.isu is not None else "debug_uart"), clock,
                          **attributes)
 
@@ -241,6 +243,7 @@ class Mt3620Uart(Peripheral):
 
     # ---- life cycle -------------------------------------------------------------------------------------------
     def reset(self, kind: ResetKind = COLD) -> None:
+        self._take_back()
         super().reset(kind)
         self.regs.IIR_FCR.FIFOE = self.preconfigured
         self.derive()
@@ -256,17 +259,87 @@ class Mt3620Uart(Peripheral):
         self.update_irq()
 
     # ---- outside world ----------------------------------------------------------------------------------------
-    def add_tx_listener(self, fn: Callable[[int], None]) -> None:
-        """`fn(byte)` is called when a byte has finished transmitting (its stop bit is on the wire)."""
+    def add_tx_listener(self, fn: Callable[[int], None], *, recorder: bool = False) -> None:
+        """`fn(byte)` is called when a byte has finished transmitting (its stop bit is on the wire). A `recorder`
+        only records what was sent (the machine's output taps): a core's fast path may hand it bytes after the
+        fact, with the clock at each byte's time, where any other listener needs them at their very moment."""
         self._tx_listeners.append(fn)
+        if recorder:
+            self._recorders.add(id(fn))
 
     def feed(self, data: bytes) -> None:
         """Bytes arriving on RX. They enter the RX FIFO one frame time apart, the first one frame from now."""
+        self._take_back()
         if isinstance(data, int):
             data = bytes([data])
         self.rx_pending.extend(bytes(data))
         if not self.rx_frame.armed and self.rx_pending:
             self.rx_frame.start(self.frame_ps())
+
+    # ---- a core's fast path ----------------------------------------------------------------------------------
+    # For the length of a machine window a core may serve the transmitter in C (engine/cortex_m/native_devices.py,
+    # native/devices.c): THR and IER writes, IIR, LSR, IER and TX_OFFSET reads, the end of each frame and the
+    # THR-empty interrupt, with exactly the rules below. Any other use of the model takes the state back first.
+    def _take_back(self) -> None:
+        fast_path = getattr(self, "fast_path", None)
+        if fast_path is not None and fast_path.engaged:
+            fast_path.release()
+
+    def read(self, offset: int, size: int = 4, access: Any = None) -> int:
+        self._take_back()
+        return super().read(offset, size) if access is None else super().read(offset, size, access)
+
+    def write(self, offset: int, size: int, value: int, access: Any = None) -> None:
+        self._take_back()
+        if access is None:
+            super().write(offset, size, value)
+        else:
+            super().write(offset, size, value, access)
+
+    def snapshot(self) -> dict[str, Any]:
+        self._take_back()
+        return super().snapshot()
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        self._take_back()
+        super().restore(snap)
+
+    def tx_fast_path_state(self) -> tuple | None:
+        """The transmitter's state for a core's fast path, which serves it from now on (the frame timer stops), or
+        None when the fast path cannot serve it: the receiver must be quiet (nothing received, arriving or timing
+        out, no line errors), the registers in their normal bank, no loopback, no DMA handshake, no byte in the TX
+        FIFO beyond its depth, and every TX listener a recorder. The tuple: IER, IER's writable bits, FIFOs on,
+        FIFO depth, THR-empty trigger level, the TX FIFO's bytes, the shift register (-1: empty), THR empty
+        pending, the IRQ level, one frame (ps), the end of the frame in flight (None: idle)."""
+        if (self.rx_fifo or self.rx_pending or self.rx_frame.armed or self.rx_idle.armed or self.lsr_errors
+                or self.rx_timeout or self.rx_since_ack or self._bank != NORMAL or self.regs.MCR.LOOP
+                or self._vfifo_tx() or self._vfifo_rx() or len(self.tx_fifo) > self._depth
+                or any(id(fn) not in self._recorders for fn in self._tx_listeners)):
+            return None
+        due = self.tx_frame.when
+        self.tx_frame.cancel()
+        ier = self.regs.IER
+        return (ier.value, ier._WRITABLE, int(self._fifo_on), self._depth, self._tx_trigger,
+                bytes(self.tx_fifo), -1 if self.tx_shift is None else self.tx_shift, int(self.thre_pending),
+                int(self.irq[0].level), self._frame, due)
+
+    def tx_fast_path_return(self, ier: int, fifo: bytes, shift: int, thre_pending: bool, line: bool,
+                            due: int | None) -> None:
+        """The fast path hands the transmitter back: IER, the TX FIFO, the shift register, THR empty pending, the
+        IRQ level (the NVIC saw it change already) and the end of the frame in flight."""
+        self.regs.IER.value = ier
+        self._derive_irq_enables()
+        self.tx_fifo = list(fifo)
+        self.tx_shift = None if shift < 0 else shift
+        self.thre_pending = bool(thre_pending)
+        self.irq[0].level = bool(line)
+        if due is not None:
+            self.tx_frame.start_at(due)
+
+    def tx_fast_path_sent(self, byte: int) -> None:
+        """A byte the fast path sent (its stop bit went out at the clock's time): to the listeners."""
+        for fn in list(self._tx_listeners):
+            fn(byte)
 
     # ---- derived values ---------------------------------------------------------------------------------------
     def derive(self) -> None:
