@@ -207,6 +207,15 @@ def test_every_project_firmware_is_identical_on_both_paths(both_paths, name):
     assert native == python
     if name in ("rtos_pingpong", "rtos_threadx", "context_switch", "irq_storm", "uart_irq", "tick_uart"):
         assert stats["entries"] > 10 and stats["bails"] == 0   # the native path did the work
+    if name in ("tick_uart", "hello", "uart_irq"):
+        assert stats["uart_frames"] > 50        # the debug UART's transmitter was served in C (native_devices.py)
+
+
+@pytest.mark.one_path
+def test_a_run_twice_gives_the_same_bytes_with_the_uart_in_c(monkeypatch):
+    monkeypatch.delenv("MT3620_PYTHON_EXCEPTIONS", raising=False)
+    first, second = run_firmware("tick_uart"), run_firmware("tick_uart")
+    assert first == second and first[1]["uart_frames"] > 50
 
 
 # ---- fast stores: the virtual TLB changes nothing the guest sees ---------------------------------------------------
