@@ -59,6 +59,7 @@ FIRMWARE: dict[str, str] = {
     "rtos_threadx": "ThreadX-like kernel (PRIMASK, waits inside PendSV): demo_threadx's eight threads",
     "null_tick": "SysTick before the kernel's lists exist: reads and writes through NULL, a call to NULL",
     "tick_uart": "benchmark: 1 kHz SysTick and one UART interrupt per transmitted byte, WFI in between",
+    "eint_wake": "sleeps until GPT3's timeout or button A on EINT 12 (level low, POL 1), as MediaTek's LP sample",
     "crc32_qemu": "crc32's CRC kernel built for QEMU's mps2-an386 (Cortex-M4), for scripts/bench; not an RTApp",
     "crc32_qemu_0": "crc32_qemu with no rounds (QEMU's start-up cost, subtracted by scripts/bench)",
     "i2c_bus": "ISU2 I2C master: NACK probe, LSM6DS3 registers, EEPROM page write + polling, DMA loopback, 3 speeds",
@@ -68,6 +69,7 @@ FIRMWARE: dict[str, str] = {
     "adc_scan": "ADC one-shot scans through the FIFO, periodic scans into a DMA ring, a channel that does not exist",
     "audio": "MAX98090 codec set up over ISU2 I2C, a tone out of I2S0 through DMA; I2S1 internal loopback checked",
     "gpioif_count": "GPIOIF up/down counter on GPIO 12/13 (group 3) with limit interrupts, printed every 100 ms",
+    "uart_dma": "ISU0 UART through the DMA's half-size channels 0 (TX) and 1 (RX), as MediaTek's OS_HAL vff_mode 0",
 }
 
 
@@ -93,6 +95,7 @@ _SPECS["displays"] = _Spec("displays", drivers=("i2c.c", "spi.c", "sleep.c"))
 _SPECS["adc_scan"] = _Spec("adc_scan", drivers=("adc.c", "dma.c", "sleep.c"))
 _SPECS["audio"] = _Spec("audio", drivers=("i2c.c", "i2s.c", "dma.c", "sleep.c"))
 _SPECS["gpioif_count"] = _Spec("gpioif_count", drivers=("gpioif.c", "sleep.c"))
+_SPECS["uart_dma"] = _Spec("uart_dma")
 _SPECS["busfault_unhandled"] = _Spec("busfault", defines=("BUSFAULT_UNHANDLED=1",))
 _SPECS["rtos_pingpong"] = _Spec("rtos", defines=("RTOS_PORT_THREADX=0", "RTOS_APP_DEMO=0"))
 _SPECS["rtos_threadx"] = _Spec("rtos", defines=("RTOS_PORT_THREADX=1", "RTOS_APP_DEMO=1"))

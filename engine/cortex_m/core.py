@@ -34,7 +34,8 @@ from mt3620.engine.simulation.peripheral import LoggingRegion, Peripheral
 from . import native
 from .dwt import Dwt
 from .itm import Itm
-from .native_exceptions import STOP_BAIL, STOP_INTR, NativeExceptions
+from .native_devices import NativeUart
+from .native_exceptions import CHECK_ALL, NEVER, STOP_BAIL, STOP_INTR, STOP_YIELD, NativeExceptions
 from .nvic import BUSFAULT, EXTERNAL_BASE, HARDFAULT, NMI, SVCALL, USAGEFAULT, ExceptionState, exception_name
 from .scs import (BFSR_BFARVALID, BFSR_IBUSERR, BFSR_PRECISERR, BFSR_STKERR, HFSR_FORCED, HFSR_VECTTBL,
                   UFSR_INVPC, UFSR_INVSTATE, UFSR_UNDEFINSTR, SystemControlSpace)
@@ -56,6 +57,12 @@ UNMASK_POLL_INSTRUCTIONS = 1
 # all 8 BASEPRI bits; the MT3620's NVIC implements 3, so a one-address code hook on each such instruction masks
 # the register just before the guest reads it (MT3620-FACTS: BASEPRI = 1 reads back 0).
 MRS_BASEPRI = re.compile(rb"\xef\xf3[\x11\x12][\x80-\x8f]")
+# Instructions that change PRIMASK, BASEPRI or FAULTMASK: MSR (T1: 0xF38<Rn>, 0x8<mask><SYSm> with SYSm 0x10-0x13)
+# and CPS (0xB66x / 0xB67x), as bytes. qemu ends the translation block after each, so the instruction after one
+# starts a block: the native path looks again at an interrupt that waits behind a mask only there (an "unmask point").
+MASK_WRITES = re.compile(rb"[\x80-\x8f]\xf3[\x10-\x13][\x80\x84\x88\x8c]|[\x61-\x63\x71-\x73]\xb6")
+# WFI (T1 0xBF30, T2 0xF3AF 0x8003), as bytes: the native path may sleep there until a native event (devices.c).
+WFI = re.compile(rb"\x30\xbf|\xaf\xf3\x03\x80")
 # Polling loops (emulator-defined, docs/engine.md): the same register read SPIN_READS times in a row, each read
 # within SPIN_MAX_GAP instructions of the last and with no MMIO write between, is a core waiting.
 # - For a register whose value only changes at events (a status flag: the same value each time), the core jumps
@@ -110,6 +117,15 @@ class PendingStop:
     cfsr: int = 0
 
 
+class _TimeBase:
+    """The Python path's time base; the native path keeps the same fields in its C struct (native_exceptions), where
+    a WFI sleep in C moves the anchor."""
+    __slots__ = ("anchor_ps", "anchor_count", "hz", "horizon_ps")
+
+    def __init__(self, anchor_ps: int, hz: int) -> None:
+        self.anchor_ps, self.anchor_count, self.hz, self.horizon_ps = anchor_ps, 0, hz, 0
+
+
 class CortexM4:
     """One IO core. `view` is its private AddressSpace (memories and devices, without the SCS).
 
@@ -160,9 +176,8 @@ class CortexM4:
         if self._native is None:
             self.budget = BlockBudget(self.uc, thumb=True)
             self.uc.hook_add(unicorn.UC_HOOK_INTR, self._on_intr)
-        else:
-            self._native.set_regions([(m.start, m.end) for m in view.memories()])
         self._fast_stores()
+        self._native_memory()
         self._hook_unmapped()
 
         self.time = clock.now            # local time of this core (ps)
@@ -178,15 +193,18 @@ class CortexM4:
         self._running = False
         self._stop: PendingStop | None = None
         self._quantum_start_time = 0
-        self._horizon = 0
         self._hz_changes: list[tuple[int, int]] = []  # (executed at change, old hz) within the running quantum
         # Time anchor: while the clock rate holds, the core's time is anchor time + the duration of the instructions
         # retired since the anchor, so how a run is cut into quanta never moves an instruction in time. Re-anchored
         # when the rate changes or when something else moves `time` (sleep, a skipped polling loop, the machine).
+        self._tb = self._native.s if self._native is not None else _TimeBase(self.time, hz)
         self._anchor_time = self.time
         self._anchor_count = 0
         self._anchor_hz = hz
+        self._horizon = 0
         self._accounted_time = self.time
+        self._uart_fast: NativeUart | None = None   # a UART's transmitter served natively (attach_native_uart)
+        self._yielded = False                        # the native UART ended a line: the machine's window ends
         self.idle_skip = True
         self.fast_exceptions = True       # exception returns handled inside Unicorn's interrupt hook
         self.skipped_ps = 0               # virtual time jumped over by the polling-loop skip
@@ -194,6 +212,39 @@ class CortexM4:
         self._spin_since = 0              # local time of the first read of the current run of reads
         self._skip_rest: bool | int = False   # True: jump to the next event; an int: jump that many ps
         self._spin_scs_writes = 0         # native SCS writes seen by the polling-loop detector
+
+    # The time base lives in `_tb` (C on the native path): anchor time, anchor count, clock rate, quantum horizon.
+    @property
+    def _anchor_time(self) -> int:
+        return self._tb.anchor_ps
+
+    @_anchor_time.setter
+    def _anchor_time(self, value: int) -> None:
+        self._tb.anchor_ps = value
+
+    @property
+    def _anchor_count(self) -> int:
+        return self._tb.anchor_count
+
+    @_anchor_count.setter
+    def _anchor_count(self, value: int) -> None:
+        self._tb.anchor_count = value
+
+    @property
+    def _anchor_hz(self) -> int:
+        return self._tb.hz
+
+    @_anchor_hz.setter
+    def _anchor_hz(self, value: int) -> None:
+        self._tb.hz = value
+
+    @property
+    def _horizon(self) -> int:
+        return self._tb.horizon_ps
+
+    @_horizon.setter
+    def _horizon(self, value: int) -> None:
+        self._tb.horizon_ps = value
 
     @property
     def exception_path(self) -> str:
@@ -259,6 +310,15 @@ class CortexM4:
             self.uc.ctl_set_tlb_mode(unicorn.UC_TLB_VIRTUAL)
             self.uc.hook_add(unicorn.UC_HOOK_TLB_FILL, self._tlb_fill)
 
+    def _native_memory(self) -> None:
+        """Tell the native exception path where RAM is (host buffers, writability) and which pages hold code."""
+        if self._native is None:
+            return
+        self._native.set_regions([(m.start, m.end, m.memory.address, not m.memory.read_only)
+                                  for m in self.view.memories()])
+        pages = getattr(self, "_code_pages", None)
+        self._native.set_code_pages(ctypes.addressof(pages) if pages is not None else None)
+
     def _tlb_fill(self, uc, vaddr, access, entry, _user) -> bool:
         if access == unicorn.UC_MEM_FETCH:
             self._code_page_set.add(vaddr)
@@ -297,9 +357,14 @@ class CortexM4:
     def _sync_clock(self) -> None:
         """Let the clock follow this core inside its quantum (monotonic, never past the next event), so a model
         sees the accessing core's time and schedules relative to it."""
-        if self._native is not None:
-            self._native.s.clock_sync = 0  # this access moves the clock at least as far as an earlier native one
         local = self._local_time(self.budget.executed)
+        if self._native is not None:
+            s = self._native.s
+            s.clock_sync = 0  # this access moves the clock at least as far as an earlier native one
+            if local > self.clock.now:
+                # Never past the next event, a native one included (the end of the frame a native UART sends).
+                self.clock.now = min(local, s.horizon_ps, s.uart.due_ps if s.uart.engaged else NEVER)
+            return
         if local > self.clock.now:
             self.clock.now = min(local, self._horizon)
 
@@ -321,6 +386,10 @@ class CortexM4:
         return value
 
     def _track_polling(self, address: int, value: int) -> None:
+        if self._native is not None:
+            # One detector for the reads Python serves and those C serves (native/devices.c exc_track_poll).
+            self._native.track_poll(address, value, self._time_varying(address))
+            return
         last_address, last_value, count, at = self._spin
         if self._native is not None and self._native.s.scs_writes != self._spin_scs_writes:
             self._spin_scs_writes = self._native.s.scs_writes
@@ -352,6 +421,8 @@ class CortexM4:
         address = base + offset
         self._sync_clock()
         self._spin = (None, None, 0, 0)
+        if self._native is not None:
+            self._native.s.spin_count = 0       # any MMIO write ends a polling loop
         try:
             self.view.write_device(address, size, value, self.access)
         except BusError as exc:
@@ -468,6 +539,8 @@ class CortexM4:
         return self.uc.reg_read(REGISTER_IDS[name])
 
     def set_reg(self, name: str, value: int) -> None:
+        if self._native is not None:
+            self._native.s.check = CHECK_ALL  # a mask or the mode may change what can be taken
         if name in self._PRIVILEGED_WRITES and (state := self._unprivileged_thread()):
             self._privileged(*state)
             self.uc.reg_write(REGISTER_IDS[name], value & 0xFFFFFFFF)
@@ -486,12 +559,23 @@ class CortexM4:
 
     # ---- reset ------------------------------------------------------------------------------------------------------
     def _hook_basepri_reads(self) -> None:
-        """Find every `MRS Rd, BASEPRI` in this core's memories and hook it (costs nothing elsewhere). Code the
-        guest writes at run time is not scanned."""
+        """Find every `MRS Rd, BASEPRI` in this core's memories and hook it (costs nothing elsewhere), and, for the
+        native path, every unmask point (MASK_WRITES). Code the guest writes at run time is not scanned."""
         sites = getattr(self, "_basepri_sites", None)
         if sites is None:
             sites = self._basepri_sites = set()
+        wfi_sites = self.__dict__.setdefault("_wfi_sites", set())
         for m in self.view.memories():
+            if self._native is not None:
+                for match in MASK_WRITES.finditer(m.memory.view):
+                    if not match.start() % 2:
+                        self._native.add_unmask_point(m.start + match.end())
+                for match in WFI.finditer(m.memory.view):
+                    site = m.start + match.start()
+                    if not match.start() % 2 and site not in wfi_sites:
+                        wfi_sites.add(site)
+                        self._native.hook_wfi(site)
+                        self.uc.ctl_remove_cache(site, site + 4)
             for match in MRS_BASEPRI.finditer(m.memory.view):
                 site = m.start + match.start()
                 if match.start() % 2 or site in sites:
@@ -513,8 +597,7 @@ class CortexM4:
         """Core reset: registers, NVIC and SCS to reset values; SP and PC from the vector table at VTOR."""
         if vtor is not None:
             self.reset_vtor = vtor
-        if self._native is not None:
-            self._native.set_regions([(m.start, m.end) for m in self.view.memories()])
+        self._native_memory()
         self._hook_basepri_reads()
         self.scs.reset()
         self.scs.regs.VTOR.value = self.reset_vtor
@@ -605,6 +688,38 @@ class CortexM4:
                     self.time = limit
                     break
             self._run_quantum(limit)
+            if self._yielded:
+                break       # a native UART ended a line: the machine ends the window here (take_yield)
+
+    # ---- the device fast path (native_devices.py, native/devices.c) ------------------------------------------------
+    def attach_native_uart(self, model, irq: int) -> bool:
+        """Serve the transmitter of `model`, a UART only this core sees, with its interrupt on NVIC input `irq`,
+        on the native path (when this core has one). The machine calls it while it builds the chip."""
+        if self._native is None or self._uart_fast is not None:
+            return False
+        base = model.base_address
+        page = next(((start, size) for start, size in self.view.device_pages() if start <= base < start + size),
+                    None)
+        if page is None:
+            return False
+        self._uart_fast = NativeUart(self, model, page[0], page[1], irq)
+        return True
+
+    def native_engage(self) -> None:
+        """At the start of a machine window: serve the attached devices natively when this core runs in C now."""
+        if (self._uart_fast is not None and not self._uart_fast.engaged and self._native_fast() and not self.sleeping
+                and not self.halted and not self.locked_up and not self.reset_requested):
+            self._uart_fast.engage()
+
+    def native_release(self) -> None:
+        """At the end of this core's part of a window: the devices' state back to their models."""
+        if self._uart_fast is not None and self._uart_fast.engaged:
+            self._uart_fast.release()
+
+    def take_yield(self) -> bool:
+        """Whether the last run ended at a line a native UART sent (the window ends at the clock's time)."""
+        yielded, self._yielded = self._yielded, False
+        return yielded
 
     def _run_quantum(self, horizon: int) -> None:
         self._horizon = horizon
@@ -628,8 +743,10 @@ class CortexM4:
         if self._native is not None:
             self._sync_native()
             s = self._native.s
-            s.python_stop = s.stop_kind = s.clock_sync = 0
-            s.check = 1
+            s.python_stop = s.stop_kind = s.clock_sync = s.skip_kind = 0
+            s.check = CHECK_ALL
+            s.run_base = self.instructions
+            self._native.reschedule()
         pc = self.uc.reg_read(A.UC_ARM_REG_PC)
         self._running = True
         error: unicorn.UcError | None = None
@@ -647,24 +764,42 @@ class CortexM4:
             # A polling loop waits: for an event (jump to it, or to the end of the window), or on a counter (jump
             # ahead by the warp step, never past the next event).
             skip, self._skip_rest = self._skip_rest, False
-            target = self._horizon if skip is True else min(self._horizon - WARP_GUARD_PS, self.time + skip)
+            horizon = self._event_horizon()
+            target = horizon if skip is True else min(horizon - WARP_GUARD_PS, self.time + skip)
             if skip is True:
                 self._spin = (None, None, 0, 0)
+                if self._native is not None:
+                    self._native.s.spin_count = 0
             if target > self.time:
                 self.skipped_ps += target - self.time
                 self.time = target
         self._handle_stop(error, executed)
 
+    def _event_horizon(self) -> int:
+        """The quantum's horizon, or the next native event if it comes first (on the Python path that event would
+        have been the horizon)."""
+        if self._native is not None and self._native.s.uart.engaged:
+            return min(self._horizon, self._native.s.uart.due_ps)
+        return self._horizon
+
     def _after_native_run(self) -> None:
-        """What the C side did during the run that the Python side keeps: the clock following an SCS write and a
-        stop it asked for."""
+        """What the C side did during the run that the Python side keeps: the clock following an SCS write, a
+        polling loop it found, the bytes its UART sent, a stop it asked for. (A WFI sleep in C moved the time
+        base, which lives in C.)"""
         s = self._native.s
         if s.clock_sync:
             s.clock_sync = 0
             local = self._local_time(s.clock_sync_executed)
             if local > self.clock.now:
-                self.clock.now = min(local, self._horizon)
-        if self._stop is None:
+                self.clock.now = min(local, self._event_horizon())
+        if s.skip_kind:
+            self._skip_rest = True if s.skip_kind == 1 else int(s.skip_ps)
+            s.skip_kind = 0
+        if self._uart_fast is not None:
+            self._uart_fast.deliver()
+        if s.stop_kind == STOP_YIELD:
+            self._yielded = True
+        elif self._stop is None:
             if s.stop_kind == STOP_INTR:
                 self._stop = PendingStop("intr", intno=s.stop_intno, pc=s.stop_pc)
             elif s.stop_kind == STOP_BAIL:

@@ -20,14 +20,35 @@ from .nvic import ExceptionState
 NUM_EXC = 160
 WORDS = (NUM_EXC + 31) // 32
 MAX_REGIONS = 16
-STOP_NONE, STOP_INTR, STOP_BAIL = 0, 1, 2
+UNMASK_SLOTS = 1024
+STOP_NONE, STOP_INTR, STOP_BAIL, STOP_YIELD = 0, 1, 2, 3
+CHECK_ALL = 1
 
 PY_READ = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint32)
 PY_WRITE = ctypes.CFUNCTYPE(None, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_uint64)
 
 
+UART_FIFO = 16
+UART_OUT_MAX = 512
+NEVER = (1 << 64) - 1
+
+
+class _UartStruct(ctypes.Structure):
+    """uart_t of native/core_state.h, field by field."""
+    _fields_ = [
+        ("attached", ctypes.c_int32), ("engaged", ctypes.c_int32), ("base", ctypes.c_uint32),
+        ("page", ctypes.c_uint32), ("irq", ctypes.c_uint32), ("ier", ctypes.c_uint32), ("ier_mask", ctypes.c_uint32),
+        ("fifo_on", ctypes.c_int32), ("depth", ctypes.c_int32), ("tx_trigger", ctypes.c_int32),
+        ("fifo_len", ctypes.c_int32), ("fifo", ctypes.c_uint8 * UART_FIFO), ("shift", ctypes.c_int32),
+        ("thre_pending", ctypes.c_int32), ("line", ctypes.c_int32), ("frame_ps", ctypes.c_uint64),
+        ("due_ps", ctypes.c_uint64), ("n_out", ctypes.c_int32), ("out", ctypes.c_uint8 * UART_OUT_MAX),
+        ("out_ps", ctypes.c_uint64 * UART_OUT_MAX), ("reads", ctypes.c_uint64), ("writes", ctypes.c_uint64),
+        ("frames", ctypes.c_uint64), ("py_read", PY_READ), ("py_write", PY_WRITE),
+    ]
+
+
 class _ExcStruct(ctypes.Structure):
-    """exc_t of native/exceptions.c, field by field."""
+    """exc_t of native/core_state.h, field by field."""
     _fields_ = [
         ("num_irqs", ctypes.c_uint32), ("implemented_mask", ctypes.c_uint32), ("prigroup", ctypes.c_int32),
         ("n_active", ctypes.c_int32),
@@ -41,6 +62,14 @@ class _ExcStruct(ctypes.Structure):
         ("scs_writes", ctypes.c_uint64), ("clock_sync_executed", ctypes.c_uint64), ("clock_sync", ctypes.c_int32),
         ("n_regions", ctypes.c_int32),
         ("region_start", ctypes.c_uint64 * MAX_REGIONS), ("region_end", ctypes.c_uint64 * MAX_REGIONS),
+        ("region_host", ctypes.c_uint64 * MAX_REGIONS), ("region_writable", ctypes.c_int32 * MAX_REGIONS),
+        ("n_unmask", ctypes.c_int32), ("unmask", ctypes.c_uint32 * UNMASK_SLOTS), ("code_pages", ctypes.c_void_p),
+        ("anchor_ps", ctypes.c_uint64), ("anchor_count", ctypes.c_uint64), ("hz", ctypes.c_uint64),
+        ("run_base", ctypes.c_uint64), ("horizon_ps", ctypes.c_uint64), ("due_count", ctypes.c_uint64),
+        ("sleeps", ctypes.c_uint64), ("slept_ps", ctypes.c_uint64),
+        ("spin_address", ctypes.c_uint32), ("spin_value", ctypes.c_uint32), ("spin_count", ctypes.c_int32),
+        ("skip_kind", ctypes.c_int32), ("spin_at", ctypes.c_uint64), ("spin_since", ctypes.c_uint64),
+        ("skip_ps", ctypes.c_uint64), ("uart", _UartStruct),
         ("entries", ctypes.c_uint64), ("returns", ctypes.c_uint64), ("tail_chains", ctypes.c_uint64),
         ("bails", ctypes.c_uint64),
         ("budget", ctypes.c_void_p), ("py_read", PY_READ), ("py_write", PY_WRITE),
@@ -257,18 +286,30 @@ class NativeExceptions:
         self._block = ctypes.c_size_t(0)
         self._intr = ctypes.c_size_t(0)
         self._basepri_hooks: list[ctypes.c_size_t] = []
+        self.s.due_count = NEVER
+        self.s.uart.due_ps = NEVER
+        self.s.uart.shift = -1
         err = lib.exc_install(uc._uch, ctypes.byref(self.s), ctypes.byref(budget._s), scs_base,
                               ctypes.byref(self._block), ctypes.byref(self._intr))
         if err != 0:
             raise RuntimeError(f"installing the native exception hooks failed: uc_err {err}")
 
-    def set_regions(self, regions: list[tuple[int, int]]) -> None:
-        """RAM ranges (start, end) where frames and vectors may be read and written natively."""
+    def set_regions(self, regions: list[tuple[int, int, int, bool]]) -> None:
+        """Memories (start, end, host buffer address, writable) where frames and vectors are read and written
+        natively: straight in the host buffer Unicorn maps (mem_map_ptr), through Unicorn on pages with code."""
         regions = regions[:MAX_REGIONS]
-        for i, (start, end) in enumerate(regions):
-            self.s.region_start[i] = start
-            self.s.region_end[i] = end
+        for i, (start, end, host, writable) in enumerate(regions):
+            self.s.region_start[i], self.s.region_end[i] = start, end
+            self.s.region_host[i], self.s.region_writable[i] = host, int(writable)
         self.s.n_regions = len(regions)
+
+    def set_code_pages(self, bitmap_address: int | None) -> None:
+        """The TLB-fill hook's bitmap of pages code was fetched from (native/code_pages.c)."""
+        self.s.code_pages = bitmap_address
+
+    def add_unmask_point(self, address: int) -> bool:
+        """The address right after an MSR to PRIMASK/BASEPRI/FAULTMASK or a CPS instruction; False when full."""
+        return self.lib.exc_add_unmask_point(ctypes.byref(self.s), address) == 0
 
     def hook_basepri(self, address: int) -> None:
         handle = ctypes.c_size_t(0)
@@ -280,6 +321,24 @@ class NativeExceptions:
     def take_pending(self) -> int:
         return self.lib.exc_take_pending(self.uc._uch, ctypes.byref(self.s))
 
+    def hook_wfi(self, address: int) -> None:
+        """A WFI at `address`: the native path may sleep there until a native event (native/devices.c)."""
+        handle = ctypes.c_size_t(0)
+        err = self.lib.dev_hook_wfi(self.uc._uch, ctypes.byref(self.s), address, ctypes.byref(handle))
+        if err != 0:
+            raise RuntimeError(f"uc_hook_add for the WFI at 0x{address:08x} failed: {err}")
+        self._basepri_hooks.append(handle)
+
+    def track_poll(self, address: int, value: int, varying: bool) -> None:
+        """A register read served by Python, for the polling-loop detector the native reads share."""
+        self.lib.exc_track_poll(ctypes.byref(self.s), address, value & 0xFFFFFFFF, int(varying))
+
+    def reschedule(self) -> None:
+        """The time base or a native event moved: recompute when the next one is due."""
+        self.lib.dev_reschedule(ctypes.byref(self.s))
+
     def stats(self) -> dict[str, int]:
         s = self.s
-        return {"entries": s.entries, "returns": s.returns, "tail_chains": s.tail_chains, "bails": s.bails}
+        u = s.uart
+        return {"entries": s.entries, "returns": s.returns, "tail_chains": s.tail_chains, "bails": s.bails,
+                "sleeps": s.sleeps, "uart_reads": u.reads, "uart_writes": u.writes, "uart_frames": u.frames}

@@ -154,6 +154,7 @@ class Machine:
                 self.uarts[tap.label] = tap
                 core.itm.add_tx_listener(lambda byte, tap=tap: self._uart_byte(tap, byte))
         self._wire_irqs()
+        self._attach_fast_paths()
         self._link_core_clocks()
         self.board = self._attach_board()
 
@@ -196,7 +197,11 @@ class Machine:
             label = f"{cpu}.{entry.name}" if cpu else entry.name
             tap = UartTap(label, model)
             self.uarts[label] = tap
-            model.add_tx_listener(lambda byte, tap=tap: self._uart_byte(tap, byte))
+            if hasattr(model, "tx_fast_path_state"):
+                # The tap only records: an IO core's fast path may hand it bytes after the fact (native_devices.py).
+                model.add_tx_listener(lambda byte, tap=tap: self._uart_byte(tap, byte), recorder=True)
+            else:
+                model.add_tx_listener(lambda byte, tap=tap: self._uart_byte(tap, byte))
 
     @property
     def pluton(self):
@@ -223,6 +228,7 @@ class Machine:
         return None
 
     def _wire_irqs(self) -> None:
+        self._nvic_wiring: dict[int, list[tuple[str, int]]] = {}   # id(line) -> (core, NVIC input) it drives
         for entry in self.platform.entries.values():
             model = self.devices.get(entry.name)
             if model is None or not entry.irqs:
@@ -234,6 +240,22 @@ class Machine:
                 sink = self._irq_sink(entry, conn)
                 if sink is not None:
                     line.connect(sink)
+                    core_name = self._nvic_owner(conn.target)
+                    if core_name is not None:
+                        self._nvic_wiring.setdefault(id(line), []).append((core_name, int(conn.target_input)))
+
+    def _attach_fast_paths(self) -> None:
+        """A UART that only one IO core sees, whose interrupt goes to that core's NVIC alone, may have its
+        transmitter served by the core's native path during the machine's windows (engine/cortex_m/native_devices)."""
+        for name, model in self.devices.items():
+            cpus = self.device_cpus.get(name, set())
+            if not hasattr(model, "tx_fast_path_state") or len(cpus) != 1 or not getattr(model, "irq", None):
+                continue
+            core = self.cores.get(next(iter(cpus)))
+            line = model.irq[0]
+            wiring = self._nvic_wiring.get(id(line), [])
+            if core is not None and len(wiring) == 1 and wiring[0][0] == core.name and len(line._sinks) == 1:
+                core.attach_native_uart(model, wiring[0][1])
 
     def _source_line(self, entry, model, conn):
         outputs = getattr(model, "irq", [])
@@ -495,22 +517,40 @@ class Machine:
     def step_window(self, deadline: int) -> None:
         """Advance every core and the clock by one window (at most to `deadline`)."""
         clock = self.clock
+        runnable = self._runnable()
+        io_cores = [c for c in runnable if isinstance(c, CortexM4)]
+        if len(runnable) == 1:
+            # Devices served in C, their events inside the core's run. Only for a core running alone: another
+            # core's windows (and so its polling-loop skips) would no longer end at this core's device events.
+            for core in io_cores:
+                core.native_engage()
         nxt = clock.next_event_time()
         horizon = deadline if nxt is None else min(nxt, deadline)
-        runnable = self._runnable()
         if any(not c.sleeping for c in runnable):
-            horizon = min(horizon, clock.now + MAX_QUANTUM_PS)
+            # Windows end on a fixed grid of MAX_QUANTUM_PS (not that long after the last event), so where a polling
+            # loop's skip stops does not depend on events a core serves natively (engine/cortex_m/native_devices.py).
+            horizon = min(horizon, (clock.now // MAX_QUANTUM_PS + 1) * MAX_QUANTUM_PS)
         else:
             # All asleep (or nothing loaded): also wake for a pending interrupt without waiting.
             for core in runnable:
                 if core._would_wake():
                     horizon = clock.now
-        for core in runnable:
-            if core.sleeping and core.time < clock.now:
-                core.time = clock.now
-            core.run_until(max(horizon, clock.now))
-            if self._stop_requested:
-                break
+        try:
+            for core in runnable:
+                if core.sleeping and core.time < clock.now:
+                    core.time = clock.now
+                core.run_until(max(horizon, clock.now))
+                if core in io_cores:
+                    core.native_release()
+                    if core.take_yield():
+                        # A line ended on a UART served in C: the window ends there, as at the UART's event on the
+                        # Python path (the clock is at the line's last byte).
+                        horizon = min(horizon, clock.now)
+                if self._stop_requested:
+                    break
+        finally:
+            for core in io_cores:
+                core.native_release()
         # Models may have scheduled events inside the window: the clock stops at the first one.
         nxt = clock.next_event_time()
         target = horizon if nxt is None else min(horizon, nxt)

@@ -150,7 +150,7 @@ static inline void nvic_clear_pending(unsigned irq) { wr32(NVIC_ICPR(irq / 32u),
 #define MBOX_SW_TX_INT_PORT 0x14u  /* write 1 << port: software interrupt to the A7 */
 #define MBOX_SW_RX_INT_EN   0x18u
 #define MBOX_SW_RX_INT_STS  0x1Cu  /* W1C */
-#define MBOX_INT_EN      0x38u     /* bit0 rd, bit1 nf, bit2 wr, bit3 ne */
+#define MBOX_INT_EN      0x38u     /* bits below (MediaTek hdl_mbox.h); the IRQ lines are 6 RD, 7 NF, 8 WR, 9 NE */
 #define MBOX_INT_STS     0x3Cu     /* W1C */
 #define MBOX_CMD_PUSH    0x40u     /* write DATA first: the CMD write commits the entry */
 #define MBOX_DATA_PUSH   0x44u
@@ -159,7 +159,10 @@ static inline void nvic_clear_pending(unsigned irq) { wr32(NVIC_ICPR(irq / 32u),
 #define MBOX_DATA_POP    0x54u
 #define MBOX_FIFO_POP_CNT 0x58u
 #define MBOX_FIFO_DEPTH  15u
-#define MBOX_INT_WR      (1u << 2)
+#define MBOX_INT_NE      (1u << 0)  /* our receive FIFO reached NE_THRS entries */
+#define MBOX_INT_WR      (1u << 1)  /* the A7 pushed into our receive FIFO */
+#define MBOX_INT_NF      (1u << 2)  /* our send FIFO fell to NF_THRS entries */
+#define MBOX_INT_RD      (1u << 3)  /* the A7 popped what we pushed */
 
 /* ---- GPIO blocks: 4 pins each, block n at 0x38010000 + n * 0x10000 (mt3620/gpio.h) ---- */
 #define GPIO_BLOCK_BASE(pin) (0x38010000u + ((uint32_t)(pin) / 4u) * 0x10000u)

@@ -10,7 +10,8 @@
  *    the inbound ring lives in the outbound header, and the A7's read position of the outbound ring in
  *    the inbound header. Every message received is printed and sent back to its sender.
  * Wake-ups: the FIFO "A7 wrote" interrupt (IRQ 8), the A7-to-M4 software interrupt (IRQ 11) and, so that
- * nothing is missed, a 10 ms SysTick. */
+ * nothing is missed, a 10 ms SysTick. The FIFO "A7 read" interrupt (IRQ 6) counts the echoed entries the A7 has
+ * popped. INT_EN/INT_STS bits: MediaTek's layout (firmware/common/mt3620.h). */
 #include "rt.h"
 
 #define CMD_OUTBOUND 0xBA5E0001u
@@ -38,7 +39,7 @@ struct ring {
 
 static struct ring inbound, outbound;
 static bool have_in, have_out, ready;
-static volatile uint32_t wakeups;
+static volatile uint32_t wakeups, popped_by_a7;
 static uint8_t payload[MAX_PAYLOAD];
 
 static inline uint32_t mbox_r(uint32_t off) { return rd32(MBOX_A7_BASE + off); }
@@ -47,6 +48,13 @@ static inline void mbox_w(uint32_t off, uint32_t v) { wr32(MBOX_A7_BASE + off, v
 void irq_mbox_a7_wr(void)
 {
     mbox_w(MBOX_INT_STS, MBOX_INT_WR);  /* write-one-to-clear */
+    wakeups++;
+}
+
+void irq_mbox_a7_rd(void)
+{
+    mbox_w(MBOX_INT_STS, MBOX_INT_RD);
+    popped_by_a7++;
     wakeups++;
 }
 
@@ -219,18 +227,24 @@ static void handle_fifo_entry(uint32_t cmd, uint32_t data)
 int main(void)
 {
     print("mailbox: waiting for the A7\r\n");
-    mbox_w(MBOX_INT_STS, MBOX_INT_WR);
-    mbox_w(MBOX_INT_EN, mbox_r(MBOX_INT_EN) | MBOX_INT_WR);
+    mbox_w(MBOX_INT_STS, MBOX_INT_WR | MBOX_INT_RD);
+    mbox_w(MBOX_INT_EN, mbox_r(MBOX_INT_EN) | MBOX_INT_WR | MBOX_INT_RD);
     mbox_w(MBOX_SW_RX_INT_EN, SW_INT_HL_SENT);
     mbox_w(MBOX_SW_RX_INT_STS, SW_INT_HL_SENT);
     nvic_clear_pending(IRQ_MBOX_A7_WR);
     nvic_enable_irq(IRQ_MBOX_A7_WR, 2);
+    nvic_clear_pending(IRQ_MBOX_A7_RD);
+    nvic_enable_irq(IRQ_MBOX_A7_RD, 2);
     nvic_clear_pending(IRQ_MBOX_A7_SW);
     nvic_enable_irq(IRQ_MBOX_A7_SW, 2);
     systick_start(100);
 
-    uint32_t handled = 0;
+    uint32_t handled = 0, popped_reported = 0;
     for (;;) {
+        if (popped_by_a7 != popped_reported) {
+            popped_reported = popped_by_a7;
+            print("mailbox: the A7 popped %u echoed entries\r\n", popped_reported);
+        }
         while (mbox_r(MBOX_FIFO_POP_CNT)) {
             uint32_t data = mbox_r(MBOX_DATA_POP);  /* DATA first: reading CMD pops the entry */
             uint32_t cmd = mbox_r(MBOX_CMD_POP);

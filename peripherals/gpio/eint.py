@@ -4,14 +4,19 @@ Register map: CodethinkLabs/mt3620-m4-drivers mt3620/irq.h (mt3620_irq_t: DBNC_C
 at 0x060, IRQ_SENS[4] at 0x200, WIC registers at 0x304..0x3A0, IRQ_DISABLE[4] at 0x600, WIC_DISABLE[4] at 0x620,
 IRQ_TEST[4] at 0x700, IRQ_TEST_CTRL at 0x720, SOFT_RST at 0x900); use: same repository, GPIO.c EINT_ConfigurePin
 (EN, POL, DUAL, PRESCAL through read-modify-write; NVIC IRQ 20 + pin) and GPIO.h (PRESCAL 0..7 = debounce clock
-8 kHz, 4 kHz, ... 62.5 Hz; POL "triggers on logic high"; DUAL "detect both transitions").
+8 kHz, 4 kHz, ... 62.5 Hz; DUAL "detect both transitions"). POL: MediaTek-Labs/mt3620_m4_software
+MT3620_Sample_Code/OS_HAL/src/os_hal_eint.c (mtk_os_hal_eint_set_type) writes POL = 1 for HAL_EINT_LEVEL_LOW,
+HAL_EINT_EDGE_FALLING and both edges, 0 for LEVEL_HIGH and EDGE_RISING: POL = 1 is active low. CodethinkLabs GPIO.h
+describes its `positive` (written to POL) as "triggers on logic high"; the vendor's meaning is modelled (its LP sample
+sleeps until button A is pressed; Codethink's EINT sample counts one interrupt per press either way), see
+docs/EMULATOR-DEFINED.md.
 
 Inputs: `irq_input(pin, level)` from the GPIO blocks' EINT lines (pin = GPIO number 0..23). Outputs: "eint0".."eint23"
 to NVIC 20..43. Behaviour (emulator-defined where the datasheet is not public, see docs/peripherals.md):
   - a pin's input must hold a new level for CNT ticks of its debounce clock (CNT = 0: no debouncing) before the
     EINT sees it;
-  - the EINT is active while the debounced level equals POL (1 = high); with DUAL every debounced change counts
-    (edge delivery only);
+  - the EINT is active while the debounced level differs from POL (POL 0: high or rising, POL 1: low or falling);
+    with DUAL every debounced change counts (edge delivery only);
   - IRQ_SENS bit (20 + pin) selects level (1) or edge (0, the reset value) delivery: edge mode pulses the output
     when the EINT becomes active (any change with DUAL), level mode holds the output while active;
   - a disabled EINT (EN = 0) keeps its output low.
@@ -96,7 +101,7 @@ class EintController(Peripheral):
         self.update_irq()
 
     def _is_active(self, n: int, level: int) -> bool:
-        return level == self.regs.DBNC_CON[n].POL
+        return level != self.regs.DBNC_CON[n].POL      # POL 1: active low (MediaTek os_hal_eint.c)
 
     # ---- inputs ---------------------------------------------------------------------------------------------------
     def irq_input(self, n: int, level: bool) -> None:

@@ -2,7 +2,10 @@
 
 Register map: CodethinkLabs/mt3620-m4-drivers mt3620/mbox.h (mt3620_mbox_t), MediaTek-Labs/mt3620_m4_software
 MT3620_M4_Driver/HDL/src/hdl_mbox.c (register names); use: CTD MBox.c and Azure/azure-sphere-samples
-mt3620-intercore.c (FIFO_POP_CNT, then DATA_POP, then CMD_POP).
+mt3620-intercore.c (FIFO_POP_CNT, then DATA_POP, then CMD_POP). Bits of INT_EN/INT_STS: MediaTek's
+MT3620_M4_Driver/HDL/inc/hdl_mbox.h (NE 0, WR 1, NF 2, RD 3), whose FreeRTOS MBOX sample runs on them; the
+AzureSphereOS kernel's mt3620 mailbox driver also clears bit 1 for "data arrived". CodethinkLabs mbox.h has the
+same four bits in the opposite order (RD 0 ... NE 3), which none of its samples exercises (docs/EMULATOR-DEFINED.md).
 
 A mailbox is two FIFOs of (cmd, data) pairs, 15 deep, one per direction. `MailboxChannel` is that pure state (no
 bus, no clock) with methods for a far side driven from Python; `MailboxPort` is the register view of one side.
@@ -11,14 +14,15 @@ bus, no clock) with methods for a far side driven from Python; `MailboxPort` is 
   0x04 GEN_CTRL          bit0 SOFT_RST (both sides), bit1 SOFT_RST_MYSELF (this side); self-clearing
   0x14 SW_TX_INT_PORT    writing bits raises those software interrupts on the far side
   0x18 SW_RX_INT_EN      0x1C SW_RX_INT_STS (W1C)   software interrupts from the far side -> IRQ "sw"
-  0x30 NF_THRS, 0x34 NE_THRS, 0x38 INT_EN, 0x3C INT_STS (W1C): bit0 RD (far side popped one of ours),
-       bit1 NF (our outgoing FIFO fell to NF_THRS entries or fewer), bit2 WR (far side pushed to us),
-       bit3 NE (our incoming FIFO rose to NE_THRS entries or more)
+  0x30 NF_THRS, 0x34 NE_THRS, 0x38 INT_EN, 0x3C INT_STS (W1C): bit0 NE (our incoming FIFO rose to NE_THRS
+       entries or more), bit1 WR (far side pushed to us), bit2 NF (our outgoing FIFO fell to NF_THRS entries or
+       fewer), bit3 RD (far side popped one of ours)
   0x40 CMD_PUSH (the write commits DATA_PUSH + CMD), 0x44 DATA_PUSH, 0x48 FIFO_PUSH_CNT
   0x50 CMD_POP (the read pops), 0x54 DATA_POP (head entry's data), 0x58 FIFO_POP_CNT
   0x60 SEMAPHORE_P       A7 mailbox only: a read returns 1 and takes the semaphore when it is free or ours
 
-IRQ outputs of a port: ("rd", "nf", "wr", "ne", "fifo", "sw") = NVIC 6 + 6*unit + 0..5 (CTD mbox.h).
+IRQ outputs of a port: ("rd", "nf", "wr", "ne", "fifo", "sw") = NVIC 6 + 6*unit + 0..5 (CTD mbox.h; MediaTek
+MT3620_M4_BSP/CMSIS/include/irq.h CM4_IRQ_M42A7N_RD = 6 ... CM4_IRQ_A7N2M4_SW = 11: the lines' order is not the bits').
 "fifo" is the OR of the four enabled FIFO events (emulator-defined).
 """
 from __future__ import annotations
@@ -38,7 +42,7 @@ A7_MAILBOX_BASE = 0x21050000
 M4_MAILBOX_BASE = 0x21060000
 A7_TO_IO0_BASE = 0x31010000
 A7_TO_IO1_BASE = 0x31020000
-INT_RD, INT_NF, INT_WR, INT_NE = 1, 2, 4, 8
+INT_NE, INT_WR, INT_NF, INT_RD = 1, 2, 4, 8     # MediaTek hdl_mbox.h MBOX_INT_*_OFFSET
 NF_THRS_RESET = FIFO_DEPTH - 1  # "not full": at most 14 entries queued
 NE_THRS_RESET = 1               # "not empty": at least one entry waiting
 
@@ -205,7 +209,7 @@ def _shared_channel(key: str, attributes: dict) -> MailboxChannel:
 
 
 def _fifo_events() -> tuple[Field, ...]:
-    return (Field("RD", 0), Field("NF", 1), Field("WR", 2), Field("NE", 3))
+    return (Field("NE", 0), Field("WR", 1), Field("NF", 2), Field("RD", 3))
 
 
 class MailboxPort(Peripheral):

@@ -12,6 +12,13 @@ Register banks (classic 16550 plus the MediaTek "LCR = 0xBF" bank), selected by 
 Timing: a byte written to THR enters the TX FIFO; the transmitter shifts one frame (start + data + parity + stop
 bits) at the baud rate derived from DLL/DLM, HIGHSPEED, SAMPLE_COUNT and FRACDIV, all in virtual time. Bytes fed
 with `feed()` arrive one frame time apart, as on a real line.
+
+DMA (ISU UARTs; VFIFO_EN = 1 and EXTEND_ADD's TX/RX_DMA_HSK_EN, as MediaTek hdl_uart.c mtk_hdl_uart_dma_en and
+mtk_hdl_uart_tx/rx_dma_handshake set them for both kinds of transfer): the UART's DMA requests serve whichever of
+its channels runs, the virtual-FIFO channels 13 + 2n / 14 + 2n or the DREQ half-size channels 2n / 2n + 1
+(MediaTek os_hal_uart.c uart_vff_dma_chan / uart_half_dma_chan, chosen by mtk_os_hal_uart_dma_send_data's
+vff_mode). On a half-size channel the TX FIFO is filled through THR whenever it has room and the RX FIFO is drained
+through RBR whenever it holds a byte (peripherals/dma/m4_dma.py `request`).
 """
 from __future__ import annotations
 
@@ -138,8 +145,18 @@ class Mt3620Uart(Peripheral):
         # FIFOs on). ISU UARTs start with FIFOs off until the app opens them.
         self.preconfigured = bool(attributes.get("preconfigured", self.isu is None))
         self._tx_listeners: list[Callable[[int], None]] = []
+        self._recorders: set[int] = set()       # ids of listeners that only record (add_tx_listener recorder=True)
+        self.fast_path: Any = None              # a core serving the transmitter (engine/cortex_m/native_devices.py)
         super().__init__(name or (f"isu{self.isu}_uart" if self.isu is not None else "debug_uart"), clock,
                          **attributes)
+
+    @property
+    def dreq_channels(self) -> tuple[int, int]:
+        """(TX, RX) DREQ half-size DMA channels of an ISU UART: 2n and 2n + 1 (MediaTek os_hal_dma.h
+        DMA_ISUn_TX/RX, os_hal_uart.c uart_half_dma_chan)."""
+        if self.isu is None:
+            return ()
+        return (2 * self.isu, 2 * self.isu + 1)
 
     @property
     def dma_channels(self) -> tuple[int, int]:
@@ -154,6 +171,8 @@ class Mt3620Uart(Peripheral):
             raise LinkError(f"{self.name}: a debug UART has no DMA handshake")
         for ch in self.dma_channels:
             dma.attach_vfifo_peer(ch, self)
+        for ch in self.dreq_channels:
+            dma.attach_dreq_peer(ch, self)
 
     def _dma_for(self, channel: int) -> DmaChannelHost | None:
         """The DMA serving `channel`: the one running it if any (an ISU is shared: either IO core's DMA may run
@@ -191,6 +210,29 @@ class Mt3620Uart(Peripheral):
                 dma.vfifo_tx_ready(self.dma_channels[0])
         if self._vfifo_rx():
             self.vfifo_rx_drain()
+        self._dreq_pump()
+
+    # DmaRequestPeer (see peripherals/dma/m4_dma.py attach_dreq_peer): the ISU's I2C and SPI blocks share the
+    # channels and are told too; the UART moves beats only while its own handshake is on.
+    def dma_started(self, channel: int) -> None:
+        self._dreq_pump()
+
+    def _dreq_pump(self) -> None:
+        """Move what the FIFOs allow on a running DREQ half-size channel: THR writes while the TX FIFO has room, RBR
+        reads while the RX FIFO holds a byte (each beat goes through the bus, as the DMA's)."""
+        if not self.dreq_channels or not self.dma:
+            return
+        tx, rx = self.dreq_channels
+        if self._vfifo_tx():
+            for dma in self.dma:
+                while dma.channel_running(tx) and len(self.tx_fifo) < self._depth:
+                    if not dma.request(tx, 1):
+                        break
+        if self._vfifo_rx():
+            for dma in self.dma:
+                while self.rx_fifo and dma.channel_running(rx):
+                    if not dma.request(rx, 1):
+                        break
 
     @property
     def irq_number(self) -> int | None:
@@ -201,6 +243,7 @@ class Mt3620Uart(Peripheral):
 
     # ---- life cycle -------------------------------------------------------------------------------------------
     def reset(self, kind: ResetKind = COLD) -> None:
+        self._take_back()
         super().reset(kind)
         self.regs.IIR_FCR.FIFOE = self.preconfigured
         self.derive()
@@ -216,17 +259,87 @@ class Mt3620Uart(Peripheral):
         self.update_irq()
 
     # ---- outside world ----------------------------------------------------------------------------------------
-    def add_tx_listener(self, fn: Callable[[int], None]) -> None:
-        """`fn(byte)` is called when a byte has finished transmitting (its stop bit is on the wire)."""
+    def add_tx_listener(self, fn: Callable[[int], None], *, recorder: bool = False) -> None:
+        """`fn(byte)` is called when a byte has finished transmitting (its stop bit is on the wire). A `recorder`
+        only records what was sent (the machine's output taps): a core's fast path may hand it bytes after the
+        fact, with the clock at each byte's time, where any other listener needs them at their very moment."""
         self._tx_listeners.append(fn)
+        if recorder:
+            self._recorders.add(id(fn))
 
     def feed(self, data: bytes) -> None:
         """Bytes arriving on RX. They enter the RX FIFO one frame time apart, the first one frame from now."""
+        self._take_back()
         if isinstance(data, int):
             data = bytes([data])
         self.rx_pending.extend(bytes(data))
         if not self.rx_frame.armed and self.rx_pending:
             self.rx_frame.start(self.frame_ps())
+
+    # ---- a core's fast path ----------------------------------------------------------------------------------
+    # For the length of a machine window a core may serve the transmitter in C (engine/cortex_m/native_devices.py,
+    # native/devices.c): THR and IER writes, IIR, LSR, IER and TX_OFFSET reads, the end of each frame and the
+    # THR-empty interrupt, with exactly the rules below. Any other use of the model takes the state back first.
+    def _take_back(self) -> None:
+        fast_path = getattr(self, "fast_path", None)
+        if fast_path is not None and fast_path.engaged:
+            fast_path.release()
+
+    def read(self, offset: int, size: int = 4, access: Any = None) -> int:
+        self._take_back()
+        return super().read(offset, size) if access is None else super().read(offset, size, access)
+
+    def write(self, offset: int, size: int, value: int, access: Any = None) -> None:
+        self._take_back()
+        if access is None:
+            super().write(offset, size, value)
+        else:
+            super().write(offset, size, value, access)
+
+    def snapshot(self) -> dict[str, Any]:
+        self._take_back()
+        return super().snapshot()
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        self._take_back()
+        super().restore(snap)
+
+    def tx_fast_path_state(self) -> tuple | None:
+        """The transmitter's state for a core's fast path, which serves it from now on (the frame timer stops), or
+        None when the fast path cannot serve it: the receiver must be quiet (nothing received, arriving or timing
+        out, no line errors), the registers in their normal bank, no loopback, no DMA handshake, no byte in the TX
+        FIFO beyond its depth, and every TX listener a recorder. The tuple: IER, IER's writable bits, FIFOs on,
+        FIFO depth, THR-empty trigger level, the TX FIFO's bytes, the shift register (-1: empty), THR empty
+        pending, the IRQ level, one frame (ps), the end of the frame in flight (None: idle)."""
+        if (self.rx_fifo or self.rx_pending or self.rx_frame.armed or self.rx_idle.armed or self.lsr_errors
+                or self.rx_timeout or self.rx_since_ack or self._bank != NORMAL or self.regs.MCR.LOOP
+                or self._vfifo_tx() or self._vfifo_rx() or len(self.tx_fifo) > self._depth
+                or any(id(fn) not in self._recorders for fn in self._tx_listeners)):
+            return None
+        due = self.tx_frame.when
+        self.tx_frame.cancel()
+        ier = self.regs.IER
+        return (ier.value, ier._WRITABLE, int(self._fifo_on), self._depth, self._tx_trigger,
+                bytes(self.tx_fifo), -1 if self.tx_shift is None else self.tx_shift, int(self.thre_pending),
+                int(self.irq[0].level), self._frame, due)
+
+    def tx_fast_path_return(self, ier: int, fifo: bytes, shift: int, thre_pending: bool, line: bool,
+                            due: int | None) -> None:
+        """The fast path hands the transmitter back: IER, the TX FIFO, the shift register, THR empty pending, the
+        IRQ level (the NVIC saw it change already) and the end of the frame in flight."""
+        self.regs.IER.value = ier
+        self._derive_irq_enables()
+        self.tx_fifo = list(fifo)
+        self.tx_shift = None if shift < 0 else shift
+        self.thre_pending = bool(thre_pending)
+        self.irq[0].level = bool(line)
+        if due is not None:
+            self.tx_frame.start_at(due)
+
+    def tx_fast_path_sent(self, byte: int) -> None:
+        """A byte the fast path sent (its stop bit went out at the clock's time): to the listeners."""
+        for fn in list(self._tx_listeners):
+            fn(byte)
 
     # ---- derived values ---------------------------------------------------------------------------------------
     def derive(self) -> None:
@@ -451,6 +564,7 @@ class Mt3620Uart(Peripheral):
         if self._vfifo_tx():
             for dma in self.dma:
                 dma.vfifo_tx_ready(self.dma_channels[0])
+            self._dreq_pump()
         self.update_irq()
 
     # ---- receiver ---------------------------------------------------------------------------------------------
@@ -474,6 +588,8 @@ class Mt3620Uart(Peripheral):
         else:
             self.rx_fifo.append(byte & 0xFF)
         self._restart_rx_timeout()
+        if self._vfifo_rx():
+            self._dreq_pump()
         self.update_irq()
 
     def _restart_rx_timeout(self) -> None:

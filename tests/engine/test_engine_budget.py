@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from m4_harness import SCS, Bare
+from m4_harness import Bare, address, run_program
 from mt3620.engine.cortex_m import native as cortex_m_native
 from mt3620.engine.cpu import native
 from mt3620.engine.simulation.clock import ps_for_cycles
@@ -35,8 +35,7 @@ hang: b hang
 
 
 def test_straight_line_code_charges_one_per_instruction():
-    b = Bare(STRAIGHT)
-    b.run_us(10)
+    b = run_program(STRAIGHT, us=10)
     # 10 instructions up to and including WFI (16- and 32-bit encodings, an IT block, a literal load), then sleep.
     assert b.core.instructions == 10
     assert b.core.sleeping
@@ -55,8 +54,7 @@ hang: b hang
 
 
 def test_loop_iterations_are_counted_exactly_and_cost_time():
-    b = Bare(LOOP)
-    b.run_us(200)
+    b = run_program(LOOP, us=200)
     # ldr + 1000 x (subs, bne) + wfi
     assert b.core.instructions == 1 + 2000 + 1
     b2 = Bare(LOOP, hz=197_600_000)
@@ -66,21 +64,15 @@ def test_loop_iterations_are_counted_exactly_and_cost_time():
 
 MIXED = f"""
 reset:
- ldr r0, ={SCS + 0x10}
- ldr r1, =999
- str r1, [r0, #4]
- movs r1, #7
- str r1, [r0]
- ldr r0, ={SCS + 0x100}
- movs r1, #1
- str r1, [r0]
+ SYSTICK 999, 7
+ ENABLE_IRQ 0
 loop:
  adds r4, #1
  tst r4, #3
  ite eq
  addeq r5, #1
  subne r6, #1
- ldr r0, ={SCS + 0x18}
+ ldr r0, ={address("SYST_CVR")}
  ldr r1, [r0]
  add r7, r7, r1
  cmp r4, #0x1000

@@ -3,8 +3,8 @@ that both rely on: anchored core time, polling warps that stop short of events, 
 TLB with execute permission per page).
 
 Each comparison runs the same program on both paths (MT3620_PYTHON_EXCEPTIONS unset / set) and compares the
-instruction count, the core's time, every register and the memory at checkpoints. The conftest's path parameter is
-not used here: these tests choose the path themselves."""
+instruction count, the core's time, every register and the memory at checkpoints. Those tests run once and choose
+the path themselves (conftest.py); the others run on both paths like the rest of tests/engine."""
 from __future__ import annotations
 
 import ctypes
@@ -12,7 +12,7 @@ import hashlib
 import random
 
 import pytest
-from m4_harness import RESULTS, SCS, Bare
+from m4_harness import RESULTS, Bare, address, run_program, scs_field
 
 from mt3620.engine.cortex_m import core as core_module
 from mt3620.engine.simulation.clock import PS_PER_SECOND
@@ -23,10 +23,9 @@ REGISTERS = ([f"r{i}" for i in range(13)] + ["sp", "lr", "pc", "xpsr", "msp", "p
 
 
 @pytest.fixture
-def both_paths(exception_path, monkeypatch):
-    """Runs a callable on the native path, then on the Python path; returns both results."""
-    if exception_path == "python":
-        pytest.skip("compares both paths itself")
+def both_paths(monkeypatch):
+    """Runs a callable on the native path, then on the Python path; returns both results. A test that asks for
+    it runs once (conftest.py)."""
 
     def run(fn):
         results = {}
@@ -57,29 +56,14 @@ def snapshot(core, memories) -> tuple:
 # round that its FP values survived (result word 8 counts losses).
 STORM = f"""
 reset:
- ldr r0, ={SCS + 0xD88}          @ CPACR: FPU on
- ldr r1, =0x00F00000
- str r1, [r0]
+ WRITE CPACR, 0x00F00000         @ FPU on
  dsb
  isb
- ldr r0, ={SCS + 0x400}          @ IPR: IRQ0 0x20, IRQ1 0x60, IRQ2 0xa0, IRQ3 0x40
- ldr r1, =0x40a06020
- str r1, [r0]
- ldr r0, ={SCS + 0xD1C}          @ SHPR2: SVCall 0x80
- ldr r1, =0x80000000
- str r1, [r0]
- ldr r0, ={SCS + 0xD20}          @ SHPR3: SysTick 0xc0, PendSV 0xe0
- ldr r1, =0xc0e00000
- str r1, [r0]
- ldr r0, ={SCS + 0x100}          @ ISER0: IRQ 0..3
- movs r1, #15
- str r1, [r0]
- ldr r0, ={SCS + 0x014}          @ SysTick every 3331 cycles
- ldr r1, =3330
- str r1, [r0]
- ldr r0, ={SCS + 0x010}
- movs r1, #7
- str r1, [r0]
+ WRITE IPR0, 0x40a06020          @ IRQ0 0x20, IRQ1 0x60, IRQ2 0xa0, IRQ3 0x40
+ WRITE SHPR2, 0x80000000         @ SVCall 0x80
+ WRITE SHPR3, 0xc0e00000         @ SysTick 0xc0, PendSV 0xe0
+ ENABLE_IRQ 0, 1, 2, 3
+ SYSTICK 3330, 7                 @ every 3331 cycles
  ldr r0, =0x00128000             @ the thread's stack
  msr psp, r0
  movs r0, #2
@@ -97,31 +81,15 @@ thread:
  vcmp.f32 s2, s16
  vmrs APSR_nzcv, fpscr
  beq fp_ok
- ldr r0, ={RESULTS + 32}
- ldr r1, [r0]
- adds r1, #1
- str r1, [r0]
+ COUNT 8
 fp_ok:
- movs r0, #7
- .short 0xfbb4, 0xf1f0          @ udiv r1, r4, r0 (keystone lacks hardware divide)
- mls r1, r1, r0, r4
- cbnz r1, no_svc
+ UNLESS_MULTIPLE r4, 7, no_svc
  svc #1
 no_svc:
- movs r0, #5
- .short 0xfbb4, 0xf1f0          @ udiv r1, r4, r0 (keystone lacks hardware divide)
- mls r1, r1, r0, r4
- cbnz r1, no_pendsv
- ldr r0, ={SCS + 0xD04}
- ldr r1, =0x10000000
- str r1, [r0]
- dsb
- isb
+ UNLESS_MULTIPLE r4, 5, no_pendsv
+ SET_PENDING pendsv
 no_pendsv:
- movs r0, #11
- .short 0xfbb4, 0xf1f0          @ udiv r1, r4, r0 (keystone lacks hardware divide)
- mls r1, r1, r0, r4
- cbnz r1, no_basepri
+ UNLESS_MULTIPLE r4, 11, no_basepri
  movs r0, #0x60
  msr basepri, r0
  movs r2, #40
@@ -131,10 +99,7 @@ spin1:
  movs r0, #0
  msr basepri, r0
 no_basepri:
- movs r0, #13
- .short 0xfbb4, 0xf1f0          @ udiv r1, r4, r0 (keystone lacks hardware divide)
- mls r1, r1, r0, r4
- cbnz r1, no_primask
+ UNLESS_MULTIPLE r4, 13, no_primask
  cpsid i
  movs r2, #30
 spin2:
@@ -142,13 +107,8 @@ spin2:
  bne spin2
  cpsie i
 no_primask:
- movs r0, #17
- .short 0xfbb4, 0xf1f0          @ udiv r1, r4, r0 (keystone lacks hardware divide)
- mls r1, r1, r0, r4
- cbnz r1, no_stir
- ldr r0, ={SCS + 0xF00}
- movs r1, #3
- str r1, [r0]
+ UNLESS_MULTIPLE r4, 17, no_stir
+ WRITE STIR, 3
  dsb
  isb
 no_stir:
@@ -157,41 +117,31 @@ no_stir:
  b thread
 
 svc_handler:
- ldr r0, ={RESULTS + 4}
- b count
+ COUNT 1
+ bx lr
 pendsv_handler:
  vmov.f32 s0, #-1.0
  vmov.f32 s1, #-2.0
- ldr r0, ={RESULTS + 8}
- b count
+ COUNT 2
+ bx lr
 systick_handler:
- ldr r0, ={RESULTS + 12}
- b count
+ COUNT 3
+ bx lr
 irq0_handler:
  vmov.f32 s2, #3.0
- ldr r0, ={RESULTS + 16}
- b count
+ COUNT 4
+ bx lr
 irq1_handler:
- ldr r0, ={SCS + 0xD04}          @ pend PendSV and IRQ 0 from here (late arrival, tail-chaining)
- ldr r1, =0x10000000
- str r1, [r0]
- ldr r0, ={SCS + 0x200}
- movs r1, #1
- str r1, [r0]
- dsb
- isb
- ldr r0, ={RESULTS + 20}
- b count
+ WRITE ICSR, {scs_field("ICSR", "PENDSVSET")}     @ pend PendSV and IRQ 0 from here (late arrival, tail-chaining)
+ PEND_IRQ 0
+ COUNT 5
+ bx lr
 irq2_handler:
  vmov.f32 s3, #4.0
- ldr r0, ={RESULTS + 24}
- b count
+ COUNT 6
+ bx lr
 irq3_handler:
- ldr r0, ={RESULTS + 28}
-count:
- ldr r1, [r0]
- adds r1, #1
- str r1, [r0]
+ COUNT 7
  bx lr
 """
 STORM_HANDLERS = {11: "svc_handler", 14: "pendsv_handler", 15: "systick_handler", 16: "irq0_handler",
@@ -257,6 +207,15 @@ def test_every_project_firmware_is_identical_on_both_paths(both_paths, name):
     assert native == python
     if name in ("rtos_pingpong", "rtos_threadx", "context_switch", "irq_storm", "uart_irq", "tick_uart"):
         assert stats["entries"] > 10 and stats["bails"] == 0   # the native path did the work
+    if name in ("tick_uart", "hello", "uart_irq"):
+        assert stats["uart_frames"] > 50        # the debug UART's transmitter was served in C (native_devices.py)
+
+
+@pytest.mark.one_path
+def test_a_run_twice_gives_the_same_bytes_with_the_uart_in_c(monkeypatch):
+    monkeypatch.delenv("MT3620_PYTHON_EXCEPTIONS", raising=False)
+    first, second = run_firmware("tick_uart"), run_firmware("tick_uart")
+    assert first == second and first[1]["uart_frames"] > 50
 
 
 # ---- fast stores: the virtual TLB changes nothing the guest sees ---------------------------------------------------
@@ -313,8 +272,7 @@ template:
 def run_it_and_smc(fast: bool, monkeypatch) -> tuple:
     if not fast:
         monkeypatch.setattr(core_module.CortexM4, "_fast_stores", lambda self: None)
-    b = Bare(IT_AND_SMC)
-    b.run_us(2000)
+    b = run_program(IT_AND_SMC, us=2000)
     monkeypatch.undo()
     return b.results(3), b.core.instructions, b.core.time, tuple(b.core.reg(r) for r in REGISTERS)
 
@@ -341,8 +299,7 @@ loop:
  bx r0
  .ltorg
 main:
- movs r0, #1
- SAVE r0, 0
+ SET_RESULT 0, 1
 hang:
  b hang
 """)
@@ -374,15 +331,9 @@ def test_busy_wait_for_a_systick_window_before_the_reload_ends(exception_path):
     polling warp must not jump over that window (it never lands within 2 us of the next event)."""
     b = Bare(f"""
 reset:
- ldr r0, ={SCS + 0x014}
- ldr r1, =199999
- str r1, [r0]
- ldr r0, ={SCS + 0x018}
- str r1, [r0]
- ldr r0, ={SCS + 0x010}
- movs r1, #5                      @ enabled, core clock, no interrupt
- str r1, [r0]
- ldr r0, ={SCS + 0x018}
+ WRITE SYST_CVR, 0
+ SYSTICK 199999, 5                @ enabled, core clock, no interrupt
+ ldr r0, ={address("SYST_CVR")}
  ldr r2, =1000
 reloaded:                         @ the count starts at 0 and loads RVR on the first tick
  ldr r1, [r0]
@@ -411,7 +362,8 @@ def test_native_path_is_the_default_where_it_builds(exception_path):
     assert b.core.exception_path == expected
 
 
-def test_native_struct_matches_the_c_code(exception_path):
+@pytest.mark.one_path
+def test_native_struct_matches_the_c_code():
     from mt3620.engine.cortex_m.native import cortex_m_library
     from mt3620.engine.cortex_m.native_exceptions import _ExcStruct
     lib = cortex_m_library()

@@ -6,7 +6,7 @@ Each handler appends to a log: IPSR on entry, IPSR | 0x100 on exit. RESULTS word
 """
 import pytest
 
-from m4_harness import Bare, RESULTS, SCS
+from m4_harness import RESULTS, Bare, run_program, scs_offset
 
 LOG = RESULTS + 0x100
 
@@ -47,34 +47,27 @@ plain:
 """
 
 
-def nvic_setup(priorities: dict[int, int], enable: list[int]) -> str:
-    """Set IPR bytes and ISER0 from assembly."""
-    lines = []
-    for irq, prio in priorities.items():
-        lines += [f" ldr r0, ={SCS + 0x400 + irq}", f" movs r1, #{prio}", " strb r1, [r0]"]
-    mask = sum(1 << i for i in enable)
-    lines += [f" ldr r0, ={SCS + 0x100}", f" ldr r1, ={mask}", " str r1, [r0]"]
-    return "\n".join(lines)
+def nvic_setup(priorities: dict[int, int], pending: list[int] = ()) -> str:
+    """IPR bytes of the interrupts, ISER for all of them, then ISPR for `pending` (m4_harness pseudo-instructions)."""
+    lines = [f" IRQ_PRIORITY {irq}, {prio}" for irq, prio in priorities.items()]
+    lines.append(f" ENABLE_IRQ {', '.join(map(str, priorities))}")
+    return "\n".join(lines + ([pend(list(pending))] if pending else []))
 
 
 def pend(irqs: list[int]) -> str:
-    """Pend through ISPR0. DSB + ISB make the pend take effect before the next instruction, as the architecture
-    requires of software (ARM AN321, "Memory barrier instructions", section 4.9 / 4.13: enabling or pending an
-    interrupt through the NVIC); without them a few more instructions may run first."""
-    return f" ldr r0, ={SCS + 0x200}\n ldr r1, ={sum(1 << i for i in irqs)}\n str r1, [r0]\n dsb\n isb"
+    """Pend through ISPR, then DSB + ISB (m4_harness PEND_IRQ): without them a few more instructions may run first."""
+    return f" PEND_IRQ {', '.join(map(str, irqs))}"
 
 
 def test_pending_taken_by_priority_then_number():
     body = f"""
 reset:
  cpsid i
-{nvic_setup({0: 0x40, 1: 0x20, 2: 0x20, 3: 0x60, 4: 0x20}, [0, 1, 2, 3, 4])}
-{pend([0, 1, 2, 3, 4])}
+{nvic_setup({0: 0x40, 1: 0x20, 2: 0x20, 3: 0x60, 4: 0x20}, pending=[0, 1, 2, 3, 4])}
  cpsie i
 done: b done
 """ + PLAIN_HANDLER
-    b = Bare(logged(body), {16 + i: "plain" for i in range(5)})
-    b.run_us(50)
+    b = run_program(logged(body), {16 + i: "plain" for i in range(5)}, us=50)
     # group priority first (0x20 before 0x40 before 0x60), equal priorities by exception number; handlers of equal
     # priority do not pre-empt one another, so each runs to completion (tail-chained).
     assert log_of(b) == [17, 0x111, 18, 0x112, 20, 0x114, 16, 0x110, 19, 0x113]
@@ -84,8 +77,7 @@ done: b done
 def test_higher_priority_preempts_lower_waits():
     body = f"""
 reset:
-{nvic_setup({0: 0x40, 1: 0x20, 2: 0x60}, [0, 1, 2])}
-{pend([0])}
+{nvic_setup({0: 0x40, 1: 0x20, 2: 0x60}, pending=[0])}
 done: b done
 irq0:
  push {{lr}}
@@ -97,8 +89,7 @@ irq0:
  bl log_out
  pop {{pc}}
 """ + PLAIN_HANDLER
-    b = Bare(logged(body), {16: "irq0", 17: "plain", 18: "plain"})
-    b.run_us(50)
+    b = run_program(logged(body), {16: "irq0", 17: "plain", 18: "plain"}, us=50)
     # IRQ1 (0x20) pre-empts IRQ0 (0x40) at once; IRQ2 (0x60) waits for IRQ0 to return.
     assert log_of(b) == [16, 17, 0x111, 0x110, 18, 0x112]
 
@@ -106,11 +97,8 @@ irq0:
 def _grouping_program(prigroup: int, irq0_priority: int = 0x20) -> str:
     return f"""
 reset:
- ldr r0, ={SCS + 0xD0C}
- ldr r1, ={0x05FA0000 | prigroup << 8}
- str r1, [r0]
-{nvic_setup({0: irq0_priority, 1: 0x00}, [0, 1])}
-{pend([0])}
+ WRITE AIRCR, {0x05FA0000 | prigroup << 8}
+{nvic_setup({0: irq0_priority, 1: 0x00}, pending=[0])}
 done: b done
 irq0:
  push {{lr}}
@@ -126,15 +114,13 @@ irq0:
 def test_subpriority_does_not_preempt():
     # PRIGROUP 5: group = priority bits [7:6], subpriority = bit 5. 0x20 and 0x00 are in the same group 0, so IRQ1
     # waits for IRQ0 even though its subpriority is higher (B1.5.4).
-    b = Bare(logged(_grouping_program(5)), {16: "irq0", 17: "plain"})
-    b.run_us(50)
+    b = run_program(logged(_grouping_program(5)), {16: "irq0", 17: "plain"}, us=50)
     assert log_of(b) == [16, 0x110, 17, 0x111]
-    assert (b.scs(0xD0C) >> 8) & 7 == 5
+    assert (b.scs("AIRCR") >> 8) & 7 == 5
 
 
 def test_group_priority_preempts_with_prigroup_0():
-    b = Bare(logged(_grouping_program(0)), {16: "irq0", 17: "plain"})
-    b.run_us(50)
+    b = run_program(logged(_grouping_program(0)), {16: "irq0", 17: "plain"}, us=50)
     assert log_of(b) == [16, 17, 0x111, 0x110]
 
 
@@ -143,40 +129,31 @@ def test_subpriority_orders_pending_before_number():
     body = f"""
 reset:
  cpsid i
- ldr r0, ={SCS + 0xD0C}
- ldr r1, =0x05FA0500
- str r1, [r0]
-{nvic_setup({0: 0x20, 1: 0x00}, [0, 1])}
-{pend([0, 1])}
+ WRITE AIRCR, 0x05FA0500
+{nvic_setup({0: 0x20, 1: 0x00}, pending=[0, 1])}
  cpsie i
 done: b done
 """ + PLAIN_HANDLER
-    b = Bare(logged(body), {16: "plain", 17: "plain"})
-    b.run_us(50)
+    b = run_program(logged(body), {16: "plain", 17: "plain"}, us=50)
     assert log_of(b) == [17, 0x111, 16, 0x110]
 
 
 def test_basepri_masks_at_and_below_its_level_with_3_bits():
     body = f"""
 reset:
-{nvic_setup({0: 0x00, 1: 0x20, 2: 0x40}, [0, 1, 2])}
+{nvic_setup({0: 0x00, 1: 0x20, 2: 0x40})}
  movs r0, #0x20
  msr basepri, r0
 {pend([0, 1, 2])}
  nop
  nop
- ldr r0, ={LOG}
- ldr r0, [r0]
- SAVE r0, 1
+ LOAD_SAVE {LOG}, 1
  movs r0, #0
  msr basepri, r0
- ldr r0, ={LOG}
- ldr r0, [r0]
- SAVE r0, 2
+ LOAD_SAVE {LOG}, 2
 done: b done
 """ + PLAIN_HANDLER
-    b = Bare(logged(body), {16: "plain", 17: "plain", 18: "plain"})
-    b.run_us(50)
+    b = run_program(logged(body), {16: "plain", 17: "plain", 18: "plain"}, us=50)
     # BASEPRI 0x20 masks priorities >= 0x20: only IRQ0 (0x00) ran; dropping BASEPRI to 0 lets the others in at
     # once, before the next instruction (B1.5.4: execution priority; B5.2.3 MSR).
     assert b.result(1) == 2
@@ -189,18 +166,15 @@ def test_basepri_1_masks_nothing_with_3_priority_bits():
     # BASEPRI = 0: no masking (samples write 1 meaning "block"; the hardware does not block).
     body = f"""
 reset:
-{nvic_setup({0: 0xE0}, [0])}
+{nvic_setup({0: 0xE0})}
  movs r0, #1
  msr basepri, r0
 {pend([0])}
  nop
- ldr r0, ={LOG}
- ldr r0, [r0]
- SAVE r0, 1
+ LOAD_SAVE {LOG}, 1
 done: b done
 """ + PLAIN_HANDLER
-    b = Bare(logged(body), {16: "plain"})
-    b.run_us(20)
+    b = run_program(logged(body), {16: "plain"}, us=20)
     assert b.result(1) == 2
     assert log_of(b) == [16, 0x110]
 
@@ -220,8 +194,7 @@ reset:
  SAVE r1, 1
 done: b done
 """
-    b = Bare(body)
-    b.run_us(10)
+    b = run_program(body, us=10)
     assert b.results(2) == [0x40, 0x20]
 
 
@@ -229,22 +202,16 @@ def test_primask_and_interrupt_taken_right_after_cpsie():
     body = f"""
 reset:
  cpsid i
-{nvic_setup({5: 0x80}, [5])}
-{pend([5])}
+{nvic_setup({5: 0x80}, pending=[5])}
  nop
  nop
  nop
- ldr r0, ={LOG}
- ldr r0, [r0]
- SAVE r0, 1
+ LOAD_SAVE {LOG}, 1
  cpsie i
- ldr r0, ={LOG}
- ldr r0, [r0]
- SAVE r0, 2
+ LOAD_SAVE {LOG}, 2
 done: b done
 """ + PLAIN_HANDLER
-    b = Bare(logged(body), {21: "plain"})
-    b.run_us(20)
+    b = run_program(logged(body), {21: "plain"}, us=20)
     # Masked while PRIMASK = 1; taken after CPSIE and before the next instruction.
     assert b.results(3)[1:] == [0, 2]
 
@@ -254,17 +221,13 @@ def test_interrupt_taken_right_after_msr_primask():
 reset:
  movs r0, #1
  msr primask, r0
-{nvic_setup({5: 0x80}, [5])}
-{pend([5])}
+{nvic_setup({5: 0x80}, pending=[5])}
  movs r0, #0
  msr primask, r0
- ldr r0, ={LOG}
- ldr r0, [r0]
- SAVE r0, 1
+ LOAD_SAVE {LOG}, 1
 done: b done
 """ + PLAIN_HANDLER
-    b = Bare(logged(body), {21: "plain"})
-    b.run_us(20)
+    b = run_program(logged(body), {21: "plain"}, us=20)
     assert b.result(1) == 2
 
 
@@ -272,24 +235,14 @@ def test_faultmask_blocks_hardfault_priority_but_not_nmi():
     body = f"""
 reset:
  cpsid f
-{nvic_setup({0: 0x00}, [0])}
-{pend([0])}
- ldr r0, ={SCS + 0xD04}
- ldr r1, =0x80000000
- str r1, [r0]
- dsb
- isb
- ldr r0, ={LOG}
- ldr r0, [r0]
- SAVE r0, 1
+{nvic_setup({0: 0x00}, pending=[0])}
+ SET_PENDING nmi
+ LOAD_SAVE {LOG}, 1
  cpsie f
- ldr r0, ={LOG}
- ldr r0, [r0]
- SAVE r0, 2
+ LOAD_SAVE {LOG}, 2
 done: b done
 """ + PLAIN_HANDLER
-    b = Bare(logged(body), {2: "plain", 16: "plain"})
-    b.run_us(20)
+    b = run_program(logged(body), {2: "plain", 16: "plain"}, us=20)
     # FAULTMASK raises the execution priority to -1: IRQ0 (priority 0) waits, NMI (-2) is taken.
     assert b.result(1) == 2
     assert log_of(b) == [2, 0x102, 16, 0x110]
@@ -299,19 +252,15 @@ def test_faultmask_cleared_on_return_from_exception():
     # B1.5.8 ExceptionReturn -> DeActivate: FAULTMASK is cleared on return from any exception but NMI.
     body = f"""
 reset:
-{nvic_setup({0: 0x40}, [0])}
-{pend([0])}
- mrs r0, faultmask
- SAVE r0, 1
+{nvic_setup({0: 0x40}, pending=[0])}
+ SAVE_SYSREG faultmask, 1
 done: b done
 irq0:
  cpsid f
- mrs r0, faultmask
- SAVE r0, 0
+ SAVE_SYSREG faultmask, 0
  bx lr
 """
-    b = Bare(body, {16: "irq0"})
-    b.run_us(20)
+    b = run_program(body, {16: "irq0"}, us=20)
     assert b.results(2) == [1, 0]
 
 
@@ -322,37 +271,29 @@ def test_tail_chaining_keeps_the_frame():
     body = f"""
 reset:
  cpsid i
-{nvic_setup({0: 0x40, 1: 0x40}, [0, 1])}
-{pend([0, 1])}
+{nvic_setup({0: 0x40, 1: 0x40}, pending=[0, 1])}
  movs r4, #0
- mov r5, sp
- SAVE r5, 0
+ SAVE_SP 0
  cpsie i
 spin:
  adds r4, #1
  b spin
 irq0:
- mov r0, sp
- SAVE r0, 1
+ SAVE_SP 1
  SAVE r4, 2
- ldr r0, [sp, #24]
- SAVE r0, 3
+ SAVE_FRAME pc, 3
  ldr r0, =0x0DDBA11
  str r0, [sp, #16]
  bx lr
 irq1:
- mov r0, sp
- SAVE r0, 4
+ SAVE_SP 4
  SAVE r4, 5
  SAVE lr, 6
- ldr r0, [sp, #16]
- SAVE r0, 7
- ldr r0, [sp, #24]
- SAVE r0, 8
+ SAVE_FRAME r12, 7
+ SAVE_FRAME pc, 8
  bx lr
 """
-    b = Bare(body, {16: "irq0", 17: "irq1"})
-    b.run_us(20)
+    b = run_program(body, {16: "irq0", 17: "irq1"}, us=20)
     r = b.results(9)
     thread_sp = r[0]
     assert r[1] == thread_sp - 0x20 and r[4] == r[1]
@@ -369,33 +310,29 @@ def test_late_arrival_higher_priority_taken_first_on_one_frame():
     # other follows by tail-chaining; both return to thread (EXC_RETURN 0xFFFFFFF9) over one 8-word frame.
     body = f"""
 reset:
-{nvic_setup({0: 0x60, 1: 0x20}, [0, 1])}
- mov r5, sp
- SAVE r5, 0
+{nvic_setup({0: 0x60, 1: 0x20})}
+ SAVE_SP 0
 spin:
  b spin
 irq0:
  push {{lr}}
  bl log_in
  pop {{lr}}
- mov r0, sp
- SAVE r0, 1
+ SAVE_SP 1
  SAVE lr, 2
  b out
 irq1:
  push {{lr}}
  bl log_in
  pop {{lr}}
- mov r0, sp
- SAVE r0, 3
+ SAVE_SP 3
  SAVE lr, 4
 out:
  push {{lr}}
  bl log_out
  pop {{pc}}
 """
-    b = Bare(logged(body), {16: "irq0", 17: "irq1"})
-    b.run_us(5)
+    b = run_program(logged(body), {16: "irq0", 17: "irq1"}, us=5)
     b.clock.schedule(1_000_000, lambda: b.core.set_irq(0, True), "irq0")
     b.clock.schedule(1_000_000, lambda: b.core.set_irq(1, True), "irq1")
     b.clock.schedule(1_000_001, lambda: (b.core.set_irq(0, False), b.core.set_irq(1, False)), "drop")
@@ -409,30 +346,24 @@ out:
 def test_nested_exc_return_f1_and_stacked_frames():
     body = f"""
 reset:
-{nvic_setup({0: 0x40, 1: 0x20}, [0, 1])}
- mov r5, sp
- SAVE r5, 0
+{nvic_setup({0: 0x40, 1: 0x20})}
+ SAVE_SP 0
 {pend([0])}
 done: b done
 irq0:
  SAVE lr, 1
- mov r0, sp
- SAVE r0, 2
+ SAVE_SP 2
 {pend([1])}
 after_pend:
  bx lr
 irq1:
  SAVE lr, 3
- mov r0, sp
- SAVE r0, 4
- ldr r0, [sp, #24]
- SAVE r0, 5
- ldr r0, [sp, #28]
- SAVE r0, 6
+ SAVE_SP 4
+ SAVE_FRAME pc, 5
+ SAVE_FRAME xpsr, 6
  bx lr
 """
-    b = Bare(body, {16: "irq0", 17: "irq1"})
-    b.run_us(20)
+    b = run_program(body, {16: "irq0", 17: "irq1"}, us=20)
     r = b.results(7)
     assert r[1] == 0xFFFFFFF9 and r[3] == 0xFFFFFFF1
     assert r[2] == r[0] - 0x20 and r[4] == r[2] - 0x20
@@ -444,34 +375,22 @@ irq1:
 def test_psp_thread_exc_return_fd():
     body = f"""
 reset:
-{nvic_setup({0: 0x40}, [0])}
- ldr r0, =0x00128000
- msr psp, r0
- movs r0, #2
- msr control, r0
- isb
- mov r0, sp
- SAVE r0, 0
- mrs r0, msp
- SAVE r0, 1
+{nvic_setup({0: 0x40})}
+ PSP_THREAD 0x00128000, 2
+ SAVE_SP 0
+ SAVE_SYSREG msp, 1
 {pend([0])}
- mov r0, sp
- SAVE r0, 6
- mrs r0, control
- SAVE r0, 7
+ SAVE_SP 6
+ SAVE_SYSREG control, 7
 done: b done
 irq0:
  SAVE lr, 2
- mov r0, sp
- SAVE r0, 3
- mrs r0, psp
- SAVE r0, 4
- mrs r0, control
- SAVE r0, 5
+ SAVE_SP 3
+ SAVE_SYSREG psp, 4
+ SAVE_SYSREG control, 5
  bx lr
 """
-    b = Bare(body, {16: "irq0"})
-    b.run_us(20)
+    b = run_program(body, {16: "irq0"}, us=20)
     r = b.results(8)
     assert r[0] == 0x00128000 and r[1] == 0x00130000
     assert r[2] == 0xFFFFFFFD
@@ -484,17 +403,14 @@ irq0:
 def test_stack_realignment_sets_xpsr_bit9():
     body = f"""
 reset:
-{nvic_setup({0: 0x40}, [0])}
+{nvic_setup({0: 0x40})}
  sub sp, #4
- mov r0, sp
- SAVE r0, 0
+ SAVE_SP 0
 {pend([0])}
- mov r0, sp
- SAVE r0, 3
+ SAVE_SP 3
  add sp, #4
 {pend([0])}
- mov r0, sp
- SAVE r0, 4
+ SAVE_SP 4
 done: b done
 irq0:
  mov r0, sp
@@ -508,8 +424,7 @@ irq0:
  str r3, [r2]
  bx lr
 """
-    b = Bare(body, {16: "irq0"})
-    b.run_us(20)
+    b = run_program(body, {16: "irq0"}, us=20)
     r = b.results(16)
     sp_misaligned = r[0]
     assert sp_misaligned % 8 == 4
@@ -525,37 +440,30 @@ irq0:
 def test_level_interrupt_held_high_is_taken_again_and_edge_while_active_repends():
     body = f"""
 reset:
-{nvic_setup({0: 0x40}, [0])}
+{nvic_setup({0: 0x40})}
 done: b done
 irq0:
- ldr r0, ={RESULTS}
- ldr r1, [r0]
- adds r1, #1
- str r1, [r0]
+ COUNT 0
  cmp r1, #3
  bne out
- ldr r0, ={SCS + 0x180}
- movs r1, #1
- str r1, [r0]
+ WRITE ICER0, 1
 out:
  bx lr
 """
-    b = Bare(body, {16: "irq0"})
-    b.run_us(5)
+    b = run_program(body, {16: "irq0"}, us=5)
     b.core.set_irq(0, True)            # held high: pending again after each return (B3.4.1) until disabled
     b.run_us(20)
     assert b.result(0) == 3
-    assert b.scs(0x200) & 1            # still asserted: pending, but disabled now
+    assert b.scs("ISPR0") & 1          # still asserted: pending, but disabled now
     b.core.set_irq(0, False)
-    b.core.scs.write(0x280, 4, 1)      # ICPR with the line low: no longer pending
-    assert not b.scs(0x200) & 1
+    b.core.scs.write(scs_offset("ICPR0"), 4, 1)   # with the line low: no longer pending
+    assert not b.scs("ISPR0") & 1
 
 
 def test_tail_chain_from_nested_handler_into_pending_that_preempts_the_returned_to_one():
     body = f"""
 reset:
-{nvic_setup({0: 0x60, 1: 0x20, 2: 0x20, 3: 0x40}, [0, 1, 2, 3])}
-{pend([0])}
+{nvic_setup({0: 0x60, 1: 0x20, 2: 0x20, 3: 0x40}, pending=[0])}
 done: b done
 irq0:
  push {{lr}}
@@ -579,8 +487,7 @@ irq2:
  SAVE lr, 2
  bx lr
 """ + PLAIN_HANDLER
-    b = Bare(logged(body), {16: "irq0", 17: "irq1", 18: "irq2", 19: "plain"})
-    b.run_us(50)
+    b = run_program(logged(body), {16: "irq0", 17: "irq1", 18: "irq2", 19: "plain"}, us=50)
     # IRQ2 (0x20, pended inside IRQ1 at 0x20) tail-chains when IRQ1 returns, because it pre-empts IRQ0 (0x60) that
     # IRQ1 returns to; IRQ3 (0x40) pre-empts IRQ0 as well, then IRQ0 finishes.
     assert log_of(b) == [16, 17, 0x111, 18, 0x112, 19, 0x113, 0x110]
@@ -590,11 +497,8 @@ irq2:
 def test_pending_while_active_runs_again_after_return():
     body = f"""
 reset:
-{nvic_setup({0: 0x40}, [0])}
-{pend([0])}
- ldr r0, ={LOG}
- ldr r0, [r0]
- SAVE r0, 1
+{nvic_setup({0: 0x40}, pending=[0])}
+ LOAD_SAVE {LOG}, 1
 done: b done
 irq0:
  push {{lr}}
@@ -608,8 +512,7 @@ skip:
  bl log_out
  pop {{pc}}
 """
-    b = Bare(logged(body), {16: "irq0"})
-    b.run_us(30)
+    b = run_program(logged(body), {16: "irq0"}, us=30)
     # Pending again while active: no self-pre-emption; taken again (tail-chained) after the return.
     assert log_of(b) == [16, 0x110, 16, 0x110]
     assert b.result(1) == 4
@@ -618,36 +521,27 @@ skip:
 def test_prigroup_7_means_no_preemption_between_configurable_priorities():
     # PRIGROUP 7: no group bits at all, so 0xE0 and 0x00 share group 0 and never pre-empt each other; with
     # PRIGROUP 5 (group bits [7:6]) the same pair does.
-    b = Bare(logged(_grouping_program(7, 0xE0)), {16: "irq0", 17: "plain"})
-    b.run_us(50)
+    b = run_program(logged(_grouping_program(7, 0xE0)), {16: "irq0", 17: "plain"}, us=50)
     assert log_of(b) == [16, 0x110, 17, 0x111]
-    b = Bare(logged(_grouping_program(5, 0xE0)), {16: "irq0", 17: "plain"})
-    b.run_us(50)
+    b = run_program(logged(_grouping_program(5, 0xE0)), {16: "irq0", 17: "plain"}, us=50)
     assert log_of(b) == [16, 17, 0x111, 0x110]
 
 
 def test_nmi_preempts_hardfault_and_svcall_pended_through_shcsr():
     body = f"""
 reset:
- ldr r0, ={SCS + 0xD24}
- ldr r1, =0x00008000
- str r1, [r0]
+ WRITE SHCSR, 0x00008000
  dsb
  isb
  udf #0
 hardfault:
  push {{lr}}
  bl log_in
- ldr r0, ={SCS + 0xD04}
- ldr r1, =0x80000000
- str r1, [r0]
- dsb
- isb
+ SET_PENDING nmi
  bl log_out
 hang: b hang
 """ + PLAIN_HANDLER
-    b = Bare(logged(body), {2: "plain", 3: "hardfault", 11: "plain"})
-    b.run_us(30)
+    b = run_program(logged(body), {2: "plain", 3: "hardfault", 11: "plain"}, us=30)
     # SHCSR.SVCALLPENDED pends SVCall (taken at once); the UDF escalates to HardFault; NMI (-2) pre-empts it.
     assert log_of(b) == [11, 0x10B, 3, 2, 0x102, 0x103]
 
@@ -664,8 +558,7 @@ reset:
  SAVE r1, 0
 done: b done
 """
-    b = Bare(body)
-    b.run_us(5)
+    b = run_program(body, us=5)
     assert b.result(0) == read_back
     assert b.core.state.execution_priority(0, 0, b.core.reg("basepri")) == execution_priority
 
@@ -673,7 +566,7 @@ done: b done
 def test_interrupt_from_a_model_event_is_taken_at_its_virtual_time():
     body = f"""
 reset:
-{nvic_setup({0: 0x40}, [0])}
+{nvic_setup({0: 0x40})}
  movs r4, #0
 loop:
  adds r4, #1
@@ -696,13 +589,9 @@ def test_return_to_thread_while_nested_is_invpc():
     # UsageFault (it does not resume thread code under the pre-empted handler).
     body = f"""
 reset:
- ldr r0, ={SCS + 0xD24}
- ldr r1, =0x00040000
- str r1, [r0]
-{nvic_setup({0: 0x60, 1: 0x40}, [0, 1])}
-{pend([0])}
- movs r0, #1
- SAVE r0, 2
+ WRITE SHCSR, 0x00040000
+{nvic_setup({0: 0x60, 1: 0x40}, pending=[0])}
+ SET_RESULT 2, 1
 done: b done
 irq0:
 {pend([1])}
@@ -711,18 +600,12 @@ irq1:
  ldr r0, =0xFFFFFFF9
  bx r0
 usagefault:
- mrs r0, ipsr
- SAVE r0, 0
- ldr r0, ={SCS + 0xD28}
- ldr r0, [r0]
- SAVE r0, 1
- ldr r0, ={SCS + 0x300}
- ldr r0, [r0]
- SAVE r0, 3
+ SAVE_SYSREG ipsr, 0
+ LOAD_SAVE CFSR, 1
+ LOAD_SAVE IABR0, 3
 hang: b hang
 """
-    b = Bare(body, {6: "usagefault", 16: "irq0", 17: "irq1"})
-    b.run_us(30)
+    b = run_program(body, {6: "usagefault", 16: "irq0", 17: "irq1"}, us=30)
     r = b.results(4)
     assert r[0] == 6 and r[1] & (1 << 18) and r[2] == 0
     assert r[3] & 3 == 3                  # taken from IRQ1 itself: IRQ0 and IRQ1 still active (no thread code ran)

@@ -3,7 +3,7 @@
 Rules: ARMv7-M ARM (DDI 0403E) B3.2 (SCB), B3.4 (NVIC); Cortex-M4 TRM r0p1 (CPUID 0x410FC241).
 MT3620 IO cores implement 3 priority bits, so each priority byte keeps bits [7:5] (MT3620-FACTS "NVIC / SysTick").
 """
-from m4_harness import Bare, RESULTS, SCS, TCM
+from m4_harness import RESULTS, TCM, Bare, run_program
 
 from mt3620.engine.cortex_m.scs import SystemControlSpace
 
@@ -69,36 +69,22 @@ def test_ipr_bytes_keep_three_bits():
 def test_guest_byte_and_word_access_to_ipr_and_stir():
     body = f"""
 reset:
- ldr r0, ={SCS + IPR + 9}
- movs r1, #0xFF
- strb r1, [r0]
- ldrb r2, [r0]
+ IRQ_PRIORITY 9, 0xFF
+ ldrb r2, [r0]                    @ r0: the priority byte just written
  SAVE r2, 0
- ldr r0, ={SCS + IPR + 8}
- ldr r2, [r0]
- SAVE r2, 1
- ldr r0, ={SCS + ISER}
- ldr r1, =0x200
- str r1, [r0]
- ldr r0, ={SCS + STIR}
- movs r1, #9
- str r1, [r0]
+ LOAD_SAVE IPR2, 1
+ ENABLE_IRQ 9
+ WRITE STIR, 9
  dsb
  isb
- ldr r0, ={RESULTS + 12}
- ldr r0, [r0]
- SAVE r0, 2
+ LOAD_SAVE {RESULTS + 12}, 2
 done: b done
 irq9:
- mrs r0, ipsr
- SAVE r0, 3
- ldr r0, ={SCS + IABR}
- ldr r0, [r0]
- SAVE r0, 4
+ SAVE_SYSREG ipsr, 3
+ LOAD_SAVE IABR0, 4
  bx lr
 """
-    b = Bare(body, {16 + 9: "irq9"})
-    b.run_us(20)
+    b = run_program(body, {16 + 9: "irq9"}, us=20)
     r = b.results(5)
     assert r[0] == 0xE0 and r[1] == 0x0000E000
     assert r[3] == 25 and r[2] == 25                    # STIR pended IRQ 9, taken before the next instruction
@@ -110,38 +96,22 @@ def test_icsr_fields_in_thread_and_handlers():
     body = f"""
 reset:
  cpsid i
- ldr r0, ={SCS + IPR}
- ldr r1, =0x00002040
- str r1, [r0]
- ldr r0, ={SCS + ISER}
- movs r1, #3
- str r1, [r0]
- ldr r0, ={SCS + ISPR}
- movs r1, #1
- str r1, [r0]
- ldr r0, ={SCS + ICSR}
- ldr r1, [r0]
- SAVE r1, 0
+ IRQ_PRIORITY 0, 0x40
+ IRQ_PRIORITY 1, 0x20
+ ENABLE_IRQ 0, 1
+ WRITE ISPR0, 1
+ LOAD_SAVE ICSR, 0
  cpsie i
 done: b done
 irq0:
- ldr r0, ={SCS + ICSR}
- ldr r1, [r0]
- SAVE r1, 1
- ldr r0, ={SCS + ISPR}
- movs r1, #2
- str r1, [r0]
- dsb
- isb
+ LOAD_SAVE ICSR, 1
+ PEND_IRQ 1
  bx lr
 irq1:
- ldr r0, ={SCS + ICSR}
- ldr r1, [r0]
- SAVE r1, 2
+ LOAD_SAVE ICSR, 2
  bx lr
 """
-    b = Bare(body, {16: "irq0", 17: "irq1"})
-    b.run_us(20)
+    b = run_program(body, {16: "irq0", 17: "irq1"}, us=20)
     thread, in0, in1 = b.results(3)
     # Thread with IRQ0 pending behind PRIMASK: VECTACTIVE 0, VECTPENDING 16, ISRPENDING, RETTOBASE 1
     # (Cortex-M4: "no active exceptions").
@@ -182,21 +152,15 @@ def test_aircr_needs_key_and_holds_prigroup():
 def test_aircr_sysresetreq_resets_the_core():
     body = f"""
 reset:
- ldr r0, ={RESULTS}
- ldr r1, [r0]
- adds r1, #1
- str r1, [r0]
+ COUNT 0
  cmp r1, #2
  bge done
- ldr r0, ={SCS + AIRCR}
- ldr r1, =0x05FA0004
- str r1, [r0]
+ WRITE AIRCR, 0x05FA0004
  dsb
 spin: b spin
 done: b done
 """
-    b = Bare(body)
-    b.run_us(20)
+    b = run_program(body, us=20)
     assert b.result(0) == 2                     # booted twice: SYSRESETREQ went through the reset vector
     assert b.core.pc in (b.label("done"), b.label("done") + 2)
 
@@ -215,21 +179,15 @@ def test_shpr_fields_keep_three_bits_and_reserved_bytes_read_zero():
 def test_shcsr_enable_and_active_bits():
     body = f"""
 reset:
- ldr r0, ={SCS + SHCSR}
- ldr r1, =0x00070000
- str r1, [r0]
- ldr r1, [r0]
- SAVE r1, 0
+ WRITE SHCSR, 0x00070000
+ LOAD_SAVE SHCSR, 0
  svc #1
 done: b done
 svc:
- ldr r0, ={SCS + SHCSR}
- ldr r1, [r0]
- SAVE r1, 1
+ LOAD_SAVE SHCSR, 1
  bx lr
 """
-    b = Bare(body, {11: "svc"})
-    b.run_us(10)
+    b = run_program(body, {11: "svc"}, us=10)
     r = b.results(2)
     assert r[0] == 0x00070000                   # MEMFAULTENA, BUSFAULTENA, USGFAULTENA
     assert r[1] == 0x00070000 | (1 << 7)        # SVCALLACT while in the SVCall handler
@@ -249,52 +207,30 @@ def test_vtor_relocation_and_runtime_vector_rewrite():
     new_table = 0x00118000
     body = f"""
 reset:
- ldr r0, ={TCM}
- ldr r1, ={new_table}
- movs r2, #48
-copy:
- ldr r3, [r0], #4
- str r3, [r1], #4
- subs r2, #1
- bne copy
- ldr r0, ={SCS + VTOR}
- ldr r1, ={new_table | 0x55}
- str r1, [r0]
- ldr r1, [r0]
- SAVE r1, 0
+ COPY_VECTORS {new_table}
+ WRITE VTOR, {new_table | 0x55}
+ LOAD_SAVE VTOR, 0
  dsb
  isb
- ldr r0, ={SCS + ISER}
- movs r1, #1
- str r1, [r0]
- ldr r0, ={SCS + ISPR}
- str r1, [r0]
- dsb
- isb
+ ENABLE_IRQ 0
+ PEND_IRQ 0
  ldr r0, ={new_table + 4 * 16}
  adr r1, second
  orr r1, r1, #1
  str r1, [r0]
  dsb
- ldr r0, ={SCS + ISPR}
- movs r1, #1
- str r1, [r0]
- dsb
- isb
+ PEND_IRQ 0
 done: b done
  .align 2
 first:
- movs r0, #1
- SAVE r0, 1
+ SET_RESULT 1, 1
  bx lr
  .align 2
 second:
- movs r0, #2
- SAVE r0, 2
+ SET_RESULT 2, 2
  bx lr
 """
-    b = Bare(body, {16: "first"})
-    b.run_us(30)
+    b = run_program(body, {16: "first"}, us=30)
     r = b.results(3)
     assert r[0] == new_table                    # TBLOFF only: bits [6:0] are reserved, read as zero
     assert r[1] == 1 and r[2] == 2              # the copied entry, then the rewritten one

@@ -5,32 +5,29 @@ cleared by a read of SYST_CSR or any write to SYST_CVR), B1.5.19 (WFI/WFE wake-u
 One instruction costs one cycle of HCLK (DESIGN.md "The embedded engine"); MT3620 HCLK is 26 MHz at reset and
 197.6 MHz with the PLL selected in the RGU (0x2101000C bits [9:8] = 2, MT3620-FACTS).
 """
-from m4_harness import RESULTS, SCS, Bare, build, elf32
+from m4_harness import RESULTS, Bare, address, build, edited, elf32, run_program, scs_field, scs_offset
 from mt3620.engine.machine import Machine
 from mt3620.engine.simulation.clock import PS_PER_SECOND, ps_for_cycles
+from mt3620.peripherals.clock.rgu import Rgu
+from mt3620.peripherals.uart.mt3620_uart import DEBUG_UART_BASE, Mt3620Uart
 
-CSR, RVR, CVR, CALIB = 0x10, 0x14, 0x18, 0x1C
+CSR, RVR, CVR, ICSR, ISPR0 = (scs_offset(n) for n in ("SYST_CSR", "SYST_RVR", "SYST_CVR", "ICSR", "ISPR0"))
+PENDSTSET = scs_field("ICSR", "PENDSTSET")
+RGU_HCLK = 0x21010000 + Rgu.offset("CM4_HCLK_CK_CTRL")        # the IO core's RGU (MT3620-FACTS)
+DEBUG_THR = DEBUG_UART_BASE + Mt3620Uart.offset("RBR_THR")
 MS = PS_PER_SECOND // 1000
 
 
 def systick_program(reload: int) -> str:
     return f"""
 reset:
- ldr r0, ={SCS + 0x10}
- ldr r1, ={reload}
- str r1, [r0, #4]
- movs r1, #0
- str r1, [r0, #8]
- movs r1, #7
- str r1, [r0]
+ WRITE SYST_CVR, 0
+ SYSTICK {reload}, 7
 spin:
  adds r4, #1
  b spin
 systick:
- ldr r0, ={RESULTS}
- ldr r1, [r0]
- adds r1, #1
- str r1, [r0]
+ COUNT 0
  bx lr
 """
 
@@ -59,7 +56,7 @@ def test_systick_follows_set_hz():
     times = record_pends(b.core)
     b.run_until(3 * MS + MS // 2)
     switch = b.clock.now
-    left_cycles = b.core.scs.systick.read(0x8, 4)    # counter value at the switch (old clock)
+    left_cycles = b.core.scs.read(CVR, 4)            # counter value at the switch (old clock)
     b.core.set_hz(197_600_000)
     b.run_until(4 * MS)
     assert len(times) >= 6
@@ -91,7 +88,7 @@ def test_countflag_clears_on_read_and_on_cvr_write():
     clock.advance_to(t0 + ps_for_cycles(150, 26_000_000))
     assert st.read(CSR, 4) & (1 << 16)                   # reached 0 once: COUNTFLAG
     assert not st.read(CSR, 4) & (1 << 16)               # cleared by the read
-    assert not st.read(0xD04, 4) & (1 << 26)             # TICKINT = 0: SysTick not pended
+    assert not st.read(ICSR, 4) & PENDSTSET              # TICKINT = 0: SysTick not pended
     clock.advance_to(t0 + ps_for_cycles(260, 26_000_000))
     st.write(CVR, 4, 1)
     assert not st.read(CSR, 4) & (1 << 16)               # cleared by the CVR write
@@ -106,11 +103,8 @@ def test_rvr_write_does_not_disturb_the_running_count():
     b = Bare("reset:\n b reset\n")
     st, clock = b.core.scs, b.clock
     wraps = record_pends(b.core)
-    st.write(RVR, 4, 99)
-    st.write(CVR, 4, 0)
-    t0 = clock.now
-    st.write(CSR, 4, 3)                                  # ENABLE | TICKINT
-    cycles = lambda n: t0 + ps_for_cycles(n, 26_000_000)
+    t0 = b.start_systick(99, 3)                          # ENABLE | TICKINT
+    cycles = lambda n: b.cycles_after(t0, n)
     clock.advance_to(cycles(1050))
     assert st.read(CVR, 4) == 50
     st.write(RVR, 4, 49)
@@ -128,11 +122,8 @@ def test_csr_writes_while_counting_do_not_shift_the_wraps():
     b = Bare("reset:\n b reset\n")
     st, clock = b.core.scs, b.clock
     wraps = record_pends(b.core)
-    st.write(RVR, 4, 99)
-    st.write(CVR, 4, 0)
-    t0 = clock.now
-    st.write(CSR, 4, 3)
-    cycles = lambda n: t0 + ps_for_cycles(n, 26_000_000)
+    t0 = b.start_systick(99, 3)
+    cycles = lambda n: b.cycles_after(t0, n)
     for k in range(20):
         clock.advance_to(cycles(100 * k + 37) + 20_000)  # half a cycle past an edge
         st.write(CSR, 4, 1 if k % 2 else 3)
@@ -144,13 +135,9 @@ def test_csr_writes_while_counting_do_not_shift_the_wraps():
 def test_countflag_read_by_the_guest():
     body = f"""
 reset:
- ldr r0, ={SCS + 0x10}
- movs r1, #50
- str r1, [r0, #4]
- movs r1, #0
- str r1, [r0, #8]
- movs r1, #1
- str r1, [r0]
+ WRITE SYST_CVR, 0
+ SYSTICK 50, 1
+ ldr r0, ={address("SYST_CSR")}
 wait:
  ldr r1, [r0]
  tst r1, #0x10000
@@ -161,8 +148,7 @@ wait:
  SAVE r1, 1
 done: b done
 """
-    b = Bare(body)
-    b.run_us(20)
+    b = run_program(body, us=20)
     assert b.result(0) == 0x5                            # ENABLE | CLKSOURCE, COUNTFLAG gone after the first read
     assert b.result(1) <= 50
 
@@ -172,7 +158,7 @@ def test_systick_on_the_machine_after_selecting_the_pll():
     # RVR = 197599 ticks every 1 ms; the core retires 197,600 instructions per ms in between.
     body = f"""
 reset:
- ldr r0, =0x2101000C
+ ldr r0, ={RGU_HCLK}
  ldr r1, [r0]
  bic r1, r1, #0x300
  orr r1, r1, #0x200
@@ -197,17 +183,13 @@ def test_systick_handler_output_on_the_debug_uart_in_virtual_time():
     # (0x21040000, THR at +0x00, MT3620-FACTS) and the core sleeps in WFI in between.
     body = f"""
 reset:
- ldr r0, ={SCS + 0x10}
- ldr r1, =25999
- str r1, [r0, #4]
- movs r1, #7
- str r1, [r0]
+ SYSTICK 25999, 7
  movs r4, #0x61
 sleep:
  wfi
  b sleep
 systick:
- ldr r0, =0x21040000
+ ldr r0, ={DEBUG_THR}
  strb r4, [r0]
  adds r4, #1
  cmp r4, #0x66
@@ -231,51 +213,33 @@ out:
 def test_systick_reload_zero_stops_after_reaching_zero():
     b = Bare("reset:\n b reset\n")
     st, clock = b.core.scs, b.clock
-    st.write(RVR, 4, 4)
-    st.write(CVR, 4, 0)
-    t0 = clock.now
-    st.write(CSR, 4, 1)
-    clock.advance_to(t0 + ps_for_cycles(3, 26_000_000))
+    t0 = b.start_systick(4, 1)
+    clock.advance_to(b.cycles_after(t0, 3))
     assert st.read(CVR, 4) == 2
     st.write(RVR, 4, 0)       # RELOAD 0: the counter stops at 0 at the next wrap (B3.3.3)
-    clock.advance_to(t0 + ps_for_cycles(10, 26_000_000))
+    clock.advance_to(b.cycles_after(t0, 10))
     assert st.read(CVR, 4) == 0 and st.read(CSR, 4) & (1 << 16)
-    clock.advance_to(t0 + ps_for_cycles(100, 26_000_000))
+    clock.advance_to(b.cycles_after(t0, 100))
     assert st.read(CVR, 4) == 0 and not st.read(CSR, 4) & (1 << 16)
 
 
 WFI_PROGRAM = f"""
 reset:
- ldr r0, ={SCS + 0x400}
- movs r1, #0x40
- strb r1, [r0]
- ldr r0, ={SCS + 0x100}
- movs r1, #1
- str r1, [r0]
+ IRQ_PRIORITY 0, 0x40
+ ENABLE_IRQ 0
 sleep:
  wfi
- ldr r0, ={RESULTS + 4}
- ldr r1, [r0]
- adds r1, #1
- str r1, [r0]
+ COUNT 1
  b sleep
 irq0:
- ldr r0, ={RESULTS}
- ldr r1, [r0]
- adds r1, #1
- str r1, [r0]
+ COUNT 0
  bx lr
 """
 
 
-def pulse(b: Bare, irq: int, at: int) -> None:
-    b.clock.schedule_at(at, lambda: b.core.set_irq(irq, True), "up")
-    b.clock.schedule_at(at + 1000, lambda: b.core.set_irq(irq, False), "down")
-
-
 def test_wfi_sleeps_until_an_interrupt_and_skips_time():
     b = Bare(WFI_PROGRAM, {16: "irq0"})
-    pulse(b, 0, 5 * MS)
+    b.pulse(0, 5 * MS)
     b.run_until(4 * MS)
     assert b.core.sleeping and b.results(2) == [0, 0]
     asleep = b.core.instructions
@@ -287,50 +251,45 @@ def test_wfi_sleeps_until_an_interrupt_and_skips_time():
 
 
 def test_wfi_wakes_on_masked_interrupt_without_taking_it():
-    body = WFI_PROGRAM.replace("sleep:\n wfi", " cpsid i\nsleep:\n wfi")
-    assert body != WFI_PROGRAM
-    b = Bare(body, {16: "irq0"})
-    pulse(b, 0, 2 * MS)
+    b = Bare(edited(WFI_PROGRAM, "sleep:\n wfi", " cpsid i\nsleep:\n wfi"), {16: "irq0"})
+    b.pulse(0, 2 * MS)
     b.run_until(3 * MS)
     # B1.5.19: WFI wakes for a pending interrupt that would pre-empt if PRIMASK were 0; PRIMASK keeps it pending.
     assert b.result(0) == 0 and b.result(1) >= 1
-    assert b.scs(0x200) & 1
+    assert b.scs(ISPR0) & 1
 
 
 def test_wfi_ignores_disabled_interrupt():
-    body = WFI_PROGRAM.replace(" movs r1, #1\n str r1, [r0]\nsleep:", " movs r1, #2\n str r1, [r0]\nsleep:")
-    assert body != WFI_PROGRAM
-    b = Bare(body, {16: "irq0"})
-    pulse(b, 0, 2 * MS)
+    b = Bare(edited(WFI_PROGRAM, " ENABLE_IRQ 0\n", " ENABLE_IRQ 1\n"), {16: "irq0"})
+    b.pulse(0, 2 * MS)
     b.run_until(3 * MS)
     assert b.results(2) == [0, 0] and b.core.sleeping
-    assert b.scs(0x200) & 1                              # pending, but disabled: no wake-up
+    assert b.scs(ISPR0) & 1                              # pending, but disabled: no wake-up
+
+
+# Two WFEs, each followed by a mark in a result word (0, then 1).
+TWO_WFES = """
+ wfe
+ SET_RESULT 0, 1
+ wfe
+ SET_RESULT 1, 2
+done: b done
+"""
 
 
 def test_wfe_sev_event_register():
     body = f"""
 reset:
- ldr r0, ={SCS + 0x100}
- movs r1, #1
- str r1, [r0]
- sev
- wfe
- movs r0, #1
- SAVE r0, 0
- wfe
- movs r0, #2
- SAVE r0, 1
-done: b done
-irq0:
- movs r0, #3
- SAVE r0, 2
+ ENABLE_IRQ 0
+ sev{TWO_WFES}irq0:
+ SET_RESULT 2, 3
  bx lr
 """
     b = Bare(body, {16: "irq0"})
     b.run_until(1 * MS)
     # SEV set the event register, so the first WFE cleared it and went on; the second one sleeps.
     assert b.results(3) == [1, 0, 0] and b.core.sleeping
-    pulse(b, 0, 2 * MS)
+    b.pulse(0, 2 * MS)
     b.run_until(3 * MS)
     assert b.results(3) == [1, 2, 3]
 
@@ -339,18 +298,15 @@ def test_wfe_wakes_on_pending_disabled_interrupt_with_sevonpend():
     # SCR.SEVONPEND: an interrupt becoming pending is a WFE wake-up event even when disabled (B1.5.19).
     body = f"""
 reset:
- ldr r0, ={SCS + 0xD10}
- movs r1, #0x10
- str r1, [r0]
+ WRITE SCR, 0x10
  wfe
- movs r0, #1
- SAVE r0, 0
+ SET_RESULT 0, 1
 done: b done
 """
     b = Bare(body)
     b.run_until(1 * MS)
     assert b.result(0) == 0 and b.core.sleeping
-    pulse(b, 3, 2 * MS)
+    b.pulse(3, 2 * MS)
     b.run_until(3 * MS)
     assert b.result(0) == 1 and b.unexpected() == 0
 
@@ -362,21 +318,8 @@ def test_wfe_returns_at_once_after_an_exception():
 reset:
  sev
  wfe
- ldr r0, ={SCS + 0x100}
- movs r1, #1
- str r1, [r0]
- ldr r0, ={SCS + 0x200}
- str r1, [r0]
- dsb
- isb
- wfe
- movs r0, #1
- SAVE r0, 0
- wfe
- movs r0, #2
- SAVE r0, 1
-done: b done
-irq0:
+ ENABLE_IRQ 0
+ PEND_IRQ 0{TWO_WFES}irq0:
  bx lr
 """
     b = Bare(body, {16: "irq0"})
@@ -390,59 +333,45 @@ def test_wfe_is_not_woken_by_an_interrupt_masked_by_primask():
     body = f"""
 reset:
  cpsid i
- ldr r0, ={SCS + 0x100}
- movs r1, #1
- str r1, [r0]
+ ENABLE_IRQ 0
  sev
  wfe
  wfe
- movs r0, #1
- SAVE r0, 0
+ SET_RESULT 0, 1
 done: b done
 irq0:
  bx lr
 """
     b = Bare(body, {16: "irq0"})
-    pulse(b, 0, 1 * MS)
+    b.pulse(0, 1 * MS)
     b.run_until(2 * MS)
-    assert b.result(0) == 0 and b.core.sleeping and b.scs(0x200) & 1
+    assert b.result(0) == 0 and b.core.sleeping and b.scs(ISPR0) & 1
 
 
 def test_yield_is_a_no_op_and_wfe_then_undefined_is_told_apart():
     body = f"""
 reset:
- ldr r0, ={SCS + 0xD24}
- ldr r1, =0x00040000
- str r1, [r0]
+ WRITE SHCSR, 0x00040000
  yield
- movs r0, #1
- SAVE r0, 0
+ SET_RESULT 0, 1
  sev
  wfe
 bad:
  udf #1
- movs r0, #2
- SAVE r0, 1
+ SET_RESULT 1, 2
 done: b done
 usagefault:
- ldr r0, [sp, #24]
- SAVE r0, 2
- adds r0, #2
- str r0, [sp, #24]
- bx lr
+ SKIP_FAULTING 2
 """
-    b = Bare(body, {6: "usagefault"})
-    b.run_us(20)
+    b = run_program(body, {6: "usagefault"}, us=20)
     # The WFE consumed the event and went on; the UDF after it is the faulting instruction, not the WFE.
     assert b.results(3) == [1, 2, b.label("bad")]
 
 
 def test_sleep_on_exit_returns_to_sleep_without_running_thread_code():
-    body = WFI_PROGRAM.replace("sleep:\n wfi", f" ldr r0, ={SCS + 0xD10}\n movs r1, #2\n str r1, [r0]\nsleep:\n wfi")
-    assert body != WFI_PROGRAM
-    b = Bare(body, {16: "irq0"})
-    pulse(b, 0, 1 * MS)
-    pulse(b, 0, 2 * MS)
+    b = Bare(edited(WFI_PROGRAM, "sleep:\n wfi", " WRITE SCR, 2\nsleep:\n wfi"), {16: "irq0"})
+    b.pulse(0, 1 * MS)
+    b.pulse(0, 2 * MS)
     b.run_until(3 * MS)
     assert b.results(2) == [2, 0]                        # two handlers, no thread instruction after WFI
     assert b.core.sleeping
@@ -451,14 +380,8 @@ def test_sleep_on_exit_returns_to_sleep_without_running_thread_code():
 def _mixed_run() -> tuple:
     body = f"""
 reset:
- ldr r0, ={SCS + 0x10}
- ldr r1, =2599
- str r1, [r0, #4]
- movs r1, #7
- str r1, [r0]
- ldr r0, ={SCS + 0x100}
- movs r1, #3
- str r1, [r0]
+ SYSTICK 2599, 7
+ ENABLE_IRQ 0, 1
 loop:
  adds r4, #3
  eor r5, r5, r4, ror #7
@@ -477,9 +400,7 @@ systick:
  bx lr
 irq0:
  add r8, r8, r4
- ldr r0, ={SCS + 0x200}
- movs r1, #2
- str r1, [r0]
+ WRITE ISPR0, 2
  bx lr
 irq1:
  adds r9, #1
@@ -487,7 +408,7 @@ irq1:
 """
     b = Bare(body, {15: "systick", 16: "irq0", 17: "irq1"})
     for k in range(1, 8):
-        pulse(b, 0, k * 317_000_000 + 12_345)
+        b.pulse(0, k * 317_000_000 + 12_345)
     b.run_until(3 * MS)
     regs = {name: b.core.reg(name) for name in ("r4", "r5", "r6", "r7", "r8", "r9", "sp", "pc", "xpsr", "s4")}
     return b.core.instructions, b.core.time, b.clock.now, regs
@@ -504,12 +425,8 @@ def test_frames_stacked_while_asleep_on_exit_keep_the_thumb_bit():
     # exit, when no instruction ran since the previous exception return.
     body = f"""
 reset:
- ldr r0, ={SCS + 0x100}
- movs r1, #1
- str r1, [r0]
- ldr r0, ={SCS + 0xD10}
- movs r1, #2
- str r1, [r0]
+ ENABLE_IRQ 0
+ WRITE SCR, 2
 sleep:
  wfi
  b sleep
@@ -524,7 +441,7 @@ irq0:
 """
     b = Bare(body, {16: "irq0"})
     for k in (1, 2, 3):
-        pulse(b, 0, k * MS)
+        b.pulse(0, k * MS)
     b.run_until(4 * MS)
     r = b.results(4)
     assert r[0] == 3
@@ -534,11 +451,7 @@ irq0:
 def test_machine_runs_are_identical():
     body = f"""
 reset:
- ldr r0, ={SCS + 0x10}
- ldr r1, =2599
- str r1, [r0, #4]
- movs r1, #7
- str r1, [r0]
+ SYSTICK 2599, 7
  movs r4, #0x41
 loop:
  adds r5, #1
@@ -547,7 +460,7 @@ loop:
  wfi
  b loop
 systick:
- ldr r0, =0x21040000
+ ldr r0, ={DEBUG_THR}
  strb r4, [r0]
  adds r4, #1
  cmp r4, #0x5B

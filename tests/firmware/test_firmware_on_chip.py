@@ -209,6 +209,19 @@ def test_uart_irq_transmit_and_receive(chip):
     assert b.texts()[-2:] == ["uart_irq: rx 0x41", "uart_irq: rx 0x7a"]
 
 
+def test_uart_dma_through_half_size_channels(chip):
+    """MediaTek's OS_HAL UART DMA (vff_mode 0) in small: ISU0's UART paced by DMA channels 0 (TX) and 1 (RX)."""
+    b = chip(io0="uart_dma")
+    b.run_until(r"^uart_dma: rx ready$", "20ms")
+    t = b.texts()
+    assert t[:2] == ["uart_dma: start", "uart_dma: tx done, RLCT 0, TX_OFFSET 16"]   # the last beat entered the FIFO
+    b.run_for("5ms")                                    # the rest of the line leaves at 115200 baud
+    assert b.device.output("isu0_uart") == "uart_dma: this line went out by DMA ch0\n"
+    b.device.send("isu0_uart", b"pong!")
+    b.run_until(r"^uart_dma: rx done", "10ms")
+    assert b.texts()[-1] == "uart_dma: rx done, RLCT 0: pong"
+
+
 def test_irq_storm_benchmark_completes(chip):
     b = chip(io0="irq_storm")
     b.run_until(r"^irq_storm: done$", "1500ms")
@@ -247,6 +260,26 @@ def test_demo_blinks_led_and_reports_button(chip):
     b.run_for("30ms")
     assert b.texts().count("button A pressed") == 1
     assert line.time_ps > b.line("blink 2").time_ps
+
+
+def test_eint_wake_sleeps_until_gpt3_or_a_press_of_button_a(chip):
+    """MediaTek's LP sample in small: EINT 12 level-low (POL 1) must not fire while button A is released (high)."""
+    b = chip(io0="eint_wake")
+    dev = b.device
+    b.run_until(r"^eint_wake: sleeping", "20ms")
+    woke = b.run_until(r"^eint_wake: woken by ", "2100ms")
+    assert woke.text in ("eint_wake: woken by GPT3 after 2000 ms", "eint_wake: woken by GPT3 after 1999 ms")
+    b.run_until(r"^eint_wake: sleeping", "20ms", fresh=True)
+    b.run_for("300ms")
+    dev.press("A")
+    woke = b.run_until(r"^eint_wake: woken by EINT", "10ms", fresh=True)
+    assert woke.text.startswith("eint_wake: woken by EINT 12 after 30")    # 300 ms + the 0.5 ms debounce
+    b.run_for("50ms")
+    assert b.texts()[-1] == woke.text                  # held down: no new round until it is released
+    dev.release("A")
+    b.run_until(r"^eint_wake: sleeping", "20ms", fresh=True)
+    b.run_until(r"^eint_wake: done$", "2100ms")
+    assert b.texts()[-2].startswith("eint_wake: woken by GPT3")
 
 
 def test_blink_button_led_follows_button(chip):
@@ -300,10 +333,16 @@ def test_mailbox_echoes_raw_fifo_entries(chip):
     channel = b.machine.shared_objects["mbox_a7_io0"]
     a7 = 1  # the IO core is side 0 of its A7 mailbox
     assert channel.push(a7, 0x12345678, 0x9ABCDEF0)
+    # The "A7 wrote" FIFO interrupt (INT_EN bit 1, IRQ 8) wakes the core at once: the entry is popped long before
+    # the firmware's 10 ms SysTick would have found it.
+    b.run_for("200us")
+    assert channel.incoming(0) == 0
     b.run_until(r"^mailbox: fifo echoed$", "20ms")
     assert b.texts()[-2:] == ["mailbox: fifo cmd=0x12345678 data=0x9abcdef0", "mailbox: fifo echoed"]
     assert channel.pop(a7) == (0x12345678, 0x9ABCDEF0)
     assert channel.pop(a7) is None
+    # The pop raises the IO core's "A7 read" FIFO interrupt (INT_STS bit 3, IRQ 6).
+    b.run_until(r"^mailbox: the A7 popped 1 echoed entries$", "10ms")
 
 
 def test_mailbox_intercore_messages_are_echoed(chip):

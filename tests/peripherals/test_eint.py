@@ -35,26 +35,40 @@ def test_reset_values(chip):
     assert not any(line.level for line in eint.irq)
 
 
-def test_button_press_edge_interrupt_with_ctd_configuration(chip):
+def test_button_press_edge_interrupt_with_mtk_falling_edge(chip):
     clock, blocks, eint, pulses = chip
     board = RdbBoard(blocks)                          # button A (GPIO 12) released: high
-    eint.write(dbnc(12), 4, EN)                       # CTD EINT_ConfigurePin(positive=false): falling edge
+    eint.write(dbnc(12), 4, EN | POL)                 # MTK os_hal_eint.c HAL_EINT_EDGE_FALLING: POL 1
     assert pulses[12] == []
     board.press("A")
     assert pulses[12] == [True, False]                # one pulse: the NVIC pends IRQ 32 once
     board.release("A")
-    assert pulses[12] == [True, False]                # release is not active for POL 0
-    eint.write(dbnc(12), 4, EN | DUAL)
+    assert pulses[12] == [True, False]                # release is not active for POL 1
+    eint.write(dbnc(12), 4, EN | POL | DUAL)          # HAL_EINT_EDGE_FALLING_AND_RISING
     board.press("A")
     board.release("A")
     assert pulses[12] == [True, False] * 3
+
+
+def test_pol_0_is_rising_edge_and_active_high(chip):
+    clock, blocks, eint, pulses = chip
+    board = RdbBoard(blocks)
+    eint.write(dbnc(12), 4, EN)                       # MTK HAL_EINT_EDGE_RISING: POL 0
+    board.press("A")
+    assert pulses[12] == []                           # falling: not active
+    board.release("A")
+    assert pulses[12] == [True, False]                # rising: one pulse
+    eint.write(IRQ_SENS0 + 4, 4, 1 << 0)              # IRQ 32 level-sensitive: HAL_EINT_LEVEL_HIGH
+    assert eint.irq[12].level                         # released button: high, active
+    board.press("A")
+    assert not eint.irq[12].level
 
 
 def test_debounce_filters_glitches(chip):
     clock, blocks, eint, pulses = chip
     blk = blocks[3]
     blk.drive_input(13, 1)
-    eint.write(dbnc(13), 4, EN | POL | (3 << 4) | 4)  # 1 kHz debounce clock, 4 ticks = 4 ms
+    eint.write(dbnc(13), 4, EN | (3 << 4) | 4)        # rising edge, 1 kHz debounce clock, 4 ticks = 4 ms
     blk.drive_input(13, 0)
     clock.advance_to(10 * PS_PER_SECOND // 1000)
     blk.drive_input(13, 1)                            # rising edge...
@@ -72,12 +86,12 @@ def test_debounce_filters_glitches(chip):
 def test_level_sense_holds_line(chip):
     _, blocks, eint, pulses = chip
     eint.write(IRQ_SENS0, 4, 1 << (20 + 2))           # GPIO 2 level-sensitive
-    eint.write(dbnc(2), 4, EN | POL)
-    blocks[0].drive_input(2, 1)
-    assert eint.irq[2].level
+    eint.write(dbnc(2), 4, EN | POL)                  # MTK HAL_EINT_LEVEL_LOW: POL 1
     blocks[0].drive_input(2, 0)
-    assert not eint.irq[2].level
+    assert eint.irq[2].level
     blocks[0].drive_input(2, 1)
+    assert not eint.irq[2].level
+    blocks[0].drive_input(2, 0)
     eint.write(dbnc(2), 4, 0)                         # CTD EINT_DeConfigurePin
     assert not eint.irq[2].level
 
@@ -93,7 +107,7 @@ def test_disabled_and_out_of_range_inputs(chip):
 
 def test_snapshot_restore_pending_debounce(chip):
     clock, blocks, eint, pulses = chip
-    eint.write(dbnc(4), 4, EN | POL | 2)              # 8 kHz, 2 ticks = 250 us
+    eint.write(dbnc(4), 4, EN | 2)                    # rising edge, 8 kHz, 2 ticks = 250 us
     blocks[1].drive_input(4, 1)
     snap = eint.snapshot()
     other = EintController(clock=clock)

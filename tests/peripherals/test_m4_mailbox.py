@@ -16,7 +16,8 @@ NF_THRS, NE_THRS, INT_EN, INT_STS = (MailboxPort.offset(n) for n in ("MBOX_NF_TH
 CMD_PUSH, DATA_PUSH, PUSH_CNT, CMD_POP, DATA_POP, POP_CNT, SEM = (
     MailboxPort.offset(n) for n in ("CMD_PUSH", "DATA_PUSH", "FIFO_PUSH_CNT", "CMD_POP", "DATA_POP", "FIFO_POP_CNT",
                                     "SEMAPHORE_P"))
-RD, NF, WR, NE, FIFO, SW = range(6)
+RD, NF, WR, NE, FIFO, SW = range(6)                  # IRQ outputs, in line order (NVIC 6 + 6 * unit + n)
+BIT_NE, BIT_WR, BIT_NF, BIT_RD = 1, 2, 4, 8           # INT_EN/INT_STS bits (MediaTek hdl_mbox.h)
 
 
 @pytest.fixture
@@ -58,7 +59,8 @@ def test_receive_with_interrupts(port):
     assert port.read(CMD_POP) == 0xBA5E0001
     assert port.read(POP_CNT) == 0
     assert port.read(CMD_POP) == 0                  # empty FIFO reads 0
-    port.write(INT_STS, 4, 0x4)                     # W1C just WR
+    assert port.read(INT_STS) == BIT_WR | BIT_NE
+    port.write(INT_STS, 4, BIT_WR)                  # W1C just WR
     assert not port.irq[WR].level and port.irq[NE].level
     port.write(INT_STS, 4, 0xF)
     assert not port.irq[FIFO].level
@@ -66,7 +68,7 @@ def test_receive_with_interrupts(port):
 
 def test_tx_confirmed_and_not_full(port):
     ch = port.channel
-    port.write(INT_EN, 4, 0x3)                      # RD and NF
+    port.write(INT_EN, 4, BIT_RD | BIT_NF)
     for i in range(15):
         port.write(CMD_PUSH, 4, i)
     assert port.read(PUSH_CNT) == 15
@@ -76,15 +78,18 @@ def test_tx_confirmed_and_not_full(port):
     assert ch.pop(1) == (0, 0)
     assert port.irq[RD].level                       # far side consumed one
     assert port.irq[NF].level                       # 14 <= NF_THRS
+    assert port.read(INT_STS) == BIT_RD | BIT_NF
     assert [ch.pop(1)[0] for _ in range(14)] == list(range(1, 15))
 
 
 def test_int_en_gates_lines(port):
     port.channel.push(1, 1, 1)
-    assert port.read(INT_STS) & 0x4
+    assert port.read(INT_STS) == BIT_WR | BIT_NE
     assert not port.irq[WR].level
-    port.write(INT_EN, 4, 0x4)
-    assert port.irq[WR].level
+    port.write(INT_EN, 4, BIT_NE)
+    assert port.irq[NE].level and not port.irq[WR].level
+    port.write(INT_EN, 4, BIT_WR)
+    assert port.irq[WR].level and not port.irq[NE].level
 
 
 def test_software_interrupts_both_ways(port):
@@ -129,7 +134,7 @@ def test_io0_io1_shared_channel():
     p0 = MailboxPort(clock=clock, base_address=0x21060000, cpu="io0", channel=ch)
     p1 = MailboxPort(clock=clock, base_address=0x21060000, cpu="io1", channel=ch)
     assert (p0.side, p1.side) == (0, 1)
-    p1.write(INT_EN, 4, 0x4)
+    p1.write(INT_EN, 4, BIT_WR)
     p0.write(DATA_PUSH, 4, 7)
     p0.write(CMD_PUSH, 4, 8)
     assert p1.irq[WR].level and not p0.irq[WR].level
@@ -151,7 +156,7 @@ def test_bad_construction_and_nonsense(port):
 
 
 def test_snapshot_restore(port):
-    port.write(INT_EN, 4, 0x4)
+    port.write(INT_EN, 4, BIT_WR)
     port.channel.push(1, 0x11, 0x22)
     snap = port.snapshot()
     other = MailboxPort(base_address=0x21050000)

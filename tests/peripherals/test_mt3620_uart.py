@@ -249,3 +249,96 @@ def test_snapshot_restore_resumes_transmission():
     u2.restore(snap)
     clock2.advance_to(10 * u2.frame_ps())
     assert bytes(out2) == b"xyz"
+
+
+# ---- DMA through the DREQ half-size channels (MediaTek mtk_os_hal_uart_dma_send/get_data with vff_mode 0) ----------
+class UartOnBus:
+    """System RAM and one UART on a bus, as the IO core's view routes the DMA's beats (read -> bytes, write(bytes))."""
+
+    def __init__(self, uart, ram):
+        self.uart, self.ram = uart, ram
+
+    def _uart_offset(self, addr):
+        offset = addr - self.uart.base_address
+        return offset if 0 <= offset < 0x100 else None
+
+    def read(self, addr, size, access=None):
+        offset = self._uart_offset(addr)
+        if offset is None:
+            return self.ram.read(addr, size, access)
+        return (self.uart.read(offset, size) & ((1 << 8 * size) - 1)).to_bytes(size, "little")
+
+    def write(self, addr, data, access=None):
+        offset = self._uart_offset(addr)
+        if offset is None:
+            self.ram.write(addr, data, access)
+        else:
+            self.uart.write(offset, len(data), int.from_bytes(data, "little"))
+
+
+@pytest.fixture
+def half_dma():
+    from mt3620.peripherals.dma.m4_dma import M4Dma
+    from mt3620.peripherals.mailbox.intercore import ByteMemory
+    clock = VirtualClock()
+    ram = ByteMemory(0x22000000, 0x1000)
+    bus = UartOnBus(None, ram)
+    dma = M4Dma(clock=clock, base_address=0x21080000, cpu="io0", memory=bus)
+    uart = Mt3620Uart(clock=clock, base_address=0x38070500, cpu="io0", dma=dma)   # ISU0: channels 0 (TX), 1 (RX)
+    bus.uart = uart
+    out = []
+    uart.add_tx_listener(out.append)
+    ctd_open(uart, 115200)
+    return clock, ram, dma, uart, out
+
+
+def half_channel(dma, ch, ram_address, count, rx):
+    """MediaTek os_hal_dma.c / hdl_dma.c for a half-size channel: clock on, addresses, count, CON (byte beats, the
+    memory side incrementing, DREQ, completion interrupt; DIR for RX), start (register writes, facts not code)."""
+    D = dma.offset
+    dma.write(D("CH_EN_SET"), 4, 1 << ch)
+    dma.write(D(f"CH{ch}_PGMADDR"), 4, ram_address)
+    dma.write(D(f"CH{ch}_FIXADDR"), 4, 0x38070500)
+    dma.write(D(f"CH{ch}_COUNT"), 4, count)
+    con = 1 << 4 | 1 << 15 | ((1 << 18 | 1 << 3) if rx else 1 << 2)
+    dma.write(D(f"CH{ch}_CON"), 4, con)
+    dma.write(D("CLR_DREQ"), 4, 1 << ch)
+    dma.write(D(f"CH{ch}_START"), 4, 1 << 15)
+
+
+def test_half_size_dma_tx_waits_for_the_handshake_then_feeds_the_fifo(half_dma):
+    clock, ram, dma, uart, out = half_dma
+    msg = b"UART Tx(DMA) through the DREQ channel, longer than the FIFO\r\n"
+    ram.write(0x22000100, msg)
+    uart.write(VFIFO_EN, 4, 1)                        # mtk_hdl_uart_dma_en
+    half_channel(dma, 0, 0x22000100, len(msg), rx=False)
+    clock.advance_to(5 * uart.frame_ps())
+    assert out == [] and dma.remaining(0) == len(msg)  # no handshake yet: nothing moves
+    uart.write(O("EXTEND_ADD"), 4, 0x2)               # mtk_hdl_uart_tx_dma_handshake
+    assert uart.read(TX_OFFSET) == 16                 # 17 beats: one in the shifter, 16 in the FIFO
+    assert dma.remaining(0) == len(msg) - 17
+    clock.advance_to(clock.now + (len(msg) - 17) * uart.frame_ps())
+    assert dma.remaining(0) == 0 and dma.irq[0].level  # the last beat entered the FIFO: completion interrupt
+    assert dma.read(dma.offset("CH0_INTSTA")) == 1 << 15
+    clock.advance_to(clock.now + 17 * uart.frame_ps())
+    assert bytes(out) == msg
+
+
+def test_half_size_dma_rx_drains_the_fifo(half_dma):
+    clock, ram, dma, uart, _ = half_dma
+    uart.write(VFIFO_EN, 4, 1)
+    uart.feed(b"xy")                                  # before the channel runs: they wait in the FIFO
+    clock.advance_to(2 * uart.frame_ps())
+    assert uart.read(RX_OFFSET) == 2
+    half_channel(dma, 1, 0x22000200, 5, rx=True)
+    uart.write(O("EXTEND_ADD"), 4, 0x1)               # mtk_hdl_uart_rx_dma_handshake
+    assert uart.read(RX_OFFSET) == 0 and ram.read(0x22000200, 2) == b"xy"
+    uart.feed(b"abcd")
+    clock.advance_to(clock.now + 4 * uart.frame_ps())
+    assert ram.read(0x22000200, 5) == b"xyabc" and dma.remaining(1) == 0 and dma.irq[0].level
+    assert uart.read(RX_OFFSET) == 1                  # the channel finished: "d" stays for the CPU
+    assert uart.read(THR) == ord("d")
+
+
+def test_debug_uart_has_no_dreq_channels():
+    assert Mt3620Uart(base_address=0x21040000).dreq_channels == ()

@@ -202,7 +202,7 @@ def test_button_input_reaches_the_eint_line_inside_the_bridge(bridge):
         ask(s, "RESET")
         ask(s, "IN gpio3 0 1 0")                                # released: the board's pull-up
         ask(s, "WRITE io0_irqcfg 0x204 4 1 0 cpuM4_0")          # IRQ_SENS1 bit 0 = IRQ 32: level delivery
-        ask(s, f"WRITE io0_irqcfg {4 * 12} 4 {1 << 9} 0 cpuM4_0")   # DBNC_CON12: EN, active low, no debounce
+        ask(s, f"WRITE io0_irqcfg {4 * 12} 4 {3 << 8} 0 cpuM4_0")   # DBNC_CON12: EN, POL = 1 (active low), no debounce
         pressed = ask(s, "IN gpio3 0 0 10")
         assert "GPIO io0_irqcfg 12 1" in lines(pressed, "GPIO")
         assert not any(ln.startswith("GPIO gpio3 ") for ln in lines(pressed, "GPIO"))  # pin 12 is an input

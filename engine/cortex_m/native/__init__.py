@@ -3,6 +3,8 @@
 - exceptions.c: exception entry, tail-chaining and return with the block budget in the same block hook (it
   includes engine/cpu/native/block_budget.h and links block_budget.c), seen from Python in
   engine/cortex_m/native_exceptions.py;
+- devices.c: the device fast path (a UART's transmitter, native events, WFI sleep, the polling detector), seen from
+  Python in engine/cortex_m/native_devices.py; core_state.h holds the state both share;
 - code_pages.c: the TLB-fill hook that keeps stores to data pages on Unicorn's fast path (CortexM4._fast_stores).
 When no compiler is available (or MT3620_NO_NATIVE=1) the core uses the Python equivalents: same instruction
 counts, same determinism, slower.
@@ -24,8 +26,8 @@ from mt3620.engine.cpu import native as cpu_native
 
 log = logging.getLogger("mt3620.native")
 HERE = Path(__file__).resolve().parent
-SOURCES = (HERE / "exceptions.c", HERE / "code_pages.c", cpu_native.HERE / "block_budget.c")
-HEADERS = (cpu_native.HERE / "block_budget.h",)
+SOURCES = (HERE / "exceptions.c", HERE / "devices.c", HERE / "code_pages.c", cpu_native.HERE / "block_budget.c")
+HEADERS = (HERE / "core_state.h", cpu_native.HERE / "block_budget.h")
 
 
 def build() -> Path | None:
@@ -94,6 +96,17 @@ def cortex_m_library() -> ctypes.CDLL | None:
     lib.exc_take_pending.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
     lib.exc_take_pending.restype = ctypes.c_int
     lib.exc_struct_size.restype = ctypes.c_uint64
+    lib.exc_add_unmask_point.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
+    lib.exc_add_unmask_point.restype = ctypes.c_int
+    lib.exc_track_poll.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_int]
+    lib.exc_track_poll.restype = None
+    lib.dev_reschedule.argtypes = [ctypes.c_void_p]
+    lib.dev_reschedule.restype = None
+    lib.dev_attach_uart.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32,
+                                    ctypes.c_uint32, ctypes.c_uint32]
+    lib.dev_attach_uart.restype = ctypes.c_int
+    lib.dev_hook_wfi.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_void_p]
+    lib.dev_hook_wfi.restype = ctypes.c_int
     lib.code_pages_install.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
     lib.code_pages_install.restype = ctypes.c_int
     lib.code_pages_struct_size.restype = ctypes.c_uint64

@@ -17,207 +17,7 @@
  * over, exactly where it would have acted itself. The block budget is charged by the same hook
  * (engine/cpu/native/block_budget.h), so there is one block hook per core. */
 #include <string.h>
-#include "block_budget.h"
-
-#define NUM_EXC 160                       /* 16 system exceptions + up to 144 interrupts */
-#define WORDS ((NUM_EXC + 31) / 32)
-#define MAX_REGIONS 16
-
-enum { RESET = 1, NMI = 2, HARDFAULT = 3, SVCALL = 11, PENDSV = 14, SYSTICK = 15, EXTERNAL_BASE = 16 };
-#define THREAD_PRIORITY 256
-#define CONTROL_NPRIV 1u
-#define CONTROL_SPSEL 2u
-#define CONTROL_FPCA 4u
-#define XPSR_T (1u << 24)
-#define CCR_NONBASETHRDENA 1u
-#define CCR_STKALIGN (1u << 9)
-#define SCR_SLEEPONEXIT 2u
-
-/* qemu exception numbers that Unicorn hands to UC_HOOK_INTR (target/arm/cpu.h) */
-#define EXCP_SWI 2
-#define EXCP_EXCEPTION_EXIT 8
-
-enum { STOP_NONE = 0, STOP_INTR = 1, STOP_BAIL = 2 };
-enum { OK = 0, BAIL = 1 };
-
-typedef uint64_t (*py_read_fn)(uint64_t offset, uint32_t size);
-typedef void (*py_write_fn)(uint64_t offset, uint32_t size, uint64_t value);
-
-/* Mirrored field by field by engine/cortex_m/native_exceptions.py (_ExcStruct): keep both in step. */
-typedef struct {
-    /* NVIC state (ExceptionState) */
-    uint32_t num_irqs;
-    uint32_t implemented_mask;        /* priority bits implemented, e.g. 0xE0 */
-    int32_t prigroup;
-    int32_t n_active;
-    uint32_t pending[WORDS];          /* by exception number */
-    uint32_t enabled[WORDS];          /* external interrupt n at bit n */
-    uint32_t line_level[WORDS];       /* external interrupt n at bit n */
-    uint8_t priority[NUM_EXC];        /* 8-bit priority fields of the programmable exceptions */
-    int32_t active[NUM_EXC];          /* active exceptions in activation order */
-    /* SCS registers the exception model reads (copied from the Python SCS block) */
-    uint32_t vtor, ccr, scr, pad0;
-    /* control */
-    int32_t fast;                     /* 1: take exceptions here; 0: leave everything to Python */
-    int32_t check;                    /* something may be pending: look at every block start */
-    int32_t event_register;           /* WFE event register (set by exception entry and return) */
-    int32_t python_stop;              /* Python stopped this run (a bus error): take nothing more here */
-    int32_t native_scs;               /* 1: ICSR writes handled here (no access hooks on the bus view) */
-    int32_t stop_kind;                /* STOP_*: why this code stopped the run */
-    int32_t stop_intno;
-    uint32_t stop_pc;
-    /* SCS writes handled here, for the Python side */
-    uint64_t scs_writes;              /* count (the polling-loop detector resets on any MMIO write) */
-    uint64_t clock_sync_executed;     /* budget.executed at the last one (the clock follows the core) */
-    int32_t clock_sync;
-    int32_t n_regions;
-    uint64_t region_start[MAX_REGIONS];   /* RAM where frames and vectors are read and written here */
-    uint64_t region_end[MAX_REGIONS];
-    /* statistics */
-    uint64_t entries, returns, tail_chains, bails;
-    /* links */
-    budget_t *budget;
-    py_read_fn py_read;               /* the Python SCS register block, for everything not handled here */
-    py_write_fn py_write;
-} exc_t;
-
-/* ---- registers ------------------------------------------------------------------------------------------------ */
-static inline uint32_t rd(uc_engine *uc, int reg) {
-    uint32_t v = 0;
-    uc_reg_read(uc, reg, &v);
-    return v;
-}
-
-static inline void wr(uc_engine *uc, int reg, uint32_t v) { uc_reg_write(uc, reg, &v); }
-
-/* Register writes queued and made in one Unicorn call, in order (the order matters for CONTROL, xPSR and the SPs,
- * exactly as in CortexM4._set_mode). 64-bit values for d0-d7. */
-typedef struct {
-    int n;
-    int regs[32];
-    void *ptrs[32];
-    uint64_t values[32];
-} reg_writes;
-
-static inline void queue(reg_writes *w, int reg, uint64_t value) {
-    w->regs[w->n] = reg;
-    w->values[w->n] = value;
-    w->ptrs[w->n] = &w->values[w->n];
-    w->n++;
-}
-
-static inline void flush(uc_engine *uc, reg_writes *w) {
-    if (w->n) uc_reg_write_batch(uc, w->regs, (void *const *)w->ptrs, w->n);
-    w->n = 0;
-}
-
-/* s0-s15 as d0-d7: the same 64 bytes in half the accesses (s2n is the low half of dn). */
-static const int FP_REGS[9] = {UC_ARM_REG_D0, UC_ARM_REG_D1, UC_ARM_REG_D2, UC_ARM_REG_D3, UC_ARM_REG_D4,
-                               UC_ARM_REG_D5, UC_ARM_REG_D6, UC_ARM_REG_D7, UC_ARM_REG_FPSCR};
-
-/* A PC write is last: Unicorn leaves the current block at once and resumes there (Thumb bit always set). */
-static inline void set_pc(uc_engine *uc, uint32_t address) { wr(uc, UC_ARM_REG_PC, (address & ~1u) | 1u); }
-
-/* ---- NVIC decisions (ExceptionState) -------------------------------------------------------------------------- */
-static inline int bit(const uint32_t *words, int n) { return (words[n >> 5] >> (n & 31)) & 1; }
-static inline void set_bit(uint32_t *words, int n) { words[n >> 5] |= 1u << (n & 31); }
-static inline void clear_bit(uint32_t *words, int n) { words[n >> 5] &= ~(1u << (n & 31)); }
-
-static inline int get_priority(const exc_t *x, int n) {
-    if (n == RESET) return -3;
-    if (n == NMI) return -2;
-    if (n == HARDFAULT) return -1;
-    return x->priority[n];
-}
-
-static inline int group_priority(const exc_t *x, int p) {
-    if (p < 0) return p;
-    int sub = x->prigroup + 1;  /* PRIGROUP n: bits [n:0] are subpriority */
-    return (p >> sub) << sub;
-}
-
-static inline int is_enabled(const exc_t *x, int n) {
-    return n >= EXTERNAL_BASE ? bit(x->enabled, n - EXTERNAL_BASE) : 1;
-}
-
-/* The pending, enabled exception taken next: lowest (group priority, priority, number). `extra` (>= 0) counts as
- * pending too (a level interrupt pending again after its return). */
-static int highest_pending(const exc_t *x, int extra) {
-    int best = -1, best_group = 0, best_prio = 0;
-    for (int w = 0; w < WORDS; w++) {
-        uint32_t bits = x->pending[w];
-        if (extra >= 0 && (extra >> 5) == w) bits |= 1u << (extra & 31);
-        while (bits) {
-            int n = w * 32 + __builtin_ctz(bits);
-            bits &= bits - 1;
-            if (!is_enabled(x, n)) continue;
-            int p = get_priority(x, n), g = group_priority(x, p);
-            if (best < 0 || g < best_group || (g == best_group && p < best_prio)) {
-                best = n;
-                best_group = g;
-                best_prio = p;
-            }
-        }
-    }
-    return best;
-}
-
-/* Execution priority with the first activation of `skip` (>= 0) left out (it is returning). */
-static int execution_priority(const exc_t *x, uint32_t primask, uint32_t faultmask, uint32_t basepri, int skip) {
-    int prio = THREAD_PRIORITY;
-    for (int i = 0; i < x->n_active; i++) {
-        if (x->active[i] == skip) {
-            skip = -1;
-            continue;
-        }
-        int g = group_priority(x, get_priority(x, x->active[i]));
-        if (g < prio) prio = g;
-    }
-    basepri &= x->implemented_mask;
-    if (basepri) {
-        int g = group_priority(x, (int)basepri);
-        if (g < prio) prio = g;
-    }
-    if ((primask & 1) && prio > 0) prio = 0;
-    if ((faultmask & 1) && prio > -1) prio = -1;
-    return prio;
-}
-
-static int preempting(const exc_t *x, uint32_t primask, uint32_t faultmask, uint32_t basepri, int skip, int extra) {
-    int n = highest_pending(x, extra);
-    if (n < 0) return -1;
-    if (group_priority(x, get_priority(x, n)) < execution_priority(x, primask, faultmask, basepri, skip)) return n;
-    return -1;
-}
-
-static inline int is_active(const exc_t *x, int n) {
-    for (int i = 0; i < x->n_active; i++)
-        if (x->active[i] == n) return 1;
-    return 0;
-}
-
-static inline void activate(exc_t *x, int n) {
-    clear_bit(x->pending, n);
-    if (x->n_active < NUM_EXC) x->active[x->n_active++] = n;
-}
-
-static void deactivate(exc_t *x, int n) {
-    for (int i = 0; i < x->n_active; i++) {
-        if (x->active[i] == n) {
-            memmove(&x->active[i], &x->active[i + 1], (size_t)(x->n_active - i - 1) * sizeof x->active[0]);
-            x->n_active--;
-            break;
-        }
-    }
-    /* A level-sensitive line still asserted pends its interrupt again on return (ARMv7-M B3.4.1). */
-    if (n >= EXTERNAL_BASE && bit(x->line_level, n - EXTERNAL_BASE)) set_bit(x->pending, n);
-}
-
-static inline int in_ram(const exc_t *x, uint64_t address, uint64_t length) {
-    for (int i = 0; i < x->n_regions; i++)
-        if (x->region_start[i] <= address && address < x->region_end[i]) return address + length <= x->region_end[i];
-    return 0;
-}
+#include "core_state.h"
 
 /* ---- mode switching (CortexM4._set_mode: the same Unicorn writes in the same order) ---------------------------- */
 static void set_mode(reg_writes *w, uint32_t xpsr, uint32_t control, uint32_t msp, uint32_t psp,
@@ -263,7 +63,7 @@ static int enter(uc_engine *uc, exc_t *x, int number, uint32_t return_address) {
     uint32_t frame_size = fp_frame ? 0x68 : 0x20;
     int realign = ((sp >> 2) & 1) && (x->ccr & CCR_STKALIGN);
     uint32_t new_sp = (sp - frame_size) & ~(realign ? 4u : 0u);
-    if (!in_ram(x, new_sp, frame_size)) return BAIL;
+    if (ram_region(x, new_sp, frame_size) < 0) return BAIL;
 
     uint32_t frame[26];
     memcpy(frame, &r[4], 6 * sizeof(uint32_t));   /* r0-r3, r12, lr */
@@ -280,12 +80,11 @@ static int enter(uc_engine *uc, exc_t *x, int number, uint32_t return_address) {
         frame[24] = fpscr;
         frame[25] = 0;
     }
-    if (uc_mem_write(uc, new_sp, frame, frame_size) != UC_ERR_OK) return BAIL;
+    if (!ram_write(uc, x, new_sp, frame, frame_size)) return BAIL;
     /* The vector is read after stacking, as Python does. A bail from here leaves only the frame written, which
      * Python writes again with the same bytes. */
     uint32_t vector_address = x->vtor + 4u * (uint32_t)number, vector = 0;
-    if (!in_ram(x, vector_address, 4) || uc_mem_read(uc, vector_address, &vector, 4) != UC_ERR_OK || !(vector & 1))
-        return BAIL;
+    if (!ram_read(uc, x, vector_address, &vector, 4) || !(vector & 1)) return BAIL;
 
     uint32_t exc_return = handler_mode ? 0xFFFFFFF1u : (use_psp ? 0xFFFFFFFDu : 0xFFFFFFF9u);
     if (fp_frame) exc_return &= ~0x10u;
@@ -331,11 +130,11 @@ static int exception_return(uc_engine *uc, exc_t *x, uint32_t exc_return) {
     uint32_t sp = use_psp ? psp : msp, frame_size = fp_frame ? 0x68 : 0x20;
     if (chained >= 0) {
         uint32_t vector_address = x->vtor + 4u * (uint32_t)chained;
-        if (!in_ram(x, vector_address, 4) || uc_mem_read(uc, vector_address, &vector, 4) != UC_ERR_OK) return BAIL;
+        if (!ram_read(uc, x, vector_address, &vector, 4)) return BAIL;
         if (!(chained == SVCALL || chained == PENDSV || chained == SYSTICK || chained >= EXTERNAL_BASE)) return BAIL;
     } else {
         if (to_thread && (x->scr & SCR_SLEEPONEXIT) && x->n_active == 1) return BAIL;  /* sleep-on-exit: Python */
-        if (!in_ram(x, sp, frame_size) || uc_mem_read(uc, sp, frame, frame_size) != UC_ERR_OK) return BAIL;
+        if (!ram_read(uc, x, sp, frame, frame_size)) return BAIL;
     }
 
     deactivate(x, current);
@@ -375,6 +174,7 @@ static int exception_return(uc_engine *uc, exc_t *x, uint32_t exc_return) {
              use_psp ? new_sp : psp, xpsr, control, msp, psp);
     flush(uc, &w);
     set_pc(uc, frame[6]);
+    if (highest_pending(x, -1) >= 0) x->check = CHECK_ALL;  /* the execution priority dropped */
     return OK;
 }
 
@@ -385,15 +185,24 @@ static inline void masks(uc_engine *uc, uint32_t *primask, uint32_t *faultmask, 
     *basepri = rd(uc, UC_ARM_REG_BASEPRI);
 }
 
-/* Whether `number` pre-empts now: the same decision as preempting(), reading the mask registers only as far as
- * needed (BASEPRI first: RTOS critical sections raise it; most blocks run while something waits behind it). */
-static int can_preempt(uc_engine *uc, const exc_t *x, int number) {
+/* Whether `number` pre-empts now: the same decision as preempting(). When it does not, the next chance comes when
+ * the execution priority drops: at an exception return (which sets CHECK_ALL) if the active exceptions keep it out,
+ * else when a mask register changes (CHECK_UNMASK: only blocks that start right after an MSR or CPS are looked at).
+ * The masks are read only when the active exceptions would let it in (BASEPRI first: RTOS critical sections raise
+ * it). */
+static int can_preempt(uc_engine *uc, exc_t *x, int number) {
     int group = group_priority(x, get_priority(x, number));
+    if (group >= execution_priority(x, 0, 0, 0, -1)) {
+        x->check = CHECK_NONE;
+        return 0;
+    }
     uint32_t basepri = rd(uc, UC_ARM_REG_BASEPRI) & x->implemented_mask;
-    if (basepri && group >= group_priority(x, (int)basepri)) return 0;
-    if (group >= 0 && (rd(uc, UC_ARM_REG_PRIMASK) & 1)) return 0;
-    if (group >= -1 && (rd(uc, UC_ARM_REG_FAULTMASK) & 1)) return 0;
-    return group < execution_priority(x, 0, 0, basepri, -1);
+    if ((basepri && group >= group_priority(x, (int)basepri)) || (group >= 0 && (rd(uc, UC_ARM_REG_PRIMASK) & 1)) ||
+        (group >= -1 && (rd(uc, UC_ARM_REG_FAULTMASK) & 1))) {
+        x->check = CHECK_UNMASK;
+        return 0;
+    }
+    return 1;
 }
 
 /* Something is pending at a block start (`check`): take it if it pre-empts. Returns 1 when the block must not run
@@ -402,7 +211,7 @@ static __attribute__((noinline)) int take_at_block(uc_engine *uc, exc_t *x, uint
     if (!x->fast || x->python_stop || x->stop_kind != STOP_NONE) return 0;
     int number = highest_pending(x, -1);
     if (number < 0) {
-        x->check = 0;  /* nothing enabled is pending: nothing to look at until the state changes */
+        x->check = CHECK_NONE;  /* nothing enabled is pending: nothing to look at until the state changes */
         return 0;
     }
     if (!can_preempt(uc, x, number)) return 0;
@@ -414,12 +223,16 @@ static __attribute__((noinline)) int take_at_block(uc_engine *uc, exc_t *x, uint
     return 1;
 }
 
-/* Block start: budget, then a pending exception that pre-empts (taken before the block runs), then charge. */
+/* Block start: budget, then the native events due (devices.c), then a pending exception that pre-empts (taken
+ * before the block runs), then charge. */
 static void block_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user_data) {
     exc_t *x = (exc_t *)user_data;
     budget_t *b = x->budget;
     if (budget_stop_if_spent(uc, b)) return;
-    if (__builtin_expect(x->check, 0) && take_at_block(uc, x, address)) return;
+    if (__builtin_expect(retired(x) >= x->due_count, 0) && devices_at_block(uc, x)) return;
+    if (__builtin_expect(x->check, 0) && (x->check == CHECK_ALL || is_unmask_point(x, (uint32_t)address)) &&
+        take_at_block(uc, x, address))
+        return;
     budget_charge(uc, b, address, size);
 }
 
@@ -478,13 +291,29 @@ static void scs_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t va
         if (v & (1u << 27)) clear_bit(x->pending, PENDSV);
         if (v & (1u << 26)) set_bit(x->pending, SYSTICK);
         if (v & (1u << 25)) clear_bit(x->pending, SYSTICK);
-        x->check = 1;                 /* the register keeps nothing: its set/clear bits act once */
+        x->check = CHECK_ALL;         /* the register keeps nothing: its set/clear bits act once */
         x->scs_writes++;
+        x->spin_count = 0;            /* an MMIO write ends a polling loop */
         x->clock_sync = 1;
         x->clock_sync_executed = x->budget->executed;
         return;
     }
     x->py_write(offset, size, value);
+}
+
+/* An interrupt input changed level (CortexM4.set_irq, ExceptionState.set_line): a high level pends it; a newly
+ * pending one is a WFE event with SCR.SEVONPEND. Used by the devices served here (devices.c). */
+void exc_set_line(exc_t *x, int irq, int level) {
+    if (irq < 0 || irq >= (int)x->num_irqs || irq >= NUM_EXC - EXTERNAL_BASE) return;
+    int n = EXTERNAL_BASE + irq;
+    if (!level) {
+        clear_bit(x->line_level, irq);
+        return;
+    }
+    if (!bit(x->pending, n) && (x->scr & SCR_SEVONPEND)) x->event_register = 1;
+    set_bit(x->line_level, irq);
+    set_bit(x->pending, n);
+    x->check = CHECK_ALL;
 }
 
 /* ---- API for engine/cortex_m/native_exceptions.py ---------------------------------------------------------------- */
@@ -519,6 +348,19 @@ int exc_take_pending(uc_engine *uc, exc_t *x) {
         entered++;
     }
     return entered;
+}
+
+/* Adds an unmask point (the address of the instruction after an MSR to a mask register or a CPS). */
+int exc_add_unmask_point(exc_t *x, uint32_t address) {
+    if (!address || x->n_unmask >= UNMASK_SLOTS / 2) return -1;
+    for (uint32_t i = unmask_slot(address);; i = (i + 1) & (UNMASK_SLOTS - 1)) {
+        if (x->unmask[i] == address) return 0;
+        if (x->unmask[i] == 0) {
+            x->unmask[i] = address;
+            x->n_unmask++;
+            return 0;
+        }
+    }
 }
 
 uint64_t exc_struct_size(void) { return sizeof(exc_t); }

@@ -1,0 +1,88 @@
+"""A UART's transmitter served by an IO core's native path (native/devices.c) for the length of a machine window.
+
+The core maps the UART's page through C: THR and IER writes and IIR, LSR, IER and TX_OFFSET reads are served there
+while the transmitter is engaged, the end of each frame is a native event, and the THR-empty interrupt goes straight
+into the NVIC; everything else reaches the Python model (peripherals/uart/mt3620_uart.py), which takes the state
+back first. The machine engages the transmitter at the start of a window (`engage`, when the model allows it:
+Mt3620Uart.tx_fast_path_state) and takes it back when the core's part of the window ends (`release`); between
+windows the model alone holds the state, as on the Python path. Bytes sent reach the model's listeners (recorders:
+the machine's taps) after each run, with the clock at each byte's time; a line's last byte ends the run, and the
+window, as the UART's event would on the Python path, so output lines keep their times.
+"""
+from __future__ import annotations
+
+import ctypes
+from typing import TYPE_CHECKING, Any
+
+from .native_exceptions import NEVER, PY_READ, PY_WRITE, UART_FIFO
+
+if TYPE_CHECKING:
+    from .core import CortexM4
+
+MASK64 = (1 << 64) - 1
+
+
+class NativeUart:
+    """The transmitter of `model` (a UART private to `core`, IRQ `irq` of its NVIC) on the core's native path."""
+
+    def __init__(self, core: "CortexM4", model: Any, page: int, page_size: int, irq: int) -> None:
+        native = core._native
+        self.core, self.model, self.native = core, model, native
+        self.s = native.s
+        uart = self.s.uart
+        # Accesses the C side does not serve: the core's usual Python MMIO path for the page (kept alive here).
+        self._py_read = PY_READ(lambda offset, size: core._mmio_read(core.uc, offset, size, page) & MASK64)
+        self._py_write = PY_WRITE(lambda offset, size, value: core._mmio_write(core.uc, offset, size, value, page))
+        uart.py_read, uart.py_write = self._py_read, self._py_write
+        core.uc.mem_unmap(page, page_size)
+        err = native.lib.dev_attach_uart(core.uc._uch, ctypes.byref(self.s), page, page_size, model.base_address, irq)
+        if err != 0:
+            raise RuntimeError(f"mapping the UART page 0x{page:08x} natively failed: uc_err {err}")
+        model.fast_path = self
+
+    @property
+    def engaged(self) -> bool:
+        return bool(self.s.uart.engaged)
+
+    def engage(self) -> bool:
+        """Serve the transmitter natively from now on, if the model allows it."""
+        state = self.model.tx_fast_path_state()
+        if state is None:
+            return False
+        ier, ier_mask, fifo_on, depth, trigger, fifo, shift, thre, line, frame, due = state
+        u = self.s.uart
+        u.ier, u.ier_mask, u.fifo_on, u.depth, u.tx_trigger = ier, ier_mask, fifo_on, min(depth, UART_FIFO), trigger
+        u.fifo_len = len(fifo)
+        for i, byte in enumerate(fifo):
+            u.fifo[i] = byte
+        u.shift, u.thre_pending, u.line, u.frame_ps = shift, thre, line, frame
+        u.due_ps = NEVER if due is None else due
+        u.n_out = 0
+        u.engaged = 1
+        self.native.reschedule()
+        return True
+
+    def release(self) -> None:
+        """Hand the transmitter back to the model: the bytes sent, then the state."""
+        self.deliver()
+        u = self.s.uart
+        u.engaged = 0
+        self.native.reschedule()
+        self.model.tx_fast_path_return(u.ier, bytes(u.fifo[:u.fifo_len]), u.shift, u.thre_pending, u.line,
+                                       None if u.due_ps == NEVER else u.due_ps)
+
+    def deliver(self) -> None:
+        """The bytes sent since the last call, to the model's listeners, each with the clock at its time (its
+        stop bit's end): the core ran at least that far, and its accesses never moved the clock past the next
+        frame's end (CortexM4._sync_clock)."""
+        u = self.s.uart
+        n = u.n_out
+        if not n:
+            return
+        u.n_out = 0
+        data, times = bytes(u.out[:n]), u.out_ps[:n]
+        clock = self.core.clock
+        for byte, when in zip(data, times):
+            if when > clock.now:
+                clock.now = when
+            self.model.tx_fast_path_sent(byte)
