@@ -29,6 +29,18 @@ from .errors import LinuxError
 from .waiting import Waitable
 
 MAX_SYMLINKS = 40
+# A writable file system without a quota of its own (/tmp, the root skeleton) holds at most this many file bytes:
+# a guest's ftruncate(fd, 1 << 40) or pwrite at a huge offset gets ENOSPC instead of making the host allocate the
+# bytes (emulator-defined, docs/EMULATOR-DEFINED.md; Linux's tmpfs defaults to half the RAM, and the A7's apps
+# have far less than this).
+DEFAULT_CAPACITY_BYTES = 64 << 20
+
+
+def _check_space(fs, extra: int) -> None:
+    """ENOSPC when `extra` more bytes would pass the file system's quota (or DEFAULT_CAPACITY_BYTES)."""
+    limit = fs.quota_bytes if fs.quota_bytes is not None else DEFAULT_CAPACITY_BYTES
+    if extra > 0 and (extra > limit or fs.used_bytes() + extra > limit):
+        raise LinuxError(ENOSPC)
 
 
 class FileSystem:
@@ -290,8 +302,7 @@ class MemNode(Node):
         return sorted(self.children.items())
 
     def _check_space(self, extra: int) -> None:
-        if self.fs.quota_bytes is not None and self.fs.used_bytes() + extra > self.fs.quota_bytes:
-            raise LinuxError(ENOSPC)
+        _check_space(self.fs, extra)
 
     def create(self, name: str, mode: int) -> Node:
         if self.fs.read_only:
@@ -613,9 +624,7 @@ class HostFile(SeekableFile):
 
     def pwrite(self, data: bytes, offset: int) -> int:
         fs = self.node.fs
-        grow = max(0, offset + len(data) - self.size())
-        if fs.quota_bytes is not None and fs.used_bytes() + grow > fs.quota_bytes:
-            raise LinuxError(ENOSPC)
+        _check_space(fs, offset + len(data) - self.size())
         with open(self.node.host_path, "r+b") as f:
             f.seek(offset)
             f.write(data)
@@ -623,9 +632,7 @@ class HostFile(SeekableFile):
 
     def truncate(self, length: int) -> None:
         fs = self.node.fs
-        grow = max(0, length - self.size())
-        if fs.quota_bytes is not None and fs.used_bytes() + grow > fs.quota_bytes:
-            raise LinuxError(ENOSPC)
+        _check_space(fs, length - self.size())
         os.truncate(self.node.host_path, length)
 
     def stat(self) -> Stat:

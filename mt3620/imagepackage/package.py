@@ -95,6 +95,8 @@ class ImagePackage:
             manifest = json.loads(raw.decode("utf-8-sig"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ImagePackageError("bad-manifest", f"app_manifest.json is not valid JSON: {exc}") from None
+        except RecursionError:      # "[[[[..." thousands deep: Python's decoder gives up
+            raise ImagePackageError("bad-manifest", "app_manifest.json is nested too deeply") from None
         if not isinstance(manifest, dict):
             raise ImagePackageError("bad-manifest", "app_manifest.json is not a JSON object")
         return manifest
@@ -221,6 +223,8 @@ def build_application(approot: str | os.PathLike, signer: Signer, *, build_time:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ImagePackageError("bad-manifest", f"{manifest_path}: not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ImagePackageError("bad-manifest", f"{manifest_path}: nested too deeply") from None
     if not isinstance(manifest, dict):
         raise ImagePackageError("bad-manifest", f"{manifest_path}: not a JSON object")
     try:

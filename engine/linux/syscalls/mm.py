@@ -57,7 +57,9 @@ def mmap2(k, t, a):
 
 @syscall("munmap")
 def munmap(k, t, a):
-    if a[0] % PAGE_SIZE or a[1] == 0:
+    # Above TASK_SIZE (the vectors page with the kuser helpers and sigreturn trampolines) is the kernel's: EINVAL,
+    # as mm/mmap.c's do_vmi_munmap checks `start > TASK_SIZE || len > TASK_SIZE - start`.
+    if a[0] % PAGE_SIZE or a[1] == 0 or a[0] > TASK_SIZE or a[1] > TASK_SIZE - a[0]:
         raise LinuxError(EINVAL)
     t.process.memory.unmap(a[0], a[1])
     return 0
@@ -69,6 +71,10 @@ def mprotect(k, t, a):
         raise LinuxError(EINVAL)
     if a[1] == 0:
         return 0
+    if a[0] + page_up(a[1]) > TASK_SIZE and a[2] & PROT_WRITE:
+        # The vectors page (kuser helpers, sigreturn trampolines) is a special mapping without VM_MAYWRITE: it
+        # cannot be made writable (arch/arm/kernel/process.c installs it read + exec).
+        raise LinuxError(EACCES)
     t.process.memory.protect(a[0], a[1], a[2] & 7)
     return 0
 
@@ -77,7 +83,7 @@ def mprotect(k, t, a):
 def mremap(k, t, a):
     old, old_len, new_len, flags = a[0], page_up(a[1]), page_up(a[2]), a[3]
     mem = t.process.memory
-    if old % PAGE_SIZE or new_len == 0 or flags & ~3 or (flags & 2 and not flags & 1):
+    if old % PAGE_SIZE or new_len == 0 or flags & ~3 or (flags & 2 and not flags & 1) or old >= TASK_SIZE:
         raise LinuxError(EINVAL)
     vma = mem.find(old)
     if vma is None or old + old_len > vma.end:

@@ -351,7 +351,9 @@ def getrusage(k, t, a):
 @syscall("sysinfo")
 def sysinfo(k, t, a):
     uptime = k.monotonic_ns() // 1_000_000_000
-    data = struct.pack("<i3IIIIIIHHIII", uptime, 0, 0, 0, 4 << 20, 1 << 20, 0, 0, 0, 0, 1, 0, 0, 0, 1)
+    # struct sysinfo (32-bit): uptime, loads[3], totalram, freeram, sharedram, bufferram, totalswap, freeswap,
+    # u16 procs, u16 pad, totalhigh, freehigh, u32 mem_unit, 8 bytes of padding (include/uapi/linux/sysinfo.h)
+    data = struct.pack("<i3I6IHH3I", uptime, 0, 0, 0, 4 << 20, 1 << 20, 0, 0, 0, 0, 1, 0, 0, 0, 1)
     t.process.memory.write(a[0], data.ljust(64, b"\0"))
     return 0
 
