@@ -141,12 +141,10 @@ def gdb_crc32(data: bytes, crc: int = 0xFFFFFFFF) -> int:
 def parse_hex(text: bytes | str, what: str = "number") -> int:
     if isinstance(text, bytes):
         text = text.decode("ascii", "replace")
-    if not text or len(text) > 16:
+    # Hex digits only: int(text, 16) alone would also take "-1", " 1", "+1", "0x1" and "1_0".
+    if not text or len(text) > 16 or text.strip("0123456789abcdefABCDEF"):
         raise ProtocolError(f"bad {what}: {text!r}")
-    try:
-        return int(text, 16)
-    except ValueError:
-        raise ProtocolError(f"bad {what}: {text!r}") from None
+    return int(text, 16)
 
 
 def hex_bytes(data: bytes) -> bytes:

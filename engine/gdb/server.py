@@ -317,12 +317,15 @@ class GdbServer:
         """A thread id (`tid`, `p<pid>.<tid>`, `p<pid>`, -1, 0); None means all or any thread."""
         if text.startswith(b"p"):
             pid, sep, tid = text[1:].partition(b".")
-            rsp.parse_hex(pid, "process id")
+            if pid != b"-1":
+                rsp.parse_hex(pid, "process id")
             if not sep:
                 return None
             text = tid
+        if text == b"-1":
+            return None
         value = rsp.parse_hex(text, "thread id")
-        return None if value in (0, -1) else value
+        return None if value == 0 else value
 
     def _interrupt(self, session: Session) -> None:
         if session.halted:
@@ -414,6 +417,8 @@ class GdbServer:
                 body = rest
             if body:
                 address = rsp.parse_hex(body, "address")
+                if address > 0xFFFFFFFF:
+                    raise rsp.ProtocolError("resume address outside 32 bits")
             step = cmd in (b"s", b"S")
             # c/C resume every thread; s/S step the thread Hc named (or the current one).
             thread = (target.continue_thread or target.current_thread) if step else None

@@ -233,3 +233,26 @@ def resilient_random_code(seed: int, size: int = 2048) -> bytes:
     code = setup.ljust(handler_at, b"\0") + handler
     code = code.ljust(RANDOM_CODE_OFFSET, b"\0") + bytes(rng.getrandbits(8) for _ in range(size))
     return code.ljust(DATA_OFFSET, b"\0") + data
+
+
+# ---- a program of chosen calls whose results are kept ---------------------------------------------------------------
+RESULTS = SCRATCH + 0x800          # r0 of each call, one word each (str r0, [r8], #4)
+STR_R0_POSTINC_R8 = 0xE4880004
+
+
+def results_program(*calls: tuple[int, ...]) -> bytes:
+    """Each call is (nr, args...); its r0 is stored at RESULTS + 4*i; then exit_group(0)."""
+    code = movw_movt(8, RESULTS)
+    for nr, *args in calls:
+        code += syscall(nr, *args) + struct.pack("<I", STR_R0_POSTINC_R8)
+    return code + exit_group(0)
+
+
+def run_calls(*calls: tuple[int, ...], data: bytes = b"") -> tuple[list[int], Guest]:
+    """Run `calls` (with `data` at DATA) and return their results as signed ints (-errno on failure)."""
+    code = results_program(*calls).ljust(DATA_OFFSET, b"\0") + data
+    guest = Guest(minimal_elf(code))
+    process = guest.run()
+    assert process.exit_code == 0, f"the program did not finish: {process.crash or process.term_signal}"
+    raw = process.memory.read(RESULTS, 4 * len(calls))
+    return [v - (1 << 32) if v & 0x80000000 else v for v in struct.unpack(f"<{len(calls)}I", raw)], guest
