@@ -103,9 +103,8 @@ def parse(data: bytes, name: str) -> ElfImage:
             if p_offset + p_filesz > len(data) or not 1 < p_filesz <= 4096:
                 raise ExecError(f"{name}: malformed ELF: PT_INTERP out of the file")
             image.interpreter = data[p_offset:p_offset + p_filesz].split(b"\0")[0].decode("utf-8", "replace")
-            if not image.interpreter.startswith("/"):
-                raise ExecError(f"{name}: malformed ELF: PT_INTERP names no interpreter (an absolute path): "
-                                f"{image.interpreter!r}")
+            if not image.interpreter:
+                raise ExecError(f"{name}: malformed ELF: PT_INTERP names no interpreter")
         image.phdrs.append(ph)
     if not image.loads:
         raise ExecError(f"{name}: no PT_LOAD segments: nothing to run")
