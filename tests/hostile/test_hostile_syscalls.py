@@ -50,3 +50,18 @@ def test_the_vectors_page_stays():
     results, _ = run_calls((NR["munmap"], 0xFFFF0000, 0x1000), (NR["munmap"], STACK_TOP - 0x1000, 0x2000),
                            (NR["mprotect"], 0xFFFF0000, 0x1000, 3), (NR["mremap"], 0xFFFF0000, 0x1000, 0x2000, 1))
     assert results == [-EINVAL, -EINVAL, -EACCES, -EINVAL]
+
+
+def test_the_clock_past_2038_and_out_of_range():
+    """clock_settime64 to 2100, then gettimeofday (32-bit seconds) raised struct.error (logged, EIO); now the
+    seconds are held at 2**31 - 1 as clock_gettime's are. Settings Linux refuses (negative, near KTIME_MAX) are
+    EINVAL."""
+    ts_2100 = struct.pack("<qii", 4102444800, 0, 0)
+    ts_huge = struct.pack("<qii", 2**62, 0, 0)
+    tv_negative = struct.pack("<ii", -5, 0)
+    data_at = 0x11000 + 0x8000
+    results, guest = run_calls((NR["clock_settime64"], 0, data_at), (NR["gettimeofday"], SCRATCH, 0),
+                               (NR["clock_settime64"], 0, data_at + 16), (NR["settimeofday"], data_at + 32, 0),
+                               data=ts_2100.ljust(16, b"\0") + ts_huge + tv_negative)
+    assert results == [0, 0, -EINVAL, -EINVAL] and not guest.errors.records
+    assert struct.unpack("<ii", guest.process.memory.read(SCRATCH, 8))[0] == 0x7FFFFFFF

@@ -62,14 +62,21 @@ def clock_getres_time64(k, t, a):
 def gettimeofday(k, t, a):
     if a[0]:
         sec, ns = divmod(k.realtime_ns(), 1_000_000_000)
-        t.process.memory.write(a[0], struct.pack("<ii", sec, ns // 1000))
+        # A 32-bit timeval cannot hold a time past 2038 (set with clock_settime64): held at its maximum, as the
+        # 32-bit timespec of clock_gettime is (pack_timespec).
+        t.process.memory.write(a[0], struct.pack("<ii", min(sec, 0x7FFFFFFF), ns // 1000))
     if a[1]:
         t.process.memory.write(a[1], struct.pack("<ii", 0, 0))
     return 0
 
 
+# kernel/time/timekeeping.c refuses to set the clock at or past KTIME_SEC_MAX less 30 years of uptime
+# (timespec64_valid_settod), and before 1970.
+TIME_SETTOD_SEC_MAX = (2**63 - 1) // 1_000_000_000 - 30 * 365 * 86400
+
+
 def _settime(k, t, clock_id: int, ns: int) -> int:
-    if s32(clock_id) not in REALTIME_CLOCKS[:1]:
+    if s32(clock_id) not in REALTIME_CLOCKS[:1] or not 0 <= ns // 1_000_000_000 < TIME_SETTOD_SEC_MAX:
         raise LinuxError(EINVAL)
     k.realtime_offset_ns = ns - k.monotonic_ns()
     return 0
