@@ -17,6 +17,7 @@ HELP = """monitor commands (this core unless a command says otherwise):
                      for every UART and output stream
   time               virtual time, and instructions and clock of every core
   maskisr [on|off]   mask interrupts during single steps (vCont;s), or show the setting
+  firewall [N]       the firewalls: each block's owning cores, locked or not, the last N refusals (default 10)
   help               this text"""
 
 
@@ -106,4 +107,14 @@ def run_monitor(server: "GdbServer", session: "Session", command: str) -> str:
                 return "monitor maskisr: expected on or off"
             server.mask_step_irqs = args[0].lower() == "on"
         return f"interrupts are {'masked' if server.mask_step_irqs else 'not masked'} during single steps"
+    if verb == "firewall":
+        # The firewall block is the model that checks every bus access (peripherals/firewall/bus_firewall.py).
+        firewall = next((m for m in machine.devices.values() if callable(getattr(m, "bus_check", None))), None)
+        if firewall is None:
+            return "monitor firewall: this platform has no firewall block"
+        try:
+            count = int(args[0]) if args else 10
+        except ValueError:
+            return "monitor firewall: expected a number of refusals"
+        return "\n".join(firewall.describe(max(0, count)))
     return f"monitor: unknown command {verb!r} (try `monitor help`)"

@@ -14,6 +14,7 @@ window, so a model read mid-quantum sees that core's time (never behind, never p
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -143,6 +144,7 @@ class Machine:
                 continue
             self._build_device(entry, regs)
         self._link_models()
+        self._install_access_checks()
 
         for name, view in self.views.items():
             if name.startswith("io"):
@@ -313,6 +315,29 @@ class Machine:
                 bind_links(model, entry, self._model_for)
             except LinkError as exc:
                 raise MachineError(f"{_where(entry)}: {exc}") from None
+
+    def _install_access_checks(self) -> None:
+        """A model with `bus_check(view, access, address, size, write)` (the firewall block) sees every access on
+        every core's bus view before its target does, and raises AccessDenied to refuse (a bus fault). It arms and
+        disarms the check itself through `watch_bus(arm)` (an open firewall costs the bus nothing)."""
+        for model in self.devices.values():
+            check = getattr(model, "bus_check", None)
+            if not callable(check):
+                continue
+            hooks = [(view, functools.partial(check, view.name)) for view in self.views.values()]
+
+            def arm(active: bool, hooks=hooks) -> None:
+                for view, hook in hooks:
+                    if active and hook not in view.access_hooks:
+                        view.access_hooks.append(hook)
+                    elif not active and hook in view.access_hooks:
+                        view.access_hooks.remove(hook)
+
+            watch = getattr(model, "watch_bus", None)
+            if callable(watch):
+                watch(arm)
+            else:
+                arm(True)
 
     def _link_core_clocks(self) -> None:
         """Each IO core runs at the clock its CPU entry names (`hclk: io0_rgu`): the RGU's HCLK selection."""

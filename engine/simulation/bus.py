@@ -150,6 +150,8 @@ class AddressSpace:
                 raise BusError(address, length, False)
             if m.memory is not None:
                 n = min(length, m.end - address)
+                if self.access_hooks:        # memory windows the firewall guards (DMA, the A7's drivers)
+                    self.check(access, address, n, False)
                 out += m.memory.read(address - m.start, n)
             else:
                 n = min(length, 4 - (address & 3), m.end - address)
@@ -167,6 +169,8 @@ class AddressSpace:
                 raise BusError(address + pos, len(data) - pos, True)
             if m.memory is not None:
                 n = min(len(data) - pos, m.end - (address + pos))
+                if self.access_hooks:
+                    self.check(access, address + pos, n, True)
                 m.memory.write(address + pos - m.start, data[pos:pos + n])
             else:
                 a = address + pos

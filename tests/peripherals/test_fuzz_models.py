@@ -6,6 +6,7 @@ import pytest
 from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock
 from mt3620.peripherals.clock.rgu import Rgu
 from mt3620.peripherals.dma.m4_dma import M4Dma
+from mt3620.peripherals.firewall import BusFirewall
 from mt3620.peripherals.gpio.eint import EintController
 from mt3620.peripherals.gpio.gpio_block import GpioBlock
 from mt3620.peripherals.gpio.pwm import Pwm
@@ -80,11 +81,12 @@ def build(kind, clock):
         "rgu": lambda: Rgu(clock=clock, base_address=0x21010000),
         "mbox": lambda: MailboxPort(clock=clock, base_address=0x21050000, cpu="io0"),
         "dma": lambda: M4Dma(clock=clock, base_address=0x21080000, cpu="io0", memory=mem, hclk=Rgu(clock=clock)),
+        "firewall": lambda: BusFirewall(clock=clock, base_address=0x30000000),
     }[kind]()
 
 
 @pytest.mark.parametrize("kind", ["uart", "debug_uart", "gpt", "gpio", "pwm", "eint", "wdt", "rgu", "mbox", "dma",
-                                  "isu_cfg", "isu_i2c", "isu_spim", "isu_spis", "adc", "i2s", "i2s_fifo"])
+                                  "isu_cfg", "isu_i2c", "isu_spim", "isu_spis", "adc", "i2s", "i2s_fifo", "firewall"])
 def test_random_accesses(kind):
     rng = random.Random(kind)
     clock = VirtualClock()
