@@ -13,7 +13,8 @@ to firmware/) and incremental: an ELF is rebuilt only when the hash of its input
 the linker script, the compiler's identity and flags) differs from the one recorded next to it.
 
 API: `FIRMWARE` (name -> one-line description), `build(name)`, `build_all(out_dir=None)`,
-`firmware_path(name)` (builds on demand), `ToolchainError`. Command line: `scripts/build_firmware`.
+`firmware_path(name)` (builds on demand), `firmware_package(name)` (the RTApp with its app_manifest.json as a
+signed, sideloadable .imagepackage), `ToolchainError`. Command line: `scripts/build_firmware`.
 A7 (docs/a7.md): `HL_APPS`, `hl_app_path(name)` (the .imagepackage, built on demand), `build_program(...)` (any
 Linux ARM program, static or dynamic), `sysroot_dir()`, `build_sysroot_libs()`, `fetch_musl()`, `check_sysroot()`.
 """
@@ -70,6 +71,7 @@ FIRMWARE: dict[str, str] = {
     "audio": "MAX98090 codec set up over ISU2 I2C, a tone out of I2S0 through DMA; I2S1 internal loopback checked",
     "gpioif_count": "GPIOIF up/down counter on GPIO 12/13 (group 3) with limit interrupts, printed every 100 ms",
     "uart_dma": "ISU0 UART through the DMA's half-size channels 0 (TX) and 1 (RX), as MediaTek's OS_HAL vff_mode 0",
+    "fw_probe": "reads one register of every firewall-guarded block with BusFault enabled; says ok or BusFault",
 }
 
 
@@ -337,6 +339,50 @@ def build_all(out_dir: str | os.PathLike | None = None, force: bool = False, com
 def firmware_path(name: str) -> Path:
     """The ELF of firmware `name` in firmware/build/ (or $MT3620_FIRMWARE_OUT), built first if needed."""
     return build(name, os.environ.get("MT3620_FIRMWARE_OUT") or None)
+
+
+def rtapp_manifest(name: str) -> Path:
+    """The app_manifest.json of RTApp `name`: firmware/<folder>/app_manifest.<name>.json for a variant built from
+    another firmware's sources (hello_xip), else firmware/<folder>/app_manifest.json."""
+    spec = _check_name(name)
+    folder = FIRMWARE_DIR / spec.src
+    for candidate in (folder / f"app_manifest.{name}.json", folder / "app_manifest.json"):
+        if candidate.is_file():
+            return candidate
+    raise ToolchainError(f"{name}: no app_manifest.json in {folder}")
+
+
+def build_rtapp_package(name: str, out_dir: str | os.PathLike | None = None, *,
+                        manifest: str | os.PathLike | None = None, signer=None) -> Path:
+    """RTApp `name` packed as the SDK packs it (`azsphere image-package pack-application`): an application image
+    package with app_manifest.json and bin/app (the ELF), signed with the SDK test key (sideloadable on a device
+    that holds appDevelopment) -> <out>/<name>.imagepackage. Rebuilt only when the ELF or manifest changed."""
+    elf = build(name, out_dir)
+    manifest_path = Path(manifest) if manifest is not None else rtapp_manifest(name)
+    package = elf.with_suffix(".imagepackage")
+    digest = hashlib.sha256(elf.read_bytes() + manifest_path.read_bytes()).hexdigest()
+    stamp = package.with_name(package.name + ".stamp")
+    if signer is None and package.is_file() and stamp.is_file() and stamp.read_text().strip() == digest:
+        return package
+    from mt3620.imagepackage import SdkTestSigner, build_application
+    with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=package.parent) as tmp:
+        approot = Path(tmp)
+        (approot / "bin").mkdir()
+        shutil.copyfile(elf, approot / "bin" / "app")
+        shutil.copyfile(manifest_path, approot / "app_manifest.json")
+        data = build_application(approot, signer or SdkTestSigner(), build_time=0)
+    tmp_pkg = package.with_name(f".{package.name}.tmp{os.getpid()}")
+    tmp_pkg.write_bytes(data)
+    os.replace(tmp_pkg, package)
+    if signer is None:
+        stamp.write_text(digest + "\n")
+    return package
+
+
+def firmware_package(name: str) -> Path:
+    """The signed .imagepackage of RTApp `name` (its ELF and manifest) in firmware/build/ (or
+    $MT3620_FIRMWARE_OUT), built first if needed: what the device sideloads."""
+    return build_rtapp_package(name, os.environ.get("MT3620_FIRMWARE_OUT") or None)
 
 
 # ---- the A7: sysroot, libraries and high-level apps ------------------------------------------------------------------
@@ -688,6 +734,11 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"build_firmware: error: {exc}", file=sys.stderr)
         return 2
+    try:
+        packages = {name: build_rtapp_package(name, args.out) for name in built if _SPECS[name].runtime is not None}
+    except (ToolchainError, OSError, ValueError) as exc:
+        print(f"build_firmware: error: packing the RTApps: {exc}", file=sys.stderr)
+        return 2
     for name, path in built.items():
         state = "up to date" if before.get(name) == path.stat().st_mtime_ns else "built"
         try:
@@ -695,7 +746,8 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError:
             shown = path
         print(f"{name:<20} {state:<10} {shown} ({path.stat().st_size} bytes)")
-    print(f"build_firmware: {len(built)} firmware with {cc.kind} {cc.version}")
+    print(f"build_firmware: {len(built)} firmware with {cc.kind} {cc.version}; {len(packages)} sideloadable "
+          f"packages (<name>.imagepackage: the ELF and its app_manifest.json, signed with the SDK test key)")
     return 0
 
 

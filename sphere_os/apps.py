@@ -81,6 +81,8 @@ class SphereOs:
         sub-folder per component id; without it the storage lives in memory for this machine's life."""
         self.machine = machine
         self.config_dir = Path(config_dir) if config_dir is not None else None
+        # The device's app manager keeps mutable storage in its flash: storage_factory(manifest) -> a file system.
+        self.storage_factory = None
         core = machine.a7
         if getattr(core, "system", None) is not None:
             raise AppLaunchError("this machine's A7 already runs an OS")

@@ -40,6 +40,7 @@ class NorFlash:
         self._fd: int | None = None
         self.writes = 0                       # write operations (erases + page programs) since opened
         self.on_write: Callable[[int], None] | None = None
+        self.journal: list | None = None      # a list to record ("erase", offset) / ("program", offset, bytes)
         self._cut_at: int | None = None
         self._cut_torn = True
         self.dead = False
@@ -86,7 +87,7 @@ class NorFlash:
         if offset % SECTOR:
             raise FlashError(f"erase at 0x{offset:x}: not sector-aligned")
         self._check_range(offset, SECTOR)
-        cut = self._begin_write()
+        cut = self._begin_write(("erase", offset))
         length = SECTOR // 2 if cut and self._cut_torn else SECTOR
         self._store(offset, b"\xff" * length)
         if cut:
@@ -106,7 +107,7 @@ class NorFlash:
         current = self.data[offset:offset + len(chunk)]
         if any(new & ~old & 0xFF for new, old in zip(chunk, current)):
             raise FlashError(f"program at 0x{offset:x}: would set bits that are 0 (erase the sector first)")
-        cut = self._begin_write()
+        cut = self._begin_write(("program", offset, chunk))
         length = max(1, len(chunk) // 2) if cut and self._cut_torn else len(chunk)
         self._store(offset, bytes(a & b for a, b in zip(chunk[:length], current[:length])))
         if cut:
@@ -119,9 +120,11 @@ class NorFlash:
         if offset < 0 or length < 0 or offset + length > self.size:
             raise FlashError(f"0x{offset:x}+{length} is outside the {self.size}-byte flash")
 
-    def _begin_write(self) -> bool:
+    def _begin_write(self, op: tuple) -> bool:
         """Count the operation; True when the power fails during it."""
         self.writes += 1
+        if self.journal is not None:
+            self.journal.append(op)
         if self.on_write is not None:
             self.on_write(self.writes)
         return self._cut_at is not None and self.writes >= self._cut_at
@@ -130,6 +133,14 @@ class NorFlash:
         self.data[offset:offset + len(data)] = data
         if self._fd is not None:
             os.pwrite(self._fd, data, offset)
+
+    def replay(self, journal: list) -> None:
+        """Apply recorded write operations (a journal) to this flash, as they happened."""
+        for op in journal:
+            if op[0] == "erase":
+                self.erase(op[1])
+            else:
+                self.program(op[1], op[2])
 
     def _die(self) -> None:
         self.dead = True

@@ -135,7 +135,7 @@ class BusFirewall(Peripheral):
                                         | (CORE_BITS.get(refusal.initiator, 0) << 8))
         self.regs.FW_INT_STS.VIOLATION = 1
         self.update_irq()
-        log.warning("%s", refusal.describe())
+        log.info("%s", refusal.describe())
         for listener in list(self._refusal_listeners):
             listener(refusal)
         raise AccessDenied(address, size, write, refusal.describe())

@@ -9,7 +9,8 @@ Capability: without MutableStorage in the manifest nothing is mounted at /mnt/co
 Storage_OpenMutableFile fails with EACCES, as Microsoft Learn documents for a missing capability. Writes past
 SizeKB fail with ENOSPC (the file system's quota; emulator-defined errno). The tree lives in memory for the
 machine's life (kept across relaunches and reboots of the app), or in a host folder when the OS has a
-`config_dir` (DIR/<component id>/), which survives from one machine to the next.
+`config_dir` (DIR/<component id>/), which survives from one machine to the next, or, on a board run by the app
+manager (docs/device.md), in the device's flash (`os.storage_factory`).
 """
 from __future__ import annotations
 
@@ -34,6 +35,9 @@ class StorageService(Service):
             return None
         quota = size_kb * 1024
         cid = manifest.component_id
+        factory = getattr(self.os, "storage_factory", None)
+        if factory is not None:               # a board's app manager: the tree lives in the device's flash
+            return factory(manifest)
         if self.os.config_dir is None:
             tree = self.trees.get(cid)
             if tree is None:
