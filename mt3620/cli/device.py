@@ -8,6 +8,15 @@
         boots the device, attests through its Pluton, checks for updates over mutual TLS, verifies and starts the
         real-time apps it is given, and streams their UARTs (exit codes as `mt3620 run`).
 
+    mt3620 device start --state DIR [--seed NAME] [--api-port PORT] [--speed X] [--gdb-base PORT]
+                        [--trusted-key KEY.pem ...] [--quiet]
+        a long-lived emulated board (docs/device.md): its state (e-fuses, the 16 MB NOR flash with installed
+        images, manifests, mutable storage, Wi-Fi settings and capabilities) lives in DIR and survives restarts
+        and kill -9; it serves the local device API on 127.0.0.1:PORT (default 48938; 0 picks a free port,
+        written to DIR/api.json), prints its UARTs and Log_Debug streams, and opens GDB ports for apps started in
+        debug mode (A7 PORT, IO0 PORT+1, IO1 PORT+2; default 3333; 0 picks free ports). `mt3620 azsphere device
+        ...` talks to it. Ctrl-C or SIGTERM powers it off cleanly.
+
 The device's identity comes from `--seed` (the same seed is the same device: its e-fuses and keys are derived
 from it); `--efuse FILE` keeps its fuses across runs, with its other non-volatile state beside it (Pluton's
 application counters in FILE's stem + .counters.json, the boot flash in stem + .flash/).
@@ -58,6 +67,25 @@ def add_commands(subparsers) -> None:
     # service started with `mt3620 cloud serve --clock`. Hidden: a real device takes the host's time.
     run.add_argument("--clock", metavar="START", help=argparse.SUPPRESS)
     run.set_defaults(func=cmd_run)
+    start = sub.add_parser("start", help="run an emulated board with its state in a folder, serving the device API",
+                           description="Run an emulated MT3620 board as a long-lived process: its state lives in "
+                                       "--state DIR (survives restarts and kill -9); `mt3620 azsphere device ...` "
+                                       "commands talk to its local device API.")
+    start.add_argument("--state", required=True, metavar="DIR", help="the device's state folder (created if new)")
+    start.add_argument("--seed", help="identity seed of a new device (default: the emulator's default device); "
+                                      "an existing folder keeps its own")
+    start.add_argument("--api-port", type=int, default=None, metavar="PORT",
+                       help="device API port on 127.0.0.1 (default 48938; 0 picks a free port)")
+    start.add_argument("--speed", type=float, default=1.0,
+                       help="virtual seconds per wall second (default 1: a board on the desk; 0: as fast as possible)")
+    start.add_argument("--gdb-base", type=int, default=3333, metavar="PORT",
+                       help="GDB ports for apps in debug mode: A7 PORT, IO0 PORT+1, IO1 PORT+2 (0: free ports)")
+    start.add_argument("--trusted-key", action="append", default=[], metavar="KEY.pem",
+                       help="a key the device trusts for application packages besides its ROM keystore")
+    start.add_argument("--quiet", action="store_true", help="do not print UART and Log_Debug lines")
+    # Test-only: the device process kills itself (SIGKILL) just before its Nth flash write since it started.
+    start.add_argument("--kill-at-write", type=int, default=None, help=argparse.SUPPRESS)
+    start.set_defaults(func=cmd_start)
     device.set_defaults(func=lambda args: (device.print_help(), EXIT_USAGE)[1])
 
 
@@ -183,4 +211,78 @@ def cmd_run(args) -> int:
         print(f"mt3620: timed out after {format_ps(machine.clock.now)} of virtual time waiting for /{args.until}/",
               file=sys.stderr)
         return EXIT_TIMEOUT
+    return EXIT_OK
+
+
+def cmd_start(args) -> int:
+    import os
+    import signal
+
+    from mt3620.imagepackage import Keystore
+    from mt3620.imagepackage.keys import KeyFileError, load_trusted_key
+    from mt3620.sphere_os.device import DeviceStateError, EmulatedDevice
+    from mt3620.sphere_os.device_service import DEFAULT_API_PORT, DeviceService, remove_api_file, write_api_file
+
+    trusted = Keystore([])
+    for path in args.trusted_key:
+        try:
+            trusted.add(load_trusted_key(path))
+        except (KeyFileError, OSError, ValueError) as exc:
+            raise UserError(f"--trusted-key {path}: {exc}")
+    if args.speed < 0:
+        raise UserError("--speed must be 0 (as fast as possible) or positive")
+    base = args.gdb_base
+    if not 0 <= base <= 65533:
+        raise UserError("--gdb-base must be a port number")
+    gdb_ports = {"a7": base, "io0": base + 1, "io1": base + 2} if base else {"a7": 0, "io0": 0, "io1": 0}
+    hook = None
+    if args.kill_at_write is not None:
+        limit = args.kill_at_write
+
+        def hook(n: int) -> None:
+            if n >= limit:
+                os.kill(os.getpid(), signal.SIGKILL)
+    try:
+        device = EmulatedDevice(args.state, args.seed, trusted=trusted, gdb_ports=gdb_ports, flash_hook=None,
+                                announce=lambda text: print(text, flush=True))
+    except DeviceStateError as exc:
+        raise UserError(str(exc))
+    writes = {"n": 0}
+
+    def count_writes(n: int) -> None:          # counted across power cycles of this process
+        writes["n"] += 1
+        if hook is not None:
+            hook(writes["n"])
+
+    device.flash_hook = count_writes
+    printer = None if args.quiet else (lambda line: print(line, flush=True))
+    try:
+        service = DeviceService(device, port=DEFAULT_API_PORT if args.api_port is None else args.api_port,
+                                speed=args.speed, print_line=printer)
+    except OSError as exc:
+        device.close()
+        raise UserError(str(exc))
+    try:
+        device.power_on()
+    except Exception:
+        service.close()
+        device.close()
+        raise
+    write_api_file(device, service.url)
+    print(f"device {device.device_id[:16]}...: state {args.state}, {len(device.installer.apps())} app(s) installed, "
+          f"capabilities {', '.join(device.capabilities()) or 'none'}", flush=True)
+    print(f"device API on {service.url}", flush=True)
+
+    def terminate(signum, frame):
+        service.stopping = True
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        service.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        remove_api_file(device)
+        device.close()
+        print("device: powered off", flush=True)
     return EXIT_OK

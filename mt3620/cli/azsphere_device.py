@@ -1,0 +1,289 @@
+"""`mt3620 azsphere device ...`: the device-side commands, against a board started with `mt3620 device start`
+(its local device API, sphere_os/device_service.py). Registered into the azsphere CLI's `device` group by
+`add_device_commands(subparsers)` (the one hook between the two modules).
+
+    sideload deploy --image-package P [--manual-start] [--force] [--debug-mode]
+    sideload delete [--component-id ID]
+    app start|stop|show-status [--component-id ID] [--debug-mode]
+    app show-memory-stats [--component-id ID]
+    image list-installed
+    enable-development | enable-cloud-test
+    capability update --capability-file F | capability show-attached
+    restart | show-attached
+
+Which device: `--device URL|DIR` (a device API URL, or a state folder whose running device wrote api.json), else
+$MT3620_DEVICE, else http://127.0.0.1:48938 (the default port of `mt3620 device start`). Exit codes: 0 done,
+1 the device refused (its reason is printed, e.g. `error: ... (peripheral-in-use)`), 2 bad arguments or no
+device to talk to.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from mt3620.errors import UserError
+
+DEFAULT_URL = "http://127.0.0.1:48938"
+TIMEOUT_S = 90.0
+
+
+class DeviceRefused(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+def device_url(ref: str | None) -> str:
+    ref = ref or os.environ.get("MT3620_DEVICE") or DEFAULT_URL
+    if ref.startswith(("http://", "https://")):
+        return ref.rstrip("/")
+    folder = Path(ref)
+    api = folder / "api.json"
+    if folder.is_dir():
+        try:
+            return json.loads(api.read_text())["url"].rstrip("/")
+        except (OSError, ValueError, KeyError, TypeError):
+            raise UserError(f"{folder}: no running device there (no readable api.json: start it with "
+                            f"`mt3620 device start --state {folder}`)") from None
+    raise UserError(f"--device {ref}: neither a device API URL nor a device state folder")
+
+
+def call(args, method: str, path: str, body: bytes | dict | None = None) -> dict:
+    url = device_url(getattr(args, "device", None)) + path
+    data = json.dumps(body).encode() if isinstance(body, dict) else body
+    request = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json" if isinstance(body, dict) else
+                           "application/octet-stream")
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+            return json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        try:
+            detail = json.loads(exc.read())
+        except ValueError:
+            detail = {}
+        raise DeviceRefused(exc.code, detail.get("Code", str(exc.code)), detail.get("Message", exc.reason)) \
+            from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise UserError(f"cannot reach the device at {url.rsplit(path, 1)[0]}: {reason} (is `mt3620 device start` "
+                        f"running?)") from None
+
+
+def _print(args, obj, text: str) -> None:
+    if getattr(args, "output", "table") == "json":
+        print(json.dumps(obj, indent=1, sort_keys=True))
+    else:
+        print(text)
+
+
+def _run(func):
+    """Wrap a command: the device's refusal is one line and exit code 1."""
+    def wrapped(args) -> int:
+        try:
+            return func(args) or 0
+        except DeviceRefused as exc:
+            print(f"error: {exc} ({exc.code})", file=sys.stderr)
+            return 1
+    return wrapped
+
+
+def _status_text(apps: list[dict]) -> str:
+    if not apps:
+        return "No applications are installed."
+    out = []
+    for app in apps:
+        out.append(f"{app['ComponentId']}")
+        out.append(f"  App name    : {app['Name']}")
+        out.append(f"  App state   : {app['State']}")
+        out.append(f"  Core        : {app['Core']}")
+        if app.get("GdbPort"):
+            out.append(f"  GDB port    : {app['GdbPort']}")
+        if app.get("Detail"):
+            out.append(f"  Detail      : {app['Detail']}")
+    return "\n".join(out)
+
+
+# ---- commands -----------------------------------------------------------------------------------------------------
+@_run
+def cmd_deploy(args) -> int:
+    try:
+        data = Path(args.image_package).read_bytes()
+    except OSError as exc:
+        raise UserError(f"--image-package {args.image_package}: {exc.strerror or exc}")
+    query = f"?start={0 if args.manual_start else 1}&debug={int(args.debug_mode)}&manual_start={int(args.manual_start)}"
+    answer = call(args, "POST", "/app/image" + query, data)
+    app = answer["App"]
+    _print(args, answer, f"Deploying '{args.image_package}' to the attached device.\n"
+                         f"Image package '{args.image_package}' has been deployed to the attached device.\n"
+                         + _status_text([app]))
+    return 0
+
+
+@_run
+def cmd_sideload_delete(args) -> int:
+    path = "/app/image" + (f"/{args.component_id}" if args.component_id else "")
+    answer = call(args, "DELETE", path)
+    deleted = answer.get("Deleted", [])
+    _print(args, answer, "\n".join(f"Component '{c}' deleted." for c in deleted) or "No applications to delete.")
+    return 0
+
+
+@_run
+def cmd_app_status(args) -> int:
+    path = "/app/status" + (f"/{args.component_id}" if args.component_id else "")
+    answer = call(args, "GET", path)
+    _print(args, answer, _status_text(answer["Apps"]))
+    return 0
+
+
+def _component(args) -> str:
+    if args.component_id:
+        return args.component_id
+    apps = call(args, "GET", "/app/status")["Apps"]
+    if len(apps) != 1:
+        raise UserError("give --component-id: the device has "
+                        f"{len(apps) or 'no'} installed app{'s' if len(apps) != 1 else ''}")
+    return apps[0]["ComponentId"]
+
+
+@_run
+def cmd_app_start(args) -> int:
+    cid = _component(args)
+    answer = call(args, "POST", f"/app/status/{cid}", {"trigger": "startDebug" if args.debug_mode else "start"})
+    _print(args, answer, _status_text([answer["App"]]))
+    return 0
+
+
+@_run
+def cmd_app_stop(args) -> int:
+    cid = _component(args)
+    answer = call(args, "POST", f"/app/status/{cid}", {"trigger": "stop"})
+    _print(args, answer, _status_text([answer["App"]]))
+    return 0
+
+
+@_run
+def cmd_memory(args) -> int:
+    path = "/app/memory" + (f"/{args.component_id}" if args.component_id else "")
+    s = call(args, "GET", path)
+    rows = [("Name", "Usage (bytes)"), ("Total", s["Total"]), ("User", s["User"]), ("PeakUser", s["PeakUser"])]
+    line = " " + "-" * 26 + " " + "-" * 13
+    text = [line] + [f" {name:<26} {value}" if i else f" {name:<26} {value}" for i, (name, value) in enumerate(rows)]
+    text.insert(2, " " + "=" * 40)
+    text.append(line)
+    _print(args, s, f"{s['Name']} ({s['ComponentId']})\n" + "\n".join(text))
+    return 0
+
+
+@_run
+def cmd_list_installed(args) -> int:
+    answer = call(args, "GET", "/images")
+    out = [f"Installed images:"]
+    for image in answer["Images"]:
+        out += [f" --> {image['Name']}", f"   --> Image type: {image['ImageType']} ({image['Type']})",
+                f"   --> Component ID: {image['ComponentId']}", f"   --> Image ID: {image['ImageId']}",
+                f"   --> Core: {image['Core']}", f"   --> Size: {image['Size']} bytes"]
+    _print(args, answer, "\n".join(out) if answer["Images"] else "No images are installed.")
+    return 0
+
+
+@_run
+def cmd_enable_development(args) -> int:
+    answer = call(args, "POST", "/device/enable-development")
+    _print(args, answer, f"The device is enabled for development: capabilities {', '.join(answer['Capabilities'])}.")
+    return 0
+
+
+@_run
+def cmd_enable_cloud_test(args) -> int:
+    answer = call(args, "POST", "/device/enable-cloud-test")
+    _print(args, answer, "The device no longer has the appDevelopment capability and was restarted "
+                         f"(capabilities: {', '.join(answer['Capabilities']) or 'none'}).")
+    return 0
+
+
+@_run
+def cmd_capability_update(args) -> int:
+    try:
+        data = Path(args.capability_file).read_bytes()
+    except OSError as exc:
+        raise UserError(f"--capability-file {args.capability_file}: {exc.strerror or exc}")
+    answer = call(args, "PUT", "/device/capabilities", data)
+    _print(args, answer, f"Capability file applied: {', '.join(answer['Capabilities']) or 'none'}.")
+    return 0
+
+
+@_run
+def cmd_capability_show(args) -> int:
+    answer = call(args, "GET", "/device/capabilities")
+    _print(args, answer, "Device capabilities: " + (", ".join(answer["Capabilities"]) or "none"))
+    return 0
+
+
+@_run
+def cmd_restart(args) -> int:
+    answer = call(args, "POST", "/device/restart")
+    _print(args, answer, "Restarting device.\nDevice restarted successfully.")
+    return 0
+
+
+@_run
+def cmd_show_attached(args) -> int:
+    d = call(args, "GET", "/device")
+    _print(args, d, f"Device ID: {d['DeviceId']}\nOS version: {d['OsVersion']}\n"
+                    f"Capabilities: {', '.join(d['Capabilities']) or 'none'}\nBoots: {d['Boots']}")
+    return 0
+
+
+# ---- parsers --------------------------------------------------------------------------------------------------------
+def _common(p) -> None:
+    p.add_argument("--device", metavar="URL|DIR", help="the device API URL or the device's state folder "
+                                                       "(default $MT3620_DEVICE, else http://127.0.0.1:48938)")
+    p.add_argument("-o", "--output", choices=("table", "json"), default="table")
+
+
+def add_device_commands(dv) -> None:
+    """Add the device-side commands to the azsphere CLI's `device` group (`dv`: its subparsers)."""
+    def group(parent, name: str, help_: str):
+        g = parent.add_parser(name, help=help_)
+        gs = g.add_subparsers(dest=f"device_{name}_command", metavar="COMMAND")
+        g.set_defaults(func=lambda a: (g.print_help(), 2)[1])
+        return gs
+
+    def cmd(parent, name: str, func, help_: str, *arguments):
+        p = parent.add_parser(name, help=help_)
+        _common(p)
+        for flags, kw in arguments:
+            p.add_argument(*flags, **kw)
+        p.set_defaults(func=func)
+        return p
+
+    component = (("--component-id", "-i"), {"help": "the app's component ID"})
+    sl = group(dv, "sideload", "load apps onto the attached (emulated) device")
+    cmd(sl, "deploy", cmd_deploy, "deploy an image package (after the device's checks) and start it",
+        (("--image-package", "-p"), {"required": True}),
+        (("--manual-start", "-m"), {"action": "store_true", "help": "do not start it (nor at boot)"}),
+        (("--debug-mode",), {"action": "store_true", "help": "start it halted, waiting for a debugger"}),
+        (("--force",), {"action": "store_true", "help": "accepted for compatibility; the device decides"}))
+    cmd(sl, "delete", cmd_sideload_delete, "stop and delete one app, or every app", component)
+    ap = group(dv, "app", "the apps on the attached device")
+    cmd(ap, "start", cmd_app_start, "start an app", component,
+        (("--debug-mode",), {"action": "store_true", "help": "halt at its first instruction with its GDB port open"}))
+    cmd(ap, "stop", cmd_app_stop, "stop an app", component)
+    cmd(ap, "show-status", cmd_app_status, "the state of the apps", component)
+    cmd(ap, "show-memory-stats", cmd_memory, "memory use of the running high-level app", component)
+    im = group(dv, "image", "images on the attached device")
+    cmd(im, "list-installed", cmd_list_installed, "the installed images")
+    cmd(dv, "enable-development", cmd_enable_development, "give the device the appDevelopment capability")
+    cmd(dv, "enable-cloud-test", cmd_enable_cloud_test, "remove appDevelopment (development apps stop) and restart")
+    ca = group(dv, "capability", "device capabilities")
+    cmd(ca, "update", cmd_capability_update, "apply a capability file", (("--capability-file",), {"required": True}))
+    cmd(ca, "show-attached", cmd_capability_show, "the device's capabilities")
+    cmd(dv, "restart", cmd_restart, "restart the attached device")
+    cmd(dv, "show-attached", cmd_show_attached, "identity and state of the attached device")
