@@ -62,6 +62,33 @@ class Device:
             dev.launch(hl, sysroot=sysroot)
         return dev
 
+    @classmethod
+    def sideload(cls, *packages: str | Path | bytes, state_dir: str | Path | None = None, development: bool = True,
+                 start: bool = True, **device_args: Any) -> "Device":
+        """An emulated board as `mt3620 device start` runs it (mt3620.sphere_os.device.EmulatedDevice: its state in
+        `state_dir`, or a temporary folder), with `packages` sideloaded in order as the device does it: every
+        deploy-time check, the flash, Pluton's verification and measurement, the firewalls programmed from the
+        manifests (RTApps on IO core 0, then 1; a high-level app on the A7). `development` first gives the device
+        the appDevelopment capability (SDK-signed packages need it). `dev.board` is the EmulatedDevice,
+        `dev.board.apps` its app manager."""
+        import tempfile
+        from mt3620.sphere_os.device import EmulatedDevice
+        keep = None
+        if state_dir is None:
+            keep = tempfile.TemporaryDirectory(prefix="mt3620-device-")
+            state_dir = keep.name
+        board = EmulatedDevice(state_dir, **device_args)
+        board.power_on()
+        if development:
+            board.enable_development()
+        for package in packages:
+            data = package if isinstance(package, (bytes, bytearray)) else Path(package).read_bytes()
+            board.apps.deploy(bytes(data), start=start)
+        dev = cls(board.machine)
+        dev.board = board
+        dev._state_folder = keep
+        return dev
+
     # ---- the A7 ----------------------------------------------------------------------------------------------------
     @property
     def os(self):

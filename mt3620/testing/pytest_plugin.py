@@ -8,10 +8,14 @@ Fixtures:
 - `firmware(name)`: path of one of the project's firmware ELFs, built on demand (mt3620.firmware.toolchain).
 - `hl_app(name)`: path of one of the project's high-level app packages (firmware/hl_<name>/), built on demand;
   skips when the A7 sysroot (Debian's musl:armhf, `scripts/build_firmware --sysroot`) is missing.
-- `boot(rt0=..., rt1=..., hl=..., stop_on_fault=False)`: a booted device with the given apps (RTApps on the IO
-  cores, a high-level app package on the A7), on the engine chosen with `--mt3620-engine` (or $MT3620_ENGINE):
-  `embedded` (default, mt3620.testing.device.Device) or `renode` (a real Renode through pyrenode3,
-  mt3620.testing.renode_backend.RenodeDevice, IO cores only). The same test runs on either.
+- `boot(rt0=..., rt1=..., hl=..., stop_on_fault=False)`: a booted device with the given apps loaded directly (no
+  firewalls; RTApps on the IO cores, a high-level app package on the A7), on the engine chosen with
+  `--mt3620-engine` (or $MT3620_ENGINE): `embedded` (default, mt3620.testing.device.Device) or `renode` (a real
+  Renode through pyrenode3, mt3620.testing.renode_backend.RenodeDevice, IO cores only). The same test runs on either.
+- `rt_package(name)`: the project's RTApp as a signed .imagepackage with its app_manifest.json.
+- `sideload(*packages)`: a `Device` on an emulated board (embedded engine) with the packages sideloaded as the
+  device does it (checks, flash, Pluton, firewalls programmed from the manifests); `dev.board` is the
+  EmulatedDevice.
 """
 from __future__ import annotations
 
@@ -94,6 +98,39 @@ def firmware():
             return toolchain.firmware_path(name)
         except toolchain.ToolchainError as exc:
             if os.environ.get("CI") == "true":     # CI installs the toolchain (scripts/setup): missing is a failure
+                pytest.fail(f"firmware {name} cannot be built: {exc}")
+            pytest.skip(f"firmware {name} cannot be built here: {exc}")
+
+    return _path
+
+
+@pytest.fixture
+def sideload():
+    """`sideload(*packages)`: a `Device` on an emulated board with the packages sideloaded in order (RTApps on IO
+    core 0, then 1), through the device's app manager, flash, Pluton and firewalls (Device.sideload)."""
+    devices: list[Device] = []
+
+    def _sideload(*packages, **kwargs) -> Device:
+        dev = Device.sideload(*packages, **kwargs)
+        devices.append(dev)
+        return dev
+
+    yield _sideload
+    for dev in devices:
+        dev.board.close()
+
+
+@pytest.fixture(scope="session")
+def rt_package():
+    """`rt_package(name)`: the project's RTApp `name` as a signed, sideloadable .imagepackage (its ELF and
+    firmware/<name>/app_manifest.json), built on demand."""
+    from mt3620.firmware import toolchain
+
+    def _path(name: str):
+        try:
+            return toolchain.firmware_package(name)
+        except toolchain.ToolchainError as exc:
+            if os.environ.get("CI") == "true":     # as `firmware`: CI installs the toolchain, missing is a failure
                 pytest.fail(f"firmware {name} cannot be built: {exc}")
             pytest.skip(f"firmware {name} cannot be built here: {exc}")
 

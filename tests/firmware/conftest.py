@@ -1,7 +1,9 @@
 """Firmware tests on top of the engine's pytest fixtures (`boot`, `firmware`: mt3620.testing.pytest_plugin).
 
-`chip(io0="hello", io1="fpu")` boots the project's firmware by name on the IO cores and records every UART line
-with the virtual time at which its newline left the UART, for assertions on order and timing.
+`chip(io0="hello", io1="fpu")` sideloads the project's firmware by name onto an emulated board, as a developer
+does (its signed package with its app_manifest.json; the device checks, installs and starts it with the firewalls
+programmed from the manifests: io0's app first, so it lands on IO core 0), and records every UART line with the
+virtual time at which its newline left the UART, for assertions on order and timing.
 """
 from __future__ import annotations
 
@@ -61,9 +63,10 @@ class Chip:
 
 
 @pytest.fixture
-def chip(boot, firmware):
+def chip(sideload, rt_package):
     def _chip(io0: str | None = None, io1: str | None = None) -> Chip:
-        dev = boot(rt0=firmware(io0) if io0 else None, rt1=firmware(io1) if io1 else None)
+        assert io0 is not None or io1 is None, "the device places the first RTApp on IO core 0"
+        dev = sideload(*(rt_package(name) for name in (io0, io1) if name))
         c = Chip(dev)
         dev.machine.line_listeners.append(lambda uart, text: c.lines.append(Line(uart, text, dev.machine.time_ps)))
         return c
