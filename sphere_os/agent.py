@@ -13,9 +13,13 @@ What the real OS does between Pluton and the security service, done here with th
   error report event. Attestation evidence carries the boot chain's measurements and those of every running app.
 - the OS version it reports is the one of the RootFs stage that booted (mt3620.firmware.boot).
 
+Installs go through the device's app manager (sphere_os/app_manager.py), the one place sideloads and cloud
+deployments are installed: the same checks before anything is written, the same atomic flash install, the same
+start (Pluton verifies against this agent's keystore, the firewalls are programmed from the manifests); RTApps go
+to the IO core their component had, else the first free one.
+
 Emulator-defined (docs/engine.md): the TLS client key is held by the OS (Python's TLS stack needs the private key
-to sign handshakes), derived from the device seed; Pluton only attests. RTApps go to the first IO core that holds
-nothing or already holds the same component.
+to sign handshakes), derived from the device seed; Pluton only attests.
 """
 from __future__ import annotations
 
@@ -71,12 +75,14 @@ class UpdateResult:
 
 class OsAgent:
     def __init__(self, machine: Machine, device_url: str, root_ca_pem: str, keystore: Keystore | None = None,
-                 boot_id: str = "1", now: Callable[[], _dt.datetime] | None = None, network=None) -> None:
+                 boot_id: str = "1", now: Callable[[], _dt.datetime] | None = None, network=None,
+                 apps=None) -> None:
         """`now`: the device's calendar clock (certificate dates, error event times); default the host's wall
         clock, as a real device set by NTP. Virtual time inside the machine is unrelated to it. `network`: the
         device's networking (mt3620.sphere_os.network.NetworkOs): the service's host name in `device_url` is then
         resolved and reached through the emulated Wi-Fi (no network: the call fails with OSError), as the
-        device's own traffic is; without it the agent talks to the service directly."""
+        device's own traffic is; without it the agent talks to the service directly. `apps`: the device's app
+        manager (default: one over an in-memory flash)."""
         from mt3620.clock import wall_clock
         from mt3620.as3.device_client import DeviceClient
 
@@ -100,6 +106,7 @@ class OsAgent:
         else:
             from .network.agent_link import ServiceLink
             self.client = ServiceLink(network, device_url, make)
+        self.apps = apps
         self.installed: dict[str, Installed] = {}     # component ID -> what runs
         self.failed: list[str] = []                   # image IDs to report as failed at the next check
         self.events: list[dict] = []                  # error report events not yet uploaded
@@ -230,8 +237,12 @@ class OsAgent:
     def reboot(self, chain: tuple[int, ...]) -> None:
         """Power-cycle the OS side: Pluton boots the flash again; a chain that boots commits its security versions
         (A/B: the other copies are made bootable under them first); what ran is released; a new boot ID."""
-        for entry in list(self.installed.values()):
-            self.machine.release_application(entry.core)
+        if self.apps is not None:                   # what the app manager started stops (firewalls, cores)
+            for cid in list(self.apps.running):
+                self.apps.stop(cid)
+        else:
+            for entry in list(self.installed.values()):
+                self.machine.release_application(entry.core)
         self.installed.clear()
         self.machine.boot_result = self.machine.pluton.boot(self.machine.boot_flash.stages(chain))
         if self.machine.pluton.booted:
@@ -257,30 +268,21 @@ class OsAgent:
                 known.add(thumb)
 
     def install(self, package_bytes: bytes) -> Installed:
-        """Have Pluton verify, version-check and measure an application package, then start it on an IO core from
-        the measured bytes; Pluton's counter for the component moves up to the version that runs."""
-        manifest = parse_package(package_bytes).manifest()
-        if manifest.get("ApplicationType") != "RealTimeCapable":
-            raise ValueError(f"{manifest.get('Name', '?')}: not a real-time capable app (the A7 does not execute "
-                             f"high-level apps yet)")
-        component = str(parse_package(package_bytes).component_id)
-        core = self._core_for(component)
-        admitted = self.machine.admit_application(package_bytes, core, trusted=self.keystore)
-        self.machine.load_admitted(core, admitted)
-        package = admitted.package
-        entry = Installed(component, str(package.image_id), core, str(manifest.get("Name", "")))
-        self.installed[component] = entry
-        log.info("installed %s (%s) on %s", entry.name, entry.image_id, core)
+        """Install an offered application package through the device's app manager (every deploy-time check, the
+        atomic flash install, Pluton's verification against this agent's keystore and measurement, the firewalls)
+        and start it; Pluton's counter for the component moves up to the version that runs."""
+        from .app_manager import AppManager
+        from .flash import NorFlash
+        from .installer import Installer
+        if self.apps is None:
+            self.apps = AppManager(self.machine, Installer(NorFlash()), trusted=self.keystore)
+        self.apps.trusted = self.keystore
+        status = self.apps.deploy(package_bytes, source="cloud")      # AppError (a ValueError) with .reason
+        entry = Installed(status.component_id, str(parse_package(package_bytes).image_id), status.core or "",
+                          status.name)
+        self.installed[status.component_id] = entry
+        log.info("installed %s (%s) on %s", entry.name, entry.image_id, entry.core)
         return entry
-
-    def _core_for(self, component: str) -> str:
-        if component in self.installed:
-            return self.installed[component].core
-        used = {i.core for i in self.installed.values()}
-        for name in self.machine.cores:
-            if name not in used:
-                return name
-        raise MachineError("no free IO core for another real-time app")
 
     def _event(self, event_type: str, description: str, target: dict) -> dict:
         # Error reports carry calendar time (the real OS has NTP); this edge talks to a real service, not a model.

@@ -21,10 +21,16 @@ EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 
 
 def add_commands(subparsers) -> None:
-    run = subparsers.add_parser("run", help="boot the chip with RTApps on the IO cores and a high-level app on the A7",
+    run = subparsers.add_parser("run", help="boot the chip with RTApps on the IO cores and a high-level app on the A7 "
+                                             "(quick runs: no app manager, no firewalls)",
                                 description="Boot the emulated MT3620 with real-time apps (ELF or "
                                             ".imagepackage) on its IO cores and a high-level app package on the A7; "
-                                            "stream every UART and the app's Log_Debug output ([a7.<app name>]).")
+                                            "stream every UART and the app's Log_Debug output ([a7.<app name>]). "
+                                            "For quick runs: the apps are loaded straight onto the cores, without "
+                                            "the device's app manager, so no manifest is checked and the hardware "
+                                            "firewalls stay open (every core reaches every block). To run apps as "
+                                            "the device does (manifests, deploy-time checks, firewalls, flash), use "
+                                            "`mt3620 device start` and `mt3620 azsphere device sideload deploy`.")
     run.add_argument("--hl", metavar="APP.imagepackage",
                      help="high-level app package for the A7 (runs on the emulated Azure Sphere OS)")
     run.add_argument("--rt0", metavar="APP", help="app for IO core 0 (ELF or .imagepackage)")
@@ -42,7 +48,8 @@ def add_commands(subparsers) -> None:
     _common_run_options(run)
     run.set_defaults(func=cmd_run)
 
-    demo = subparsers.add_parser("demo", help="build and boot the project's demo firmware (LED blink + UART)")
+    demo = subparsers.add_parser("demo", help="build the project's demo firmware and sideload it onto an emulated "
+                                              "board (LED blink + UART)")
     demo.add_argument("--for", dest="duration", default="3s", help="virtual time to run (default 3s)")
     demo.add_argument("--press-at", default="1.2s", help="virtual time at which button A is pressed")
     demo.set_defaults(func=cmd_demo)
@@ -112,15 +119,17 @@ def _verify_packages(paths, trusted_keys: list[str]) -> None:
             raise UserError(f"{path}: signature not verified: {exc}")
 
 
-def _boot_and_run(apps: dict[str, str | Path], args: argparse.Namespace, presses: list[str] | None = None) -> int:
+def _boot_and_run(apps: dict[str, str | Path], args: argparse.Namespace, presses: list[str] | None = None,
+                  machine=None) -> int:
+    """Load `apps` straight onto a new machine (or take `machine`, already running its apps) and run it."""
     from mt3620.engine.machine import LoadError
     from mt3620.engine.machine import Machine, MachineError
     from mt3620.engine import repl
 
     hl_app = None
     try:
-        machine = Machine(args.platform, stop_on_fault=args.stop_on_fault,
-                          board=getattr(args, "board", None) or None)
+        machine = machine or Machine(args.platform, stop_on_fault=args.stop_on_fault,
+                                     board=getattr(args, "board", None) or None)
         for core, path in apps.items():
             if core != "a7":
                 machine.load(core, path)
@@ -283,15 +292,36 @@ def _watch_leds(machine) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """The demo as a developer runs it on a board: the firmware's signed package (its ELF and app_manifest.json,
+    which grants GPIO 8 and 12) sideloaded onto an emulated device, checked, installed in its flash, started by
+    the app manager with the firewalls programmed from the manifest."""
+    import tempfile
+
     from mt3620.firmware import toolchain
+    from mt3620.sphere_os.app_manager import AppError
+    from mt3620.sphere_os.device import EmulatedDevice
 
     try:
-        elf = toolchain.firmware_path("demo")
+        package = toolchain.firmware_package("demo")
     except Exception as exc:  # a missing compiler is a setup problem the user can fix
         raise UserError(f"cannot build the demo firmware: {exc}")
     run_args = argparse.Namespace(until=None, duration=args.duration, uart_log=None, platform=None, quiet=False,
                                   stop_on_fault=True, press=[], stats=True, show_leds=True, board=[], adc=[])
-    print(f"mt3620 demo: booting {elf} on IO core 0 for {args.duration} of virtual time; "
-          f"button A pressed at {args.press_at}", flush=True)
-    code = _boot_and_run({"io0": elf}, run_args, presses=[f"A@{args.press_at}"])
-    return code
+    with tempfile.TemporaryDirectory(prefix="mt3620-demo-") as state:
+        board = EmulatedDevice(state, announce=lambda text: print(text, flush=True))
+        try:
+            board.power_on()
+            board.enable_development()
+            status = board.apps.deploy(package.read_bytes())
+        except AppError as exc:
+            board.close()
+            raise UserError(f"the device refused the demo: {exc}")
+        print(f"mt3620 demo: sideloaded {package.name} onto an emulated board ({status.name} on IO core "
+              f"{status.core[-1]}; firewalls: its GPIO blocks to IO core {status.core[-1]}, everything else closed) "
+              f"for {args.duration} of virtual time; button A pressed at {args.press_at}", flush=True)
+        for core in board.machine.cores.values():      # as `mt3620 run`: stop at the first fault
+            core.stop_on_fault = True
+        try:
+            return _boot_and_run({}, run_args, presses=[f"A@{args.press_at}"], machine=board.machine)
+        finally:
+            board.close()
