@@ -34,7 +34,7 @@ from mt3620.engine.simulation.clock import VirtualClock
 from mt3620.engine.simulation.peripheral import COLD, Field, Peripheral, Register, RegisterArray, ResetKind
 
 from .blocks import BLOCKS, CORE_BITS, mask_of
-from .core import FirewallCore, Refusal
+from .core import PAGE_INDEX, FirewallCore, Refusal
 
 log = logging.getLogger("mt3620.firewall")
 
@@ -127,6 +127,12 @@ class BusFirewall(Peripheral):
         core = self.core
         if core.open:                      # the power-on state (a bare `mt3620 run`): costs one attribute read
             return
+        index = PAGE_INDEX.get(view, {}).get(address >> 12)
+        if index is None:                  # not a guarded block
+            return
+        bit = CORE_BITS.get(access.initiator)
+        if bit is not None and core.owners[index] & bit:
+            return                         # the owner: the common case, decided without building anything
         refusal = core.check(view, access.initiator, str(access), address, size, write, self.clock.now)
         if refusal is None:
             return

@@ -55,6 +55,21 @@ def _index() -> dict[str, tuple[list[int], list[tuple[int, int]]]]:
 WINDOW_INDEX = _index()
 
 
+def _pages() -> dict[str, dict[int, int]]:
+    """Per core view: 4 KB page number -> block index (every window is whole, aligned pages): the hot path's table."""
+    out: dict[str, dict[int, int]] = {core: {} for core in CORES}
+    for i, block in enumerate(BLOCKS):
+        for w in block.windows:
+            assert w.start % 0x1000 == 0 and w.size % 0x1000 == 0, block.name
+            for view in ([w.view] if w.view else CORES):
+                for page in range(w.start >> 12, w.end >> 12):
+                    out[view][page] = i
+    return out
+
+
+PAGE_INDEX = _pages()
+
+
 class FirewallCore:
     def __init__(self) -> None:
         self.owners: list[int] = [ALL_CORES] * len(BLOCKS)

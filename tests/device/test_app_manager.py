@@ -7,7 +7,7 @@ import struct
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from conftest import pack, rt_manifest, run_until
+from device_helpers import pack, rt_manifest, run_until
 
 from mt3620.imagepackage import KeySigner
 from mt3620.sphere_os.app_manager import AppError

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import pack, rt_manifest, run_until
+from device_helpers import pack, rt_manifest, run_until
 
 PROBES = ["gpio0", "pwm0", "gpio1", "pwm1", "gpio2", "pwm2", "gpio3", "gpio4", "gpio5", "isu0_i2c", "isu0_spi",
           "isu0_uart", "isu1_uart", "isu2_uart", "isu3_uart", "isu4_uart", "adc", "i2s0", "i2s1", "mbox_a7",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import pack, run_until
+from device_helpers import pack, run_until
 
 HERE = Path(__file__).parent
 

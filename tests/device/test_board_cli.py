@@ -105,7 +105,7 @@ def test_state_survives_kill_9_and_a_second_process_is_refused(device, packages,
 def installed_base(tmp_path_factory):
     """A device folder with hello installed, a package replacing it (another build of its component), and how
     many flash writes that deploy takes (a dry run on a copy)."""
-    from conftest import pack, rt_manifest
+    from device_helpers import pack, rt_manifest
     from mt3620.sphere_os.device import EmulatedDevice
     root = tmp_path_factory.mktemp("kill9")
     try:
