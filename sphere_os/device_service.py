@@ -217,15 +217,18 @@ class DeviceService:
             self._serve(*item)
 
     def _serve(self, request: Request, reply: queue.Queue) -> None:
+        reply.put(self.respond(request))
+
+    def respond(self, request: Request) -> Response:
+        """The answer to one request (on the machine thread): the device's refusals become status codes."""
         try:
-            response = self.handle(request)
+            return self.handle(request)
         except AppError as exc:
             status = 404 if exc.reason in NOT_FOUND else 409 if exc.reason in CONFLICT else 400
-            response = _error(status, exc.reason, str(exc))
+            return _error(status, exc.reason, str(exc))
         except Exception as exc:  # a bug must not take the board down: the caller gets a 500 with one line
             log.exception("device API: %s %s", request.method, request.path)
-            response = _error(500, "internal-error", f"{type(exc).__name__}: {exc}")
-        reply.put(response)
+            return _error(500, "internal-error", f"{type(exc).__name__}: {exc}")
 
     # ---- routes -----------------------------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
