@@ -132,6 +132,7 @@ class AppManager:
         self.status: dict[str, AppStatus] = {}
         self._dev_keys = None
         self._dirty_storage: dict[str, object] = {}   # component id -> MemFs to write to flash
+        self._trees: dict[str, object] = {}           # component id -> its mutable storage tree (this power cycle)
         self._os = None
         machine.output_tap(OS_LABEL)
         machine.between_windows.append(self._flush_storage)
@@ -276,6 +277,8 @@ class AppManager:
         self.installer.commit(tx)
         for app in apps:
             self.status.pop(app.component_id, None)
+            self._trees.pop(app.component_id, None)
+            self._dirty_storage.pop(app.component_id, None)
             self._emit(f"deleted {app.name} ({app.component_id})")
         return [a.component_id for a in apps]
 
@@ -385,17 +388,22 @@ class AppManager:
             self.machine.a7.halted = True
 
     def _storage_for(self, manifest: AppManifest):
+        """The app's mutable storage (the storage service asks only when the manifest grants MutableStorage): one
+        tree per component for this power cycle, loaded from the flash, written back when it changes."""
         from mt3620.engine.linux import MemFs
-        size = manifest.capabilities.get("MutableStorage", {}).get("SizeKB")
         cid = manifest.component_id
-        tree = MemFs(quota_bytes=size * 1024 if size else 0,
-                     on_change=lambda cid=cid: self._dirty_storage.__setitem__(cid, tree))
-        blob = self.installer.storage(cid)
-        if blob:
-            try:
-                tree.load(decode_storage(blob))
-            except ValueError as exc:
-                log.warning("mutable storage of %s unreadable (%s): starting empty", manifest.name, exc)
+        quota = (manifest.capabilities.mutable_storage_kb or 0) * 1024
+        tree = self._trees.get(cid)
+        if tree is None:
+            tree = MemFs(quota_bytes=quota, on_change=lambda cid=cid: self._dirty_storage.__setitem__(cid, tree))
+            blob = self.installer.storage(cid)
+            if blob:
+                try:
+                    tree.load(decode_storage(blob))
+                except ValueError as exc:
+                    log.warning("mutable storage of %s unreadable (%s): starting empty", manifest.name, exc)
+            self._trees[cid] = tree
+        tree.quota_bytes = quota
         return tree
 
     def _flush_storage(self, machine=None) -> None:

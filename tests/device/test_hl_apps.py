@@ -64,7 +64,25 @@ def test_mutable_storage_lives_in_the_flash_across_restarts(board, storage_elf):
     again.close()
 
 
-def test_no_mutable_storage_capability_means_no_room(board, storage_elf):
+def test_no_mutable_storage_capability_means_no_storage(board, storage_elf):
+    """Without MutableStorage nothing is mounted at /mnt/config/<id> (the OS's storage service)."""
     dev = board()
     dev.apps.deploy(pack(storage_elf, hl_manifest("nostorage", {}, ["/mnt/config/{cid}"])))
-    run_until(dev, r"^storage: cannot write: No space left on device$", "1s", uart="a7.nostorage")
+    run_until(dev, r"^storage: cannot write: No such file or directory$", "1s", uart="a7.nostorage")
+    assert dev.installer.storage(hl_manifest("nostorage")["ComponentId"]) is None
+
+
+def test_the_quota_is_the_manifests_size(board, storage_elf):
+    """A file past SizeKB is refused (ENOSPC) and nothing of it reaches the flash."""
+    dev = board()
+    m = hl_manifest("quota", {"MutableStorage": {"SizeKB": 1}}, ["/mnt/config/{cid}"])
+    dev.apps.deploy(pack(storage_elf, m), start=False)
+    from mt3620.sphere_os.app_manager import decode_storage, encode_storage
+    tx = dev.installer.transaction()                                 # 1 KB of it already taken by a big file
+    tx.put_storage(m["ComponentId"], encode_storage({"/big": b"x" * 1024}))
+    dev.installer.commit(tx)
+    dev.apps.start(m["ComponentId"])
+    run_until(dev, r"^storage: cannot write: No space left on device$", "1s", uart="a7.quota")
+    dev.machine.run(duration_ps=10**10)
+    assert decode_storage(dev.installer.storage(m["ComponentId"])).keys() <= {"/big", "/starts"}
+    assert decode_storage(dev.installer.storage(m["ComponentId"]))["/big"] == b"x" * 1024
