@@ -73,7 +73,9 @@ def _write_durably(path: Path, text: str) -> None:
 class EmulatedDevice:
     def __init__(self, state_dir: str | Path, seed: str | None = None, *, trusted: Keystore | None = None,
                  sysroot=None, gdb_ports: dict[str, int] | None = None, flash_hook: Callable[[int], None] | None = None,
-                 announce: Callable[[str], None] | None = None, lock: bool = True) -> None:
+                 announce: Callable[[str], None] | None = None, lock: bool = True, wifi_env=None) -> None:
+        """`wifi_env`: the radio environment around the board (a RadioEnvironment or its JSON file, docs/wifi.md);
+        without it the board's Wi-Fi sees no access point."""
         self.dir = Path(state_dir)
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
@@ -91,6 +93,7 @@ class EmulatedDevice:
         self.sysroot = sysroot
         self.gdb_ports = gdb_ports
         self.flash_hook = flash_hook
+        self.wifi_env = wifi_env
         self.announce = announce or (lambda text: log.info("%s", text))
         self._lock_fd = self._lock() if lock else None
         self.machine = None
@@ -132,6 +135,7 @@ class EmulatedDevice:
             self.announce(f"device: the secure-boot chain did not verify ({self.machine.boot_result.reason}): "
                           f"nothing runs")
         self._apply_capability()
+        self._attach_network()
         self.apps = AppManager(self.machine, self.installer, trusted=self.trusted, sysroot=self.sysroot,
                                gdb_ports=self.gdb_ports, announce=self.announce)
         for listener in list(self.power_listeners):
@@ -147,6 +151,20 @@ class EmulatedDevice:
             self.machine.pluton.install_capability(blob)
         except ValueError as exc:                   # a file for another device or signer: ignored, as Pluton does
             log.warning("device: stored capability file refused by Pluton: %s", exc)
+
+    def _attach_network(self) -> None:
+        """The board's networking (sphere_os/network) with its stored Wi-Fi networks in the flash."""
+        from .network import NetworkError, NetworkOs
+        env = self.wifi_env
+        try:
+            if env is not None and not hasattr(env, "access_points"):
+                from mt3620.peripherals.wifi.environment import RadioEnvironment
+                env = RadioEnvironment.load(env)
+            self.network = NetworkOs(self.machine, environment=env,
+                                     wifi_store=(self.wifi_networks, self._save_wifi_networks))
+        except NetworkError as exc:
+            log.info("device: no networking: %s", exc)
+            self.network = None
 
     def power_off(self) -> None:
         if self.apps is not None:
@@ -211,10 +229,25 @@ class EmulatedDevice:
         blob = self.installer.wifi()
         return json.loads(blob) if blob else []
 
-    def set_wifi_networks(self, networks: list[dict]) -> None:
+    def _save_wifi_networks(self, networks: list[dict]) -> None:
         tx = self.installer.transaction()
         tx.put_wifi(json.dumps(networks, sort_keys=True).encode())
         self.installer.commit(tx)
+
+    def set_wifi_networks(self, networks: list[dict]) -> None:
+        """Replace the stored networks (each as the Wi-Fi service stores it, docs/wifi.md); the running Wi-Fi
+        service reloads them."""
+        if getattr(self, "network", None) is not None:
+            from .network import StoredNetwork
+            try:
+                parsed = [StoredNetwork.from_json(n) for n in networks]
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise AppError("bad-request", f"not a stored Wi-Fi network: {exc}") from None
+            networks = [n.to_json() for n in parsed]
+        self._save_wifi_networks(networks)
+        if getattr(self, "network", None) is not None:
+            self.network.wifi.saved = list(networks)
+            self.network.wifi.reload()
 
     def describe(self) -> dict:
         from mt3620.engine.simulation.clock import format_ps

@@ -82,6 +82,8 @@ def add_commands(subparsers) -> None:
                        help="GDB ports for apps in debug mode: A7 PORT, IO0 PORT+1, IO1 PORT+2 (0: free ports)")
     start.add_argument("--trusted-key", action="append", default=[], metavar="KEY.pem",
                        help="a key the device trusts for application packages besides its ROM keystore")
+    start.add_argument("--wifi-env", metavar="ENV.json", help="the radio environment around the board (docs/wifi.md); "
+                                                             "its stored Wi-Fi networks live in its flash")
     start.add_argument("--quiet", action="store_true", help="do not print UART and Log_Debug lines")
     # Test-only: the device process kills itself (SIGKILL) just before its Nth flash write since it started.
     start.add_argument("--kill-at-write", type=int, default=None, help=argparse.SUPPRESS)
@@ -242,9 +244,16 @@ def cmd_start(args) -> int:
         def hook(n: int) -> None:
             if n >= limit:
                 os.kill(os.getpid(), signal.SIGKILL)
+    env = None
+    if args.wifi_env:
+        from mt3620.peripherals.wifi.environment import EnvironmentError_, RadioEnvironment
+        try:
+            env = RadioEnvironment.load(args.wifi_env)
+        except (EnvironmentError_, OSError, ValueError) as exc:
+            raise UserError(f"--wifi-env: {exc}")
     try:
         device = EmulatedDevice(args.state, args.seed, trusted=trusted, gdb_ports=gdb_ports, flash_hook=None,
-                                announce=lambda text: print(text, flush=True))
+                                announce=lambda text: print(text, flush=True), wifi_env=env)
     except DeviceStateError as exc:
         raise UserError(str(exc))
     writes = {"n": 0}

@@ -37,7 +37,9 @@ class NetworkError(ValueError):
 
 class NetworkOs:
     def __init__(self, machine, environment: RadioEnvironment | None = None, state_dir: str | Path | None = None,
-                 replay: str | Path | Recording | None = None, realtime=None) -> None:
+                 replay: str | Path | Recording | None = None, realtime=None, wifi_store=None) -> None:
+        """`wifi_store`: (load, save) of the stored Wi-Fi networks when they live elsewhere than `state_dir` (a
+        board's flash)."""
         self.machine = machine
         model = machine.devices.get("wifi_hif")
         if model is None or not hasattr(model, "attach_environment"):
@@ -67,7 +69,7 @@ class NetworkOs:
         try:
             self.wifi = WifiService(self.driver, self.net, machine.clock, self.certstore, self.realtime_ns,
                                     persist_path=self.state_dir / "wifi.json" if self.state_dir else None,
-                                    emit=self._emit)
+                                    emit=self._emit, store=wifi_store)
         except ValueError as exc:
             raise NetworkError(str(exc)) from None
         machine.shared_objects["network_os"] = self

@@ -104,9 +104,12 @@ class IpConfig:
 
 class WifiService:
     def __init__(self, driver: HifDriver, network, clock, certstore, realtime: Callable[[], int],
-                 persist_path: str | Path | None = None, emit: Callable[[str], None] | None = None) -> None:
+                 persist_path: str | Path | None = None, emit: Callable[[str], None] | None = None,
+                 store: tuple[Callable[[], list | None], Callable[[list], None]] | None = None) -> None:
         """`network`: the VirtualNetwork whose wlan0 this service configures; `realtime()`: the device's calendar
-        time in ns (for certificate checks and diagnostics timestamps)."""
+        time in ns (for certificate checks and diagnostics timestamps). `store`: (load, save) of the persisted
+        networks elsewhere than a file (a board keeps them in its flash, docs/device.md)."""
+        self.store = store
         self.driver, self.network, self.clock, self.certstore = driver, network, clock, certstore
         self.realtime = realtime
         self.persist_path = Path(persist_path) if persist_path else None
@@ -132,7 +135,9 @@ class WifiService:
         self.generation = 0
         driver.listeners.append(self._hif_event)
         network.set_wlan(mac=driver.mac, enabled=True)
-        if self.persist_path is not None and self.persist_path.exists():
+        if self.store is not None:
+            self.saved = list(self.store[0]() or [])
+        elif self.persist_path is not None and self.persist_path.exists():
             try:
                 self.saved = json.loads(self.persist_path.read_text()).get("networks", [])
             except (ValueError, AttributeError) as exc:
@@ -205,7 +210,9 @@ class WifiService:
         if len(self.networks) > MAX_NETWORKS:
             raise LinuxError(ENOSPC)
         self.saved = [n.to_json() for n in self.networks]
-        if self.persist_path is not None:
+        if self.store is not None:
+            self.store[1](self.saved)
+        elif self.persist_path is not None:
             tmp = self.persist_path.with_suffix(".tmp")
             tmp.write_text(json.dumps({"networks": self.saved}, indent=1))
             tmp.replace(self.persist_path)

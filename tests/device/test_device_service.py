@@ -78,12 +78,29 @@ def test_uart_input_output_lines_wifi_and_firewall(service, rt_elf):
     assert ("a7.os", "started uart_irq on Real-time 0") in lines
     assert ("io0.io0_uart", "uart_irq: rx 0x41") in lines and ("io0.io0_uart", "uart_irq: rx 0x7a") in lines
     assert call(service, "POST", "/uart/nowhere", b"x")[1]["Code"] == "no-such-uart"
-    networks = [{"Ssid": "lab", "Security": "WPA2_PSK"}]
+    from mt3620.sphere_os.network import StoredNetwork
+    networks = [StoredNetwork(ssid=b"lab", security=2, psk="correct horse", enabled=True).to_json()]
     assert call(service, "PUT", "/wifi", networks) == (200, {"Networks": networks})
-    assert call(service, "PUT", "/wifi", {"Ssid": "x"})[0] == 400
+    assert dev.network.wifi.networks[0].ssid == b"lab"                        # the running Wi-Fi service has it
+    assert call(service, "PUT", "/wifi", {"ssid": "x"})[0] == 400
+    assert call(service, "PUT", "/wifi", [{"Ssid": "lab"}])[1]["Code"] == "bad-request"
     dev.restart()
     assert call(service, "GET", "/wifi") == (200, {"Networks": networks})        # kept in the flash
+    assert dev.network.wifi.networks[0].psk == "correct horse"               # and the Wi-Fi service loads it
     status, fw = call(service, "GET", "/firewall")
     assert fw["locked"] and fw["blocks"]["io0_tcm"] == ["io0"] and fw["blocks"]["isu0"] == []
     status, d = call(service, "GET", "/device")
     assert d["Boots"] == 2 and d["Capabilities"] == ["appDevelopment"] and d["OsVersion"]
+
+
+def test_the_wifi_services_persist_goes_to_the_flash(board):
+    """WifiConfig_PersistConfig (the OS's Wi-Fi service persist) writes the board's flash; the next power-on loads it."""
+    from mt3620.sphere_os.network import StoredNetwork
+    dev = board()
+    wifi = dev.network.wifi
+    wifi.add(StoredNetwork(ssid=b"office", security=1, enabled=True))
+    sequence = dev.installer.sequence
+    wifi.persist()
+    assert dev.installer.sequence == sequence + 1 and dev.wifi_networks()[0]["ssid"] == b"office".hex()
+    dev.restart()
+    assert [n.ssid for n in dev.network.wifi.networks] == [b"office"]
