@@ -73,9 +73,11 @@ def _write_durably(path: Path, text: str) -> None:
 class EmulatedDevice:
     def __init__(self, state_dir: str | Path, seed: str | None = None, *, trusted: Keystore | None = None,
                  sysroot=None, gdb_ports: dict[str, int] | None = None, flash_hook: Callable[[int], None] | None = None,
-                 announce: Callable[[str], None] | None = None, lock: bool = True, wifi_env=None) -> None:
+                 announce: Callable[[str], None] | None = None, lock: bool = True, wifi_env=None,
+                 board=None) -> None:
         """`wifi_env`: the radio environment around the board (a RadioEnvironment or its JSON file, docs/wifi.md);
-        without it the board's Wi-Fi sees no access point."""
+        without it the board's Wi-Fi sees no access point. `board`: board description files of the devices wired
+        to the chip's buses (sensors, displays, cards; Machine(board=...))."""
         self.dir = Path(state_dir)
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
@@ -94,6 +96,7 @@ class EmulatedDevice:
         self.gdb_ports = gdb_ports
         self.flash_hook = flash_hook
         self.wifi_env = wifi_env
+        self.board = board
         self.announce = announce or (lambda text: log.info("%s", text))
         self._lock_fd = self._lock() if lock else None
         self.machine = None
@@ -126,7 +129,8 @@ class EmulatedDevice:
     # ---- power --------------------------------------------------------------------------------------------------
     def power_on(self) -> None:
         from mt3620.engine.machine import Machine
-        self.machine = Machine(device_seed=self.seed.encode(), efuse_path=self.efuse_path, stop_on_fault=False)
+        self.machine = Machine(device_seed=self.seed.encode(), efuse_path=self.efuse_path, stop_on_fault=False,
+                               board=self.board)
         self.flash = NorFlash(self.dir / "flash.bin")
         self.flash.on_write = self.flash_hook
         self.installer = Installer(self.flash)

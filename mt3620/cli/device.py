@@ -84,6 +84,8 @@ def add_commands(subparsers) -> None:
                        help="a key the device trusts for application packages besides its ROM keystore")
     start.add_argument("--wifi-env", metavar="ENV.json", help="the radio environment around the board (docs/wifi.md); "
                                                              "its stored Wi-Fi networks live in its flash")
+    start.add_argument("--board", action="append", default=[], metavar="FILE",
+                       help="a board description of devices wired to the chip's buses (repeatable; docs/peripherals.md)")
     start.add_argument("--quiet", action="store_true", help="do not print UART and Log_Debug lines")
     # Test-only: the device process kills itself (SIGKILL) just before its Nth flash write since it started.
     start.add_argument("--kill-at-write", type=int, default=None, help=argparse.SUPPRESS)
@@ -253,7 +255,8 @@ def cmd_start(args) -> int:
             raise UserError(f"--wifi-env: {exc}")
     try:
         device = EmulatedDevice(args.state, args.seed, trusted=trusted, gdb_ports=gdb_ports, flash_hook=None,
-                                announce=lambda text: print(text, flush=True), wifi_env=env)
+                                announce=lambda text: print(text, flush=True), wifi_env=env,
+                                board=args.board or None)
     except DeviceStateError as exc:
         raise UserError(str(exc))
     writes = {"n": 0}

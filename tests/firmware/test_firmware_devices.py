@@ -16,9 +16,11 @@ BOARDS = Path(__file__).resolve().parent / "boards"
 
 
 @pytest.fixture
-def run(boot, firmware):
+def run(sideload, rt_package):
+    """The firmware sideloaded as the device does it (its package and app_manifest.json: the firewalls give its
+    core exactly the ISUs, GPIOs, ADC and I2S the manifest lists) onto a board wired as `board` describes."""
     def _run(name: str, board: str | None = None, until: str | None = None, within: str = "3s", **kw):
-        dev = boot(rt0=firmware(name), board=str(BOARDS / board) if board else None, **kw)
+        dev = sideload(rt_package(name), board=str(BOARDS / board) if board else None, **kw)
         if until is not None:
             dev.wait_for_line(until, timeout=within)
         return dev
