@@ -27,7 +27,11 @@ debugger):
     GET    /output?since=N                  UART and Log_Debug lines: {"Lines": [[n, label, text], ...], "Next": n}
     POST   /uart/<label>                    body: bytes arriving on that UART's RX line
     GET    /firewall                        the firewalls' owner table, lock and refusals
-    GET    /wifi  |  PUT /wifi              the stored Wi-Fi networks (a JSON list)
+    GET    /wifi  |  PUT /wifi              the stored Wi-Fi networks as the Wi-Fi service records them (a JSON list)
+    /wifi/config/networks[/<id>], /wifi/interface, /wifi/scan, /wifi/config/reload: `azsphere device wifi`
+                                            (sphere_os/device_wifi.py, the real device's paths and fields)
+
+An answer that takes virtual time (a Wi-Fi scan) is a `Pending`: the request waits while the machine runs on.
 """
 from __future__ import annotations
 
@@ -48,6 +52,7 @@ from mt3620.engine.simulation.clock import PS_PER_SECOND, format_ps
 
 from .app_manager import AppError
 from .device import EmulatedDevice
+from .device_wifi import WifiRoutes
 
 log = logging.getLogger("mt3620.device")
 DEFAULT_API_PORT = 48938              # emulator-defined
@@ -55,9 +60,11 @@ MAX_BODY = 64 * 1024 * 1024
 SLICE_PS = PS_PER_SECOND // 100       # the machine runs at most 10 ms of virtual time between request checks
 REQUEST_TIMEOUT_S = 60.0
 OUTPUT_KEPT = 20000
-NOT_FOUND = {"not-installed", "no-such-route", "no-such-uart", "not-running"}
+NOT_FOUND = {"not-installed", "no-such-route", "no-such-uart", "not-running", "no-such-network"}
 CONFLICT = {"already-running", "peripheral-in-use", "pin-block-in-use", "pin-block-function", "one-high-level-app",
-            "no-free-io-core", "debug-unavailable"}
+            "no-free-io-core", "debug-unavailable", "no-wifi", "duplicate-config-name", "too-many-networks",
+            "network-incomplete"}
+BUSY = {"wifi-busy"}
 
 
 @dataclass
@@ -73,6 +80,25 @@ class Response:
     status: int
     body: bytes
     content_type: str = "application/json"
+
+
+class Pending:
+    """An answer that comes later, from the machine thread (`resolve` once); requests wait for it."""
+
+    def __init__(self) -> None:
+        self.response: Response | None = None
+        self.listeners: list[Callable[[Response], None]] = []
+
+    def resolve(self, response: Response) -> None:
+        self.response = response
+        for listener in self.listeners:
+            listener(response)
+
+    def then(self, listener: Callable[[Response], None]) -> None:
+        if self.response is not None:
+            listener(self.response)
+        else:
+            self.listeners.append(listener)
 
 
 def _json(status: int, obj) -> Response:
@@ -217,21 +243,30 @@ class DeviceService:
             self._serve(*item)
 
     def _serve(self, request: Request, reply: queue.Queue) -> None:
-        reply.put(self.respond(request))
+        answer = self.respond(request)
+        if isinstance(answer, Pending):
+            answer.then(reply.put)
+        else:
+            reply.put(answer)
 
-    def respond(self, request: Request) -> Response:
+    @staticmethod
+    def refusal(exc: AppError) -> Response:
+        status = 404 if exc.reason in NOT_FOUND else 409 if exc.reason in CONFLICT else \
+            503 if exc.reason in BUSY else 400
+        return _error(status, exc.reason, str(exc))
+
+    def respond(self, request: Request) -> Response | Pending:
         """The answer to one request (on the machine thread): the device's refusals become status codes."""
         try:
             return self.handle(request)
         except AppError as exc:
-            status = 404 if exc.reason in NOT_FOUND else 409 if exc.reason in CONFLICT else 400
-            return _error(status, exc.reason, str(exc))
+            return self.refusal(exc)
         except Exception as exc:  # a bug must not take the board down: the caller gets a 500 with one line
             log.exception("device API: %s %s", request.method, request.path)
             return _error(500, "internal-error", f"{type(exc).__name__}: {exc}")
 
     # ---- routes -----------------------------------------------------------------------------------------------------
-    def handle(self, request: Request) -> Response:
+    def handle(self, request: Request) -> Response | Pending:
         dev = self.device
         method, path, q = request.method, request.path, request.query
 
@@ -314,6 +349,43 @@ class DeviceService:
                     return _error(400, "bad-request", "the body must be a JSON list of network objects")
                 dev.set_wifi_networks(networks)
                 return _json(200, {"Networks": dev.wifi_networks()})
+        if path.startswith("/wifi/"):
+            return self._wifi(request)
+        return _error(404, "no-such-route", f"no route {method} {path}")
+
+
+    def _wifi(self, request: Request) -> Response | Pending:
+        routes = WifiRoutes(self.device)
+        method, path = request.method, request.path
+
+        def body():
+            try:
+                return json.loads(request.body or b"null")
+            except ValueError:
+                raise AppError("bad-request", "the body must be JSON") from None
+
+        if path == "/wifi/config/networks":
+            if method == "GET":
+                return _json(200, routes.list())
+            if method == "POST":
+                return _json(200, routes.add(body()))
+        m = re.fullmatch(r"/wifi/config/networks/([^/]+)", path)
+        if m:
+            if method == "GET":
+                return _json(200, routes.show(m.group(1)))
+            if method == "PATCH":
+                return _json(200, routes.patch(m.group(1), body()))
+            if method == "DELETE":
+                return _json(200, routes.forget(m.group(1)))
+        if path == "/wifi/config/reload" and method == "POST":
+            return _json(200, routes.reload())
+        if path == "/wifi/interface" and method == "GET":
+            return _json(200, routes.interface())
+        if path == "/wifi/scan" and method == "GET":
+            pending = Pending()
+            routes.scan(lambda result: pending.resolve(self.refusal(result) if isinstance(result, AppError)
+                                                       else _json(200, result)))
+            return pending
         return _error(404, "no-such-route", f"no route {method} {path}")
 
 

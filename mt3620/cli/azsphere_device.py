@@ -10,6 +10,9 @@
     enable-development | enable-cloud-test
     capability update --capability-file F | capability show-attached
     restart | show-attached
+    wifi add --ssid S [--psk P] [--targeted-scan] [--config-name N] [--client-cert-id ID] [--client-id ID]
+             [--root-ca-cert-id ID]
+    wifi list | show --id N | enable --id N | disable --id N | forget --id N | show-status | scan | reload-config
 
 Which device: `--device URL|DIR` (a device API URL, or a state folder whose running device wrote api.json), else
 $MT3620_DEVICE, else http://127.0.0.1:48938 (the default port of `mt3620 device start`). Exit codes: 0 done,
@@ -241,6 +244,107 @@ def cmd_show_attached(args) -> int:
     return 0
 
 
+# ---- Wi-Fi --------------------------------------------------------------------------------------------------------
+def _network_text(n: dict) -> str:
+    rows = [("ID", n["id"]), ("SSID", n["ssid"]), ("Configuration state", n["configState"]),
+            ("Connection state", n["connectionState"]), ("Security state", n["securityState"]),
+            ("Targeted scan", n["targetedScan"])]
+    for key, label in (("configName", "Configuration name"), ("clientIdentity", "Client identity"),
+                       ("clientCertStoreIdentifier", "Client certificate ID"),
+                       ("rootCaStoreIdentifier", "Root CA certificate ID")):
+        if n.get(key):
+            rows.append((label, n[key]))
+    return "\n".join(f"{label:<24}: {value}" for label, value in rows)
+
+
+def _table(header: tuple, rows: list[tuple]) -> str:
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows)]
+    line = " ".join("-" * w for w in widths)
+    fmt = " ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join([line, fmt.format(*header), "=" * len(line)] + [fmt.format(*map(str, r)) for r in rows]
+                     + [line])
+
+
+@_run
+def cmd_wifi_add(args) -> int:
+    body = {"ssid": args.ssid, "targetedScan": args.targeted_scan}
+    for key, value in (("psk", args.psk), ("configName", args.config_name), ("clientIdentity", args.client_id),
+                       ("clientCertStoreIdentifier", args.client_cert_id),
+                       ("rootCaStoreIdentifier", args.root_ca_cert_id)):
+        if value is not None:
+            body[key] = value
+    n = call(args, "POST", "/wifi/config/networks", body)
+    _print(args, n, f"Add network succeeded:\n{_network_text(n)}")
+    return 0
+
+
+@_run
+def cmd_wifi_list(args) -> int:
+    values = call(args, "GET", "/wifi/config/networks")["values"]
+    rows = [(n["id"], n["ssid"], n["configState"], n["connectionState"], n["securityState"], n["targetedScan"])
+            for n in values]
+    _print(args, values, _table(("ID", "SSID", "ConfigState", "ConnectionState", "SecurityState", "TargetedScan"),
+                                rows) if rows else "No networks found.")
+    return 0
+
+
+@_run
+def cmd_wifi_show(args) -> int:
+    n = call(args, "GET", f"/wifi/config/networks/{args.id}")
+    _print(args, n, _network_text(n))
+    return 0
+
+
+def _set_state(args, state: str) -> int:
+    n = call(args, "PATCH", f"/wifi/config/networks/{args.id}", {"configState": state})
+    _print(args, n, f"Successfully {state} network:\n{_network_text(n)}")
+    return 0
+
+
+@_run
+def cmd_wifi_enable(args) -> int:
+    return _set_state(args, "enabled")
+
+
+@_run
+def cmd_wifi_disable(args) -> int:
+    return _set_state(args, "disabled")
+
+
+@_run
+def cmd_wifi_forget(args) -> int:
+    call(args, "DELETE", f"/wifi/config/networks/{args.id}")
+    _print(args, {}, f"Successfully forgotten network {args.id}.")
+    return 0
+
+
+@_run
+def cmd_wifi_show_status(args) -> int:
+    s = call(args, "GET", "/wifi/interface")
+    labels = (("ssid", "SSID"), ("configState", "Configuration state"), ("connectionState", "Connection state"),
+              ("securityState", "Security state"), ("freq", "Frequency"), ("signal_level", "Signal level"),
+              ("mode", "Mode"), ("key_mgmt", "Key management"), ("wpa_state", "WPA State"),
+              ("ip_address", "IP Address"), ("address", "MAC Address"), ("id", "Network ID"))
+    _print(args, s, "\n".join(f"{label:<20}: {s[key]}" for key, label in labels if key in s))
+    return 0
+
+
+@_run
+def cmd_wifi_scan(args) -> int:
+    values = call(args, "GET", "/wifi/scan")["values"]
+    rows = [(v["ssid"], v["securityState"], v["bssid"], v["signal_level"], v["freq"]) for v in values]
+    _print(args, values, _table(("SSID", "SecurityState", "BSSID", "SignalLevel", "Frequency"), rows)
+           if rows else "No networks found.")
+    return 0
+
+
+@_run
+def cmd_wifi_reload(args) -> int:
+    call(args, "POST", "/wifi/config/reload")
+    _print(args, {}, "Wi-Fi configuration reloaded.")
+    return 0
+
+
 # ---- parsers --------------------------------------------------------------------------------------------------------
 def _common(p) -> None:
     p.add_argument("--device", metavar="URL|DIR", help="the device API URL or the device's state folder "
@@ -287,3 +391,21 @@ def add_device_commands(dv) -> None:
     cmd(ca, "show-attached", cmd_capability_show, "the device's capabilities")
     cmd(dv, "restart", cmd_restart, "restart the attached device")
     cmd(dv, "show-attached", cmd_show_attached, "identity and state of the attached device")
+    network_id = (("--id", "-i"), {"required": True, "type": int, "help": "the network's ID (`wifi list`)"})
+    wf = group(dv, "wifi", "Wi-Fi networks of the attached device (kept in its flash)")
+    cmd(wf, "add", cmd_wifi_add, "add a Wi-Fi network (saved at once)",
+        (("--ssid", "-s"), {"required": True, "help": "the network's SSID (case-sensitive)"}),
+        (("--psk", "-p"), {"help": "the WPA2 key (leave out for an open network)"}),
+        (("--targeted-scan",), {"action": "store_true", "help": "probe for the SSID (hidden networks)"}),
+        (("--config-name",), {"help": "a name for this configuration (at most 16 characters)"}),
+        (("--client-cert-id",), {"help": "EAP-TLS: the client certificate's ID in the certificate store"}),
+        (("--client-id",), {"help": "EAP-TLS: the identity the RADIUS server recognises"}),
+        (("--root-ca-cert-id",), {"help": "EAP-TLS: the ID of the RADIUS server's root CA certificate"}))
+    cmd(wf, "list", cmd_wifi_list, "the stored Wi-Fi networks")
+    cmd(wf, "show", cmd_wifi_show, "one stored network", network_id)
+    cmd(wf, "enable", cmd_wifi_enable, "enable a stored network", network_id)
+    cmd(wf, "disable", cmd_wifi_disable, "disable a stored network", network_id)
+    cmd(wf, "forget", cmd_wifi_forget, "forget a stored network (IDs after it move down by one)", network_id)
+    cmd(wf, "show-status", cmd_wifi_show_status, "the state of the wireless interface")
+    cmd(wf, "scan", cmd_wifi_scan, "scan for networks the device can see")
+    cmd(wf, "reload-config", cmd_wifi_reload, "reload the saved configuration (after certificate changes)")

@@ -1,0 +1,163 @@
+"""`azsphere device wifi ...` and the device API's Wi-Fi routes (sphere_os/device_wifi.py): networks added, shown,
+enabled, disabled and forgotten through the API reach the board's Wi-Fi service (it joins the environment's access
+point), are kept in the board's flash across restarts and kill -9; scans take virtual time; bad input gets the field
+and reason. The CLI commands run against a `mt3620 device start` process."""
+import json
+
+import pytest
+
+from device_process import DeviceProcess
+
+from mt3620.sphere_os.device_service import DeviceService, Pending, Request
+
+ENV = {"access_points": [
+    {"ssid": "Lab", "bssid": "02:00:5e:00:00:01", "channel": 6, "security": "wpa2-psk",
+     "passphrase": "correct horse", "signal_dbm": -48, "network": "lab"},
+    {"ssid": "Cafe", "bssid": "02:00:5e:00:00:02", "channel": 36, "security": "open", "signal_dbm": -71,
+     "network": "lab"}],
+    "networks": {"lab": {"subnet": "192.168.77.0/24", "internet": True}}}
+
+
+@pytest.fixture
+def env_file(tmp_path):
+    path = tmp_path / "env.json"
+    path.write_text(json.dumps(ENV))
+    return path
+
+
+@pytest.fixture
+def service(board, env_file):
+    dev = board(wifi_env=str(env_file))
+    svc = DeviceService(dev, port=0, speed=0)
+    dev.power_listeners.append(svc._attach)
+    svc._attach(dev)
+    svc.start()
+    yield svc
+    svc.close()
+
+
+def call(svc, method, path, body=None, within_s=30):
+    """One request in-process; an answer that takes virtual time is awaited by running the machine."""
+    data = json.dumps(body).encode() if body is not None else b""
+    answer = svc.respond(Request(method, path, {}, data))
+    if isinstance(answer, Pending):
+        machine = svc.device.machine
+        result = machine.run(duration_ps=within_s * 10**12, until=lambda: answer.response is not None)
+        assert result.reason == "condition", "no answer in time"
+        answer = answer.response
+    return answer.status, json.loads(answer.body)
+
+
+def run_until(svc, predicate, within_s=30):
+    result = svc.device.machine.run(duration_ps=within_s * 10**12, until=predicate)
+    assert result.reason == "condition"
+
+
+def test_add_join_show_status_and_persistence_across_restarts(service):
+    dev = service.device
+    assert call(service, "GET", "/wifi/config/networks") == (200, {"values": []})
+    status, s = call(service, "GET", "/wifi/interface")
+    assert status == 200 and s["connectionState"] == "disconnected" and s["mode"] == "station"
+    assert len(s["address"]) == 17
+    status, net = call(service, "POST", "/wifi/config/networks", {"ssid": "Lab", "psk": "correct horse"})
+    assert status == 200 and net["id"] == 0 and net["securityState"] == "psk" and net["configState"] == "enabled"
+    assert dev.wifi_networks()[0]["ssid"] == b"Lab".hex()                           # saved at once, in the flash
+    run_until(service, lambda: dev.network.wifi.status() & 4)                       # an address from the lab
+    status, s = call(service, "GET", "/wifi/interface")
+    assert (s["ssid"], s["connectionState"], s["wpa_state"], s["key_mgmt"], s["freq"]) == \
+        ("Lab", "connected", "COMPLETED", "WPA2-PSK", 2437)
+    assert s["ip_address"].startswith("192.168.77.") and s["bssid"] == "02:00:5e:00:00:01"
+    assert call(service, "GET", "/wifi/config/networks/0")[1]["connectionState"] == "connected"
+    status, cafe = call(service, "POST", "/wifi/config/networks", {"ssid": "Cafe", "configName": "cafe"})
+    assert cafe["securityState"] == "open" and cafe["id"] == 1
+    status, off = call(service, "PATCH", "/wifi/config/networks/0", {"configState": "disabled"})
+    assert off["configState"] == "disabled"
+    run_until(service, lambda: dev.network.wifi.describe()["ssid"] == "Cafe")       # the other enabled network
+    dev.restart()                                                                   # power cycle: from the flash
+    status, listed = call(service, "GET", "/wifi/config/networks")
+    assert [(n["ssid"], n["configState"], n["configName"]) for n in listed["values"]] == \
+        [("Lab", "disabled", ""), ("Cafe", "enabled", "cafe")]
+    assert dev.network.wifi.networks[0].psk == "correct horse"
+    assert call(service, "DELETE", "/wifi/config/networks/0") == (200, {})
+    assert [n["ssid"] for n in call(service, "GET", "/wifi/config/networks")[1]["values"]] == ["Cafe"]
+    dev.restart()
+    assert [n["ssid"] for n in call(service, "GET", "/wifi/config/networks")[1]["values"]] == ["Cafe"]
+
+
+def test_scan_takes_virtual_time_and_sees_the_environment(service):
+    clock = service.device.machine.clock
+    before = clock.now
+    status, scan = call(service, "GET", "/wifi/scan")
+    assert status == 200 and clock.now > before
+    assert sorted((v["ssid"], v["securityState"], v["freq"], v["signal_level"]) for v in scan["values"]) == \
+        [("Cafe", "open", 5180, -71), ("Lab", "psk", 2437, -48)]
+
+
+def test_bad_requests_get_the_field_and_reason(service):
+    def refused(method, path, body=None):
+        status, answer = call(service, method, path, body)
+        return status, answer["Code"], answer["Message"]
+
+    assert refused("POST", "/wifi/config/networks", {"psk": "correct horse"})[2].startswith("ssid: required")
+    assert refused("POST", "/wifi/config/networks", {"ssid": "x" * 33})[2].startswith("ssid:")
+    assert "psk:" in refused("POST", "/wifi/config/networks", {"ssid": "Lab", "psk": "short"})[2]
+    assert "psk: required" in refused("POST", "/wifi/config/networks", {"ssid": "Lab", "securityState": "psk"})[2]
+    assert "clientCertStoreIdentifier" in refused("POST", "/wifi/config/networks",
+                                                  {"ssid": "Corp", "securityState": "eaptls"})[2]
+    assert refused("POST", "/wifi/config/networks", {"ssid": "Lab", "pks": "x"})[2].startswith("pks: unknown field")
+    assert refused("POST", "/wifi/config/networks", [1])[:2] == (400, "bad-request")
+    answer = service.respond(Request("POST", "/wifi/config/networks", {}, b"{nope"))
+    assert answer.status == 400 and b"must be JSON" in answer.body
+    assert refused("GET", "/wifi/config/networks/7")[:2] == (404, "no-such-network")
+    assert refused("GET", "/wifi/config/networks/x")[:2] == (400, "bad-request")
+    call(service, "POST", "/wifi/config/networks", {"ssid": "Cafe", "configName": "cafe"})
+    assert refused("POST", "/wifi/config/networks", {"ssid": "Lab", "psk": "correct horse",
+                                                     "configName": "cafe"})[:2] == (409, "duplicate-config-name")
+    assert refused("PATCH", "/wifi/config/networks/0", {"configState": "on"})[2].startswith("configState:")
+    assert refused("PATCH", "/wifi/config/networks/0", {"ssid": "x"})[0] == 400
+    assert [n["ssid"] for n in call(service, "GET", "/wifi/config/networks")[1]["values"]] == ["Cafe"]
+    assert len(service.device.wifi_networks()) == 1                                 # refusals wrote nothing
+
+
+def test_an_apps_unconfigured_network_is_not_saved_by_the_cli(service):
+    """An app's WifiConfig_AddNetwork without an SSID yet: the CLI's add is refused and leaves nothing behind."""
+    wifi = service.device.network.wifi
+    wifi.add()
+    status, answer = call(service, "POST", "/wifi/config/networks", {"ssid": "Cafe"})
+    assert (status, answer["Code"]) == (409, "network-incomplete")
+    assert len(wifi.networks) == 1 and service.device.wifi_networks() == []
+
+
+def test_wifi_commands_against_a_device_process(tmp_path, env_file):
+    dev = DeviceProcess(tmp_path / "state", "--wifi-env", str(env_file))
+    try:
+        assert "No networks found." in dev.az("wifi", "list").stdout
+        scan = dev.az("wifi", "scan").stdout
+        assert "Lab" in scan and "02:00:5e:00:00:01" in scan and "psk" in scan and "Cafe" in scan
+        out = dev.az("wifi", "add", "--ssid", "Lab", "--psk", "correct horse").stdout
+        assert "Add network succeeded" in out and "Security state          : psk" in out
+        dev.wait_line(r"\[a7\.os\] wifi: connected to 'Lab'")
+        dev.wait_line(r"\[a7\.os\] wifi: address 192\.168\.77\.")
+        status = dev.az("wifi", "show-status").stdout
+        assert "SSID                : Lab" in status and "WPA State           : COMPLETED" in status
+        assert "IP Address          : 192.168.77." in status
+        r = dev.az("wifi", "add", "--ssid", "Lab", "--psk", "short", expect=1)
+        assert "psk: must be 8-63 printable ASCII characters" in r.stderr and "(bad-request)" in r.stderr
+        dev.az("wifi", "add", "--ssid", "Cafe", "--config-name", "cafe")
+        assert "Configuration state     : disabled" in dev.az("wifi", "disable", "--id", "0").stdout
+        shown = json.loads(dev.az("wifi", "show", "--id", "1", "-o", "json").stdout)
+        assert (shown["ssid"], shown["configName"], shown["securityState"]) == ("Cafe", "cafe", "open")
+        r = dev.az("wifi", "enable", "--id", "9", expect=1)
+        assert "no stored Wi-Fi network with ID 9 (no-such-network)" in r.stderr
+        dev.kill()                                                   # kill -9: the flash holds what was added
+        dev = DeviceProcess(tmp_path / "state")
+        listed = json.loads(dev.az("wifi", "list", "-o", "json").stdout)
+        assert [(n["ssid"], n["configState"]) for n in listed] == [("Lab", "disabled"), ("Cafe", "enabled")]
+        assert "Configuration state     : enabled" in dev.az("wifi", "enable", "--id", "0").stdout
+        assert "forgotten" in dev.az("wifi", "forget", "--id", "1").stdout
+        assert "reloaded" in dev.az("wifi", "reload-config").stdout
+        listed = json.loads(dev.az("wifi", "list", "-o", "json").stdout)
+        assert [(n["ssid"], n["configState"]) for n in listed] == [("Lab", "enabled")]
+        assert dev.stop() == 0
+    finally:
+        dev.kill()
