@@ -21,14 +21,14 @@ device to talk to.
 """
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from mt3620.errors import UserError
+from mt3620.http_client import HttpClient, HttpError
 
 DEFAULT_URL = "http://127.0.0.1:48938"
 TIMEOUT_S = 90.0
@@ -56,26 +56,32 @@ def device_url(ref: str | None) -> str:
 
 
 def call(args, method: str, path: str, body: bytes | dict | None = None) -> dict:
-    url = device_url(getattr(args, "device", None)) + path
-    data = json.dumps(body).encode() if isinstance(body, dict) else body
-    request = urllib.request.Request(url, data=data, method=method)
-    if data is not None:
-        request.add_header("Content-Type", "application/json" if isinstance(body, dict) else
-                           "application/octet-stream")
+    """One request to the device API through the project's HTTP client (mt3620.http_client, shared with the
+    azsphere cloud commands): the device's refusal raises DeviceRefused, no device is a UserError."""
+    base = device_url(getattr(args, "device", None))
+    target, _, query = path.partition("?")
+    client = HttpClient(base, timeout=TIMEOUT_S)
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-            return json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as exc:
-        try:
-            detail = json.loads(exc.read())
-        except ValueError:
-            detail = {}
-        raise DeviceRefused(exc.code, detail.get("Code", str(exc.code)), detail.get("Message", exc.reason)) \
-            from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise UserError(f"cannot reach the device at {url.rsplit(path, 1)[0]}: {reason} (is `mt3620 device start` "
-                        f"running?)") from None
+        if isinstance(body, dict):
+            answer = client.call(method, target, json=body, query=_query(query))
+        else:
+            answer = client.call(method, target, data=body, query=_query(query))
+    except HttpError as exc:
+        raise DeviceRefused(exc.status, exc.body.get("Code", str(exc.status)),
+                            exc.body.get("Message", "")) from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise UserError(f"cannot reach the device at {base}: {getattr(exc, 'strerror', None) or exc} (is "
+                        f"`mt3620 device start` running?)") from None
+    finally:
+        client.close()
+    if not isinstance(answer, dict):
+        raise UserError(f"the device at {base} answered {method} {target} with something other than JSON")
+    return answer
+
+
+def _query(text: str) -> dict | None:
+    from urllib.parse import parse_qsl
+    return dict(parse_qsl(text)) or None
 
 
 def _print(args, obj, text: str) -> None:
