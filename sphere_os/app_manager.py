@@ -375,8 +375,6 @@ class AppManager:
 
     def _start_hlapp(self, run: _Running, debug: bool) -> None:
         from .apps import AppLaunchError
-        if debug:
-            run.gdb = self._open_gdb("a7")
         try:
             sphere = self._sphere_os()
             run.hl_app = sphere.launch(run.admitted.package)
@@ -385,6 +383,14 @@ class AppManager:
             raise AppError("launch-failed", f"{run.placed.name}: {exc}") from None
         self.machine.commit_application(run.admitted)
         if debug:
+            # Launched, not one instruction run: the A7 waits at the loader's first instruction with its GDB port
+            # open (engine/gdb/a7_target.py, the process as gdbserver shows it); a debugger's continue resumes it.
+            try:
+                run.gdb = self._open_gdb("a7")
+            except AppError:
+                self._sphere_os().stop(run.hl_app)
+                self._forget(run.placed.component_id)
+                raise
             self.machine.a7.halted = True
 
     def _storage_for(self, manifest: AppManifest):

@@ -1,6 +1,7 @@
 """High-level apps through the app manager: sideloaded, verified and measured by Pluton, launched on the A7,
 their exit seen in the app's status, memory statistics while running, mutable storage kept in the flash (and
 capped by the manifest's SizeKB)."""
+import shutil
 import uuid
 from pathlib import Path
 
@@ -86,3 +87,46 @@ def test_the_quota_is_the_manifests_size(board, storage_elf):
     dev.machine.run(duration_ps=10**10)
     assert decode_storage(dev.installer.storage(m["ComponentId"])).keys() <= {"/big", "/starts"}
     assert decode_storage(dev.installer.storage(m["ComponentId"]))["/big"] == b"x" * 1024
+
+
+@pytest.mark.skipif(shutil.which("gdb-multiarch") is None, reason="gdb-multiarch is not installed "
+                                                                  "(scripts/setup --test installs it)")
+def test_debug_mode_of_a_high_level_app_with_gdb_multiarch(tmp_path, hl_app):
+    """`app start --debug-mode` of a high-level app: launched but held at the loader's first instruction with the
+    A7's GDB port open; a real gdb-multiarch breaks in main and lets it run to its exit, seen in show-status."""
+    import subprocess
+    import time
+    from mt3620.firmware import toolchain
+    from mt3620.sphere_os.device import EmulatedDevice
+    from mt3620.sphere_os.device_service import DeviceService
+    package = Path(hl_app("hl_hello")).read_bytes()
+    dev = EmulatedDevice(tmp_path / "state", gdb_ports={"a7": 0, "io0": 0, "io1": 0})
+    dev.power_on()
+    dev.enable_development()
+    service = None
+    try:
+        status = dev.apps.deploy(package, debug=True)
+        assert status.state == "debugging" and status.core == "a7" and status.gdb_port
+        dev.machine.run(duration_ps=10**11)
+        assert "a7.hl_hello" not in dev.machine.uarts or not dev.machine.uarts["a7.hl_hello"].lines   # held
+        service = DeviceService(dev, port=0, speed=0)
+        service._attach(dev)
+        args = ["gdb-multiarch", "-batch", "-nx", str(toolchain.DEFAULT_OUT / "hl_hello.elf")]
+        for c in ["set pagination off", "set confirm off", f"target remote 127.0.0.1:{status.gdb_port}",
+                  "break main", "continue", "bt", "continue"]:
+            args += ["-ex", c]
+        gdb = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 120            # a bound on a hung debugger, not a wait for something
+        while gdb.poll() is None and time.monotonic() < deadline:
+            service.step(wait_s=0.01)                 # the machine and the GDB server, as `device start` runs them
+        gdb.kill()
+        text = gdb.stdout.read()
+        assert "in _dlstart () from target:/lib/ld-musl-armhf.so.1" in text, text
+        assert "Breakpoint 1, main (" in text and "hl_hello/main.c" in text, text
+        assert "exited with code 07" in text, text
+        status = dev.apps.show_status()[0]
+        assert (status.state, status.detail) == ("exited", "exit status 7")
+    finally:
+        if service is not None:
+            service.httpd.server_close()
+        dev.close()
