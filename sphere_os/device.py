@@ -164,6 +164,7 @@ class EmulatedDevice:
             if env is not None and not hasattr(env, "access_points"):
                 from mt3620.peripherals.wifi.environment import RadioEnvironment
                 env = RadioEnvironment.load(env)
+                self.wifi_env = env           # the same room at the next power-on, with its changes (PATCH /radio)
             self.network = NetworkOs(self.machine, environment=env,
                                      wifi_store=(self.wifi_networks, self._save_wifi_networks))
         except NetworkError as exc:

@@ -30,6 +30,8 @@ debugger):
     GET    /wifi  |  PUT /wifi              the stored Wi-Fi networks as the Wi-Fi service records them (a JSON list)
     /wifi/config/networks[/<id>], /wifi/interface, /wifi/scan, /wifi/config/reload: `azsphere device wifi`
                                             (sphere_os/device_wifi.py, the real device's paths and fields)
+    GET|PUT /radio, POST /radio/access_points, PATCH|DELETE /radio/access_points/<bssid>: the radio environment
+                                            around the board, changed while it runs (the emulator's, not a device's)
 
 An answer that takes virtual time (a Wi-Fi scan) is a `Pending`: the request waits while the machine runs on.
 """
@@ -52,7 +54,7 @@ from mt3620.engine.simulation.clock import PS_PER_SECOND, format_ps
 
 from .app_manager import AppError
 from .device import EmulatedDevice
-from .device_wifi import WifiRoutes
+from .device_wifi import RadioRoutes, WifiRoutes
 
 log = logging.getLogger("mt3620.device")
 DEFAULT_API_PORT = 48938              # emulator-defined
@@ -63,7 +65,7 @@ OUTPUT_KEPT = 20000
 NOT_FOUND = {"not-installed", "no-such-route", "no-such-uart", "not-running", "no-such-network"}
 CONFLICT = {"already-running", "peripheral-in-use", "pin-block-in-use", "pin-block-function", "one-high-level-app",
             "no-free-io-core", "debug-unavailable", "no-wifi", "duplicate-config-name", "too-many-networks",
-            "network-incomplete"}
+            "network-incomplete", "no-radio-environment"}
 BUSY = {"wifi-busy"}
 
 
@@ -351,6 +353,8 @@ class DeviceService:
                 return _json(200, {"Networks": dev.wifi_networks()})
         if path.startswith("/wifi/"):
             return self._wifi(request)
+        if path == "/radio" or path.startswith("/radio/"):
+            return self._radio(request)
         return _error(404, "no-such-route", f"no route {method} {path}")
 
 
@@ -386,6 +390,28 @@ class DeviceService:
             routes.scan(lambda result: pending.resolve(self.refusal(result) if isinstance(result, AppError)
                                                        else _json(200, result)))
             return pending
+        return _error(404, "no-such-route", f"no route {method} {path}")
+
+
+    def _radio(self, request: Request) -> Response:
+        routes = RadioRoutes(self.device)
+        method, path = request.method, request.path
+        try:
+            body = json.loads(request.body or b"null")
+        except ValueError:
+            raise AppError("bad-request", "the body must be JSON") from None
+        if path == "/radio":
+            if method == "GET":
+                return _json(200, routes.show())
+            if method == "PUT":
+                return _json(200, routes.replace(body))
+        if path == "/radio/access_points" and method == "POST":
+            return _json(200, routes.add(body))
+        m = re.fullmatch(r"/radio/access_points/([^/]+)", path)
+        if m and method == "PATCH":
+            return _json(200, routes.update(m.group(1), body))
+        if m and method == "DELETE":
+            return _json(200, routes.remove(m.group(1)))
         return _error(404, "no-such-route", f"no route {method} {path}")
 
 

@@ -219,3 +219,71 @@ class WifiRoutes:
                                 "ssid": _text(s.ssid), "securityState": SECURITY_STATES.get(s.security, "unknown")}
                                for s in wifi.scan_results]})
         wifi.scan(done)
+
+
+class RadioRoutes:
+    """The radio environment around the board (the emulator's, not the device's: docs/wifi.md's env file), changed
+    while it runs: an AP appears, goes away or its signal drops; the Wi-Fi block follows at once.
+
+        GET    /radio                          the environment as JSON (the env file's format, PEM inline)
+        PUT    /radio                          a whole environment (replaces it; kept across the board's restarts)
+        POST   /radio/access_points            an access point (as in the file)
+        PATCH  /radio/access_points/<bssid>    fields of that AP, e.g. {"signal_dbm": -85}
+        DELETE /radio/access_points/<bssid>    the AP goes away
+    """
+
+    def __init__(self, device) -> None:
+        self.device = device
+
+    def _network(self):
+        network = getattr(self.device, "network", None)
+        if network is None:
+            raise AppError("no-wifi", "this board has no Wi-Fi (no wifi_hif block on its platform)")
+        return network
+
+    def _environment(self):
+        env = self._network().environment
+        if env is None:
+            raise AppError("no-radio-environment", "the board has no radio environment: start it with --wifi-env "
+                                                   "ENV.json or PUT /radio")
+        return env
+
+    @staticmethod
+    def _checked(action):
+        try:
+            return action()
+        except (ValueError, TypeError) as exc:          # EnvironmentError_ is a ValueError: field and reason
+            raise AppError("bad-environment", str(exc)) from None
+
+    def show(self) -> dict:
+        network = self._network()
+        return network.environment.to_dict() if network.environment is not None else {}
+
+    def replace(self, body) -> dict:
+        from mt3620.peripherals.wifi.environment import RadioEnvironment
+        network = self._network()
+        env = self._checked(lambda: RadioEnvironment.from_dict(body, source="PUT /radio"))
+        network.set_environment(env)
+        self.device.wifi_env = env                 # the room stays as it is across the board's restarts
+        return env.to_dict()
+
+    @staticmethod
+    def _ap_json(env, ap) -> dict:
+        return env.to_dict()["access_points"][env.access_points.index(ap)]
+
+    def add(self, body) -> dict:
+        env = self._environment()
+        if not isinstance(body, dict):
+            raise AppError("bad-request", "body: must be a JSON object (an access point)")
+        return self._ap_json(env, self._checked(lambda: env.add(body)))
+
+    def update(self, bssid: str, body) -> dict:
+        env = self._environment()
+        if not isinstance(body, dict) or not body:
+            raise AppError("bad-request", "body: give the fields to change, e.g. {\"signal_dbm\": -85}")
+        return self._ap_json(env, self._checked(lambda: env.update(bssid, **body)))
+
+    def remove(self, bssid: str) -> dict:
+        env = self._environment()
+        self._checked(lambda: env.remove(bssid))
+        return {}

@@ -161,3 +161,45 @@ def test_wifi_commands_against_a_device_process(tmp_path, env_file):
         assert dev.stop() == 0
     finally:
         dev.kill()
+
+
+def test_the_radio_environment_changes_while_the_board_runs(service):
+    """The device API changes the room: the signal drops, the AP goes away (the link is lost), it comes back; bad
+    changes get the field and reason; the changed room is the same after a restart."""
+    dev = service.device
+    call(service, "POST", "/wifi/config/networks", {"ssid": "Lab", "psk": "correct horse"})
+    run_until(service, lambda: dev.network.wifi.status() & 4)
+    status, ap = call(service, "PATCH", "/radio/access_points/02:00:5e:00:00:01", {"signal_dbm": -80})
+    assert status == 200 and ap["signal_dbm"] == -80
+    run_until(service, lambda: dev.network.wifi.describe()["signal_dbm"] == -80)
+    status, answer = call(service, "PATCH", "/radio/access_points/02:00:5e:00:00:01", {"signal_dbm": 20})
+    assert status == 400 and answer["Code"] == "bad-environment" and "signal_dbm" in answer["Message"]
+    assert call(service, "DELETE", "/radio/access_points/02:00:5e:00:00:09")[1]["Code"] == "bad-environment"
+    assert call(service, "DELETE", "/radio/access_points/02:00:5e:00:00:01") == (200, {})
+    run_until(service, lambda: dev.network.wifi.describe()["state"] != "connected", within_s=60)
+    assert [a["ssid"] for a in call(service, "GET", "/radio")[1]["access_points"]] == ["Cafe"]
+    lab = dict(ENV["access_points"][0], signal_dbm=-55)
+    status, ap = call(service, "POST", "/radio/access_points", lab)
+    assert status == 200 and ap["bssid"] == "02:00:5e:00:00:01"
+    assert call(service, "POST", "/radio/access_points", lab)[1]["Code"] == "bad-environment"   # already there
+    run_until(service, lambda: dev.network.wifi.describe()["ssid"] == "Lab", within_s=120)   # rejoined
+    dev.restart()
+    assert [a["signal_dbm"] for a in call(service, "GET", "/radio")[1]["access_points"]] == [-71, -55]
+
+
+def test_a_board_without_an_environment_gets_one_through_the_api(board):
+    dev = board()
+    svc = DeviceService(dev, port=0, speed=0)
+    svc.start()
+    try:
+        assert call(svc, "GET", "/radio") == (200, {})
+        status, answer = call(svc, "PATCH", "/radio/access_points/02:00:5e:00:00:01", {"signal_dbm": -80})
+        assert (status, answer["Code"]) == (409, "no-radio-environment")
+        status, answer = call(svc, "PUT", "/radio", {"access_points": [{"ssid": "Lab"}]})
+        assert status == 400 and "access_points[0]" in answer["Message"]
+        status, env = call(svc, "PUT", "/radio", ENV)
+        assert status == 200 and len(env["access_points"]) == 2
+        status, scan = call(svc, "GET", "/wifi/scan")
+        assert sorted(v["ssid"] for v in scan["values"]) == ["Cafe", "Lab"]
+    finally:
+        svc.close()
