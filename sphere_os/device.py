@@ -166,7 +166,8 @@ class EmulatedDevice:
                 env = RadioEnvironment.load(env)
                 self.wifi_env = env           # the same room at the next power-on, with its changes (PATCH /radio)
             self.network = NetworkOs(self.machine, environment=env,
-                                     wifi_store=(self.wifi_networks, self._save_wifi_networks))
+                                     wifi_store=(self.wifi_networks, self._save_wifi_networks),
+                                     certstore_store=(self._load_certstore, self._save_certstore))
         except NetworkError as exc:
             log.info("device: no networking: %s", exc)
             self.network = None
@@ -237,6 +238,15 @@ class EmulatedDevice:
     def _save_wifi_networks(self, networks: list[dict]) -> None:
         tx = self.installer.transaction()
         tx.put_wifi(json.dumps(networks, sort_keys=True).encode())
+        self.installer.commit(tx)
+
+    def _load_certstore(self) -> dict:
+        blob = self.installer.certstore()
+        return json.loads(blob) if blob else {}
+
+    def _save_certstore(self, certs: dict) -> None:
+        tx = self.installer.transaction()
+        tx.put_certstore(json.dumps(certs).encode())          # in installation order, as the store lists them
         self.installer.commit(tx)
 
     def set_wifi_networks(self, networks: list[dict]) -> None:

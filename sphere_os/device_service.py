@@ -30,6 +30,7 @@ debugger):
     GET    /wifi  |  PUT /wifi              the stored Wi-Fi networks as the Wi-Fi service records them (a JSON list)
     /wifi/config/networks[/<id>], /wifi/interface, /wifi/scan, /wifi/config/reload: `azsphere device wifi`
                                             (sphere_os/device_wifi.py, the real device's paths and fields)
+    /certstore/certs[/<id>], /certstore/space: `azsphere device certificate` (the real device's paths)
     GET|PUT /radio, POST /radio/access_points, PATCH|DELETE /radio/access_points/<bssid>: the radio environment
                                             around the board, changed while it runs (the emulator's, not a device's)
 
@@ -54,7 +55,7 @@ from mt3620.engine.simulation.clock import PS_PER_SECOND, format_ps
 
 from .app_manager import AppError
 from .device import EmulatedDevice
-from .device_wifi import RadioRoutes, WifiRoutes
+from .device_wifi import CertRoutes, RadioRoutes, WifiRoutes
 
 log = logging.getLogger("mt3620.device")
 DEFAULT_API_PORT = 48938              # emulator-defined
@@ -62,10 +63,11 @@ MAX_BODY = 64 * 1024 * 1024
 SLICE_PS = PS_PER_SECOND // 100       # the machine runs at most 10 ms of virtual time between request checks
 REQUEST_TIMEOUT_S = 60.0
 OUTPUT_KEPT = 20000
-NOT_FOUND = {"not-installed", "no-such-route", "no-such-uart", "not-running", "no-such-network"}
+NOT_FOUND = {"not-installed", "no-such-route", "no-such-uart", "not-running", "no-such-network",
+             "no-such-certificate"}
 CONFLICT = {"already-running", "peripheral-in-use", "pin-block-in-use", "pin-block-function", "one-high-level-app",
             "no-free-io-core", "debug-unavailable", "no-wifi", "duplicate-config-name", "too-many-networks",
-            "network-incomplete", "no-radio-environment"}
+            "network-incomplete", "no-radio-environment", "certstore-full"}
 BUSY = {"wifi-busy"}
 
 
@@ -355,6 +357,8 @@ class DeviceService:
             return self._wifi(request)
         if path == "/radio" or path.startswith("/radio/"):
             return self._radio(request)
+        if path.startswith("/certstore/"):
+            return self._certstore(request)
         return _error(404, "no-such-route", f"no route {method} {path}")
 
 
@@ -392,6 +396,27 @@ class DeviceService:
             return pending
         return _error(404, "no-such-route", f"no route {method} {path}")
 
+
+    def _certstore(self, request: Request) -> Response:
+        routes = CertRoutes(self.device)
+        method, path = request.method, request.path
+        if path == "/certstore/certs" and method == "GET":
+            return _json(200, routes.list())
+        if path == "/certstore/space" and method == "GET":
+            return _json(200, routes.space())
+        m = re.fullmatch(r"/certstore/certs/([^/]+)", path)
+        if m:
+            if method == "GET":
+                return _json(200, routes.show(m.group(1)))
+            if method == "DELETE":
+                return _json(200, routes.delete(m.group(1)))
+            if method == "POST":
+                try:
+                    body = json.loads(request.body or b"null")
+                except ValueError:
+                    raise AppError("bad-request", "the body must be JSON") from None
+                return _json(200, routes.add(m.group(1), body))
+        return _error(404, "no-such-route", f"no route {method} {path}")
 
     def _radio(self, request: Request) -> Response:
         routes = RadioRoutes(self.device)

@@ -287,3 +287,93 @@ class RadioRoutes:
         env = self._environment()
         self._checked(lambda: env.remove(bssid))
         return {}
+
+
+class CertRoutes:
+    """The board's certificate store (`azsphere device certificate ...`; EAP-TLS networks use it), kept in its flash:
+
+        GET    /certstore/certs                 {"identifiers": [...]}                          (`certificate list`)
+        GET    /certstore/certs/<id>            {id, notBefore, notAfter, subjectName, issuerName} (`show`)
+        POST   /certstore/certs/<id>            {"certType": "rootca" | "client", "publicCert": PEM,
+                                                 "privateKey": PEM, "password": text}          (`certificate add`)
+        DELETE /certstore/certs/<id>            {}                                               (`delete`)
+        GET    /certstore/space                 {"AvailableSpace": bytes}                     (`show-quota`)
+
+    Paths and answers follow the real device's REST API; the POST body's fields are the emulator's.
+    """
+
+    def __init__(self, device) -> None:
+        self.device = device
+
+    @property
+    def store(self):
+        network = getattr(self.device, "network", None)
+        if network is None:
+            raise AppError("no-wifi", "this board has no Wi-Fi (no wifi_hif block on its platform)")
+        return network.certstore
+
+    @staticmethod
+    def _refused(exc: LinuxError, identifier: str) -> AppError:
+        from mt3620.engine.linux.abi import EINVAL, ENOENT, ENOSPC, ERANGE
+        errno = exc.errno
+        if errno == ENOENT:
+            return AppError("no-such-certificate", f"no certificate {identifier!r} in the certificate store")
+        if errno == ENOSPC:
+            return AppError("certstore-full", "the certificate store has no room for it (`certificate show-quota`)")
+        if errno == ERANGE:
+            return AppError("bad-request", "too long: an ID is at most 16 characters, a certificate or key at most "
+                                           "8192 bytes, a password at most 256")
+        if errno == EINVAL:
+            return AppError("bad-request", "not accepted: an ID is A-Z a-z 0-9 . - _; the certificate must be PEM; "
+                                           "the key PEM, with its password when it is encrypted (and only then)")
+        return AppError("bad-request", f"refused by the certificate store (errno {errno})")
+
+    def list(self) -> dict:
+        return {"identifiers": self.store.identifiers()}
+
+    def show(self, identifier: str) -> dict:
+        entry = self.store.get(identifier)
+        if entry is None:
+            raise AppError("no-such-certificate", f"no certificate {identifier!r} in the certificate store")
+        cert = entry.parsed()
+        return {"id": identifier, "certType": "client" if entry.kind == "client" else "rootca",
+                "notBefore": cert.not_valid_before_utc.strftime("%Y-%m-%dT%H:%M:%S"),
+                "notAfter": cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%S"),
+                "subjectName": cert.subject.rfc4514_string(), "issuerName": cert.issuer.rfc4514_string()}
+
+    def add(self, identifier: str, body) -> dict:
+        if not isinstance(body, dict):
+            raise _bad("body", "must be a JSON object")
+        unknown = sorted(set(body) - {"certType", "publicCert", "privateKey", "password"})
+        if unknown:
+            raise _bad(unknown[0], "unknown field (fields: certType, publicCert, privateKey, password)")
+        kind, cert = body.get("certType"), body.get("publicCert")
+        if kind not in ("rootca", "client"):
+            raise _bad("certType", "rootca or client")
+        if not isinstance(cert, str) or not cert:
+            raise _bad("publicCert", "required: the certificate as PEM text")
+        key, password = body.get("privateKey"), body.get("password")
+        if kind == "client" and (not isinstance(key, str) or not key):
+            raise _bad("privateKey", "required for a client certificate: the private key as PEM text")
+        if kind == "rootca" and (key is not None or password is not None):
+            raise _bad("privateKey", "a root CA certificate has no private key")
+        if password is not None and not isinstance(password, str):
+            raise _bad("password", "must be a string")
+        try:
+            if kind == "rootca":
+                self.store.install_root(identifier, cert.encode())
+            else:
+                self.store.install_client(identifier, cert.encode(), key.encode(), password)
+        except LinuxError as exc:
+            raise self._refused(exc, identifier) from None
+        return {}
+
+    def delete(self, identifier: str) -> dict:
+        try:
+            self.store.delete(identifier)
+        except LinuxError as exc:
+            raise self._refused(exc, identifier) from None
+        return {}
+
+    def space(self) -> dict:
+        return {"AvailableSpace": str(self.store.available())}

@@ -51,7 +51,7 @@ class CorruptObject(InstallError):
 
 def _empty_state() -> dict[str, Any]:
     return {"format": FORMAT_NAME, "seq": 0, "next_object": 1, "objects": {}, "apps": [], "storage": {},
-            "capability": None, "wifi": None, "settings": {}}
+            "capability": None, "wifi": None, "certstore": None, "settings": {}}
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,10 @@ class Transaction:
     def put_wifi(self, blob: bytes | None) -> None:
         self.drop_object(self.state["wifi"])
         self.state["wifi"] = self.put_object(blob) if blob is not None else None
+
+    def put_certstore(self, blob: bytes | None) -> None:
+        self.drop_object(self.state.get("certstore"))
+        self.state["certstore"] = self.put_object(blob) if blob is not None else None
 
     def set_setting(self, key: str, value) -> None:
         self.state["settings"][key] = value
@@ -211,6 +215,10 @@ class Installer:
 
     def wifi(self) -> bytes | None:
         oid = self.state["wifi"]
+        return self.read_object(oid) if oid else None
+
+    def certstore(self) -> bytes | None:
+        oid = self.state.get("certstore")
         return self.read_object(oid) if oid else None
 
     def setting(self, key: str, default=None):

@@ -13,6 +13,8 @@
     wifi add --ssid S [--psk P] [--targeted-scan] [--config-name N] [--client-cert-id ID] [--client-id ID]
              [--root-ca-cert-id ID]
     wifi list | show --id N | enable --id N | disable --id N | forget --id N | show-status | scan | reload-config
+    certificate add --cert-type client|rootca --certificate ID --public-key-file F [--private-key-file F
+                    [--private-key-password P]] | list | show --certificate ID | delete --certificate ID | show-quota
 
 Which device: `--device URL|DIR` (a device API URL, or a state folder whose running device wrote api.json), else
 $MT3620_DEVICE, else http://127.0.0.1:48938 (the default port of `mt3620 device start`). Exit codes: 0 done,
@@ -351,6 +353,56 @@ def cmd_wifi_reload(args) -> int:
     return 0
 
 
+# ---- certificates -------------------------------------------------------------------------------------------------
+def _read_text(option: str, path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{option} {path}: {getattr(exc, 'strerror', None) or exc}")
+
+
+@_run
+def cmd_cert_add(args) -> int:
+    body = {"certType": args.cert_type, "publicCert": _read_text("--public-key-file", args.public_key_file)}
+    if args.private_key_file:
+        body["privateKey"] = _read_text("--private-key-file", args.private_key_file)
+    if args.private_key_password is not None:
+        body["password"] = args.private_key_password
+    call(args, "POST", f"/certstore/certs/{args.certificate}", body)
+    _print(args, {}, f"Certificate '{args.certificate}' added.")
+    return 0
+
+
+@_run
+def cmd_cert_list(args) -> int:
+    ids = call(args, "GET", "/certstore/certs")["identifiers"]
+    _print(args, ids, _table(("Identifiers",), [(i,) for i in ids]) if ids else "No certificates found.")
+    return 0
+
+
+@_run
+def cmd_cert_show(args) -> int:
+    c = call(args, "GET", f"/certstore/certs/{args.certificate}")
+    labels = (("id", "ID"), ("certType", "Type"), ("notBefore", "Not before"), ("notAfter", "Not after"),
+              ("subjectName", "Subject name"), ("issuerName", "Issuer name"))
+    _print(args, c, "\n".join(f"{label:<13}: {c[key]}" for key, label in labels if key in c))
+    return 0
+
+
+@_run
+def cmd_cert_delete(args) -> int:
+    call(args, "DELETE", f"/certstore/certs/{args.certificate}")
+    _print(args, {}, f"Certificate '{args.certificate}' deleted.")
+    return 0
+
+
+@_run
+def cmd_cert_quota(args) -> int:
+    space = call(args, "GET", "/certstore/space")
+    _print(args, space, f"Available space (bytes): {space['AvailableSpace']}")
+    return 0
+
+
 # ---- parsers --------------------------------------------------------------------------------------------------------
 def _common(p) -> None:
     p.add_argument("--device", metavar="URL|DIR", help="the device API URL or the device's state folder "
@@ -414,4 +466,15 @@ def add_device_commands(dv) -> None:
     cmd(wf, "forget", cmd_wifi_forget, "forget a stored network (IDs after it move down by one)", network_id)
     cmd(wf, "show-status", cmd_wifi_show_status, "the state of the wireless interface")
     cmd(wf, "scan", cmd_wifi_scan, "scan for networks the device can see")
+    certificate = (("--certificate", "-c"), {"required": True, "help": "the certificate's ID (1-16 characters)"})
+    ce = group(dv, "certificate", "the attached device's certificate store (EAP-TLS; kept in its flash)")
+    cmd(ce, "add", cmd_cert_add, "add a certificate (an ID in use is replaced)", certificate,
+        (("--cert-type",), {"required": True, "choices": ("client", "rootca")}),
+        (("--public-key-file",), {"required": True, "help": "the certificate (PEM)"}),
+        (("--private-key-file",), {"help": "client: its private key (PEM)"}),
+        (("--private-key-password",), {"help": "client: the private key's password, if it is encrypted"}))
+    cmd(ce, "list", cmd_cert_list, "the certificates' IDs")
+    cmd(ce, "show", cmd_cert_show, "one certificate's details", certificate)
+    cmd(ce, "delete", cmd_cert_delete, "delete a certificate", certificate)
+    cmd(ce, "show-quota", cmd_cert_quota, "free space in the certificate store")
     cmd(wf, "reload-config", cmd_wifi_reload, "reload the saved configuration (after certificate changes)")

@@ -37,9 +37,10 @@ class NetworkError(ValueError):
 
 class NetworkOs:
     def __init__(self, machine, environment: RadioEnvironment | None = None, state_dir: str | Path | None = None,
-                 replay: str | Path | Recording | None = None, realtime=None, wifi_store=None) -> None:
-        """`wifi_store`: (load, save) of the stored Wi-Fi networks when they live elsewhere than `state_dir` (a
-        board's flash)."""
+                 replay: str | Path | Recording | None = None, realtime=None, wifi_store=None,
+                 certstore_store=None) -> None:
+        """`wifi_store`, `certstore_store`: (load, save) of the stored Wi-Fi networks and of the certificate store
+        when they live elsewhere than `state_dir` (a board's flash)."""
         self.machine = machine
         model = machine.devices.get("wifi_hif")
         if model is None or not hasattr(model, "attach_environment"):
@@ -62,7 +63,8 @@ class NetworkOs:
         self.net = VirtualNetwork(None, machine.clock, environment, bridge, emit=self._emit)
         self.driver = HifDriver(machine.view("a7"), model)
         try:
-            self.certstore = CertStore(self.state_dir / "certstore.json" if self.state_dir else None)
+            self.certstore = CertStore(self.state_dir / "certstore.json" if self.state_dir else None,
+                                       store=certstore_store)
         except ValueError as exc:
             raise NetworkError(str(exc)) from None
         self.ntp_servers: list[str] = []

@@ -6,7 +6,8 @@ characters: EINVAL); a certificate blob is PEM, 1 to 8192 bytes (ERANGE); an enc
 password, and a password given for an unencrypted key is EINVAL; installing under an existing identifier replaces
 it; MoveCertificate renames atomically. Emulator-defined: the store holds 24 KiB of blobs (ENOSPC beyond; the
 available space is 24 KiB minus the PEM bytes held), identifiers are listed in installation order, subject and
-issuer names are RFC 4514 strings, and the store persists as JSON in the device's state folder when one is given.
+issuer names are RFC 4514 strings, and the store persists as JSON in the device's state folder when one is given
+(or through a (load, save) store: a board keeps it in its flash, docs/device.md).
 """
 from __future__ import annotations
 
@@ -51,18 +52,26 @@ def check_identifier(identifier: str) -> None:
 
 
 class CertStore:
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, store=None) -> None:
+        """`store`: (load() -> dict | None, save(dict)) when the store lives elsewhere than a file."""
         self.path = Path(path) if path else None
+        self.store = store
         self.certs: dict[str, StoredCert] = {}
-        if self.path is not None and self.path.exists():
-            try:
+        try:
+            if store is not None:
+                data = store[0]() or {}
+            elif self.path is not None and self.path.exists():
                 data = json.loads(self.path.read_text())
-                self.certs = {k: StoredCert(**v) for k, v in data.items()}
-            except (ValueError, TypeError) as exc:
-                raise ValueError(f"{self.path}: certificate store does not load: {exc}") from None
+            else:
+                data = {}
+            self.certs = {k: StoredCert(**v) for k, v in data.items()}
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ValueError(f"{self.path or 'the flash'}: certificate store does not load: {exc}") from None
 
     def _save(self) -> None:
-        if self.path is not None:
+        if self.store is not None:
+            self.store[1]({k: asdict(v) for k, v in self.certs.items()})
+        elif self.path is not None:
             tmp = self.path.with_suffix(".tmp")
             tmp.write_text(json.dumps({k: asdict(v) for k, v in self.certs.items()}, indent=1))
             tmp.replace(self.path)

@@ -2,7 +2,9 @@
 enabled, disabled and forgotten through the API reach the board's Wi-Fi service (it joins the environment's access
 point), are kept in the board's flash across restarts and kill -9; scans take virtual time; bad input gets the field
 and reason. The CLI commands run against a `mt3620 device start` process."""
+import importlib.util
 import json
+from pathlib import Path
 
 import pytest
 
@@ -128,6 +130,68 @@ def test_an_apps_unconfigured_network_is_not_saved_by_the_cli(service):
     assert len(wifi.networks) == 1 and service.device.wifi_networks() == []
 
 
+def _pki():
+    """The Wi-Fi tests' certificate maker (tests/wifi/pki.py: fixed seeds, the same bytes every run)."""
+    spec = importlib.util.spec_from_file_location("wifi_pki", Path(__file__).parent.parent / "wifi" / "pki.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_eap_tls_through_the_certificate_store_and_the_api(board):
+    """`certificate add` (root CA, client with an encrypted key) and `wifi add` of an EAP-TLS network: the board
+    joins the access point whose RADIUS side trusts the client's CA; certificates and network stay in the flash."""
+    pki = _pki()
+    client_ca, radius_ca = pki.ca("Client CA"), pki.ca("RADIUS CA")
+    radius, client = pki.issue(radius_ca, "radius.corp", "server"), pki.issue(client_ca, "device-1", "client")
+    env = {"access_points": [{"ssid": "Corp", "bssid": "02:00:5e:00:00:04", "frequency_mhz": 5180,
+                              "security": "eap-tls", "network": "lab",
+                              "radius": {"trusted_ca": client_ca.cert_pem, "certificate": radius.cert_pem,
+                                         "key": radius.key_pem()}}],
+           "networks": {"lab": {"subnet": "192.168.77.0/24"}}}
+    dev = board()
+    svc = DeviceService(dev, port=0, speed=0)
+    svc.start()
+    try:
+        assert call(svc, "PUT", "/radio", env)[0] == 200
+        space = int(call(svc, "GET", "/certstore/space")[1]["AvailableSpace"])
+        assert call(svc, "POST", "/certstore/certs/radius-ca",
+                    {"certType": "rootca", "publicCert": radius_ca.cert_pem}) == (200, {})
+        assert call(svc, "POST", "/certstore/certs/dev1",
+                    {"certType": "client", "publicCert": client.cert_pem,
+                     "privateKey": client.key_pem(b"secret"), "password": "secret"}) == (200, {})
+        assert call(svc, "GET", "/certstore/certs") == (200, {"identifiers": ["radius-ca", "dev1"]})
+        status, shown = call(svc, "GET", "/certstore/certs/dev1")
+        assert (shown["subjectName"], shown["issuerName"], shown["certType"]) == \
+            ("CN=device-1", "CN=Client CA", "client")
+        assert int(call(svc, "GET", "/certstore/space")[1]["AvailableSpace"]) < space
+        status, net = call(svc, "POST", "/wifi/config/networks",
+                           {"ssid": "Corp", "clientCertStoreIdentifier": "dev1", "clientIdentity": "device-1",
+                            "rootCaStoreIdentifier": "radius-ca"})
+        assert status == 200 and net["securityState"] == "eaptls"
+        run_until(svc, lambda: dev.network.wifi.describe()["state"] == "connected")
+        assert call(svc, "GET", "/wifi/interface")[1]["key_mgmt"] == "WPA-EAP"
+        dev.restart()                                                    # certificates and network from the flash
+        assert call(svc, "GET", "/certstore/certs")[1]["identifiers"] == ["radius-ca", "dev1"]
+        run_until(svc, lambda: dev.network.wifi.describe()["state"] == "connected")
+
+        def refused(method, path, body=None):
+            status, answer = call(svc, method, path, body)
+            return status, answer["Code"]
+        assert refused("POST", "/certstore/certs/x", {"certType": "server", "publicCert": "x"}) == (400, "bad-request")
+        assert refused("POST", "/certstore/certs/dev2", {"certType": "client", "publicCert": client.cert_pem}) == \
+            (400, "bad-request")                                          # no private key
+        assert refused("POST", "/certstore/certs/" + "a" * 17, {"certType": "rootca",
+                                                                "publicCert": radius_ca.cert_pem}) == (400, "bad-request")
+        assert refused("POST", "/certstore/certs/bad", {"certType": "rootca", "publicCert": "not PEM"}) == \
+            (400, "bad-request")
+        assert refused("DELETE", "/certstore/certs/nope") == (404, "no-such-certificate")
+        assert call(svc, "DELETE", "/certstore/certs/dev1") == (200, {})
+        assert call(svc, "GET", "/certstore/certs")[1]["identifiers"] == ["radius-ca"]
+    finally:
+        svc.close()
+
+
 def test_wifi_commands_against_a_device_process(tmp_path, env_file):
     dev = DeviceProcess(tmp_path / "state", "--wifi-env", str(env_file))
     try:
@@ -156,6 +220,15 @@ def test_wifi_commands_against_a_device_process(tmp_path, env_file):
         assert "Configuration state     : enabled" in dev.az("wifi", "enable", "--id", "0").stdout
         assert "forgotten" in dev.az("wifi", "forget", "--id", "1").stdout
         assert "reloaded" in dev.az("wifi", "reload-config").stdout
+        ca = _pki().ca("RADIUS CA")
+        (tmp_path / "ca.pem").write_text(ca.cert_pem)
+        assert "added" in dev.az("certificate", "add", "--cert-type", "rootca", "--certificate", "radius-ca",
+                                 "--public-key-file", str(tmp_path / "ca.pem")).stdout
+        assert "radius-ca" in dev.az("certificate", "list").stdout
+        assert "Subject name : CN=RADIUS CA" in dev.az("certificate", "show", "--certificate", "radius-ca").stdout
+        assert "Available space (bytes): " in dev.az("certificate", "show-quota").stdout
+        r = dev.az("certificate", "delete", "--certificate", "nope", expect=1)
+        assert "(no-such-certificate)" in r.stderr
         listed = json.loads(dev.az("wifi", "list", "-o", "json").stdout)
         assert [(n["ssid"], n["configState"]) for n in listed] == [("Lab", "enabled")]
         assert dev.stop() == 0
