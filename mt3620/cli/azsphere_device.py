@@ -269,8 +269,8 @@ def _table(header: tuple, rows: list[tuple]) -> str:
     widths = [max(len(str(x)) for x in column) for column in zip(header, *rows)]
     line = " ".join("-" * w for w in widths)
     fmt = " ".join(f"{{:<{w}}}" for w in widths)
-    return "\n".join([line, fmt.format(*header), "=" * len(line)] + [fmt.format(*map(str, r)) for r in rows]
-                     + [line])
+    return "\n".join(text.rstrip() for text in [line, fmt.format(*header), "=" * len(line)]
+                     + [fmt.format(*map(str, r)) for r in rows] + [line])
 
 
 @_run
