@@ -688,8 +688,6 @@ def add_commands(sub) -> None:
         (("--device",), req), (("--destination",), req),
         (("--capability",), {"action": "append", "choices": ("appDevelopment", "fieldServicing", "rfTest")}))
     cmd(dv, "update-status", cmd_device_update_status, "why is this device (not) updating", (("--device",), req))
-    from mt3620.cli.azsphere_device import add_device_commands     # the attached device's side (sideload, app, ...)
-    add_device_commands(dv)
 
     im = group("image", "images")
     cmd(im, "add", cmd_image_add, "upload an .imagepackage", (("--image",), req),

@@ -1,6 +1,6 @@
 """`mt3620 azsphere device ...`: the device-side commands, against a board started with `mt3620 device start`
-(its local device API, sphere_os/device_service.py). Registered into the azsphere CLI's `device` group by
-`add_device_commands(subparsers)` (the one hook between the two modules).
+(its local device API, sphere_os/device_service.py). The azsphere CLI adds them to its `device` group through
+`add_azsphere_commands(tree)` (mt3620/cli/azsphere.py's EXTENSION_MODULES names this module).
 
     sideload deploy --image-package P [--manual-start] [--force] [--debug-mode]
     sideload delete [--component-id ID]
@@ -410,22 +410,20 @@ def _common(p) -> None:
     p.add_argument("-o", "--output", choices=("table", "json"), default="table")
 
 
-def add_device_commands(dv) -> None:
-    """Add the device-side commands to the azsphere CLI's `device` group (`dv`: its subparsers)."""
-    def group(parent, name: str, help_: str):
-        g = parent.add_parser(name, help=help_)
-        gs = g.add_subparsers(dest=f"device_{name}_command", metavar="COMMAND")
-        g.set_defaults(func=lambda a: (g.print_help(), 2)[1])
-        return gs
+def add_azsphere_commands(tree) -> None:
+    """Add the device-side commands to the azsphere CLI's tree (mt3620/cli/azsphere.py: EXTENSION_MODULES names
+    this module; `tree` is its CommandTree)."""
+    tree.group("device", "devices")
 
-    def cmd(parent, name: str, func, help_: str, *arguments):
-        p = parent.add_parser(name, help=help_)
+    def group(parent: str, name: str, help_: str) -> str:
+        return tree.group(f"{parent} {name}".strip(), help_)
+
+    def cmd(parent: str, name: str, func, help_: str, *arguments):
+        p = tree.command(parent, name, func, help_, *arguments, service=False)
         _common(p)
-        for flags, kw in arguments:
-            p.add_argument(*flags, **kw)
-        p.set_defaults(func=func)
         return p
 
+    dv = "device"
     component = (("--component-id", "-i"), {"help": "the app's component ID"})
     sl = group(dv, "sideload", "load apps onto the attached (emulated) device")
     cmd(sl, "deploy", cmd_deploy, "deploy an image package (after the device's checks) and start it",
