@@ -6,8 +6,11 @@
 
 Fixtures:
 - `firmware(name)`: path of one of the project's firmware ELFs, built on demand (mt3620.firmware.toolchain).
+- `sysroot`: the A7 sysroot (Debian's musl:armhf plus the project's libapplibs, `scripts/build_firmware
+  --sysroot`). Missing, it skips the test with the command to run; under CI=true (CI installs it, scripts/setup)
+  it fails the test with the reason (`require_sysroot`).
 - `hl_app(name)`: path of one of the project's high-level app packages (firmware/hl_<name>/), built on demand;
-  skips when the A7 sysroot (Debian's musl:armhf, `scripts/build_firmware --sysroot`) is missing.
+  needs the sysroot as `sysroot` does.
 - `boot(rt0=..., rt1=..., hl=..., stop_on_fault=False)`: a booted device with the given apps loaded directly (no
   firewalls; RTApps on the IO cores, a high-level app package on the A7), on the engine chosen with
   `--mt3620-engine` (or $MT3620_ENGINE): `embedded` (default, mt3620.testing.device.Device) or `renode` (a real
@@ -137,17 +140,37 @@ def rt_package():
     return _path
 
 
+def _cannot_run(what: str, reason) -> None:
+    """Under CI=true (CI installs the sysroot, scripts/setup) a missing A7 piece fails the test with the reason;
+    elsewhere the test is skipped with the reason, which names the command to run."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} cannot run: {reason}", pytrace=False)
+    pytest.skip(f"{what} cannot run here: {reason}")
+
+
+def require_sysroot(what: str = "the A7 tests"):
+    """The A7 sysroot's folder; missing, `_cannot_run` (fail under CI=true, else skip)."""
+    from mt3620.firmware import toolchain
+    try:
+        return toolchain.check_sysroot()
+    except toolchain.ToolchainError as exc:
+        _cannot_run(what, exc)
+
+
+@pytest.fixture(scope="session")
+def sysroot():
+    return require_sysroot()
+
+
 @pytest.fixture(scope="session")
 def hl_app():
     from mt3620.firmware import toolchain
 
     def _path(name: str):
+        require_sysroot(f"high-level app {name}")
         try:
-            toolchain.check_sysroot()
             return toolchain.hl_app_path(name)
         except toolchain.ToolchainError as exc:
-            if os.environ.get("CI") == "true":     # CI installs the sysroot (scripts/setup): missing is a failure
-                pytest.fail(f"high-level app {name} cannot run: {exc}")
-            pytest.skip(f"high-level app {name} cannot run here: {exc}")
+            _cannot_run(f"high-level app {name}", exc)
 
     return _path

@@ -32,26 +32,17 @@ def gdb_multiarch():
 
 
 @pytest.fixture(scope="session")
-def a7_sysroot():
-    from mt3620.firmware import toolchain
-    try:
-        return toolchain.check_sysroot()
-    except toolchain.ToolchainError as exc:
-        pytest.skip(str(exc))
-
-
-@pytest.fixture(scope="session")
-def sysroot_loader(a7_sysroot):
+def sysroot_loader(sysroot):
     """The musl dynamic loader the A7 app runs (the file behind /lib/ld-musl-armhf.so.1)."""
-    return (a7_sysroot / "lib" / "ld-musl-armhf.so.1").resolve()
+    return (sysroot / "lib" / "ld-musl-armhf.so.1").resolve()
 
 
 @pytest.fixture(scope="session")
-def applibs_symbols(a7_sysroot):
+def applibs_symbols(sysroot):
     """Offsets of libapplibs.so.0's functions in the library (Thumb bit cleared)."""
     from elftools.elf.elffile import ELFFile
     out = {}
-    with open(a7_sysroot / "usr" / "lib" / "libapplibs.so.0", "rb") as f:
+    with open(sysroot / "usr" / "lib" / "libapplibs.so.0", "rb") as f:
         for section in ("symtab", "dynsym"):
             table = ELFFile(f).get_section_by_name(f".{section}")
             for sym in table.iter_symbols() if table is not None else ():

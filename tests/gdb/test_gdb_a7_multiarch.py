@@ -12,7 +12,7 @@ import pytest
 
 from gdb_helpers import GDB, Emulator, a7_program, run_gdb, start_gdb
 
-pytestmark = pytest.mark.usefixtures("gdb_multiarch", "a7_sysroot")
+pytestmark = pytest.mark.usefixtures("gdb_multiarch", "sysroot")
 
 REPO = Path(__file__).resolve().parents[2]
 # Where GDB finds the sources: the app's (built with a `firmware` prefix map) and libapplibs' (firmware/applibs).

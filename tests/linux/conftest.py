@@ -1,23 +1,10 @@
 """Fixtures of the Linux personality's tests: programs from tests/linux/programs/ run on the A7 of a real Machine
-(linux_programs.py builds and packs them)."""
+(linux_programs.py builds and packs them); the sysroot fixture is the mt3620 plugin's."""
 from __future__ import annotations
-
-import os
 
 import pytest
 
 from linux_programs import build, pack
-from mt3620.firmware import toolchain
-
-
-@pytest.fixture(scope="session")
-def sysroot():
-    try:
-        return toolchain.check_sysroot()
-    except toolchain.ToolchainError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
 
 
 @pytest.fixture

@@ -2,21 +2,16 @@
 into application packages (reusing tests/linux/linux_programs.py's packer)."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
+from linux_programs import pack  # noqa: F401  (tests/linux, importable through tests/conftest.py)
 from mt3620.firmware import toolchain
 
 HERE = Path(__file__).resolve().parent
 PROGRAMS = HERE / "programs"
 OUT = toolchain.DEFAULT_OUT / "tests" / "network"
-LINUX_TESTS = HERE.parent / "linux"
-if str(LINUX_TESTS) not in sys.path:
-    sys.path.insert(0, str(LINUX_TESTS))
-
-from linux_programs import pack  # noqa: E402,F401
 
 
 def build(name: str, *, sources: tuple[Path, ...] = (), extra: tuple[str, ...] = ()) -> Path:

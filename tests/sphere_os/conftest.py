@@ -1,25 +1,9 @@
-"""Fixtures of the OS-service tests: the sysroot, and run_c (a program of tests/sphere_os/programs run to its exit)."""
+"""Fixtures of the OS-service tests: run_c (a program of tests/sphere_os/programs run to its exit)."""
 from __future__ import annotations
-
-import os
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from os_programs import pack_c  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def sysroot():
-    from mt3620.firmware import toolchain
-    try:
-        return toolchain.check_sysroot()
-    except toolchain.ToolchainError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+from os_programs import pack_c
 
 
 @pytest.fixture

@@ -1,32 +1,7 @@
 """Fixtures of the Wi-Fi model tests: certificates (pki.py) and small radio environments."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
-
-
-import os  # noqa: E402
-
-import pytest  # noqa: E402
-
-LINUX_TESTS = HERE.parent / "linux"
-if str(LINUX_TESTS) not in sys.path:
-    sys.path.insert(0, str(LINUX_TESTS))
-
-
-@pytest.fixture(scope="session")
-def sysroot():
-    from mt3620.firmware import toolchain
-    try:
-        return toolchain.check_sysroot()
-    except toolchain.ToolchainError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+import pytest
 
 
 @pytest.fixture(scope="session")
