@@ -12,20 +12,18 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 pytest.importorskip("aiohttp", reason="the cloud extra is not installed (pip install -e .[cloud])")
 
 from mt3620.attestation import P256_ORDER  # noqa: E402
 from mt3620.as3.device_client import DeviceApiError  # noqa: E402
 from mt3620.engine.machine import Machine  # noqa: E402
 from mt3620.firmware.boot import release  # noqa: E402
-from mt3620.imagepackage import Keystore, SdkTestSigner, TrustedKey, build_application, parse  # noqa: E402
+from mt3620.imagepackage import SdkTestSigner, build_application, parse  # noqa: E402
 from mt3620.sphere_os.agent import OsAgent  # noqa: E402
 
-from e2e_helpers import COMPONENT, Admin  # noqa: E402
+from e2e_helpers import COMPONENT, SDK_KEYSTORE as SDK, Admin  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
-SDK = Keystore([TrustedKey(SdkTestSigner().public_key, {SdkTestSigner().thumbprint}, "sdk-test")])
 
 
 def status_of(admin: Admin, method: str, path: str, body=None) -> tuple[int, dict]:
@@ -54,19 +52,12 @@ def re_encoded(package: bytes) -> bytes:
 @pytest.fixture
 def world(service):
     admin = Admin(service.mgmt_url, service.admin_token)
-    with urllib.request.urlopen(service.mgmt_url + "/rootca.pem", timeout=10) as r:
-        root = r.read().decode()
-    tenant = admin.call("POST", "/v2/tenants", {"Name": "Contoso"})["Id"]
-    product = admin.call("POST", f"/v2/tenants/{tenant}/products", {"Name": "Thermostat"})["Result"]["Id"]
-    groups = {g["Name"]: g["Id"] for g in admin.call("GET", f"/v2/tenants/{tenant}/products/{product}/devicegroups")}
-    return admin, root, tenant, groups
+    tenant, groups = admin.tenant_with_product("Contoso", "Thermostat")
+    return admin, admin.root_ca(), tenant, groups
 
 
 def claim(admin, tenant, group, agent):
-    admin.enrol(agent.device_id, agent.keys.attestation_public_hex)
-    admin.call("POST", f"/v2/tenants/{tenant}/devices/claim",
-               {"DeviceId": agent.device_id, "AttestationPublicKey": agent.keys.attestation_public_hex,
-                "DeviceGroupId": group})
+    admin.claim_agent(tenant, group, agent)
 
 
 def test_evidence_lists_everything_the_device_booted_and_runs(service, world, firmware, tmp_path):

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 pytest.importorskip("aiohttp", reason="the cloud extra is not installed (pip install -e .[cloud])")
 
 from mt3620.imagepackage import SdkTestSigner  # noqa: E402
@@ -33,19 +31,14 @@ def test_claim_deploy_and_run_an_emulated_device_from_the_command_line(service, 
     assert len(device_id) == 128
 
     admin = Admin(service.mgmt_url, service.admin_token)
-    tenant = admin.call("POST", "/v2/tenants", {"Name": "Northwind"})["Id"]
-    product = admin.call("POST", f"/v2/tenants/{tenant}/products", {"Name": "Gateway"})["Result"]["Id"]
-    groups = {g["Name"]: g["Id"] for g in admin.call("GET", f"/v2/tenants/{tenant}/products/{product}/devicegroups")}
-    admin.enrol(device_id, attestation_key)
-    admin.call("POST", f"/v2/tenants/{tenant}/devices/claim",
-               {"DeviceId": device_id, "AttestationPublicKey": attestation_key, "DeviceGroupId": groups["Field Test"]})
+    tenant, groups = admin.tenant_with_product("Northwind", "Gateway")
+    admin.claim(tenant, groups["Field Test"], device_id, attestation_key)
     image = admin.upload(tenant, package(firmware("hello"), tmp_path, "hello"))
     admin.call("POST", f"/v2/tenants/{tenant}/devicegroups/{groups['Field Test']}/deployments",
                {"DeployedImages": [image]})
 
     root = tmp_path / "root.pem"
-    with urllib.request.urlopen(service.mgmt_url + "/rootca.pem", timeout=10) as r:
-        root.write_bytes(r.read())
+    root.write_text(admin.root_ca())
     sdk_key = tmp_path / "sdk-test-key.pem"
     sdk_key.write_bytes(SdkTestSigner().public_key.public_bytes(serialization.Encoding.PEM,
                                                                 serialization.PublicFormat.SubjectPublicKeyInfo))

@@ -4,38 +4,27 @@ reported, and not offered again."""
 from __future__ import annotations
 
 import json
-import sys
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 pytest.importorskip("aiohttp", reason="the cloud extra is not installed (pip install -e .[cloud])")
 
 from mt3620.engine.machine import Machine  # noqa: E402
-from mt3620.imagepackage import Keystore, SdkTestSigner, TrustedKey  # noqa: E402
+from mt3620.imagepackage import Keystore  # noqa: E402
 from mt3620.sphere_os.agent import OsAgent  # noqa: E402
 
-from e2e_helpers import Admin, package as _package  # noqa: E402
+from e2e_helpers import SDK_KEYSTORE, Admin, package as _package  # noqa: E402
 
 
 def test_device_attests_receives_a_deployment_and_runs_it(service, tmp_path, firmware, clock):
     admin = Admin(service.mgmt_url, service.admin_token)
-    with urllib.request.urlopen(service.mgmt_url + "/rootca.pem", timeout=10) as r:
-        root = r.read().decode()
-    tenant = admin.call("POST", "/v2/tenants", {"Name": "Fabrikam"})["Id"]
-    product = admin.call("POST", f"/v2/tenants/{tenant}/products", {"Name": "Sensor"})["Result"]["Id"]
-    groups = {g["Name"]: g["Id"] for g in admin.call("GET", f"/v2/tenants/{tenant}/products/{product}/devicegroups")}
+    root = admin.root_ca()
+    tenant, groups = admin.tenant_with_product("Fabrikam", "Sensor")
     field_test = groups["Field Test"]
 
     machine = Machine(device_seed=b"e2e-device-1")
-    trusted = Keystore([TrustedKey(SdkTestSigner().public_key, {SdkTestSigner().thumbprint}, "sdk-test")])
-    agent = OsAgent(machine, service.device_url, root, keystore=trusted, now=clock)   # the device's calendar time
-    admin.enrol(agent.device_id, agent.keys.attestation_public_hex)
-    admin.call("POST", f"/v2/tenants/{tenant}/devices/claim",
-               {"DeviceId": agent.device_id, "AttestationPublicKey": agent.keys.attestation_public_hex,
-                "DeviceGroupId": field_test})
+    agent = OsAgent(machine, service.device_url, root, keystore=SDK_KEYSTORE, now=clock)  # the device's calendar time
+    admin.claim_agent(tenant, field_test, agent)
 
     attested = agent.attest()
     assert attested["Result"] == "Passed"

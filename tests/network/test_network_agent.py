@@ -2,22 +2,17 @@
 and nothing reaches the service, it is retried with back-off, and it succeeds once the device has joined."""
 from __future__ import annotations
 
-import sys
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("aiohttp", reason="the cloud extra is not installed (pip install -e .[cloud])")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cloud"))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 
 from cloud_helpers import Clock  # noqa: E402
-from e2e_helpers import Admin  # noqa: E402
+from e2e_helpers import SDK_KEYSTORE, Admin  # noqa: E402
 from mt3620.engine.machine import Machine  # noqa: E402
 from mt3620.engine.simulation.clock import PS_PER_SECOND  # noqa: E402
-from mt3620.imagepackage import Keystore, SdkTestSigner, TrustedKey  # noqa: E402
 from mt3620.peripherals.wifi.environment import RadioEnvironment  # noqa: E402
 from mt3620.sphere_os.agent import OsAgent  # noqa: E402
 from mt3620.sphere_os.network import SECURITY_PSK, NetworkOs, StoredNetwork  # noqa: E402
@@ -36,11 +31,8 @@ def service(tmp_path):
 
 def test_update_check_needs_the_network_and_retries_with_back_off(service):
     admin = Admin(service.mgmt_url, service.admin_token)
-    with urllib.request.urlopen(service.mgmt_url + "/rootca.pem", timeout=10) as r:
-        root = r.read().decode()
-    tenant = admin.call("POST", "/v2/tenants", {"Name": "Contoso"})["Id"]
-    product = admin.call("POST", f"/v2/tenants/{tenant}/products", {"Name": "Thermostat"})["Result"]["Id"]
-    groups = {g["Name"]: g["Id"] for g in admin.call("GET", f"/v2/tenants/{tenant}/products/{product}/devicegroups")}
+    root = admin.root_ca()
+    tenant, groups = admin.tenant_with_product("Contoso", "Thermostat")
 
     port = urllib.parse.urlsplit(service.device_url).port
     env = RadioEnvironment.from_dict({
@@ -49,13 +41,9 @@ def test_update_check_needs_the_network_and_retries_with_back_off(service):
         "networks": {"home": {"hosts": {"prod.device.sphere.example": {"tcp": {"443": port}}}}}})
     machine = Machine(device_seed=b"wifi-agent-1")
     network = NetworkOs.of(machine, environment=env)
-    trusted = Keystore([TrustedKey(SdkTestSigner().public_key, {SdkTestSigner().thumbprint}, "sdk-test")])
-    agent = OsAgent(machine, "https://prod.device.sphere.example:443", root, keystore=trusted,
+    agent = OsAgent(machine, "https://prod.device.sphere.example:443", root, keystore=SDK_KEYSTORE,
                     now=service.test_clock, network=network)
-    admin.enrol(agent.device_id, agent.keys.attestation_public_hex)     # the registry: only enrolled devices
-    admin.call("POST", f"/v2/tenants/{tenant}/devices/claim",
-               {"DeviceId": agent.device_id, "AttestationPublicKey": agent.keys.attestation_public_hex,
-                "DeviceGroupId": groups["Field Test"]})
+    admin.claim_agent(tenant, groups["Field Test"], agent)     # the registry: only enrolled devices
 
     with pytest.raises(OSError) as info:                 # no Wi-Fi network stored: no address, no update
         agent.check_for_updates()
