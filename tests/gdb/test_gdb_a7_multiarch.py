@@ -19,14 +19,21 @@ REPO = Path(__file__).resolve().parents[2]
 SOURCES = [f"directory {REPO}", f"directory {REPO / 'tests' / 'gdb' / 'programs'}"]
 
 
-def test_break_main_of_a_pie_app_then_step_next_finish(tmp_path):
-    elf, package = a7_program("gdb_app")
+def debug_app(commands: list[str], args: tuple[str, ...] = ()) -> tuple[str, int, Emulator]:
+    """gdb_app (with CmdArgs `args`) on the A7 of `mt3620 run --gdb-wait`, GDB running SOURCES + `commands` until
+    it ends: (GDB's output, the emulator's exit code, the emulator with its output lines)."""
+    elf, package = a7_program("gdb_app", args)
     with Emulator({"a7": package}) as emu:
-        out = run_gdb(elf, emu.ports["a7"], SOURCES + [
-            "info sharedlibrary", "break main", "continue", "break gdb_add", "continue", "bt", "finish",
-            "step", "step", "finish", "next", "next", "p gdb_counter", "next", "p gdb_counter",
-            "info sharedlibrary", "continue"])
+        out = run_gdb(elf, emu.ports["a7"], SOURCES + commands)
         code = emu.wait()
+    return out, code, emu
+
+
+def test_break_main_of_a_pie_app_then_step_next_finish(tmp_path):
+    out, code, emu = debug_app([
+        "info sharedlibrary", "break main", "continue", "break gdb_add", "continue", "bt", "finish",
+        "step", "step", "finish", "next", "next", "p gdb_counter", "next", "p gdb_counter",
+        "info sharedlibrary", "continue"])
     # Held at the loader's first instruction (--gdb-wait), symbols of the loader read from the target.
     assert re.search(r"0x[0-9a-f]+ in _dlstart \(\) from target:/lib/ld-musl-armhf\.so\.1", out)
     assert re.search(r"Breakpoint 1 at 0x4[0-9a-f]{5}: file .*gdb_app\.c", out)      # relocated to the PIE's base
@@ -63,12 +70,9 @@ def test_the_program_and_its_symbols_come_from_the_target():
 
 
 def test_backtrace_through_libapplibs_and_breakpoints_in_a_library():
-    elf, package = a7_program("gdb_app")
-    with Emulator({"a7": package}) as emu:
-        out = run_gdb(elf, emu.ports["a7"], SOURCES + [
-            "set breakpoint pending on", "break write_all", "break Log_Debug", "continue", "bt", "delete 2",
-            "continue", "bt", "p (char)text[0]", "delete", "continue"])
-        emu.wait()
+    out, _, _ = debug_app([
+        "set breakpoint pending on", "break write_all", "break Log_Debug", "continue", "bt", "delete 2",
+        "continue", "bt", "p (char)text[0]", "delete", "continue"])
     assert "Breakpoint 2 (Log_Debug) pending." in out        # libapplibs is not loaded yet at the loader's entry
     assert re.search(r"Breakpoint 2, Log_Debug \(fmt=0x[0-9a-f]+ \"gdb_app: start %s\\n\"\) at "
                      r"firmware/applibs/log\.c:\d+", out)
@@ -83,12 +87,9 @@ def test_backtrace_through_libapplibs_and_breakpoints_in_a_library():
 
 
 def test_watchpoint_on_a_global():
-    elf, package = a7_program("gdb_app")
-    with Emulator({"a7": package}) as emu:
-        out = run_gdb(elf, emu.ports["a7"], SOURCES + [
-            "break main", "continue", "watch gdb_counter", "continue", "continue", "bt 1", "delete",
-            "rwatch gdb_counter", "continue", "delete", "continue"])
-        emu.wait()
+    out, _, _ = debug_app([
+        "break main", "continue", "watch gdb_counter", "continue", "continue", "bt 1", "delete",
+        "rwatch gdb_counter", "continue", "delete", "continue"])
     assert "Hardware watchpoint 2: gdb_counter\n\nOld value = 0\nNew value = 1" in out
     assert "Old value = 1\nNew value = 2" in out
     assert re.search(r"#0  gdb_count_to \(n=.*\) at .*gdb_app\.c:\d+", out)
@@ -97,12 +98,9 @@ def test_watchpoint_on_a_global():
 
 
 def test_threads_of_the_app_are_gdb_threads():
-    elf, package = a7_program("gdb_app")
-    with Emulator({"a7": package}) as emu:
-        out = run_gdb(elf, emu.ports["a7"], SOURCES + [
-            "break gdb_worker", "continue", "info threads", "thread 1", "p $sp > 0xb0000000", "thread 2",
-            "p (char *)arg", "delete", "continue"])
-        emu.wait()
+    out, _, _ = debug_app([
+        "break gdb_worker", "continue", "info threads", "thread 1", "p $sp > 0xb0000000", "thread 2",
+        "p (char *)arg", "delete", "continue"])
     assert "[New Thread 100.101]" in out
     assert re.search(r'Thread 2 "gdb_app" hit Breakpoint 1, gdb_worker \(arg=0x[0-9a-f]+\) at', out)
     assert re.search(r'  1    Thread 100\.100 "gdb_app" ', out)
@@ -127,12 +125,9 @@ def test_ctrl_c_stops_a_busy_app():
 
 
 def test_a_crash_stops_in_gdb_before_the_crash_report():
-    elf, package = a7_program("gdb_app", ("crash",))
-    with Emulator({"a7": package}) as emu:
-        out = run_gdb(elf, emu.ports["a7"], SOURCES + [
-            "continue", "bt 1", "p $_siginfo.si_signo", "p $_siginfo._sifields._sigfault.si_addr",
-            "p gdb_null_pointer", "continue"])
-        code = emu.wait()
+    out, code, emu = debug_app([
+        "continue", "bt 1", "p $_siginfo.si_signo", "p $_siginfo._sifields._sigfault.si_addr",
+        "p gdb_null_pointer", "continue"], args=("crash",))
     assert "Program received signal SIGSEGV, Segmentation fault." in out
     assert re.search(r"#0  0x[0-9a-f]+ in main \(.*\) at .*gdb_app\.c:\d+", out)
     assert "$1 = 11" in out and "$2 = (void *) 0x0" in out and "$3 = (int * volatile) 0x0" in out

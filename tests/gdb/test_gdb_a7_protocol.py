@@ -41,6 +41,13 @@ def connect(sm: ServedMachine) -> RspClient:
     return c
 
 
+def attach(served, *args, **kwargs) -> tuple[ServedMachine, RspClient, "App"]:
+    """gdb_app served (served(*args, **kwargs)), a connected client and where the app's symbols are."""
+    sm = served(*args, **kwargs)
+    c = connect(sm)
+    return sm, c, App(c, sm.elf)
+
+
 def xfer(c: RspClient, obj: bytes, annex: bytes = b"") -> bytes:
     data, offset = b"", 0
     while True:
@@ -142,9 +149,7 @@ def test_attach_holds_the_app_at_the_loader_entry(served, sysroot_loader):
 
 
 def test_auxv_exec_file_and_host_io_locate_the_pie(served):
-    sm = served()
-    c = connect(sm)
-    app = App(c, sm.elf)
+    sm, c, app = attach(served)
     aux = auxv(c)
     assert app.bias and app.bias % 0x1000 == 0               # a position-independent program, moved
     with open(sm.elf, "rb") as f:
@@ -184,9 +189,7 @@ def test_auxv_exec_file_and_host_io_locate_the_pie(served):
 
 
 def test_libraries_svr4_follows_the_musl_loader(served):
-    sm = served()
-    c = connect(sm)
-    app = App(c, sm.elf)
+    sm, c, app = attach(served)
     before = xfer(c, b"libraries-svr4").decode()
     assert "<library " not in before                        # the loader has not run yet
     stop = run_to(c, app["main"], 4)
@@ -207,9 +210,7 @@ def test_libraries_svr4_follows_the_musl_loader(served):
 
 # ---- registers --------------------------------------------------------------------------------------------------
 def test_a_profile_registers_of_the_selected_thread(served):
-    sm = served()
-    c = connect(sm)
-    app = App(c, sm.elf)
+    sm, c, app = attach(served)
     run_to(c, app["gdb_add"])
     r, cpsr, d, fpscr = regs(c)
     assert r[0] == 2 and r[1] == 3 and r[15] == app["gdb_add"] and cpsr & CPSR_T     # Thumb code
@@ -231,9 +232,7 @@ def test_a_profile_registers_of_the_selected_thread(served):
 
 # ---- breakpoints and steps --------------------------------------------------------------------------------------
 def test_breakpoints_in_a32_thumb_and_a_shared_library(served, applibs_symbols):
-    sm = served()
-    c = connect(sm)
-    app = App(c, sm.elf)
+    sm, c, app = attach(served)
     stop = run_to(c, app["gdb_add"], 2)
     assert "swbreak" in stop and stop["thread"] == MAIN.decode()
     assert regs(c)[0][15] == app["gdb_add"] and regs(c)[1] & CPSR_T
@@ -256,9 +255,7 @@ def test_breakpoints_in_a32_thumb_and_a_shared_library(served, applibs_symbols):
 
 
 def test_steps_through_thumb_it_blocks_and_branches(served):
-    sm = served()
-    c = connect(sm)
-    app = App(c, sm.elf)
+    sm, c, app = attach(served)
     core = sm.machine.a7
     for x, expected in ((0, 10), (1, 20)):
         run_to(c, app["gdb_it_select"])
@@ -285,9 +282,7 @@ def test_steps_through_thumb_it_blocks_and_branches(served):
 
 
 def test_a_breakpoint_inside_an_it_block_stops_with_the_it_state(served):
-    sm = served()
-    c = connect(sm)
-    app = App(c, sm.elf)
+    sm, c, app = attach(served)
     movne = app["gdb_it_select"] + 10
     for expected in (10, 20):
         stop = run_to(c, movne)
@@ -299,9 +294,7 @@ def test_a_breakpoint_inside_an_it_block_stops_with_the_it_state(served):
 
 
 def test_resuming_from_a_breakpoint_steps_over_it(served):
-    sm = served()
-    c = connect(sm)
-    app = App(c, sm.elf)
+    sm, c, app = attach(served)
     address = app["gdb_it_select"]
     assert c.command(b"Z0,%x,2" % address) == b"OK"
     c.send(b"vCont;c")
@@ -313,9 +306,7 @@ def test_resuming_from_a_breakpoint_steps_over_it(served):
 
 # ---- watchpoints ------------------------------------------------------------------------------------------------
 def test_watchpoints_report_the_data_address(served):
-    sm = served()
-    c = connect(sm)
-    app = App(c, sm.elf)
+    sm, c, app = attach(served)
     counter = app["gdb_counter"]
     assert c.command(b"Z2,%x,4" % counter) == b"OK"
     c.send(b"vCont;c")
@@ -342,9 +333,7 @@ def test_watchpoints_report_the_data_address(served):
 
 # ---- memory -----------------------------------------------------------------------------------------------------
 def test_memory_through_the_process_mappings(served):
-    sm = served()
-    c = connect(sm)
-    app = App(c, sm.elf)
+    sm, c, app = attach(served)
     with open(sm.elf, "rb") as f:
         elf = ELFFile(f)
         text = elf.get_section_by_name(".text")
@@ -365,9 +354,7 @@ def test_memory_through_the_process_mappings(served):
 
 # ---- threads ----------------------------------------------------------------------------------------------------
 def test_threads_are_gdb_threads(served):
-    sm = served()
-    c = connect(sm)
-    app = App(c, sm.elf)
+    sm, c, app = attach(served)
     stop = run_to(c, app["gdb_worker"], 4)
     worker = stop["thread"]
     assert worker == "p64.65"
@@ -389,9 +376,7 @@ def test_threads_are_gdb_threads(served):
 
 
 def test_resuming_one_thread_keeps_the_others_stopped(served):
-    sm = served()
-    c = connect(sm)
-    app = App(c, sm.elf)
+    sm, c, app = attach(served)
     run_to(c, app["gdb_worker"], 4)
     stage = app["gdb_stage"]
     c.send(b"vCont;c:p64.64")                               # main only: it waits for a worker that never runs
@@ -434,9 +419,7 @@ def test_stepping_a_thread_blocked_in_a_syscall_waits_for_the_call(served):
 
 # ---- Ctrl-C, signals, exit, kill --------------------------------------------------------------------------------
 def test_ctrl_c_stops_a_busy_app_and_time_stands_still(served):
-    sm = served("busy")
-    c = connect(sm)
-    app = App(c, sm.elf)
+    sm, c, app = attach(served, "busy")
     c.send(b"vCont;c")
     sm.wait_for(lambda: any("busy" in line for line in sm.machine.uarts["a7.gdb_app"].lines))
     sm.wait_windows(5)
@@ -528,9 +511,7 @@ def test_exit_and_kill_end_the_session_not_the_machine(served, gdb_target_elf):
 
 def test_all_stop_across_the_a7_and_both_io_cores(served, gdb_target_elf):
     """A breakpoint in the A7 app stops the clock and both IO cores; continuing lets all three run again."""
-    sm = served("busy", extra_apps={"io0": gdb_target_elf, "io1": gdb_target_elf})
-    c = connect(sm)
-    app = App(c, sm.elf)
+    sm, c, app = attach(served, "busy", extra_apps={"io0": gdb_target_elf, "io1": gdb_target_elf})
     run_to(c, app["main"], 4)
     io0, io1 = sm.machine.cores["io0"], sm.machine.cores["io1"]
     frozen = (sm.machine.clock.now, io0.instructions, io1.instructions, sm.machine.a7.instructions)
@@ -557,9 +538,7 @@ def test_debugging_does_not_perturb_the_run(served, applibs_symbols):
     plain.run(duration_ps=5 * 10**12, until=lambda: not plain_app.running)
     assert plain_app.exit_code == 3
     reference = (plain.a7.instructions, list(plain.uarts["a7.gdb_app"].lines))
-    sm = served()
-    c = connect(sm)
-    app = App(c, sm.elf)
+    sm, c, app = attach(served)
     run_to(c, app["main"], 4)
     libraries = ET.fromstring(xfer(c, b"libraries-svr4").decode())
     base = next(int(lib.get("l_addr"), 16) for lib in libraries.findall("library")
