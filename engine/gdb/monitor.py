@@ -1,13 +1,25 @@
-"""`monitor` commands (qRcmd): what a hardware probe's monitor offers, for an emulated chip."""
+"""`monitor` commands (qRcmd): what a hardware probe's monitor offers, for an emulated chip. The server calls in
+(server.py imports this module); this module knows the server only as the small `MonitorHost` protocol."""
 from __future__ import annotations
 
 import shlex
-from typing import TYPE_CHECKING
+from typing import Mapping, Protocol
 
 from mt3620.engine.simulation.clock import format_ps
 
-if TYPE_CHECKING:
-    from .server import GdbServer, Session
+from .core_target import DebugTarget
+
+
+class DebuggerHold(Protocol):
+    """A debugger's session on one core, as the monitor reports it."""
+    halted: bool
+
+
+class MonitorHost(Protocol):
+    """What the monitor reads and sets on the GDB server: its machine, its sessions by core, the step-mask flag."""
+    machine: object
+    sessions: Mapping[str, DebuggerHold]
+    mask_step_irqs: bool
 
 HELP = """monitor commands (this core unless a command says otherwise):
   reset              reset this core (registers, NVIC, its private blocks; memory is kept) and keep it halted
@@ -21,7 +33,8 @@ HELP = """monitor commands (this core unless a command says otherwise):
   help               this text"""
 
 
-def run_monitor(server: "GdbServer", session: "Session", command: str) -> str:
+def run_monitor(server: MonitorHost, target: DebugTarget, command: str) -> str:
+    """The text of `monitor <command>` typed in the debugger of `target` (a core's debug target)."""
     try:
         words = shlex.split(command)
     except ValueError as exc:
@@ -30,7 +43,6 @@ def run_monitor(server: "GdbServer", session: "Session", command: str) -> str:
         return HELP
     verb, args = words[0].lower(), words[1:]
     machine = server.machine
-    target = session.target
     core = target.core
     if verb in ("help", "?"):
         return HELP

@@ -29,6 +29,7 @@ from mt3620.engine.simulation.clock import format_ps
 from . import rsp
 from .core_target import SIGTRAP, Action, CoreTarget, DebugTarget, StopReason
 from .hostio import HostIoError
+from .monitor import run_monitor
 
 log = logging.getLogger("mt3620.gdb")
 
@@ -637,8 +638,7 @@ class GdbServer:
             return b"OK"
         if body.startswith(b"Rcmd,"):
             command = rsp.unhex_bytes(body[5:]).decode("utf-8", "replace").strip()
-            from .monitor import run_monitor
-            text = run_monitor(self, session, command)
+            text = run_monitor(self, session.target, command)
             if text:
                 self._send_output(session, text if text.endswith("\n") else text + "\n")
             return b"OK"

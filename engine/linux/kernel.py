@@ -32,9 +32,11 @@ from .devices import DevFs, DeterministicRandom, standard_devices
 from .errors import ExecError, LinuxError
 from .files import Epoll, TimerClock
 from .memory import STACK_SIZE, STACK_TOP, VECTORS, ProcessMemory, page_up
-from .signals import SigInfo, build_frame, restore_ucontext
+from . import procfs, syscalls
+from .inet import LoopbackStack, install as install_inet
+from .signals import SigAction, SigInfo, build_frame, restore_ucontext
 from .vfs import MemFs, OpenFile, Vfs
-from .waiting import BLOCKED, Block
+from .waiting import BLOCKED, NO_RESULT, Block
 
 log = logging.getLogger("mt3620.linux")
 
@@ -43,8 +45,6 @@ DEFAULT_REALTIME_EPOCH_NS = 1_704_067_200 * 1_000_000_000      # CLOCK_REALTIME 
 FIRST_PID = 100
 MAX_FDS = 1024
 UNAME = ("Linux", "azure-sphere", "5.10.0-azure-sphere-emulated", "#1 SMP PREEMPT", "armv7l", "(none)")
-
-NO_RESULT = object()     # a handler that set the registers itself (exit, sigreturn)
 
 # ---- the vectors page: kuser helpers (Documentation/arm/kernel_user_helpers.rst) and signal-return trampolines ----
 SIGRETURN_ARM = VECTORS + 0x500          # mov r7, #119; svc #0
@@ -63,14 +63,6 @@ _VECTORS_CODE = {
     # __kuser_helper_version (0xffff0ffc)
     0xFFC: (3).to_bytes(4, "little"),
 }
-
-
-@dataclass
-class SigAction:
-    handler: int = SIG_DFL
-    flags: int = 0
-    restorer: int = 0
-    mask: int = 0
 
 
 @dataclass
@@ -214,12 +206,9 @@ class Kernel:
         self.futexes: dict[int, list[tuple[Thread, int]]] = {}
         # socket(2) families the OS layer serves: AF number -> factory(ctx, type, protocol) -> SocketFile
         self.socket_families: dict[int, Callable] = {}
-        from .inet import LoopbackStack, install as install_inet    # IPv4: loopback until the OS brings its network
-        install_inet(self, LoopbackStack())
-        from . import procfs
+        install_inet(self, LoopbackStack())     # IPv4: loopback until the OS brings its network
         self.vfs.mount("/proc", procfs.ProcFs(self).root)
-        from . import syscalls  # noqa: F401  (registers every handler)
-        self.handlers = syscalls.HANDLERS
+        self.handlers = syscalls.HANDLERS       # every handler, registered when the package was imported
         core.attach(self)
 
     # ---- time ------------------------------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from mt3620.engine.cortex_a.core import CPSR_T, CpuContext
 
+from .abi import SIG_DFL
+
 SIGINFO_SIZE = 128
 UCONTEXT_SIZE = 744
 MCONTEXT = 20          # offsets inside the ucontext
@@ -30,6 +32,15 @@ VFP_MAGIC = 0x56465001
 VFP_SIZE = 288
 CPSR_IT_BITS = 0x0600FC00
 CPSR_USER_BITS = 0xF80F0200 | CPSR_T          # NZCVQ, GE, E, T: what sigreturn lets user space restore
+
+
+@dataclass
+class SigAction:
+    """A process's disposition of one signal (rt_sigaction's struct k_sigaction)."""
+    handler: int = SIG_DFL
+    flags: int = 0
+    restorer: int = 0
+    mask: int = 0
 
 
 @dataclass

@@ -39,6 +39,7 @@ class Waitable:
 
 
 BLOCKED = object()   # retry() result: still waiting
+NO_RESULT = object()     # a syscall handler's result when it set the thread's registers itself (exit, sigreturn)
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 A handler is `handler(kernel, thread, args) -> int | Block | NO_RESULT` where args are r0-r6. It returns the
 result (>= 0), raises LinuxError(errno) (the guest sees -errno), returns a Block when it must wait (waiting.py),
-or NO_RESULT when it set the thread's registers itself. 64-bit arguments come in even/odd register pairs, low
+or NO_RESULT (waiting.py) when it set the thread's registers itself. 64-bit arguments come in even/odd register pairs, low
 word first (ARM EABI).
 """
 from __future__ import annotations

@@ -7,6 +7,7 @@ from .. import abi
 from ..abi import (CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID, CLONE_SETTLS, CLONE_THREAD,
                    CLONE_VM, EAGAIN, ECHILD, EINVAL, ENOSYS, EPERM, ESRCH, FUTEX_CLOCK_REALTIME, FUTEX_PRIVATE_FLAG)
 from ..errors import LinuxError
+from ..waiting import NO_RESULT
 from . import read_timespec, s32, syscall
 
 
@@ -98,7 +99,6 @@ def exit_group(k, t, a):
 
 
 def k_no_result():
-    from ..kernel import NO_RESULT
     return NO_RESULT
 
 

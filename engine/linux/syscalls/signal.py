@@ -7,7 +7,7 @@ import struct
 from .. import abi
 from ..abi import EINVAL, ENOMEM, EPERM, ESRCH, EAGAIN, SIGKILL, SIGSTOP, SS_DISABLE, SS_ONSTACK
 from ..errors import LinuxError
-from ..signals import SigInfo
+from ..signals import SigAction, SigInfo
 from ..waiting import BLOCKED, Block
 from . import read_timespec, s32, syscall
 
@@ -33,7 +33,6 @@ def rt_sigaction(k, t, a):
         handler, flags, restorer, mask = struct.unpack("<IIIQ", mem.read(act, 20))
         if sig in (SIGKILL, SIGSTOP):
             raise LinuxError(EINVAL)
-        from ..kernel import SigAction
         p.sigactions[sig] = SigAction(handler, flags, restorer, mask & ~UNBLOCKABLE)
         if handler == abi.SIG_IGN or (handler == abi.SIG_DFL and sig in abi.IGNORED_BY_DEFAULT):
             # Setting SIG_IGN discards what is pending for that signal (POSIX).
