@@ -26,11 +26,8 @@ def test_spi_loopback_in_every_mode():
 
 @pytest.fixture
 def rom():
-    clock = VirtualClock()
-    dev = I2cEeprom(name="rom", clock=clock)
-    bus = I2cBus()
-    bus.attach(dev, 0x50)
-    return clock, dev, bus
+    clock, bus = VirtualClock(), I2cBus()
+    return clock, bus.attach(I2cEeprom(name="rom", clock=clock), 0x50), bus   # attach gives the device back
 
 
 def test_erased_reads_ff_and_sequential_reads_wrap(rom):

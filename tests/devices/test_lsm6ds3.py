@@ -19,11 +19,8 @@ def s16(lo, hi):
 
 @pytest.fixture
 def imu():
-    clock = VirtualClock()
-    dev = Lsm6ds3(name="imu", clock=clock)
-    bus = I2cBus()
-    bus.attach(dev, 0x6A)
-    return clock, dev, bus
+    clock, bus = VirtualClock(), I2cBus()
+    return clock, bus.attach(Lsm6ds3(name="imu", clock=clock), 0x6A), bus   # attach gives the device back
 
 
 def test_who_am_i_and_reset_values(imu):

@@ -9,10 +9,8 @@ from mt3620.peripherals.devices.ssd1306 import Ssd1306
 
 @pytest.fixture
 def oled():
-    dev = Ssd1306(name="oled", scale=1)
     bus = I2cBus()
-    bus.attach(dev, 0x3C)
-    return dev, bus
+    return bus.attach(Ssd1306(name="oled", scale=1), 0x3C), bus
 
 
 def cmd(bus, *bytes_):
