@@ -30,13 +30,6 @@ def test_run_stops_at_a_guest_fault_by_default(firmware):
     assert "busfault: recovered" not in res.stdout
 
 
-def test_run_delivers_faults_to_the_firmware_when_asked(firmware):
-    res = mt3620("run", "--rt0", str(firmware("busfault")), "--guest-faults", "--until", "^busfault: done$",
-                 "--for", "100ms")
-    assert res.returncode == 0, res.stderr
-    assert "busfault: CFSR=0x00008200 BFAR=0x50000000" in res.stdout
-
-
 def test_demo_command_builds_and_boots_the_demo(firmware):
     res = mt3620("demo", "--for", "1.1s", "--press-at", "700ms")
     assert res.returncode == 0, res.stderr
