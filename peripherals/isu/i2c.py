@@ -43,11 +43,12 @@ from collections import deque
 from typing import Any
 
 from mt3620.engine.simulation.clock import VirtualClock, ps_for_cycles
-from mt3620.engine.simulation.peripheral import (COLD, Field, Link, Peripheral, Register, RegisterView, ResetKind,
+from mt3620.engine.simulation.peripheral import (COLD, Field, Peripheral, Register, RegisterView, ResetKind,
                                                  Timer)
-from mt3620.engine.simulation.protocols import DmaChannelHost, IsuFunctionGate
+from mt3620.engine.simulation.protocols import DmaChannelHost
 from mt3620.peripherals.buses.i2c import WAIT, I2cBus, I2cTarget
 
+from .function import IsuFunction
 from .isu_config import isu_index
 
 log = logging.getLogger("mt3620.isu.i2c")
@@ -101,7 +102,8 @@ class _Fifo:
         self.data = deque(data)
 
 
-class IsuI2c(Peripheral, I2cTarget):
+class IsuI2c(IsuFunction, Peripheral, I2cTarget):
+    FUNCTION = "i2c"
     SIZE = 0x100
     IRQS = ("irq",)
     REGISTERS = (
@@ -147,9 +149,6 @@ class IsuI2c(Peripheral, I2cTarget):
     STATE = ("_fifos", "xfer", "arb_losses", "underruns", "_s_stretch")
 
     step = Timer("_step")
-    dma = Link(DmaChannelHost, many=True, bind="_serve_dma",
-               doc="the IO cores' DMA controllers that may run this ISU's I2C channels 2n (TX) and 2n + 1 (RX)")
-    isu = Link(IsuFunctionGate, bind="_join_isu", doc="the ISU's configuration block (function clocks, reset)")
 
     def __init__(self, name: str | None = None, clock: VirtualClock | None = None, **attributes: Any) -> None:
         self.isu_number = isu_index(attributes.get("base_address"), 0x200, "I2C")
@@ -183,22 +182,7 @@ class IsuI2c(Peripheral, I2cTarget):
             self._attach_subordinate()
         self.update_irq()
 
-    def isu_reset(self) -> None:
-        """The ISU's software reset (configuration block CR_SW_RST low)."""
-        self.reset(COLD)
-
     # ---- wiring -------------------------------------------------------------------------------------------------
-    @property
-    def dma_channels(self) -> tuple[int, int]:
-        return (2 * self.isu_number, 2 * self.isu_number + 1)
-
-    def _serve_dma(self, dma: DmaChannelHost) -> None:
-        for ch in self.dma_channels:
-            dma.attach_dreq_peer(ch, self)
-
-    def _join_isu(self, cfg: IsuFunctionGate) -> None:
-        cfg.attach_function("i2c", self)
-
     def join(self, other: "IsuI2c") -> None:
         """Wire this ISU's SDA/SCL to another ISU's (one bus for both: a master on one, a subordinate on the
         other, as MediaTek's I2C sample wires ISU1 to ISU2)."""
@@ -268,11 +252,7 @@ class IsuI2c(Peripheral, I2cTarget):
                                       "than the 8-byte FIFO needs the DMA")
 
     def _mm_fifo_con_written(self, value: int) -> None:
-        if value & 1:
-            self.m_rx.clear()
-        if value & 2:
-            self.m_tx.clear()
-        self.regs.MM_FIFO_CON0.value = 0
+        self._clear_fifos(value, self.m_rx, self.m_tx, self.regs.MM_FIFO_CON0)
 
     def _dma_con_written(self, value: int) -> None:
         self._s_unstretch()
@@ -574,11 +554,7 @@ class IsuI2c(Peripheral, I2cTarget):
         self._s_unstretch()
 
     def _s_fifo_con_written(self, value: int) -> None:
-        if value & 1:
-            self.s_rx.clear()
-        if value & 2:
-            self.s_tx.clear()
-        self.regs.S_FIFO_CON0.value = 0
+        self._clear_fifos(value, self.s_rx, self.s_tx, self.regs.S_FIFO_CON0)
 
     # ---- for tests and tools --------------------------------------------------------------------------------------
     def attach(self, target: I2cTarget, address: int | None = None) -> I2cTarget:

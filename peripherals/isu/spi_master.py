@@ -41,11 +41,12 @@ import logging
 from typing import Any
 
 from mt3620.engine.simulation.clock import VirtualClock, ps_for_cycles
-from mt3620.engine.simulation.peripheral import (COLD, Field, Link, Peripheral, Register, RegisterArray,
+from mt3620.engine.simulation.peripheral import (COLD, Field, Peripheral, Register, RegisterArray,
                                                  RegisterView, ResetKind, Timer)
-from mt3620.engine.simulation.protocols import DmaChannelHost, IsuFunctionGate
+from mt3620.engine.simulation.protocols import DmaChannelHost
 from mt3620.peripherals.buses.spi import SpiBus, SpiTarget
 
+from .function import IsuFunction
 from .isu_config import isu_index
 
 log = logging.getLogger("mt3620.isu.spi")
@@ -57,7 +58,8 @@ CS_NONE = 7                          # CTD MT3620_CS_NULL
 DATAPORT_WORDS = 12                  # SOAR, SDOR0-7, SMMR, SMBCR, STCSR
 
 
-class IsuSpiMaster(Peripheral):
+class IsuSpiMaster(IsuFunction, Peripheral):
+    FUNCTION = "spim"
     SIZE = 0x100
     IRQS = ("irq",)
     REGISTERS = (
@@ -85,9 +87,6 @@ class IsuSpiMaster(Peripheral):
     STATE = ("busy", "done", "port_index", "rx_index", "rx_buffer", "rx_ready", "transfers", "wrapped")
 
     finish = Timer("_finish")
-    dma = Link(DmaChannelHost, many=True, bind="_serve_dma",
-               doc="the IO cores' DMA controllers that may run this ISU's SPI channels 2n (TX) and 2n + 1 (RX)")
-    isu = Link(IsuFunctionGate, bind="_join_isu", doc="the ISU's configuration block (function clocks, reset)")
 
     _PORT = ("SOAR",) + tuple(f"SDOR{i}" for i in range(8)) + ("SMMR", "SMBCR", "STCSR")
 
@@ -113,21 +112,7 @@ class IsuSpiMaster(Peripheral):
             self.bus.drive_line(1, 1)
         self.update_irq()
 
-    def isu_reset(self) -> None:
-        self.reset(COLD)
-
     # ---- wiring -------------------------------------------------------------------------------------------------
-    @property
-    def dma_channels(self) -> tuple[int, int]:
-        return (2 * self.isu_number, 2 * self.isu_number + 1)
-
-    def _serve_dma(self, dma: DmaChannelHost) -> None:
-        for ch in self.dma_channels:
-            dma.attach_dreq_peer(ch, self)
-
-    def _join_isu(self, cfg: IsuFunctionGate) -> None:
-        cfg.attach_function("spim", self)
-
     def attach(self, target: SpiTarget, cs: Any) -> SpiTarget:
         """Put a device on this ISU's SPI bus, selected by `cs` ("csA", "csB", "gpioN")."""
         return self.bus.attach(target, cs)

@@ -29,10 +29,11 @@ import logging
 from typing import Any
 
 from mt3620.engine.simulation.clock import VirtualClock
-from mt3620.engine.simulation.peripheral import COLD, Field, Link, Peripheral, Register, ResetKind
-from mt3620.engine.simulation.protocols import DmaChannelHost, IsuFunctionGate
+from mt3620.engine.simulation.peripheral import COLD, Field, Peripheral, Register, ResetKind
+from mt3620.engine.simulation.protocols import DmaChannelHost
 from mt3620.peripherals.buses.spi import SpiBus, SpiTarget
 
+from .function import IsuFunction
 from .isu_config import isu_index
 
 log = logging.getLogger("mt3620.isu.spis")
@@ -42,7 +43,8 @@ OP_WRITE, OP_READ, OP_STATUS, OP_IRQ, OP_CLEAR, OP_H2DMB = 0x1, 0x2, 0x3, 0x8, 0
 IRQ_H2DMB, IRQ_RX_DONE, IRQ_TX_DONE, IRQ_MASTER = 1, 2, 4, 8
 
 
-class IsuSpiSubordinate(Peripheral, SpiTarget):
+class IsuSpiSubordinate(IsuFunction, Peripheral, SpiTarget):
+    FUNCTION = "spis"
     SIZE = 0x100
     IRQS = ("irq",)
     REGISTERS = (
@@ -62,9 +64,6 @@ class IsuSpiSubordinate(Peripheral, SpiTarget):
     )
     STATE = ("rx", "tx", "dropped", "_op", "_count")
 
-    dma = Link(DmaChannelHost, many=True, bind="_serve_dma",
-               doc="the IO cores' DMA controllers that may run this ISU's channels 2n (TX) and 2n + 1 (RX)")
-    isu = Link(IsuFunctionGate, bind="_join_isu", doc="the ISU's configuration block (function clocks, reset)")
 
     def __init__(self, name: str | None = None, clock: VirtualClock | None = None, **attributes: Any) -> None:
         self.isu_number = isu_index(attributes.get("base_address"), 0x400, "SPI subordinate")
@@ -80,20 +79,6 @@ class IsuSpiSubordinate(Peripheral, SpiTarget):
         self._op: int | None = None
         self._count = 0
         self.update_irq()
-
-    def isu_reset(self) -> None:
-        self.reset(COLD)
-
-    @property
-    def dma_channels(self) -> tuple[int, int]:
-        return (2 * self.isu_number, 2 * self.isu_number + 1)
-
-    def _serve_dma(self, dma: DmaChannelHost) -> None:
-        for ch in self.dma_channels:
-            dma.attach_dreq_peer(ch, self)
-
-    def _join_isu(self, cfg: IsuFunctionGate) -> None:
-        cfg.attach_function("spis", self)
 
     @property
     def modes(self) -> frozenset[int]:          # type: ignore[override]
@@ -125,11 +110,7 @@ class IsuSpiSubordinate(Peripheral, SpiTarget):
         return self.rx.pop(0) if self.rx else 0
 
     def _fifo_clr(self, value: int) -> None:
-        if value & 1:
-            self.rx.clear()
-        if value & 2:
-            self.tx.clear()
-        self.regs.SPIS_FIFO_CLR.value = 0
+        self._clear_fifos(value, self.rx, self.tx, self.regs.SPIS_FIFO_CLR)
 
     def _d2hmb_written(self, value: int) -> None:
         self.regs.SPIS_STATUS.STATE = self.regs.SPIS_D2HMB.STATE
