@@ -16,20 +16,20 @@ a PNG on request (`save_png`) and when the machine stops (`png_path`).
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from mt3620.peripherals.buses.i2c import I2cTarget
 
+from .display import AddressWindow, DisplayPanel
 from .base import BoardDevice
-from .png import encode_png, write_png
+from .png import encode_png
 
 WIDTH, HEIGHT, PAGES = 128, 64, 8
 ARGS = {0x81: 1, 0x20: 1, 0x21: 2, 0x22: 2, 0x26: 6, 0x27: 6, 0x29: 5, 0x2A: 5, 0xA3: 2, 0xA8: 1, 0xD3: 1,
         0xDA: 1, 0xD5: 1, 0xD9: 1, 0xDB: 1, 0x8D: 1}
 
 
-class Ssd1306(BoardDevice, I2cTarget):
+class Ssd1306(DisplayPanel, BoardDevice, I2cTarget):
     KIND = "SSD1306"
     SETTINGS = ("address", "png_path", "scale", "stretch_ps")
 
@@ -43,10 +43,7 @@ class Ssd1306(BoardDevice, I2cTarget):
         self.entire_on = False
         self.inverse = False
         self.mode = 2                                   # page addressing after reset
-        self.col_range = [0, WIDTH - 1]
-        self.page_range = [0, PAGES - 1]
-        self.col = 0
-        self.page = 0
+        self.window = AddressWindow(WIDTH, PAGES)     # rows are pages (8 pixel rows each)
         self.start_line = 0
         self.offset = 0
         self.seg_remap = False
@@ -112,19 +109,17 @@ class Ssd1306(BoardDevice, I2cTarget):
         elif op == 0x2F:
             self.scrolling = True
         elif op < 0x10:
-            self.col = (self.col & 0xF0) | op
+            self.window.col = (self.window.col & 0xF0) | op
         elif op < 0x20:
-            self.col = (self.col & 0x0F) | (op & 0x0F) << 4
+            self.window.col = (self.window.col & 0x0F) | (op & 0x0F) << 4
         elif op == 0x20:
             self.mode = args[0] & 3 if args[0] & 3 != 3 else self.mode
         elif op == 0x21:
-            self.col_range = [args[0] & 0x7F, args[1] & 0x7F]
-            self.col = self.col_range[0]
+            self.window.set_columns(args[0] & 0x7F, args[1] & 0x7F)
         elif op == 0x22:
-            self.page_range = [args[0] & 7, args[1] & 7]
-            self.page = self.page_range[0]
+            self.window.set_rows(args[0] & 7, args[1] & 7)
         elif 0xB0 <= op <= 0xB7:
-            self.page = op & 7
+            self.window.row = op & 7
         elif 0x40 <= op <= 0x7F:
             self.start_line = op & 0x3F
         elif op in (0xA0, 0xA1):
@@ -140,23 +135,12 @@ class Ssd1306(BoardDevice, I2cTarget):
 
     def write_data(self, byte: int) -> None:
         self.data_bytes += 1
-        self.ram[self.page * WIDTH + (self.col & 0x7F)] = byte & 0xFF
-        c0, c1 = self.col_range
-        p0, p1 = self.page_range
-        if self.mode == 0:                              # horizontal: column first, then page
-            if self.col >= c1:
-                self.col = c0
-                self.page = p0 if self.page >= p1 else self.page + 1
-            else:
-                self.col += 1
-        elif self.mode == 1:                            # vertical: page first, then column
-            if self.page >= p1:
-                self.page = p0
-                self.col = c0 if self.col >= c1 else self.col + 1
-            else:
-                self.page += 1
-        else:                                           # page mode: column wraps within the page
-            self.col = (self.col + 1) & 0x7F
+        window = self.window
+        self.ram[window.row * WIDTH + (window.col & 0x7F)] = byte & 0xFF
+        if self.mode == 2:                              # page mode: column wraps within the page
+            window.col = (window.col + 1) & 0x7F
+        else:                                           # horizontal (0): column first; vertical (1): page first
+            window.advance(vertical=self.mode == 1)
 
     # ---- the picture ---------------------------------------------------------------------------------------------
     def ram_pixel(self, column: int, row: int) -> bool:
@@ -187,15 +171,8 @@ class Ssd1306(BoardDevice, I2cTarget):
         rows = [bytes(255 if lit else 0 for lit in line) for line in self.pixels()]
         return encode_png(WIDTH, HEIGHT, rows, color=False, scale=int(self.scale))
 
-    def save_png(self, path: str | Path | None = None) -> Path:
-        return write_png(path or self.png_path or f"{self.name}.png", self.png())
-
     def lit_count(self) -> int:
         return sum(sum(line) for line in self.pixels())
-
-    def close(self) -> None:
-        if self.png_path:
-            self.save_png(self.png_path)
 
     def describe(self) -> str:
         return f"{self.name} (SSD1306 128x64 at 0x{self.address:02x}): display {'on' if self.on else 'off'}, " \

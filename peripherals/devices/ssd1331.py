@@ -21,13 +21,13 @@ settings mirror it. Dimming and scrolling are stored, not rendered.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from mt3620.peripherals.buses.spi import SpiTarget
 
+from .display import AddressWindow, DisplayPanel
 from .base import BoardDevice, DeviceError
-from .png import encode_png, write_png
+from .png import encode_png
 
 WIDTH, HEIGHT = 96, 64
 ARGS = {0x15: 2, 0x75: 2, 0x21: 7, 0x22: 10, 0x23: 6, 0x24: 4, 0x25: 4, 0x26: 1, 0x27: 5, 0x81: 1, 0x82: 1,
@@ -35,7 +35,7 @@ ARGS = {0x15: 2, 0x75: 2, 0x21: 7, 0x22: 10, 0x23: 6, 0x24: 4, 0x25: 4, 0x26: 1,
         0xB1: 1, 0xB3: 1, 0xB8: 32, 0xBB: 1, 0xBE: 1, 0xFD: 1}
 
 
-class Ssd1331(BoardDevice, SpiTarget):
+class Ssd1331(DisplayPanel, BoardDevice, SpiTarget):
     KIND = "SSD1331"
     SETTINGS = ("dc", "reset", "png_path", "scale")
     modes = frozenset({0, 3})
@@ -57,10 +57,7 @@ class Ssd1331(BoardDevice, SpiTarget):
         self.on = False
         self.mode = "normal"                        # normal, all_on, all_off, inverse
         self.remap = 0x40
-        self.col_range = [0, WIDTH - 1]
-        self.row_range = [0, HEIGHT - 1]
-        self.col = 0
-        self.row = 0
+        self.window = AddressWindow(WIDTH, HEIGHT)
         self.start_line = 0
         self.offset = 0
         self.fill = False
@@ -104,11 +101,9 @@ class Ssd1331(BoardDevice, SpiTarget):
         if op == 0xFD:
             self.locked = bool(args[0] & 0x04)
         elif op == 0x15:
-            self.col_range = [min(args[0], WIDTH - 1), min(args[1], WIDTH - 1)]
-            self.col = self.col_range[0]
+            self.window.set_columns(min(args[0], WIDTH - 1), min(args[1], WIDTH - 1))
         elif op == 0x75:
-            self.row_range = [min(args[0], HEIGHT - 1), min(args[1], HEIGHT - 1)]
-            self.row = self.row_range[0]
+            self.window.set_rows(min(args[0], HEIGHT - 1), min(args[1], HEIGHT - 1))
         elif op == 0xA0:
             self.remap = args[0]
         elif op == 0xA1:
@@ -180,21 +175,8 @@ class Ssd1331(BoardDevice, SpiTarget):
     def _pixel(self, rgb565: int) -> None:
         if self.remap & 0x04:                         # BGR order
             rgb565 = (rgb565 & 0x1F) << 11 | (rgb565 & 0x7E0) | rgb565 >> 11
-        self.ram[self.row][self.col] = rgb565
-        c0, c1 = self.col_range
-        r0, r1 = self.row_range
-        if self.remap & 0x01:                         # vertical address increment
-            if self.row >= r1:
-                self.row = r0
-                self.col = c0 if self.col >= c1 else self.col + 1
-            else:
-                self.row += 1
-        else:
-            if self.col >= c1:
-                self.col = c0
-                self.row = r0 if self.row >= r1 else self.row + 1
-            else:
-                self.col += 1
+        self.ram[self.window.row][self.window.col] = rgb565
+        self.window.advance(vertical=bool(self.remap & 0x01))     # A[0]: vertical address increment
 
     # ---- the picture ---------------------------------------------------------------------------------------------------
     def rgb(self, value: int) -> tuple[int, int, int]:
@@ -224,15 +206,8 @@ class Ssd1331(BoardDevice, SpiTarget):
         rows = [b"".join(bytes(px) for px in line) for line in self.pixels()]
         return encode_png(WIDTH, HEIGHT, rows, color=True, scale=int(self.scale))
 
-    def save_png(self, path: str | Path | None = None) -> Path:
-        return write_png(path or self.png_path or f"{self.name}.png", self.png())
-
     def lit_count(self) -> int:
         return sum(1 for line in self.pixels() for px in line if any(px))
-
-    def close(self) -> None:
-        if self.png_path:
-            self.save_png(self.png_path)
 
     def describe(self) -> str:
         return f"{self.name} (SSD1331 96x64 RGB): display {'on' if self.on else 'off'}, {self.lit_count()} " \
