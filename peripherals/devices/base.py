@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mt3620.engine.simulation.clock import VirtualClock
+from mt3620.peripherals.buses.signals import Signal, parse_signal
 
 
 class DeviceError(ValueError):
@@ -35,6 +36,14 @@ class BoardDevice:
 
     def describe(self) -> str:
         return f"{self.name} ({self.KIND})"
+
+    def _signal(self, value: Any, what: str) -> Signal:
+        """A setting that is a signal over virtual time (mt3620.peripherals.buses.signals.parse_signal: a number,
+        steps, a table file); one that is not is a DeviceError naming the device and the setting."""
+        try:
+            return parse_signal(value)
+        except ValueError as exc:
+            raise DeviceError(f"{self.name}: {what}: {exc}") from None
 
 
 def three(value: Any, what: str, owner: str) -> tuple[float, float, float]:

@@ -23,7 +23,7 @@ from typing import Any
 
 from mt3620.engine.simulation.clock import PS_PER_SECOND
 from mt3620.peripherals.buses.i2c import I2cTarget
-from mt3620.peripherals.buses.signals import Constant, Samples, Signal, Steps, parse_signal, read_table
+from mt3620.peripherals.buses.signals import Constant, Samples, Signal, Steps, read_table
 from mt3620.peripherals.buses.spi import SpiTarget
 
 from .base import BoardDevice, DeviceError, three
@@ -89,18 +89,12 @@ class Lsm6ds3(BoardDevice, I2cTarget, SpiTarget):
 
     @temperature.setter
     def temperature(self, value: Any) -> None:
-        try:
-            self._temp = parse_signal(value)
-        except ValueError as exc:
-            raise DeviceError(f"{self.name}: temperature: {exc}") from None
+        self._temp = self._signal(value, "temperature")
 
     def _signals(self, value: Any, what: str) -> list[Signal]:
         if isinstance(value, (list, tuple)) and len(value) == 3 and all(
                 isinstance(v, (Signal, str)) for v in value):
-            try:
-                return [parse_signal(v) for v in value]
-            except ValueError as exc:
-                raise DeviceError(f"{self.name}: {what}: {exc}") from None
+            return [self._signal(v, what) for v in value]
         return [Constant(v) for v in three(value, what, self.name)]
 
     @property

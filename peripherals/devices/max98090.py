@@ -21,9 +21,9 @@ from typing import Any
 
 from mt3620.peripherals.buses.i2c import I2cTarget
 from mt3620.peripherals.buses.i2s import I2sDevice, I2sFormat
-from mt3620.peripherals.buses.signals import Constant, Signal, parse_signal
+from mt3620.peripherals.buses.signals import Constant, Signal
 
-from .base import BoardDevice, DeviceError
+from .base import BoardDevice
 
 REVISION_ID = 0x43
 SOFTWARE_RESET, INPUT_ENABLE, OUTPUT_ENABLE, DEVICE_SHUTDOWN, REVISION = 0x00, 0x3E, 0x3F, 0x45, 0xFF
@@ -58,10 +58,7 @@ class Max98090(BoardDevice, I2cTarget, I2sDevice):
 
     @input.setter
     def input(self, value: Any) -> None:
-        try:
-            self._input = parse_signal(value)
-        except ValueError as exc:
-            raise DeviceError(f"{self.name}: input: {exc}") from None
+        self._input = self._signal(value, "input")
 
     # ---- I2C register file ----------------------------------------------------------------------------------------
     def i2c_start(self, read: bool) -> Any:
