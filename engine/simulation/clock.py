@@ -24,19 +24,24 @@ def cycles_in(duration_ps: int, hz: int) -> int:
     return duration_ps * hz // PS_PER_SECOND
 
 
+DURATION_UNITS = {"ps": 1, "ns": 1_000, "us": 1_000_000, "ms": 1_000_000_000, "s": PS_PER_SECOND,
+                  "min": 60 * PS_PER_SECOND}
+
+
+def split_duration(text: str) -> tuple[float, int]:
+    """'250ms' -> (250.0, picoseconds per ms); a plain number is seconds. ValueError when the number is not one."""
+    text = text.strip().lower()
+    for suffix in sorted(DURATION_UNITS, key=len, reverse=True):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]), DURATION_UNITS[suffix]
+    return float(text), PS_PER_SECOND
+
+
 def parse_duration(text: str) -> int:
     """'10s', '250ms', '20us', '5ns', '1.5s' or plain seconds -> picoseconds."""
-    units = {"ps": 1, "ns": 1_000, "us": 1_000_000, "ms": 1_000_000_000, "s": PS_PER_SECOND,
-             "min": 60 * PS_PER_SECOND}
     text = text.strip().lower()
-    for suffix in sorted(units, key=len, reverse=True):
-        if text.endswith(suffix):
-            number, scale = text[: -len(suffix)], units[suffix]
-            break
-    else:
-        number, scale = text, PS_PER_SECOND
     try:
-        value = float(number)
+        value, scale = split_duration(text)
     except ValueError:
         raise ValueError(f"not a duration: {text!r} (use e.g. 10s, 250ms, 20us)") from None
     if value < 0:

@@ -22,8 +22,9 @@ import re
 from pathlib import Path
 from typing import Iterable, Sequence
 
-PS = 1_000_000_000_000
-_UNITS = {"ps": 1, "ns": 1_000, "us": 1_000_000, "ms": 1_000_000_000, "s": PS, "min": 60 * PS}
+from mt3620.engine.simulation.clock import PS_PER_SECOND, split_duration
+
+PS = PS_PER_SECOND
 
 
 class SignalError(ValueError):
@@ -34,15 +35,8 @@ def parse_time(text: str | float | int) -> int:
     """'10ms', '1.5s', '250' (seconds) -> picoseconds."""
     if isinstance(text, (int, float)):
         return int(round(float(text) * PS))
-    s = str(text).strip().lower()
-    for unit in sorted(_UNITS, key=len, reverse=True):
-        if s.endswith(unit):
-            number, scale = s[: -len(unit)], _UNITS[unit]
-            break
-    else:
-        number, scale = s, PS
     try:
-        value = float(number)
+        value, scale = split_duration(str(text))
     except ValueError:
         raise SignalError(f"not a time: {text!r} (use e.g. 10ms, 1.5s)") from None
     if value < 0 or not math.isfinite(value):
