@@ -173,6 +173,20 @@ class I2cBus:
             for fn in list(self.monitors):
                 fn(event)
 
+    def _answer(self, kind: str, byte: int, result: Any, master: Any) -> Any:
+        """What the master gets for an address or data byte: WAIT as it is (the target stretches SCL and the
+        master repeats the call), else the ACK (True) or NACK (False), which the monitors see."""
+        if result is WAIT:
+            return WAIT
+        ack = bool(result)
+        self._emit(kind, byte, ack, master)
+        return ack
+
+    def _touch(self, target: I2cTarget) -> None:
+        """`target` acknowledged its address: it gets i2c_stop() at the next STOP."""
+        if target not in self._touched:
+            self._touched.append(target)
+
     # ---- byte level (a master calls these while it owns the bus) ------------------------------------------------
     def address(self, byte: int, master: Any = None) -> Any:
         """START or repeated START with address byte `byte`: True = ACK, False = NACK, or WAIT."""
@@ -191,24 +205,19 @@ class I2cBus:
                 self._ten_bit_hi = hi
                 self._selected = None
                 ack = any(t.ten_bit and t.address >> 8 == hi for t in self.targets.values())
-                self._emit("start", byte, ack, master)
-                return ack
+                return self._answer("start", byte, ack, master)
         else:
             target = self.targets.get((addr7, False))
         self._selected = target
         if target is None:
-            self._emit("start", byte, False, master)
-            return False
+            return self._answer("start", byte, False, master)
         result = self._note(target.i2c_start(read), master)
-        if result is WAIT:
-            return WAIT
-        ack = bool(result)
-        if not ack:
-            self._selected = None
-        elif target not in self._touched:
-            self._touched.append(target)
-        self._emit("start", byte, ack, master)
-        return ack
+        if result is not WAIT:
+            if result:
+                self._touch(target)
+            else:
+                self._selected = None
+        return self._answer("start", byte, result, master)
 
     def write(self, byte: int, master: Any = None) -> Any:
         byte &= 0xFF
@@ -218,27 +227,19 @@ class I2cBus:
             target = self.targets.get((address, True))
             self._selected = target
             if target is None:
-                self._emit("write", byte, False, master)
-                return False
+                return self._answer("write", byte, False, master)
             self._ten_bit_last = target
             result = self._note(target.i2c_start(False), master)
             if result is WAIT:
                 self._ten_bit_hi = address >> 8
                 self._selected = None
-                return WAIT
-            if result and target not in self._touched:
-                self._touched.append(target)
-            self._emit("write", byte, bool(result), master)
-            return bool(result)
+            elif result:
+                self._touch(target)
+            return self._answer("write", byte, result, master)
         target = self._selected
         if target is None:
-            self._emit("write", byte, False, master)
-            return False
-        result = self._note(target.i2c_write(byte), master)
-        if result is WAIT:
-            return WAIT
-        self._emit("write", byte, bool(result), master)
-        return bool(result)
+            return self._answer("write", byte, False, master)
+        return self._answer("write", byte, self._note(target.i2c_write(byte), master), master)
 
     def read(self, last: bool = False, master: Any = None) -> Any:
         """A byte from the addressed target (0xFF when none drives SDA), then the master's ACK/NACK."""
