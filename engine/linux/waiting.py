@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from .abi import EAGAIN
+from .errors import LinuxError
+
 
 class WouldBlock(Exception):
     """Raised by a file operation that has nothing to give yet (read with no data, write with no room). The
@@ -53,3 +56,21 @@ class Block:
     cleanup: Callable[[], None] | None = None        # runs once when the wait ends, however it ends
     on_interrupt: Callable[[], int] | None = None    # result when a signal interrupts (default -EINTR)
     what: str = ""                                   # for diagnostics ("futex 0x...", "read fd 3")
+
+
+def attempt(op: Callable[[], int], waitable: Waitable, *, nonblocking: bool, deadline: int | None = None,
+            on_timeout: Callable[[], int] | None = None, what: str = "") -> int | Block:
+    """Run the file operation `op()` now. If it would block (WouldBlock): EAGAIN when `nonblocking` (O_NONBLOCK,
+    MSG_DONTWAIT), else a Block that runs it again each time `waitable` changes, until `deadline` if one is given."""
+    try:
+        return op()
+    except WouldBlock:
+        if nonblocking:
+            raise LinuxError(EAGAIN) from None
+
+    def retry():
+        try:
+            return op()
+        except WouldBlock:
+            return BLOCKED
+    return Block(retry, [waitable], deadline=deadline, on_timeout=on_timeout, what=what)

@@ -4,13 +4,13 @@ from __future__ import annotations
 import struct
 
 from .. import abi
-from ..abi import (AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, EAGAIN, EBADF, EEXIST, EFAULT,
+from ..abi import (AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, EBADF, EEXIST, EFAULT,
                    EINVAL, EISDIR, ENOENT, ENOTDIR, ENOTTY, EPIPE, ERANGE, ESPIPE, O_CLOEXEC, O_CREAT,
                    O_DIRECTORY, O_NONBLOCK, O_RDONLY, S_IFDIR, S_IFLNK, S_IFMT)
 from ..errors import LinuxError
 from ..files import make_pipe
 from ..vfs import DirectoryFile, OpenFile, PathFile
-from ..waiting import BLOCKED, Block, WouldBlock
+from ..waiting import Block, attempt
 from . import s32, s64, syscall, u64
 
 STATUS_FLAGS = abi.O_APPEND | abi.O_ASYNC | abi.O_DIRECT | abi.O_NOATIME | O_NONBLOCK
@@ -28,6 +28,23 @@ def _base_dir(t, dirfd: int) -> str:
     return f.path
 
 
+def _at_path(t, dirfd: int, path_address: int) -> tuple[str, str]:
+    """(path, the directory it is relative to) of an *at syscall: `dirfd` (AT_FDCWD: the current directory) for a
+    relative path; an absolute path ignores dirfd (openat(2))."""
+    path = _path(t, path_address)
+    return path, (_base_dir(t, dirfd) if not path.startswith("/") else "/")
+
+
+def at_syscall(classic: str, at: str, args: int):
+    """Register `impl(k, t, dirfd, path, ...)` (`args` arguments after dirfd) as the *at syscall `at` (dirfd in r0)
+    and as its classic form `classic`: the same arguments without dirfd, from the current directory (AT_FDCWD)."""
+    def register(impl):
+        syscall(at)(lambda k, t, a: impl(k, t, *a[:args + 1]))
+        syscall(classic)(lambda k, t, a: impl(k, t, AT_FDCWD, *a[:args]))
+        return impl
+    return register
+
+
 def _path(t, address: int) -> str:
     if not address:
         raise LinuxError(EFAULT)
@@ -36,18 +53,7 @@ def _path(t, address: int) -> str:
 
 def blocking_io(k, t, f: OpenFile, op, what: str):
     """Run `op()` now; if the file has nothing (WouldBlock): EAGAIN for O_NONBLOCK, else wait for the file."""
-    try:
-        return op()
-    except WouldBlock:
-        if f.flags & O_NONBLOCK:
-            raise LinuxError(EAGAIN) from None
-
-    def retry():
-        try:
-            return op()
-        except WouldBlock:
-            return BLOCKED
-    return Block(retry, [f], what=what)
+    return attempt(op, f, nonblocking=bool(f.flags & O_NONBLOCK), what=what)
 
 
 def _epipe(k, t):
@@ -56,9 +62,9 @@ def _epipe(k, t):
 
 
 # ---- open / close ----------------------------------------------------------------------------------------------------
+@at_syscall("open", "openat", args=3)
 def do_open(k, t, dirfd: int, path_address: int, flags: int, mode: int) -> int:
-    path = _path(t, path_address)
-    base = _base_dir(t, dirfd) if not path.startswith("/") else "/"
+    path, base = _at_path(t, dirfd, path_address)
     f = k.vfs.open(path, flags, mode & 0o7777, base, t.process)
     f.flags = flags & ~(O_CREAT | abi.O_EXCL | abi.O_NOCTTY | abi.O_TRUNC | O_CLOEXEC)
     try:
@@ -66,16 +72,6 @@ def do_open(k, t, dirfd: int, path_address: int, flags: int, mode: int) -> int:
     except LinuxError:
         f.release()
         raise
-
-
-@syscall("open")
-def open_(k, t, a):
-    return do_open(k, t, AT_FDCWD, a[0], a[1], a[2])
-
-
-@syscall("openat")
-def openat(k, t, a):
-    return do_open(k, t, a[0], a[1], a[2], a[3])
 
 
 @syscall("creat")
@@ -250,8 +246,7 @@ def _stat_target(k, t, dirfd: int, path_address: int, flags: int):
             if dirfd == AT_FDCWD:
                 return k.vfs.resolve(t.process.cwd).node.stat()
             return t.process.file(dirfd).stat()
-    path = _path(t, path_address)
-    base = _base_dir(t, dirfd) if not path.startswith("/") else "/"
+    path, base = _at_path(t, dirfd, path_address)
     return k.vfs.resolve(path, base, follow=not flags & AT_SYMLINK_NOFOLLOW).node.stat()
 
 
@@ -325,8 +320,7 @@ def fstatfs64(k, t, a):
 
 # ---- access, directories, links -------------------------------------------------------------------------------------
 def _access(k, t, dirfd, path_address, mode, flags):
-    path = _path(t, path_address)
-    base = _base_dir(t, dirfd) if not path.startswith("/") else "/"
+    path, base = _at_path(t, dirfd, path_address)
     node = k.vfs.resolve(path, base, follow=not flags & AT_SYMLINK_NOFOLLOW).node
     if mode & abi.W_OK and node.read_only:
         raise LinuxError(abi.EROFS)
@@ -373,9 +367,9 @@ def getdents64(k, t, a):
     return len(out)
 
 
+@at_syscall("mkdir", "mkdirat", args=2)
 def _mkdir(k, t, dirfd, path_address, mode):
-    path = _path(t, path_address)
-    base = _base_dir(t, dirfd) if not path.startswith("/") else "/"
+    path, base = _at_path(t, dirfd, path_address)
     res = k.vfs.resolve(path, base, must_exist=False)
     if res.node is not None:
         raise LinuxError(EEXIST)
@@ -383,19 +377,8 @@ def _mkdir(k, t, dirfd, path_address, mode):
     return 0
 
 
-@syscall("mkdir")
-def mkdir(k, t, a):
-    return _mkdir(k, t, AT_FDCWD, a[0], a[1])
-
-
-@syscall("mkdirat")
-def mkdirat(k, t, a):
-    return _mkdir(k, t, a[0], a[1], a[2])
-
-
 def _unlink(k, t, dirfd, path_address, flags):
-    path = _path(t, path_address)
-    base = _base_dir(t, dirfd) if not path.startswith("/") else "/"
+    path, base = _at_path(t, dirfd, path_address)
     res = k.vfs.resolve(path, base, follow=False)
     if res.parent is res.node:
         raise LinuxError(abi.EBUSY)
@@ -445,27 +428,17 @@ def renameat2(k, t, a):
     return _rename(k, t, a[0], a[1], a[2], a[3])
 
 
+@at_syscall("readlink", "readlinkat", args=3)
 def _readlink(k, t, dirfd, path_address, buf, size):
     if s32(size) <= 0:
         raise LinuxError(EINVAL)
-    path = _path(t, path_address)
-    base = _base_dir(t, dirfd) if not path.startswith("/") else "/"
+    path, base = _at_path(t, dirfd, path_address)
     node = k.vfs.resolve(path, base, follow=False).node
     if node.stat().mode & S_IFMT != S_IFLNK:
         raise LinuxError(EINVAL)
     target = node.readlink().encode()[:size]
     t.process.memory.write(buf, target)
     return len(target)
-
-
-@syscall("readlink")
-def readlink(k, t, a):
-    return _readlink(k, t, AT_FDCWD, a[0], a[1], a[2])
-
-
-@syscall("readlinkat")
-def readlinkat(k, t, a):
-    return _readlink(k, t, a[0], a[1], a[2], a[3])
 
 
 @syscall("chdir")

@@ -9,7 +9,7 @@ from ..abi import EAFNOSUPPORT, EAGAIN, EFAULT, EINVAL, ENOTSOCK, EPIPE, ESOCKTN
 from ..devices import OpenContext
 from ..errors import LinuxError
 from ..sockets import MSG_DONTWAIT, MSG_NOSIGNAL, MSG_TRUNC, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_TYPE_MASK, SocketFile
-from ..waiting import BLOCKED, Block, WouldBlock
+from ..waiting import attempt
 from . import s32, syscall
 
 MAX_ADDRESS = 128
@@ -48,19 +48,9 @@ def _put_address(t, address: int, length_ptr: int, data: bytes) -> None:
 def _wait(k, t, sock: SocketFile, op, flags: int, timeout_ns: int | None, what: str):
     """Run `op()`; if it would block: EAGAIN when non-blocking, else sleep until the socket changes, up to the
     socket's time-out (then EAGAIN, as SO_RCVTIMEO/SO_SNDTIMEO give on Linux)."""
-    try:
-        return op()
-    except WouldBlock:
-        if sock.flags & O_NONBLOCK or flags & MSG_DONTWAIT:
-            raise LinuxError(EAGAIN) from None
-
-    def retry():
-        try:
-            return op()
-        except WouldBlock:
-            return BLOCKED
     deadline = None if timeout_ns is None else k.now_ps() + timeout_ns * 1000
-    return Block(retry, [sock], deadline=deadline, on_timeout=lambda: -EAGAIN, what=what)
+    return attempt(op, sock, nonblocking=bool(sock.flags & O_NONBLOCK or flags & MSG_DONTWAIT), deadline=deadline,
+                   on_timeout=lambda: -EAGAIN, what=what)
 
 
 @syscall("socket")
