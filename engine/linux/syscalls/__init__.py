@@ -23,6 +23,16 @@ def syscall(*names: str):
     return register
 
 
+def time64_syscall(name32: str, name64: str):
+    """Register `impl(k, t, args, time64)` as the syscall with 32-bit times (`name32`, time64 False) and as its twin
+    with 64-bit times (`name64`, the y2038-safe calls 32-bit ARM has since Linux 5.1; time64 True)."""
+    def register(impl):
+        syscall(name32)(lambda k, t, a: impl(k, t, a, False))
+        syscall(name64)(lambda k, t, a: impl(k, t, a, True))
+        return impl
+    return register
+
+
 def s32(value: int) -> int:
     value &= 0xFFFFFFFF
     return value - (1 << 32) if value & 0x80000000 else value

@@ -8,7 +8,7 @@ from ..abi import EBADF, EINVAL, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, PO
 from ..errors import LinuxError
 from ..files import Epoll, EventFd
 from ..waiting import BLOCKED, Block
-from . import read_timespec, s32, syscall, write_timespec
+from . import read_timespec, s32, syscall, time64_syscall, write_timespec
 
 SELECT_READ = POLLIN | POLLHUP | POLLERR
 SELECT_WRITE = POLLOUT | POLLERR
@@ -85,20 +85,11 @@ def poll(k, t, a):
     return _poll(k, t, a[0], a[1], None if timeout < 0 else timeout * 1_000_000)
 
 
+@time64_syscall("ppoll", "ppoll_time64")
 def _ppoll(k, t, a, time64):
     timeout = None if not a[2] else read_timespec(t.process.memory, a[2], time64)
     _with_mask(k, t, a[3], a[4])
     return _poll(k, t, a[0], a[1], timeout)
-
-
-@syscall("ppoll")
-def ppoll(k, t, a):
-    return _ppoll(k, t, a, False)
-
-
-@syscall("ppoll_time64")
-def ppoll_time64(k, t, a):
-    return _ppoll(k, t, a, True)
 
 
 # ---- select ----------------------------------------------------------------------------------------------------------
@@ -155,22 +146,13 @@ def newselect(k, t, a):
     return _select(k, t, a[0], (a[1], a[2], a[3]), timeout)
 
 
+@time64_syscall("pselect6", "pselect6_time64")
 def _pselect(k, t, a, time64):
     timeout = None if not a[4] else read_timespec(t.process.memory, a[4], time64)
     if a[5]:
         mask_address, size = struct.unpack("<II", t.process.memory.read(a[5], 8))
         _with_mask(k, t, mask_address, size)
     return _select(k, t, a[0], (a[1], a[2], a[3]), timeout)
-
-
-@syscall("pselect6")
-def pselect6(k, t, a):
-    return _pselect(k, t, a, False)
-
-
-@syscall("pselect6_time64")
-def pselect6_time64(k, t, a):
-    return _pselect(k, t, a, True)
 
 
 # ---- epoll ---------------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from ..abi import EINVAL, ENOMEM, EPERM, ESRCH, EAGAIN, SIGKILL, SIGSTOP, SS_DIS
 from ..errors import LinuxError
 from ..signals import SigAction, SigInfo
 from ..waiting import BLOCKED, Block
-from . import read_timespec, s32, syscall
+from . import read_timespec, s32, syscall, time64_syscall
 
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 
@@ -96,6 +96,7 @@ def rt_sigsuspend(k, t, a):
     return Block(lambda: BLOCKED, [], None, restartable=False, what="sigsuspend")
 
 
+@time64_syscall("rt_sigtimedwait", "rt_sigtimedwait_time64")
 def _sigtimedwait(k, t, a, time64):
     mask_address, info_address, timeout, size = a[0], a[1], a[2], a[3]
     if size != 8:
@@ -123,16 +124,6 @@ def _sigtimedwait(k, t, a, time64):
     block = Block(take, [], deadline, on_timeout=lambda: -EAGAIN, restartable=False, what="sigtimedwait")
     t.sigwait_mask = wanted
     return block
-
-
-@syscall("rt_sigtimedwait")
-def rt_sigtimedwait(k, t, a):
-    return _sigtimedwait(k, t, a, False)
-
-
-@syscall("rt_sigtimedwait_time64")
-def rt_sigtimedwait_time64(k, t, a):
-    return _sigtimedwait(k, t, a, True)
 
 
 @syscall("sigaltstack")

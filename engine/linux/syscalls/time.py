@@ -8,7 +8,7 @@ from ..abi import EINVAL, EBADF
 from ..errors import LinuxError
 from ..files import TimerFd
 from ..waiting import BLOCKED, Block
-from . import pack_timespec, read_timespec, s32, syscall, write_timespec
+from . import pack_timespec, read_timespec, s32, syscall, time64_syscall, write_timespec
 
 REALTIME_CLOCKS = (abi.CLOCK_REALTIME, abi.CLOCK_REALTIME_COARSE, abi.CLOCK_REALTIME_ALARM, abi.CLOCK_TAI)
 MONOTONIC_CLOCKS = (abi.CLOCK_MONOTONIC, abi.CLOCK_MONOTONIC_RAW, abi.CLOCK_MONOTONIC_COARSE, abi.CLOCK_BOOTTIME,
@@ -41,21 +41,12 @@ def clock_gettime64(k, t, a):
     return 0
 
 
+@time64_syscall("clock_getres", "clock_getres_time64")
 def _getres(k, t, a, time64):
     clock_now_ns(k, t, a[0])
     if a[1]:
         write_timespec(t.process.memory, a[1], 1, time64)
     return 0
-
-
-@syscall("clock_getres")
-def clock_getres(k, t, a):
-    return _getres(k, t, a, False)
-
-
-@syscall("clock_getres_time64")
-def clock_getres_time64(k, t, a):
-    return _getres(k, t, a, True)
 
 
 @syscall("gettimeofday")
@@ -172,6 +163,7 @@ def _itimerspec(memory, address: int, time64: bool) -> tuple[int, int]:
     return read_timespec(memory, address, time64), read_timespec(memory, address + size, time64)
 
 
+@time64_syscall("timerfd_settime", "timerfd_settime64")
 def _settime_fd(k, t, a, time64):
     f = _timerfd(t, a[0])
     if a[1] & ~(abi.TFD_TIMER_ABSTIME | abi.TFD_TIMER_CANCEL_ON_SET):
@@ -183,30 +175,11 @@ def _settime_fd(k, t, a, time64):
     return 0
 
 
-@syscall("timerfd_settime")
-def timerfd_settime(k, t, a):
-    return _settime_fd(k, t, a, False)
-
-
-@syscall("timerfd_settime64")
-def timerfd_settime64(k, t, a):
-    return _settime_fd(k, t, a, True)
-
-
+@time64_syscall("timerfd_gettime", "timerfd_gettime64")
 def _gettime_fd(k, t, a, time64):
     interval, remaining = _timerfd(t, a[0]).gettime()
     t.process.memory.write(a[1], pack_timespec(interval, time64) + pack_timespec(remaining, time64))
     return 0
-
-
-@syscall("timerfd_gettime")
-def timerfd_gettime(k, t, a):
-    return _gettime_fd(k, t, a, False)
-
-
-@syscall("timerfd_gettime64")
-def timerfd_gettime64(k, t, a):
-    return _gettime_fd(k, t, a, True)
 
 
 _ = EBADF
