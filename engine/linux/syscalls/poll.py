@@ -36,6 +36,26 @@ def _restore_mask(t, interrupted: bool) -> None:
         t.sigmask, t.saved_mask = t.saved_mask, None
 
 
+def _wait_until_ready(k, t, scan, publish, waitables, timeout_ns: int | None, what: str, **block):
+    """The wait poll, select and epoll_wait share: `scan()` -> (how many are ready, what to report). Once any is
+    ready, or at the time-out (at once for a zero time-out), `publish(report)` writes the report for the app, the
+    signal mask ppoll/pselect6/epoll_pwait replaced comes back, and the count is the result; until then the thread
+    sleeps on `waitables`. `block`: further Block settings (poll: on_interrupt)."""
+    def attempt(final: bool = False):
+        ready, report = scan()
+        if ready or final:
+            publish(report)
+            _restore_mask(t, False)
+            return ready
+        return BLOCKED
+
+    first = attempt(timeout_ns == 0)
+    if first is not BLOCKED:
+        return first
+    return Block(attempt, waitables, _deadline(k, timeout_ns), on_timeout=lambda: attempt(True), restartable=False,
+                 what=what, **block)
+
+
 # ---- poll ----------------------------------------------------------------------------------------------------------
 def _poll(k, t, fds_address: int, nfds: int, timeout_ns: int | None, remain=None):
     if nfds > 1024:
@@ -63,20 +83,9 @@ def _poll(k, t, fds_address: int, nfds: int, timeout_ns: int | None, remain=None
                 ready += 1
         return ready, bytes(out)
 
-    def attempt(final: bool = False):
-        ready, out = scan()
-        if ready or final:
-            mem.write(fds_address, out)
-            _restore_mask(t, False)
-            return ready
-        return BLOCKED
-
-    first = attempt(timeout_ns == 0)
-    if first is not BLOCKED:
-        return first
-    return Block(attempt, [f for f in files if f is not None], _deadline(k, timeout_ns),
-                 on_timeout=lambda: attempt(True), restartable=False, what="poll",
-                 on_interrupt=lambda: -abi.EINTR)
+    return _wait_until_ready(k, t, scan, lambda out: mem.write(fds_address, out),
+                             [f for f in files if f is not None], timeout_ns, "poll",
+                             on_interrupt=lambda: -abi.EINTR)
 
 
 @syscall("poll")
@@ -118,21 +127,12 @@ def _select(k, t, nfds: int, sets: tuple[int, int, int], timeout_ns: int | None)
                     count += 1
         return count, result
 
-    def attempt(final: bool = False):
-        count, result = scan()
-        if count or final:
-            for addr, bits in zip(sets, result):
-                if addr:
-                    mem.write(addr, bits.to_bytes(nbytes, "little"))
-            _restore_mask(t, False)
-            return count
-        return BLOCKED
+    def publish(result):
+        for addr, bits in zip(sets, result):
+            if addr:
+                mem.write(addr, bits.to_bytes(nbytes, "little"))
 
-    first = attempt(timeout_ns == 0)
-    if first is not BLOCKED:
-        return first
-    return Block(attempt, list(files.values()), _deadline(k, timeout_ns), on_timeout=lambda: attempt(True),
-                 restartable=False, what="select")
+    return _wait_until_ready(k, t, scan, publish, list(files.values()), timeout_ns, "select")
 
 
 @syscall("_newselect")
@@ -196,19 +196,14 @@ def _epoll_wait(k, t, epfd: int, events_address: int, max_events: int, timeout_n
     mem = t.process.memory
     mem._check(events_address, max_events * abi.EPOLL_EVENT_SIZE, abi.PROT_WRITE)
 
-    def attempt(final: bool = False):
+    def scan():
         ready = ep.ready(max_events)
-        if ready or final:
-            mem.write(events_address, b"".join(struct.pack("<I4xQ", ev & 0xFFFFFFFF, data) for ev, data in ready))
-            _restore_mask(t, False)
-            return len(ready)
-        return BLOCKED
+        return len(ready), ready
 
-    first = attempt(timeout_ns == 0)
-    if first is not BLOCKED:
-        return first
-    return Block(attempt, [ep], _deadline(k, timeout_ns), on_timeout=lambda: attempt(True), restartable=False,
-                 what=f"epoll_wait fd {s32(epfd)}")
+    def publish(ready):
+        mem.write(events_address, b"".join(struct.pack("<I4xQ", ev & 0xFFFFFFFF, data) for ev, data in ready))
+
+    return _wait_until_ready(k, t, scan, publish, [ep], timeout_ns, f"epoll_wait fd {s32(epfd)}")
 
 
 @syscall("epoll_wait")
