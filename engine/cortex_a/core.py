@@ -278,12 +278,7 @@ class CortexA7:
             self.time = horizon
             return
         self.switch_to(thread)
-        self.current = thread
-        self.budget.arm(budget)
-        self._quantum_start_time = self.time
-        self._stop_requested = False
-        self._pending = None
-        self._bad_access = None
+        self._start_run(thread, budget)
         uc = self.uc
         start = uc.reg_read(A.UC_ARM_REG_PC) | (1 if self.thumb else 0)
         self._running = True
@@ -300,12 +295,7 @@ class CortexA7:
         executed = self.budget.executed
         self.instructions += executed
         self.time = self._quantum_start_time + ps_for_cycles(executed, self.hz)
-        self.current = None
-        exc = self._pending or (self._decode_error(error) if error is not None else None)
-        self._pending = None
-        if exc is not None:
-            self.system.exception(self, thread, exc)
-        self.system.quantum_end(self, thread)
+        self._end_run(thread, error)
 
     def run_one(self, thread) -> int:
         """A debugger's single step: execute exactly one instruction of `thread`, with the clock frozen (the caller
@@ -325,12 +315,7 @@ class CortexA7:
         uc.ctl_exits_enabled(True)
         uc.ctl_set_exits([pc + size])
         uc.ctl_flush_tb()
-        self.current = thread
-        self.budget.arm(1)
-        self._quantum_start_time = self.time
-        self._stop_requested = False
-        self._pending = None
-        self._bad_access = None
+        self._start_run(thread, 1)
         self._running = True
         error: unicorn.UcError | None = None
         try:
@@ -341,13 +326,28 @@ class CortexA7:
             self._running = False
             uc.ctl_flush_tb()
         executed = self.budget.executed
+        self._end_run(thread, error)
+        return executed
+
+    def _start_run(self, thread, instructions: int) -> None:
+        """Before Unicorn runs `thread` (a quantum or one debugger step): the instruction budget armed, no stop
+        requested, no fault pending."""
+        self.current = thread
+        self.budget.arm(instructions)
+        self._quantum_start_time = self.time
+        self._stop_requested = False
+        self._pending = None
+        self._bad_access = None
+
+    def _end_run(self, thread, error: unicorn.UcError | None) -> None:
+        """After Unicorn stopped: the fault a hook left pending, or the one Unicorn raised, goes to the system
+        (Linux: a signal), then the system ends the quantum (it may switch threads)."""
         self.current = None
         exc = self._pending or (self._decode_error(error) if error is not None else None)
         self._pending = None
         if exc is not None:
             self.system.exception(self, thread, exc)
         self.system.quantum_end(self, thread)
-        return executed
 
     def _decode_error(self, error: unicorn.UcError) -> CpuException:
         pc = self.uc.reg_read(A.UC_ARM_REG_PC)
