@@ -9,12 +9,13 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+from mt3620.engine.simulation.elf_header import arm_elf_refusal
+
 from .abi import PROT_EXEC, PROT_READ, PROT_WRITE
 from .errors import ExecError
 from .memory import PIE_BASE, ProcessMemory, page_down, page_up
 
 ET_EXEC, ET_DYN = 2, 3
-EM_ARM = 40
 PT_LOAD, PT_INTERP, PT_PHDR, PT_GNU_STACK = 1, 3, 6, 0x6474E551
 PF_X, PF_W, PF_R = 1, 2, 4
 EF_ARM_ABI_FLOAT_SOFT, EF_ARM_ABI_FLOAT_HARD = 0x200, 0x400
@@ -66,16 +67,11 @@ class LoadedElf:
 
 def parse(data: bytes, name: str) -> ElfImage:
     data = bytes(data)
-    if len(data) < 52 or data[:4] != b"\x7fELF":
-        raise ExecError(f"{name}: not an ELF file (bad magic)")
-    if data[4] != 1:
-        raise ExecError(f"{name}: a 64-bit ELF; the A7 runs 32-bit ARM programs")
-    if data[5] != 1:
-        raise ExecError(f"{name}: a big-endian ELF; the A7 runs little-endian programs")
-    (e_type, e_machine, _version, e_entry, e_phoff, _shoff, e_flags, _ehsize, e_phentsize, e_phnum, _shentsize,
+    refusal = arm_elf_refusal(data, "the A7 runs")
+    if refusal:
+        raise ExecError(f"{name}: {refusal}")
+    (e_type, _machine, _version, e_entry, e_phoff, _shoff, e_flags, _ehsize, e_phentsize, e_phnum, _shentsize,
      _shnum, _shstrndx) = struct.unpack_from("<HHIIIIIHHHHHH", data, 16)
-    if e_machine != EM_ARM:
-        raise ExecError(f"{name}: an ELF for machine {e_machine}, not ARM (40)")
     if e_type not in (ET_EXEC, ET_DYN):
         raise ExecError(f"{name}: ELF type {e_type} is neither an executable nor a shared object")
     if e_phentsize != 32 or not 0 < e_phnum <= MAX_PHNUM or e_phoff + 32 * e_phnum > len(data):

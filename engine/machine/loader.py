@@ -14,10 +14,10 @@ from pathlib import Path
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
+from mt3620.engine.simulation.elf_header import arm_elf_refusal
 from mt3620.engine.simulation.access import BusError
 from mt3620.engine.simulation.bus import AddressSpace
 
-EM_ARM = 40
 PT_LOAD = 1
 
 
@@ -45,15 +45,9 @@ class LoadedImage:
 
 def read_elf(data: bytes, name: str = "<elf>") -> tuple[int, list[tuple[Segment, bytes]], dict[str, int]]:
     """Validate and parse an ARM ELF image: (entry, [(segment, file bytes)], symbols)."""
-    if len(data) < 52 or data[:4] != b"\x7fELF":
-        raise LoadError(f"{name}: not an ELF file (bad magic)")
-    if data[4] != 1:
-        raise LoadError(f"{name}: 64-bit ELF; IO cores run 32-bit ARM ELF files")
-    if data[5] != 1:
-        raise LoadError(f"{name}: big-endian ELF; IO cores are little-endian")
-    machine = int.from_bytes(data[18:20], "little")
-    if machine != EM_ARM:
-        raise LoadError(f"{name}: ELF for machine {machine}, not ARM (40)")
+    refusal = arm_elf_refusal(data, "IO cores run")
+    if refusal:
+        raise LoadError(f"{name}: {refusal}")
     e_type = int.from_bytes(data[16:18], "little")
     try:
         elf = ELFFile(io.BytesIO(data))
