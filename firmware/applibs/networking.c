@@ -31,6 +31,22 @@ struct ip_config {                    /* inside Networking_IpConfig (40 bytes) *
 };
 _Static_assert(sizeof(struct ip_config) <= sizeof(Networking_IpConfig), "ip_config fits the opaque struct");
 
+/* A yes/no the service answers as the call's result, stored in *out (EFAULT for a NULL out). */
+static int get_flag(int op, bool *out)
+{
+    if (out == NULL) {
+        errno = EFAULT;
+        return -1;
+    }
+    struct azs_request req = {0};
+    long r = call(op, &req);
+    if (r < 0) {
+        return -1;
+    }
+    *out = r != 0;
+    return 0;
+}
+
 static struct azs_buffer name_buf(const char *name)
 {
     return azs_buf(name, strnlen(name, IF_NAMESIZE) + 1);
@@ -38,17 +54,7 @@ static struct azs_buffer name_buf(const char *name)
 
 int Networking_IsNetworkingReady(bool *outIsNetworkingReady)
 {
-    if (outIsNetworkingReady == NULL) {
-        errno = EFAULT;
-        return -1;
-    }
-    struct azs_request req = {0};
-    long r = call(OP_IS_READY, &req);
-    if (r < 0) {
-        return -1;
-    }
-    *outIsNetworkingReady = r != 0;
-    return 0;
+    return get_flag(OP_IS_READY, outIsNetworkingReady);
 }
 
 ssize_t Networking_GetInterfaceCount(void)
@@ -60,15 +66,10 @@ ssize_t Networking_GetInterfaceCount(void)
 ssize_t z__Networking_GetInterfaces(struct z__Networking_NetworkInterface_Base *array, size_t count,
                                     uint32_t version)
 {
-    if (array == NULL) {
-        errno = EFAULT;
+    struct azs_request req;
+    if (azs_array_request(&req, array, count, version) < 0) {
         return -1;
     }
-    if (count == 0) {
-        errno = ERANGE;
-        return -1;
-    }
-    struct azs_request req = {.value = version, .buf = {azs_buf(array, count)}};
     return call(OP_GET_IFS, &req);
 }
 
@@ -187,17 +188,7 @@ int Networking_TimeSync_SetEnabled(bool enabled)
 
 int Networking_TimeSync_GetEnabled(bool *outIsEnabled)
 {
-    if (outIsEnabled == NULL) {
-        errno = EFAULT;
-        return -1;
-    }
-    struct azs_request req = {0};
-    long r = call(OP_TIMESYNC_GET, &req);
-    if (r < 0) {
-        return -1;
-    }
-    *outIsEnabled = r != 0;
-    return 0;
+    return get_flag(OP_TIMESYNC_GET, outIsEnabled);
 }
 
 int Networking_TimeSync_EnableDefaultNtp(void)

@@ -92,15 +92,10 @@ ssize_t WifiConfig_GetStoredNetworkCount(void)
 ssize_t z__WifiConfig_GetStoredNetworks(struct z__WifiConfig_StoredNetwork_Base *array, size_t count,
                                         uint32_t version)
 {
-    if (array == NULL) {
-        errno = EFAULT;
+    struct azs_request req;
+    if (azs_array_request(&req, array, count, version) < 0) {
         return -1;
     }
-    if (count == 0) {
-        errno = ERANGE;
-        return -1;
-    }
-    struct azs_request req = {.value = version, .buf = {azs_buf(array, count)}};
     return call(OP_GET_STORED, &req);
 }
 
@@ -129,15 +124,10 @@ ssize_t WifiConfig_TriggerScanAndGetScannedNetworkCount(void)
 ssize_t z__WifiConfig_GetScannedNetworks(struct z__WifiConfig_ScannedNetwork_Base *array, size_t count,
                                          uint32_t version)
 {
-    if (array == NULL) {
-        errno = EFAULT;
+    struct azs_request req;
+    if (azs_array_request(&req, array, count, version) < 0) {
         return -1;
     }
-    if (count == 0) {
-        errno = ERANGE;
-        return -1;
-    }
-    struct azs_request req = {.value = version, .buf = {azs_buf(array, count)}};
     return call(OP_GET_SCANNED, &req);
 }
 

@@ -34,6 +34,23 @@ static inline struct azs_buffer azs_buf(const void *ptr, size_t len)
     return b;
 }
 
+/* The request of a call that fills a versioned array (Networking_GetInterfaces, WifiConfig_GetStoredNetworks,
+ * WifiConfig_GetScannedNetworks): the struct version in `value`, the array in buf[0]. -1 with errno EFAULT for a
+ * NULL array, ERANGE for an empty one (the documented errors), else 0. */
+static inline int azs_array_request(struct azs_request *req, void *array, size_t count, uint32_t version)
+{
+    if (array == NULL) {
+        errno = EFAULT;
+        return -1;
+    }
+    if (count == 0) {
+        errno = ERANGE;
+        return -1;
+    }
+    *req = (struct azs_request){.value = version, .buf = {azs_buf(array, count)}};
+    return 0;
+}
+
 /* Opens `path` once per process (thread-safe enough: a lost race leaves one extra descriptor open). */
 static inline int azs_service_fd(int *cache, const char *path)
 {
