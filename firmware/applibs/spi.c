@@ -54,7 +54,9 @@ int z__SPIMaster_InitConfig(z__SPIMaster_Config_Base *config, uint32_t structVer
     return 0;
 }
 
-int z__SPIMaster_InitTransfers(z__SPIMaster_Transfer_Base *transfers, size_t transferCount, uint32_t structVersion)
+/* An array of SPIMaster_Transfer the app passes: EFAULT when NULL, EINVAL for another struct version or a count
+ * outside 1..SPI_MASTER_MAX_TRANSFERS; 0 when it can be used. */
+static int check_transfers(const z__SPIMaster_Transfer_Base *transfers, size_t transferCount, uint32_t structVersion)
 {
     if (transfers == NULL) {
         errno = EFAULT;
@@ -62,6 +64,14 @@ int z__SPIMaster_InitTransfers(z__SPIMaster_Transfer_Base *transfers, size_t tra
     }
     if (structVersion != 1 || transferCount == 0 || transferCount > SPI_MASTER_MAX_TRANSFERS) {
         errno = EINVAL;
+        return -1;
+    }
+    return 0;
+}
+
+int z__SPIMaster_InitTransfers(z__SPIMaster_Transfer_Base *transfers, size_t transferCount, uint32_t structVersion)
+{
+    if (check_transfers(transfers, transferCount, structVersion) < 0) {
         return -1;
     }
     struct z__SPIMaster_Transfer_v1 *v1 = (struct z__SPIMaster_Transfer_v1 *)transfers;
@@ -146,12 +156,7 @@ int SPIMaster_SetBitOrder(int fd, SPI_BitOrder order)
 ssize_t z__SPIMaster_TransferSequential(int fd, const z__SPIMaster_Transfer_Base *transfers, size_t transferCount,
                                         uint32_t structVersion)
 {
-    if (transfers == NULL) {
-        errno = EFAULT;
-        return -1;
-    }
-    if (structVersion != 1 || transferCount == 0 || transferCount > SPI_MASTER_MAX_TRANSFERS) {
-        errno = EINVAL;
+    if (check_transfers(transfers, transferCount, structVersion) < 0) {
         return -1;
     }
     const struct z__SPIMaster_Transfer_v1 *v1 = (const struct z__SPIMaster_Transfer_v1 *)transfers;
