@@ -45,13 +45,7 @@ unsigned adc_one_shot(uint16_t map, uint32_t *out, unsigned max)
     fifo_ready = false;
     wr32(ADC_FIFO_IER, 1u);
     wr32(ADC_CTL0, ctl0(map, false) | 1u);
-    cpu_irq_disable();
-    while (!fifo_ready) {
-        cpu_wfi();
-        cpu_irq_enable();
-        cpu_irq_disable();
-    }
-    cpu_irq_enable();
+    wait_irq_flag(&fifo_ready, false);
     unsigned n = 0;
     while (n < max && (rd32(ADC_FIFO_LSR) & 1u)) {
         out[n++] = rd32(ADC_FIFO_RBR);

@@ -117,13 +117,7 @@ int i2c_transfer(unsigned isu, uint8_t addr, const uint8_t *wr, unsigned wlen, u
     done[isu] = false;
     wr32(base + I2C_INT_CTRL, 1u << 1);                     /* MM_INT_EN */
     wr32(base + I2C_MM_CON0, (1u << 15) | (1u << 14) | 1u);  /* master, repeated start, go */
-    cpu_irq_disable();
-    while (!done[isu]) {
-        cpu_wfi();
-        cpu_irq_enable();
-        cpu_irq_disable();
-    }
-    cpu_irq_enable();
+    wait_irq_flag(&done[isu], false);
     uint32_t ack = rd32(base + I2C_MM_ACK_VAL);
     if (dma) {
         wr32(DMA_CH(2u * isu) + DMA_START, 0);
@@ -178,14 +172,7 @@ void i2c_sub_write(unsigned isu, const uint8_t *data, unsigned len)
 unsigned i2c_sub_wait(unsigned isu, uint8_t *data, unsigned max, bool *was_read)
 {
     uint32_t base = I2C_BASE(isu);
-    cpu_irq_disable();
-    while (!sub_done[isu]) {
-        cpu_wfi();
-        cpu_irq_enable();
-        cpu_irq_disable();
-    }
-    sub_done[isu] = false;
-    cpu_irq_enable();
+    wait_irq_flag(&sub_done[isu], true);
     if (was_read) {
         *was_read = (rd32(base + I2C_S_ID_RECEIVED0) >> 7) & 1u;
     }

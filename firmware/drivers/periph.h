@@ -140,4 +140,23 @@
 #define GPIO_CNT_COUNTER_VALUE 0x14Cu
 #define IRQ_GPIO_CNT(n)      (71u + (n))
 
+/* ---- Waiting for a driver's interrupt ---- */
+/* Sleeps (WFI) until an interrupt handler sets *flag; with `consume` the flag is cleared for the next wait. The
+ * flag is checked with interrupts masked, so an interrupt that fires between the check and the WFI still wakes the
+ * core (a pending interrupt ends WFI even while PRIMASK masks it: ARMv7-M Architecture Reference Manual, B1.5.19)
+ * and is taken once they are enabled again. */
+static inline void wait_irq_flag(volatile bool *flag, bool consume)
+{
+    cpu_irq_disable();
+    while (!*flag) {
+        cpu_wfi();
+        cpu_irq_enable();
+        cpu_irq_disable();
+    }
+    if (consume) {
+        *flag = false;
+    }
+    cpu_irq_enable();
+}
+
 #endif

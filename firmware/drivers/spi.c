@@ -76,13 +76,7 @@ static int run(unsigned isu, const uint32_t *words)
         wr32(base + SPI_SMBCR, words[10]);
         wr32(base + SPI_STCSR, words[11]);
     }
-    cpu_irq_disable();
-    while (!done[isu]) {
-        cpu_wfi();
-        cpu_irq_enable();
-        cpu_irq_disable();
-    }
-    cpu_irq_enable();
+    wait_irq_flag(&done[isu], false);
     if (use_dma[isu]) {
         wr32(DMA_CH(2u * isu) + DMA_START, 0);
     }
