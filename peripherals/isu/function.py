@@ -35,6 +35,17 @@ class IsuFunction:
     def _join_isu(self, cfg: IsuFunctionGate) -> None:
         cfg.attach_function(self.FUNCTION, self)
 
+    def _clocked(self) -> bool:
+        """The configuration block gives this function its clock (the ISU is in its mode); unlinked: always."""
+        return self.isu is None or self.isu.clocked(self.FUNCTION)
+
+    def _dma_for(self, channel: int) -> DmaChannelHost | None:
+        """The DMA controller (of either IO core) running `channel`, if one is."""
+        for dma in self.dma:
+            if dma.channel_running(channel):
+                return dma
+        return None
+
     @staticmethod
     def _clear_fifos(value: int, rx, tx, register: RegisterView) -> None:
         """A write to a FIFO-clear register (I2C MM_FIFO_CON0 and S_FIFO_CON0, SPIS_FIFO_CLR): bit 0 empties the RX

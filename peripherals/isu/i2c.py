@@ -45,7 +45,6 @@ from typing import Any
 from mt3620.engine.simulation.clock import VirtualClock, ps_for_cycles
 from mt3620.engine.simulation.peripheral import (COLD, Field, Peripheral, Register, RegisterView, ResetKind,
                                                  Timer)
-from mt3620.engine.simulation.protocols import DmaChannelHost
 from mt3620.peripherals.buses.i2c import WAIT, I2cBus, I2cTarget
 
 from .function import IsuFunction
@@ -192,9 +191,6 @@ class IsuI2c(IsuFunction, Peripheral, I2cTarget):
                 shared.attach(target)
         self.bus = shared
         self._attach_subordinate()
-
-    def _clocked(self) -> bool:
-        return self.isu is None or self.isu.clocked("i2c")
 
     def _note_once(self, key: str, message: str, *args: Any) -> None:
         if key not in self._warned:
@@ -421,12 +417,6 @@ class IsuI2c(IsuFunction, Peripheral, I2cTarget):
         self.regs.I2C_INT_CTRL.MM_INT_STA = 1
         self.update_irq()
 
-    def _dma_for(self, channel: int) -> DmaChannelHost | None:
-        for dma in self.dma:
-            if dma.channel_running(channel):
-                return dma
-        return None
-
     def _dma_master(self) -> bool:
         con = self.regs.DMA_CON0
         return bool(con.DMA_HS_EN and not con.DMA_HS_SEL)
@@ -482,7 +472,7 @@ class IsuI2c(IsuFunction, Peripheral, I2cTarget):
             self._on_bus = self.bus
 
     def i2c_start(self, read: bool) -> Any:
-        if not self.regs.S_CON0.SLAVE_EN or not (self.isu is None or self.isu.clocked("i2c")):
+        if not self.regs.S_CON0.SLAVE_EN or not self._clocked():
             return False
         self.regs.S_ID_RECEIVED0.value = self.regs.S_ID_CON0.SLAVE_ID | (int(read) << 7)
         return True

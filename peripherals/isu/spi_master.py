@@ -43,7 +43,6 @@ from typing import Any
 from mt3620.engine.simulation.clock import VirtualClock, ps_for_cycles
 from mt3620.engine.simulation.peripheral import (COLD, Field, Peripheral, Register, RegisterArray,
                                                  RegisterView, ResetKind, Timer)
-from mt3620.engine.simulation.protocols import DmaChannelHost
 from mt3620.peripherals.buses.spi import SpiBus, SpiTarget
 
 from .function import IsuFunction
@@ -117,9 +116,6 @@ class IsuSpiMaster(IsuFunction, Peripheral):
         """Put a device on this ISU's SPI bus, selected by `cs` ("csA", "csB", "gpioN")."""
         return self.bus.attach(target, cs)
 
-    def _clocked(self) -> bool:
-        return self.isu is None or self.isu.clocked("spim")
-
     def _note_once(self, key: str, message: str, *args: Any) -> None:
         if key not in self._warned:
             self._warned.add(key)
@@ -177,12 +173,6 @@ class IsuSpiMaster(IsuFunction, Peripheral):
         return int.from_bytes(self.rx_buffer[4 * i:4 * i + 4], "little")
 
     # ---- DMA handshake ------------------------------------------------------------------------------------------------
-    def _dma_for(self, channel: int) -> DmaChannelHost | None:
-        for dma in self.dma:
-            if dma.channel_running(channel):
-                return dma
-        return None
-
     def _pull_tx(self) -> None:
         """Take configuration words from a DREQ TX channel until a transfer starts."""
         dma = self._dma_for(self.dma_channels[0])

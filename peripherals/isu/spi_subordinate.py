@@ -30,7 +30,6 @@ from typing import Any
 
 from mt3620.engine.simulation.clock import VirtualClock
 from mt3620.engine.simulation.peripheral import COLD, Field, Peripheral, Register, ResetKind
-from mt3620.engine.simulation.protocols import DmaChannelHost
 from mt3620.peripherals.buses.spi import SpiBus, SpiTarget
 
 from .function import IsuFunction
@@ -85,7 +84,7 @@ class IsuSpiSubordinate(IsuFunction, Peripheral, SpiTarget):
         return frozenset({self.regs.SPIS_CTRL.CPOL << 1 | self.regs.SPIS_CTRL.CPHA})
 
     def _active(self) -> bool:
-        return bool(self.regs.SPIS_CTRL.EN) and (self.isu is None or self.isu.clocked("spis"))
+        return bool(self.regs.SPIS_CTRL.EN) and self._clocked()
 
     # ---- registers ----------------------------------------------------------------------------------------------
     def update_irq(self) -> None:
@@ -120,12 +119,6 @@ class IsuSpiSubordinate(IsuFunction, Peripheral, SpiTarget):
         self.update_irq()
 
     # ---- DMA ----------------------------------------------------------------------------------------------------
-    def _dma_for(self, channel: int) -> DmaChannelHost | None:
-        for dma in self.dma:
-            if dma.channel_running(channel):
-                return dma
-        return None
-
     def dma_started(self, channel: int) -> None:
         if self.regs.SPIS_CTRL.DMA_EN and channel == self.dma_channels[1]:
             self._drain()
