@@ -5,7 +5,8 @@
         dev.wait_for_line(r"hello: done", timeout="1s")
 
 Fixtures:
-- `firmware(name)`: path of one of the project's firmware ELFs, built on demand (mt3620.firmware.toolchain).
+- `firmware(name)`: path of one of the project's firmware ELFs, built on demand (mt3620.firmware.toolchain); one
+  that cannot be built skips the test, or fails it under CI=true.
 - `sysroot`: the A7 sysroot (Debian's musl:armhf plus the project's libapplibs, `scripts/build_firmware
   --sysroot`). Missing, it skips the test with the command to run; under CI=true (CI installs it, scripts/setup)
   it fails the test with the reason (`require_sysroot`).
@@ -92,6 +93,15 @@ def boot(mt3620_engine):
             close()
 
 
+def _cannot(what: str, verb: str, reason) -> None:
+    """`what` cannot `verb` (a firmware be built, an A7 app run) for `reason`, which names the command to run. Under
+    CI=true (CI installs the toolchain and the sysroot, scripts/setup) the test fails with it; elsewhere it is
+    skipped."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} cannot {verb}: {reason}", pytrace=False)
+    pytest.skip(f"{what} cannot {verb} here: {reason}")
+
+
 @pytest.fixture(scope="session")
 def firmware():
     from mt3620.firmware import toolchain
@@ -100,9 +110,7 @@ def firmware():
         try:
             return toolchain.firmware_path(name)
         except toolchain.ToolchainError as exc:
-            if os.environ.get("CI") == "true":     # CI installs the toolchain (scripts/setup): missing is a failure
-                pytest.fail(f"firmware {name} cannot be built: {exc}")
-            pytest.skip(f"firmware {name} cannot be built here: {exc}")
+            _cannot(f"firmware {name}", "be built", exc)
 
     return _path
 
@@ -133,28 +141,18 @@ def rt_package():
         try:
             return toolchain.firmware_package(name)
         except toolchain.ToolchainError as exc:
-            if os.environ.get("CI") == "true":     # as `firmware`: CI installs the toolchain, missing is a failure
-                pytest.fail(f"firmware {name} cannot be built: {exc}")
-            pytest.skip(f"firmware {name} cannot be built here: {exc}")
+            _cannot(f"firmware {name}", "be built", exc)
 
     return _path
 
 
-def _cannot_run(what: str, reason) -> None:
-    """Under CI=true (CI installs the sysroot, scripts/setup) a missing A7 piece fails the test with the reason;
-    elsewhere the test is skipped with the reason, which names the command to run."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{what} cannot run: {reason}", pytrace=False)
-    pytest.skip(f"{what} cannot run here: {reason}")
-
-
 def require_sysroot(what: str = "the A7 tests"):
-    """The A7 sysroot's folder; missing, `_cannot_run` (fail under CI=true, else skip)."""
+    """The A7 sysroot's folder; missing, the test fails under CI=true and is skipped elsewhere (`_cannot`)."""
     from mt3620.firmware import toolchain
     try:
         return toolchain.check_sysroot()
     except toolchain.ToolchainError as exc:
-        _cannot_run(what, exc)
+        _cannot(what, "run", exc)
 
 
 @pytest.fixture(scope="session")
@@ -171,6 +169,6 @@ def hl_app():
         try:
             return toolchain.hl_app_path(name)
         except toolchain.ToolchainError as exc:
-            _cannot_run(f"high-level app {name}", exc)
+            _cannot(f"high-level app {name}", "run", exc)
 
     return _path
