@@ -15,6 +15,11 @@ class DebuggerHold(Protocol):
     halted: bool
 
 
+class MonitorSession(Protocol):
+    """A debugger's session as the monitor needs it: the debug target of its core."""
+    target: DebugTarget
+
+
 class MonitorHost(Protocol):
     """What the monitor reads and sets on the GDB server: its machine, its sessions by core, the step-mask flag."""
     machine: object
@@ -33,8 +38,8 @@ HELP = """monitor commands (this core unless a command says otherwise):
   help               this text"""
 
 
-def run_monitor(server: MonitorHost, target: DebugTarget, command: str) -> str:
-    """The text of `monitor <command>` typed in the debugger of `target` (a core's debug target)."""
+def run_monitor(server: MonitorHost, session: MonitorSession, command: str) -> str:
+    """The text of `monitor <command>` typed in the debugger of `session` (its core's debug target)."""
     try:
         words = shlex.split(command)
     except ValueError as exc:
@@ -43,6 +48,7 @@ def run_monitor(server: MonitorHost, target: DebugTarget, command: str) -> str:
         return HELP
     verb, args = words[0].lower(), words[1:]
     machine = server.machine
+    target = session.target
     core = target.core
     if verb in ("help", "?"):
         return HELP

@@ -638,7 +638,7 @@ class GdbServer:
             return b"OK"
         if body.startswith(b"Rcmd,"):
             command = rsp.unhex_bytes(body[5:]).decode("utf-8", "replace").strip()
-            text = run_monitor(self, session.target, command)
+            text = run_monitor(self, session, command)
             if text:
                 self._send_output(session, text if text.endswith("\n") else text + "\n")
             return b"OK"
