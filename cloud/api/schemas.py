@@ -101,7 +101,9 @@ def page_of(item: str) -> dict:
     return obj({"Items": arr(ref(item)), "ContinuationToken": NS()}, ["Items"])
 
 
-NAME = {"type": "string", "minLength": 1, "maxLength": 200}
+# Names are trimmed of surrounding white space (cloud/services/base.py name()): one that is all white space is
+# refused, so the schema asks for a character that is not.
+NAME = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"\S"}
 BODY = {
     "TenantCreate": obj({"Name": NAME}, ["Name"]),
     "TenantPatch": obj({"Name": NAME}, ["Name"]),
@@ -159,7 +161,7 @@ PATH_PARAMS = {
     "operationId": {"type": "string", "format": "uuid", "pattern": GUID_PATTERN},
     "deviceId": {"type": "string", "pattern": "^[0-9A-Fa-f]{128}$"},
     "thumbprint": {"type": "string", "pattern": "^(current|[0-9A-Fa-f]{40})$"},
-    "userName": {"type": "string", "minLength": 1, "maxLength": 200},
+    "userName": NAME,
     "version": {"type": "string", "minLength": 1, "maxLength": 64},
     "imageType": {"type": "string", "pattern": "^[0-9]{1,3}$"},
     "proofOfPossessionNonce": {"type": "string", "pattern": "^[0-9A-Za-z._-]{1,64}$"},
