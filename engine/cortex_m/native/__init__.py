@@ -12,15 +12,9 @@ counts, same determinism, slower.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import logging
 import os
-import shutil
-import subprocess
-import sysconfig
 from pathlib import Path
-
-import unicorn
 
 from mt3620.engine.cpu import native as cpu_native
 
@@ -32,35 +26,7 @@ HEADERS = (HERE / "core_state.h", cpu_native.HERE / "block_budget.h")
 
 def build() -> Path | None:
     """Compile the library against the installed Unicorn; returns its path or None."""
-    include, libdir, lib = cpu_native._unicorn_paths()
-    if not (include / "unicorn" / "unicorn.h").exists() or not lib.exists():
-        log.info("native IO-core library: Unicorn headers or library missing; using the Python path")
-        return None
-    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-    if not cc:
-        log.info("native IO-core library: no C compiler; using the Python path")
-        return None
-    digest = hashlib.sha256()
-    for file in SOURCES + HEADERS:
-        digest.update(file.name.encode() + b"\0" + file.read_bytes())
-    digest.update(str(lib.stat().st_size).encode() + unicorn.__version__.encode())
-    suffix = sysconfig.get_config_var("SHLIB_SUFFIX") or ".so"
-    out = cpu_native._cache_dir() / f"cortex_m-{digest.hexdigest()[:16]}{suffix}"
-    if out.exists():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(f".tmp{os.getpid()}")
-    cmd = [cc, "-O2", "-shared", "-fPIC", "-I", str(include), "-I", str(cpu_native.HERE),
-           *(str(f) for f in SOURCES), "-o", str(tmp), str(lib), f"-Wl,-rpath,{libdir}"]
-    try:
-        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
-    except (OSError, subprocess.SubprocessError) as exc:
-        detail = getattr(exc, "stderr", b"") or b""
-        log.warning("native IO-core library did not build (%s); using the Python path. %s", exc,
-                    detail.decode(errors="replace")[:500])
-        return None
-    os.replace(tmp, out)
-    return out
+    return cpu_native.build_library("cortex_m", SOURCES, HEADERS, "native IO-core library", "the Python path")
 
 
 _lib: ctypes.CDLL | None = None

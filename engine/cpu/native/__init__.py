@@ -31,35 +31,46 @@ def _unicorn_paths() -> tuple[Path, Path, Path]:
     return root / "include", root / "lib", root / "lib" / "libunicorn.so.2"
 
 
-def build_block_budget() -> Path | None:
-    """Compile block_budget.c against the installed Unicorn; returns the shared library or None."""
+def build_library(stem: str, sources, headers, what: str, fallback: str) -> Path | None:
+    """Compile `sources` into one shared library against the installed Unicorn, cached under a digest of every
+    source and header, Unicorn's library and version; returns its path, or None (logged: `what` did not build,
+    `fallback` is used instead) when Unicorn's headers, a C compiler or the build itself are missing."""
     include, libdir, lib = _unicorn_paths()
-    source = HERE / "block_budget.c"
     if not (include / "unicorn" / "unicorn.h").exists() or not lib.exists():
-        log.info("native budget hook: Unicorn headers or library missing; using the Python hook")
+        log.info("%s: Unicorn headers or library missing; using %s", what, fallback)
         return None
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
     if not cc:
-        log.info("native budget hook: no C compiler; using the Python hook")
+        log.info("%s: no C compiler; using %s", what, fallback)
         return None
-    digest = hashlib.sha256(source.read_bytes() + (HERE / "block_budget.h").read_bytes()
-                            + str(lib.stat().st_size).encode() + unicorn.__version__.encode()).hexdigest()[:16]
-    out = _cache_dir() / f"block_budget-{digest}{sysconfig.get_config_var('SHLIB_SUFFIX') or '.so'}"
+    digest = hashlib.sha256()
+    for file in (*sources, *headers):
+        digest.update(file.name.encode() + b"\0" + file.read_bytes())
+    digest.update(str(lib.stat().st_size).encode() + unicorn.__version__.encode())
+    suffix = sysconfig.get_config_var("SHLIB_SUFFIX") or ".so"
+    out = _cache_dir() / f"{stem}-{digest.hexdigest()[:16]}{suffix}"
     if out.exists():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(f".tmp{os.getpid()}")
-    cmd = [cc, "-O2", "-shared", "-fPIC", "-I", str(include), str(source), "-o", str(tmp),
-           str(lib), f"-Wl,-rpath,{libdir}"]
+    include_dirs = sorted({str(include), *(str(h.parent) for h in headers)})
+    cmd = [cc, "-O2", "-shared", "-fPIC", *(arg for d in include_dirs for arg in ("-I", d)),
+           *(str(f) for f in sources), "-o", str(tmp), str(lib), f"-Wl,-rpath,{libdir}"]
     try:
         subprocess.run(cmd, check=True, capture_output=True, timeout=120)
     except (OSError, subprocess.SubprocessError) as exc:
         detail = getattr(exc, "stderr", b"") or b""
-        log.warning("native budget hook did not build (%s); using the Python hook. %s", exc,
+        log.warning("%s did not build (%s); using %s. %s", what, exc, fallback,
                     detail.decode(errors="replace")[:500])
         return None
     os.replace(tmp, out)
     return out
+
+
+def build_block_budget() -> Path | None:
+    """Compile block_budget.c against the installed Unicorn; returns the shared library or None."""
+    return build_library("block_budget", [HERE / "block_budget.c"], [HERE / "block_budget.h"],
+                         "native budget hook", "the Python hook")
 
 
 _lib: ctypes.CDLL | None = None
