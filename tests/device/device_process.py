@@ -3,48 +3,16 @@ it prints, and `az(...)` runs `mt3620 azsphere device ...` against it."""
 from __future__ import annotations
 
 import json
-import re
 import signal
 import subprocess
 import sys
-import threading
 import urllib.request
 from pathlib import Path
 
+from mt3620.testing.lines import LineLog
+
 MT3620 = [sys.executable, "-c", "import sys; from mt3620.cli import main; sys.exit(main())"]
 TIMEOUT = 60.0
-
-
-class Lines:
-    def __init__(self, stream) -> None:
-        self.lines: list[str] = []
-        self._changed = threading.Condition()
-        self._open = True
-        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
-
-    def _pump(self, stream) -> None:
-        for line in stream:
-            with self._changed:
-                self.lines.append(line.rstrip("\n"))
-                self._changed.notify_all()
-        with self._changed:
-            self._open = False
-            self._changed.notify_all()
-
-    def wait(self, pattern: str, timeout: float = TIMEOUT, start: int = 0) -> str:
-        regex = re.compile(pattern)
-
-        def found():
-            return next((line for line in self.lines[start:] if regex.search(line)), None)
-        with self._changed:
-            self._changed.wait_for(lambda: found() is not None or not self._open, timeout)
-            line = found()
-        assert line is not None, f"no line matching {pattern!r}; last lines: {self.lines[-15:]}"
-        return line
-
-    def wait_closed(self, timeout: float = TIMEOUT) -> None:
-        with self._changed:
-            assert self._changed.wait_for(lambda: not self._open, timeout), "the process output did not end"
 
 
 class DeviceProcess:
@@ -53,7 +21,7 @@ class DeviceProcess:
         self.proc = subprocess.Popen([*MT3620, "device", "start", "--state", str(state), "--api-port", "0",
                                       "--speed", speed, "--gdb-base", "0", *extra],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.out = Lines(self.proc.stdout)
+        self.out = LineLog(self.proc.stdout, timeout=TIMEOUT)
         line = self.out.wait(r"device API on http://|error")
         assert "device API on" in line, line
         self.url = line.split("device API on ")[1].strip()

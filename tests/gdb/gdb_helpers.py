@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 from mt3620.engine.simulation.clock import parse_duration
+from mt3620.testing.lines import LineLog
 
 GDB = shutil.which("gdb-multiarch")
 FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
@@ -117,44 +118,6 @@ def stop_fields(reply: bytes) -> dict[str, str]:
 
 
 # ---- in-process machine ------------------------------------------------------------------------------------------
-class LineLog:
-    """Lines read from a process's stream by a background thread; tests wait on them as events."""
-
-    def __init__(self, stream) -> None:
-        self.lines: list[str] = []
-        self._changed = threading.Condition()
-        self._open = True
-        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
-
-    def _pump(self, stream) -> None:
-        for line in stream:
-            with self._changed:
-                self.lines.append(line.rstrip("\n"))
-                self._changed.notify_all()
-        with self._changed:
-            self._open = False
-            self._changed.notify_all()
-
-    def wait(self, pattern: str, timeout: float = SOCKET_TIMEOUT) -> str:
-        """The first line matching `pattern`, waiting for it to arrive; fails when the stream ends or time is up."""
-        regex = re.compile(pattern)
-
-        def found():
-            return next((line for line in self.lines if regex.search(line)), None)
-        with self._changed:
-            self._changed.wait_for(lambda: found() is not None or not self._open, timeout)
-            line = found()
-        assert line is not None, f"no line matching {pattern!r}; got {self.lines[-10:]}"
-        return line
-
-    def wait_closed(self, timeout: float = SOCKET_TIMEOUT) -> None:
-        with self._changed:
-            assert self._changed.wait_for(lambda: not self._open, timeout), "the stream did not end"
-
-    def __iter__(self):
-        return iter(list(self.lines))
-
-
 class ServedMachine:
     """A Machine with a GdbServer on free ports, run in a background thread (the test is the debugger's side).
     The machine thread waits for a debugger on every port before it starts, then runs `duration`. Every window
@@ -253,8 +216,8 @@ class Emulator:
             args += ["--for", duration]
         args += list(extra)
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.stdout = LineLog(self.proc.stdout)
-        self.stderr = LineLog(self.proc.stderr)
+        self.stdout = LineLog(self.proc.stdout, timeout=SOCKET_TIMEOUT)
+        self.stderr = LineLog(self.proc.stderr, timeout=SOCKET_TIMEOUT)
         self.ports: dict[str, int] = {}
         try:
             for core in apps:
@@ -312,7 +275,7 @@ class GdbProcess:
     def __init__(self, elf: Path, port: int, commands: list[str]) -> None:
         self.proc = subprocess.Popen(gdb_args(elf, port, commands), stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True)
-        self.output = LineLog(self.proc.stdout)
+        self.output = LineLog(self.proc.stdout, timeout=SOCKET_TIMEOUT)
 
     def interrupt(self) -> None:
         """What Ctrl-C in GDB's terminal does: GDB sends the interrupt byte (0x03) to the target."""
