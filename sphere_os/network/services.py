@@ -267,7 +267,9 @@ class WifiConfigFile(ServiceFile):
         return struct.pack("<I32sB??B", WIFI_MAGIC["stored"] | 1, net.ssid.ljust(32, b"\0"), len(net.ssid),
                            net.enabled, index == self.wifi.connected_index, net.security)
 
-    def get_stored(self, req):
+    def _write_records(self, req, records: list[bytes]) -> int:
+        """An array-returning WifiConfig call: the caller's buffer holds `count` records; as many as fit are written
+        and their number returned (EFAULT for no buffer, ERANGE for room for none, as the device answers)."""
         self.need("WifiConfig")
         _check_version(req.value)
         ptr, count = req.bufs[0]
@@ -275,13 +277,13 @@ class WifiConfigFile(ServiceFile):
             raise LinuxError(EFAULT)
         if count == 0:
             raise LinuxError(ERANGE)
-        records = [self._stored_record(i, n) for i, n in enumerate(self.wifi.networks)][:count]
+        records = records[:count]
         if records:
-            self.netos_memory_write(req, ptr, b"".join(records))
+            req.memory.write(ptr, b"".join(records))
         return len(records)
 
-    def netos_memory_write(self, req, ptr, data):
-        req.memory.write(ptr, data)
+    def get_stored(self, req):
+        return self._write_records(req, [self._stored_record(i, n) for i, n in enumerate(self.wifi.networks)])
 
     def get_current(self, req):
         self.need("WifiConfig")
@@ -317,19 +319,9 @@ class WifiConfigFile(ServiceFile):
         return Block(lambda: box[0] if box else BLOCKED, [self], what="WifiConfig scan", interruptible=True)
 
     def get_scanned(self, req):
-        self.need("WifiConfig")
-        _check_version(req.value)
-        ptr, count = req.bufs[0]
-        if not ptr:
-            raise LinuxError(EFAULT)
-        if count == 0:
-            raise LinuxError(ERANGE)
-        records = [struct.pack("<I32s6sBBIb3x", WIFI_MAGIC["scanned"] | 1, s.ssid.ljust(32, b"\0"), s.bssid,
-                               len(s.ssid), s.security, s.frequency_mhz, s.signal_dbm)
-                   for s in self.wifi.scan_results][:count]
-        if records:
-            req.memory.write(ptr, b"".join(records))
-        return len(records)
+        return self._write_records(req, [
+            struct.pack("<I32s6sBBIb3x", WIFI_MAGIC["scanned"] | 1, s.ssid.ljust(32, b"\0"), s.bssid, len(s.ssid),
+                        s.security, s.frequency_mhz, s.signal_dbm) for s in self.wifi.scan_results])
 
     def id_by_name(self, req):
         self.need("WifiConfig")
