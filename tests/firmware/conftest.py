@@ -2,7 +2,8 @@
 
 `chip(io0="hello", io1="fpu")` sideloads the project's firmware by name onto an emulated board, as a developer
 does (its signed package with its app_manifest.json; the device checks, installs and starts it with the firewalls
-programmed from the manifests: io0's app first, so it lands on IO core 0), and records every UART line with the
+programmed from the manifests: io0's app first, so it lands on IO core 0); with `--mt3620-engine=renode` it boots
+the same firmware's ELFs on Renode's IO cores instead (no app manager there). It records every UART line with the
 virtual time at which its newline left the UART, for assertions on order and timing.
 """
 from __future__ import annotations
@@ -63,10 +64,16 @@ class Chip:
 
 
 @pytest.fixture
-def chip(sideload, rt_package):
+def chip(request, mt3620_engine, firmware):
     def _chip(io0: str | None = None, io1: str | None = None) -> Chip:
         assert io0 is not None or io1 is None, "the device places the first RTApp on IO core 0"
-        dev = sideload(*(rt_package(name) for name in (io0, io1) if name))
+        if mt3620_engine == "renode":
+            # Renode has no app manager or firewalls (docs/renode.md): the ELFs are loaded onto the cores.
+            boot = request.getfixturevalue("boot")
+            dev = boot(rt0=firmware(io0) if io0 else None, rt1=firmware(io1) if io1 else None)
+        else:
+            sideload, rt_package = request.getfixturevalue("sideload"), request.getfixturevalue("rt_package")
+            dev = sideload(*(rt_package(name) for name in (io0, io1) if name))
         c = Chip(dev)
         dev.machine.line_listeners.append(lambda uart, text: c.lines.append(Line(uart, text, dev.machine.time_ps)))
         return c
