@@ -12,13 +12,11 @@ counts, same determinism, slower.
 from __future__ import annotations
 
 import ctypes
-import logging
-import os
+import functools
 from pathlib import Path
 
 from mt3620.engine.cpu import native as cpu_native
 
-log = logging.getLogger("mt3620.native")
 HERE = Path(__file__).resolve().parent
 SOURCES = (HERE / "exceptions.c", HERE / "devices.c", HERE / "code_pages.c", cpu_native.HERE / "block_budget.c")
 HEADERS = (HERE / "core_state.h", cpu_native.HERE / "block_budget.h")
@@ -29,31 +27,15 @@ def build() -> Path | None:
     return cpu_native.build_library("cortex_m", SOURCES, HEADERS, "native IO-core library", "the Python path")
 
 
-_lib: ctypes.CDLL | None = None
-_tried = False
-
-
+@functools.cache
 def cortex_m_library() -> ctypes.CDLL | None:
     """The budget functions, the exception fast path and the TLB-fill hook in one library (one block hook per
     IO core), or None."""
-    global _lib, _tried
-    if _tried:
-        return _lib
-    _tried = True
-    if os.environ.get("MT3620_NO_NATIVE"):
+    if cpu_native.native_disabled():
         return None
-    path = build()
-    if path is None:
+    lib = cpu_native.load_library(build(), "native IO-core library")
+    if lib is None:
         return None
-    try:
-        lib = ctypes.CDLL(str(path))
-    except OSError as exc:
-        log.warning("native IO-core library did not load: %s", exc)
-        return None
-    lib.budget_install.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
-    lib.budget_install.restype = ctypes.c_int
-    lib.budget_flush_cache.argtypes = [ctypes.c_void_p]
-    lib.budget_struct_size.restype = ctypes.c_uint64
     lib.exc_install.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64,
                                 ctypes.c_void_p, ctypes.c_void_p]
     lib.exc_install.restype = ctypes.c_int
@@ -76,5 +58,4 @@ def cortex_m_library() -> ctypes.CDLL | None:
     lib.code_pages_install.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
     lib.code_pages_install.restype = ctypes.c_int
     lib.code_pages_struct_size.restype = ctypes.c_uint64
-    _lib = lib
     return lib

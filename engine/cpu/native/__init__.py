@@ -6,6 +6,7 @@ equivalent in engine/cpu/budget.py: same instruction counts, same determinism, s
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import logging
 import os
@@ -73,28 +74,30 @@ def build_block_budget() -> Path | None:
                          "native budget hook", "the Python hook")
 
 
-_lib: ctypes.CDLL | None = None
-_tried = False
-
-
-def block_budget_library() -> ctypes.CDLL | None:
-    global _lib, _tried
-    if _tried:
-        return _lib
-    _tried = True
-    if os.environ.get("MT3620_NO_NATIVE"):
-        return None
-    path = build_block_budget()
+def load_library(path: Path | None, what: str) -> ctypes.CDLL | None:
+    """The built library at `path` loaded with the block-budget functions declared (every native library links
+    block_budget.c), or None (logged) when it was not built or does not load."""
     if path is None:
         return None
     try:
         lib = ctypes.CDLL(str(path))
     except OSError as exc:
-        log.warning("native budget hook did not load: %s", exc)
+        log.warning("%s did not load: %s", what, exc)
         return None
     lib.budget_install.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
     lib.budget_install.restype = ctypes.c_int
     lib.budget_flush_cache.argtypes = [ctypes.c_void_p]
     lib.budget_struct_size.restype = ctypes.c_uint64
-    _lib = lib
     return lib
+
+
+def native_disabled() -> bool:
+    """MT3620_NO_NATIVE=1 makes every core use the Python equivalents."""
+    return bool(os.environ.get("MT3620_NO_NATIVE"))
+
+
+@functools.cache
+def block_budget_library() -> ctypes.CDLL | None:
+    if native_disabled():
+        return None
+    return load_library(build_block_budget(), "native budget hook")
