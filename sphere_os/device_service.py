@@ -125,6 +125,8 @@ class DeviceService:
         self.stopping = False
         self._anchor: tuple[float, int] | None = None
         device.power_listeners.append(self._attach)
+        if device.machine is not None:          # already powered on: follow the running machine too
+            self._attach(device)
         self.httpd = self._listen(port)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="device-api", daemon=True)

@@ -17,8 +17,6 @@ from mt3620.sphere_os.device_service import DeviceService, Request
 def service(board):
     dev = board()
     svc = DeviceService(dev, port=0, speed=0)
-    dev.power_listeners.append(svc._attach)
-    svc._attach(dev)
     svc.start()
     yield svc
     svc.close()

@@ -31,8 +31,6 @@ def env_file(tmp_path):
 def service(board, env_file):
     dev = board(wifi_env=str(env_file))
     svc = DeviceService(dev, port=0, speed=0)
-    dev.power_listeners.append(svc._attach)
-    svc._attach(dev)
     svc.start()
     yield svc
     svc.close()

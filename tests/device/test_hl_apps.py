@@ -110,7 +110,6 @@ def test_debug_mode_of_a_high_level_app_with_gdb_multiarch(tmp_path, hl_app):
         dev.machine.run(duration_ps=10**11)
         assert "a7.hl_hello" not in dev.machine.uarts or not dev.machine.uarts["a7.hl_hello"].lines   # held
         service = DeviceService(dev, port=0, speed=0)
-        service._attach(dev)
         args = ["gdb-multiarch", "-batch", "-nx", str(toolchain.DEFAULT_OUT / "hl_hello.elf")]
         for c in ["set pagination off", "set confirm off", f"target remote 127.0.0.1:{status.gdb_port}",
                   "break main", "continue", "bt", "continue"]:
