@@ -127,6 +127,14 @@ class ServiceFile(DeviceFile):
 
 
 # ---- WifiConfig ---------------------------------------------------------------------------------------------------------
+def _one_byte(req) -> int:
+    """A one-byte attribute (security type, a flag) of a WifiConfig call; any other length is EINVAL."""
+    data = req.data(0)
+    if len(data) != 1:
+        raise LinuxError(EINVAL)
+    return data[0]
+
+
 def _check_version(version: int) -> None:
     if version != 1:
         raise LinuxError(EINVAL)
@@ -171,19 +179,17 @@ class WifiConfigFile(ServiceFile):
             wifi.entry(req.id)
             wifi.configure(req.id, ssid=data)
         elif attr == A_SECURITY:
-            data = req.data(0)
-            if len(data) != 1 or data[0] not in (w.SECURITY_OPEN, w.SECURITY_PSK, w.SECURITY_EAP_TLS):
+            security = _one_byte(req)
+            if security not in (w.SECURITY_OPEN, w.SECURITY_PSK, w.SECURITY_EAP_TLS):
                 raise LinuxError(EINVAL)
-            if data[0] == w.SECURITY_EAP_TLS:
+            if security == w.SECURITY_EAP_TLS:
                 self.need("EnterpriseWifiConfig")
             wifi.entry(req.id)
-            wifi.configure(req.id, security=data[0])
+            wifi.configure(req.id, security=security)
         elif attr == A_ENABLE:
-            data = req.data(0)
-            if len(data) != 1:
-                raise LinuxError(EINVAL)
+            enabled = bool(_one_byte(req))
             wifi.entry(req.id)
-            wifi.configure(req.id, enabled=bool(data[0]))
+            wifi.configure(req.id, enabled=enabled)
         elif attr == A_PSK:
             data = req.data(0, limit=1 << 10)
             if len(data) > 64:
@@ -194,11 +200,9 @@ class WifiConfigFile(ServiceFile):
                 raise LinuxError(EINVAL)
             wifi.configure(req.id, psk=data.decode("latin-1"))
         elif attr == A_TARGETED:
-            data = req.data(0)
-            if len(data) != 1:
-                raise LinuxError(EINVAL)
+            targeted = bool(_one_byte(req))
             wifi.entry(req.id)
-            wifi.configure(req.id, targeted_scan=bool(data[0]))
+            wifi.configure(req.id, targeted_scan=targeted)
         elif attr == A_CONFIG_NAME:
             name = req.string(0, 16)
             wifi.entry(req.id)
