@@ -10,6 +10,7 @@ bits the C code does.
 from __future__ import annotations
 
 import ctypes
+import os
 from collections.abc import MutableMapping, MutableSequence, MutableSet
 from typing import Callable, Iterator
 
@@ -47,6 +48,13 @@ class _UartStruct(ctypes.Structure):
     ]
 
 
+class _CpuEnvStruct(ctypes.Structure):
+    """cpu_env_t of engine/cpu/native/cpu_env.h."""
+    _fields_ = [("found", ctypes.c_int32), ("pad", ctypes.c_int32), ("regs", ctypes.c_void_p),
+                ("d0", ctypes.c_void_p), ("d_stride", ctypes.c_uint64), ("icount_decr", ctypes.c_void_p),
+                ("primask", ctypes.c_void_p), ("faultmask", ctypes.c_void_p), ("basepri", ctypes.c_void_p)]
+
+
 class _ExcStruct(ctypes.Structure):
     """exc_t of native/core_state.h, field by field."""
     _fields_ = [
@@ -72,7 +80,7 @@ class _ExcStruct(ctypes.Structure):
         ("skip_ps", ctypes.c_uint64), ("uart", _UartStruct),
         ("entries", ctypes.c_uint64), ("returns", ctypes.c_uint64), ("tail_chains", ctypes.c_uint64),
         ("bails", ctypes.c_uint64),
-        ("budget", ctypes.c_void_p), ("py_read", PY_READ), ("py_write", PY_WRITE),
+        ("budget", ctypes.c_void_p), ("py_read", PY_READ), ("py_write", PY_WRITE), ("env", _CpuEnvStruct),
     ]
 
 
@@ -293,6 +301,10 @@ class NativeExceptions:
                               ctypes.byref(self._block), ctypes.byref(self._intr))
         if err != 0:
             raise RuntimeError(f"installing the native exception hooks failed: uc_err {err}")
+        # The register file in place (engine/cpu/native/cpu_env.h); not found or MT3620_NO_DIRECT_REGS=1: the API.
+        if not os.environ.get("MT3620_NO_DIRECT_REGS"):
+            if lib.cpu_env_find(uc._uch, ctypes.byref(self.s.env)) == 0:
+                lib.cpu_env_find_masks(uc._uch, ctypes.byref(self.s.env))
 
     def set_regions(self, regions: list[tuple[int, int, int, bool]]) -> None:
         """Memories (start, end, host buffer address, writable) where frames and vectors are read and written
@@ -340,5 +352,5 @@ class NativeExceptions:
     def stats(self) -> dict[str, int]:
         s = self.s
         u = s.uart
-        return {"entries": s.entries, "returns": s.returns, "tail_chains": s.tail_chains, "bails": s.bails,
+        return {"direct_regs": s.env.found, "direct_masks": int(bool(s.env.basepri)), "entries": s.entries, "returns": s.returns, "tail_chains": s.tail_chains, "bails": s.bails,
                 "sleeps": s.sleeps, "uart_reads": u.reads, "uart_writes": u.writes, "uart_frames": u.frames}

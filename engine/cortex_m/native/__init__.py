@@ -18,8 +18,9 @@ from pathlib import Path
 from mt3620.engine.cpu import native as cpu_native
 
 HERE = Path(__file__).resolve().parent
-SOURCES = (HERE / "exceptions.c", HERE / "devices.c", HERE / "code_pages.c", cpu_native.HERE / "block_budget.c")
-HEADERS = (HERE / "core_state.h", cpu_native.HERE / "block_budget.h")
+SOURCES = (HERE / "exceptions.c", HERE / "devices.c", HERE / "code_pages.c", cpu_native.HERE / "block_budget.c",
+           cpu_native.HERE / "cpu_env.c")
+HEADERS = (HERE / "core_state.h", cpu_native.HERE / "block_budget.h", cpu_native.HERE / "cpu_env.h")
 
 
 def build() -> Path | None:
@@ -44,6 +45,10 @@ def cortex_m_library() -> ctypes.CDLL | None:
     lib.exc_take_pending.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
     lib.exc_take_pending.restype = ctypes.c_int
     lib.exc_struct_size.restype = ctypes.c_uint64
+    lib.cpu_env_find.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    lib.cpu_env_find.restype = ctypes.c_int
+    lib.cpu_env_find_masks.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    lib.cpu_env_find_masks.restype = ctypes.c_int
     lib.exc_add_unmask_point.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
     lib.exc_add_unmask_point.restype = ctypes.c_int
     lib.exc_track_poll.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_int]

@@ -7,6 +7,7 @@
 
 #include <string.h>
 #include "block_budget.h"
+#include "cpu_env.h"
 
 #define NUM_EXC 160                       /* 16 system exceptions + up to 144 interrupts */
 #define WORDS ((NUM_EXC + 31) / 32)
@@ -124,6 +125,7 @@ typedef struct {
     budget_t *budget;
     py_read_fn py_read;               /* the Python SCS register block, for everything not handled here */
     py_write_fn py_write;
+    cpu_env_t env;                    /* the CPU's register file in place (cpu_env.h; env.found 0: the API) */
 } exc_t;
 
 /* ---- registers ------------------------------------------------------------------------------------------------ */

@@ -19,6 +19,69 @@
 #include <string.h>
 #include "core_state.h"
 
+/* ---- the register file in place (engine/cpu/native/cpu_env.h), or the API when it was not found -------------- */
+static const int FRAME_GPRS[6] = {UC_ARM_REG_R0, UC_ARM_REG_R1, UC_ARM_REG_R2, UC_ARM_REG_R3, UC_ARM_REG_R12,
+                                  UC_ARM_REG_LR};
+static const int FRAME_GPR_INDEX[6] = {0, 1, 2, 3, 12, 14};
+
+/* r0-r3, r12, lr: the basic frame's registers. */
+static inline void read_frame_gprs(uc_engine *uc, const exc_t *x, uint32_t out[6]) {
+    if (x->env.found) {
+        for (int i = 0; i < 6; i++) out[i] = x->env.regs[FRAME_GPR_INDEX[i]];
+        return;
+    }
+    void *ptrs[6];
+    for (int i = 0; i < 6; i++) ptrs[i] = &out[i];
+    uc_reg_read_batch(uc, (int *)FRAME_GPRS, ptrs, 6);
+}
+
+static inline void write_frame_gprs(reg_writes *w, const exc_t *x, const uint32_t in[6]) {
+    for (int i = 0; i < 6; i++) {
+        if (x->env.found) x->env.regs[FRAME_GPR_INDEX[i]] = in[i];
+        else queue(w, FRAME_GPRS[i], in[i]);
+    }
+}
+
+/* d0-d7 (s0-s15) and FPSCR; FPSCR always through the API (qemu keeps it in several fields). */
+static inline void read_fp_frame(uc_engine *uc, const exc_t *x, uint64_t d[8], uint32_t *fpscr) {
+    if (x->env.found) {
+        for (int i = 0; i < 8; i++) d[i] = *cpu_env_dreg(&x->env, i);
+        uc_reg_read(uc, UC_ARM_REG_FPSCR, fpscr);
+        return;
+    }
+    void *fp_ptrs[9];
+    for (int i = 0; i < 8; i++) fp_ptrs[i] = &d[i];
+    fp_ptrs[8] = fpscr;
+    uc_reg_read_batch(uc, (int *)FP_REGS, fp_ptrs, 9);
+}
+
+static inline void write_fp_frame(reg_writes *w, const exc_t *x, const uint64_t d[8], uint32_t fpscr) {
+    for (int i = 0; i < 8; i++) {
+        if (x->env.found) *cpu_env_dreg(&x->env, i) = d[i];
+        else queue(w, FP_REGS[i], d[i]);
+    }
+    queue(w, UC_ARM_REG_FPSCR, fpscr);
+}
+
+/* The mask registers (reads have no side effect in qemu, so the register file is read in place when found). */
+static inline uint32_t read_primask(uc_engine *uc, const exc_t *x) {
+    return x->env.primask ? *x->env.primask : rd(uc, UC_ARM_REG_PRIMASK);
+}
+static inline uint32_t read_faultmask(uc_engine *uc, const exc_t *x) {
+    return x->env.faultmask ? *x->env.faultmask : rd(uc, UC_ARM_REG_FAULTMASK);
+}
+static inline uint32_t read_basepri(uc_engine *uc, const exc_t *x) {
+    return x->env.basepri ? *x->env.basepri : rd(uc, UC_ARM_REG_BASEPRI);
+}
+
+/* The PC, last. From an interrupt hook (the CPU loop is between blocks) it is written in place and the loop goes on
+ * at the new address; from a block hook, or without the register file, through the API, which makes Unicorn leave
+ * the block about to run (it runs after the handler returns). */
+static inline void jump(uc_engine *uc, const exc_t *x, uint32_t address, int between_blocks) {
+    if (between_blocks && x->env.found) x->env.regs[15] = address & ~1u;
+    else set_pc(uc, address);
+}
+
 /* ---- mode switching (CortexM4._set_mode: the same Unicorn writes in the same order) ---------------------------- */
 static void set_mode(reg_writes *w, uint32_t xpsr, uint32_t control, uint32_t msp, uint32_t psp,
                      uint32_t current_xpsr, uint32_t current_control, uint32_t old_msp, uint32_t old_psp) {
@@ -43,17 +106,16 @@ static void set_mode(reg_writes *w, uint32_t xpsr, uint32_t control, uint32_t ms
 }
 
 /* ---- exception entry (CortexM4._enter_exception) --------------------------------------------------------------- */
-static const int ENTRY_READS[10] = {UC_ARM_REG_XPSR, UC_ARM_REG_CONTROL, UC_ARM_REG_MSP, UC_ARM_REG_PSP,
-                                    UC_ARM_REG_R0, UC_ARM_REG_R1, UC_ARM_REG_R2, UC_ARM_REG_R3, UC_ARM_REG_R12,
-                                    UC_ARM_REG_LR};
+static const int ENTRY_READS[4] = {UC_ARM_REG_XPSR, UC_ARM_REG_CONTROL, UC_ARM_REG_MSP, UC_ARM_REG_PSP};
 
-static int enter(uc_engine *uc, exc_t *x, int number, uint32_t return_address) {
+/* `between_blocks`: called from the interrupt hook or between runs (not from a block hook). */
+static int enter(uc_engine *uc, exc_t *x, int number, uint32_t return_address, int between_blocks) {
     /* Handled here: SVCall, PendSV, SysTick and interrupts. NMI, faults, DebugMonitor: Python. */
     if (!(number == SVCALL || number == PENDSV || number == SYSTICK || number >= EXTERNAL_BASE)) return BAIL;
-    uint32_t r[10];
-    void *ptrs[10];
-    for (int i = 0; i < 10; i++) ptrs[i] = &r[i];
-    uc_reg_read_batch(uc, (int *)ENTRY_READS, ptrs, 10);
+    uint32_t r[4];
+    void *ptrs[4];
+    for (int i = 0; i < 4; i++) ptrs[i] = &r[i];
+    uc_reg_read_batch(uc, (int *)ENTRY_READS, ptrs, 4);
     uint32_t xpsr = r[0], control = r[1], msp = r[2], psp = r[3];
     if (!(xpsr & 0x1FF) && (control & CONTROL_NPRIV)) return BAIL;  /* unprivileged Thread mode */
     int handler_mode = (xpsr & 0x1FF) != 0;
@@ -66,16 +128,13 @@ static int enter(uc_engine *uc, exc_t *x, int number, uint32_t return_address) {
     if (ram_region(x, new_sp, frame_size) < 0) return BAIL;
 
     uint32_t frame[26];
-    memcpy(frame, &r[4], 6 * sizeof(uint32_t));   /* r0-r3, r12, lr */
+    read_frame_gprs(uc, x, frame);                /* r0-r3, r12, lr */
     frame[6] = return_address & ~1u;
     frame[7] = (xpsr & ~(1u << 9)) | ((uint32_t)realign << 9);
     if (fp_frame) {
         uint64_t d[8];
         uint32_t fpscr = 0;
-        void *fp_ptrs[9];
-        for (int i = 0; i < 8; i++) fp_ptrs[i] = &d[i];
-        fp_ptrs[8] = &fpscr;
-        uc_reg_read_batch(uc, (int *)FP_REGS, fp_ptrs, 9);
+        read_fp_frame(uc, x, d, &fpscr);
         memcpy(&frame[8], d, sizeof d);           /* little-endian: s0, s1, ... s15 */
         frame[24] = fpscr;
         frame[25] = 0;
@@ -88,13 +147,14 @@ static int enter(uc_engine *uc, exc_t *x, int number, uint32_t return_address) {
 
     uint32_t exc_return = handler_mode ? 0xFFFFFFF1u : (use_psp ? 0xFFFFFFFDu : 0xFFFFFFF9u);
     if (fp_frame) exc_return &= ~0x10u;
-    reg_writes w = {0};
+    reg_writes w;
+    w.n = 0;                                  /* (not zeroed: 640 bytes, only the first n are used) */
     set_mode(&w, (xpsr & ~0x0600FC00u & ~0x1FFu & ~(1u << 9)) | XPSR_T | (uint32_t)number,
              control & ~(CONTROL_SPSEL | CONTROL_FPCA), use_psp ? msp : new_sp, use_psp ? new_sp : psp, xpsr,
              control & ~CONTROL_NPRIV, msp, psp);
     queue(&w, UC_ARM_REG_LR, exc_return);
     flush(uc, &w);
-    set_pc(uc, vector);
+    jump(uc, x, vector, between_blocks);
     activate(x, number);
     x->event_register = 1;  /* exception entry and exit set the event register */
     x->entries++;
@@ -122,7 +182,7 @@ static int exception_return(uc_engine *uc, exc_t *x, uint32_t exc_return) {
     int repend = current >= EXTERNAL_BASE && bit(x->line_level, current - EXTERNAL_BASE) ? current : -1;
     int chained = -1;
     if (highest_pending(x, repend) >= 0) {
-        uint32_t primask = rd(uc, UC_ARM_REG_PRIMASK), basepri = rd(uc, UC_ARM_REG_BASEPRI);
+        uint32_t primask = read_primask(uc, x), basepri = read_basepri(uc, x);
         chained = preempting(x, primask, 0, basepri, current, repend);  /* FAULTMASK clears on return */
     }
     uint32_t vector = 0, frame[26];
@@ -139,7 +199,8 @@ static int exception_return(uc_engine *uc, exc_t *x, uint32_t exc_return) {
 
     deactivate(x, current);
     x->event_register = 1;
-    reg_writes w = {0};
+    reg_writes w;
+    w.n = 0;                                  /* (not zeroed: 640 bytes, only the first n are used) */
     if (faultmask) queue(&w, UC_ARM_REG_FAULTMASK, 0);  /* DeActivate() clears FAULTMASK (B1.5.8); NMI bailed */
     x->returns++;
     if (chained >= 0) {
@@ -147,7 +208,7 @@ static int exception_return(uc_engine *uc, exc_t *x, uint32_t exc_return) {
         queue(&w, UC_ARM_REG_XPSR, (xpsr & ~0x1FFu) | (uint32_t)chained);
         queue(&w, UC_ARM_REG_LR, exc_return);
         flush(uc, &w);
-        set_pc(uc, vector);
+        jump(uc, x, vector, 1);
         activate(x, chained);
         x->tail_chains++;
         return OK;
@@ -157,15 +218,9 @@ static int exception_return(uc_engine *uc, exc_t *x, uint32_t exc_return) {
     if (fp_frame) {
         uint64_t d[8];
         memcpy(d, &frame[8], sizeof d);
-        for (int i = 0; i < 8; i++) queue(&w, FP_REGS[i], d[i]);
-        queue(&w, UC_ARM_REG_FPSCR, frame[24]);
+        write_fp_frame(&w, x, d, frame[24]);
     }
-    queue(&w, UC_ARM_REG_R0, frame[0]);
-    queue(&w, UC_ARM_REG_R1, frame[1]);
-    queue(&w, UC_ARM_REG_R2, frame[2]);
-    queue(&w, UC_ARM_REG_R3, frame[3]);
-    queue(&w, UC_ARM_REG_R12, frame[4]);
-    queue(&w, UC_ARM_REG_LR, frame[5]);
+    write_frame_gprs(&w, x, frame);
     uint32_t ipsr = stacked_xpsr & 0x1FF;
     if (to_thread && ipsr) ipsr = 0;  /* inconsistent frame: returning to Thread is the safe choice (as Python) */
     uint32_t new_control = (control & ~(CONTROL_SPSEL | CONTROL_FPCA)) | (fp_frame ? CONTROL_FPCA : 0);
@@ -173,16 +228,16 @@ static int exception_return(uc_engine *uc, exc_t *x, uint32_t exc_return) {
     set_mode(&w, (stacked_xpsr & ~0x1FFu & ~(1u << 9)) | ipsr | XPSR_T, new_control, use_psp ? msp : new_sp,
              use_psp ? new_sp : psp, xpsr, control, msp, psp);
     flush(uc, &w);
-    set_pc(uc, frame[6]);
+    jump(uc, x, frame[6], 1);
     if (highest_pending(x, -1) >= 0) x->check = CHECK_ALL;  /* the execution priority dropped */
     return OK;
 }
 
 /* ---- hooks ------------------------------------------------------------------------------------------------------ */
-static inline void masks(uc_engine *uc, uint32_t *primask, uint32_t *faultmask, uint32_t *basepri) {
-    *primask = rd(uc, UC_ARM_REG_PRIMASK);
-    *faultmask = rd(uc, UC_ARM_REG_FAULTMASK);
-    *basepri = rd(uc, UC_ARM_REG_BASEPRI);
+static inline void masks(uc_engine *uc, const exc_t *x, uint32_t *primask, uint32_t *faultmask, uint32_t *basepri) {
+    *primask = read_primask(uc, x);
+    *faultmask = read_faultmask(uc, x);
+    *basepri = read_basepri(uc, x);
 }
 
 /* Whether `number` pre-empts now: the same decision as preempting(). When it does not, the next chance comes when
@@ -196,9 +251,9 @@ static int can_preempt(uc_engine *uc, exc_t *x, int number) {
         x->check = CHECK_NONE;
         return 0;
     }
-    uint32_t basepri = rd(uc, UC_ARM_REG_BASEPRI) & x->implemented_mask;
-    if ((basepri && group >= group_priority(x, (int)basepri)) || (group >= 0 && (rd(uc, UC_ARM_REG_PRIMASK) & 1)) ||
-        (group >= -1 && (rd(uc, UC_ARM_REG_FAULTMASK) & 1))) {
+    uint32_t basepri = read_basepri(uc, x) & x->implemented_mask;
+    if ((basepri && group >= group_priority(x, (int)basepri)) || (group >= 0 && (read_primask(uc, x) & 1)) ||
+        (group >= -1 && (read_faultmask(uc, x) & 1))) {
         x->check = CHECK_UNMASK;
         return 0;
     }
@@ -215,7 +270,7 @@ static __attribute__((noinline)) int take_at_block(uc_engine *uc, exc_t *x, uint
         return 0;
     }
     if (!can_preempt(uc, x, number)) return 0;
-    if (enter(uc, x, number, (uint32_t)address) == OK) return 1;  /* the handler's block comes next */
+    if (enter(uc, x, number, (uint32_t)address, 0) == OK) return 1;  /* the handler's block comes next */
     /* Python takes it from this block boundary, as it would have. */
     x->bails++;
     x->stop_kind = STOP_BAIL;
@@ -238,17 +293,17 @@ static void block_hook(uc_engine *uc, uint64_t address, uint32_t size, void *use
 
 static void intr_hook(uc_engine *uc, uint32_t intno, void *user_data) {
     exc_t *x = (exc_t *)user_data;
-    uint32_t pc = rd(uc, UC_ARM_REG_PC);
+    uint32_t pc = x->env.found ? x->env.regs[15] : rd(uc, UC_ARM_REG_PC);
     if (x->fast && !x->python_stop && x->stop_kind == STOP_NONE) {
         if (intno == EXCP_EXCEPTION_EXIT) {
             if (exception_return(uc, x, pc | 1u) == OK) return;
         } else if (intno == EXCP_SWI) {
             /* SVC (CortexM4._handle_intr): PC already points past it. Taken now, or escalated by Python. */
             uint32_t primask, faultmask, basepri;
-            masks(uc, &primask, &faultmask, &basepri);
+            masks(uc, x, &primask, &faultmask, &basepri);
             int was = bit(x->pending, SVCALL);
             set_bit(x->pending, SVCALL);
-            if (preempting(x, primask, faultmask, basepri, -1, -1) == SVCALL && enter(uc, x, SVCALL, pc) == OK) return;
+            if (preempting(x, primask, faultmask, basepri, -1, -1) == SVCALL && enter(uc, x, SVCALL, pc, 1) == OK) return;
             if (!was) clear_bit(x->pending, SVCALL);
         }
         x->bails++;
@@ -338,10 +393,10 @@ int exc_take_pending(uc_engine *uc, exc_t *x) {
     for (int i = 0; i < 8; i++) {
         if (highest_pending(x, -1) < 0) return entered;
         uint32_t primask, faultmask, basepri;
-        masks(uc, &primask, &faultmask, &basepri);
+        masks(uc, x, &primask, &faultmask, &basepri);
         int number = preempting(x, primask, faultmask, basepri, -1, -1);
         if (number < 0) return entered;
-        if (enter(uc, x, number, rd(uc, UC_ARM_REG_PC)) != OK) {
+        if (enter(uc, x, number, rd(uc, UC_ARM_REG_PC), 1) != OK) {
             x->bails++;
             return -1 - entered;
         }
