@@ -272,6 +272,7 @@ class CortexM4:
         s.vtor, s.ccr, s.scr = regs.VTOR.value, regs.CCR.value, regs.SCR.value
         s.fast = int(self._native_fast())
         s.native_scs = int(not self.view.access_hooks)
+        s.track_polls = int(self.idle_skip)
 
     def _scs_read(self, offset: int, size: int) -> int:
         return self._mmio_read(self.uc, offset, size, SCS_BASE)

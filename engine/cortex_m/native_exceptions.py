@@ -81,6 +81,7 @@ class _ExcStruct(ctypes.Structure):
         ("entries", ctypes.c_uint64), ("returns", ctypes.c_uint64), ("tail_chains", ctypes.c_uint64),
         ("bails", ctypes.c_uint64),
         ("budget", ctypes.c_void_p), ("py_read", PY_READ), ("py_write", PY_WRITE), ("env", _CpuEnvStruct),
+        ("track_polls", ctypes.c_int32), ("pad1", ctypes.c_int32), ("scs_reads", ctypes.c_uint64),
     ]
 
 
@@ -353,4 +354,4 @@ class NativeExceptions:
         s = self.s
         u = s.uart
         return {"direct_regs": s.env.found, "direct_masks": int(bool(s.env.basepri)), "entries": s.entries, "returns": s.returns, "tail_chains": s.tail_chains, "bails": s.bails,
-                "sleeps": s.sleeps, "uart_reads": u.reads, "uart_writes": u.writes, "uart_frames": u.frames}
+                "sleeps": s.sleeps, "scs_reads": s.scs_reads, "uart_reads": u.reads, "uart_writes": u.writes, "uart_frames": u.frames}

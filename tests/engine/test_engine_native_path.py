@@ -370,3 +370,78 @@ def test_native_struct_matches_the_c_code():
     if lib is None:
         pytest.skip("no native library here")
     assert ctypes.sizeof(_ExcStruct) == lib.exc_struct_size()
+
+
+# ---- ICSR reads served in C ------------------------------------------------------------------------------------------
+# RTOS ports read ICSR in every critical section (FreeRTOS's vPortEnterCritical asserts VECTACTIVE == 0): the native
+# path serves the read from its own state. The program reads it in thread mode with nothing pending, with PendSV
+# pending under PRIMASK, with a disabled and then an enabled interrupt pending, inside nested handlers, and then
+# polls it until SysTick pends (the polling detector skips that wait the same way on both paths).
+ICSR_PROGRAM = """
+reset:
+ WRITE SHPR3, 0xc0e00000         @ SysTick 0xc0, PendSV 0xe0
+ WRITE IPR0, 0x00004020          @ IRQ0 0x20, IRQ1 0x40
+ LOAD_SAVE ICSR, 0
+ cpsid i
+ SET_PENDING pendsv
+ LOAD_SAVE ICSR, 1
+ PEND_IRQ 1
+ LOAD_SAVE ICSR, 2
+ ENABLE_IRQ 0, 1
+ LOAD_SAVE ICSR, 3
+ cpsie i
+ isb
+ LOAD_SAVE ICSR, 7
+ cpsid i
+ SYSTICK 2000, 3                 @ TICKINT + ENABLE, masked by PRIMASK: it only pends
+poll:
+ ldr r0, =0xE000ED04
+ ldr r1, [r0]
+ lsrs r1, r1, #27                @ PENDSTSET (bit 26) into the carry
+ bcc poll
+ LOAD_SAVE ICSR, 8
+ WRITE SYST_CSR, 0
+ WRITE ICSR, {pendstclr}
+ LOAD_SAVE ICSR, 9
+ SET_RESULT 10, 1
+done:
+ b done
+
+irq1_handler:
+ LOAD_SAVE ICSR, 4
+ PEND_IRQ 0
+ bx lr
+irq0_handler:
+ LOAD_SAVE ICSR, 5
+ bx lr
+pendsv_handler:
+ LOAD_SAVE ICSR, 6
+ bx lr
+"""
+
+
+def run_icsr_program() -> tuple:
+    b = Bare(ICSR_PROGRAM.replace("{pendstclr}", str(scs_field("ICSR", "PENDSTCLR"))),
+             {14: "pendsv_handler", 16: "irq0_handler", 17: "irq1_handler"})
+    b.run_us(400)
+    stats = b.core._native.stats() if b.core._native is not None else None
+    return snapshot(b.core, b.view.memories()) + (tuple(b.results(11)), b.core.exception_path), stats
+
+
+def test_icsr_reads_are_identical_on_both_paths_and_right(both_paths):
+    (native, stats), (python, none) = both_paths(run_icsr_program)
+    assert native[-1] == "native" and python[-1] == "python" and none is None
+    assert native[:-1] == python[:-1]
+    assert stats["scs_reads"] > 16 and stats["bails"] == 0      # C served the reads, the poll included
+    r = native[-2]
+    rettobase, isrpending, pendsv, pendst = 1 << 11, 1 << 22, 1 << 28, 1 << 26
+    assert r[0] == rettobase                                    # thread mode, nothing pending
+    assert r[1] == pendsv | 14 << 12 | rettobase                # PendSV pending (masked)
+    assert r[2] == pendsv | 14 << 12 | rettobase                # IRQ 1 pending but not enabled: not counted
+    assert r[3] == pendsv | isrpending | 17 << 12 | rettobase   # IRQ 1 enabled: it is taken next
+    assert r[4] == pendsv | 14 << 12 | rettobase | 17           # in IRQ 1's handler, PendSV still pending
+    assert r[5] == pendsv | 14 << 12 | 16                       # IRQ 0 pre-empted IRQ 1: two active, no RETTOBASE
+    assert r[6] == rettobase | 14                               # PendSV, tail-chained last
+    assert r[7] == rettobase
+    assert r[8] == pendst | 15 << 12 | rettobase                # the poll saw SysTick pend
+    assert r[9] == rettobase and r[10] == 1

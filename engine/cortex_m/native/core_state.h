@@ -126,6 +126,9 @@ typedef struct {
     py_read_fn py_read;               /* the Python SCS register block, for everything not handled here */
     py_write_fn py_write;
     cpu_env_t env;                    /* the CPU's register file in place (cpu_env.h; env.found 0: the API) */
+    int32_t track_polls;              /* CortexM4.idle_skip: register reads served here feed the polling detector */
+    int32_t pad1;
+    uint64_t scs_reads;               /* ICSR reads served here (statistics) */
 } exc_t;
 
 /* ---- registers ------------------------------------------------------------------------------------------------ */
@@ -333,6 +336,7 @@ static inline uint64_t count_at(const exc_t *x, uint64_t when) {
 
 /* ---- shared by exceptions.c and devices.c ------------------------------------------------------------------------ */
 void exc_set_line(exc_t *x, int irq, int level);                        /* CortexM4.set_irq */
+void exc_track_poll(exc_t *x, uint32_t address, uint32_t value, int varying);  /* CortexM4._track_polling */
 int devices_at_block(uc_engine *uc, exc_t *x);                          /* 1: the block must not run now */
 
 #endif

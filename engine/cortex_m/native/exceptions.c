@@ -327,11 +327,46 @@ static void basepri_hook(uc_engine *uc, uint64_t address, uint32_t size, void *u
 }
 
 /* ---- the SCS page (0xE000E000): ICSR writes here, everything else in the Python register block ------------------ */
+#define SCS_PAGE 0xE000E000u
 #define ICSR 0xD04
+
+/* SystemControlSpace._read_icsr over the same state: the live pending bits, VECTPENDING (the pending exception
+ * taken next, regardless of masking), ISRPENDING, RETTOBASE and VECTACTIVE (the last activated exception). RTOS
+ * ports read it in every critical section (FreeRTOS's vPortEnterCritical asserts VECTACTIVE == 0). */
+static int external_pending(const exc_t *x) {
+    for (int w = 0; w < WORDS; w++) {
+        uint32_t bits = x->pending[w] & (w == 0 ? ~0xFFFFu : ~0u);     /* exception numbers >= 16 */
+        for (; bits; bits &= bits - 1)
+            if (is_enabled(x, w * 32 + __builtin_ctz(bits))) return 1;
+    }
+    return 0;
+}
+
+static uint32_t icsr_value(const exc_t *x) {
+    uint32_t value = 0;
+    if (bit(x->pending, NMI)) value |= 1u << 31;
+    if (bit(x->pending, PENDSV)) value |= 1u << 28;
+    if (bit(x->pending, SYSTICK)) value |= 1u << 26;
+    if (external_pending(x)) value |= 1u << 22;
+    int pending = highest_pending(x, -1);
+    value |= (uint32_t)(pending > 0 ? pending & 0x1FF : 0) << 12;
+    if (x->n_active <= 1) value |= 1u << 11;
+    if (x->n_active) value |= (uint32_t)x->active[x->n_active - 1] & 0x1FF;
+    return value;
+}
 
 static uint64_t scs_read(uc_engine *uc, uint64_t offset, unsigned size, void *user_data) {
     exc_t *x = (exc_t *)user_data;
     (void)uc;
+    if (offset == ICSR && size == 4 && x->fast && x->native_scs && !x->python_stop) {
+        /* As a read through Python (CortexM4._mmio_read): the clock follows the core, the polling detector sees it. */
+        uint32_t value = icsr_value(x);
+        x->scs_reads++;
+        x->clock_sync = 1;
+        x->clock_sync_executed = x->budget->executed;
+        if (x->track_polls) exc_track_poll(x, SCS_PAGE + ICSR, value, 0);
+        return value;
+    }
     return x->py_read(offset, size);
 }
 
