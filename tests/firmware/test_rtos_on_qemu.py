@@ -23,8 +23,8 @@ needs_cc = pytest.mark.skipif(not HAVE_CC, reason="no firmware compiler (pip ins
 needs_qemu = pytest.mark.skipif(QEMU is None, reason="qemu-system-arm is not installed: bash scripts/setup --test")
 
 
-def _qemu(name: str) -> subprocess.CompletedProcess:
-    return subprocess.run([QEMU, "-M", "mps2-an386", "-nographic", "-monitor", "none", "-icount", "shift=0",
+def _qemu(name: str, board: str = "mps2-an386") -> subprocess.CompletedProcess:
+    return subprocess.run([QEMU, "-M", board, "-nographic", "-monitor", "none", "-icount", "shift=0",
                            "-semihosting-config", "enable=on,target=native", "-kernel",
                            str(toolchain.firmware_path(name))], capture_output=True, text=True, timeout=120)
 
@@ -60,6 +60,17 @@ def test_the_one_round_trip_twin_stops_at_once():
     assert res.returncode == 0, res.stderr
     assert res.stdout.splitlines()[1] == ("rtos_pingpong: stop after 1 round trips, 3 context switches, 0 ticks, "
                                           "answers ok, fp ok")
+
+
+@needs_cc
+@needs_qemu
+def test_a_fault_is_one_line_and_a_failure_status():
+    # mps2-an385 is the same board with a Cortex-M3: no FPU, so the first FP instruction is a NOCP UsageFault,
+    # escalated to HardFault (UsageFault is not enabled), which the board layer reports before leaving QEMU.
+    res = _qemu("rtos_pingpong_qemu", board="mps2-an385")
+    assert res.returncode == 1
+    assert res.stdout.splitlines() == ["rtos_pingpong: start at 25000000 Hz",
+                                       "rtos_qemu: unhandled exception 3 (CFSR=0x00080000 HFSR=0x40000000)"]
 
 
 @needs_cc
