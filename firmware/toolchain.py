@@ -63,6 +63,10 @@ FIRMWARE: dict[str, str] = {
     "eint_wake": "sleeps until GPT3's timeout or button A on EINT 12 (level low, POL 1), as MediaTek's LP sample",
     "crc32_qemu": "crc32's CRC kernel built for QEMU's mps2-an386 (Cortex-M4), for scripts/bench; not an RTApp",
     "crc32_qemu_0": "crc32_qemu with no rounds (QEMU's start-up cost, subtracted by scripts/bench)",
+    "rtos_pingpong_qemu": "rtos_pingpong's kernel and tasks on QEMU's mps2-an386, exits after 432,000 round trips; "
+                          "for scripts/bench, not an RTApp",
+    "rtos_pingpong_qemu_1": "rtos_pingpong_qemu stopping after one round trip (QEMU's start-up, subtracted by "
+                            "scripts/bench)",
     "i2c_bus": "ISU2 I2C master: NACK probe, LSM6DS3 registers, EEPROM page write + polling, DMA loopback, 3 speeds",
     "i2c_sub": "ISU1 I2C master and ISU2 I2C subordinate on one bus: writes and reads between them",
     "spi_bus": "ISU1 SPI master: LSM6DS3 on a GPIO chip select, SD card on CSB (init, block write/read); ISU3 loopback",
@@ -82,6 +86,7 @@ class _Spec:
     defines: tuple[str, ...] = ()
     drivers: tuple[str, ...] = ()  # shared drivers from firmware/drivers/ that this firmware links
     runtime: str | None = COMMON  # the IO-core runtime (firmware/common/); None for a build for another board
+    shared: tuple[str, ...] = ()  # files of other folders under firmware/ it compiles (.c) or includes (hashed)
 
 
 _SPECS: dict[str, _Spec] = {name: _Spec(name) for name in FIRMWARE}
@@ -105,6 +110,16 @@ _SPECS["crc32"] = _Spec("crc32", drivers=("crc32.c",))
 _SPECS["crc32_qemu"] = _Spec("crc32_qemu", ld="mps2.ld", drivers=("crc32.c",), runtime=None)
 _SPECS["crc32_qemu_0"] = _Spec("crc32_qemu", ld="mps2.ld", drivers=("crc32.c",), runtime=None,
                                defines=("CRC32_ROUNDS=0",))
+# The same kernel, port and ping-pong sources as rtos_pingpong, on QEMU's board (firmware/rtos_qemu/: its vector
+# table, reset, console and halt; the common runtime's formatter, C helpers and SysTick set-up). 432,000 round trips
+# are about one second of the chip's time (432,784 in 1 s on the engine).
+_RTOS_QEMU_SHARED = ("rtos/kernel.h", "rtos/kernel.c", "rtos/port.c", "rtos/main.c", "rtos/pingpong_stop.h",
+                     "common/rt.h", "common/mt3620.h", "common/fmt.c", "common/libc.c", "common/timer.c",
+                     "crc32_qemu/mps2.ld")
+PINGPONG_QEMU_ROUND_TRIPS = 432_000
+for _name, _trips in (("rtos_pingpong_qemu", PINGPONG_QEMU_ROUND_TRIPS), ("rtos_pingpong_qemu_1", 1)):
+    _SPECS[_name] = _Spec("rtos_qemu", ld="../crc32_qemu/mps2.ld", runtime=None, shared=_RTOS_QEMU_SHARED,
+                          defines=("RTOS_PORT_THREADX=0", "RTOS_APP_DEMO=0", f"PINGPONG_ROUND_TRIPS={_trips}u"))
 
 # Flags shared by both compilers. -O2 and -g as the brief asks (GDB tests); no libc, no unwind tables,
 # one section per function so unused code is dropped; source paths recorded relative to firmware/.
@@ -214,6 +229,12 @@ def _sources(spec: _Spec, fw: Path) -> tuple[list[str], list[str]]:
                 inputs.append(rel)
                 if p.suffix in (".c", ".S"):
                     c_files.append(rel)
+    for rel in spec.shared:
+        if not (fw / rel).is_file():
+            raise ToolchainError(f"firmware source missing: {fw / rel}")
+        inputs.append(rel)
+        if rel.endswith((".c", ".S")):
+            c_files.append(rel)
     for drv in spec.drivers:
         if not (fw / DRIVERS / drv).is_file():
             raise ToolchainError(f"firmware driver missing: {fw / DRIVERS / drv}")

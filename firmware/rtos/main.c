@@ -12,7 +12,7 @@
  *   with 4-tick time slices; 3 and 4 share a semaphore, holding it for 2 ticks; 6 and 7 share a mutex taken twice,
  *   holding it for 2 ticks. Thread 0 prints every counter every 10 rounds (one second). */
 #include "kernel.h"
-
+#include "pingpong_stop.h"  /* empty except in builds that stop (rtos_pingpong_qemu) */
 #ifndef RTOS_APP_DEMO
 #define RTOS_APP_DEMO 0
 #endif
@@ -51,7 +51,7 @@ static void ping(uint32_t arg)
         if (n >= 64u && x != 2.0f) {
             fp_bad++;
         }
-        round_trips++;
+        round_trips++; PINGPONG_AFTER_ROUND_TRIP(round_trips);
     }
 }
 
@@ -199,5 +199,15 @@ int main(void)
         k_task_create(&threads[i], names[i], spec[i].entry, i, stacks[i], STACK_WORDS, spec[i].prio, spec[i].slice);
     }
     k_start(100);
+}
+#endif
+
+#if !RTOS_APP_DEMO && defined(PINGPONG_ROUND_TRIPS)
+/* The end of a ping-pong that stops (pingpong_stop.h): the counts, then halt(), which on QEMU exits. */
+static _Noreturn void pingpong_stop(void)
+{
+    print("rtos_pingpong: stop after %u round trips, %u context switches, %u ticks, answers %s, fp %s\r\n",
+          round_trips, k_switches, k_ticks(), wrong_answers ? "wrong" : "ok", fp_bad ? "bad" : "ok");
+    halt();
 }
 #endif
