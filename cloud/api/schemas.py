@@ -103,7 +103,13 @@ def page_of(item: str) -> dict:
 
 # Names are trimmed of surrounding white space (cloud/services/base.py name()): one that is all white space is
 # refused, so the schema asks for a character that is not.
-NAME = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"\S"}
+# A name: no control characters, and at least one character that is not white space. The white space is spelled out
+# so the pattern means the same in every regex dialect (Python's \s also matches U+001C..U+001F, ECMA-262's does not,
+# and schemathesis generated "\u001f" as a valid name that the service refused).
+_CONTROL = r"\u0000-\u001f\u007f-\u009f"
+_SPACE = r"\t\n\u000b\u000c\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+NAME = {"type": "string", "minLength": 1, "maxLength": 200,
+        "pattern": rf"^[^{_CONTROL}]*[^{_CONTROL}{_SPACE}][^{_CONTROL}]*$"}
 BODY = {
     "TenantCreate": obj({"Name": NAME}, ["Name"]),
     "TenantPatch": obj({"Name": NAME}, ["Name"]),

@@ -6,6 +6,7 @@ Several processes may share one database: uniqueness (claims, CA generations, re
 from __future__ import annotations
 
 import datetime as _dt
+import unicodedata
 import uuid
 
 from sqlalchemy import Table, and_, select
@@ -104,6 +105,8 @@ def name(value, what: str, limit: int = 200) -> str:
     text = (value or "").strip()
     if not text or len(text) > limit:
         raise Invalid(f"{what} must be 1 to {limit} characters")
+    if any(unicodedata.category(c) == "Cc" for c in text):
+        raise Invalid(f"{what} must not contain control characters")
     return text
 
 

@@ -494,3 +494,19 @@ def test_device_insights_page_with_sphere_continuation(service, admin, tenant, r
     assert status == 200 and [i["EventType"] for i in rest["Items"]] == ["t3", "t4"]
     assert rest["ContinuationToken"] is None
     assert admin.raw("GET", f"/v2/tenants/{tid}/getDeviceInsights", headers={"Sphere-Continuation": "x"})[0] == 400
+
+
+def test_names_the_schema_allows_are_exactly_the_names_the_service_keeps(admin):
+    """The schema's name pattern and the service's name check agree on white space and control characters in every
+    regex dialect (schemathesis once generated "\\u001f", which ECMA-262's \\S allows and Python's refuses)."""
+    import re
+    from mt3620.cloud.api.schemas import NAME
+    pattern = re.compile(NAME["pattern"])
+    names = ["Contoso", "  padded  ", "x\u3000y", "\u00e9t\u00e9", " ", "\t", "\u3000", "\u001f", "\u001fa",
+             "a\u0000b", "\u0085", "\u00a0", "\ufeff", "a\u007fb", "\u2028x"]
+    for name in names:
+        status, body = admin.call("POST", "/v2/tenants", {"Name": name})
+        assert (status == 201) == bool(pattern.search(name)), (name, status, body)
+        assert status in (201, 400), (name, status, body)
+        if status == 201:
+            assert body["Name"] == name.strip()
