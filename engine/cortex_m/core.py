@@ -34,7 +34,7 @@ from mt3620.engine.simulation.peripheral import LoggingRegion, Peripheral
 from . import native
 from .dwt import Dwt
 from .itm import Itm
-from .native_devices import NativeUart
+from .native_devices import NativeSysTick, NativeUart
 from .native_exceptions import CHECK_ALL, NEVER, STOP_BAIL, STOP_INTR, STOP_YIELD, NativeExceptions
 from .nvic import BUSFAULT, EXTERNAL_BASE, HARDFAULT, NMI, SVCALL, USAGEFAULT, ExceptionState, exception_name
 from .scs import (BFSR_BFARVALID, BFSR_IBUSERR, BFSR_PRECISERR, BFSR_STKERR, HFSR_FORCED, HFSR_VECTTBL,
@@ -162,6 +162,8 @@ class CortexM4:
                                       on_change=self._exceptions_changed,
                                       on_reset_request=self.request_reset)
         view.add_device(SCS_BASE, 0x1000, self.scs, f"{name}.scs")
+        # SysTick served in C while the core runs alone (native_engage); the SCS page is mapped there already.
+        self._systick_fast = NativeSysTick(self) if self._native is not None else None
         # The rest of the private peripheral bus (Cortex-M4 TRM table 2-1): ITM and DWT modelled; FPB, TPIU, ETM
         # and the ROM table known but not modelled (reads 0, writes ignored, logged), so probing never faults.
         self.itm = Itm(f"{name}.itm", clock)
@@ -363,8 +365,8 @@ class CortexM4:
             s = self._native.s
             s.clock_sync = 0  # this access moves the clock at least as far as an earlier native one
             if local > self.clock.now:
-                # Never past the next event, a native one included (the end of the frame a native UART sends).
-                self.clock.now = min(local, s.horizon_ps, s.uart.due_ps if s.uart.engaged else NEVER)
+                # Never past the next event, a native one included (a native UART's frame end, SysTick's wrap).
+                self.clock.now = min(local, s.horizon_ps, self._native_due())
             return
         if local > self.clock.now:
             self.clock.now = min(local, self._horizon)
@@ -670,6 +672,10 @@ class CortexM4:
             self.time = max(self.time, horizon)
             return
         while not self.halted and not self.locked_up:
+            if self.sleeping and self._native is not None:
+                # Asleep in Python (WFE, or a WFI with no native event before the window's end): the devices'
+                # events go back on the clock, which wakes the core as on the Python path.
+                self.native_release()
             nxt = self.clock.next_event_time()
             limit = horizon if nxt is None else min(horizon, nxt)
             if self.time >= limit:
@@ -707,15 +713,31 @@ class CortexM4:
         return True
 
     def native_engage(self) -> None:
-        """At the start of a machine window: serve the attached devices natively when this core runs in C now."""
-        if (self._uart_fast is not None and not self._uart_fast.engaged and self._native_fast() and not self.sleeping
-                and not self.halted and not self.locked_up and not self.reset_requested):
+        """At the start of a machine window: serve SysTick and the attached devices natively when this core runs in
+        C now."""
+        systick = self._systick_fast
+        if (systick is None or systick.engaged or not self._native_fast() or self.sleeping or self.halted
+                or self.locked_up or self.reset_requested):
+            return
+        systick.engage()
+        if self._uart_fast is not None:
             self._uart_fast.engage()
 
     def native_release(self) -> None:
-        """At the end of this core's part of a window: the devices' state back to their models."""
+        """At the end of this core's part of a window (or when it falls asleep in Python): the devices' state back
+        to their models."""
         if self._uart_fast is not None and self._uart_fast.engaged:
             self._uart_fast.release()
+        if self._systick_fast is not None and self._systick_fast.engaged:
+            self._systick_fast.release()
+
+    def _native_due(self) -> int:
+        """The next event of the devices served natively (NEVER: none)."""
+        s = self._native.s
+        due = s.uart.due_ps if s.uart.engaged else NEVER
+        if s.systick.engaged and s.systick.due_ps < due:
+            due = s.systick.due_ps
+        return due
 
     def take_yield(self) -> bool:
         """Whether the last run ended at a line a native UART sent (the window ends at the clock's time)."""
@@ -779,8 +801,8 @@ class CortexM4:
     def _event_horizon(self) -> int:
         """The quantum's horizon, or the next native event if it comes first (on the Python path that event would
         have been the horizon)."""
-        if self._native is not None and self._native.s.uart.engaged:
-            return min(self._horizon, self._native.s.uart.due_ps)
+        if self._native is not None:
+            return min(self._horizon, self._native_due())
         return self._horizon
 
     def _after_native_run(self) -> None:
@@ -794,7 +816,8 @@ class CortexM4:
             if local > self.clock.now:
                 self.clock.now = min(local, self._event_horizon())
         if s.skip_kind:
-            self._skip_rest = True if s.skip_kind == 1 else int(s.skip_ps)
+            if self.idle_skip:   # (reads served in C feed the detector; only Python's decides)
+                self._skip_rest = True if s.skip_kind == 1 else int(s.skip_ps)
             s.skip_kind = 0
         if self._uart_fast is not None:
             self._uart_fast.deliver()
