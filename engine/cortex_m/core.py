@@ -672,9 +672,9 @@ class CortexM4:
             self.time = max(self.time, horizon)
             return
         while not self.halted and not self.locked_up:
-            if self.sleeping and self._native is not None:
-                # Asleep in Python (WFE, or a WFI with no native event before the window's end): the devices'
-                # events go back on the clock, which wakes the core as on the Python path.
+            if self.sleeping and self.wfe_sleep and self._native is not None:
+                # Asleep in WFE, which events wake (not only interrupts): the devices' events go back on the clock,
+                # which wakes the core as on the Python path.
                 self.native_release()
             nxt = self.clock.next_event_time()
             limit = horizon if nxt is None else min(horizon, nxt)
@@ -692,8 +692,12 @@ class CortexM4:
                 if self._would_wake():
                     self.sleeping = False
                 else:
-                    self.time = limit
-                    break
+                    woke = self._sleep_native(limit)
+                    if self._yielded:
+                        break
+                    if not woke:
+                        self.time = max(self.time, limit)
+                        break
             self._run_quantum(limit)
             if self._yielded:
                 break       # a native UART ended a line: the machine ends the window here (take_yield)
@@ -716,8 +720,8 @@ class CortexM4:
         """At the start of a machine window: serve SysTick and the attached devices natively when this core runs in
         C now."""
         systick = self._systick_fast
-        if (systick is None or systick.engaged or not self._native_fast() or self.sleeping or self.halted
-                or self.locked_up or self.reset_requested):
+        if (systick is None or systick.engaged or not self._native_fast() or (self.sleeping and self.wfe_sleep)
+                or self.halted or self.locked_up or self.reset_requested):
             return
         systick.engage()
         if self._uart_fast is not None:
@@ -730,6 +734,39 @@ class CortexM4:
             self._uart_fast.release()
         if self._systick_fast is not None and self._systick_fast.engaged:
             self._systick_fast.release()
+
+    def native_next_event(self) -> int | None:
+        """When the next event of the devices served natively is due (None: none, or nothing served natively)."""
+        if self._native is None:
+            return None
+        due = self._native_due()
+        return None if due == NEVER else due
+
+    def _sleep_native(self, limit: int) -> bool:
+        """Asleep in WFI (in Python) while devices are served in C: their events before `limit` fire at their times,
+        the core's time moving to each (the native WFI sleep's rule, and the Python path's, where each is a window's
+        end). True when one wakes the core; a line a native UART ends stops here (take_yield)."""
+        if self._native is None:
+            return False
+        s = self._native.s
+        lib = self._native.lib
+        while True:
+            due = self._native_due()
+            if due >= limit:
+                return False
+            if due > self.time:
+                self.time = due
+            self._reanchor_if_moved()
+            stop = lib.dev_fire(ctypes.byref(s), self.instructions)
+            if self._uart_fast is not None:
+                self._uart_fast.deliver()
+            if stop:
+                self._yielded = True
+            if self._would_wake():
+                self.sleeping = False
+                return True
+            if stop:
+                return False
 
     def _native_due(self) -> int:
         """The next event of the devices served natively (NEVER: none)."""

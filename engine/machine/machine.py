@@ -560,6 +560,13 @@ class Machine:
             for core in runnable:
                 if core._would_wake():
                     horizon = clock.now
+            # A core asleep with devices served in C wakes at their next event, inside its run: from there on the
+            # window is an awake one, which ends on the grid (where the Python path's next window, starting at that
+            # event, ends: the event and the grid line are in the same cell).
+            for core in io_cores:
+                due = core.native_next_event()
+                if due is not None and due < horizon:
+                    horizon = min(horizon, max(due, (clock.now // MAX_QUANTUM_PS + 1) * MAX_QUANTUM_PS))
         try:
             for core in runnable:
                 if core.sleeping and core.time < clock.now:

@@ -360,6 +360,9 @@ int dev_attach_uart(uc_engine *uc, exc_t *x, uint32_t page, uint32_t page_size, 
     return uc_mmio_map(uc, page, page_size, uart_page_read, x, uart_page_write, x);
 }
 
+/* A core asleep in Python (CortexM4._sleep_native) with devices served here: fire the events its time reached. */
+int dev_fire(exc_t *x, uint64_t count) { return fire_due(x, count); }
+
 int dev_hook_wfi(uc_engine *uc, exc_t *x, uint64_t address, uc_hook *handle) {
     return uc_hook_add(uc, handle, UC_HOOK_CODE, (void *)wfi_hook, x, address, address);
 }
