@@ -719,13 +719,14 @@ class CortexM4:
     def native_engage(self) -> None:
         """At the start of a machine window: serve SysTick and the attached devices natively when this core runs in
         C now."""
-        systick = self._systick_fast
-        if (systick is None or systick.engaged or not self._native_fast() or (self.sleeping and self.wfe_sleep)
-                or self.halted or self.locked_up or self.reset_requested):
+        systick, uart = self._systick_fast, self._uart_fast
+        if (systick is None or not self._native_fast() or (self.sleeping and self.wfe_sleep) or self.halted
+                or self.locked_up or self.reset_requested):
             return
-        systick.engage()
-        if self._uart_fast is not None:
-            self._uart_fast.engage()
+        if not systick.engaged:
+            systick.engage()
+        if uart is not None and not uart.engaged:
+            uart.engage()
 
     def native_release(self) -> None:
         """At the end of this core's part of a window (or when it falls asleep in Python): the devices' state back

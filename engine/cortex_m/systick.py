@@ -119,6 +119,12 @@ class SysTick(Peripheral):
         self._take_back()
         super().restore(snap)
 
+    @property
+    def next_wrap(self) -> int | None:
+        """When the counter reaches zero next (None: it does not)."""
+        self._take_back()
+        return self.wrap.when
+
     def fast_path_state(self) -> tuple[int, int, int, int, int, int, int, int, int | None]:
         """The state for a core's fast path, which serves SysTick from now on (the wrap timer stops): SYST_CSR as
         stored and its readable bits, what SYST_RVR and SYST_CALIB read, RVR.RELOAD, the clock, the anchor (time,

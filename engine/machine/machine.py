@@ -544,11 +544,17 @@ class Machine:
         clock = self.clock
         runnable = self._runnable()
         io_cores = [c for c in runnable if isinstance(c, CortexM4)]
-        if len(runnable) == 1:
-            # Devices served in C, their events inside the core's run. Only for a core running alone: another
-            # core's windows (and so its polling-loop skips) would no longer end at this core's device events.
-            for core in io_cores:
-                core.native_engage()
+        # Devices served in C, their events inside the core's run. Only for a core running alone: another core's
+        # windows (and so its polling-loop skips) would no longer end at this core's device events. They stay with
+        # the core from window to window while it runs alone (any use of a model from Python takes its state back
+        # first), and go back to their models when it stops running alone and when the run returns.
+        lone = io_cores[0] if len(runnable) == 1 and io_cores else None
+        for core in self.cores.values():
+            if core is not lone:
+                core.native_release()
+        if lone is not None:
+            lone.native_engage()
+        faults = len(self.faults)
         nxt = clock.next_event_time()
         horizon = deadline if nxt is None else min(nxt, deadline)
         if any(not c.sleeping for c in runnable):
@@ -572,17 +578,19 @@ class Machine:
                 if core.sleeping and core.time < clock.now:
                     core.time = clock.now
                 core.run_until(max(horizon, clock.now))
-                if core in io_cores:
-                    core.native_release()
-                    if core.take_yield():
-                        # A line ended on a UART served in C: the window ends there, as at the UART's event on the
-                        # Python path (the clock is at the line's last byte).
-                        horizon = min(horizon, clock.now)
+                if core in io_cores and core.take_yield():
+                    # A line ended on a UART served in C: the window ends there, as at the UART's event on the
+                    # Python path (the clock is at the line's last byte).
+                    horizon = min(horizon, clock.now)
                 if self._stop_requested:
                     break
-        finally:
+        except BaseException:
             for core in io_cores:
                 core.native_release()
+            raise
+        if lone is not None and (horizon >= deadline or self._stop_requested or len(self.faults) > faults
+                                 or lone.halted or lone.locked_up):
+            lone.native_release()      # the run returns after this window (or the core stopped)
         # Models may have scheduled events inside the window: the clock stops at the first one.
         nxt = clock.next_event_time()
         target = horizon if nxt is None else min(horizon, nxt)

@@ -40,12 +40,12 @@ def record_pends(core) -> list[int]:
 
 
 def record_wraps(m, core) -> list[int]:
-    """The times SysTick wraps on a machine, seen between windows (the model's next wrap, whether it was served in
-    Python or in C during the window: engine/cortex_m/native_devices.py); windows end at least every 1 ms."""
+    """The times SysTick wraps on a machine, seen between windows (the model's next wrap, whether it is served in
+    Python or in C: engine/cortex_m/native_devices.py); windows end at least every 1 ms."""
     times: list[int] = []
 
     def seen(_machine) -> None:
-        when = core.scs.systick.wrap.when
+        when = core.scs.systick.next_wrap
         if when is not None and (not times or times[-1] != when):
             times.append(when)
     m.between_windows.append(seen)
