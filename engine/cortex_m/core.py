@@ -164,6 +164,9 @@ class CortexM4:
         view.add_device(SCS_BASE, 0x1000, self.scs, f"{name}.scs")
         # SysTick served in C while the core runs alone (native_engage); the SCS page is mapped there already.
         self._systick_fast = NativeSysTick(self) if self._native is not None else None
+        if self._native is not None:   # the arguments of the native calls made at every window
+            self._uch = self.uc._uch
+            self._native_s = ctypes.addressof(self._native.s)
         # The rest of the private peripheral bus (Cortex-M4 TRM table 2-1): ITM and DWT modelled; FPB, TPIU, ETM
         # and the ROM table known but not modelled (reads 0, writes ignored, logged), so probing never faults.
         self.itm = Itm(f"{name}.itm", clock)
@@ -656,6 +659,9 @@ class CortexM4:
     def _would_wake(self, wfe: bool | None = None) -> bool:
         """WFI wakes on any pending interrupt that would pre-empt if PRIMASK were clear (B1.5.19); WFE only on
         one that is not masked at all ("unless masked by the exception mask registers or the current priority")."""
+        if self._native is not None:   # the same decision on the same state, in C (native/devices.c)
+            return bool(self._native.lib.dev_would_wake(self._uch, self._native_s,
+                                                         self.wfe_sleep if wfe is None else wfe))
         number = self.state.highest_pending()
         if number is None:
             return False
@@ -749,7 +755,6 @@ class CortexM4:
         end). True when one wakes the core; a line a native UART ends stops here (take_yield)."""
         if self._native is None:
             return False
-        s = self._native.s
         lib = self._native.lib
         while True:
             due = self._native_due()
@@ -758,7 +763,7 @@ class CortexM4:
             if due > self.time:
                 self.time = due
             self._reanchor_if_moved()
-            stop = lib.dev_fire(ctypes.byref(s), self.instructions)
+            stop = lib.dev_fire(self._native_s, self.instructions)
             if self._uart_fast is not None:
                 self._uart_fast.deliver()
             if stop:

@@ -102,8 +102,11 @@ class NativeSysTick:
         self.native = core._native
         self.s = self.native.s
         self.s.systick.base = SYSTICK_BASE
-        self.native.lib.dev_fire.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
-        self.native.lib.dev_fire.restype = ctypes.c_int
+        lib = self.native.lib
+        lib.dev_fire.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
+        lib.dev_fire.restype = ctypes.c_int
+        lib.dev_would_wake.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
+        lib.dev_would_wake.restype = ctypes.c_int
         self.model = core.scs.systick
         self.clock = core.clock
         self.model.fast_path = self

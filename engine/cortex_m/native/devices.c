@@ -360,6 +360,17 @@ int dev_attach_uart(uc_engine *uc, exc_t *x, uint32_t page, uint32_t page_size, 
     return uc_mmio_map(uc, page, page_size, uart_page_read, x, uart_page_write, x);
 }
 
+/* CortexM4._would_wake: a pending exception that would pre-empt, with PRIMASK left out for WFI (B1.5.19). */
+int dev_would_wake(uc_engine *uc, exc_t *x, int wfe) {
+    int n = highest_pending(x, -1);
+    if (n < 0) return 0;
+    uint32_t primask = 0, faultmask = 0, basepri = 0;
+    if (wfe) uc_reg_read(uc, UC_ARM_REG_PRIMASK, &primask);
+    uc_reg_read(uc, UC_ARM_REG_FAULTMASK, &faultmask);
+    uc_reg_read(uc, UC_ARM_REG_BASEPRI, &basepri);
+    return group_priority(x, get_priority(x, n)) < execution_priority(x, primask, faultmask, basepri, -1);
+}
+
 /* A core asleep in Python (CortexM4._sleep_native) with devices served here: fire the events its time reached. */
 int dev_fire(exc_t *x, uint64_t count) { return fire_due(x, count); }
 
