@@ -704,6 +704,7 @@ class CortexM4:
                     if not woke:
                         self.time = max(self.time, limit)
                         break
+                    continue    # woken at a native event: what woke it is taken first, as at a window's start
             self._run_quantum(limit)
             if self._yielded:
                 break       # a native UART ended a line: the machine ends the window here (take_yield)
@@ -755,24 +756,37 @@ class CortexM4:
         end). True when one wakes the core; a line a native UART ends stops here (take_yield)."""
         if self._native is None:
             return False
-        lib = self._native.lib
         while True:
             due = self._native_due()
-            if due >= limit:
+            if due > limit:
                 return False
             if due > self.time:
                 self.time = due
             self._reanchor_if_moved()
-            stop = lib.dev_fire(self._native_s, self.instructions)
-            if self._uart_fast is not None:
-                self._uart_fast.deliver()
-            if stop:
-                self._yielded = True
+            stop = self._fire_native(self.instructions, due)
             if self._would_wake():
                 self.sleeping = False
                 return True
             if stop:
                 return False
+
+    def _device_released(self, due: int) -> None:
+        """A device served in C goes back to its model during a run, with its next event at `due`. On the Python path
+        that event bounded the running quantum from the moment it was scheduled, and the quantum keeps ending there
+        even if the model now moves or cancels it: so does this run (and a model's clock stops there too)."""
+        if self._running and due < self._horizon:
+            self._horizon = due
+            self.budget.cut(max(0, self._instructions_until(due)))
+
+    def _fire_native(self, count: int, until: int) -> bool:
+        """Fire the native events due by `until` that `count` retired instructions reached; True when a line a
+        native UART sent ends there (the window ends: take_yield)."""
+        stop = self._native.lib.dev_fire(self._native_s, count, until)
+        if self._uart_fast is not None:
+            self._uart_fast.deliver()
+        if stop:
+            self._yielded = True
+        return bool(stop)
 
     def _native_due(self) -> int:
         """The next event of the devices served natively (NEVER: none)."""
@@ -840,6 +854,14 @@ class CortexM4:
                 self.skipped_ps += target - self.time
                 self.time = target
         self._handle_stop(error, executed)
+        if self._native is not None and not self.sleeping:
+            # Native events the core's time reached by the quantum's horizon and not fired yet (due in the run's last
+            # block, or where its budget ran out, which the block hook looks at first; or where a polling skip
+            # landed): they fire now, as at the end of the Python path's window, whose horizon they are.
+            until = min(self._horizon, self.time)
+            if self._native_due() <= until:
+                self._reanchor_if_moved()
+                self._fire_native(self.instructions, until)
 
     def _event_horizon(self) -> int:
         """The quantum's horizon, or the next native event if it comes first (on the Python path that event would

@@ -73,6 +73,7 @@ class NativeUart:
         """Hand the transmitter back to the model: the bytes sent, then the state."""
         self.deliver()
         u = self.s.uart
+        self.core._device_released(u.due_ps)
         u.engaged = 0
         self.native.reschedule()
         self.model.tx_fast_path_return(u.ier, bytes(u.fifo[:u.fifo_len]), u.shift, u.thre_pending, u.line,
@@ -103,10 +104,11 @@ class NativeSysTick:
         self.s = self.native.s
         self.s.systick.base = SYSTICK_BASE
         lib = self.native.lib
-        lib.dev_fire.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
+        lib.dev_fire.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64]
         lib.dev_fire.restype = ctypes.c_int
         lib.dev_would_wake.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
         lib.dev_would_wake.restype = ctypes.c_int
+        self.core = core
         self.model = core.scs.systick
         self.clock = core.clock
         self.model.fast_path = self
@@ -128,6 +130,7 @@ class NativeSysTick:
     def release(self) -> None:
         """Hand SysTick back to the model: COUNTFLAG as the wraps and reads left it, the next wrap."""
         t = self.s.systick
+        self.core._device_released(t.due_ps)
         t.engaged = 0
         self.native.reschedule()
         self.model.fast_path_return(t.csr, None if t.due_ps == NEVER else t.due_ps)

@@ -205,14 +205,14 @@ uint64_t dev_systick_read(exc_t *x, uint64_t offset, uint32_t size) {
 }
 
 /* ---- native events ------------------------------------------------------------------------------------------------ */
-/* Fires the native events whose time the core has reached (`count` instructions retired), in time order; 1: stop the
- * run. (The UART's frame end and SysTick's wrap change disjoint state, so the order of two at one instant does not
- * matter.) */
-static int fire_due(exc_t *x, uint64_t count) {
+/* Fires the native events whose time the core has reached (`count` instructions retired) and that are due by `until`,
+ * in time order; 1: stop the run. (The UART's frame end and SysTick's wrap change disjoint state, so the order of two
+ * at one instant does not matter.) */
+static int fire_due(exc_t *x, uint64_t count, uint64_t until) {
     int stop = 0;
     for (;;) {
         uint64_t due = next_due(x);
-        if (due == NEVER || count_at(x, due) > count) break;
+        if (due == NEVER || due > until || count_at(x, due) > count) break;
         if (x->uart.engaged && x->uart.due_ps == due)
             stop |= uart_frame_done(x, due);
         else
@@ -235,7 +235,7 @@ void dev_reschedule(exc_t *x) {
 
 int devices_at_block(uc_engine *uc, exc_t *x) {
     if (next_due(x) == NEVER || !x->fast || x->python_stop || x->stop_kind != STOP_NONE) return 0;
-    if (!fire_due(x, retired(x))) return 0;
+    if (!fire_due(x, retired(x), NEVER)) return 0;
     yield_window(uc, x);
     return 1;
 }
@@ -318,7 +318,7 @@ static void wfi_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user_
     exc_t *x = (exc_t *)user_data;
     if (!x->fast || x->python_stop || x->stop_kind != STOP_NONE || !(x->uart.engaged || x->systick.engaged)) return;
     uint64_t count = retired(x);
-    int stop = fire_due(x, count);
+    int stop = fire_due(x, count, NEVER);
     for (;;) {
         if (wfi_would_wake(uc, x)) {
             x->check = CHECK_ALL;
@@ -343,7 +343,7 @@ static void wfi_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user_
             x->budget->remaining = (int64_t)cycles_in(x->horizon_ps - due, x->hz);
             dev_reschedule(x);
         }
-        stop = fire_due(x, count);
+        stop = fire_due(x, count, NEVER);
     }
 }
 
@@ -371,8 +371,9 @@ int dev_would_wake(uc_engine *uc, exc_t *x, int wfe) {
     return group_priority(x, get_priority(x, n)) < execution_priority(x, primask, faultmask, basepri, -1);
 }
 
-/* A core asleep in Python (CortexM4._sleep_native) with devices served here: fire the events its time reached. */
-int dev_fire(exc_t *x, uint64_t count) { return fire_due(x, count); }
+/* Between runs (CortexM4._fire_native): fire the events the core's time reached that are due by `until` (where the
+ * Python path's window ends and fires them). */
+int dev_fire(exc_t *x, uint64_t count, uint64_t until) { return fire_due(x, count, until); }
 
 int dev_hook_wfi(uc_engine *uc, exc_t *x, uint64_t address, uc_hook *handle) {
     return uc_hook_add(uc, handle, UC_HOOK_CODE, (void *)wfi_hook, x, address, address);
