@@ -40,6 +40,7 @@ from .models import (DEFAULT_DEVICE_SEED, ModelError, bind_links, cpu_clock, ins
 log = logging.getLogger("mt3620.machine")
 
 MAX_QUANTUM_PS = PS_PER_SECOND // 1000   # 1 ms: cores never run further apart than this
+LONE_GRID_PS = 10 * MAX_QUANTUM_PS       # the grid while one IO core runs alone (nothing runs apart)
 IO_CORE_TYPES = {"CPU.CortexM"}
 A7_CORE_TYPES = {"CPU.ARMv7A", "CPU.ARMv7R", "CPU.ARMv8A"}
 MEMORY_TYPES = {"Memory.MappedMemory", "Memory.ArrayMemory"}
@@ -557,10 +558,13 @@ class Machine:
         faults = len(self.faults)
         nxt = clock.next_event_time()
         horizon = deadline if nxt is None else min(nxt, deadline)
+        # Windows end on a fixed grid (not that long after the last event), so where a polling loop's skip stops does
+        # not depend on events a core serves natively (engine/cortex_m/native_devices.py): MAX_QUANTUM_PS while
+        # several cores run (the most they run apart), LONE_GRID_PS for an IO core running alone.
+        grid = LONE_GRID_PS if lone is not None else MAX_QUANTUM_PS
+        grid_line = (clock.now // grid + 1) * grid
         if any(not c.sleeping for c in runnable):
-            # Windows end on a fixed grid of MAX_QUANTUM_PS (not that long after the last event), so where a polling
-            # loop's skip stops does not depend on events a core serves natively (engine/cortex_m/native_devices.py).
-            horizon = min(horizon, (clock.now // MAX_QUANTUM_PS + 1) * MAX_QUANTUM_PS)
+            horizon = min(horizon, grid_line)
         else:
             # All asleep (or nothing loaded): also wake for a pending interrupt without waiting.
             for core in runnable:
@@ -572,7 +576,7 @@ class Machine:
             for core in io_cores:
                 due = core.native_next_event()
                 if due is not None and due < horizon:
-                    horizon = min(horizon, max(due, (clock.now // MAX_QUANTUM_PS + 1) * MAX_QUANTUM_PS))
+                    horizon = min(horizon, max(due, grid_line))
         try:
             for core in runnable:
                 if core.sleeping and core.time < clock.now:
