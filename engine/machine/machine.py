@@ -6,7 +6,8 @@ the CPUs that see them; `->` lines wire model outputs to NVIC inputs (or a CPU's
 CortexM4 on Unicorn. The A7 (`machine.a7`, a CortexA7 created on first use) runs Linux user space for the emulated
 Azure Sphere OS (sphere_os); its devices are reachable from Python through `machine.view("a7")`.
 
-Running: time advances in windows that end at the next scheduled event (or after MAX_QUANTUM_PS). Each core runs
+Running: time advances in windows that end at the next scheduled event (or on a grid: MAX_QUANTUM_PS, LONE_GRID_PS
+for an IO core running alone). Each core runs
 up to the window's end in one Unicorn call (sleeping cores skip it), in a fixed order (io0, io1, a7), then the
 clock fires the due events. When
 every core sleeps the machine jumps straight to the next event. The clock follows the running core inside a

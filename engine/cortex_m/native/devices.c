@@ -1,5 +1,10 @@
 /* The device fast path of an IO core: what a core does between interrupts without leaving Unicorn.
  *
+ * SysTick (engine/cortex_m/systick.py) is served here while the core runs alone (NativeSysTick in
+ * engine/cortex_m/native_devices.py hands it over and back): its wrap is a native event (COUNTFLAG, SysTick pended
+ * with TICKINT, the next wrap by the model's anchor arithmetic) and reads of its registers are served here
+ * (exceptions.c forwards SysTick's offsets of the SCS page); a write goes to the model, which takes the state back.
+ *
  * A UART's transmitter (peripherals/uart/mt3620_uart.py) is served here for the length of a machine window when
  * the core may own it (engine/cortex_m/native_devices.py engages it at the window's start and hands the state back
  * at its end): THR and IER writes and IIR, LSR, IER and TX_OFFSET reads, the end of each frame (a native event at
