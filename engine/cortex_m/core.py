@@ -881,8 +881,7 @@ class CortexM4:
             if local > self.clock.now:
                 self.clock.now = min(local, self._event_horizon())
         if s.skip_kind:
-            if self.idle_skip:   # (reads served in C feed the detector; only Python's decides)
-                self._skip_rest = True if s.skip_kind == 1 else int(s.skip_ps)
+            self._skip_rest = True if s.skip_kind == 1 else int(s.skip_ps)
             s.skip_kind = 0
         if self._uart_fast is not None:
             self._uart_fast.deliver()

@@ -250,6 +250,38 @@ irq0:
     assert native_stats(results)["systick_wraps"] > 100
 
 
+def test_busy_wait_on_cvr_without_polling_skips(monkeypatch):
+    """With `idle_skip` off, reads served in C do not feed the polling detector either: every iteration runs."""
+    body = f"""
+reset:
+ SYSTICK 2599, 5                 @ 100 us at 26 MHz, no interrupt
+ ldr r3, ={address("SYST_CVR")}
+wait:
+ adds r4, #1
+ ldr r5, [r3]
+ cmp r5, #50
+ bhi wait
+ COUNT 0
+ SAVE r4, 1
+ b wait
+"""
+
+    def make(cls):
+        b = cls(body)
+        b.core.idle_skip = False
+        return b
+
+    def steps(b):
+        for k in range(1, 11):
+            b.run_until(k * 50 * US)
+            yield b.results(2) + [b.core.skipped_ps]
+
+    results = three_ways(monkeypatch, make, steps)
+    assert_same(results)
+    assert results["python"][-1][-1] == 0 and results["python"][-1][-3] >= 4      # no skip; the windows were seen
+    assert native_stats(results)["systick_reads"] > 1000
+
+
 # ---- a firmware case: SysTick at 1 kHz, delays busy-waiting on SYST_CVR, on the machine ---------------------------
 # MediaTek's osai_delay_us (mt3620_m4_software, os_hal) counts elapsed core clocks from SYST_CVR across reloads:
 # `now < old ? old - now : reload - now + old`, until the count reaches the delay. Here with the PLL selected, the
