@@ -725,10 +725,11 @@ class CortexM4:
 
     def native_engage(self) -> None:
         """At the start of a machine window: serve SysTick and the attached devices natively when this core runs in
-        C now."""
+        C now (and hand them back when it no longer does: a debugger attached, a reset requested, asleep in WFE)."""
         systick, uart = self._systick_fast, self._uart_fast
         if (systick is None or not self._native_fast() or (self.sleeping and self.wfe_sleep) or self.halted
                 or self.locked_up or self.reset_requested):
+            self.native_release()
             return
         if not systick.engaged:
             systick.engage()

@@ -374,3 +374,39 @@ def test_busy_wait_delays_on_systick_on_the_machine(monkeypatch):
     assert native[-1][5] > 0                         # the polling warp shortened the waits
     if stats is not None:
         assert stats["systick_reads"] > 100 and stats["systick_wraps"] >= 7    # served in C
+
+
+# ---- a debugger attaching between windows ------------------------------------------------------------------------
+def run_tick_uart_with_a_debugger_between() -> tuple[tuple, list[bool]]:
+    from mt3620.engine.machine import Machine
+    from mt3620.firmware.toolchain import firmware_path
+    m = Machine()
+    m.load("io0", firmware_path("tick_uart"))
+    core = m.core("io0")
+    engaged_while_attached: list[bool] = []
+
+    def debugger(machine) -> None:     # what the GDB server does from machine.between_windows (engine/gdb)
+        if core.bkpt_handler is not None and core._systick_fast is not None:
+            engaged_while_attached.append(core._systick_fast.engaged)
+        attached = 7 * MS <= machine.clock.now < 14 * MS
+        core.bkpt_handler = (lambda c, pc: False) if attached else None
+    m.between_windows.append(debugger)
+    m.run_for(21 * MS)
+    end = (core.instructions, core.time, tuple(core.reg(r) for r in REGISTERS), bytes(m.uarts["io0.io0_uart"].data))
+    return end, engaged_while_attached
+
+
+def test_a_debugger_attaching_takes_the_devices_back(monkeypatch):
+    """With a debugger attached the core leaves the native path (every stop matters): SysTick and the UART go back
+    to their models at the next window, and their events keep their times."""
+    runs = {}
+    for way in ("python", "native"):
+        if way == "python":
+            monkeypatch.setenv("MT3620_PYTHON_EXCEPTIONS", "1")
+        else:
+            monkeypatch.delenv("MT3620_PYTHON_EXCEPTIONS", raising=False)
+        runs[way] = run_tick_uart_with_a_debugger_between()
+    (native, engaged), (python, _) = runs["native"], runs["python"]
+    assert native == python
+    assert b"tick_uart: line" in native[3]
+    assert engaged and not any(engaged)           # windows ran with the debugger attached, the devices in Python
