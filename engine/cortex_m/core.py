@@ -34,7 +34,7 @@ from mt3620.engine.simulation.peripheral import LoggingRegion, Peripheral
 from . import native
 from .dwt import Dwt
 from .itm import Itm
-from .native_devices import NativeUart
+from .native_devices import NativeSysTick, NativeUart
 from .native_exceptions import CHECK_ALL, NEVER, STOP_BAIL, STOP_INTR, STOP_YIELD, NativeExceptions
 from .nvic import BUSFAULT, EXTERNAL_BASE, HARDFAULT, NMI, SVCALL, USAGEFAULT, ExceptionState, exception_name
 from .scs import (BFSR_BFARVALID, BFSR_IBUSERR, BFSR_PRECISERR, BFSR_STKERR, HFSR_FORCED, HFSR_VECTTBL,
@@ -162,6 +162,11 @@ class CortexM4:
                                       on_change=self._exceptions_changed,
                                       on_reset_request=self.request_reset)
         view.add_device(SCS_BASE, 0x1000, self.scs, f"{name}.scs")
+        # SysTick served in C while the core runs alone (native_engage); the SCS page is mapped there already.
+        self._systick_fast = NativeSysTick(self) if self._native is not None else None
+        if self._native is not None:   # the arguments of the native calls made at every window
+            self._uch = self.uc._uch
+            self._native_s = ctypes.addressof(self._native.s)
         # The rest of the private peripheral bus (Cortex-M4 TRM table 2-1): ITM and DWT modelled; FPB, TPIU, ETM
         # and the ROM table known but not modelled (reads 0, writes ignored, logged), so probing never faults.
         self.itm = Itm(f"{name}.itm", clock)
@@ -363,8 +368,8 @@ class CortexM4:
             s = self._native.s
             s.clock_sync = 0  # this access moves the clock at least as far as an earlier native one
             if local > self.clock.now:
-                # Never past the next event, a native one included (the end of the frame a native UART sends).
-                self.clock.now = min(local, s.horizon_ps, s.uart.due_ps if s.uart.engaged else NEVER)
+                # Never past the next event, a native one included (a native UART's frame end, SysTick's wrap).
+                self.clock.now = min(local, s.horizon_ps, self._native_due())
             return
         if local > self.clock.now:
             self.clock.now = min(local, self._horizon)
@@ -654,6 +659,9 @@ class CortexM4:
     def _would_wake(self, wfe: bool | None = None) -> bool:
         """WFI wakes on any pending interrupt that would pre-empt if PRIMASK were clear (B1.5.19); WFE only on
         one that is not masked at all ("unless masked by the exception mask registers or the current priority")."""
+        if self._native is not None:   # the same decision on the same state, in C (native/devices.c)
+            return bool(self._native.lib.dev_would_wake(self._uch, self._native_s,
+                                                         self.wfe_sleep if wfe is None else wfe))
         number = self.state.highest_pending()
         if number is None:
             return False
@@ -670,6 +678,10 @@ class CortexM4:
             self.time = max(self.time, horizon)
             return
         while not self.halted and not self.locked_up:
+            if self.sleeping and self.wfe_sleep and self._native is not None:
+                # Asleep in WFE, which events wake (not only interrupts): the devices' events go back on the clock,
+                # which wakes the core as on the Python path.
+                self.native_release()
             nxt = self.clock.next_event_time()
             limit = horizon if nxt is None else min(horizon, nxt)
             if self.time >= limit:
@@ -686,8 +698,13 @@ class CortexM4:
                 if self._would_wake():
                     self.sleeping = False
                 else:
-                    self.time = limit
-                    break
+                    woke = self._sleep_native(limit)
+                    if self._yielded:
+                        break
+                    if not woke:
+                        self.time = max(self.time, limit)
+                        break
+                    continue    # woken at a native event: what woke it is taken first, as at a window's start
             self._run_quantum(limit)
             if self._yielded:
                 break       # a native UART ended a line: the machine ends the window here (take_yield)
@@ -707,15 +724,78 @@ class CortexM4:
         return True
 
     def native_engage(self) -> None:
-        """At the start of a machine window: serve the attached devices natively when this core runs in C now."""
-        if (self._uart_fast is not None and not self._uart_fast.engaged and self._native_fast() and not self.sleeping
-                and not self.halted and not self.locked_up and not self.reset_requested):
-            self._uart_fast.engage()
+        """At the start of a machine window: serve SysTick and the attached devices natively when this core runs in
+        C now (and hand them back when it no longer does: a debugger attached, a reset requested, asleep in WFE)."""
+        systick, uart = self._systick_fast, self._uart_fast
+        if (systick is None or not self._native_fast() or (self.sleeping and self.wfe_sleep) or self.halted
+                or self.locked_up or self.reset_requested):
+            self.native_release()
+            return
+        if not systick.engaged:
+            systick.engage()
+        if uart is not None and not uart.engaged:
+            uart.engage()
 
     def native_release(self) -> None:
-        """At the end of this core's part of a window: the devices' state back to their models."""
+        """At the end of this core's part of a window (or when it falls asleep in Python): the devices' state back
+        to their models."""
         if self._uart_fast is not None and self._uart_fast.engaged:
             self._uart_fast.release()
+        if self._systick_fast is not None and self._systick_fast.engaged:
+            self._systick_fast.release()
+
+    def native_next_event(self) -> int | None:
+        """When the next event of the devices served natively is due (None: none, or nothing served natively)."""
+        if self._native is None:
+            return None
+        due = self._native_due()
+        return None if due == NEVER else due
+
+    def _sleep_native(self, limit: int) -> bool:
+        """Asleep in WFI (in Python) while devices are served in C: their events before `limit` fire at their times,
+        the core's time moving to each (the native WFI sleep's rule, and the Python path's, where each is a window's
+        end). True when one wakes the core; a line a native UART ends stops here (take_yield)."""
+        if self._native is None:
+            return False
+        while True:
+            due = self._native_due()
+            if due > limit:
+                return False
+            if due > self.time:
+                self.time = due
+            self._reanchor_if_moved()
+            stop = self._fire_native(self.instructions, due)
+            if self._would_wake():
+                self.sleeping = False
+                return True
+            if stop:
+                return False
+
+    def _device_released(self, due: int) -> None:
+        """A device served in C goes back to its model during a run, with its next event at `due`. On the Python path
+        that event bounded the running quantum from the moment it was scheduled, and the quantum keeps ending there
+        even if the model now moves or cancels it: so does this run (and a model's clock stops there too)."""
+        if self._running and due < self._horizon:
+            self._horizon = due
+            self.budget.cut(max(0, self._instructions_until(due)))
+
+    def _fire_native(self, count: int, until: int) -> bool:
+        """Fire the native events due by `until` that `count` retired instructions reached; True when a line a
+        native UART sent ends there (the window ends: take_yield)."""
+        stop = self._native.lib.dev_fire(self._native_s, count, until)
+        if self._uart_fast is not None:
+            self._uart_fast.deliver()
+        if stop:
+            self._yielded = True
+        return bool(stop)
+
+    def _native_due(self) -> int:
+        """The next event of the devices served natively (NEVER: none)."""
+        s = self._native.s
+        due = s.uart.due_ps if s.uart.engaged else NEVER
+        if s.systick.engaged and s.systick.due_ps < due:
+            due = s.systick.due_ps
+        return due
 
     def take_yield(self) -> bool:
         """Whether the last run ended at a line a native UART sent (the window ends at the clock's time)."""
@@ -775,12 +855,20 @@ class CortexM4:
                 self.skipped_ps += target - self.time
                 self.time = target
         self._handle_stop(error, executed)
+        if self._native is not None and not self.sleeping:
+            # Native events the core's time reached by the quantum's horizon and not fired yet (due in the run's last
+            # block, or where its budget ran out, which the block hook looks at first; or where a polling skip
+            # landed): they fire now, as at the end of the Python path's window, whose horizon they are.
+            until = min(self._horizon, self.time)
+            if self._native_due() <= until:
+                self._reanchor_if_moved()
+                self._fire_native(self.instructions, until)
 
     def _event_horizon(self) -> int:
         """The quantum's horizon, or the next native event if it comes first (on the Python path that event would
         have been the horizon)."""
-        if self._native is not None and self._native.s.uart.engaged:
-            return min(self._horizon, self._native.s.uart.due_ps)
+        if self._native is not None:
+            return min(self._horizon, self._native_due())
         return self._horizon
 
     def _after_native_run(self) -> None:

@@ -1,4 +1,5 @@
-"""A UART's transmitter served by an IO core's native path (native/devices.c) for the length of a machine window.
+"""Devices served by an IO core's native path (native/devices.c) for the length of a machine window: a UART's
+transmitter (NativeUart) and SysTick (NativeSysTick).
 
 The core maps the UART's page through C: THR and IER writes and IIR, LSR, IER and TX_OFFSET reads are served there
 while the transmitter is engaged, the end of each frame is a native event, and the THR-empty interrupt goes straight
@@ -8,6 +9,10 @@ Mt3620Uart.tx_fast_path_state) and takes it back when the core's part of the win
 windows the model alone holds the state, as on the Python path. Bytes sent reach the model's listeners (recorders:
 the machine's taps) after each run, with the clock at each byte's time; a line's last byte ends the run, and the
 window, as the UART's event would on the Python path, so output lines keep their times.
+
+SysTick (engine/cortex_m/systick.py) is handed over the same way: its wrap becomes a native event at the same
+virtual time (COUNTFLAG, SysTick pended in the NVIC state when TICKINT is set, the next wrap by the model's anchor
+arithmetic), reads of SYST_CSR/RVR/CVR/CALIB are served in C, and any write or other use takes the state back first.
 """
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ import ctypes
 from typing import TYPE_CHECKING, Any
 
 from .native_exceptions import NEVER, PY_READ, PY_WRITE, UART_FIFO
+
+SYSTICK_BASE = 0xE000E010
 
 if TYPE_CHECKING:
     from .core import CortexM4
@@ -66,6 +73,7 @@ class NativeUart:
         """Hand the transmitter back to the model: the bytes sent, then the state."""
         self.deliver()
         u = self.s.uart
+        self.core._device_released(u.due_ps)
         u.engaged = 0
         self.native.reschedule()
         self.model.tx_fast_path_return(u.ier, bytes(u.fifo[:u.fifo_len]), u.shift, u.thre_pending, u.line,
@@ -86,3 +94,43 @@ class NativeUart:
             if when > clock.now:
                 clock.now = when
             self.model.tx_fast_path_sent(byte)
+
+
+class NativeSysTick:
+    """SysTick of `core` (its SCS block's) on the core's native path; the SCS page is already mapped in C."""
+
+    def __init__(self, core: "CortexM4") -> None:
+        self.native = core._native
+        self.s = self.native.s
+        self.s.systick.base = SYSTICK_BASE
+        lib = self.native.lib
+        lib.dev_fire.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64]
+        lib.dev_fire.restype = ctypes.c_int
+        lib.dev_would_wake.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
+        lib.dev_would_wake.restype = ctypes.c_int
+        self.core = core
+        self.model = core.scs.systick
+        self.clock = core.clock
+        self.model.fast_path = self
+
+    @property
+    def engaged(self) -> bool:
+        return bool(self.s.systick.engaged)
+
+    def engage(self) -> None:
+        """Serve SysTick natively from now on."""
+        t = self.s.systick
+        (t.csr, t.csr_readable, t.rvr_read, t.calib_read, t.reload, t.hz, t.anchor_ps, t.anchor_value,
+         due) = self.model.fast_path_state()
+        t.due_ps = NEVER if due is None else due
+        t.floor_ps = self.clock.now
+        t.engaged = 1
+        self.native.reschedule()
+
+    def release(self) -> None:
+        """Hand SysTick back to the model: COUNTFLAG as the wraps and reads left it, the next wrap."""
+        t = self.s.systick
+        self.core._device_released(t.due_ps)
+        t.engaged = 0
+        self.native.reschedule()
+        self.model.fast_path_return(t.csr, None if t.due_ps == NEVER else t.due_ps)

@@ -55,6 +55,17 @@ class _CpuEnvStruct(ctypes.Structure):
                 ("primask", ctypes.c_void_p), ("faultmask", ctypes.c_void_p), ("basepri", ctypes.c_void_p)]
 
 
+class _SysTickStruct(ctypes.Structure):
+    """systick_t of native/core_state.h, field by field."""
+    _fields_ = [
+        ("engaged", ctypes.c_int32), ("base", ctypes.c_uint32), ("csr", ctypes.c_uint32),
+        ("csr_readable", ctypes.c_uint32), ("rvr_read", ctypes.c_uint32), ("calib_read", ctypes.c_uint32),
+        ("reload", ctypes.c_uint32), ("pad", ctypes.c_uint32), ("hz", ctypes.c_uint64), ("anchor_ps", ctypes.c_uint64),
+        ("anchor_value", ctypes.c_uint64), ("due_ps", ctypes.c_uint64), ("floor_ps", ctypes.c_uint64),
+        ("reads", ctypes.c_uint64), ("wraps", ctypes.c_uint64),
+    ]
+
+
 class _ExcStruct(ctypes.Structure):
     """exc_t of native/core_state.h, field by field."""
     _fields_ = [
@@ -77,7 +88,7 @@ class _ExcStruct(ctypes.Structure):
         ("sleeps", ctypes.c_uint64), ("slept_ps", ctypes.c_uint64),
         ("spin_address", ctypes.c_uint32), ("spin_value", ctypes.c_uint32), ("spin_count", ctypes.c_int32),
         ("skip_kind", ctypes.c_int32), ("spin_at", ctypes.c_uint64), ("spin_since", ctypes.c_uint64),
-        ("skip_ps", ctypes.c_uint64), ("uart", _UartStruct),
+        ("skip_ps", ctypes.c_uint64), ("uart", _UartStruct), ("systick", _SysTickStruct),
         ("entries", ctypes.c_uint64), ("returns", ctypes.c_uint64), ("tail_chains", ctypes.c_uint64),
         ("bails", ctypes.c_uint64),
         ("budget", ctypes.c_void_p), ("py_read", PY_READ), ("py_write", PY_WRITE), ("env", _CpuEnvStruct),
@@ -298,6 +309,7 @@ class NativeExceptions:
         self.s.due_count = NEVER
         self.s.uart.due_ps = NEVER
         self.s.uart.shift = -1
+        self.s.systick.due_ps = NEVER
         err = lib.exc_install(uc._uch, ctypes.byref(self.s), ctypes.byref(budget._s), scs_base,
                               ctypes.byref(self._block), ctypes.byref(self._intr))
         if err != 0:
@@ -353,5 +365,7 @@ class NativeExceptions:
     def stats(self) -> dict[str, int]:
         s = self.s
         u = s.uart
-        return {"direct_regs": s.env.found, "direct_masks": int(bool(s.env.basepri)), "entries": s.entries, "returns": s.returns, "tail_chains": s.tail_chains, "bails": s.bails,
-                "sleeps": s.sleeps, "scs_reads": s.scs_reads, "uart_reads": u.reads, "uart_writes": u.writes, "uart_frames": u.frames}
+        return {"direct_regs": s.env.found, "direct_masks": int(bool(s.env.basepri)), "entries": s.entries,
+                "returns": s.returns, "tail_chains": s.tail_chains, "bails": s.bails, "sleeps": s.sleeps,
+                "scs_reads": s.scs_reads, "uart_reads": u.reads, "uart_writes": u.writes, "uart_frames": u.frames,
+                "systick_reads": s.systick.reads, "systick_wraps": s.systick.wraps}

@@ -5,10 +5,15 @@ virtual time since it was last (re)loaded, and one event is scheduled for the ne
 Reaching zero sets COUNTFLAG and, with TICKINT, pends the SysTick exception; the next tick reloads from RVR.
 Emulator-defined: the MT3620 reference clock is not public, so CALIB reads NOREF=1, SKEW=1, TENMS=0 and
 CLKSOURCE always reads 1 (processor clock).
+
+For the length of a machine window an IO core may serve SysTick in C (engine/cortex_m/native_devices.py,
+native/devices.c): the wrap becomes a native event at the same virtual time, register reads are served there, and
+the state comes back here (`_take_back`) before anything else uses the model: a register write, a read the C side
+does not serve, a clock change, a snapshot or a reset.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from mt3620.engine.simulation.clock import VirtualClock, cycles_in, ps_for_cycles
 from mt3620.engine.simulation.peripheral import COLD, Field, Peripheral, Register, RegisterView, ResetKind, Timer
@@ -36,9 +41,11 @@ class SysTick(Peripheral):
                  hz: int = 26_000_000, pend: Callable[[], None] = lambda: None, **attributes) -> None:
         self.hz = hz
         self._pend = pend
+        self.fast_path: Any = None       # a core serving SysTick natively (engine/cortex_m/native_devices.py)
         super().__init__(name or "systick", clock, **attributes)
 
     def reset(self, kind: ResetKind = COLD) -> None:
+        self._take_back()
         super().reset(kind)
         self._anchor_time = 0
         self._anchor_value = 0
@@ -81,10 +88,59 @@ class SysTick(Peripheral):
 
     def clock_changed(self, hz: int) -> None:
         """HCLK changed: keep the current count and continue at the new rate."""
+        self._take_back()
         self._anchor_value = self._value_at(self.clock.now)
         self._anchor_time = self.clock.now
         self.hz = hz
         self._schedule()
+
+    # ---- a core's fast path ----------------------------------------------------------------------------------
+    def _take_back(self) -> None:
+        fast_path = getattr(self, "fast_path", None)
+        if fast_path is not None and fast_path.engaged:
+            fast_path.release()
+
+    def read(self, offset: int, size: int = 4, access: Any = None) -> int:
+        self._take_back()
+        return super().read(offset, size) if access is None else super().read(offset, size, access)
+
+    def write(self, offset: int, size: int, value: int, access: Any = None) -> None:
+        self._take_back()
+        if access is None:
+            super().write(offset, size, value)
+        else:
+            super().write(offset, size, value, access)
+
+    def snapshot(self) -> dict[str, Any]:
+        self._take_back()
+        return super().snapshot()
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        self._take_back()
+        super().restore(snap)
+
+    @property
+    def next_wrap(self) -> int | None:
+        """When the counter reaches zero next (None: it does not)."""
+        self._take_back()
+        return self.wrap.when
+
+    def fast_path_state(self) -> tuple[int, int, int, int, int, int, int, int, int | None]:
+        """The state for a core's fast path, which serves SysTick from now on (the wrap timer stops): SYST_CSR as
+        stored and its readable bits, what SYST_RVR and SYST_CALIB read, RVR.RELOAD, the clock, the anchor (time,
+        value) and the next wrap (None: none)."""
+        due = self.wrap.when
+        self.wrap.cancel()
+        csr, rvr, calib = self.regs.SYST_CSR, self.regs.SYST_RVR, self.regs.SYST_CALIB
+        return (csr.value, csr._READABLE, rvr.value & rvr._READABLE, calib.value & calib._READABLE, rvr.RELOAD,
+                self.hz, self._anchor_time, self._anchor_value, due)
+
+    def fast_path_return(self, csr: int, due: int | None) -> None:
+        """The fast path hands SysTick back: SYST_CSR (COUNTFLAG set by wraps, cleared by reads) and the next wrap.
+        The anchor did not move (only register writes and clock changes move it, and they take the state back)."""
+        self.regs.SYST_CSR.value = csr
+        if due is not None:
+            self.wrap.start_at(due)
 
     # ---- registers ----------------------------------------------------------------------------------------------
     def _write_csr(self, value: int, old: RegisterView) -> None:

@@ -6,7 +6,8 @@ the CPUs that see them; `->` lines wire model outputs to NVIC inputs (or a CPU's
 CortexM4 on Unicorn. The A7 (`machine.a7`, a CortexA7 created on first use) runs Linux user space for the emulated
 Azure Sphere OS (sphere_os); its devices are reachable from Python through `machine.view("a7")`.
 
-Running: time advances in windows that end at the next scheduled event (or after MAX_QUANTUM_PS). Each core runs
+Running: time advances in windows that end at the next scheduled event (or on a grid: MAX_QUANTUM_PS, LONE_GRID_PS
+for an IO core running alone). Each core runs
 up to the window's end in one Unicorn call (sleeping cores skip it), in a fixed order (io0, io1, a7), then the
 clock fires the due events. When
 every core sleeps the machine jumps straight to the next event. The clock follows the running core inside a
@@ -40,6 +41,7 @@ from .models import (DEFAULT_DEVICE_SEED, ModelError, bind_links, cpu_clock, ins
 log = logging.getLogger("mt3620.machine")
 
 MAX_QUANTUM_PS = PS_PER_SECOND // 1000   # 1 ms: cores never run further apart than this
+LONE_GRID_PS = 10 * MAX_QUANTUM_PS       # the grid while one IO core runs alone (nothing runs apart)
 IO_CORE_TYPES = {"CPU.CortexM"}
 A7_CORE_TYPES = {"CPU.ARMv7A", "CPU.ARMv7R", "CPU.ARMv8A"}
 MEMORY_TYPES = {"Memory.MappedMemory", "Memory.ArrayMemory"}
@@ -544,38 +546,56 @@ class Machine:
         clock = self.clock
         runnable = self._runnable()
         io_cores = [c for c in runnable if isinstance(c, CortexM4)]
-        if len(runnable) == 1:
-            # Devices served in C, their events inside the core's run. Only for a core running alone: another
-            # core's windows (and so its polling-loop skips) would no longer end at this core's device events.
-            for core in io_cores:
-                core.native_engage()
+        # Devices served in C, their events inside the core's run. Only for a core running alone: another core's
+        # windows (and so its polling-loop skips) would no longer end at this core's device events. They stay with
+        # the core from window to window while it runs alone (any use of a model from Python takes its state back
+        # first), and go back to their models when it stops running alone and when the run returns.
+        lone = io_cores[0] if len(runnable) == 1 and io_cores else None
+        for core in self.cores.values():
+            if core is not lone:
+                core.native_release()
+        if lone is not None:
+            lone.native_engage()
+        faults = len(self.faults)
         nxt = clock.next_event_time()
         horizon = deadline if nxt is None else min(nxt, deadline)
+        # Windows end on a fixed grid (not that long after the last event), so where a polling loop's skip stops does
+        # not depend on events a core serves natively (engine/cortex_m/native_devices.py): MAX_QUANTUM_PS while
+        # several cores run (the most they run apart), LONE_GRID_PS for an IO core running alone.
+        grid = LONE_GRID_PS if lone is not None else MAX_QUANTUM_PS
+        grid_line = (clock.now // grid + 1) * grid
         if any(not c.sleeping for c in runnable):
-            # Windows end on a fixed grid of MAX_QUANTUM_PS (not that long after the last event), so where a polling
-            # loop's skip stops does not depend on events a core serves natively (engine/cortex_m/native_devices.py).
-            horizon = min(horizon, (clock.now // MAX_QUANTUM_PS + 1) * MAX_QUANTUM_PS)
+            horizon = min(horizon, grid_line)
         else:
             # All asleep (or nothing loaded): also wake for a pending interrupt without waiting.
             for core in runnable:
                 if core._would_wake():
                     horizon = clock.now
+            # A core asleep with devices served in C wakes at their next event, inside its run: from there on the
+            # window is an awake one, which ends on the grid (where the Python path's next window, starting at that
+            # event, ends: the event and the grid line are in the same cell).
+            for core in io_cores:
+                due = core.native_next_event()
+                if due is not None and due < horizon:
+                    horizon = min(horizon, max(due, grid_line))
         try:
             for core in runnable:
                 if core.sleeping and core.time < clock.now:
                     core.time = clock.now
                 core.run_until(max(horizon, clock.now))
-                if core in io_cores:
-                    core.native_release()
-                    if core.take_yield():
-                        # A line ended on a UART served in C: the window ends there, as at the UART's event on the
-                        # Python path (the clock is at the line's last byte).
-                        horizon = min(horizon, clock.now)
+                if core in io_cores and core.take_yield():
+                    # A line ended on a UART served in C: the window ends there, as at the UART's event on the
+                    # Python path (the clock is at the line's last byte).
+                    horizon = min(horizon, clock.now)
                 if self._stop_requested:
                     break
-        finally:
+        except BaseException:
             for core in io_cores:
                 core.native_release()
+            raise
+        if lone is not None and (horizon >= deadline or self._stop_requested or len(self.faults) > faults
+                                 or lone.halted or lone.locked_up):
+            lone.native_release()      # the run returns after this window (or the core stopped)
         # Models may have scheduled events inside the window: the clock stops at the first one.
         nxt = clock.next_event_time()
         target = horizon if nxt is None else min(horizon, nxt)

@@ -71,6 +71,23 @@ typedef struct {
     py_write_fn py_write;
 } uart_t;
 
+/* SysTick (engine/cortex_m/systick.py) served here while the machine window lasts, as the UART's transmitter: the
+ * model owns it between windows; engine/cortex_m/native_devices.py (NativeSysTick) hands it over and back. Reads of
+ * its registers are served here; a write goes to the model, which takes the state back first. */
+typedef struct {
+    int32_t engaged;                  /* the fields below are the model's state (the Python copy is stale) */
+    uint32_t base;                    /* SYST_CSR's address (the polling detector names registers by address) */
+    uint32_t csr, csr_readable;       /* SYST_CSR as stored and its readable bits (COUNTFLAG is cleared by a read) */
+    uint32_t rvr_read, calib_read;    /* what SYST_RVR and SYST_CALIB read */
+    uint32_t reload;                  /* SYST_RVR.RELOAD */
+    uint32_t pad;
+    uint64_t hz;                      /* its clock (the core's HCLK when it was handed over) */
+    uint64_t anchor_ps, anchor_value; /* the count runs down from anchor_value at anchor_ps (SysTick._value_at) */
+    uint64_t due_ps;                  /* the next wrap (NEVER: none) */
+    uint64_t floor_ps;                /* the machine's clock when handed over: a model never sees time go back */
+    uint64_t reads, wraps;            /* served here (statistics) */
+} systick_t;
+
 typedef struct {
     /* NVIC state (ExceptionState) */
     uint32_t num_irqs;
@@ -119,6 +136,7 @@ typedef struct {
     int32_t spin_count, skip_kind;    /* skip_kind 1: jump to the next event; 2: jump skip_ps ahead */
     uint64_t spin_at, spin_since, skip_ps;
     uart_t uart;
+    systick_t systick;
     /* statistics */
     uint64_t entries, returns, tail_chains, bails;
     /* links */
@@ -338,5 +356,6 @@ static inline uint64_t count_at(const exc_t *x, uint64_t when) {
 void exc_set_line(exc_t *x, int irq, int level);                        /* CortexM4.set_irq */
 void exc_track_poll(exc_t *x, uint32_t address, uint32_t value, int varying);  /* CortexM4._track_polling */
 int devices_at_block(uc_engine *uc, exc_t *x);                          /* 1: the block must not run now */
+uint64_t dev_systick_read(exc_t *x, uint64_t offset, uint32_t size);     /* the SCS page's SysTick registers */
 
 #endif

@@ -1,5 +1,10 @@
 /* The device fast path of an IO core: what a core does between interrupts without leaving Unicorn.
  *
+ * SysTick (engine/cortex_m/systick.py) is served here while the core runs alone (NativeSysTick in
+ * engine/cortex_m/native_devices.py hands it over and back): its wrap is a native event (COUNTFLAG, SysTick pended
+ * with TICKINT, the next wrap by the model's anchor arithmetic) and reads of its registers are served here
+ * (exceptions.c forwards SysTick's offsets of the SCS page); a write goes to the model, which takes the state back.
+ *
  * A UART's transmitter (peripherals/uart/mt3620_uart.py) is served here for the length of a machine window when
  * the core may own it (engine/cortex_m/native_devices.py engages it at the window's start and hands the state back
  * at its end): THR and IER writes and IIR, LSR, IER and TX_OFFSET reads, the end of each frame (a native event at
@@ -69,12 +74,20 @@ static inline void spin_reset(exc_t *x) { x->spin_count = 0; }
 
 void dev_reschedule(exc_t *x);
 
+/* The time of the next native event (NEVER: none). */
+static inline uint64_t next_due(const exc_t *x) {
+    uint64_t due = NEVER;
+    if (x->uart.engaged && x->uart.due_ps < due) due = x->uart.due_ps;
+    if (x->systick.engaged && x->systick.due_ps < due) due = x->systick.due_ps;
+    return due;
+}
+
 /* ---- the UART's transmitter ---------------------------------------------------------------------------------------- */
 /* What a model sees as "now" at an access: the end of the running block, never past the next event. */
 static uint64_t model_now(const exc_t *x) {
-    uint64_t now = local_time(x, retired(x));
+    uint64_t now = local_time(x, retired(x)), due = next_due(x);
     if (now > x->horizon_ps) now = x->horizon_ps;
-    if (now > x->uart.due_ps) now = x->uart.due_ps;
+    if (now > due) now = due;
     return now;
 }
 
@@ -118,11 +131,102 @@ static int uart_frame_done(exc_t *x, uint64_t now) {
     return stop;
 }
 
-/* Fires the native events whose time the core has reached (`count` instructions retired); 1: stop the run. */
-static int fire_due(exc_t *x, uint64_t count) {
+/* ---- SysTick (engine/cortex_m/systick.py: the same arithmetic, anchored so that rounding never drifts) ------------- */
+#define SYST_CSR 0x0
+#define SYST_RVR 0x4
+#define SYST_CVR 0x8
+#define CSR_ENABLE 0x1u
+#define CSR_TICKINT 0x2u
+#define CSR_COUNTFLAG 0x10000u
+#define SYSTICK_PAGE_OFFSET 0x10u           /* SysTick's registers inside the SCS page */
+
+/* SysTick._value_at: the count at `now`, running down from anchor_value at anchor_ps with period RVR + 1. */
+static uint64_t systick_value_at(const systick_t *t, uint64_t now) {
+    if (!(t->csr & CSR_ENABLE)) return t->anchor_value;
+    uint64_t elapsed = cycles_in(now > t->anchor_ps ? now - t->anchor_ps : 0, t->hz);
+    if (elapsed <= t->anchor_value) return t->anchor_value - elapsed;
+    if (t->reload == 0) return 0;
+    return t->reload - (elapsed - t->anchor_value - 1) % ((uint64_t)t->reload + 1);
+}
+
+/* SysTick._schedule: the next wrap, an exact cycle count from the anchor. */
+static void systick_schedule(systick_t *t, uint64_t now) {
+    t->due_ps = NEVER;
+    if (!(t->csr & CSR_ENABLE)) return;
+    uint64_t value = systick_value_at(t, now);
+    if (value == 0 && t->reload == 0) return;
+    uint64_t cycles = value ? value : (uint64_t)t->reload + 1;
+    uint64_t elapsed = cycles_in(now > t->anchor_ps ? now - t->anchor_ps : 0, t->hz);
+    t->due_ps = t->anchor_ps + ps_for_cycles(elapsed + cycles, t->hz);
+}
+
+/* SysTick._wrap at its time: COUNTFLAG, the exception pended with TICKINT (into the NVIC state here), the next wrap. */
+static void systick_wrap(exc_t *x) {
+    systick_t *t = &x->systick;
+    uint64_t now = t->due_ps;
+    t->csr |= CSR_COUNTFLAG;
+    t->wraps++;
+    if (t->csr & CSR_TICKINT) {
+        set_bit(x->pending, SYSTICK);
+        x->check = CHECK_ALL;
+    }
+    systick_schedule(t, now);
+}
+
+/* What SysTick sees as "now" at a read: a model's time (model_now), never before the clock when it was handed over. */
+static uint64_t systick_now(exc_t *x) {
+    uint64_t now = model_now(x);
+    if (now < x->systick.floor_ps) return x->systick.floor_ps;
+    x->systick.floor_ps = now;
+    return now;
+}
+
+/* A read of the SCS page at SysTick's registers (exceptions.c forwards them here): served here while SysTick is
+ * engaged, exactly as SysTick.read would (CSR's COUNTFLAG cleared by the read, CVR from the anchor); otherwise, and
+ * for any access but an aligned word, the Python SCS block (which takes the state back first). */
+uint64_t dev_systick_read(exc_t *x, uint64_t offset, uint32_t size) {
+    systick_t *t = &x->systick;
+    if (!t->engaged || !x->fast || x->python_stop || !x->native_scs || size != 4 || (offset & 3))
+        return x->py_read(offset, size);
+    uint32_t reg = (uint32_t)offset - SYSTICK_PAGE_OFFSET, value;
+    switch (reg) {
+    case SYST_CSR:
+        value = t->csr & t->csr_readable;
+        t->csr &= ~CSR_COUNTFLAG;
+        break;
+    case SYST_RVR:
+        value = t->rvr_read;
+        break;
+    case SYST_CVR:
+        value = (uint32_t)(systick_value_at(t, systick_now(x)) & 0xFFFFFFu);
+        break;
+    default:
+        value = t->calib_read;
+        break;
+    }
+    /* As a read through Python (CortexM4._mmio_read): the clock follows the core, the polling detector sees it (CVR
+     * changes with time alone: the model declares it volatile). */
+    t->reads++;
+    x->clock_sync = 1;
+    x->clock_sync_executed = x->budget->executed;
+    if (x->track_polls) exc_track_poll(x, t->base + reg, value, reg == SYST_CVR);
+    return value;
+}
+
+/* ---- native events ------------------------------------------------------------------------------------------------ */
+/* Fires the native events whose time the core has reached (`count` instructions retired) and that are due by `until`,
+ * in time order; 1: stop the run. (The UART's frame end and SysTick's wrap change disjoint state, so the order of two
+ * at one instant does not matter.) */
+static int fire_due(exc_t *x, uint64_t count, uint64_t until) {
     int stop = 0;
-    while (x->uart.engaged && x->uart.due_ps != NEVER && count_at(x, x->uart.due_ps) <= count)
-        stop |= uart_frame_done(x, x->uart.due_ps);
+    for (;;) {
+        uint64_t due = next_due(x);
+        if (due == NEVER || due > until || count_at(x, due) > count) break;
+        if (x->uart.engaged && x->uart.due_ps == due)
+            stop |= uart_frame_done(x, due);
+        else
+            systick_wrap(x);
+    }
     dev_reschedule(x);
     return stop;
 }
@@ -134,13 +238,13 @@ static void yield_window(uc_engine *uc, exc_t *x) {
 
 /* The instruction count at which the next native event is due (the block hook compares against it). */
 void dev_reschedule(exc_t *x) {
-    x->due_count = x->uart.engaged && x->uart.due_ps != NEVER ? count_at(x, x->uart.due_ps) : NEVER;
+    uint64_t due = next_due(x);
+    x->due_count = due != NEVER ? count_at(x, due) : NEVER;
 }
 
 int devices_at_block(uc_engine *uc, exc_t *x) {
-    if (!x->uart.engaged || x->uart.due_ps == NEVER || !x->fast || x->python_stop || x->stop_kind != STOP_NONE)
-        return 0;
-    if (!fire_due(x, retired(x))) return 0;
+    if (next_due(x) == NEVER || !x->fast || x->python_stop || x->stop_kind != STOP_NONE) return 0;
+    if (!fire_due(x, retired(x), NEVER)) return 0;
     yield_window(uc, x);
     return 1;
 }
@@ -178,7 +282,7 @@ static uint64_t uart_page_read(uc_engine *uc, uint64_t offset, unsigned size, vo
         return u->py_read(offset, size);
     }
     u->reads++;
-    exc_track_poll(x, address, value, 0);
+    if (x->track_polls) exc_track_poll(x, address, value, 0);
     return value;
 }
 
@@ -221,9 +325,9 @@ static int wfi_would_wake(uc_engine *uc, const exc_t *x) {
  * otherwise the WFI executes and Python puts the core to sleep. The block holding the WFI is already charged. */
 static void wfi_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user_data) {
     exc_t *x = (exc_t *)user_data;
-    if (!x->fast || x->python_stop || x->stop_kind != STOP_NONE || !x->uart.engaged) return;
+    if (!x->fast || x->python_stop || x->stop_kind != STOP_NONE || !(x->uart.engaged || x->systick.engaged)) return;
     uint64_t count = retired(x);
-    int stop = fire_due(x, count);
+    int stop = fire_due(x, count, NEVER);
     for (;;) {
         if (wfi_would_wake(uc, x)) {
             x->check = CHECK_ALL;
@@ -237,7 +341,7 @@ static void wfi_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user_
             if (x->stop_kind == STOP_NONE) x->stop_kind = STOP_YIELD;
             return;
         }
-        uint64_t due = x->uart.due_ps;
+        uint64_t due = next_due(x);
         if (due == NEVER || due >= x->horizon_ps) return;
         uint64_t now = local_time(x, count);
         if (due > now) {                            /* asleep until the event: the time base moves there */
@@ -248,7 +352,7 @@ static void wfi_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user_
             x->budget->remaining = (int64_t)cycles_in(x->horizon_ps - due, x->hz);
             dev_reschedule(x);
         }
-        stop = fire_due(x, count);
+        stop = fire_due(x, count, NEVER);
     }
 }
 
@@ -264,6 +368,21 @@ int dev_attach_uart(uc_engine *uc, exc_t *x, uint32_t page, uint32_t page_size, 
     u->shift = -1;
     return uc_mmio_map(uc, page, page_size, uart_page_read, x, uart_page_write, x);
 }
+
+/* CortexM4._would_wake: a pending exception that would pre-empt, with PRIMASK left out for WFI (B1.5.19). */
+int dev_would_wake(uc_engine *uc, exc_t *x, int wfe) {
+    int n = highest_pending(x, -1);
+    if (n < 0) return 0;
+    uint32_t primask = 0, faultmask = 0, basepri = 0;
+    if (wfe) uc_reg_read(uc, UC_ARM_REG_PRIMASK, &primask);
+    uc_reg_read(uc, UC_ARM_REG_FAULTMASK, &faultmask);
+    uc_reg_read(uc, UC_ARM_REG_BASEPRI, &basepri);
+    return group_priority(x, get_priority(x, n)) < execution_priority(x, primask, faultmask, basepri, -1);
+}
+
+/* Between runs (CortexM4._fire_native): fire the events the core's time reached that are due by `until` (where the
+ * Python path's window ends and fires them). */
+int dev_fire(exc_t *x, uint64_t count, uint64_t until) { return fire_due(x, count, until); }
 
 int dev_hook_wfi(uc_engine *uc, exc_t *x, uint64_t address, uc_hook *handle) {
     return uc_hook_add(uc, handle, UC_HOOK_CODE, (void *)wfi_hook, x, address, address);

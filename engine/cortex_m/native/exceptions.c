@@ -367,6 +367,7 @@ static uint64_t scs_read(uc_engine *uc, uint64_t offset, unsigned size, void *us
         if (x->track_polls) exc_track_poll(x, SCS_PAGE + ICSR, value, 0);
         return value;
     }
+    if (offset - 0x10u < 0x10u) return dev_systick_read(x, offset, size);   /* SysTick: devices.c */
     return x->py_read(offset, size);
 }
 
