@@ -649,6 +649,10 @@ class Machine:
         finally:
             if regex is not None:
                 self.line_listeners.remove(on_line)
+            # Whatever ended the run (a condition included), the models hold their devices' state again, so code
+            # that reads a model's attributes directly between runs sees them current.
+            for core in self.cores.values():
+                core.native_release()
 
     def run_for(self, duration_ps: int) -> RunResult:
         return self.run(duration_ps=duration_ps)
