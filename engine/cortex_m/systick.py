@@ -16,12 +16,13 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from mt3620.engine.simulation.clock import VirtualClock, cycles_in, ps_for_cycles
+from mt3620.engine.simulation.fast_path import NativeFastPathModel
 from mt3620.engine.simulation.peripheral import COLD, Field, Peripheral, Register, RegisterView, ResetKind, Timer
 
 CALIB_VALUE = 0xC000_0000
 
 
-class SysTick(Peripheral):
+class SysTick(NativeFastPathModel, Peripheral):
     SIZE = 0x10
     REGISTERS = (
         Register(0x0, "SYST_CSR", fields=(
@@ -95,29 +96,6 @@ class SysTick(Peripheral):
         self._schedule()
 
     # ---- a core's fast path ----------------------------------------------------------------------------------
-    def _take_back(self) -> None:
-        fast_path = getattr(self, "fast_path", None)
-        if fast_path is not None and fast_path.engaged:
-            fast_path.release()
-
-    def read(self, offset: int, size: int = 4, access: Any = None) -> int:
-        self._take_back()
-        return super().read(offset, size) if access is None else super().read(offset, size, access)
-
-    def write(self, offset: int, size: int, value: int, access: Any = None) -> None:
-        self._take_back()
-        if access is None:
-            super().write(offset, size, value)
-        else:
-            super().write(offset, size, value, access)
-
-    def snapshot(self) -> dict[str, Any]:
-        self._take_back()
-        return super().snapshot()
-
-    def restore(self, snap: dict[str, Any]) -> None:
-        self._take_back()
-        super().restore(snap)
 
     @property
     def next_wrap(self) -> int | None:

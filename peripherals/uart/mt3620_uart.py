@@ -26,6 +26,7 @@ import logging
 from typing import Any, Callable
 
 from mt3620.engine.simulation.clock import PS_PER_SECOND, VirtualClock
+from mt3620.engine.simulation.fast_path import NativeFastPathModel
 from mt3620.engine.simulation.peripheral import (COLD, Field, Link, LinkError, Peripheral, Register, RegisterView,
                                                  ResetKind, Timer)
 from mt3620.engine.simulation.protocols import DmaChannelHost
@@ -68,7 +69,7 @@ def _byte(name: str, reset: int = 0) -> tuple[Field, ...]:
     return (Field(name, 0, 8, "rw", reset),)
 
 
-class Mt3620Uart(Peripheral):
+class Mt3620Uart(NativeFastPathModel, Peripheral):
     SIZE = 0x100
     IRQS = ("irq",)
     BANKS = (NORMAL, DLAB, EFR)
@@ -280,29 +281,6 @@ class Mt3620Uart(Peripheral):
     # For the length of a machine window a core may serve the transmitter in C (engine/cortex_m/native_devices.py,
     # native/devices.c): THR and IER writes, IIR, LSR, IER and TX_OFFSET reads, the end of each frame and the
     # THR-empty interrupt, with exactly the rules below. Any other use of the model takes the state back first.
-    def _take_back(self) -> None:
-        fast_path = getattr(self, "fast_path", None)
-        if fast_path is not None and fast_path.engaged:
-            fast_path.release()
-
-    def read(self, offset: int, size: int = 4, access: Any = None) -> int:
-        self._take_back()
-        return super().read(offset, size) if access is None else super().read(offset, size, access)
-
-    def write(self, offset: int, size: int, value: int, access: Any = None) -> None:
-        self._take_back()
-        if access is None:
-            super().write(offset, size, value)
-        else:
-            super().write(offset, size, value, access)
-
-    def snapshot(self) -> dict[str, Any]:
-        self._take_back()
-        return super().snapshot()
-
-    def restore(self, snap: dict[str, Any]) -> None:
-        self._take_back()
-        super().restore(snap)
 
     def tx_fast_path_state(self) -> tuple | None:
         """The transmitter's state for a core's fast path, which serves it from now on (the frame timer stops), or
