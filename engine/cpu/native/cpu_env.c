@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <unistd.h>
 #include <unicorn/arm.h>
 #include "cpu_env.h"
@@ -12,10 +11,22 @@
 #define ARCHCPU_MAX_BYTES (8u << 20) /* env lies this close after the CPU object's start */
 #define ENV_SCAN_BYTES 8192u         /* where d0-d3 are looked for in the register file */
 
-/* Reads our own memory without faulting on an unmapped address. */
-static int safe_read(uintptr_t address, void *buffer, size_t length) {
-    struct iovec local = {buffer, length}, remote = {(void *)address, length};
-    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)length;
+/* Reads our own memory without faulting on an unmapped address: through a pipe, whose write() returns EFAULT (or
+ * stops short) on memory that is not mapped, where a plain load would crash the process. (process_vm_readv would do
+ * too, but container seccomp profiles may refuse it.) */
+static int safe_read(const int probe[2], uintptr_t address, void *buffer, size_t length) {
+    uint8_t *out = buffer;
+    while (length) {
+        size_t chunk = length < 4096 ? length : 4096;   /* well inside a pipe's capacity */
+        ssize_t written = write(probe[1], (const void *)address, chunk);
+        ssize_t got = 0;
+        if (written > 0) got = read(probe[0], out, (size_t)written);   /* drain what went in, always */
+        if (written != (ssize_t)chunk || got != written) return 0;
+        address += chunk;
+        out += chunk;
+        length -= chunk;
+    }
+    return 1;
 }
 
 static int plausible(uintptr_t p) { return p >= 0x10000 && (p & 7) == 0 && p < ((uintptr_t)1 << 47); }
@@ -27,11 +38,11 @@ static const uint64_t DMAGIC[4] = {0x1122334455667788ull, 0x99AABBCCDDEEFF01ull,
                                    0x8796A5B4C3D2E1F0ull};
 
 /* The register file at `env` holds the probe values (r0-r3 first, then d0-d3 somewhere after). */
-static int verify(uintptr_t env, cpu_env_t *e) {
+static int verify(const int probe[2], uintptr_t env, cpu_env_t *e) {
     uint32_t regs[4];
-    if (!safe_read(env, regs, sizeof regs) || memcmp(regs, MAGIC, sizeof regs) != 0) return 0;
+    if (!safe_read(probe, env, regs, sizeof regs) || memcmp(regs, MAGIC, sizeof regs) != 0) return 0;
     uint8_t window[ENV_SCAN_BYTES];
-    if (!safe_read(env, window, sizeof window)) return 0;
+    if (!safe_read(probe, env, window, sizeof window)) return 0;
     for (uint32_t off = 64; off + 8 <= sizeof window; off += 8) {
         uint64_t d;
         memcpy(&d, window + off, 8);
@@ -59,24 +70,24 @@ static size_t cached_uc_field = SIZE_MAX, cached_cpu_field = SIZE_MAX;
 
 /* A CPU object at `cpu` whose fields hold env_ptr followed by icount_decr_ptr, both inside it, the counter just
  * ahead of the register file. */
-static int candidate(uintptr_t cpu, uintptr_t env, uintptr_t icount, cpu_env_t *e) {
+static int candidate(const int probe[2], uintptr_t cpu, uintptr_t env, uintptr_t icount, cpu_env_t *e) {
     if (env <= cpu || env - cpu > ARCHCPU_MAX_BYTES || icount >= env || env - icount > 64 || icount <= cpu) return 0;
-    if (!verify(env, e)) return 0;
+    if (!verify(probe, env, e)) return 0;
     e->icount_decr = (volatile uint32_t *)icount;
     return 1;
 }
 
-static int search_cpu(uintptr_t cpu, cpu_env_t *e) {
+static int search_cpu(const int probe[2], uintptr_t cpu, cpu_env_t *e) {
     uintptr_t words[CPU_SCAN_BYTES / sizeof(uintptr_t)];
     if (cached_cpu_field != SIZE_MAX) {
         uintptr_t pair[2];
-        if (safe_read(cpu + cached_cpu_field * sizeof(uintptr_t), pair, sizeof pair) &&
-            candidate(cpu, pair[0], pair[1], e))
+        if (safe_read(probe, cpu + cached_cpu_field * sizeof(uintptr_t), pair, sizeof pair) &&
+            candidate(probe, cpu, pair[0], pair[1], e))
             return 1;
     }
-    if (!safe_read(cpu, words, sizeof words)) return 0;
+    if (!safe_read(probe, cpu, words, sizeof words)) return 0;
     for (size_t i = 0; i + 1 < sizeof words / sizeof words[0]; i++) {
-        if (candidate(cpu, words[i], words[i + 1], e)) {
+        if (candidate(probe, cpu, words[i], words[i + 1], e)) {
             cached_cpu_field = i;
             return 1;
         }
@@ -98,15 +109,16 @@ int cpu_env_find(uc_engine *uc, cpu_env_t *e) {
     }
     if (uc_reg_read_batch(uc, (int *)PROBE_REGS, ptrs, 4) || uc_reg_read_batch(uc, (int *)PROBE_DREGS, dptrs, 4))
         return -1;
-    int found = 0;
+    int found = 0, probe[2];
+    if (pipe(probe) != 0) return -1;
     if (!uc_reg_write_batch(uc, (int *)PROBE_REGS, (void *const *)mptrs, 4) &&
         !uc_reg_write_batch(uc, (int *)PROBE_DREGS, (void *const *)dmptrs, 4)) {
         uintptr_t fields[UC_SCAN_BYTES / sizeof(uintptr_t)];
-        if (safe_read((uintptr_t)uc, fields, sizeof fields)) {
+        if (safe_read(probe, (uintptr_t)uc, fields, sizeof fields)) {
             if (cached_uc_field != SIZE_MAX && plausible(fields[cached_uc_field]))
-                found = search_cpu(fields[cached_uc_field], e);
+                found = search_cpu(probe, fields[cached_uc_field], e);
             for (size_t i = 0; i < sizeof fields / sizeof fields[0] && !found; i++) {
-                if (plausible(fields[i]) && (found = search_cpu(fields[i], e))) cached_uc_field = i;
+                if (plausible(fields[i]) && (found = search_cpu(probe, fields[i], e))) cached_uc_field = i;
             }
         }
     }
@@ -123,6 +135,8 @@ int cpu_env_find(uc_engine *uc, cpu_env_t *e) {
         uc_reg_read(uc, UC_ARM_REG_SP, &api_sp);
         if (back != value || api_sp != e->regs[13]) found = 0;
     }
+    close(probe[0]);
+    close(probe[1]);
     if (!found) memset(e, 0, sizeof *e);
     e->found = found;
     return found ? 0 : -1;
@@ -130,12 +144,13 @@ int cpu_env_find(uc_engine *uc, cpu_env_t *e) {
 
 /* The one word of the register file that holds `first` after the register is written `first`, and `second` after
  * it is written `second` (through the API; the register's value is restored). */
-static const uint32_t *find_u32_field(uc_engine *uc, const cpu_env_t *e, int reg, uint32_t first, uint32_t second) {
+static const uint32_t *find_u32_field(const int probe[2], uc_engine *uc, const cpu_env_t *e, int reg, uint32_t first,
+                                      uint32_t second) {
     uint32_t saved = 0;
     uint8_t a[ENV_SCAN_BYTES], b[ENV_SCAN_BYTES];
     if (uc_reg_read(uc, reg, &saved)) return NULL;
-    int ok = !uc_reg_write(uc, reg, &first) && safe_read((uintptr_t)e->regs, a, sizeof a) &&
-             !uc_reg_write(uc, reg, &second) && safe_read((uintptr_t)e->regs, b, sizeof b);
+    int ok = !uc_reg_write(uc, reg, &first) && safe_read(probe, (uintptr_t)e->regs, a, sizeof a) &&
+             !uc_reg_write(uc, reg, &second) && safe_read(probe, (uintptr_t)e->regs, b, sizeof b);
     uc_reg_write(uc, reg, &saved);
     if (!ok) return NULL;
     const uint32_t *found = NULL;
@@ -157,10 +172,13 @@ static const uint32_t *find_u32_field(uc_engine *uc, const cpu_env_t *e, int reg
 }
 
 int cpu_env_find_masks(uc_engine *uc, cpu_env_t *e) {
-    if (!e->found) return -1;
-    e->primask = find_u32_field(uc, e, UC_ARM_REG_PRIMASK, 1, 0);
-    e->faultmask = find_u32_field(uc, e, UC_ARM_REG_FAULTMASK, 1, 0);
-    e->basepri = find_u32_field(uc, e, UC_ARM_REG_BASEPRI, 0xA0, 0x60);
+    int probe[2];
+    if (!e->found || pipe(probe) != 0) return -1;
+    e->primask = find_u32_field(probe, uc, e, UC_ARM_REG_PRIMASK, 1, 0);
+    e->faultmask = find_u32_field(probe, uc, e, UC_ARM_REG_FAULTMASK, 1, 0);
+    e->basepri = find_u32_field(probe, uc, e, UC_ARM_REG_BASEPRI, 0xA0, 0x60);
+    close(probe[0]);
+    close(probe[1]);
     if (!e->primask || !e->faultmask || !e->basepri) {
         e->primask = e->faultmask = e->basepri = NULL;
         return -1;

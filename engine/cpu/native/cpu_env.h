@@ -11,8 +11,8 @@
  * `env_ptr` (the register file) followed by `icount_decr_ptr`, both pointing into the same ArchCPU, with
  * the 4-byte IcountDecr just ahead of the register file; and r0 is the first word of the register file. Every
  * candidate is then verified through the API (values written with uc_reg_write must read back in place, for r0-r3,
- * d0-d3 and the SP), and memory is only ever probed with process_vm_readv, which fails cleanly on an unmapped
- * address. When anything does not match, `found` stays 0 and the callers use the API as before. */
+ * d0-d3 and the SP), and memory is only ever probed through a pipe (write() fails cleanly on an unmapped
+ * address). When anything does not match, `found` stays 0 and the callers use the API as before. */
 #ifndef MT3620_CPU_ENV_H
 #define MT3620_CPU_ENV_H
 
