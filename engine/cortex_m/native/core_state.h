@@ -158,6 +158,20 @@ static inline uint32_t rd(uc_engine *uc, int reg) {
 
 static inline void wr(uc_engine *uc, int reg, uint32_t v) { uc_reg_write(uc, reg, &v); }
 
+/* Reads without side effects in qemu come from the register file in place when it was found (cpu_env.h). */
+static inline uint32_t read_pc(uc_engine *uc, const exc_t *x) {
+    return x->env.found ? x->env.regs[15] : rd(uc, UC_ARM_REG_PC);
+}
+static inline uint32_t read_primask(uc_engine *uc, const exc_t *x) {
+    return x->env.primask ? *x->env.primask : rd(uc, UC_ARM_REG_PRIMASK);
+}
+static inline uint32_t read_faultmask(uc_engine *uc, const exc_t *x) {
+    return x->env.faultmask ? *x->env.faultmask : rd(uc, UC_ARM_REG_FAULTMASK);
+}
+static inline uint32_t read_basepri(uc_engine *uc, const exc_t *x) {
+    return x->env.basepri ? *x->env.basepri : rd(uc, UC_ARM_REG_BASEPRI);
+}
+
 /* Register writes queued and made in one Unicorn call, in order (the order matters for CONTROL, xPSR and the SPs,
  * exactly as in CortexM4._set_mode). 64-bit values for d0-d7. */
 typedef struct {

@@ -73,6 +73,7 @@ void exc_track_poll(exc_t *x, uint32_t address, uint32_t value, int varying) {
 static inline void spin_reset(exc_t *x) { x->spin_count = 0; }
 
 void dev_reschedule(exc_t *x);
+int dev_would_wake(uc_engine *uc, exc_t *x, int wfe);
 
 /* The time of the next native event (NEVER: none). */
 static inline uint64_t next_due(const exc_t *x) {
@@ -310,15 +311,6 @@ static void uart_page_write(uc_engine *uc, uint64_t offset, unsigned size, uint6
 }
 
 /* ---- WFI --------------------------------------------------------------------------------------------------------- */
-/* CortexM4._would_wake for WFI: a pending exception that would pre-empt if PRIMASK were clear. */
-static int wfi_would_wake(uc_engine *uc, const exc_t *x) {
-    int n = highest_pending(x, -1);
-    if (n < 0) return 0;
-    uint32_t faultmask = 0, basepri = 0;
-    uc_reg_read(uc, UC_ARM_REG_FAULTMASK, &faultmask);
-    uc_reg_read(uc, UC_ARM_REG_BASEPRI, &basepri);
-    return group_priority(x, get_priority(x, n)) < execution_priority(x, 0, faultmask, basepri, -1);
-}
 
 /* Before a WFI executes: if an interrupt would end the sleep at once, the WFI is done; else, when a native event comes
  * before the run's end, the core sleeps until it (time anchored there, as the Python path does) and the event fires;
@@ -329,7 +321,7 @@ static void wfi_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user_
     uint64_t count = retired(x);
     int stop = fire_due(x, count, NEVER);
     for (;;) {
-        if (wfi_would_wake(uc, x)) {
+        if (dev_would_wake(uc, x, 0)) {
             x->check = CHECK_ALL;
             set_pc(uc, (uint32_t)address + size);   /* the WFI is over: the interrupt is taken after it */
             if (stop) yield_window(uc, x);
@@ -373,11 +365,9 @@ int dev_attach_uart(uc_engine *uc, exc_t *x, uint32_t page, uint32_t page_size, 
 int dev_would_wake(uc_engine *uc, exc_t *x, int wfe) {
     int n = highest_pending(x, -1);
     if (n < 0) return 0;
-    uint32_t primask = 0, faultmask = 0, basepri = 0;
-    if (wfe) uc_reg_read(uc, UC_ARM_REG_PRIMASK, &primask);
-    uc_reg_read(uc, UC_ARM_REG_FAULTMASK, &faultmask);
-    uc_reg_read(uc, UC_ARM_REG_BASEPRI, &basepri);
-    return group_priority(x, get_priority(x, n)) < execution_priority(x, primask, faultmask, basepri, -1);
+    uint32_t primask = wfe ? read_primask(uc, x) : 0;
+    return group_priority(x, get_priority(x, n)) <
+           execution_priority(x, primask, read_faultmask(uc, x), read_basepri(uc, x), -1);
 }
 
 /* Between runs (CortexM4._fire_native): fire the events the core's time reached that are due by `until` (where the

@@ -63,17 +63,6 @@ static inline void write_fp_frame(reg_writes *w, const exc_t *x, const uint64_t 
     queue(w, UC_ARM_REG_FPSCR, fpscr);
 }
 
-/* The mask registers (reads have no side effect in qemu, so the register file is read in place when found). */
-static inline uint32_t read_primask(uc_engine *uc, const exc_t *x) {
-    return x->env.primask ? *x->env.primask : rd(uc, UC_ARM_REG_PRIMASK);
-}
-static inline uint32_t read_faultmask(uc_engine *uc, const exc_t *x) {
-    return x->env.faultmask ? *x->env.faultmask : rd(uc, UC_ARM_REG_FAULTMASK);
-}
-static inline uint32_t read_basepri(uc_engine *uc, const exc_t *x) {
-    return x->env.basepri ? *x->env.basepri : rd(uc, UC_ARM_REG_BASEPRI);
-}
-
 /* The PC, last. From an interrupt hook (the CPU loop is between blocks) it is written in place and the loop goes on
  * at the new address; from a block hook, or without the register file, through the API, which makes Unicorn leave
  * the block about to run (it runs after the handler returns). */
@@ -293,7 +282,7 @@ static void block_hook(uc_engine *uc, uint64_t address, uint32_t size, void *use
 
 static void intr_hook(uc_engine *uc, uint32_t intno, void *user_data) {
     exc_t *x = (exc_t *)user_data;
-    uint32_t pc = x->env.found ? x->env.regs[15] : rd(uc, UC_ARM_REG_PC);
+    uint32_t pc = read_pc(uc, x);
     if (x->fast && !x->python_stop && x->stop_kind == STOP_NONE) {
         if (intno == EXCP_EXCEPTION_EXIT) {
             if (exception_return(uc, x, pc | 1u) == OK) return;
@@ -432,7 +421,7 @@ int exc_take_pending(uc_engine *uc, exc_t *x) {
         masks(uc, x, &primask, &faultmask, &basepri);
         int number = preempting(x, primask, faultmask, basepri, -1, -1);
         if (number < 0) return entered;
-        if (enter(uc, x, number, rd(uc, UC_ARM_REG_PC), 1) != OK) {
+        if (enter(uc, x, number, read_pc(uc, x), 1) != OK) {
             x->bails++;
             return -1 - entered;
         }
