@@ -51,7 +51,7 @@ class _UartStruct(ctypes.Structure):
 class _CpuEnvStruct(ctypes.Structure):
     """cpu_env_t of engine/cpu/native/cpu_env.h."""
     _fields_ = [("found", ctypes.c_int32), ("pad", ctypes.c_int32), ("regs", ctypes.c_void_p),
-                ("d0", ctypes.c_void_p), ("d_stride", ctypes.c_uint64), ("icount_decr", ctypes.c_void_p),
+                ("d0", ctypes.c_void_p), ("d_stride", ctypes.c_uint64),
                 ("primask", ctypes.c_void_p), ("faultmask", ctypes.c_void_p), ("basepri", ctypes.c_void_p)]
 
 

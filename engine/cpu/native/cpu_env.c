@@ -72,9 +72,7 @@ static size_t cached_uc_field = SIZE_MAX, cached_cpu_field = SIZE_MAX;
  * ahead of the register file. */
 static int candidate(const int probe[2], uintptr_t cpu, uintptr_t env, uintptr_t icount, cpu_env_t *e) {
     if (env <= cpu || env - cpu > ARCHCPU_MAX_BYTES || icount >= env || env - icount > 64 || icount <= cpu) return 0;
-    if (!verify(probe, env, e)) return 0;
-    e->icount_decr = (volatile uint32_t *)icount;
-    return 1;
+    return verify(probe, env, e);
 }
 
 static int search_cpu(const int probe[2], uintptr_t cpu, cpu_env_t *e) {

@@ -25,7 +25,6 @@ typedef struct {
     uint32_t *regs;             /* r0-r15 (CPUARMState.regs) */
     uint8_t *d0;                /* d0; d(2k+1) is 8 bytes after d(2k) */
     uint64_t d_stride;          /* bytes from d(2k) to d(2k+2) (one vector register) */
-    volatile uint32_t *icount_decr; /* the CPU's IcountDecr: a negative value ends the TB about to run */
     const uint32_t *primask, *faultmask, *basepri;  /* M profile: the mask registers, read in place (NULL: API) */
 } cpu_env_t;
 
