@@ -7,6 +7,7 @@ not depend on the path (marked `one_path`) runs once."""
 from __future__ import annotations
 
 import pytest
+from m4_harness import set_switch
 
 PATHS = ("native", "python")
 
@@ -25,8 +26,6 @@ def pytest_generate_tests(metafunc) -> None:
 def exception_path(request, monkeypatch) -> str | None:
     """The path this run of the test takes ("native" or "python"); None for a test that runs once and chooses."""
     path = getattr(request, "param", None)
-    if path == "python":
-        monkeypatch.setenv("MT3620_PYTHON_EXCEPTIONS", "1")
-    elif path == "native":
-        monkeypatch.delenv("MT3620_PYTHON_EXCEPTIONS", raising=False)
+    if path is not None:
+        set_switch(monkeypatch, "MT3620_PYTHON_EXCEPTIONS", path == "python")
     return path

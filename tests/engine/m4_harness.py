@@ -35,6 +35,7 @@ translation block, and ISB ends one.
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 import struct
@@ -303,3 +304,28 @@ def elf32(code: bytes, base: int = TCM) -> bytes:
                          0x05000400, 52, 32, 1, 40, 0, 0)
     phdr = struct.pack("<8I", 1, 0x100, base, base, len(code), len(code), 7, 4)
     return header + phdr + bytes(0x100 - 52 - 32) + code
+
+
+# ---- comparing runs -------------------------------------------------------------------------------------------------
+REGISTERS = ([f"r{i}" for i in range(13)] + ["sp", "lr", "pc", "xpsr", "msp", "psp", "primask", "basepri",
+                                             "faultmask", "control", "fpscr"] + [f"s{i}" for i in range(32)])
+
+
+def snapshot(core, memories) -> tuple:
+    """What two runs of one program must agree on at a checkpoint: instructions, time, every register, the memory
+    and the NVIC state."""
+    regs = tuple(core.reg(r) for r in REGISTERS)
+    digest = hashlib.sha256()
+    for m in memories:
+        digest.update(m.memory.read(0, m.memory.size))
+    return (core.instructions, core.time, regs, digest.hexdigest(), tuple(core.state.active),
+            tuple(sorted(core.state.pending)), core.sleeping)
+
+
+def set_switch(monkeypatch, name: str, on: bool) -> None:
+    """An engine switch in the environment (MT3620_PYTHON_EXCEPTIONS, MT3620_NO_DIRECT_REGS) on or off for this
+    test: the engine reads it when a core is built."""
+    if on:
+        monkeypatch.setenv(name, "1")
+    else:
+        monkeypatch.delenv(name, raising=False)

@@ -11,6 +11,7 @@ import ctypes
 
 import pytest
 from unicorn.arm_const import UC_ARM_REG_D5
+from m4_harness import set_switch
 from test_engine_native_path import _rtapps, run_firmware
 
 from mt3620.engine.cortex_m.native import cortex_m_library
@@ -64,10 +65,7 @@ def test_every_firmware_is_identical_in_place_and_through_the_api(monkeypatch, n
     monkeypatch.delenv("MT3620_PYTHON_EXCEPTIONS", raising=False)
     results = {}
     for mode in ("in place", "api"):
-        if mode == "api":
-            monkeypatch.setenv("MT3620_NO_DIRECT_REGS", "1")
-        else:
-            monkeypatch.delenv("MT3620_NO_DIRECT_REGS", raising=False)
+        set_switch(monkeypatch, "MT3620_NO_DIRECT_REGS", mode == "api")
         results[mode] = run_firmware(name)
     (direct, direct_stats), (api, api_stats) = results["in place"], results["api"]
     assert direct == api

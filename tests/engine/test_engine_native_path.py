@@ -8,18 +8,15 @@ the path themselves (conftest.py); the others run on both paths like the rest of
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import random
 
 import pytest
-from m4_harness import RESULTS, Bare, address, run_program, scs_field
+from m4_harness import REGISTERS, RESULTS, Bare, address, run_program, scs_field, set_switch, snapshot
 
 from mt3620.engine.cortex_m import core as core_module
 from mt3620.engine.simulation.clock import PS_PER_SECOND
 
 US = 1_000_000
-REGISTERS = ([f"r{i}" for i in range(13)] + ["sp", "lr", "pc", "xpsr", "msp", "psp", "primask", "basepri",
-                                             "faultmask", "control", "fpscr"] + [f"s{i}" for i in range(32)])
 
 
 @pytest.fixture
@@ -30,22 +27,10 @@ def both_paths(monkeypatch):
     def run(fn):
         results = {}
         for path in ("native", "python"):
-            if path == "python":
-                monkeypatch.setenv("MT3620_PYTHON_EXCEPTIONS", "1")
-            else:
-                monkeypatch.delenv("MT3620_PYTHON_EXCEPTIONS", raising=False)
+            set_switch(monkeypatch, "MT3620_PYTHON_EXCEPTIONS", path == "python")
             results[path] = fn()
         return results["native"], results["python"]
     return run
-
-
-def snapshot(core, memories) -> tuple:
-    regs = tuple(core.reg(r) for r in REGISTERS)
-    digest = hashlib.sha256()
-    for m in memories:
-        digest.update(m.memory.read(0, m.memory.size))
-    return (core.instructions, core.time, regs, digest.hexdigest(), tuple(core.state.active),
-            tuple(sorted(core.state.pending)), core.sleeping)
 
 
 # ---- a random interrupt storm on a bare core ------------------------------------------------------------------------

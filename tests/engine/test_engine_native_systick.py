@@ -9,10 +9,8 @@ Python touches it between runs (register reads and writes, a clock change): ever
 from C first. Rules: ARMv7-M ARM (DDI 0403E) B3.3."""
 from __future__ import annotations
 
-import hashlib
-
 import pytest
-from m4_harness import RESULTS, Bare, address, build, elf32, scs_offset
+from m4_harness import REGISTERS, RESULTS, Bare, address, build, elf32, scs_offset, set_switch, snapshot
 
 from mt3620.engine.simulation.clock import PS_PER_SECOND
 
@@ -21,8 +19,6 @@ pytestmark = pytest.mark.one_path        # each test chooses its paths itself
 US = 1_000_000
 MS = PS_PER_SECOND // 1000
 CSR, RVR, CVR = (scs_offset(n) for n in ("SYST_CSR", "SYST_RVR", "SYST_CVR"))
-REGISTERS = ([f"r{i}" for i in range(13)] + ["sp", "lr", "pc", "xpsr", "msp", "psp", "primask", "basepri",
-                                             "faultmask", "control"])
 WAYS = ("python", "native", "native devices")
 
 
@@ -43,25 +39,13 @@ class Lone(Bare):
         clock.advance_to(max(clock.now, t))     # (what the release put back on the clock, if due by now)
 
 
-def snapshot(b: Bare) -> tuple:
-    core = b.core
-    digest = hashlib.sha256()
-    for m in b.view.memories():
-        digest.update(m.memory.read(0, m.memory.size))
-    return (core.instructions, core.time, tuple(core.reg(r) for r in REGISTERS), digest.hexdigest(),
-            tuple(core.state.active), tuple(sorted(core.state.pending)), core.sleeping)
-
-
 def three_ways(monkeypatch, make, steps) -> dict[str, list[tuple]]:
     """Runs `make(cls)` (a Bare or Lone) and `steps(b)` (a generator of checkpoints) each way; the snapshots."""
     results = {}
     for way in WAYS:
-        if way == "python":
-            monkeypatch.setenv("MT3620_PYTHON_EXCEPTIONS", "1")
-        else:
-            monkeypatch.delenv("MT3620_PYTHON_EXCEPTIONS", raising=False)
+        set_switch(monkeypatch, "MT3620_PYTHON_EXCEPTIONS", way == "python")
         b = make(Lone if way == "native devices" else Bare)
-        results[way] = [snapshot(b) + tuple(extra) for extra in steps(b)]
+        results[way] = [snapshot(b.core, b.view.memories()) + tuple(extra) for extra in steps(b)]
         results[way + " core"] = b.core
     return results
 
@@ -377,10 +361,7 @@ def run_delay_firmware(start: str) -> tuple:
 def test_busy_wait_delays_on_systick_on_the_machine(monkeypatch, start):
     runs = {}
     for way in ("python", "native"):
-        if way == "python":
-            monkeypatch.setenv("MT3620_PYTHON_EXCEPTIONS", "1")
-        else:
-            monkeypatch.delenv("MT3620_PYTHON_EXCEPTIONS", raising=False)
+        set_switch(monkeypatch, "MT3620_PYTHON_EXCEPTIONS", way == "python")
         runs[way] = run_delay_firmware(start)
     (native, stats, hz), (python, none, _) = runs["native"], runs["python"]
     assert none is None and hz == 197_600_000
@@ -417,10 +398,7 @@ def test_a_debugger_attaching_takes_the_devices_back(monkeypatch):
     to their models at the next window, and their events keep their times."""
     runs = {}
     for way in ("python", "native"):
-        if way == "python":
-            monkeypatch.setenv("MT3620_PYTHON_EXCEPTIONS", "1")
-        else:
-            monkeypatch.delenv("MT3620_PYTHON_EXCEPTIONS", raising=False)
+        set_switch(monkeypatch, "MT3620_PYTHON_EXCEPTIONS", way == "python")
         runs[way] = run_tick_uart_with_a_debugger_between()
     (native, engaged), (python, _) = runs["native"], runs["python"]
     assert native == python
