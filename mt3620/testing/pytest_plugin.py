@@ -24,6 +24,7 @@ Fixtures:
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 
@@ -153,6 +154,24 @@ def require_sysroot(what: str = "the A7 tests"):
         return toolchain.check_sysroot()
     except toolchain.ToolchainError as exc:
         _cannot(what, "run", exc)
+
+
+def require_compiler(what: str = "the firmware tests"):
+    """The firmware compiler; missing, the test fails under CI=true and is skipped elsewhere (`_cannot`)."""
+    from mt3620.firmware import toolchain
+    try:
+        return toolchain.find_compiler()
+    except toolchain.ToolchainError as exc:
+        _cannot(what, "run", exc)
+
+
+def require_program(name: str, install: str, what: str = "this test") -> str:
+    """The path of the host program `name` (qemu-system-arm, gdb-multiarch...); missing, the test fails under
+    CI=true and is skipped elsewhere (`_cannot`), naming the command that installs it."""
+    path = shutil.which(name)
+    if path is None:
+        _cannot(what, "run", f"{name} is not installed: {install}")
+    return path
 
 
 @pytest.fixture(scope="session")

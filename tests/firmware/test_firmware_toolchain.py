@@ -16,6 +16,7 @@ from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
 from mt3620.firmware import toolchain
+from mt3620.testing.pytest_plugin import require_compiler
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "build_firmware"
@@ -27,18 +28,15 @@ STACK_TOP = 0x00130000
 VECTORS = 16 + 100
 EF_ARM_ABI_FLOAT_HARD = 0x400
 
-try:
-    toolchain.find_compiler()
-    HAVE_CC = True
-except toolchain.ToolchainError:
-    HAVE_CC = False
-needs_cc = pytest.mark.skipif(not HAVE_CC, reason="no firmware compiler (pip install ziglang)")
+
+@pytest.fixture
+def cc():
+    return require_compiler()
 
 
 @pytest.fixture(scope="module")
 def built() -> dict[str, Path]:
-    if not HAVE_CC:
-        pytest.skip("no firmware compiler (pip install ziglang)")
+    require_compiler()
     return toolchain.build_all()
 
 
@@ -59,7 +57,6 @@ def test_firmware_list_matches_sources():
         assert (toolchain.FIRMWARE_DIR / (spec.runtime or spec.src) / spec.ld).is_file(), name
 
 
-@needs_cc
 @pytest.mark.parametrize("name", [n for n in toolchain.FIRMWARE if toolchain._SPECS[n].runtime])  # RTApps only
 def test_elf_layout(built, name):
     """Entry point = vector table (word 0 the initial MSP at the end of TCM, word 1 a Thumb reset handler),
@@ -110,7 +107,6 @@ def test_elf_layout(built, name):
             assert any(lo <= (handler & ~1) < hi for lo, hi in code), f"vector {index} 0x{handler:x} not in code"
 
 
-@needs_cc
 def test_sections_in_xip_window(built):
     with open(built["hello_xip"], "rb") as f:
         elf = ELFFile(f)
@@ -120,7 +116,6 @@ def test_sections_in_xip_window(built):
         assert text["sh_offset"] % 32 == 0
 
 
-@needs_cc
 def test_fpu_firmware_uses_the_fpu_and_others_do_not_need_it(built):
     """The fpu firmware really executes VSQRT/VDIV; integer-only firmware carries no FP instructions, so
     they run whatever the reset value of CPACR."""
@@ -136,8 +131,7 @@ def test_fpu_firmware_uses_the_fpu_and_others_do_not_need_it(built):
         assert not any(op in text for op in ("vldr", "vstr", "vmov", "vadd", "vmul", "vdiv", "vpush")), name
 
 
-@needs_cc
-def test_builds_are_deterministic_and_incremental(tmp_path, monkeypatch):
+def test_builds_are_deterministic_and_incremental(cc, tmp_path, monkeypatch):
     """Two builds from scratch (each with an empty compiler cache) give the same bytes; a build with
     nothing changed does not touch the file; a changed source rebuilds; reverting gives the first bytes."""
     src = tmp_path / "firmware"
@@ -173,16 +167,14 @@ def test_builds_are_deterministic_and_incremental(tmp_path, monkeypatch):
     assert first.stat().st_mtime_ns != stamp_before
 
 
-@needs_cc
-def test_tampered_output_is_rebuilt(tmp_path):
+def test_tampered_output_is_rebuilt(cc, tmp_path):
     elf = toolchain.build("hello", tmp_path)
     good = elf.read_bytes()
     elf.write_bytes(good[:-1] + bytes([good[-1] ^ 0xFF]))
     assert toolchain.build("hello", tmp_path).read_bytes() == good
 
 
-@needs_cc
-def test_compile_error_is_reported_with_its_location(tmp_path):
+def test_compile_error_is_reported_with_its_location(cc, tmp_path):
     src = tmp_path / "firmware"
     shutil.copytree(toolchain.FIRMWARE_DIR, src, ignore=shutil.ignore_patterns("build"))
     good = toolchain.build("hello", tmp_path / "out", src_dir=src)
@@ -231,8 +223,7 @@ def test_script_errors_are_one_line_without_traceback():
     assert "arm-none-eabi-gcc" in res.stderr and "Traceback" not in res.stderr
 
 
-@needs_cc
-def test_script_builds_into_a_folder(tmp_path):
+def test_script_builds_into_a_folder(cc, tmp_path):
     res = _script("-o", str(tmp_path), "hello", "crc32")
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "hello.elf").is_file() and (tmp_path / "crc32.elf").is_file()
@@ -253,7 +244,6 @@ def test_gcc_fallback_builds_the_same_layout(tmp_path):
             assert struct.unpack("<I", seg.data()[:4])[0] == STACK_TOP
 
 
-@needs_cc
 def test_gdb_target_has_symbols_and_line_info(built):
     """What the GDB tests rely on: global functions and variables by name, and DWARF lines for main.c."""
     with open(built["gdb_target"], "rb") as f:

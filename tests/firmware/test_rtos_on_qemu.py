@@ -12,27 +12,27 @@ import pytest
 
 from mt3620.engine.machine.loader import read_elf
 from mt3620.firmware import toolchain
-
-QEMU = shutil.which("qemu-system-arm")
-try:
-    toolchain.find_compiler()
-    HAVE_CC = True
-except toolchain.ToolchainError:
-    HAVE_CC = False
-needs_cc = pytest.mark.skipif(not HAVE_CC, reason="no firmware compiler (pip install ziglang)")
-needs_qemu = pytest.mark.skipif(QEMU is None, reason="qemu-system-arm is not installed: bash scripts/setup --test")
+from mt3620.testing.pytest_plugin import require_compiler, require_program
 
 
-def _qemu(name: str, board: str = "mps2-an386") -> subprocess.CompletedProcess:
-    return subprocess.run([QEMU, "-M", board, "-nographic", "-monitor", "none", "-icount", "shift=0",
+@pytest.fixture
+def cc():
+    return require_compiler()
+
+
+@pytest.fixture
+def qemu(cc) -> str:
+    return require_program("qemu-system-arm", "bash scripts/setup --test")
+
+
+def _qemu(qemu: str, name: str, board: str = "mps2-an386") -> subprocess.CompletedProcess:
+    return subprocess.run([qemu, "-M", board, "-nographic", "-monitor", "none", "-icount", "shift=0",
                            "-semihosting-config", "enable=on,target=native", "-kernel",
                            str(toolchain.firmware_path(name))], capture_output=True, text=True, timeout=120)
 
 
-@needs_cc
-@needs_qemu
-def test_pingpong_runs_its_round_trips_on_qemu_with_right_answers_and_exits():
-    res = _qemu("rtos_pingpong_qemu")
+def test_pingpong_runs_its_round_trips_on_qemu_with_right_answers_and_exits(qemu):
+    res = _qemu(qemu, "rtos_pingpong_qemu")
     assert res.returncode == 0, res.stderr
     lines = res.stdout.splitlines()
     assert lines[0] == "rtos_pingpong: start at 25000000 Hz"
@@ -53,28 +53,23 @@ def test_pingpong_runs_its_round_trips_on_qemu_with_right_answers_and_exits():
     assert 400 <= virtual_ns / trips <= 520
 
 
-@needs_cc
-@needs_qemu
-def test_the_one_round_trip_twin_stops_at_once():
-    res = _qemu("rtos_pingpong_qemu_1")
+def test_the_one_round_trip_twin_stops_at_once(qemu):
+    res = _qemu(qemu, "rtos_pingpong_qemu_1")
     assert res.returncode == 0, res.stderr
     assert res.stdout.splitlines()[1] == ("rtos_pingpong: stop after 1 round trips, 3 context switches, 0 ticks, "
                                           "answers ok, fp ok")
 
 
-@needs_cc
-@needs_qemu
-def test_a_fault_is_one_line_and_a_failure_status():
+def test_a_fault_is_one_line_and_a_failure_status(qemu):
     # mps2-an385 is the same board with a Cortex-M3: no FPU, so the first FP instruction is a NOCP UsageFault,
     # escalated to HardFault (UsageFault is not enabled), which the board layer reports before leaving QEMU.
-    res = _qemu("rtos_pingpong_qemu", board="mps2-an385")
+    res = _qemu(qemu, "rtos_pingpong_qemu", board="mps2-an385")
     assert res.returncode == 1
     assert res.stdout.splitlines() == ["rtos_pingpong: start at 25000000 Hz",
                                        "rtos_qemu: unhandled exception 3 (CFSR=0x00080000 HFSR=0x40000000)"]
 
 
-@needs_cc
-def test_only_the_qemu_builds_carry_the_stop_and_the_board_layer():
+def test_only_the_qemu_builds_carry_the_stop_and_the_board_layer(cc):
     mt3620 = read_elf(toolchain.firmware_path("rtos_pingpong").read_bytes(), "rtos_pingpong.elf")[2]
     qemu = read_elf(toolchain.firmware_path("rtos_pingpong_qemu").read_bytes(), "rtos_pingpong_qemu.elf")[2]
     assert "pingpong_stop" not in mt3620 and "pingpong_stop" in qemu
@@ -82,8 +77,7 @@ def test_only_the_qemu_builds_carry_the_stop_and_the_board_layer():
     assert qemu["ExceptionVectorTable"] == 0 and {"PendSV_Handler", "SVC_Handler", "k_switched"} <= set(qemu)
 
 
-@needs_cc
-def test_files_shared_from_other_folders_are_inputs_of_the_build(tmp_path):
+def test_files_shared_from_other_folders_are_inputs_of_the_build(cc, tmp_path):
     src = tmp_path / "firmware"
     shutil.copytree(toolchain.FIRMWARE_DIR, src, ignore=shutil.ignore_patterns("build", "__pycache__"))
     out = tmp_path / "out"
