@@ -372,4 +372,17 @@ void exc_track_poll(exc_t *x, uint32_t address, uint32_t value, int varying);  /
 int devices_at_block(uc_engine *uc, exc_t *x);                          /* 1: the block must not run now */
 uint64_t dev_systick_read(exc_t *x, uint64_t offset, uint32_t size);     /* the SCS page's SysTick registers */
 
+/* The clock follows the core to this access (the Python side moves it after the run: CortexM4._after_native_run). */
+static inline void clock_follows(exc_t *x) {
+    x->clock_sync = 1;
+    x->clock_sync_executed = x->budget->executed;
+}
+
+/* A register read served here acts as one through Python (CortexM4._mmio_read): the clock follows the core and, with
+ * idle_skip on, the polling detector sees it (`varying`: the register changes with time alone). */
+static inline void served_read(exc_t *x, uint32_t address, uint32_t value, int varying) {
+    clock_follows(x);
+    if (x->track_polls) exc_track_poll(x, address, value, varying);
+}
+
 #endif

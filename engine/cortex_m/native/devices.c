@@ -205,12 +205,8 @@ uint64_t dev_systick_read(exc_t *x, uint64_t offset, uint32_t size) {
         value = t->calib_read;
         break;
     }
-    /* As a read through Python (CortexM4._mmio_read): the clock follows the core, the polling detector sees it (CVR
-     * changes with time alone: the model declares it volatile). */
     t->reads++;
-    x->clock_sync = 1;
-    x->clock_sync_executed = x->budget->executed;
-    if (x->track_polls) exc_track_poll(x, t->base + reg, value, reg == SYST_CVR);
+    served_read(x, t->base + reg, value, reg == SYST_CVR);   /* CVR changes with time alone (declared volatile) */
     return value;
 }
 

@@ -348,12 +348,9 @@ static uint64_t scs_read(uc_engine *uc, uint64_t offset, unsigned size, void *us
     exc_t *x = (exc_t *)user_data;
     (void)uc;
     if (offset == ICSR && size == 4 && x->fast && x->native_scs && !x->python_stop) {
-        /* As a read through Python (CortexM4._mmio_read): the clock follows the core, the polling detector sees it. */
         uint32_t value = icsr_value(x);
         x->scs_reads++;
-        x->clock_sync = 1;
-        x->clock_sync_executed = x->budget->executed;
-        if (x->track_polls) exc_track_poll(x, SCS_PAGE + ICSR, value, 0);
+        served_read(x, SCS_PAGE + ICSR, value, 0);
         return value;
     }
     if (offset - 0x10u < 0x10u) return dev_systick_read(x, offset, size);   /* SysTick: devices.c */
@@ -374,8 +371,7 @@ static void scs_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t va
         x->check = CHECK_ALL;         /* the register keeps nothing: its set/clear bits act once */
         x->scs_writes++;
         x->spin_count = 0;            /* an MMIO write ends a polling loop */
-        x->clock_sync = 1;
-        x->clock_sync_executed = x->budget->executed;
+        clock_follows(x);
         return;
     }
     x->py_write(offset, size, value);
