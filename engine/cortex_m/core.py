@@ -158,7 +158,12 @@ class CortexM4:
             self.state = self._native.state
         else:
             self.state = ExceptionState(num_irqs=num_irqs, priority_bits=priority_bits)
-        self.scs = SystemControlSpace(f"{name}.scs", clock, state=self.state, hz=hz,
+        # The core's own clock: the events of devices only this core sees (SysTick; a UART the machine hands over,
+        # Machine._attach_fast_paths) fire inside the core's runs, at the core's time, and end no other core's window. Its `now`
+        # follows this core (the shared clock follows whichever core runs furthest).
+        self.private_clock = VirtualClock()
+        self.private_clock.now = clock.now
+        self.scs = SystemControlSpace(f"{name}.scs", self.private_clock, state=self.state, hz=hz,
                                       on_change=self._exceptions_changed,
                                       on_reset_request=self.request_reset)
         view.add_device(SCS_BASE, 0x1000, self.scs, f"{name}.scs")
@@ -209,7 +214,9 @@ class CortexM4:
         self._horizon = 0
         self._accounted_time = self.time
         self._uart_fast: NativeUart | None = None   # a UART's transmitter served natively (attach_native_uart)
-        self._yielded = False                        # the native UART ended a line: the machine's window ends
+        self._yielded = False                        # a private UART ended a line: the machine's window ends
+        self._yield_at = NEVER                       # the time of that line's end
+        self._firing_private = False                 # private events firing (a line end there yields)
         self.idle_skip = True
         self.fast_exceptions = True       # exception returns handled inside Unicorn's interrupt hook
         self.skipped_ps = 0               # virtual time jumped over by the polling-loop skip
@@ -365,14 +372,16 @@ class CortexM4:
         sees the accessing core's time and schedules relative to it."""
         local = self._local_time(self.budget.executed)
         if self._native is not None:
-            s = self._native.s
-            s.clock_sync = 0  # this access moves the clock at least as far as an earlier native one
-            if local > self.clock.now:
-                # Never past the next event, a native one included (a native UART's frame end, SysTick's wrap).
-                self.clock.now = min(local, s.horizon_ps, self._native_due())
-            return
-        if local > self.clock.now:
-            self.clock.now = min(local, self._horizon)
+            self._native.s.clock_sync = 0  # this access moves the clock at least as far as an earlier native one
+        # Never past the next event, a native one included (a native UART's frame end, SysTick's wrap).
+        self._follow(min(local, self._event_horizon()))
+
+    def _follow(self, when: int) -> None:
+        """The shared clock and this core's own clock follow the core to `when` (both monotonic)."""
+        if when > self.clock.now:
+            self.clock.now = when
+        if when > self.private_clock.now:
+            self.private_clock.now = when
 
     def _mmio_read(self, uc, offset, size, base):
         address = base + offset
@@ -451,11 +460,20 @@ class CortexM4:
         self.uc.emu_stop()
 
     def _after_mmio(self) -> None:
-        """A model may have scheduled an earlier event or raised an interrupt: shorten the quantum."""
-        nxt = self.clock.next_event_time()
-        if nxt is not None and nxt < self._horizon:
+        """A model may have scheduled an earlier event (on the shared clock or the core's own) or raised an
+        interrupt: shorten the quantum."""
+        nxt = self._next_event()
+        if nxt < self._horizon:
             self._horizon = nxt
             self.budget.cut(self._instructions_until(nxt))
+
+    def _next_event(self) -> int:
+        """The next event that ends this core's quanta: the shared clock's, or one of its own devices' in Python."""
+        nxt = self.clock.next_event_time()
+        own = self.private_clock.next_event_time()
+        if own is not None and (nxt is None or own < nxt):
+            nxt = own
+        return NEVER if nxt is None else nxt
 
     def _instructions_until(self, when: int) -> int:
         return self._instructions_to(when) - self.budget.executed
@@ -677,15 +695,25 @@ class CortexM4:
         if self.halted or self.locked_up:
             self.time = max(self.time, horizon)
             return
+        self._yield_at = NEVER
         while not self.halted and not self.locked_up:
             if self.sleeping and self.wfe_sleep and self._native is not None:
                 # Asleep in WFE, which events wake (not only interrupts): the devices' events go back on the clock,
                 # which wakes the core as on the Python path.
                 self.native_release()
+            # The run ends at the horizon or the shared clock's next event; a quantum also at the next event of the
+            # core's own devices in Python (those in C fire inside the run).
             nxt = self.clock.next_event_time()
-            limit = horizon if nxt is None else min(horizon, nxt)
-            if self.time >= limit:
+            shared = horizon if nxt is None else min(horizon, nxt)
+            if self.time >= shared:
                 break
+            own = self.private_clock.next_event_time()
+            if own is not None and own <= self.time:
+                self._reanchor_if_moved()
+                if self._fire_private(self.instructions, self.time):
+                    break
+                continue
+            limit = shared if own is None else min(shared, own)
             if self.reset_requested:
                 if self.on_reset_request:
                     self.on_reset_request(self)
@@ -698,16 +726,16 @@ class CortexM4:
                 if self._would_wake():
                     self.sleeping = False
                 else:
-                    woke = self._sleep_native(limit)
+                    woke = self._sleep_private(shared)
                     if self._yielded:
                         break
                     if not woke:
-                        self.time = max(self.time, limit)
+                        self.time = max(self.time, shared)
                         break
-                    continue    # woken at a native event: what woke it is taken first, as at a window's start
+                    continue    # woken at its own device's event: what woke it is taken first, as at a window's start
             self._run_quantum(limit)
             if self._yielded:
-                break       # a native UART ended a line: the machine ends the window here (take_yield)
+                break       # a private UART ended a line: the machine ends the window here (take_yield)
 
     # ---- the device fast path (native_devices.py, native/devices.c) ------------------------------------------------
     def attach_native_uart(self, model, irq: int) -> bool:
@@ -744,32 +772,54 @@ class CortexM4:
         if self._systick_fast is not None and self._systick_fast.engaged:
             self._systick_fast.release()
 
-    def native_next_event(self) -> int | None:
-        """When the next event of the devices served natively is due (None: none, or nothing served natively)."""
-        if self._native is None:
-            return None
-        due = self._native_due()
+    def private_next_event(self) -> int | None:
+        """When the next event of this core's own devices is due, in C or on its own clock (None: none)."""
+        due = self._private_due()
         return None if due == NEVER else due
 
-    def _sleep_native(self, limit: int) -> bool:
-        """Asleep in WFI (in Python) while devices are served in C: their events before `limit` fire at their times,
-        the core's time moving to each (the native WFI sleep's rule, and the Python path's, where each is a window's
-        end). True when one wakes the core; a line a native UART ends stops here (take_yield)."""
-        if self._native is None:
-            return False
+    def _private_due(self) -> int:
+        """The next event of this core's own devices: served in C, or on its own clock (NEVER: none)."""
+        due = self._native_due() if self._native is not None else NEVER
+        own = self.private_clock.next_event_time()
+        return due if own is None or own >= due else own
+
+    def _sleep_private(self, limit: int) -> bool:
+        """Asleep in WFI (or WFE, in Python): the events of the core's own devices up to `limit` fire at their times,
+        the core's time moving to each. True when one wakes the core; a line a private UART ends stops here
+        (take_yield)."""
         while True:
-            due = self._native_due()
+            due = self._private_due()
             if due > limit:
                 return False
             if due > self.time:
                 self.time = due
             self._reanchor_if_moved()
-            stop = self._fire_native(self.instructions, due)
+            stop = self._fire_private(self.instructions, due)
             if self._would_wake():
                 self.sleeping = False
                 return True
             if stop:
                 return False
+
+    def sleep_to(self, when: int) -> None:
+        """Asleep behind the machine's clock: sleep on to `when`, the core's own events on the way firing at their
+        times (one may wake the core there; a line end leaves it there, take_yield)."""
+        if not self.sleeping or self.time >= when:
+            return
+        if self._sleep_private(when) or self._yielded:
+            return
+        self.time = max(self.time, when)
+
+    def fire_private_until(self, when: int) -> None:
+        """Not running (no app, halted, locked up): the core's own devices' events up to `when` fire at their times
+        (the machine ended the window at the first of them)."""
+        self.time = max(self.time, when)
+        self._reanchor_if_moved()
+        if self._private_due() <= when:
+            self._fire_private(self.instructions, when)
+        self._yielded, self._yield_at = False, NEVER     # no run of this core to end
+        if when > self.private_clock.now:
+            self.private_clock.now = when
 
     def _device_released(self, due: int) -> None:
         """A device served in C goes back to its model during a run, with its next event at `due`. On the Python path
@@ -779,15 +829,46 @@ class CortexM4:
             self._horizon = due
             self.budget.cut(max(0, self._instructions_until(due)))
 
-    def _fire_native(self, count: int, until: int) -> bool:
-        """Fire the native events due by `until` that `count` retired instructions reached; True when a line a
-        native UART sent ends there (the window ends: take_yield)."""
-        stop = self._native.lib.dev_fire(self._native_s, count, until)
-        if self._uart_fast is not None:
-            self._uart_fast.deliver()
-        if stop:
+    def _fire_private(self, count: int, until: int) -> bool:
+        """Fire the events of the core's own devices due by `until`: those served in C that `count` retired
+        instructions reached, then those on its own clock. True when a line a private UART sent ends there (the
+        window ends: take_yield)."""
+        stop = False
+        if self._native is not None and self._native_due() <= until:
+            stop = bool(self._native.lib.dev_fire(self._native_s, count, until))
+            if self._uart_fast is not None:
+                self._uart_fast.deliver()
+            if stop:
+                self._yielded = True
+        own = self.private_clock
+        nxt = own.next_event_time()
+        if nxt is not None and nxt <= until:
+            self._firing_private = True
+            try:
+                while nxt is not None and nxt <= until:
+                    own.advance_to(nxt)
+                    nxt = own.next_event_time()
+            finally:
+                self._firing_private = False
+            stop = stop or self._yielded
+        if until > own.now:
+            own.now = until   # where the core's devices are now, whichever side fired them
+        return stop
+
+    def window_ends(self, when: int) -> None:
+        """The machine's window ends at `when` (its shared events fire there next): the core's own clock follows the
+        core that far, so a model of the core used from those events (or from Python) sees the core's time."""
+        reached = min(self.time, when)
+        if reached > self.private_clock.now:
+            self.private_clock.now = reached
+
+    def note_line_end(self) -> None:
+        """A private UART of this core sent a line's last byte (its clock is at the byte's time). Its event fired in
+        this core's run: the machine's window ends there (take_yield), as C ends its run at the same byte."""
+        if self._yield_at == NEVER:
+            self._yield_at = self.private_clock.now
+        if self._firing_private:
             self._yielded = True
-        return bool(stop)
 
     def _native_due(self) -> int:
         """The next event of the devices served natively (NEVER: none)."""
@@ -797,10 +878,14 @@ class CortexM4:
             due = s.systick.due_ps
         return due
 
-    def take_yield(self) -> bool:
-        """Whether the last run ended at a line a native UART sent (the window ends at the clock's time)."""
-        yielded, self._yielded = self._yielded, False
-        return yielded
+    def take_yield(self) -> int | None:
+        """The time of the line end a private UART sent, where the last run ended (None: it did not end at one).
+        The machine ends the window there."""
+        at = None
+        if self._yielded:
+            at = self._yield_at if self._yield_at != NEVER else self.private_clock.now
+        self._yielded, self._yield_at = False, NEVER
+        return at
 
     def _run_quantum(self, horizon: int) -> None:
         self._horizon = horizon
@@ -811,6 +896,7 @@ class CortexM4:
             # to the horizon but the anchor stays, so the fraction of a cycle left over is not lost (a run cut into
             # many windows retires the same instructions at the same times as one long run).
             self.time = self._accounted_time = horizon
+            self._fire_reached()
             return
         fast = self._native_fast()
         if not fast and self.state.pending and self.state.highest_pending() is not None:
@@ -855,14 +941,17 @@ class CortexM4:
                 self.skipped_ps += target - self.time
                 self.time = target
         self._handle_stop(error, executed)
-        if self._native is not None and not self.sleeping:
-            # Native events the core's time reached by the quantum's horizon and not fired yet (due in the run's last
-            # block, or where its budget ran out, which the block hook looks at first; or where a polling skip
-            # landed): they fire now, as at the end of the Python path's window, whose horizon they are.
+        self._fire_reached()
+
+    def _fire_reached(self) -> None:
+        """After a quantum: the events of the core's own devices that its time reached by the quantum's horizon and
+        that did not fire yet (in C: due in the run's last block, or where its budget ran out, which the block hook
+        looks at first, or where a polling skip landed; on the core's own clock: the one the quantum ended at)."""
+        if not self.sleeping:
             until = min(self._horizon, self.time)
-            if self._native_due() <= until:
+            if self._private_due() <= until:
                 self._reanchor_if_moved()
-                self._fire_native(self.instructions, until)
+                self._fire_private(self.instructions, until)
 
     def _event_horizon(self) -> int:
         """The quantum's horizon, or the next native event if it comes first (on the Python path that event would
@@ -878,9 +967,7 @@ class CortexM4:
         s = self._native.s
         if s.clock_sync:
             s.clock_sync = 0
-            local = self._local_time(s.clock_sync_executed)
-            if local > self.clock.now:
-                self.clock.now = min(local, self._event_horizon())
+            self._follow(min(self._local_time(s.clock_sync_executed), self._event_horizon()))
         if s.skip_kind:
             self._skip_rest = True if s.skip_kind == 1 else int(s.skip_ps)
             s.skip_kind = 0

@@ -82,14 +82,14 @@ class NativeUart:
     def deliver(self) -> None:
         """The bytes sent since the last call, to the model's listeners, each with the clock at its time (its
         stop bit's end): the core ran at least that far, and its accesses never moved the clock past the next
-        frame's end (CortexM4._sync_clock)."""
+        frame's end (CortexM4._sync_clock). The clock is the model's: the core's own (a private device)."""
         u = self.s.uart
         n = u.n_out
         if not n:
             return
         u.n_out = 0
         data, times = bytes(u.out[:n]), u.out_ps[:n]
-        clock = self.core.clock
+        clock = self.model.clock
         for byte, when in zip(data, times):
             if when > clock.now:
                 clock.now = when
@@ -110,7 +110,6 @@ class NativeSysTick:
         lib.dev_would_wake.restype = ctypes.c_int
         self.core = core
         self.model = core.scs.systick
-        self.clock = core.clock
         self.model.fast_path = self
 
     @property
@@ -123,7 +122,7 @@ class NativeSysTick:
         (t.csr, t.csr_readable, t.rvr_read, t.calib_read, t.reload, t.hz, t.anchor_ps, t.anchor_value,
          due) = self.model.fast_path_state()
         t.due_ps = NEVER if due is None else due
-        t.floor_ps = self.clock.now
+        t.floor_ps = self.model.clock.now
         t.engaged = 1
         self.native.reschedule()
 

@@ -6,12 +6,13 @@ the CPUs that see them; `->` lines wire model outputs to NVIC inputs (or a CPU's
 CortexM4 on Unicorn. The A7 (`machine.a7`, a CortexA7 created on first use) runs Linux user space for the emulated
 Azure Sphere OS (sphere_os); its devices are reachable from Python through `machine.view("a7")`.
 
-Running: time advances in windows that end at the next scheduled event (or on a grid: MAX_QUANTUM_PS, LONE_GRID_PS
-for an IO core running alone). Each core runs
-up to the window's end in one Unicorn call (sleeping cores skip it), in a fixed order (io0, io1, a7), then the
-clock fires the due events. When
-every core sleeps the machine jumps straight to the next event. The clock follows the running core inside a
-window, so a model read mid-quantum sees that core's time (never behind, never past the next event).
+Running: time advances in windows that end at the next event of the shared clock (or on a grid: MAX_QUANTUM_PS,
+LONE_GRID_PS for an IO core running alone). Each core runs up to the window's end (sleeping cores skip it), in a
+fixed order (io0, io1, a7), then the clock fires the due events. A core's own devices (SysTick, a UART only it sees)
+run on its own clock: their events fire inside its run and end no other core's window; the end of a line such a UART
+sends ends the window there. When every core sleeps the machine jumps straight to the next event. The clock follows
+the running core inside a window, so a model read mid-quantum sees that core's time (never behind, never past the
+next event).
 """
 from __future__ import annotations
 
@@ -73,6 +74,7 @@ class UartTap:
     data: bytearray = field(default_factory=bytearray)
     lines: list[str] = field(default_factory=list)
     partial: bytearray = field(default_factory=bytearray)
+    owner: Any = None       # the IO core whose own device this UART is (a line end there ends its window)
 
 
 class Machine:
@@ -249,8 +251,9 @@ class Machine:
                         self._nvic_wiring.setdefault(id(line), []).append((core_name, int(conn.target_input)))
 
     def _attach_fast_paths(self) -> None:
-        """A UART that only one IO core sees, whose interrupt goes to that core's NVIC alone, may have its
-        transmitter served by the core's native path during the machine's windows (engine/cortex_m/native_devices)."""
+        """A UART that only one IO core sees, whose interrupt goes to that core's NVIC alone, is that core's own
+        device: its events run on the core's own clock (they fire inside the core's runs and end no other core's
+        window), and its transmitter may be served by the core's native path (engine/cortex_m/native_devices)."""
         for name, model in self.devices.items():
             cpus = self.device_cpus.get(name, set())
             if not hasattr(model, "tx_fast_path_state") or len(cpus) != 1 or not getattr(model, "irq", None):
@@ -259,6 +262,8 @@ class Machine:
             line = model.irq[0]
             wiring = self._nvic_wiring.get(id(line), [])
             if core is not None and len(wiring) == 1 and wiring[0][0] == core.name and len(line._sinks) == 1:
+                model.attach_clock(core.private_clock)
+                self.uarts[f"{core.name}.{name}"].owner = core
                 core.attach_native_uart(model, wiring[0][1])
 
     def _source_line(self, entry, model, conn):
@@ -492,6 +497,10 @@ class Machine:
             self._uart_byte(tap, byte)
 
     def _uart_byte(self, tap: UartTap, byte: int) -> None:
+        if tap.owner is not None and tap.model.clock.now > self.clock.now:
+            # A core's own UART sent it at the core's time (its clock is there): listeners reading the machine's
+            # time see the byte's (the shared clock never passes an event: the core's run ended before the next).
+            self.clock.now = tap.model.clock.now
         tap.data.append(byte)
         for listener in self.byte_listeners:
             listener(tap.label, byte)
@@ -501,6 +510,8 @@ class Machine:
             tap.lines.append(line)
             for listener in self.line_listeners:
                 listener(tap.label, line)
+            if tap.owner is not None:
+                tap.owner.note_line_end()
         else:
             tap.partial.append(byte)
 
@@ -542,27 +553,29 @@ class Machine:
         return cores
 
     def step_window(self, deadline: int) -> None:
-        """Advance every core and the clock by one window (at most to `deadline`)."""
+        """Advance every core and the clock by one window (at most to `deadline`).
+
+        A window ends at the shared clock's next event, on the grid, or at a line a core's private UART ends. The
+        events of a running IO core's own devices (SysTick, its private UART: CortexM4.private_clock, or in C) fire
+        inside that core's run and end no other core's window; a core that is not running has its own devices'
+        events fire here, where they end the window."""
         clock = self.clock
         runnable = self._runnable()
         io_cores = [c for c in runnable if isinstance(c, CortexM4)]
-        # Devices served in C, their events inside the core's run. Only for a core running alone: another core's
-        # windows (and so its polling-loop skips) would no longer end at this core's device events. They stay with
-        # the core from window to window while it runs alone (any use of a model from Python takes its state back
-        # first), and go back to their models when it stops running alone and when the run returns.
-        lone = io_cores[0] if len(runnable) == 1 and io_cores else None
-        for core in self.cores.values():
-            if core is not lone:
-                core.native_release()
-        if lone is not None:
-            lone.native_engage()
+        idle_cores = [c for c in self.cores.values() if c not in io_cores]
+        # Devices served in C stay with a running core from window to window (any use of a model from Python takes its
+        # state back first); they go back to their models when the core stops running and when the run returns.
+        for core in idle_cores:
+            core.native_release()
+        for core in io_cores:
+            core.native_engage()
         faults = len(self.faults)
-        nxt = clock.next_event_time()
+        nxt = self._next_event(idle_cores)
         horizon = deadline if nxt is None else min(nxt, deadline)
         # Windows end on a fixed grid (not that long after the last event), so where a polling loop's skip stops does
-        # not depend on events a core serves natively (engine/cortex_m/native_devices.py): MAX_QUANTUM_PS while
-        # several cores run (the most they run apart), LONE_GRID_PS for an IO core running alone.
-        grid = LONE_GRID_PS if lone is not None else MAX_QUANTUM_PS
+        # not depend on events a core's own devices have: MAX_QUANTUM_PS while several cores run (the most they run
+        # apart), LONE_GRID_PS for an IO core running alone.
+        grid = LONE_GRID_PS if len(runnable) == 1 and io_cores else MAX_QUANTUM_PS
         grid_line = (clock.now // grid + 1) * grid
         if any(not c.sleeping for c in runnable):
             horizon = min(horizon, grid_line)
@@ -571,40 +584,63 @@ class Machine:
             for core in runnable:
                 if core._would_wake():
                     horizon = clock.now
-            # A core asleep with devices served in C wakes at their next event, inside its run: from there on the
-            # window is an awake one, which ends on the grid (where the Python path's next window, starting at that
-            # event, ends: the event and the grid line are in the same cell).
+            # A core asleep with its own devices' events wakes at them, inside its run: from there on the window is an
+            # awake one, which ends on the grid (the event and the grid line are in the same cell).
             for core in io_cores:
-                due = core.native_next_event()
+                due = core.private_next_event()
                 if due is not None and due < horizon:
                     horizon = min(horizon, max(due, grid_line))
         try:
             for core in runnable:
                 if core.sleeping and core.time < clock.now:
-                    core.time = clock.now
+                    if core in io_cores:
+                        core.sleep_to(clock.now)   # its own devices' events on the way fire (one may wake it)
+                    else:
+                        core.time = clock.now
                 core.run_until(max(horizon, clock.now))
-                if core in io_cores and core.take_yield():
-                    # A line ended on a UART served in C: the window ends there, as at the UART's event on the
-                    # Python path (the clock is at the line's last byte).
-                    horizon = min(horizon, clock.now)
+                if core in io_cores:
+                    at = core.take_yield()
+                    if at is not None:
+                        # A line ended on the core's private UART: the window ends there (the cores run after this one
+                        # stop there; those before it ran on, as cores run apart inside a window).
+                        horizon = min(horizon, at)
                 if self._stop_requested:
                     break
         except BaseException:
             for core in io_cores:
                 core.native_release()
             raise
-        if lone is not None and (horizon >= deadline or self._stop_requested or len(self.faults) > faults
-                                 or lone.halted or lone.locked_up):
-            lone.native_release()      # the run returns after this window (or the core stopped)
+        if horizon >= deadline or self._stop_requested or len(self.faults) > faults:
+            for core in io_cores:
+                core.native_release()      # the run returns after this window
         # Models may have scheduled events inside the window: the clock stops at the first one.
-        nxt = clock.next_event_time()
+        nxt = self._next_event(idle_cores)
         target = horizon if nxt is None else min(horizon, nxt)
-        for core in self.all_cores():
-            if core not in runnable or core.sleeping:
-                core.time = max(core.time, target)
+        for core in io_cores:
+            core.window_ends(target)
         clock.advance_to(max(target, clock.now))
+        for core in self.all_cores():
+            if core in io_cores:
+                if core.sleeping:
+                    core.sleep_to(target)  # its own devices' events on the way fire (one may wake it)
+                    core.take_yield()      # a line ended there: the window ends anyway
+            elif isinstance(core, CortexM4):
+                core.native_release()      # it stopped running in this window (halted, locked up)
+                core.fire_private_until(target)
+            elif core not in runnable or core.sleeping:
+                core.time = max(core.time, target)
         for hook in list(self.between_windows):
             hook(self)
+
+    def _next_event(self, idle_cores: list) -> int | None:
+        """The next event that ends a window: the shared clock's, or one of a core's own devices while the core does
+        not run (a running core fires its own)."""
+        nxt = self.clock.next_event_time()
+        for core in idle_cores:
+            due = core.private_next_event()
+            if due is not None and (nxt is None or due < nxt):
+                nxt = due
+        return nxt
 
     def run(self, duration_ps: int | None = None, until: Callable[[], Any] | None = None,
             pattern: str | re.Pattern | None = None) -> RunResult:
@@ -642,7 +678,7 @@ class Machine:
                     continue
                 if deadline is not None and self.clock.now >= deadline:
                     return RunResult("timeout", self.clock.now)
-                if not self._runnable() and self.clock.next_event_time() is None:
+                if not self._runnable() and self._next_event(list(self.cores.values())) is None:
                     return RunResult("timeout" if deadline is not None else "stopped",
                                      deadline if deadline is not None else self.clock.now)
                 self.step_window(deadline if deadline is not None else self.clock.now + 3600 * PS_PER_SECOND)

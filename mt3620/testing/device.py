@@ -38,6 +38,9 @@ class DeviceFault(AssertionError):
 class Device:
     def __init__(self, machine: Machine) -> None:
         self.machine = machine
+        # Lines that arrived during the last wait_for_line after the one it matched (the cores run on to the end of
+        # their window): (the time it returned, where each UART's unread lines start).
+        self._unread: tuple[int, dict[str, int]] | None = None
 
     @classmethod
     def boot(cls, rt0: str | Path | None = None, rt1: str | Path | None = None, *, hl: str | Path | None = None,
@@ -155,23 +158,36 @@ class Device:
         "a7.<app name>" for a high-level app's Log_Debug output) matches."""
         regex = re.compile(pattern)
         start = {label: len(tap.lines) for label, tap in self.machine.uarts.items()}
+        if self._unread is not None and self._unread[0] == self.machine.clock.now:
+            start.update(self._unread[1])       # nothing ran since the last wait: its late lines are still new
+        first = dict(start)
         found: list[re.Match] = []
 
         def check() -> bool:
             for label, tap in list(self.machine.uarts.items()):
                 if uart is not None and label != uart:
                     continue
-                for line in tap.lines[start.get(label, 0):]:
-                    m = regex.search(line)
+                lines = tap.lines
+                for i in range(start.get(label, 0), len(lines)):
+                    m = regex.search(lines[i])
                     if m:
                         found.append(m)
+                        start[label] = i + 1
                         return True
-                start[label] = len(tap.lines)
+                start[label] = len(lines)
             return False
 
+        def remember() -> None:
+            # Lines of the UARTs this wait did not look at, and those after its match, are new for the next wait.
+            unread = {label: (start.get(label, 0) if uart is None or label == uart else first.get(label, 0))
+                      for label in self.machine.uarts}
+            self._unread = (self.machine.clock.now, unread)
+
         if check():
+            remember()
             return found[0]
         result = self.machine.run(duration_ps=_ps(timeout), until=check)
+        remember()
         if found:
             return found[0]
         if result.reason == "fault":

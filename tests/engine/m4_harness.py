@@ -223,6 +223,7 @@ class Bare:
             if core.time >= t or core.locked_up:
                 break
             core.run_until(t)
+            core.window_ends(t)
             clock.advance_to(max(clock.now, min(core.time, t)))
         if clock.now < t:
             clock.advance_to(t)
@@ -243,7 +244,7 @@ class Bare:
         scs = self.core.scs
         scs.write(scs_offset("SYST_RVR"), 4, reload)
         scs.write(scs_offset("SYST_CVR"), 4, 0)
-        start = self.clock.now
+        start = scs.systick.clock.now       # the core's own clock (CortexM4.private_clock)
         scs.write(scs_offset("SYST_CSR"), 4, csr)
         return start
 

@@ -196,6 +196,65 @@ def test_every_project_firmware_is_identical_on_both_paths(both_paths, name):
         assert stats["uart_frames"] > 50        # the debug UART's transmitter was served in C (native_devices.py)
 
 
+# ---- both IO cores busy ----------------------------------------------------------------------------------------------
+# Each core's own devices (SysTick, its debug UART) have their events inside that core's runs on both paths (in C on
+# the native path, on CortexM4.private_clock on the Python one): they end no other core's window, and a line a core's
+# UART ends ends the window for the cores after it. The pairs mix the background load (tick_uart), an RTOS, output
+# lines, interrupt storms and WFI sleep.
+CORE_PAIRS = [("tick_uart", "tick_uart"), ("rtos_threadx", "tick_uart"), ("uart_irq", "rtos_pingpong"),
+              ("hello", "irq_storm"), ("gpt_timer", "context_switch")]
+
+
+def run_pair(io0: str, io1: str, ms: int = 25) -> tuple:
+    from mt3620.engine.machine import Machine
+    from mt3620.firmware.toolchain import firmware_path
+    m = Machine()
+    m.load("io0", firmware_path(io0))
+    m.load("io1", firmware_path(io1))
+    lines: list[tuple] = []
+    # Each line with its core's time at the line's last byte (the UART's own clock).
+    m.line_listeners.append(lambda label, line: lines.append(
+        (label, line, m.uarts[label].model.clock.now if m.uarts[label].owner else None)))
+    results = []
+    for step in range(1, 4):          # three runs: where a run ends is a window's end on both paths
+        m.run_for(ms * PS_PER_SECOND // 1000 // 3 + step)
+        results.append(tuple(snapshot(c, c.view.memories()) for c in m.cores.values()) + (m.clock.now,))
+    uarts = tuple((label, bytes(tap.data)) for label, tap in sorted(m.uarts.items()))
+    stats = {name: c._native.stats() if c._native is not None else None for name, c in m.cores.items()}
+    return (tuple(results), uarts, tuple(lines)), stats
+
+
+@pytest.mark.parametrize("io0,io1", CORE_PAIRS, ids=["+".join(p) for p in CORE_PAIRS])
+def test_both_cores_busy_are_identical_on_both_paths(both_paths, io0, io1):
+    (native, stats), (python, none) = both_paths(lambda: run_pair(io0, io1))
+    assert none == {"io0": None, "io1": None}
+    assert native == python
+    for name, app in (("io0", io0), ("io1", io1)):
+        if app == "tick_uart":
+            # Both cores' devices were served in C while both ran (not only for a core running alone).
+            assert stats[name]["uart_frames"] > 50 and stats[name]["systick_wraps"] > 10, stats[name]
+    assert any(line for _label, line, _t in native[2])
+
+
+def test_both_cores_busy_keep_the_lone_core_output(exception_path):
+    """A core's output does not depend on what the other core runs: tick_uart's lines, bytes and their times on io1
+    are the same beside an idle io0, beside a second tick_uart and beside an RTOS."""
+    from mt3620.engine.machine import Machine
+    from mt3620.firmware.toolchain import firmware_path
+    seen = []
+    for other in (None, "tick_uart", "rtos_threadx"):
+        m = Machine()
+        if other:
+            m.load("io0", firmware_path(other))
+        m.load("io1", firmware_path("tick_uart"))
+        times: list[int] = []
+        tap = m.uarts["io1.io1_uart"]
+        m.line_listeners.append(lambda label, line: label == tap.label and times.append(tap.model.clock.now))
+        m.run_for(20 * PS_PER_SECOND // 1000)
+        seen.append((bytes(tap.data), tuple(times)))
+    assert seen[0][1] and seen[0] == seen[1] == seen[2]
+
+
 @pytest.mark.one_path
 def test_a_run_twice_gives_the_same_bytes_with_the_uart_in_c(monkeypatch):
     monkeypatch.delenv("MT3620_PYTHON_EXCEPTIONS", raising=False)

@@ -34,6 +34,7 @@ class Lone(Bare):
             core.native_engage()
             core.run_until(t)
             core.take_yield()
+            core.window_ends(t)
             clock.advance_to(max(clock.now, min(core.time, t)))
         core.native_release()
         clock.advance_to(max(clock.now, t))     # (what the release put back on the clock, if due by now)

@@ -35,7 +35,8 @@ systick:
 def record_pends(core) -> list[int]:
     times: list[int] = []
     original = core.scs.systick._pend
-    core.scs.systick._pend = lambda: (times.append(core.clock.now), original())
+    clock = core.scs.systick.clock       # the core's own clock (CortexM4.private_clock): the wrap's time
+    core.scs.systick._pend = lambda: (times.append(clock.now), original())
     return times
 
 
@@ -83,7 +84,7 @@ def test_systick_follows_set_hz():
 
 def test_countflag_clears_on_read_and_on_cvr_write():
     b = Bare("reset:\n b reset\n")
-    st, clock = b.core.scs, b.clock
+    st, clock = b.core.scs, b.core.private_clock     # SysTick runs on its core's own clock
     assert st.read(CSR, 4) & (1 << 2)                    # CLKSOURCE: processor clock
     st.write(RVR, 4, 0xFFFFFFFF)
     assert st.read(RVR, 4) == 0xFFFFFF                   # 24-bit reload
@@ -113,7 +114,7 @@ def test_countflag_clears_on_read_and_on_cvr_write():
 def test_rvr_write_does_not_disturb_the_running_count():
     # B3.3.3: RVR is loaded into the counter only when it wraps; writing it leaves the current count alone.
     b = Bare("reset:\n b reset\n")
-    st, clock = b.core.scs, b.clock
+    st, clock = b.core.scs, b.core.private_clock     # SysTick runs on its core's own clock
     wraps = record_pends(b.core)
     t0 = b.start_systick(99, 3)                          # ENABLE | TICKINT
     cycles = lambda n: b.cycles_after(t0, n)
@@ -132,7 +133,7 @@ def test_rvr_write_does_not_disturb_the_running_count():
 def test_csr_writes_while_counting_do_not_shift_the_wraps():
     # Toggling TICKINT (as tickless RTOS code does) between cycle edges must not move the counter's phase.
     b = Bare("reset:\n b reset\n")
-    st, clock = b.core.scs, b.clock
+    st, clock = b.core.scs, b.core.private_clock     # SysTick runs on its core's own clock
     wraps = record_pends(b.core)
     t0 = b.start_systick(99, 3)
     cycles = lambda n: b.cycles_after(t0, n)
@@ -223,7 +224,7 @@ out:
 
 def test_systick_reload_zero_stops_after_reaching_zero():
     b = Bare("reset:\n b reset\n")
-    st, clock = b.core.scs, b.clock
+    st, clock = b.core.scs, b.core.private_clock     # SysTick runs on its core's own clock
     t0 = b.start_systick(4, 1)
     clock.advance_to(b.cycles_after(t0, 3))
     assert st.read(CVR, 4) == 2
