@@ -88,12 +88,7 @@ class NativeUart:
         if not n:
             return
         u.n_out = 0
-        data, times = bytes(u.out[:n]), u.out_ps[:n]
-        clock = self.model.clock
-        for byte, when in zip(data, times):
-            if when > clock.now:
-                clock.now = when
-            self.model.tx_fast_path_sent(byte)
+        self.model.tx_fast_path_sent(bytes(u.out[:n]), u.out_ps[:n])
 
 
 class NativeSysTick:

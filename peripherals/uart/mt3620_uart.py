@@ -146,7 +146,7 @@ class Mt3620Uart(NativeFastPathModel, Peripheral):
         # FIFOs on). ISU UARTs start with FIFOs off until the app opens them.
         self.preconfigured = bool(attributes.get("preconfigured", self.isu is None))
         self._tx_listeners: list[Callable[[int], None]] = []
-        self._recorders: set[int] = set()       # ids of listeners that only record (add_tx_listener recorder=True)
+        self._recorders: dict[int, Callable | None] = {}   # listeners that only record, by id: their `many` form
         self.fast_path: Any = None              # a core serving the transmitter (engine/cortex_m/native_devices.py)
         super().__init__(name or (f"isu{self.isu}_uart" if self.isu is not None else "debug_uart"), clock,
                          **attributes)
@@ -260,13 +260,15 @@ class Mt3620Uart(NativeFastPathModel, Peripheral):
         self.update_irq()
 
     # ---- outside world ----------------------------------------------------------------------------------------
-    def add_tx_listener(self, fn: Callable[[int], None], *, recorder: bool = False) -> None:
+    def add_tx_listener(self, fn: Callable[[int], None], *, recorder: bool = False,
+                        many: Callable[[bytes, list[int]], None] | None = None) -> None:
         """`fn(byte)` is called when a byte has finished transmitting (its stop bit is on the wire). A `recorder`
         only records what was sent (the machine's output taps): a core's fast path may hand it bytes after the
-        fact, with the clock at each byte's time, where any other listener needs them at their very moment."""
+        fact, with the clock at each byte's time, where any other listener needs them at their very moment; with
+        `many(data, times)` it takes them all at once, each with its time."""
         self._tx_listeners.append(fn)
         if recorder:
-            self._recorders.add(id(fn))
+            self._recorders[id(fn)] = many
 
     def feed(self, data: bytes) -> None:
         """Bytes arriving on RX. They enter the RX FIFO one frame time apart, the first one frame from now."""
@@ -314,10 +316,24 @@ class Mt3620Uart(NativeFastPathModel, Peripheral):
         if due is not None:
             self.tx_frame.start_at(due)
 
-    def tx_fast_path_sent(self, byte: int) -> None:
-        """A byte the fast path sent (its stop bit went out at the clock's time): to the listeners."""
-        for fn in list(self._tx_listeners):
-            fn(byte)
+    def tx_fast_path_sent(self, data: bytes, times: list[int]) -> None:
+        """Bytes the fast path sent (each stop bit went out at its time): to the listeners (all recorders), byte by
+        byte with the clock at each byte's time, or all at once to those that take them so; the clock ends at the
+        last byte's time."""
+        clock = self.clock
+        listeners = list(self._tx_listeners)
+        for fn in listeners:
+            if self._recorders.get(id(fn)) is None:
+                for byte, when in zip(data, times):
+                    if when > clock.now:
+                        clock.now = when
+                    fn(byte)
+        for fn in listeners:
+            many = self._recorders.get(id(fn))
+            if many is not None:
+                many(data, times)
+        if times and times[-1] > clock.now:
+            clock.now = times[-1]
 
     # ---- derived values ---------------------------------------------------------------------------------------
     def derive(self) -> None:
