@@ -72,6 +72,7 @@ WFI = re.compile(rb"\x30\xbf|\xaf\xf3\x03\x80")
 #   waited, at least WARP_MIN_PS and at most WARP_MAX_PS, never past the next event. The loop then sees the
 #   counter advance as if an interrupt had delayed it, so a wait ends at most 1/8 (and 250 us) late.
 SPIN_READS = 16
+PAIRED_PROBE = 1 << 62            # paired_work before any paired window: try the worker thread first
 WARP_MIN_PS = 2_000_000          # 2 us
 WARP_MAX_PS = 250_000_000        # 250 us
 SPIN_MAX_GAP = 48
@@ -172,6 +173,7 @@ class CortexM4:
         if self._native is not None:   # the arguments of the native calls made at every window
             self._uch = self.uc._uch
             self._native_s = ctypes.addressof(self._native.s)
+            self._gate_buffer = ctypes.create_string_buffer(lib.gate_struct_size())
         # The rest of the private peripheral bus (Cortex-M4 TRM table 2-1): ITM and DWT modelled; FPB, TPIU, ETM
         # and the ROM table known but not modelled (reads 0, writes ignored, logged), so probing never faults.
         self.itm = Itm(f"{name}.itm", clock)
@@ -217,6 +219,21 @@ class CortexM4:
         self._yielded = False                        # a private UART ended a line: the machine's window ends
         self._yield_at = NEVER                       # the time of that line's end
         self._firing_private = False                 # private events firing (a line end there yields)
+        self._lines_end_turn = True      # a line a private UART ends ends this core's turn (off in paired windows)
+        # Paired windows (engine/machine/machine.py): while the other core takes its turn, interrupt inputs and reset
+        # requests directed here wait in `_held` (applied at this core's first access to a device another core sees,
+        # or at the end of its first quantum); the gate makes this core wait for the end of that turn before it
+        # touches anything shared, when its first quantum runs on another host thread.
+        self._holding = False
+        self._held: list[tuple] = []
+        self.private_pages: set[int] = set()   # 4 KB pages of devices only this core sees (set by the machine)
+        self._gate_armed = False
+        self._gate = None
+        self._emulated = True
+        self._emu_error: unicorn.UcError | None = None
+        self._armed_pc = 0
+        self.paired_work = PAIRED_PROBE    # instructions of the last first quantum of a paired window (paired.py)
+        self._first_quantum = False
         self.idle_skip = True
         self.fast_exceptions = True       # exception returns handled inside Unicorn's interrupt hook
         self.skipped_ps = 0               # virtual time jumped over by the polling-loop skip
@@ -385,6 +402,10 @@ class CortexM4:
 
     def _mmio_read(self, uc, offset, size, base):
         address = base + offset
+        if self._gate_armed:
+            self._pass_gate()
+        if self._held and address >> 12 not in self.private_pages:
+            self._release_held()
         self._sync_clock()
         try:
             value = self.view.read_device(address, size, self.access)
@@ -434,6 +455,10 @@ class CortexM4:
 
     def _mmio_write(self, uc, offset, size, value, base):
         address = base + offset
+        if self._gate_armed:
+            self._pass_gate()
+        if self._held and address >> 12 not in self.private_pages:
+            self._release_held()
         self._sync_clock()
         self._spin = (None, None, 0, 0)
         if self._native is not None:
@@ -529,6 +554,9 @@ class CortexM4:
 
     def set_irq(self, irq: int, level: bool) -> None:
         """An interrupt input of this core's NVIC (wired from a model's IrqLine)."""
+        if self._holding:
+            self._held.append((irq, level))
+            return
         newly_pending = level and EXTERNAL_BASE + irq not in self.state.pending
         self.state.set_line(irq, level)
         if level:
@@ -653,6 +681,9 @@ class CortexM4:
 
     def request_reset(self) -> None:
         """SYSRESETREQ or a watchdog: reset at the next quantum boundary."""
+        if self._holding:
+            self._held.append(None)
+            return
         self.reset_requested = True
         if self._running:
             self.budget.cut(0)
@@ -692,6 +723,12 @@ class CortexM4:
     def run_until(self, horizon: int) -> None:
         """Run this core up to virtual time `horizon`, or to the next scheduled event if that comes first (the
         machine fires it and calls again). It may overshoot by one block."""
+        for _ in self.turn(horizon):
+            pass
+
+    def turn(self, horizon: int):
+        """run_until step by step: a generator that yields right before each quantum's Unicorn run, armed. The machine
+        may run the first one on another host thread (`_emulate`) before it resumes the rest."""
         if self.halted or self.locked_up:
             self.time = max(self.time, horizon)
             return
@@ -710,7 +747,8 @@ class CortexM4:
             own = self.private_clock.next_event_time()
             if own is not None and own <= self.time:
                 self._reanchor_if_moved()
-                if self._fire_private(self.instructions, self.time):
+                self._fire_private(self.instructions, self.time)
+                if self._turn_ends_at_line():
                     break
                 continue
             limit = shared if own is None else min(shared, own)
@@ -728,14 +766,40 @@ class CortexM4:
                 else:
                     woke = self._sleep_private(shared)
                     if self._yielded:
-                        break
+                        if self._turn_ends_at_line():
+                            break
+                        continue    # a line that does not end the turn, or C's output buffer full: sleep on
                     if not woke:
                         self.time = max(self.time, shared)
                         break
                     continue    # woken at its own device's event: what woke it is taken first, as at a window's start
-            self._run_quantum(limit)
-            if self._yielded:
+            if self._arm_quantum(limit):
+                yield
+                self._emulate()
+                self._close_quantum()
+            if self._turn_ends_at_line():
                 break       # a private UART ended a line: the machine ends the window here (take_yield)
+
+    @property
+    def lines_end_turn(self) -> bool:
+        """Whether the end of a line on a private UART ends this core's turn (and the machine's window) there."""
+        return self._lines_end_turn
+
+    @lines_end_turn.setter
+    def lines_end_turn(self, value: bool) -> None:
+        self._lines_end_turn = bool(value)
+        if self._native is not None:
+            self._native.s.quiet_lines = int(not value)
+
+    def _turn_ends_at_line(self) -> bool:
+        """A private UART ended a line (or C's output buffer filled) in the last step: the turn ends there when lines
+        end turns (the machine then ends the window at the line); otherwise the core goes on."""
+        if not self._yielded:
+            return False
+        if self.lines_end_turn:
+            return True
+        self._yielded, self._yield_at = False, NEVER
+        return False
 
     # ---- the device fast path (native_devices.py, native/devices.c) ------------------------------------------------
     def attach_native_uart(self, model, irq: int) -> bool:
@@ -803,12 +867,14 @@ class CortexM4:
 
     def sleep_to(self, when: int) -> None:
         """Asleep behind the machine's clock: sleep on to `when`, the core's own events on the way firing at their
-        times (one may wake the core there; a line end leaves it there, take_yield)."""
-        if not self.sleeping or self.time >= when:
-            return
-        if self._sleep_private(when) or self._yielded:
-            return
-        self.time = max(self.time, when)
+        times (one may wake the core there; a line ending there cannot end a window that is already past it)."""
+        while self.sleeping and self.time < when:
+            if self._sleep_private(when):
+                return
+            if not self._yielded:
+                self.time = max(self.time, when)
+                return
+            self._yielded, self._yield_at = False, NEVER     # a line ended behind the machine's clock: sleep on
 
     def fire_private_until(self, when: int) -> None:
         """Not running (no app, halted, locked up): the core's own devices' events up to `when` fire at their times
@@ -867,7 +933,7 @@ class CortexM4:
         this core's run: the machine's window ends there (take_yield), as C ends its run at the same byte."""
         if self._yield_at == NEVER:
             self._yield_at = self.private_clock.now
-        if self._firing_private:
+        if self._firing_private and self.lines_end_turn:
             self._yielded = True
 
     def _native_due(self) -> int:
@@ -888,6 +954,12 @@ class CortexM4:
         return at
 
     def _run_quantum(self, horizon: int) -> None:
+        if self._arm_quantum(horizon):
+            self._emulate()
+            self._close_quantum()
+
+    def _arm_quantum(self, horizon: int) -> bool:
+        """Everything before a quantum's Unicorn run (False: not one instruction fits, the quantum is over)."""
         self._horizon = horizon
         self._reanchor_if_moved()
         budget = self._instructions_to(horizon)
@@ -897,7 +969,7 @@ class CortexM4:
             # many windows retires the same instructions at the same times as one long run).
             self.time = self._accounted_time = horizon
             self._fire_reached()
-            return
+            return False
         fast = self._native_fast()
         if not fast and self.state.pending and self.state.highest_pending() is not None:
             # Something waits only for a mask to drop: run in short steps so it is taken right after CPSIE/MSR.
@@ -914,15 +986,27 @@ class CortexM4:
             s.check = CHECK_ALL
             s.run_base = self.instructions
             self._native.reschedule()
-        pc = self.uc.reg_read(A.UC_ARM_REG_PC)
+        self._armed_pc = self.uc.reg_read(A.UC_ARM_REG_PC)
+        self._emulated = False
         self._running = True
-        error: unicorn.UcError | None = None
+        return True
+
+    def _emulate(self) -> None:
+        """The armed quantum's Unicorn run (once: the machine may have run it on another host thread already)."""
+        if self._emulated:
+            return
+        self._emulated = True
+        self._emu_error = None
         try:
-            self.uc.emu_start(pc | 1, 0xFFFFFFFF)
+            self.uc.emu_start(self._armed_pc | 1, 0xFFFFFFFF)
         except unicorn.UcError as exc:
-            error = exc
+            self._emu_error = exc
         finally:
             self._running = False
+
+    def _close_quantum(self) -> None:
+        """Everything after a quantum's Unicorn run."""
+        error = self._emu_error
         executed = self.budget.executed
         if self._native is not None:
             self._after_native_run()
@@ -942,6 +1026,62 @@ class CortexM4:
                 self.time = target
         self._handle_stop(error, executed)
         self._fire_reached()
+        if self._first_quantum:
+            self._first_quantum = False
+            self.paired_work = executed
+        if self._held:
+            self._release_held()      # inputs held through a paired turn arrive at the end of the first quantum
+
+    def _release_held(self) -> None:
+        """Interrupt inputs and reset requests held while the other core took its turn, in the order they came."""
+        held, self._held = self._held, []
+        for item in held:
+            if item is None:
+                self.request_reset()
+            else:
+                self.set_irq(*item)
+
+    def hold_inputs(self, on: bool) -> None:
+        """A paired window (engine/machine/paired.py): while the other core takes its turn, hold what it sends here;
+        the quantum armed then is this core's first of the window (its length is `paired_work`)."""
+        self._holding = on
+        if on:
+            self._first_quantum = self._running
+
+    # ---- the turn gate (native/turn_gate.c) -------------------------------------------------------------------
+    def gate_shared_memory(self, ranges: list[tuple[int, int]]) -> None:
+        """Make this core's first access to memory another core sees in a quantum wait at the turn gate while it is
+        closed (a TLB fill of that memory waits: native/code_pages.c, turn_gate.c)."""
+        pages = getattr(self, "_code_pages", None)
+        if self._native is None or pages is None:
+            return
+        for begin, end in ranges:
+            if self._native.lib.code_pages_gate(pages, self._gate_buffer, begin, end) != 0:
+                raise RuntimeError(f"too many shared memory ranges for the turn gate (0x{begin:08x}-0x{end:08x})")
+
+    def close_gate(self) -> None:
+        """The other core's turn starts while this one's first quantum runs on another thread: the TLB empties, so the
+        first access to shared memory is a fill that waits at the gate."""
+        err = self._native.lib.gate_close(self._uch, self._gate_buffer)
+        if err != 0:
+            raise RuntimeError(f"emptying the TLB for a paired quantum failed: uc_err {err}")
+        self._gate_armed = True
+
+    def open_gate(self) -> None:
+        """The other core's turn is over: what this core waits for may proceed."""
+        self._gate_armed = False
+        self._native.lib.gate_open(self._gate_buffer)
+
+    @property
+    def gate_waits(self) -> int:
+        """Accesses to shared memory that waited at the turn gate (statistics)."""
+        if self._native is None:
+            return 0
+        return int.from_bytes(self._gate_buffer.raw[8:16], "little")
+
+    def _pass_gate(self) -> None:
+        """A Python access from the run on another thread: wait for the other core's turn to end (no GIL held)."""
+        self._native.lib.gate_wait(self._gate_buffer)
 
     def _fire_reached(self) -> None:
         """After a quantum: the events of the core's own devices that its time reached by the quantum's horizon and

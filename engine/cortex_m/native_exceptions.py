@@ -92,7 +92,7 @@ class _ExcStruct(ctypes.Structure):
         ("entries", ctypes.c_uint64), ("returns", ctypes.c_uint64), ("tail_chains", ctypes.c_uint64),
         ("bails", ctypes.c_uint64),
         ("budget", ctypes.c_void_p), ("py_read", PY_READ), ("py_write", PY_WRITE), ("env", _CpuEnvStruct),
-        ("track_polls", ctypes.c_int32), ("pad1", ctypes.c_int32), ("scs_reads", ctypes.c_uint64),
+        ("track_polls", ctypes.c_int32), ("quiet_lines", ctypes.c_int32), ("scs_reads", ctypes.c_uint64),
     ]
 
 

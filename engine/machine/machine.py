@@ -35,6 +35,7 @@ from mt3620.engine.simulation.protocols import IrqInputs, SerialLine, SerialOutp
 
 from . import secure_boot
 from .guards import guarded
+from .paired import PARALLEL_MIN_INSTRUCTIONS, TurnWorker, parallel_allowed
 from .loader import LoadedImage, LoadError, load_elf
 from .models import (DEFAULT_DEVICE_SEED, ModelError, bind_links, cpu_clock, instantiate, make_pluton,
                      model_class)
@@ -48,6 +49,9 @@ A7_CORE_TYPES = {"CPU.ARMv7A", "CPU.ARMv7R", "CPU.ARMv8A"}
 MEMORY_TYPES = {"Memory.MappedMemory", "Memory.ArrayMemory"}
 NVIC_TYPES = {"IRQControllers.NVIC"}
 GIC_TYPES = {"IRQControllers.ARM_GenericInterruptController", "IRQControllers.GIC"}
+
+
+_DONE = object()        # a core's turn ended without arming a quantum (CortexM4.turn)
 
 
 class MachineError(ValueError):
@@ -97,6 +101,7 @@ class Machine:
         self.images: dict[str, LoadedImage] = {}
         self.uarts: dict[str, UartTap] = {}
         self.line_listeners: list[Callable[[str, str], None]] = []   # (uart label, line)
+        self.line_time_ps = 0          # in a line listener: when the line's last byte went out (see _uart_byte)
         self.byte_listeners: list[Callable[[str, int], None]] = []   # (uart label, byte)
         self.between_windows: list[Callable[["Machine"], None]] = []  # debugger polling, test hooks
         self.a7_irq_levels: dict[int, bool] = {}
@@ -105,6 +110,11 @@ class Machine:
         self.shared_objects: dict[str, Any] = {}      # named objects models share (mailbox channels), by name
         self._a7: CortexA7 | None = None
         self._stop_requested = False
+        self._memory_views: dict[str, str] = {}      # device entry -> the view its model reads and writes memory in
+        self._worker = TurnWorker()                   # io1's first quantum of a paired window (paired.py)
+        self._paired: CortexM4 | None = None          # io1 while its armed quantum waits for io0's turn to end
+        self._parallel_safe = True
+        self.parallel_quanta = 0                      # paired quanta run on the worker thread (statistics)
         self.boot_result = None
         self._build()
         self.board_devices = self._attach_devices(board)
@@ -161,6 +171,7 @@ class Machine:
                 core.itm.add_tx_listener(lambda byte, tap=tap: self._uart_byte(tap, byte))
         self._wire_irqs()
         self._attach_fast_paths()
+        self._prepare_pairing()
         self._link_core_clocks()
         self.board = self._attach_board()
 
@@ -183,6 +194,7 @@ class Machine:
         cls = model_cls or LoggingRegion
         cpus_seen = [self.cpu_names[r.cpu] for r in regs if r.cpu in self.cpu_names]
         memory_view = cpus_seen[0] if cpus_seen else ("a7" if "a7" in self.views else next(iter(self.views)))
+        self._memory_views[entry.name] = memory_view
         try:
             model = instantiate(cls, entry.name, self.clock, entry.attributes, base_address=regs[0].address,
                                 cpu=cpu, size=size, shared_objects=self.shared_objects,
@@ -266,6 +278,30 @@ class Machine:
                 model.attach_clock(core.private_clock)
                 self.uarts[f"{core.name}.{name}"].owner = core
                 core.attach_native_uart(model, wiring[0][1])
+
+    def _prepare_pairing(self) -> None:
+        """What paired windows need (paired.py): each IO core's private device pages (an access elsewhere is an
+        access to a device another core sees), the turn gate on memory an IO core shares with an earlier one, and
+        whether the second core's quantum may run on another thread at all (no model the first core drives writes
+        the second core's memory)."""
+        cores = list(self.cores.values())
+        for core in cores:
+            private: set[int] = set()
+            shared: set[int] = set()
+            for m in core.view.mappings():
+                if m.device is None:
+                    continue
+                own = m.name.startswith(f"{core.name}.") or self.device_cpus.get(m.name) == {core.name}
+                pages = range(m.start >> 12, (m.end + 0xFFF) >> 12)
+                (private if own else shared).update(pages)
+            core.private_pages = private - shared
+        for i, core in enumerate(cores[1:], start=1):
+            earlier = {id(m.memory) for c in cores[:i] for m in c.view.memories()}
+            core.gate_shared_memory([(m.start, m.end - 1) for m in core.view.memories() if id(m.memory) in earlier])
+        if len(cores) >= 2:
+            first, second = cores[0].name, cores[1].name
+            self._parallel_safe = not any(view == second and first in self.device_cpus.get(name, ())
+                                          for name, view in self._memory_views.items())
 
     def _source_line(self, entry, model, conn):
         outputs = getattr(model, "irq", [])
@@ -381,6 +417,7 @@ class Machine:
 
     def close(self) -> None:
         """The run ends: board devices write their files (display PNGs, codec WAVs, card images)."""
+        self._worker.close()
         self.board_devices.close()
 
     # ---- loading --------------------------------------------------------------------------------------------------
@@ -513,7 +550,7 @@ class Machine:
             when = times[end]
             if when > tap.model.clock.now:
                 tap.model.clock.now = when
-            self._uart_byte(tap, 0x0A, recorded=True)
+            self._uart_byte(tap, 0x0A, recorded=True, when=when)
             start = end + 1
         tap.data += data[start:]
         tap.partial += data[start:]
@@ -522,7 +559,7 @@ class Machine:
         if tap.model.clock.now > self.clock.now:
             self.clock.now = tap.model.clock.now
 
-    def _uart_byte(self, tap: UartTap, byte: int, recorded: bool = False) -> None:
+    def _uart_byte(self, tap: UartTap, byte: int, recorded: bool = False, when: int | None = None) -> None:
         if tap.owner is not None and tap.model.clock.now > self.clock.now:
             # A core's own UART sent it at the core's time (its clock is there): listeners reading the machine's
             # time see the byte's (the shared clock never passes an event: the core's run ended before the next).
@@ -532,6 +569,11 @@ class Machine:
         for listener in self.byte_listeners:
             listener(tap.label, byte)
         if byte == 0x0A:
+            # The line's time: its last byte's (a core's own UART: that core's time then, which the machine's clock
+            # may have passed when both IO cores run); other outputs: the machine's time.
+            if when is None:
+                when = tap.model.clock.now if tap.owner is not None else self.clock.now
+            self.line_time_ps = when
             line = tap.partial.decode("utf-8", "replace").rstrip("\r")
             tap.partial.clear()
             tap.lines.append(line)
@@ -570,7 +612,7 @@ class Machine:
         """Stop at the end of the current block (from a listener or a model)."""
         self._stop_requested = True
         for core in self.all_cores():
-            if core._running:
+            if core._running and core is not self._paired:   # a paired quantum runs to its end (paired.py)
                 core.budget.cut(0)
 
     def _runnable(self) -> list:
@@ -617,22 +659,15 @@ class Machine:
                 due = core.private_next_event()
                 if due is not None and due < horizon:
                     horizon = min(horizon, max(due, grid_line))
+        # Both IO cores and nothing else: a paired window (paired.py), where a line's end ends no turn.
+        paired = len(runnable) == 2 and len(io_cores) == 2
+        for core in io_cores:
+            core.lines_end_turn = not paired
         try:
-            for core in runnable:
-                if core.sleeping and core.time < clock.now:
-                    if core in io_cores:
-                        core.sleep_to(clock.now)   # its own devices' events on the way fire (one may wake it)
-                    else:
-                        core.time = clock.now
-                core.run_until(max(horizon, clock.now))
-                if core in io_cores:
-                    at = core.take_yield()
-                    if at is not None:
-                        # A line ended on the core's private UART: the window ends there (the cores run after this one
-                        # stop there; those before it ran on, as cores run apart inside a window).
-                        horizon = min(horizon, at)
-                if self._stop_requested:
-                    break
+            if paired:
+                self._paired_turns(io_cores[0], io_cores[1], max(horizon, clock.now))
+            else:
+                horizon = self._turns(runnable, io_cores, horizon)
         except BaseException:
             for core in io_cores:
                 core.native_release()
@@ -658,6 +693,66 @@ class Machine:
                 core.time = max(core.time, target)
         for hook in list(self.between_windows):
             hook(self)
+
+    def _turns(self, runnable: list, io_cores: list, horizon: int) -> int:
+        """Each core's turn of the window in order; returns the window's end (a line a core's UART ends there)."""
+        clock = self.clock
+        for core in runnable:
+            if core.sleeping and core.time < clock.now:
+                if core in io_cores:
+                    core.sleep_to(clock.now)   # its own devices' events on the way fire (one may wake it)
+                else:
+                    core.time = clock.now
+            core.run_until(max(horizon, clock.now))
+            if core in io_cores:
+                at = core.take_yield()
+                if at is not None:
+                    # A line ended on the core's private UART: the window ends there (the cores run after this one
+                    # stop there; those before it ran on, as cores run apart inside a window).
+                    horizon = min(horizon, at)
+            if self._stop_requested:
+                break
+        return horizon
+
+    def _paired_turns(self, first: CortexM4, second: CortexM4, horizon: int) -> None:
+        """One paired window (paired.py): `second` gets ready, `first` takes its turn (while `second`'s first quantum
+        may run on the worker thread), then `second` finishes its turn."""
+        clock = self.clock
+        if second.sleeping and second.time < clock.now:
+            second.sleep_to(clock.now)
+        turn = second.turn(horizon)
+        armed = next(turn, _DONE) is not _DONE
+        # On another thread only when it pays: the last such quantum was long (the hand-over costs tens of us; a
+        # core that sleeps most of a window gains nothing). Either way the result is the same.
+        parallel = (armed and self._parallel_safe and second._native_fast() and first._native is not None
+                    and second.paired_work >= PARALLEL_MIN_INSTRUCTIONS and parallel_allowed())
+        self._paired = second if armed else None
+        second.hold_inputs(True)
+        try:
+            if parallel:
+                second.close_gate()
+                self._worker.start(second)
+                self.parallel_quanta += 1
+            if first.sleeping and first.time < clock.now:
+                first.sleep_to(clock.now)
+            first.run_until(horizon)
+            first.take_yield()
+        except BaseException:
+            if parallel:
+                second.uc.emu_stop()
+            raise
+        finally:
+            second.hold_inputs(False)
+            self._paired = None
+            if parallel:
+                second.open_gate()
+                self._worker.wait()
+        if armed:
+            for _ in turn:
+                pass
+        elif second._held:
+            second._release_held()     # its turn was over before the first one's began
+        second.take_yield()
 
     def _next_event(self, idle_cores: list) -> int | None:
         """The next event that ends a window: the shared clock's, or one of a core's own devices while the core does

@@ -5,7 +5,9 @@
   engine/cortex_m/native_exceptions.py;
 - devices.c: the device fast path (a UART's transmitter, native events, WFI sleep, the polling detector), seen from
   Python in engine/cortex_m/native_devices.py; core_state.h holds the state both share;
-- code_pages.c: the TLB-fill hook that keeps stores to data pages on Unicorn's fast path (CortexM4._fast_stores).
+- code_pages.c: the TLB-fill hook that keeps stores to data pages on Unicorn's fast path (CortexM4._fast_stores);
+- turn_gate.c: the gate io1's first access to memory shared with io0 (a TLB fill in code_pages.c) waits at while
+  io0 takes its turn of a paired window on another thread (engine/machine/paired.py).
 When no compiler is available (or MT3620_NO_NATIVE=1) the core uses the Python equivalents: same instruction
 counts, same determinism, slower.
 """
@@ -18,9 +20,9 @@ from pathlib import Path
 from mt3620.engine.cpu import native as cpu_native
 
 HERE = Path(__file__).resolve().parent
-SOURCES = (HERE / "exceptions.c", HERE / "devices.c", HERE / "code_pages.c", cpu_native.HERE / "block_budget.c",
-           cpu_native.HERE / "cpu_env.c")
-HEADERS = (HERE / "core_state.h", cpu_native.HERE / "block_budget.h", cpu_native.HERE / "cpu_env.h")
+SOURCES = (HERE / "exceptions.c", HERE / "devices.c", HERE / "code_pages.c", HERE / "turn_gate.c",
+           cpu_native.HERE / "block_budget.c", cpu_native.HERE / "cpu_env.c")
+HEADERS = (HERE / "core_state.h", HERE / "turn_gate.h", cpu_native.HERE / "block_budget.h", cpu_native.HERE / "cpu_env.h")
 
 
 def build() -> Path | None:
@@ -63,4 +65,12 @@ def cortex_m_library() -> ctypes.CDLL | None:
     lib.code_pages_install.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
     lib.code_pages_install.restype = ctypes.c_int
     lib.code_pages_struct_size.restype = ctypes.c_uint64
+    for name in ("gate_wait", "gate_open"):
+        getattr(lib, name).argtypes = [ctypes.c_void_p]
+        getattr(lib, name).restype = None
+    lib.gate_close.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    lib.gate_close.restype = ctypes.c_int
+    lib.code_pages_gate.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64]
+    lib.code_pages_gate.restype = ctypes.c_int
+    lib.gate_struct_size.restype = ctypes.c_uint64
     return lib

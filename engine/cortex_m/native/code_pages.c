@@ -21,19 +21,27 @@
 #include <string.h>
 #include <unicorn/unicorn.h>
 #include <unicorn/arm.h>
+#include "turn_gate.h"
 
 #define PAGE_BITS 10                      /* Unicorn's ARMv7-M target page: 1 KB */
 #define PAGES (1u << (32 - PAGE_BITS))
 
+#define GATED_RANGES 4
+
 typedef struct {
     uint8_t code[PAGES / 8];              /* bit per page: code was fetched from it */
     uint64_t fills, code_pages, it_cleared;
+    turn_gate_t *gate;                    /* paired windows: fills of shared memory wait here (turn_gate.c) */
+    int32_t n_gated, pad;
+    uint64_t gated_start[GATED_RANGES], gated_end[GATED_RANGES];   /* [start, end] of memory another core sees */
 } code_pages_t;
 
 #define XPSR_IT ((3u << 25) | (0x3Fu << 10))
 
 static bool tlb_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *entry, void *user_data) {
     code_pages_t *c = (code_pages_t *)user_data;
+    for (int i = 0; i < c->n_gated; i++)
+        if (vaddr >= c->gated_start[i] && vaddr <= c->gated_end[i]) gate_wait(c->gate);
     if (type != UC_MEM_FETCH) {
         uint32_t xpsr = 0;
         uc_reg_read(uc, UC_ARM_REG_XPSR, &xpsr);
@@ -59,6 +67,15 @@ int code_pages_install(uc_engine *uc, code_pages_t *c, uc_hook *handle) {
     uc_err err = uc_ctl_tlb_mode(uc, UC_TLB_VIRTUAL);
     if (err) return err;
     return uc_hook_add(uc, handle, UC_HOOK_TLB_FILL, (void *)tlb_fill, c, 1, 0);
+}
+
+/* Fills of [start, end] (memory another core sees) wait at `gate` while it is closed. */
+int code_pages_gate(code_pages_t *c, turn_gate_t *gate, uint64_t start, uint64_t end) {
+    if (c->n_gated == GATED_RANGES) return -1;
+    c->gate = gate;
+    c->gated_start[c->n_gated] = start;
+    c->gated_end[c->n_gated++] = end;
+    return 0;
 }
 
 void code_pages_clear(code_pages_t *c) { memset(c->code, 0, sizeof c->code); }

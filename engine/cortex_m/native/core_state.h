@@ -145,7 +145,7 @@ typedef struct {
     py_write_fn py_write;
     cpu_env_t env;                    /* the CPU's register file in place (cpu_env.h; env.found 0: the API) */
     int32_t track_polls;              /* CortexM4.idle_skip: register reads served here feed the polling detector */
-    int32_t pad1;
+    int32_t quiet_lines;              /* 1: a line's end does not end the run (CortexM4.lines_end_turn off) */
     uint64_t scs_reads;               /* ICSR reads served here (statistics) */
 } exc_t;
 

@@ -124,7 +124,7 @@ static int uart_frame_done(exc_t *x, uint64_t now) {
     if (byte >= 0) {
         u->out[u->n_out] = (uint8_t)byte;
         u->out_ps[u->n_out++] = now;
-        stop = byte == NEWLINE || u->n_out == UART_OUT_MAX;
+        stop = (byte == NEWLINE && !x->quiet_lines) || u->n_out == UART_OUT_MAX;
     }
     uart_start_frame(u, now);
     if (uart_thr_condition(u) && (u->ier & IER_ETBEI)) u->thre_pending = 1;
