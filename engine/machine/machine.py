@@ -624,10 +624,10 @@ class Machine:
     def step_window(self, deadline: int) -> None:
         """Advance every core and the clock by one window (at most to `deadline`).
 
-        A window ends at the shared clock's next event, on the grid, or at a line a core's private UART ends. The
-        events of a running IO core's own devices (SysTick, its private UART: CortexM4.private_clock, or in C) fire
-        inside that core's run and end no other core's window; a core that is not running has its own devices'
-        events fire here, where they end the window."""
+        A window ends at the shared clock's next event, on the grid, or at a line a core's private UART ends (not in
+        a paired window: both IO cores and not the A7, paired.py). The events of a running IO core's own devices
+        (SysTick, its private UART: CortexM4.private_clock, or in C) fire inside that core's run and end no other
+        core's window; a core that is not running has its own devices' events fire here, where they end the window."""
         clock = self.clock
         runnable = self._runnable()
         io_cores = [c for c in runnable if isinstance(c, CortexM4)]

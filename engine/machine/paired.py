@@ -31,7 +31,8 @@ def parallel_allowed() -> bool:
 
 
 class TurnWorker:
-    """One host thread that runs an armed quantum (CortexM4._emulate) while the machine's thread runs another core."""
+    """One host thread that runs an armed quantum (CortexM4._emulate) while the machine's thread runs another core.
+    The thread holds neither the worker nor a core between jobs: it ends when the worker is closed or collected."""
 
     def __init__(self) -> None:
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
@@ -41,7 +42,8 @@ class TurnWorker:
 
     def start(self, core) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="mt3620-paired-quantum", daemon=True)
+            self._thread = threading.Thread(target=_serve, args=(self._jobs, self._done),
+                                            name="mt3620-paired-quantum", daemon=True)
             self._thread.start()
         self._done.clear()
         self.busy = True
@@ -58,12 +60,17 @@ class TurnWorker:
             self._jobs.put(None)
             self._thread = None
 
-    def _loop(self) -> None:
-        while True:
-            core = self._jobs.get()
-            if core is None:
-                return
-            try:
-                core._emulate()          # a Unicorn error is kept for the machine's thread (CortexM4._close_quantum)
-            finally:
-                self._done.set()
+    def __del__(self) -> None:
+        self.close()
+
+
+def _serve(jobs: queue.SimpleQueue, done: threading.Event) -> None:
+    while True:
+        core = jobs.get()
+        if core is None:
+            return
+        try:
+            core._emulate()          # a Unicorn error is kept for the machine's thread (CortexM4._close_quantum)
+        finally:
+            core = None
+            done.set()

@@ -74,7 +74,9 @@ def test_shared_memory_between_the_io_cores_is_the_same_on_one_or_two_threads(mo
     stats = results["native, two threads"][1]
     if stats["parallel"] == 0:
         pytest.skip("no native library here: nothing ran on a second thread")
-    assert stats["parallel"] >= 6 and stats["gate_waits"] >= 6     # io1 waited for io0's turn in every window
+    # Every window's io1 quantum ran on the second thread. (How many of its first accesses found io0's turn still on
+    # and waited, stats["gate_waits"], depends on the host's timing: the checkpoints above do not.)
+    assert stats["parallel"] >= 6
     io0_regs, io1_regs = reference[-1][0][0][2], reference[-1][0][1][2]
     assert io0_regs[1] > 1000 and io1_regs[2] > 0 and io0_regs[6] > 0    # both saw the other's values
 
