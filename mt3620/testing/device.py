@@ -155,7 +155,9 @@ class Device:
 
     def wait_for_line(self, pattern: str, timeout: str | int = "1s", uart: str | None = None) -> re.Match:
         """Run until a line (on any UART or output tap, or the one labelled `uart`, e.g. "io0.io0_uart" or
-        "a7.<app name>" for a high-level app's Log_Debug output) matches."""
+        "a7.<app name>" for a high-level app's Log_Debug output) matches. Lines count from the call on, and, when
+        nothing ran since the last wait, also the lines that last wait did not look at: those after its match (cores
+        run on to the end of their window) and those of UARTs it was not watching."""
         regex = re.compile(pattern)
         start = {label: len(tap.lines) for label, tap in self.machine.uarts.items()}
         if self._unread is not None and self._unread[0] == self.machine.clock.now:
