@@ -732,7 +732,7 @@ class Machine:
             if parallel:
                 second.close_gate()
                 self._worker.start(second)
-                self.parallel_quanta += 1
+                self.parallel_quanta += int(self._worker.busy)
             if first.sleeping and first.time < clock.now:
                 first.sleep_to(clock.now)
             first.run_until(horizon)

@@ -16,9 +16,10 @@ with a debugger, or with MT3620_SERIAL_CORES=1): both give the same instructions
 """
 from __future__ import annotations
 
+import ctypes
 import os
-import queue
-import threading
+
+import unicorn
 
 # io1's first quantum goes to the worker thread when its previous first quantum retired at least this many instructions
 # (0.2 ms at 26 MHz, 25 us at 197.6 MHz); shorter ones cost more to hand over than they gain.
@@ -31,46 +32,49 @@ def parallel_allowed() -> bool:
 
 
 class TurnWorker:
-    """One host thread that runs an armed quantum (CortexM4._emulate) while the machine's thread runs another core.
-    The thread holds neither the worker nor a core between jobs: it ends when the worker is closed or collected."""
+    """A host thread of the native library (native/turn_gate.c, runner_*) that runs an armed quantum's Unicorn run
+    while the machine's thread runs another core: it is started and waited for without the GIL, so the run begins at
+    once. It ends with the worker (closed or collected)."""
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
-        self._done = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.busy = False
+        self._lib = None
+        self._runner = None
+        self._core = None
 
     def start(self, core) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=_serve, args=(self._jobs, self._done),
-                                            name="mt3620-paired-quantum", daemon=True)
-            self._thread.start()
-        self._done.clear()
-        self.busy = True
-        self._jobs.put(core)
+        """Run `core`'s armed quantum (CortexM4._arm_quantum) there; `wait` completes it."""
+        if self._runner is None:
+            self._lib = core._native.lib
+            self._runner = ctypes.create_string_buffer(self._lib.runner_struct_size())
+        core._emulated = True           # the run is this thread's (CortexM4._emulate does nothing more)
+        core._emu_error = None
+        core.uc._hook_exception = None
+        if self._lib.runner_go(self._runner, core._uch, core._armed_pc | 1) != 0:
+            core._emulated = False      # no thread: the machine's thread runs it (same result)
+            return
+        self._core = core
+
+    @property
+    def busy(self) -> bool:
+        return self._core is not None
 
     def wait(self) -> None:
-        """Until the quantum's Unicorn run has returned."""
-        if self.busy:
-            self._done.wait()
-            self.busy = False
+        """Until the quantum's Unicorn run has returned; its error, if any, is the core's (CortexM4._close_quantum)."""
+        core, self._core = self._core, None
+        if core is None:
+            return
+        err = self._lib.runner_wait(self._runner)
+        core._running = False
+        raised, core.uc._hook_exception = core.uc._hook_exception, None
+        if raised is not None:
+            raise raised                 # as Uc.emu_start re-raises what a Python hook raised
+        if err:
+            core._emu_error = unicorn.UcError(err)
 
     def close(self) -> None:
-        if self._thread is not None:
-            self._jobs.put(None)
-            self._thread = None
+        if self._runner is not None:
+            self._lib.runner_quit(self._runner)
+            self._runner = None
 
     def __del__(self) -> None:
         self.close()
-
-
-def _serve(jobs: queue.SimpleQueue, done: threading.Event) -> None:
-    while True:
-        core = jobs.get()
-        if core is None:
-            return
-        try:
-            core._emulate()          # a Unicorn error is kept for the machine's thread (CortexM4._close_quantum)
-        finally:
-            core = None
-            done.set()

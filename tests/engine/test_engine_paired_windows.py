@@ -82,8 +82,9 @@ def test_shared_memory_between_the_io_cores_is_the_same_on_one_or_two_threads(mo
 
 
 def test_two_threads_twice_give_the_same_bytes(monkeypatch):
-    first, second = run_shared(monkeypatch, "native, two threads"), run_shared(monkeypatch, "native, two threads")
-    assert first == second
+    (first, stats), (second, _) = (run_shared(monkeypatch, "native, two threads"),
+                                   run_shared(monkeypatch, "native, two threads"))
+    assert first == second      # (the gate's wait count is the host's timing, not part of the result)
 
 
 def test_inputs_sent_during_the_other_turn_wait_for_the_first_quantum(monkeypatch):

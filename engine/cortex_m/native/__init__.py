@@ -70,6 +70,13 @@ def cortex_m_library() -> ctypes.CDLL | None:
         getattr(lib, name).restype = None
     lib.gate_close.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
     lib.gate_close.restype = ctypes.c_int
+    lib.runner_go.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64]
+    lib.runner_go.restype = ctypes.c_int
+    lib.runner_wait.argtypes = [ctypes.c_void_p]
+    lib.runner_wait.restype = ctypes.c_int
+    lib.runner_quit.argtypes = [ctypes.c_void_p]
+    lib.runner_quit.restype = None
+    lib.runner_struct_size.restype = ctypes.c_uint64
     lib.code_pages_gate.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64]
     lib.code_pages_gate.restype = ctypes.c_int
     lib.gate_struct_size.restype = ctypes.c_uint64

@@ -55,7 +55,7 @@ def build_library(stem: str, sources, headers, what: str, fallback: str) -> Path
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(f".tmp{os.getpid()}")
     include_dirs = sorted({str(include), *(str(h.parent) for h in headers)})
-    cmd = [cc, "-O2", "-shared", "-fPIC", *(arg for d in include_dirs for arg in ("-I", d)),
+    cmd = [cc, "-O2", "-shared", "-fPIC", "-pthread", *(arg for d in include_dirs for arg in ("-I", d)),
            *(str(f) for f in sources), "-o", str(tmp), str(lib), f"-Wl,-rpath,{libdir}"]
     try:
         subprocess.run(cmd, check=True, capture_output=True, timeout=120)
