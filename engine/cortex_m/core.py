@@ -1060,9 +1060,9 @@ class CortexM4:
                 raise RuntimeError(f"too many shared memory ranges for the turn gate (0x{begin:08x}-0x{end:08x})")
 
     def close_gate(self) -> None:
-        """The other core's turn starts while this one's first quantum runs on another thread: the TLB empties, so the
-        first access to shared memory is a fill that waits at the gate."""
-        err = self._native.lib.gate_close(self._uch, self._gate_buffer)
+        """The other core's turn starts while this one's first quantum runs on another thread: the TLB holds no page of
+        shared memory, so the first access to one is a fill that waits at the gate (native/code_pages.c)."""
+        err = self._native.lib.code_pages_gate_close(self._uch, self._code_pages)
         if err != 0:
             raise RuntimeError(f"emptying the TLB for a paired quantum failed: uc_err {err}")
         self._gate_armed = True

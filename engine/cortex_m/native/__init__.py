@@ -68,8 +68,8 @@ def cortex_m_library() -> ctypes.CDLL | None:
     for name in ("gate_wait", "gate_open"):
         getattr(lib, name).argtypes = [ctypes.c_void_p]
         getattr(lib, name).restype = None
-    lib.gate_close.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-    lib.gate_close.restype = ctypes.c_int
+    lib.code_pages_gate_close.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    lib.code_pages_gate_close.restype = ctypes.c_int
     lib.runner_go.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64]
     lib.runner_go.restype = ctypes.c_int
     lib.runner_wait.argtypes = [ctypes.c_void_p]

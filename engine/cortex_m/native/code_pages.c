@@ -32,7 +32,7 @@ typedef struct {
     uint8_t code[PAGES / 8];              /* bit per page: code was fetched from it */
     uint64_t fills, code_pages, it_cleared;
     turn_gate_t *gate;                    /* paired windows: fills of shared memory wait here (turn_gate.c) */
-    int32_t n_gated, pad;
+    int32_t n_gated, shared_filled;       /* shared_filled: the TLB may hold a page of gated memory */
     uint64_t gated_start[GATED_RANGES], gated_end[GATED_RANGES];   /* [start, end] of memory another core sees */
 } code_pages_t;
 
@@ -41,7 +41,10 @@ typedef struct {
 static bool tlb_fill(uc_engine *uc, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *entry, void *user_data) {
     code_pages_t *c = (code_pages_t *)user_data;
     for (int i = 0; i < c->n_gated; i++)
-        if (vaddr >= c->gated_start[i] && vaddr <= c->gated_end[i]) gate_wait(c->gate);
+        if (vaddr >= c->gated_start[i] && vaddr <= c->gated_end[i]) {
+            gate_wait(c->gate);
+            c->shared_filled = 1;
+        }
     if (type != UC_MEM_FETCH) {
         uint32_t xpsr = 0;
         uc_reg_read(uc, UC_ARM_REG_XPSR, &xpsr);
@@ -73,9 +76,19 @@ int code_pages_install(uc_engine *uc, code_pages_t *c, uc_hook *handle) {
 int code_pages_gate(code_pages_t *c, turn_gate_t *gate, uint64_t start, uint64_t end) {
     if (c->n_gated == GATED_RANGES) return -1;
     c->gate = gate;
+    c->shared_filled = 1;                 /* whatever the TLB holds now goes at the first paired quantum */
     c->gated_start[c->n_gated] = start;
     c->gated_end[c->n_gated++] = end;
     return 0;
+}
+
+/* Before a paired quantum on the other thread: the gate closes, and the TLB empties if it may hold a page of gated
+ * memory (so the first access to one is a fill, which waits); a TLB without one stays (its fills are not repeated). */
+int code_pages_gate_close(uc_engine *uc, code_pages_t *c) {
+    __atomic_store_n(&c->gate->closed, 1, __ATOMIC_RELEASE);
+    if (!c->shared_filled) return 0;
+    c->shared_filled = 0;
+    return uc_ctl_flush_tlb(uc);
 }
 
 void code_pages_clear(code_pages_t *c) { memset(c->code, 0, sizeof c->code); }
