@@ -220,15 +220,14 @@ class CortexM4:
         self._yield_at = NEVER                       # the time of that line's end
         self._firing_private = False                 # private events firing (a line end there yields)
         self._lines_end_turn = True      # a line a private UART ends ends this core's turn (off in paired windows)
-        # Paired windows (engine/machine/machine.py): while the other core takes its turn, interrupt inputs and reset
+        # Paired windows (engine/machine/paired.py): while the other core takes its turn, interrupt inputs and reset
         # requests directed here wait in `_held` (applied at this core's first access to a device another core sees,
         # or at the end of its first quantum); the gate makes this core wait for the end of that turn before it
         # touches anything shared, when its first quantum runs on another host thread.
         self._holding = False
         self._held: list[tuple] = []
         self.private_pages: set[int] = set()   # 4 KB pages of devices only this core sees (set by the machine)
-        self._gate_armed = False
-        self._gate = None
+        self._gate_armed = False          # its first quantum runs on another thread: Python accesses wait (_pass_gate)
         self._emulated = True
         self._emu_error: unicorn.UcError | None = None
         self._armed_pc = 0

@@ -1,6 +1,6 @@
 """Paired windows: both IO cores in one machine window on two host threads, with the single-thread result.
 
-When io0 and io1 both run and the A7 does not, the machine (machine.py, step_window) takes a window in this order:
+When io0 and io1 both run, the A7 does not and no GDB server serves either core, the machine (machine.py, step_window) takes a window in this order:
 io1 gets ready first (its turn up to the start of its first quantum: everything that reads or writes what io0 could
 also touch), then io0 takes its whole turn, then io1 finishes its turn. io1's first quantum, armed before io0's turn,
 may run on a second host thread (TurnWorker: a thread of the native library) while io0 takes its turn on the

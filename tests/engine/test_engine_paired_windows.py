@@ -82,8 +82,8 @@ def test_shared_memory_between_the_io_cores_is_the_same_on_one_or_two_threads(mo
 
 
 def test_two_threads_twice_give_the_same_bytes(monkeypatch):
-    (first, stats), (second, _) = (run_shared(monkeypatch, "native, two threads"),
-                                   run_shared(monkeypatch, "native, two threads"))
+    (first, _), (second, _) = (run_shared(monkeypatch, "native, two threads"),
+                               run_shared(monkeypatch, "native, two threads"))
     assert first == second      # (the gate's wait count is the host's timing, not part of the result)
 
 
@@ -100,3 +100,20 @@ def test_inputs_sent_during_the_other_turn_wait_for_the_first_quantum(monkeypatc
     assert core._held == [(5, True)]
     core._release_held()
     assert 16 + 5 in core.state.pending and core._held == []
+
+
+def test_no_pairing_while_a_debugger_serves_a_core(monkeypatch):
+    """A GDB server's all-stop halts every core at the same instant: with one on either core, windows are not paired
+    (each core's turn follows the other's on one thread, line ends end windows)."""
+    set_switch(monkeypatch, "MT3620_PYTHON_EXCEPTIONS", False)
+    m = Machine()
+    m.load("io0", data=elf32(build(COUNTER)[0]))
+    m.load("io1", data=elf32(build(SUMMER)[0]))
+    m.cores["io1"].bkpt_handler = lambda core, pc: False
+    m.run_for(3 * MS)
+    assert m.parallel_quanta == 0 and m.cores["io0"].lines_end_turn and m.cores["io1"].lines_end_turn
+    m.cores["io1"].bkpt_handler = None
+    m.run_for(3 * MS)
+    if m.cores["io1"]._native is not None:
+        assert m.parallel_quanta > 0
+    assert not m.cores["io0"].lines_end_turn
