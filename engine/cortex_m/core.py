@@ -160,15 +160,15 @@ class CortexM4:
         else:
             self.state = ExceptionState(num_irqs=num_irqs, priority_bits=priority_bits)
         # The core's own clock: the events of devices only this core sees (SysTick; a UART the machine hands over,
-        # Machine._attach_fast_paths) fire inside the core's runs, at the core's time, and end no other core's window. Its `now`
-        # follows this core (the shared clock follows whichever core runs furthest).
+        # Machine._attach_fast_paths) fire inside the core's runs, at the core's time, and end no other core's
+        # window. Its `now` follows this core (the shared clock follows whichever core runs furthest).
         self.private_clock = VirtualClock()
         self.private_clock.now = clock.now
         self.scs = SystemControlSpace(f"{name}.scs", self.private_clock, state=self.state, hz=hz,
                                       on_change=self._exceptions_changed,
                                       on_reset_request=self.request_reset)
         view.add_device(SCS_BASE, 0x1000, self.scs, f"{name}.scs")
-        # SysTick served in C while the core runs alone (native_engage); the SCS page is mapped there already.
+        # SysTick served in C while the core runs (native_engage); the SCS page is mapped there already.
         self._systick_fast = NativeSysTick(self) if self._native is not None else None
         if self._native is not None:   # the arguments of the native calls made at every window
             self._uch = self.uc._uch
@@ -399,12 +399,18 @@ class CortexM4:
         if when > self.private_clock.now:
             self.private_clock.now = when
 
-    def _mmio_read(self, uc, offset, size, base):
-        address = base + offset
+    def _before_device_access(self, address: int) -> None:
+        """A device access reaching Python in a paired window (engine/machine/paired.py): from the run on another
+        thread it waits for the other core's turn to end; at a device another core sees, the inputs held through that
+        turn arrive first."""
         if self._gate_armed:
             self._pass_gate()
         if self._held and address >> 12 not in self.private_pages:
             self._release_held()
+
+    def _mmio_read(self, uc, offset, size, base):
+        address = base + offset
+        self._before_device_access(address)
         self._sync_clock()
         try:
             value = self.view.read_device(address, size, self.access)
@@ -454,10 +460,7 @@ class CortexM4:
 
     def _mmio_write(self, uc, offset, size, value, base):
         address = base + offset
-        if self._gate_armed:
-            self._pass_gate()
-        if self._held and address >> 12 not in self.private_pages:
-            self._release_held()
+        self._before_device_access(address)
         self._sync_clock()
         self._spin = (None, None, 0, 0)
         if self._native is not None:
@@ -880,11 +883,8 @@ class CortexM4:
         (the machine ended the window at the first of them)."""
         self.time = max(self.time, when)
         self._reanchor_if_moved()
-        if self._private_due() <= when:
-            self._fire_private(self.instructions, when)
+        self._fire_private(self.instructions, when)       # (its clock moves to `when` too)
         self._yielded, self._yield_at = False, NEVER     # no run of this core to end
-        if when > self.private_clock.now:
-            self.private_clock.now = when
 
     def _device_released(self, due: int) -> None:
         """A device served in C goes back to its model during a run, with its next event at `due`. On the Python path
