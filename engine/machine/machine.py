@@ -114,6 +114,7 @@ class Machine:
         self._worker = TurnWorker()                   # io1's first quantum of a paired window (paired.py)
         self._paired: CortexM4 | None = None          # io1 while its armed quantum waits for io0's turn to end
         self._parallel_safe = True
+        self._parallel_allowed = parallel_allowed()   # MT3620_SERIAL_CORES, read once like the engine's other switches
         self.parallel_quanta = 0                      # paired quanta run on the worker thread (statistics)
         self.boot_result = None
         self._build()
@@ -539,31 +540,34 @@ class Machine:
         the clocks moved only where a listener can look (a line's end, a byte listener) and to the last byte."""
         if self.byte_listeners:
             for byte, when in zip(data, times):
-                if when > tap.model.clock.now:
-                    tap.model.clock.now = when
+                self._tap_follows(tap, when)
                 self._uart_byte(tap, byte)
             return
         start = 0
         while (end := data.find(b"\n", start)) >= 0:
             tap.data += data[start:end + 1]
             tap.partial += data[start:end]
-            when = times[end]
-            if when > tap.model.clock.now:
-                tap.model.clock.now = when
-            self._uart_byte(tap, 0x0A, recorded=True, when=when)
+            self._tap_follows(tap, times[end])
+            self._uart_byte(tap, 0x0A, recorded=True, when=times[end])
             start = end + 1
         tap.data += data[start:]
         tap.partial += data[start:]
-        if times and times[-1] > tap.model.clock.now:
-            tap.model.clock.now = times[-1]
-        if tap.model.clock.now > self.clock.now:
-            self.clock.now = tap.model.clock.now
+        if times:
+            self._tap_follows(tap, times[-1])
+
+    def _tap_follows(self, tap: UartTap, when: int | None = None) -> None:
+        """A core's own UART sent a byte at `when` (None: at its clock's time): its clock moves there, and the machine's
+        follows it, so listeners reading the machine's time see the byte's (the shared clock never passes an event: the
+        core's run ended before the next)."""
+        clock = tap.model.clock
+        if when is not None and when > clock.now:
+            clock.now = when
+        if clock.now > self.clock.now:
+            self.clock.now = clock.now
 
     def _uart_byte(self, tap: UartTap, byte: int, recorded: bool = False, when: int | None = None) -> None:
-        if tap.owner is not None and tap.model.clock.now > self.clock.now:
-            # A core's own UART sent it at the core's time (its clock is there): listeners reading the machine's
-            # time see the byte's (the shared clock never passes an event: the core's run ended before the next).
-            self.clock.now = tap.model.clock.now
+        if tap.owner is not None:
+            self._tap_follows(tap)
         if not recorded:
             tap.data.append(byte)
         for listener in self.byte_listeners:
@@ -688,8 +692,7 @@ class Machine:
                     core.sleep_to(target)  # its own devices' events on the way fire (one may wake it)
                     core.take_yield()      # a line ended there: the window ends anyway
             elif isinstance(core, CortexM4):
-                core.native_release()      # it stopped running in this window (halted, locked up)
-                core.fire_private_until(target)
+                core.fire_private_until(target)   # not running (its devices went back at the window's start)
             elif core not in runnable or core.sleeping:
                 core.time = max(core.time, target)
         for hook in list(self.between_windows):
@@ -726,7 +729,7 @@ class Machine:
         # On another thread only when it pays: the last such quantum was long (the hand-over costs tens of us; a
         # core that sleeps most of a window gains nothing). Either way the result is the same.
         parallel = (armed and self._parallel_safe and second._native_fast() and first._native is not None
-                    and second.paired_work >= PARALLEL_MIN_INSTRUCTIONS and parallel_allowed())
+                    and second.paired_work >= PARALLEL_MIN_INSTRUCTIONS and self._parallel_allowed)
         self._paired = second if armed else None
         second.hold_inputs(True)
         try:
