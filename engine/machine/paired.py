@@ -1,8 +1,9 @@
 """Paired windows: both IO cores in one machine window on two host threads, with the single-thread result.
 
-When io0 and io1 both run, the A7 does not and no GDB server serves either core, the machine (machine.py, step_window) takes a window in this order:
-io1 gets ready first (its turn up to the start of its first quantum: everything that reads or writes what io0 could
-also touch), then io0 takes its whole turn, then io1 finishes its turn. io1's first quantum, armed before io0's turn,
+When io0 and io1 both run, the A7 does not and no GDB server serves either core, the machine (machine.py,
+step_window) takes a window in this order: io1 gets ready first (its turn up to the start of its first quantum:
+everything that reads or writes what io0 could also touch), then io0 takes its whole turn, then io1 finishes its
+turn. io1's first quantum, armed before io0's turn,
 may run on a second host thread (TurnWorker: a thread of the native library) while io0 takes its turn on the
 machine's thread, because nothing io1 sees in that quantum depends on io0's turn:
 - what io0 sends io1 during its turn (interrupt lines, reset requests) is held and reaches io1 at its first access
@@ -12,8 +13,8 @@ machine's thread, because nothing io1 sees in that quantum depends on io0's turn
   complete, as when io1 runs after io0 on one thread;
 - a stop requested during io0's turn does not cut io1's quantum, and in paired windows a line's end ends no turn.
 The same order and the same rules hold when io1's quantum runs on the machine's thread (on the Python reference path,
-with a debugger, with MT3620_SERIAL_CORES=1, or when the last such quantum was short): both give the same
-instructions, times, registers and bytes.
+with MT3620_SERIAL_CORES=1, or when the last such quantum was short): both give the same instructions, times,
+registers and bytes.
 """
 from __future__ import annotations
 

@@ -10,38 +10,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <unicorn/unicorn.h>
+#include <pthread.h>
 #include "turn_gate.h"
 
-void gate_wait(turn_gate_t *g) {
-    if (!__atomic_load_n(&g->closed, __ATOMIC_ACQUIRE)) return;
-    g->waits++;
-    while (__atomic_load_n(&g->closed, __ATOMIC_ACQUIRE))
-        syscall(SYS_futex, &g->closed, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
-}
-
-
-void gate_open(turn_gate_t *g) {
-    __atomic_store_n(&g->closed, 0, __ATOMIC_RELEASE);
-    syscall(SYS_futex, &g->closed, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
-}
-
-uint64_t gate_struct_size(void) { return sizeof(turn_gate_t); }
-
-/* ---- the paired quantum's host thread ------------------------------------------------------------------------------
- * io1's first quantum of a paired window runs on this thread, started and waited for without Python (no GIL to take
- * before the run starts): the machine's thread hands it the core's engine and start address (runner_go), runs io0's
- * turn, then waits for the result (runner_wait, the uc_err of uc_emu_start). Hooks that reach Python from the run
- * take the GIL themselves (ctypes callbacks). */
-#include <pthread.h>
-
-typedef struct {
-    uc_engine *uc;
-    uint64_t begin;
-    int32_t go, done, quit, err;
-    pthread_t thread;
-    int32_t started, pad;
-} runner_t;
-
+/* Sleep while *word holds `value`; set *word and wake its sleepers. */
 static void futex_wait_while(int32_t *word, int32_t value) {
     while (__atomic_load_n(word, __ATOMIC_ACQUIRE) == value)
         syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, value, NULL, NULL, 0);
@@ -51,6 +23,30 @@ static void futex_set(int32_t *word, int32_t value) {
     __atomic_store_n(word, value, __ATOMIC_RELEASE);
     syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
+
+void gate_wait(turn_gate_t *g) {
+    if (!__atomic_load_n(&g->closed, __ATOMIC_ACQUIRE)) return;
+    g->waits++;
+    futex_wait_while(&g->closed, 1);
+}
+
+void gate_open(turn_gate_t *g) { futex_set(&g->closed, 0); }
+
+uint64_t gate_struct_size(void) { return sizeof(turn_gate_t); }
+
+/* ---- the paired quantum's host thread ------------------------------------------------------------------------------
+ * io1's first quantum of a paired window runs on this thread, started and waited for without Python (no GIL to take
+ * before the run starts): the machine's thread hands it the core's engine and start address (runner_go), runs io0's
+ * turn, then waits for the result (runner_wait, the uc_err of uc_emu_start). Hooks that reach Python from the run
+ * take the GIL themselves (ctypes callbacks). */
+
+typedef struct {
+    uc_engine *uc;
+    uint64_t begin;
+    int32_t go, done, quit, err;
+    pthread_t thread;
+    int32_t started, pad;
+} runner_t;
 
 static void *runner_main(void *arg) {
     runner_t *r = (runner_t *)arg;
