@@ -663,8 +663,8 @@ class Machine:
                 due = core.private_next_event()
                 if due is not None and due < horizon:
                     horizon = min(horizon, max(due, grid_line))
-        # Both IO cores and nothing else, no debugger on either (its all-stop halts every core at the same time): a paired
-        # window (paired.py), where a line's end ends no turn.
+        # Both IO cores and nothing else, no debugger on either (its all-stop halts every core at the same time): a
+        # paired window (paired.py), where a line's end ends no turn.
         paired = len(runnable) == 2 and len(io_cores) == 2 and all(c.bkpt_handler is None for c in io_cores)
         for core in io_cores:
             core.lines_end_turn = not paired
